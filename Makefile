@@ -1,0 +1,72 @@
+# seosgw — build, test and demo. `make help` lists the targets.
+GO       ?= go
+SHARED   ?= $(abspath ../shared)
+BUILD    := $(abspath build)
+BIN      := $(BUILD)/seosgw
+PEER     := $(BUILD)/dotnet-peer/SeosPeer.exe
+FUZZTIME ?= 10s
+
+# Debian packages the tests drive for real: tool=package.
+DEB_TOOLS := xmllint=libxml2-utils xmlsec1=xmlsec1 mono=mono-runtime mcs=mono-mcs \
+             openssl=openssl promtool=prometheus ip=iproute2
+DEB_EXTRA := libmono-system-security4.0-cil libmono-system-xml4.0-cil
+
+export SEOSGW_SHARED := $(SHARED)
+export SEOSGW_DOTNET_PEER := $(PEER)
+export SEOSGW_REQUIRE_TOOLS := 1
+
+.PHONY: help build test unit lint bench fuzz deps peer demo generate check-generated clean
+
+help:
+	@echo "make demo   - two gateways exchange a document over mutual TLS (see README)"
+	@echo "make test   - every test (installs the Debian packages it needs when root)"
+	@echo "make build  - build $(BIN)"
+	@echo "make lint   - go vet + gofmt check"
+	@echo "make bench  - benchmarks with allocations"
+	@echo "make fuzz   - each fuzz target for FUZZTIME ($(FUZZTIME))"
+
+build:
+	$(GO) build -o $(BIN) ./cmd/seosgw
+
+# deps installs what the tests run (as root) or names exactly what is missing.
+deps:
+	@missing=""; \
+	for pair in $(DEB_TOOLS); do tool=$${pair%%=*}; pkg=$${pair#*=}; \
+	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	[ -e /usr/lib/mono/4.5/System.Security.dll ] || missing="$$missing $(DEB_EXTRA)"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing $(DEB_EXTRA) >/dev/null; \
+	  else \
+	    echo "deps: missing Debian packages:$$missing"; \
+	    echo "deps: run as root: apt-get install$$missing $(DEB_EXTRA)"; exit 1; \
+	  fi; \
+	fi
+
+peer: deps
+	@[ -d "$(SHARED)/tools/dotnet-peer" ] || { echo "peer: $(SHARED)/tools/dotnet-peer not found (set SHARED=...)"; exit 1; }
+	@sh $(SHARED)/tools/dotnet-peer/build.sh $(BUILD)/dotnet-peer >/dev/null
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -count=1 ./...
+
+test: deps peer lint
+	$(GO) test -count=1 -timeout 30m ./...
+
+bench: deps peer
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; done
+
+clean:
+	rm -rf $(BUILD)
