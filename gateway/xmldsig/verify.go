@@ -1,0 +1,437 @@
+package xmldsig
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
+	"github.com/russellhaering/goxmldsig/etreeutils"
+)
+
+// Kind classifies verification failures for callers and metrics.
+type Kind string
+
+const (
+	KindMissing     Kind = "missing"     // no message signature
+	KindWrapping    Kind = "wrapping"    // a Signature where none belongs
+	KindShape       Kind = "shape"       // outside the SEOS profile
+	KindAlgorithm   Kind = "algorithm"   // an algorithm the profile does not allow
+	KindCertificate Kind = "certificate" // KeyInfo certificate unusable or invalid now
+	KindDigest      Kind = "digest"      // the signed content was changed
+	KindSignature   Kind = "signature"   // SignatureValue does not verify
+)
+
+// Error is a signature that does not hold.
+type Error struct {
+	Kind Kind
+	Msg  string
+}
+
+func (e *Error) Error() string { return "signature: " + e.Msg }
+
+func fail(k Kind, format string, args ...any) *Error {
+	return &Error{Kind: k, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Result describes a signature that holds.
+type Result struct {
+	Cert             *x509.Certificate // the signer; callers check chain and register serial
+	SignatureMethod  string
+	DigestMethod     string
+	Canonicalization string
+}
+
+// Options for Verify.
+type Options struct {
+	// Now is the instant the certificate must be valid at; nil means time.Now.
+	Now func() time.Time
+}
+
+// seosNS is the message namespace; the author's signature sits in its Document.
+const seosNS = "http://schemas.egov.bg/messaging/v1"
+
+// Verify checks the message signature of doc as received, strictly: the one
+// ds:Signature that is the last child of the root, one Reference URI="" with
+// the enveloped transform, allowed algorithms, exactly one certificate valid
+// at opts.Now. It never searches the document for "a" signature.
+func Verify(doc *etree.Document, opts Options) (*Result, error) {
+	root := doc.Root()
+	if root == nil {
+		return nil, fail(KindMissing, "document has no root element")
+	}
+	sig, err := messageSignature(root)
+	if err != nil {
+		return nil, err
+	}
+	p, err := readProfile(sig)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	if t := now(); t.Before(p.cert.NotBefore) {
+		return nil, fail(KindCertificate, "certificate (serial %X) is not valid before %s, and it is %s here: check for clock skew",
+			p.cert.SerialNumber, p.cert.NotBefore.UTC().Format(time.RFC3339), t.UTC().Format(time.RFC3339))
+	} else if t.After(p.cert.NotAfter) {
+		return nil, fail(KindCertificate, "certificate (serial %X) expired at %s, and it is %s here (clock skew, if that looks wrong)",
+			p.cert.SerialNumber, p.cert.NotAfter.UTC().Format(time.RFC3339), t.UTC().Format(time.RFC3339))
+	}
+
+	digest, err := p.digestDocument(doc, sig)
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare(digest, p.digestValue) != 1 {
+		return nil, fail(KindDigest, "digest mismatch: the signed message was changed after signing")
+	}
+	canonical, err := p.canonicalSignedInfo()
+	if err != nil {
+		return nil, err
+	}
+	h := p.sigHash.New()
+	h.Write(canonical)
+	if err := rsa.VerifyPKCS1v15(p.pub, p.sigHash, h.Sum(nil), p.signatureValue); err != nil {
+		return nil, fail(KindSignature, "SignatureValue does not verify with the certificate's key (serial %X)", p.cert.SerialNumber)
+	}
+	return &Result{Cert: p.cert, SignatureMethod: p.sigMethod, DigestMethod: p.digestMethod, Canonicalization: p.c14nMethod}, nil
+}
+
+// messageSignature finds the root's signature and refuses any other
+// ds:Signature but the author's one inside Document: a document-wide search
+// (as the known .NET node does) would be open to signature wrapping.
+func messageSignature(root *etree.Element) (*etree.Element, error) {
+	var found *etree.Element
+	kids := root.ChildElements()
+	for i, k := range kids {
+		if !isDS(k, "Signature") {
+			continue
+		}
+		if found != nil {
+			return nil, fail(KindWrapping, "more than one Signature on the message")
+		}
+		if i != len(kids)-1 {
+			return nil, fail(KindWrapping, "the message Signature must be the last child of %s", root.Tag)
+		}
+		found = k
+	}
+	if found == nil {
+		return nil, fail(KindMissing, "the message is not signed (no Signature child of %s)", root.Tag)
+	}
+	var stray *etree.Element
+	var walk func(e *etree.Element)
+	walk = func(e *etree.Element) {
+		for _, k := range e.ChildElements() {
+			if stray != nil {
+				return
+			}
+			if k == found {
+				walkInside(k, &stray)
+				continue
+			}
+			if isDS(k, "Signature") && !isAuthorSignature(root, k) {
+				stray = k
+				return
+			}
+			walk(k)
+		}
+	}
+	walk(root)
+	if stray != nil {
+		return nil, fail(KindWrapping, "unexpected Signature element at %s", stray.GetPath())
+	}
+	return found, nil
+}
+
+// walkInside looks for nested signatures inside the message signature.
+func walkInside(e *etree.Element, stray **etree.Element) {
+	for _, k := range e.ChildElements() {
+		if isDS(k, "Signature") {
+			*stray = k
+			return
+		}
+		walkInside(k, stray)
+	}
+}
+
+// isAuthorSignature accepts a Signature at
+// /Message/Body/DocumentRegistrationRequest/Document/Signature only.
+func isAuthorSignature(root, s *etree.Element) bool {
+	e := s
+	for _, name := range []string{"Document", "DocumentRegistrationRequest", "Body"} {
+		e = e.Parent()
+		if e == nil || e.Tag != name || e.NamespaceURI() != seosNS {
+			return false
+		}
+	}
+	return e.Parent() == root
+}
+
+func isDS(e *etree.Element, local string) bool {
+	return e.Tag == local && e.NamespaceURI() == Namespace
+}
+
+// profile is a Signature element read against the SEOS profile.
+type profile struct {
+	signedInfo     *etree.Element
+	c14nMethod     string
+	c14nPrefixes   string
+	sigMethod      string
+	sigHash        crypto.Hash
+	digestMethod   string
+	digestHash     crypto.Hash
+	digestValue    []byte
+	refC14N        string // canonicalisation transform on the reference, if any
+	refPrefixes    string
+	signatureValue []byte
+	cert           *x509.Certificate
+	pub            *rsa.PublicKey
+}
+
+func readProfile(sig *etree.Element) (*profile, error) {
+	p := &profile{}
+	kids := sig.ChildElements()
+	names := make([]string, len(kids))
+	for i, k := range kids {
+		if k.NamespaceURI() != Namespace {
+			return nil, fail(KindShape, "unexpected element %s in Signature", k.FullTag())
+		}
+		names[i] = k.Tag
+	}
+	if strings.Join(names, ",") != "SignedInfo,SignatureValue,KeyInfo" {
+		return nil, fail(KindShape, "Signature must hold SignedInfo, SignatureValue and KeyInfo in that order (no Object), found %s", strings.Join(names, ","))
+	}
+	p.signedInfo = kids[0]
+	if err := p.readSignedInfo(kids[0]); err != nil {
+		return nil, err
+	}
+	v, err := decodeB64(text(kids[1]))
+	if err != nil {
+		return nil, fail(KindShape, "SignatureValue is not base64: %v", err)
+	}
+	p.signatureValue = v
+	if err := p.readKeyInfo(kids[2]); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *profile) readSignedInfo(si *etree.Element) error {
+	kids := si.ChildElements()
+	if len(kids) < 3 || !isDS(kids[0], "CanonicalizationMethod") || !isDS(kids[1], "SignatureMethod") {
+		return fail(KindShape, "SignedInfo must hold CanonicalizationMethod, SignatureMethod and one Reference")
+	}
+	if len(kids) != 3 || !isDS(kids[2], "Reference") {
+		return fail(KindShape, "SignedInfo must hold exactly one Reference, found %d elements after SignatureMethod", len(kids)-2)
+	}
+	var err error
+	if p.c14nMethod, p.c14nPrefixes, err = c14nAlgorithm(kids[0]); err != nil {
+		return err
+	}
+	p.sigMethod = kids[1].SelectAttrValue("Algorithm", "")
+	h, ok := signatureMethods[p.sigMethod]
+	if !ok {
+		return fail(KindAlgorithm, "signature method %q is not allowed (rsa-sha1, rsa-sha256, rsa-sha512)", p.sigMethod)
+	}
+	if len(kids[1].ChildElements()) > 0 {
+		return fail(KindShape, "SignatureMethod must be empty (no HMAC output length)")
+	}
+	p.sigHash = h
+	return p.readReference(kids[2])
+}
+
+func c14nAlgorithm(e *etree.Element) (alg, prefixes string, err error) {
+	alg = e.SelectAttrValue("Algorithm", "")
+	kids := e.ChildElements()
+	switch alg {
+	case C14N10:
+		if len(kids) > 0 {
+			return "", "", fail(KindShape, "inclusive canonicalization takes no parameters")
+		}
+	case ExcC14N10:
+		if len(kids) > 1 || len(kids) == 1 && (kids[0].Tag != inclusiveNSName || kids[0].NamespaceURI() != ExcC14N10) {
+			return "", "", fail(KindShape, "exclusive canonicalization takes only InclusiveNamespaces")
+		}
+		if len(kids) == 1 {
+			prefixes = kids[0].SelectAttrValue("PrefixList", "")
+		}
+	default:
+		return "", "", fail(KindAlgorithm, "canonicalization %q is not allowed (inclusive or exclusive C14N 1.0 without comments)", alg)
+	}
+	return alg, prefixes, nil
+}
+
+func (p *profile) readReference(ref *etree.Element) error {
+	uri := ref.SelectAttr("URI")
+	if uri == nil || uri.Value != "" {
+		return fail(KindWrapping, `the Reference must cover the whole message (URI=""), found %s`, attrText(uri))
+	}
+	kids := ref.ChildElements()
+	if len(kids) != 3 || !isDS(kids[0], "Transforms") || !isDS(kids[1], "DigestMethod") || !isDS(kids[2], "DigestValue") {
+		return fail(KindShape, "Reference must hold Transforms (with the enveloped transform), DigestMethod and DigestValue")
+	}
+	transforms := kids[0].ChildElements()
+	if len(transforms) == 0 || len(transforms) > 2 || !isDS(transforms[0], "Transform") ||
+		transforms[0].SelectAttrValue("Algorithm", "") != Enveloped || len(transforms[0].ChildElements()) > 0 {
+		return fail(KindShape, "the first and required transform is the enveloped-signature transform")
+	}
+	if len(transforms) == 2 {
+		if !isDS(transforms[1], "Transform") {
+			return fail(KindShape, "unexpected element %s in Transforms", transforms[1].FullTag())
+		}
+		var err error
+		if p.refC14N, p.refPrefixes, err = c14nAlgorithm(transforms[1]); err != nil {
+			return err
+		}
+	}
+	p.digestMethod = kids[1].SelectAttrValue("Algorithm", "")
+	h, ok := digestMethods[p.digestMethod]
+	if !ok {
+		return fail(KindAlgorithm, "digest method %q is not allowed (sha1, sha256, sha512)", p.digestMethod)
+	}
+	p.digestHash = h
+	v, err := decodeB64(text(kids[2]))
+	if err != nil || len(v) != h.Size() {
+		return fail(KindShape, "DigestValue is not a %d-byte base64 value", h.Size())
+	}
+	p.digestValue = v
+	return nil
+}
+
+func attrText(a *etree.Attr) string {
+	if a == nil {
+		return "no URI"
+	}
+	return fmt.Sprintf("URI=%q", a.Value)
+}
+
+func (p *profile) readKeyInfo(ki *etree.Element) error {
+	var certs []*etree.Element
+	var serials []*etree.Element
+	x509Datas := 0
+	for _, k := range ki.ChildElements() {
+		switch {
+		case isDS(k, "X509Data"):
+			x509Datas++
+			for _, d := range k.ChildElements() {
+				switch {
+				case isDS(d, "X509Certificate"):
+					certs = append(certs, d)
+				case isDS(d, "X509IssuerSerial"):
+					serials = append(serials, d)
+				case isDS(d, "X509SubjectName"), isDS(d, "X509SKI"):
+				default:
+					return fail(KindShape, "unexpected %s in X509Data", d.FullTag())
+				}
+			}
+		case isDS(k, "KeyName"), isDS(k, "KeyValue"):
+			// informative; the certificate decides
+		default:
+			return fail(KindShape, "unexpected %s in KeyInfo", k.FullTag())
+		}
+	}
+	if x509Datas != 1 || len(certs) != 1 {
+		return fail(KindCertificate, "KeyInfo must carry exactly one X509Certificate, found %d", len(certs))
+	}
+	der, err := decodeB64(text(certs[0]))
+	if err != nil {
+		return fail(KindCertificate, "X509Certificate is not base64: %v", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return fail(KindCertificate, "X509Certificate does not parse: %v", err)
+	}
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return fail(KindAlgorithm, "the certificate key is not RSA")
+	}
+	for _, s := range serials {
+		n := s.SelectElement("X509SerialNumber")
+		if n == nil {
+			return fail(KindShape, "X509IssuerSerial without X509SerialNumber")
+		}
+		v, ok := new(big.Int).SetString(strings.TrimSpace(text(n)), 10)
+		if !ok || v.Cmp(cert.SerialNumber) != 0 {
+			return fail(KindCertificate, "X509IssuerSerial names serial %s but the certificate's is %s", strings.TrimSpace(text(n)), cert.SerialNumber)
+		}
+	}
+	p.cert, p.pub = cert, pub
+	return nil
+}
+
+// digestDocument hashes the document minus the signature, canonicalised as
+// the reference says (inclusive C14N when it names none).
+func (p *profile) digestDocument(doc *etree.Document, sig *etree.Element) ([]byte, error) {
+	h := p.digestHash.New()
+	if p.refC14N == ExcC14N10 {
+		// Rare in SEOS; goxmldsig's exclusive canonicalizer works on a copy.
+		root := doc.Root().Copy()
+		for _, k := range root.ChildElements() {
+			if isDS(k, "Signature") {
+				root.RemoveChild(k)
+			}
+		}
+		b, err := dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList(p.refPrefixes).Canonicalize(root)
+		if err != nil {
+			return nil, fail(KindShape, "exclusive canonicalization: %v", err)
+		}
+		h.Write(b)
+		return h.Sum(nil), nil
+	}
+	if err := writeDocumentC14N(h, doc, sig); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
+}
+
+func (p *profile) canonicalSignedInfo() ([]byte, error) {
+	if p.c14nMethod == C14N10 {
+		b, err := dsig.MakeC14N10RecCanonicalizer().Canonicalize(p.signedInfo)
+		if err != nil {
+			return nil, fail(KindShape, "canonicalise SignedInfo: %v", err)
+		}
+		return b, nil
+	}
+	ctx, err := etreeutils.NSBuildParentContext(p.signedInfo)
+	if err != nil {
+		return nil, fail(KindShape, "SignedInfo namespaces: %v", err)
+	}
+	detached, err := etreeutils.NSDetatch(ctx, p.signedInfo)
+	if err != nil {
+		return nil, fail(KindShape, "SignedInfo namespaces: %v", err)
+	}
+	b, err := dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList(p.c14nPrefixes).Canonicalize(detached)
+	if err != nil {
+		return nil, fail(KindShape, "canonicalise SignedInfo: %v", err)
+	}
+	return b, nil
+}
+
+func text(e *etree.Element) string {
+	var b strings.Builder
+	for _, t := range e.Child {
+		if c, ok := t.(*etree.CharData); ok {
+			b.WriteString(c.Data)
+		}
+	}
+	return b.String()
+}
+
+func decodeB64(s string) ([]byte, error) {
+	s = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, s)
+	return base64.StdEncoding.DecodeString(s)
+}
