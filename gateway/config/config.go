@@ -1,0 +1,261 @@
+// Package config is seosgw's one configuration file (YAML): the fields, their
+// defaults (which suit the local demo), and validation at start with
+// messages that name the field and the fix. configs/seosgw.example.yaml
+// documents every field.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/seos"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole file.
+type Config struct {
+	Participant Participant `yaml:"participant"`
+	TLS         TLS         `yaml:"tls"`
+	Endpoint    Endpoint    `yaml:"endpoint"`
+	Register    Register    `yaml:"register"`
+	Database    Database    `yaml:"database"`
+	Ops         Ops         `yaml:"ops"`
+	Log         Log         `yaml:"log"`
+
+	// dir is the folder of the file; relative paths are resolved from it.
+	dir string
+}
+
+// Participant is who this node is in the register.
+type Participant struct {
+	GUID string `yaml:"guid"`
+	EIK  string `yaml:"eik"`
+	Name string `yaml:"name"`
+}
+
+// TLS is the transport identity and the trust it checks peers with.
+type TLS struct {
+	Cert string   `yaml:"cert"` // transport certificate (PEM), also the signing certificate
+	Key  string   `yaml:"key"`
+	CA   string   `yaml:"ca"`  // DAEU CA bundle (PEM)
+	CRLs []string `yaml:"crl"` // CRL files, reloaded when they change
+	// CRLPolicy says what to do when a CRL is missing, unreadable or past
+	// its next update: "fail-closed" refuses peers, "fail-open" lets them in
+	// and raises seosgw_crl_stale. Never "revoked" when only the CRL failed.
+	CRLPolicy string `yaml:"crl_policy"`
+	// Digest is the signature hash: sha256, or sha1 for older .NET peers.
+	Digest string `yaml:"digest"`
+}
+
+// Endpoint is the SEOS Submit endpoint this node serves.
+type Endpoint struct {
+	Listen          string   `yaml:"listen"`
+	Path            string   `yaml:"path"`
+	PublicURL       string   `yaml:"public_url"` // as registered with DAEU; put into ?wsdl
+	MaxMessageBytes ByteSize `yaml:"max_message_bytes"`
+	MaxConcurrent   int      `yaml:"max_concurrent"`
+	ClockSkew       Duration `yaml:"clock_skew"`
+	ReadTimeout     Duration `yaml:"read_timeout"`
+	WriteTimeout    Duration `yaml:"write_timeout"`
+	IdleTimeout     Duration `yaml:"idle_timeout"`
+}
+
+// Register is the DAEU register and how its copy is kept fresh.
+type Register struct {
+	URL              string   `yaml:"url"`
+	Refresh          Duration `yaml:"refresh"`     // GetNewRecords period
+	FullSync         Duration `yaml:"full_sync"`   // GetAllRecords period
+	StaleAfter       Duration `yaml:"stale_after"` // readiness fails past this
+	Timeout          Duration `yaml:"timeout"`
+	MaxResponseBytes ByteSize `yaml:"max_response_bytes"`
+	// TestParticipant is DAEU's test participant GUID, allowed to exchange
+	// with us while we are still inactive (joining procedure).
+	TestParticipant string `yaml:"test_participant"`
+}
+
+// Database is the SQLite file and the message log's retention.
+type Database struct {
+	Path         string   `yaml:"path"`
+	LogRetention Duration `yaml:"message_log_retention"`
+}
+
+// Ops is the operations listener: /healthz, /readyz, /metrics.
+type Ops struct {
+	Listen string `yaml:"listen"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json, text, or auto (text on a terminal)
+}
+
+// Defaults returns a configuration whose values suit the local demo.
+func Defaults() *Config {
+	return &Config{
+		TLS: TLS{CRLPolicy: "fail-closed", Digest: "sha256"},
+		Endpoint: Endpoint{
+			Listen: "127.0.0.1:4443", Path: "/seos/endpoint",
+			MaxMessageBytes: 64 << 20, MaxConcurrent: 32, ClockSkew: Duration(10 * time.Minute),
+			ReadTimeout: Duration(2 * time.Minute), WriteTimeout: Duration(2 * time.Minute), IdleTimeout: Duration(2 * time.Minute),
+		},
+		Register: Register{
+			Refresh: Duration(10 * time.Minute), FullSync: Duration(24 * time.Hour), StaleAfter: Duration(24 * time.Hour),
+			Timeout: Duration(30 * time.Second), MaxResponseBytes: 64 << 20,
+		},
+		Database: Database{Path: "seosgw.db", LogRetention: Duration(365 * 24 * time.Hour)},
+		Ops:      Ops{Listen: "127.0.0.1:9090"},
+		Log:      Log{Level: "info", Format: "auto"},
+	}
+}
+
+// Load reads path over the defaults and validates the result.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(b, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads YAML over the defaults; dir resolves relative paths.
+func Parse(b []byte, dir string) (*Config, error) {
+	c := Defaults()
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)                                            // a misspelt field must not silently keep its default
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
+		return nil, fmt.Errorf("%w (field names are listed in configs/seosgw.example.yaml)", err)
+	}
+	c.dir = dir
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Path resolves a configured path against the config file's folder.
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.dir == "" {
+		return p
+	}
+	return filepath.Join(c.dir, p)
+}
+
+// Problems is every validation failure, one per line.
+type Problems []string
+
+func (p Problems) Error() string {
+	return "invalid configuration:\n  " + strings.Join(p, "\n  ")
+}
+
+// Validate checks every field and reports all problems at once.
+func (c *Config) Validate() error {
+	var p Problems
+	add := func(field, format string, args ...any) {
+		p = append(p, field+": "+fmt.Sprintf(format, args...))
+	}
+	if !seos.IsGUID(c.Participant.GUID) {
+		add("participant.guid", "%q is not a register GUID; copy it from your register entry, e.g. {7060efa8-f1fa-4938-8b2b-12a78c86988f}", c.Participant.GUID)
+	}
+	if strings.TrimSpace(c.Participant.EIK) == "" {
+		add("participant.eik", "empty; set your EIK/BULSTAT as the register lists it")
+	}
+	if strings.TrimSpace(c.Participant.Name) == "" {
+		add("participant.name", "empty; set the administrative body name as the register lists it")
+	}
+	for field, path := range map[string]string{"tls.cert": c.TLS.Cert, "tls.key": c.TLS.Key, "tls.ca": c.TLS.CA} {
+		if path == "" {
+			add(field, "empty; give the path of a PEM file")
+		} else if _, err := os.Stat(c.Path(path)); err != nil {
+			add(field, "%v; check the path (relative paths start at the config file's folder)", err)
+		}
+	}
+	for i, crl := range c.TLS.CRLs {
+		if crl == "" {
+			add(fmt.Sprintf("tls.crl[%d]", i), "empty path; remove the entry or give a CRL file")
+		}
+	}
+	if c.TLS.CRLPolicy != "fail-closed" && c.TLS.CRLPolicy != "fail-open" {
+		add("tls.crl_policy", "%q; use fail-closed (refuse peers while the CRL is unusable) or fail-open", c.TLS.CRLPolicy)
+	}
+	if c.TLS.Digest != "sha256" && c.TLS.Digest != "sha1" {
+		add("tls.digest", "%q; use sha256, or sha1 only for peers that need it", c.TLS.Digest)
+	}
+	checkListen(add, "endpoint.listen", c.Endpoint.Listen)
+	if !strings.HasPrefix(c.Endpoint.Path, "/") {
+		add("endpoint.path", "%q must start with /, e.g. /seos/endpoint", c.Endpoint.Path)
+	}
+	if u, err := url.Parse(c.Endpoint.PublicURL); c.Endpoint.PublicURL != "" && (err != nil || u.Scheme != "https" || u.Host == "") {
+		add("endpoint.public_url", "%q must be the https URL DAEU registered for you, e.g. https://you.obmen.local:4443/seos/endpoint", c.Endpoint.PublicURL)
+	}
+	if c.Endpoint.MaxMessageBytes < 1<<20 {
+		add("endpoint.max_message_bytes", "%d is too small; peers send messages of 10 MiB and more, use at least 16MiB", c.Endpoint.MaxMessageBytes)
+	}
+	if c.Endpoint.MaxConcurrent < 1 {
+		add("endpoint.max_concurrent", "must be at least 1")
+	}
+	positive(add, "endpoint.clock_skew", c.Endpoint.ClockSkew)
+	positive(add, "endpoint.read_timeout", c.Endpoint.ReadTimeout)
+	positive(add, "endpoint.write_timeout", c.Endpoint.WriteTimeout)
+	positive(add, "endpoint.idle_timeout", c.Endpoint.IdleTimeout)
+	if u, err := url.Parse(c.Register.URL); err != nil || u.Scheme != "https" || u.Host == "" {
+		add("register.url", "%q must be the https URL of the DAEU register service", c.Register.URL)
+	}
+	positive(add, "register.refresh", c.Register.Refresh)
+	positive(add, "register.full_sync", c.Register.FullSync)
+	positive(add, "register.timeout", c.Register.Timeout)
+	if c.Register.StaleAfter.D() < c.Register.Refresh.D() {
+		add("register.stale_after", "%s is shorter than register.refresh (%s); readiness would flap", c.Register.StaleAfter.D(), c.Register.Refresh.D())
+	}
+	if c.Register.MaxResponseBytes < 1<<20 {
+		add("register.max_response_bytes", "too small for a full register listing; use at least 16MiB")
+	}
+	if c.Register.TestParticipant != "" && !seos.IsGUID(c.Register.TestParticipant) {
+		add("register.test_participant", "%q is not a GUID in braces", c.Register.TestParticipant)
+	}
+	if c.Database.Path == "" {
+		add("database.path", "empty; give the SQLite file, e.g. /var/lib/seosgw/seosgw.db")
+	}
+	if c.Database.LogRetention.D() < 24*time.Hour {
+		add("database.message_log_retention", "%s; keep the message log at least a day (e.g. 365d)", c.Database.LogRetention.D())
+	}
+	checkListen(add, "ops.listen", c.Ops.Listen)
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "%q; use debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text", "auto":
+	default:
+		add("log.format", "%q; use json, text or auto", c.Log.Format)
+	}
+	if len(p) > 0 {
+		return p
+	}
+	return nil
+}
+
+func positive(add func(string, string, ...any), field string, d Duration) {
+	if d <= 0 {
+		add(field, "must be a positive duration such as 30s or 10m")
+	}
+}
+
+func checkListen(add func(string, string, ...any), field, addr string) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		add(field, "%q is not host:port, e.g. 127.0.0.1:9090 or :4443", addr)
+	}
+}

@@ -1,0 +1,99 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFiles(t *testing.T) string {
+	dir := t.TempDir()
+	for _, f := range []string{"cert.pem", "key.pem", "ca.pem"} {
+		os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o600)
+	}
+	return dir
+}
+
+const minimal = `
+participant: {guid: "{11111111-1111-4111-8111-111111111111}", eik: "000695089", name: "Министерство"}
+tls: {cert: cert.pem, key: key.pem, ca: ca.pem}
+register: {url: "https://register.obmen.local/service/"}
+`
+
+func TestParseMinimalUsesDefaults(t *testing.T) {
+	c, err := Parse([]byte(minimal), writeFiles(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Register.Refresh.D() != 10*time.Minute || c.Endpoint.MaxMessageBytes != 64<<20 || c.TLS.Digest != "sha256" {
+		t.Errorf("defaults not applied: %+v", c)
+	}
+	if got := c.Path("cert.pem"); got != filepath.Join(c.dir, "cert.pem") {
+		t.Errorf("relative path resolved to %s", got)
+	}
+}
+
+func TestValidationNamesFieldAndFix(t *testing.T) {
+	dir := writeFiles(t)
+	cases := []struct{ name, yaml, field, fix string }{
+		{"bad guid", strings.Replace(minimal, "{11111111-1111-4111-8111-111111111111}", "11111111", 1), "participant.guid", "copy it from your register entry"},
+		{"missing cert", strings.Replace(minimal, "cert: cert.pem", "cert: nothere.pem", 1), "tls.cert", "check the path"},
+		{"http register", strings.Replace(minimal, "https://register", "http://register", 1), "register.url", "https URL"},
+		{"bad duration", strings.Replace(minimal, `service/"}`, `service/", refresh: soon}`, 1), "", "duration like"},
+		{"unknown field", minimal + "endpont: {listen: \":1\"}\n", "endpont", "field"},
+		{"stale shorter than refresh", strings.Replace(minimal, `register: {url: "https://register.obmen.local/service/"}`, `register: {url: "https://register.obmen.local/service/", refresh: 1h, stale_after: 30m}`, 1), "register.stale_after", "flap"},
+		{"tiny message limit", minimal + "endpoint: {max_message_bytes: 1KiB}\n", "endpoint.max_message_bytes", "16MiB"},
+		{"bad listen", minimal + "ops: {listen: nowhere}\n", "ops.listen", "host:port"},
+		{"bad size", minimal + "endpoint: {max_message_bytes: lots}\n", "", "size like"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.yaml), dir)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), c.field) || !strings.Contains(err.Error(), c.fix) {
+				t.Errorf("error %q should name %q and say %q", err, c.field, c.fix)
+			}
+		})
+	}
+}
+
+func TestAllProblemsAtOnce(t *testing.T) {
+	_, err := Parse([]byte("log: {level: loud}\n"), t.TempDir())
+	p, ok := err.(Problems)
+	if !ok || len(p) < 6 {
+		t.Fatalf("want every problem listed, got %v", err)
+	}
+}
+
+func TestDurationsAndSizes(t *testing.T) {
+	for in, want := range map[string]time.Duration{"90s": 90 * time.Second, "30d": 30 * 24 * time.Hour, "1h30m": 90 * time.Minute} {
+		if d, err := ParseDuration(in); err != nil || d.D() != want {
+			t.Errorf("%s: %v %v", in, d.D(), err)
+		}
+	}
+	for in, want := range map[string]ByteSize{"64MiB": 64 << 20, "10MB": 10e6, "512": 512, "1GiB": 1 << 30} {
+		if b, err := ParseByteSize(in); err != nil || b != want {
+			t.Errorf("%s: %v %v", in, b, err)
+		}
+	}
+	for _, bad := range []string{"-1d", "xd", "", "10 parsecs"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(minimal))
+	f.Add([]byte("endpoint: {max_message_bytes: 1GiB}"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Parse(b, t.TempDir())
+		if err == nil && c.Validate() != nil {
+			t.Fatal("Parse accepted what Validate refuses")
+		}
+	})
+}

@@ -1,0 +1,1 @@
+DROP TABLE register_sync; DROP TABLE register_entities;

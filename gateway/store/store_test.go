@@ -1,0 +1,46 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+)
+
+func TestOpenMigratesAndReopens(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sub", "gw.db")
+	db, err := OpenGateway(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode %q %v", mode, err)
+	}
+	var sync int
+	if err := db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil || sync != 2 {
+		t.Errorf("synchronous %d (want 2 = FULL) %v", sync, err)
+	}
+	if err := Writable(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE register_sync SET cursor = 'x'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = OpenGateway(ctx, path) // no change on a second run, data kept
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var cursor string
+	if err := db.QueryRowContext(ctx, `SELECT cursor FROM register_sync`).Scan(&cursor); err != nil || cursor != "x" {
+		t.Errorf("cursor %q %v", cursor, err)
+	}
+}
+
+func TestOpenRefusesUnwritablePlace(t *testing.T) {
+	if _, err := OpenGateway(context.Background(), "/proc/seosgw-cannot/gw.db"); err == nil {
+		t.Fatal("opened a database where no file can be created")
+	}
+}

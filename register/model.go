@@ -1,0 +1,76 @@
+// Package register is seosgw's view of the DAEU participant register: the
+// participant model, the status policy every exchange is judged by, the
+// register client, its sync loop and the local cache.
+package register
+
+import (
+	"strings"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/pki"
+)
+
+// Status of an entity or a service in the register.
+type Status string
+
+const (
+	Active              Status = "Active"
+	Inactive            Status = "Inactive"
+	TemporarilyInactive Status = "TemporarilyInactive"
+)
+
+// Valid reports whether s is one of the register's status strings.
+func (s Status) Valid() bool { return s == Active || s == Inactive || s == TemporarilyInactive }
+
+// ExchangeServiceGUID identifies the document-exchange service; its URI is
+// the participant's Submit endpoint.
+const ExchangeServiceGUID = "{7060efa8-f1fa-4938-8b2b-12a78c86988f}"
+
+// Contact is Entity/Contact.
+type Contact struct {
+	Phone        string `json:"phone,omitempty"`
+	Fax          string `json:"fax,omitempty"`
+	EmailAddress string `json:"email,omitempty"`
+}
+
+// Service is one service of an entity.
+type Service struct {
+	GUID    string `json:"guid"`
+	Name    string `json:"name"`
+	URI     string `json:"uri"`
+	Status  Status `json:"status"`
+	Type    string `json:"type,omitempty"`
+	Version int64  `json:"version"`
+}
+
+// Entity is a participant as the register lists it.
+type Entity struct {
+	Identifier             string    `json:"eik"` // EntityIdentifier: EIK/BULSTAT
+	GUID                   string    `json:"guid"`
+	ParentGUID             string    `json:"parentGuid,omitempty"`
+	AdministrativeBodyName string    `json:"name"`
+	Contact                Contact   `json:"contact"`
+	CertificateSN          string    `json:"certificateSN"` // upper-case hex, see pki.NormalizeSerial
+	Services               []Service `json:"services"`
+	LastChange             time.Time `json:"lastChange"`
+	Status                 Status    `json:"status"`
+	// Removed marks an entity that a full listing no longer contains; the
+	// cache keeps it so that refusals can say so instead of "unknown".
+	Removed bool `json:"removed,omitempty"`
+}
+
+// ExchangeService returns the document-exchange service, or nil.
+func (e *Entity) ExchangeService() *Service {
+	for i := range e.Services {
+		if strings.EqualFold(e.Services[i].GUID, ExchangeServiceGUID) {
+			return &e.Services[i]
+		}
+	}
+	return nil
+}
+
+// HasCertificate reports whether serial (any notation) is the entity's
+// transport certificate serial.
+func (e *Entity) HasCertificate(serial string) bool {
+	return e.CertificateSN != "" && pki.NormalizeSerial(e.CertificateSN) == pki.NormalizeSerial(serial)
+}
