@@ -2,6 +2,7 @@ package seos
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -147,4 +148,25 @@ func NewGUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("{%x-%x-%x-%x-%x}", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// MarshalJSON renders the child nodes as an XML fragment string, which is
+// how the AIS sees open content. Attributes on the holder element (rare) are
+// not carried; the message log keeps the exact wire bytes.
+func (c *AnyContent) MarshalJSON() ([]byte, error) {
+	return json.Marshal(c.String())
+}
+
+// UnmarshalJSON reads an XML fragment string.
+func (c *AnyContent) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	parsed, err := ParseAnyContent(s)
+	if err != nil {
+		return err
+	}
+	*c = *parsed
+	return nil
 }

@@ -21,7 +21,8 @@ func xmlsecVerify(t *testing.T, p *testPKI, file string) extools.Result {
 	return extools.Run(t, nil, bin, "--verify", "--enabled-reference-uris", "empty", "--trusted-pem", p.caPEM, file)
 }
 
-func peerPFX(t *testing.T, p *testPKI) string {
+// peerPFX writes a's identity as a PKCS#12 file Mono can read, once.
+func peerPFX(t testing.TB, p *testPKI) string {
 	t.Helper()
 	pfx := filepath.Join(p.dir, "a.pfx")
 	p.prepared.Do(func() { extools.PKCS12(t, p.aCert, p.aKey, pfx, "test") })

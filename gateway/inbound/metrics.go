@@ -1,0 +1,37 @@
+package inbound
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics of the inbound endpoint.
+type Metrics struct {
+	requests          *prometheus.CounterVec
+	refusals          *prometheus.CounterVec
+	signatureFailures *prometheus.CounterVec
+	size              prometheus.Histogram
+	latency           prometheus.Histogram
+	inFlight          prometheus.Gauge
+	rejectedBusy      prometheus.Counter
+}
+
+// NewMetrics registers the endpoint's metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_inbound_requests_total",
+			Help: "Submit requests by message type and outcome (accepted, already_received, not_found, applied, refused, soap_fault...)."},
+			[]string{"type", "outcome"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_inbound_refusals_total",
+			Help: "Refused messages by reason."}, []string{"reason"}),
+		signatureFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_inbound_signature_failures_total",
+			Help: "Messages whose signature did not hold, by kind (digest, signature, wrapping, certificate, signer_mismatch...)."}, []string{"kind"}),
+		size: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "seosgw_inbound_request_size_bytes",
+			Help: "Size of Submit request bodies.", Buckets: prometheus.ExponentialBuckets(1024, 4, 10)}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "seosgw_inbound_processing_seconds",
+			Help: "Time from a full request to its reply.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 15)}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "seosgw_inbound_in_flight_requests",
+			Help: "Submit requests being processed now."}),
+		rejectedBusy: prometheus.NewCounter(prometheus.CounterOpts{Name: "seosgw_inbound_busy_rejections_total",
+			Help: "Requests turned away with 503 because max_concurrent requests were in flight."}),
+	}
+	reg.MustRegister(m.requests, m.refusals, m.signatureFailures, m.size, m.latency, m.inFlight, m.rejectedBusy)
+	return m
+}

@@ -1,0 +1,192 @@
+package inbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/seosgw/seosgw/gateway/fault"
+	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/soap"
+	"github.com/seosgw/seosgw/gateway/xmldoc"
+	"github.com/seosgw/seosgw/gateway/xmldsig"
+)
+
+// The steps, in order (issue: size → SOAP → parse → recipient → sender →
+// TLS certificate → signature → clock → dedupe/persist → reply).
+
+func (p *Pipeline) checkSize(_ context.Context, x *exchange) error {
+	if x.req.TooLarge {
+		return fault.Sender(fault.TooLarge,
+			fmt.Sprintf("Съобщението надвишава допустимия размер от %d MiB.", p.MaxMessageBytes>>20),
+			fmt.Sprintf("request larger than %d bytes", p.MaxMessageBytes), nil)
+	}
+	return nil
+}
+
+func (p *Pipeline) unwrapSOAP(_ context.Context, x *exchange) error {
+	payload, err := soap.ParseSubmit(x.req.Body)
+	if err != nil {
+		return err // a *soap.Fault: not a SOAP Submit at all
+	}
+	if len(strings.TrimSpace(string(payload))) == 0 {
+		return fault.Sender(fault.NotWellFormed, "Заявката не съдържа съобщение.", "Submit carries no message", nil)
+	}
+	x.payload = payload
+	return nil
+}
+
+func (p *Pipeline) parseMessage(_ context.Context, x *exchange) error {
+	msg, doc, err := seos.Parse(x.payload)
+	if err == nil {
+		x.msg, x.doc = msg, doc
+		x.msgType = string(msg.Header.MessageType)
+		return nil
+	}
+	if doc != nil {
+		x.guess = guessHeader(doc) // for the Error's MessageGUID and Recipient
+	}
+	var xe *xmldoc.Error
+	if errors.As(err, &xe) {
+		return fault.Sender(fault.NotWellFormed, "Съобщението не е валиден XML документ: "+xe.Msg, "message is not acceptable XML", err).WithGUID(x.guess.messageGUID)
+	}
+	return fault.Sender(fault.SchemaInvalid, "Съобщението не отговаря на схемата: "+err.Error(), "message breaks the schema", err).WithGUID(x.guess.messageGUID)
+}
+
+func (p *Pipeline) checkRecipient(_ context.Context, x *exchange) error {
+	if !seos.EqualGUID(x.msg.Header.Recipient.GUID, p.Self.GUID) {
+		return fault.Sender(fault.WrongRecipient,
+			fmt.Sprintf("Получателят %s не е участникът, обслужван от тази точка за достъп (%s).", x.msg.Header.Recipient.GUID, p.Self.GUID),
+			fmt.Sprintf("recipient %s is not this participant %s", x.msg.Header.Recipient.GUID, p.Self.GUID), nil)
+	}
+	return nil
+}
+
+func (p *Pipeline) checkSender(ctx context.Context, x *exchange) error {
+	guid := x.msg.Header.Sender.GUID
+	sender, err := p.Dir.ByGUID(ctx, guid)
+	if err != nil {
+		return fault.Ours(fault.Internal, "Регистърът на участниците е недостъпен.", "register lookup failed", err)
+	}
+	self, err := p.Dir.ByGUID(ctx, p.Self.GUID)
+	if err != nil {
+		return fault.Ours(fault.Internal, "Регистърът на участниците е недостъпен.", "register lookup failed", err)
+	}
+	x.sender = sender
+	d := p.Policy.MayExchange(self, sender)
+	if d.Allowed {
+		return nil
+	}
+	if d.OurFault {
+		return fault.Ours(fault.NotAccepting, "Получателят не е активен участник в обмена.", d.Detail, nil)
+	}
+	return fault.Sender(fault.SenderNotAllowed, senderRefusalBG(string(d.Reason), guid), "sender may not exchange: "+d.Detail, nil)
+}
+
+func senderRefusalBG(reason, guid string) string {
+	switch reason {
+	case "unknown_participant":
+		return fmt.Sprintf("Подателят %s не е вписан в регистъра на участниците.", guid)
+	case "removed_participant":
+		return fmt.Sprintf("Подателят %s е отписан от регистъра на участниците.", guid)
+	case "temporarily_inactive_participant":
+		return fmt.Sprintf("Подателят %s е временно неактивен в регистъра на участниците.", guid)
+	case "inactive_participant":
+		return fmt.Sprintf("Подателят %s не е активен участник в регистъра.", guid)
+	}
+	return fmt.Sprintf("Услугата за обмен на документи на подателя %s не е активна в регистъра.", guid)
+}
+
+func (p *Pipeline) checkTLSCertificate(_ context.Context, x *exchange) error {
+	if x.req.ClientCert == nil || !x.sender.HasCertificate(x.serial) {
+		return fault.Sender(fault.TLSCertMismatch,
+			"TLS сертификатът на клиента не е транспортният сертификат на подателя според регистъра.",
+			fmt.Sprintf("TLS client certificate serial %q is not sender %s's register CertificateSN %q", x.serial, x.sender.GUID, x.sender.CertificateSN), nil)
+	}
+	return nil
+}
+
+func (p *Pipeline) checkSignature(_ context.Context, x *exchange) error {
+	res, err := xmldsig.Verify(x.doc, xmldsig.Options{Now: p.Clock.Now})
+	if err != nil {
+		kind := "other"
+		var ve *xmldsig.Error
+		if errors.As(err, &ve) {
+			kind = string(ve.Kind)
+		}
+		p.Metrics.signatureFailures.WithLabelValues(kind).Inc()
+		return fault.Sender(fault.SignatureInvalid, "Електронният подпис на съобщението е невалиден: "+err.Error(), "signature does not hold", err)
+	}
+	if !res.Cert.Equal(x.req.ClientCert) || !x.sender.HasCertificate(pki.SerialHex(res.Cert)) {
+		p.Metrics.signatureFailures.WithLabelValues("signer_mismatch").Inc()
+		return fault.Sender(fault.SignerMismatch,
+			"Съобщението е подписано със сертификат, различен от транспортния сертификат на подателя.",
+			fmt.Sprintf("signed with certificate serial %s, sender's register serial is %s", pki.SerialHex(res.Cert), x.sender.CertificateSN), nil)
+	}
+	return nil
+}
+
+func (p *Pipeline) checkClock(_ context.Context, x *exchange) error {
+	t, err := x.msg.Header.MessageDate.Time()
+	if err != nil {
+		return fault.Sender(fault.SchemaInvalid, "Невалидна дата на съобщението.", "MessageDate does not parse", err)
+	}
+	now := p.Clock.Now()
+	if d := now.Sub(t); d > p.Skew || d < -p.Skew {
+		return fault.Sender(fault.ClockSkew,
+			fmt.Sprintf("Датата на съобщението (%s) се различава от часовника на получателя (%s) с повече от %s. Проверете часовника (clock skew).",
+				x.msg.Header.MessageDate, now.UTC().Format(time.RFC3339), p.Skew),
+			fmt.Sprintf("clock skew: MessageDate %s is %s away from our clock %s (limit %s)", x.msg.Header.MessageDate, d.Round(time.Second), now.UTC().Format(time.RFC3339), p.Skew), nil)
+	}
+	return nil
+}
+
+// headerGuess is what could be read from a message that failed validation.
+type headerGuess struct {
+	messageGUID string
+	sender      *seos.Entity
+}
+
+// guessHeader reads Header/MessageGUID and Header/Sender by local name, so
+// an Error can still name the message and go back to its sender.
+func guessHeader(doc *etree.Document) headerGuess {
+	var g headerGuess
+	root := doc.Root()
+	if root == nil {
+		return g
+	}
+	h := childByLocal(root, "Header")
+	if h == nil {
+		return g
+	}
+	if m := childByLocal(h, "MessageGUID"); m != nil && seos.IsGUID(m.Text()) {
+		g.messageGUID = m.Text()
+	}
+	if s := childByLocal(h, "Sender"); s != nil {
+		e := seos.Entity{}
+		if v := childByLocal(s, "Identifier"); v != nil {
+			e.Identifier = v.Text()
+		}
+		if v := childByLocal(s, "AdministrativeBodyName"); v != nil {
+			e.AdministrativeBodyName = v.Text()
+		}
+		if v := childByLocal(s, "GUID"); v != nil && seos.IsGUID(v.Text()) {
+			e.GUID = v.Text()
+			g.sender = &e
+		}
+	}
+	return g
+}
+
+func childByLocal(e *etree.Element, local string) *etree.Element {
+	for _, k := range e.ChildElements() {
+		if k.Tag == local {
+			return k
+		}
+	}
+	return nil
+}

@@ -1,0 +1,233 @@
+// Package inbox keeps the documents other participants sent us for
+// registration, as the AIS sees them, and their registration state.
+package inbox
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/seos"
+)
+
+// States of a received document, driven by the AIS.
+const (
+	Received   = "received" // DS_WAIT_REGISTRATION
+	Registered = "registered"
+	Rejected   = "rejected"
+	Closed     = "closed"
+	Stopped    = "stopped"
+)
+
+// DocStatus maps a state to what the protocol calls it.
+func DocStatus(state string) seos.DocStatus {
+	switch state {
+	case Registered:
+		return seos.StatusRegistered
+	case Rejected:
+		return seos.StatusRejected
+	case Closed:
+		return seos.StatusClosed
+	case Stopped:
+		return seos.StatusStopped
+	}
+	return seos.StatusWaitRegistration
+}
+
+// Item is a received document without attachment bodies.
+type Item struct {
+	ID              int64             `json:"id"`
+	Sender          seos.Entity       `json:"sender"`
+	DocumentGUID    string            `json:"documentGuid"`
+	MessageGUID     string            `json:"messageGuid"`
+	ReceivedAt      time.Time         `json:"receivedAt"`
+	LogID           int64             `json:"logId"`
+	State           string            `json:"state"`
+	Document        seos.Document     `json:"document"`
+	Comment         string            `json:"comment"`
+	RegNumber       string            `json:"regNumber,omitempty"`
+	RegDate         string            `json:"regDate,omitempty"`
+	RegURI          *seos.DocumentURI `json:"regUri,omitempty"`
+	RejectionReason string            `json:"rejectionReason,omitempty"`
+	ExpectClose     string            `json:"expectClose,omitempty"`
+	UpdatedAt       time.Time         `json:"updatedAt"`
+	Attachments     []Attachment      `json:"attachments"`
+}
+
+// Attachment describes one attached file.
+type Attachment struct {
+	Index    int    `json:"index"`
+	FileName string `json:"fileName"`
+	MIMEType string `json:"mimeType"`
+	Comment  string `json:"comment,omitempty"`
+	Size     int64  `json:"size"`
+}
+
+// Querier is a *sql.DB or *sql.Tx.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const timeFormat = time.RFC3339Nano
+
+// Add stores a received registration request and its decoded attachments.
+// The caller's transaction also records the message and its log entry.
+func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string, req *seos.RegistrationRequest, logID int64, at time.Time) (int64, error) {
+	doc := req.Document
+	doc.Attachments = nil // bodies go to inbox_attachments, decoded
+	docJSON, err := json.Marshal(doc)
+	if err != nil {
+		return 0, fmt.Errorf("inbox: encode document: %w", err)
+	}
+	about := ""
+	if doc.About != nil {
+		about = *doc.About
+	}
+	ts := at.UTC().Format(timeFormat)
+	res, err := q.ExecContext(ctx, `INSERT INTO inbox
+		(sender_guid_key, sender_guid, sender_eik, sender_name, document_guid_key, document_guid, message_guid, received_at, log_id,
+		 kind, about, document_json, comment, state, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		seos.CanonicalGUID(sender.GUID), sender.GUID, sender.Identifier, sender.AdministrativeBodyName,
+		seos.CanonicalGUID(doc.ID.GUID), doc.ID.GUID, messageGUID, ts, logID, doc.Kind, about, string(docJSON), req.Comment, Received, ts)
+	if err != nil {
+		return 0, fmt.Errorf("inbox: insert: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	for i, a := range req.Document.Attachments {
+		body, err := a.Body.Decode()
+		if err != nil {
+			return 0, fmt.Errorf("inbox: attachment %d (%s): %w", i+1, a.FileName, err)
+		}
+		comment := ""
+		if a.Comment != nil {
+			comment = *a.Comment
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO inbox_attachments (inbox_id, idx, file_name, mime_type, comment, size, content) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			id, i+1, a.FileName, a.MIMEType, comment, len(body), body); err != nil {
+			return 0, fmt.Errorf("inbox: attachment %d: %w", i+1, err)
+		}
+	}
+	return id, nil
+}
+
+// ErrNotFound is a document that is not in the inbox.
+var ErrNotFound = errors.New("inbox: no such document")
+
+const itemColumns = `id, sender_guid, sender_eik, sender_name, document_guid, message_guid, received_at, log_id, state,
+	document_json, comment, reg_number, reg_date, reg_uri_json, rejection_reason, expect_close, updated_at`
+
+// Find returns the document a sender sent with this DocumentGUID.
+func Find(ctx context.Context, q Querier, senderGUID, documentGUID string) (*Item, error) {
+	return one(ctx, q, `SELECT `+itemColumns+` FROM inbox WHERE sender_guid_key = ? AND document_guid_key = ?`,
+		seos.CanonicalGUID(senderGUID), seos.CanonicalGUID(documentGUID))
+}
+
+// Get returns a document by id, with its attachment list.
+func Get(ctx context.Context, q Querier, id int64) (*Item, error) {
+	it, err := one(ctx, q, `SELECT `+itemColumns+` FROM inbox WHERE id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT idx, file_name, mime_type, comment, size FROM inbox_attachments WHERE inbox_id = ? ORDER BY idx`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a Attachment
+		if err := rows.Scan(&a.Index, &a.FileName, &a.MIMEType, &a.Comment, &a.Size); err != nil {
+			return nil, err
+		}
+		it.Attachments = append(it.Attachments, a)
+	}
+	return it, rows.Err()
+}
+
+// List returns documents in a state ("" for all), oldest first.
+func List(ctx context.Context, q Querier, state string, limit int) ([]Item, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	query := `SELECT ` + itemColumns + ` FROM inbox`
+	args := []any{}
+	if state != "" {
+		query += ` WHERE state = ?`
+		args = append(args, state)
+	}
+	rows, err := q.QueryContext(ctx, query+` ORDER BY id LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: list: %w", err)
+	}
+	defer rows.Close()
+	var out []Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *it)
+	}
+	return out, rows.Err()
+}
+
+// AttachmentContent returns one attachment's bytes.
+func AttachmentContent(ctx context.Context, q Querier, id int64, idx int) (*Attachment, []byte, error) {
+	var a Attachment
+	var body []byte
+	err := q.QueryRowContext(ctx, `SELECT idx, file_name, mime_type, comment, size, content FROM inbox_attachments WHERE inbox_id = ? AND idx = ?`, id, idx).
+		Scan(&a.Index, &a.FileName, &a.MIMEType, &a.Comment, &a.Size, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, ErrNotFound
+	}
+	return &a, body, err
+}
+
+func one(ctx context.Context, q Querier, query string, args ...any) (*Item, error) {
+	it, err := scanItem(q.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return it, err
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanItem(s scanner) (*Item, error) {
+	var it Item
+	var received, updated, docJSON, uriJSON string
+	if err := s.Scan(&it.ID, &it.Sender.GUID, &it.Sender.Identifier, &it.Sender.AdministrativeBodyName, &it.DocumentGUID, &it.MessageGUID,
+		&received, &it.LogID, &it.State, &docJSON, &it.Comment, &it.RegNumber, &it.RegDate, &uriJSON, &it.RejectionReason, &it.ExpectClose, &updated); err != nil {
+		return nil, err
+	}
+	it.ReceivedAt, _ = time.Parse(timeFormat, received)
+	it.UpdatedAt, _ = time.Parse(timeFormat, updated)
+	if err := json.Unmarshal([]byte(docJSON), &it.Document); err != nil {
+		return nil, fmt.Errorf("inbox: document %d: %w", it.ID, err)
+	}
+	if uriJSON != "" {
+		it.RegURI = &seos.DocumentURI{}
+		if err := json.Unmarshal([]byte(uriJSON), it.RegURI); err != nil {
+			return nil, fmt.Errorf("inbox: document %d: %w", it.ID, err)
+		}
+	}
+	return &it, nil
+}
+
+// StatusID is the DocID this node reports for a received document: the
+// DocumentGUID with our registration number or URI once we have one.
+func (it *Item) StatusID() seos.DocumentID {
+	id := seos.DocumentID{GUID: it.DocumentGUID}
+	switch {
+	case it.RegURI != nil:
+		id.URI = it.RegURI
+	case it.RegNumber != "":
+		id.Number = &seos.DocumentNumber{Number: it.RegNumber, Date: seos.Date(it.RegDate)}
+	}
+	return id
+}

@@ -1,0 +1,70 @@
+package msglog
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/store"
+)
+
+func TestInsertListGetPrune(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.OpenGateway(ctx, filepath.Join(t.TempDir(), "gw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l := &Log{DB: db}
+	base := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	in := &Entry{Direction: In, At: base, PeerGUID: "{AA}", MessageType: "MSG_DocumentRegistrationRequest", MessageGUID: "{M1}",
+		DocumentGUID: "{D1}", Outcome: "accepted", Size: 5, Raw: []byte("<x/>\x00")}
+	if _, err := Insert(ctx, db, in); err != nil {
+		t.Fatal(err)
+	}
+	out := &Entry{Direction: Out, At: base.Add(time.Second), PeerGUID: "{AA}", MessageType: "MSG_DocumentStatusResponse", ReplyTo: in.ID, Outcome: "replied", Size: 3, Raw: []byte("abc")}
+	Insert(ctx, db, out)
+	Insert(ctx, db, &Entry{Direction: In, At: base.Add(40 * 24 * time.Hour), PeerGUID: "{BB}", Outcome: "refused", Reason: "schema_invalid", Size: 1, Raw: []byte("z")})
+
+	cases := map[string]struct {
+		f    Filter
+		want int
+	}{
+		"all":           {Filter{}, 3},
+		"peer any case": {Filter{Peer: "{aa}"}, 2},
+		"direction":     {Filter{Direction: Out}, 1},
+		"outcome":       {Filter{Outcome: "refused"}, 1},
+		"document":      {Filter{DocumentGUID: "{d1}"}, 1},
+		"since":         {Filter{Since: base.Add(time.Hour)}, 1},
+		"limit":         {Filter{Limit: 1}, 1},
+	}
+	for name, c := range cases {
+		got, err := l.List(ctx, c.f)
+		if err != nil || len(got) != c.want {
+			t.Errorf("%s: %d entries, want %d (%v)", name, len(got), c.want, err)
+		}
+	}
+	got, err := l.Get(ctx, in.ID)
+	if err != nil || string(got.Raw) != "<x/>\x00" || !got.At.Equal(base) || got.MessageGUID != "{M1}" {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	if r, _ := l.Get(ctx, out.ID); r.ReplyTo != in.ID {
+		t.Error("reply link lost")
+	}
+	if _, err := l.Get(ctx, 999); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing id: %v", err)
+	}
+	n, err := l.Prune(ctx, base.Add(24*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("prune: %d %v", n, err)
+	}
+	got, _ = l.Get(ctx, in.ID)
+	if len(got.Raw) != 0 || !got.Truncated || got.Size != 5 {
+		t.Errorf("pruned entry: %+v", got)
+	}
+	if _, err := Insert(ctx, db, &Entry{Direction: "sideways", At: base}); err == nil {
+		t.Error("bad direction accepted")
+	}
+}

@@ -1,0 +1,136 @@
+package soap
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/seosgw/seosgw/integration/extools"
+)
+
+const message = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Message xmlns=\"http://schemas.egov.bg/messaging/v1\"><Header><Version>1.0</Version></Header><Body>&amp; \"кавички\" 'a'\n\t\r</Body></Message>"
+
+func TestRoundTrip(t *testing.T) {
+	env, err := Submit([]byte(message))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(env), `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><Submit xmlns="http://services.egov.bg/messaging/"><request>&lt;?xml`) {
+		t.Errorf("unexpected envelope: %.200s", env)
+	}
+	got, err := ParseSubmit(env)
+	if err != nil || string(got) != message {
+		t.Fatalf("round trip: %v\n%q", err, got)
+	}
+	resp, _ := SubmitResponse([]byte(message))
+	got, err = ParseSubmitResponse(resp)
+	if err != nil || string(got) != message {
+		t.Fatalf("response round trip: %v", err)
+	}
+	empty, _ := SubmitResponse(nil)
+	if got, err := ParseSubmitResponse(empty); err != nil || len(got) != 0 {
+		t.Fatalf("empty result: %q %v", got, err)
+	}
+}
+
+// The .NET peer's unwrap reads our envelopes as WCF would.
+func TestDotnetUnwrapsOurEnvelopes(t *testing.T) {
+	for name, build := range map[string]func([]byte) ([]byte, error){"Submit": Submit, "SubmitResponse": SubmitResponse} {
+		env, _ := build([]byte(message))
+		p := filepath.Join(t.TempDir(), "env.xml")
+		os.WriteFile(p, env, 0o644)
+		r := extools.Peer(t, "unwrap", p)
+		if !r.OK() {
+			t.Fatalf("%s: %s", name, r.Stdout)
+		}
+		// Mono's InnerText drops the CR as an XML reader would not; compare the rest.
+		if strings.ReplaceAll(r.Stdout, "\r", "") != strings.ReplaceAll(message, "\r", "") {
+			t.Errorf("%s: .NET read %q", name, r.Stdout)
+		}
+	}
+}
+
+func TestParseAcceptsPeerShapes(t *testing.T) {
+	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace("<Message>x</Message>")
+	cases := map[string]string{
+		"WCF":            `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><Submit xmlns="http://services.egov.bg/messaging/"><request>` + esc + `</request></Submit></s:Body></s:Envelope>`,
+		"Java prefixes":  `<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:mes="http://services.egov.bg/messaging/"><soapenv:Header/><soapenv:Body><mes:Submit><mes:request>` + esc + `</mes:request></mes:Submit></soapenv:Body></soapenv:Envelope>`,
+		"CDATA":          `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><Submit xmlns="http://services.egov.bg/messaging/"><request><![CDATA[<Message>x</Message>]]></request></Submit></s:Body></s:Envelope>`,
+		"pretty":         "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\">\n  <s:Header><a:Action xmlns:a=\"urn:x\">Submit</a:Action></s:Header>\n  <s:Body>\n    <Submit xmlns=\"http://services.egov.bg/messaging/\"><request>" + esc + "</request></Submit>\n  </s:Body>\n</s:Envelope>",
+		"header ignored": `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><x xmlns="urn:x" s:mustUnderstand="0"/></s:Header><s:Body><Submit xmlns="http://services.egov.bg/messaging/"><request>` + esc + `</request></Submit></s:Body></s:Envelope>`,
+	}
+	for name, in := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseSubmit([]byte(in))
+			if err != nil || string(got) != "<Message>x</Message>" {
+				t.Fatalf("%q %v", got, err)
+			}
+		})
+	}
+}
+
+func TestParseFaults(t *testing.T) {
+	wrap := func(body string) string {
+		return `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>` + body + `</s:Body></s:Envelope>`
+	}
+	cases := []struct{ name, in, code string }{
+		{"not XML", "hello", "Client"},
+		{"not an envelope", `<Submit xmlns="http://services.egov.bg/messaging/"/>`, "Client"},
+		{"SOAP 1.2", `<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body/></e:Envelope>`, "VersionMismatch"},
+		{"no body", `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"/>`, "Client"},
+		{"other operation", wrap(`<Delete xmlns="http://services.egov.bg/messaging/"/>`), "Client"},
+		{"wrong namespace", wrap(`<Submit xmlns="urn:other"><request>x</request></Submit>`), "Client"},
+		{"two operations", wrap(`<Submit xmlns="http://services.egov.bg/messaging/"/><Submit xmlns="http://services.egov.bg/messaging/"/>`), "Client"},
+		{"message as elements", wrap(`<Submit xmlns="http://services.egov.bg/messaging/"><request><Message/></request></Submit>`), "Client"},
+		{"must understand", `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><x xmlns="urn:x" s:mustUnderstand="1"/></s:Header><s:Body/></s:Envelope>`, "MustUnderstand"},
+		{"doctype", `<!DOCTYPE x [<!ENTITY e "e">]>` + wrap(""), "Client"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParseSubmit([]byte(c.in))
+			var f *Fault
+			if !errors.As(err, &f) || f.Code != c.code {
+				t.Fatalf("want fault %s, got %v", c.code, err)
+			}
+		})
+	}
+	// A Submit with no request is a Submit: the pipeline answers it.
+	if got, err := ParseSubmit([]byte(wrap(`<Submit xmlns="http://services.egov.bg/messaging/"/>`))); err != nil || got != nil {
+		t.Errorf("empty Submit: %q %v", got, err)
+	}
+}
+
+func TestFaultEnvelopeRoundTrip(t *testing.T) {
+	env := FaultEnvelope(&Fault{Code: "Client", String: "bad <thing> & more"})
+	_, err := ParseSubmitResponse(env)
+	var f *Fault
+	if !errors.As(err, &f) || f.Code != "Client" || f.String != "bad <thing> & more" {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func FuzzParseSubmit(f *testing.F) {
+	env, _ := Submit([]byte(message))
+	f.Add(env)
+	f.Add(FaultEnvelope(&Fault{Code: "Server", String: "x"}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := ParseSubmit(b)
+		if err != nil {
+			var fl *Fault
+			if !errors.As(err, &fl) {
+				t.Fatalf("error is not a fault: %v", err)
+			}
+			return
+		}
+		env, err := Submit(got)
+		if err != nil {
+			return // text XML cannot carry (invalid characters)
+		}
+		again, err := ParseSubmit(env)
+		if err != nil || string(again) != string(got) {
+			t.Fatalf("re-wrap changed the message: %v", err)
+		}
+	})
+}

@@ -1,0 +1,30 @@
+package trust
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics of the CRL set.
+type Metrics struct {
+	nextUpdate  *prometheus.GaugeVec
+	stale       prometheus.Gauge
+	loads       prometheus.Counter
+	loadErrors  prometheus.Counter
+	revokedSeen prometheus.Counter
+}
+
+// NewMetrics registers the trust metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		nextUpdate: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "seosgw_crl_next_update_timestamp_seconds",
+			Help: "NextUpdate of each configured CRL file."}, []string{"file"}),
+		stale: prometheus.NewGauge(prometheus.GaugeOpts{Name: "seosgw_crl_stale",
+			Help: "1 while revocation status is unknown (CRL unreadable, unsigned or past its next update)."}),
+		loads: prometheus.NewCounter(prometheus.CounterOpts{Name: "seosgw_crl_loads_total",
+			Help: "CRL (re)loads."}),
+		loadErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "seosgw_crl_load_errors_total",
+			Help: "CRL loads that left revocation status unknown."}),
+		revokedSeen: prometheus.NewCounter(prometheus.CounterOpts{Name: "seosgw_crl_revoked_certificates_seen_total",
+			Help: "Peer certificates refused because a CRL lists them."}),
+	}
+	reg.MustRegister(m.nextUpdate, m.stale, m.loads, m.loadErrors, m.revokedSeen)
+	return m
+}
