@@ -271,3 +271,115 @@ func isNCName(s string) bool {
 	}
 	return true
 }
+
+// isAnyURI checks xsd:anyURI the way libxml2 does: characters a URI cannot
+// hold literally (spaces, non-ASCII, <>"{}|\^`') are taken as if escaped,
+// then the value must parse as an RFC 3986 URI reference.
+func isAnyURI(s string) bool {
+	b := []byte(collapse(s))
+	for i, c := range b {
+		if c < 32 || c >= 127 || strings.IndexByte(" <>\"{}|\\^`'", c) >= 0 {
+			b[i] = '_'
+		}
+	}
+	u := string(b)
+	if i := strings.IndexByte(u, '#'); i >= 0 {
+		frag := u[i+1:]
+		if strings.IndexByte(frag, '#') >= 0 || !uriChars(frag, "/?:@[]") {
+			return false
+		}
+		u = u[:i]
+	}
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		if !uriChars(u[i+1:], "/?:@") {
+			return false
+		}
+		u = u[:i]
+	}
+	if i := strings.IndexByte(u, ':'); i >= 0 && !strings.ContainsRune(u[:i], '/') {
+		if !isScheme(u[:i]) {
+			return false // a relative reference's first segment may not hold ':'
+		}
+		u = u[i+1:]
+	}
+	if strings.HasPrefix(u, "//") {
+		auth := u[2:]
+		if i := strings.IndexByte(auth, '/'); i >= 0 {
+			auth, u = auth[:i], auth[i:]
+		} else {
+			u = ""
+		}
+		if !isAuthority(auth) {
+			return false
+		}
+	}
+	return uriChars(u, "/:@")
+}
+
+func isScheme(s string) bool {
+	if s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func isAuthority(a string) bool {
+	if i := strings.LastIndexByte(a, '@'); i >= 0 {
+		if !uriChars(a[:i], ":") {
+			return false // userinfo; a second '@' lands here and fails
+		}
+		a = a[i+1:]
+	}
+	if strings.HasPrefix(a, "[") {
+		end := strings.IndexByte(a, ']')
+		if end < 0 {
+			return false
+		}
+		a = a[end+1:] // libxml2 does not look inside IP literals
+		if a != "" && a[0] != ':' {
+			return false
+		}
+	} else if i := strings.IndexByte(a, ':'); i >= 0 {
+		if !uriChars(a[:i], "") {
+			return false
+		}
+		a = a[i:]
+	} else {
+		return uriChars(a, "")
+	}
+	if a == "" {
+		return true
+	}
+	for _, c := range a[1:] { // port
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// uriChars accepts unreserved and sub-delim characters, valid %XX escapes
+// and the extra characters given.
+func uriChars(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=", c) >= 0:
+		case c == '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return false
+			}
+			i += 2
+		case strings.IndexByte(extra, c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

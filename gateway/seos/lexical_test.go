@@ -26,7 +26,7 @@ func TestLexicalMatchesXMLLint(t *testing.T) {
 	xsd := `<?xml version="1.0"?><xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="r"><xs:complexType><xs:choice maxOccurs="unbounded">
 <xs:element name="date" type="xs:date"/><xs:element name="dt" type="xs:dateTime"/><xs:element name="int" type="xs:integer"/>
 <xs:element name="pos"><xs:simpleType><xs:restriction base="xs:integer"><xs:minInclusive value="1"/></xs:restriction></xs:simpleType></xs:element>
-<xs:element name="b64" type="xs:base64Binary"/><xs:element name="id"><xs:complexType><xs:attribute name="v" type="xs:ID"/></xs:complexType></xs:element></xs:choice></xs:complexType></xs:element></xs:schema>`
+<xs:element name="b64" type="xs:base64Binary"/><xs:element name="uri" type="xs:anyURI"/><xs:element name="id"><xs:complexType><xs:attribute name="v" type="xs:ID"/></xs:complexType></xs:element></xs:choice></xs:complexType></xs:element></xs:schema>`
 	os.WriteFile(filepath.Join(dir, "s.xsd"), []byte(xsd), 0o644)
 	type c struct{ kind, v string }
 	var cases []c
@@ -45,6 +45,12 @@ func TestLexicalMatchesXMLLint(t *testing.T) {
 	b64 := []string{"", "QQ==", "QR==", "QUE=", "QUF=", "QUFB", "QUF", "Q===", "QQ=", "QUFB\nQUFB", "Q U F B", " QUFB ", "QQ==QQ==", "QUFB=", "Zm9v!", "Zm9vYg==", "Zm9vYh==", "Zm9vYmE=", "Zm9vYmF=", "A", "AB==", "ABC=", "Zm9v!"}
 	for _, d := range b64 {
 		cases = append(cases, c{"b64", d})
+	}
+	for _, u := range []string{"http://a/b", "urn:x", "a b", "%zz", "%2", "%2F", "a#b#c", "[", "]", "http://[::1]/", "http://[::1", "1a:b", ":x", "a:b",
+		"http://a:b:c/", "#frag", "", "?q", "//host", "mailto:x@y", "http://a/b[1]", "a/b:c", "./a:b", "http://a/b?x=[1]", "http://a/b#x[1]",
+		"http://user@host:80/p", "http://host:8x/", "h+t.t-p://x", "a%", "http://a/%E2%82%AC", "http://ж.bg/", "http://a/b%20c", "x:", "//",
+		"http://a@b@c/", "http://[v1.x]/", "http://[zz]/", "s://a/?#", "#a#", "http://a/#%zz", "http://a/?%zz", "http://www.w3.org/2000/09/xmldsig#enveloped-signature"} {
+		cases = append(cases, c{"uri", u})
 	}
 	ids := []string{"a", "_a", "1a", "a-b.c", "a:b", "ж", "", " a"}
 	var sb strings.Builder
@@ -83,6 +89,8 @@ func TestLexicalMatchesXMLLint(t *testing.T) {
 			ours = IsBase64(x.v)
 		case "id":
 			ours = isNCName(x.v)
+		case "uri":
+			ours = isAnyURI(x.v)
 		}
 		if libxml2Deviations[x.kind+" "+x.v] {
 			if ours == lint {

@@ -354,8 +354,10 @@ func checkSimple(s string, t *simpleType, path string) error {
 	ok := true
 	var want string
 	switch t.kind {
-	case sString, sAnyURI:
+	case sString:
 		return nil
+	case sAnyURI:
+		ok, want = isAnyURI(s), "a URI (xsd:anyURI)"
 	case sGUID:
 		ok, want = IsGUID(s), "a GUID in braces, {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}"
 	case sDate:

@@ -3,12 +3,14 @@ package xmldsig
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/integration/extools"
+	"github.com/seosgw/seosgw/schemas"
 )
 
 // Interop with the two other XML-DSig stacks SEOS meets: xmlsec1 (libxml2,
@@ -157,4 +159,33 @@ func prefixElements(doc, prefix string) string {
 		}
 	}
 	return b.String()
+}
+
+// Signed messages stay schema-valid for peers that validate: xmllint on the
+// reference (or project) schemas and the .NET XmlSchemaSet. With a 128-bit
+// serial this holds only because X509IssuerSerial is left out.
+func TestSignedMessagesAreSchemaValid(t *testing.T) {
+	p := getPKI(t)
+	dir := extools.ReferenceSchemas()
+	if dir == "" {
+		dir = t.TempDir()
+		if err := schemas.WriteDir(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entry := filepath.Join(dir, "seos-all.xsd")
+	if _, err := os.Stat(entry); err != nil {
+		entry = filepath.Join(dir, schemas.Entry)
+	}
+	for name, id := range map[string]*pki.Identity{"64-bit serial": p.a, "128-bit serial": p.b} {
+		t.Run(name, func(t *testing.T) {
+			file := writeTemp(t, "signed.xml", signBytes(t, p.signer(id, SHA256), message(t, 100)))
+			if ok, msg := extools.XMLLint(t, entry, file); !ok {
+				t.Errorf("xmllint: %s", msg)
+			}
+			if r := extools.Peer(t, "xsd", file, dir); !r.OK() {
+				t.Errorf(".NET XmlSchemaSet: %s", r.Stdout)
+			}
+		})
+	}
 }
