@@ -12,7 +12,7 @@ import (
 // Where we knowingly differ from the corpus (which follows xmllint): each is
 // a libxml2 shortcut we do not copy; see lexical.go and schema.go.
 var corpusDeviations = map[string]string{
-	"valid/base64-stray-characters.xml":                "libxml2 skips non-base64 characters; such an attachment could not be decoded",
+	"valid/base64-stray-characters.xml":              "libxml2 skips non-base64 characters; such an attachment could not be decoded",
 	"invalid/signature-x509serialnumber-160-bit.xml": "xsd:integer has no bound; real certificate serials have 48 digits",
 }
 
