@@ -240,3 +240,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidate feeds arbitrary documents to the schema validator: it must
+// never panic, and what it accepts must build a model or fail a protocol rule.
+func FuzzValidate(f *testing.F) {
+	good, _ := fullMessage().Marshal()
+	f.Add(good)
+	f.Add([]byte(`<Message xmlns="` + NS + `"><Header><Version/></Header><Body/></Message>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		doc, err := xmldoc.Parse(b)
+		if err != nil {
+			return
+		}
+		if err := Validate(doc); err != nil {
+			var se *SchemaError
+			if !errors.As(err, &se) || se.Path == "" {
+				t.Fatalf("validation error without a path: %v", err)
+			}
+			return
+		}
+		if _, err := FromDocument(doc); err != nil {
+			var re *RuleError
+			if !errors.As(err, &re) {
+				t.Fatalf("valid document failed to build: %v", err)
+			}
+		}
+	})
+}
