@@ -142,6 +142,10 @@ func (p *Pipeline) logRefused(ctx context.Context, x *exchange, reason, detail s
 	if x.sender != nil {
 		in.PeerGUID = x.sender.GUID
 	}
+	in.MessageGUID = x.guess.messageGUID
+	if x.guess.sender != nil {
+		in.PeerGUID = x.guess.sender.GUID
+	}
 	if x.msg != nil {
 		in.PeerGUID = x.msg.Header.Sender.GUID
 		in.MessageType, in.MessageGUID = string(x.msg.Header.MessageType), x.msg.Header.MessageGUID

@@ -1,0 +1,366 @@
+package inbound
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/seosgw/seosgw/gateway/fault"
+	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/soap"
+	"github.com/seosgw/seosgw/register"
+)
+
+func TestRegistrationAcceptedStoredAndAnswered(t *testing.T) {
+	w := newWorld(t, options{})
+	doc := seos.NewGUID()
+	req := registration(w.a.entity, w.b.entity, doc)
+	reply, _ := w.submit(w.a.id, sign(t, w.a.id, req))
+	r := reply.Body.StatusResponse
+	if r == nil || r.Status != seos.StatusWaitRegistration {
+		t.Fatalf("reply body: %+v", reply.Body)
+	}
+	if reply.Header.Sender != w.b.entity || reply.Header.Recipient != w.a.entity {
+		t.Errorf("sender/recipient not swapped: %+v", reply.Header)
+	}
+	if r.DocID.GUID != doc || r.DocID.Number == nil || r.DocID.Number.Number != "А-17" {
+		t.Errorf("DocID not echoed: %+v", r.DocID)
+	}
+	it, err := inbox.Find(context.Background(), w.db, w.a.entity.GUID, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, _ = inbox.Get(context.Background(), w.db, it.ID)
+	if it.State != inbox.Received || it.Document.Kind != "Писмо" || len(it.Attachments) != 1 || it.Attachments[0].Size != int64(len("%PDF-1.4 тест")) {
+		t.Errorf("stored document: %+v", it)
+	}
+	_, content, _ := inbox.AttachmentContent(context.Background(), w.db, it.ID, 1)
+	if string(content) != "%PDF-1.4 тест" {
+		t.Errorf("attachment content %q", content)
+	}
+	// The log holds the exact request and our reply.
+	if n := w.count(`SELECT count(*) FROM message_log WHERE direction='in' AND message_guid=? AND outcome='accepted'`, req.Header.MessageGUID); n != 1 {
+		t.Errorf("%d inbound log rows", n)
+	}
+	if n := w.count(`SELECT count(*) FROM message_log WHERE direction='out' AND reply_to IS NOT NULL`); n != 1 {
+		t.Errorf("%d reply log rows", n)
+	}
+	if v := testutil.ToFloat64(w.pipeline.Metrics.requests.WithLabelValues(string(seos.TypeRegistrationRequest), "accepted")); v != 1 {
+		t.Errorf("requests metric %v", v)
+	}
+}
+
+func TestDuplicatesBothWays(t *testing.T) {
+	w := newWorld(t, options{})
+	doc := seos.NewGUID()
+	first := sign(t, w.a.id, registration(w.a.entity, w.b.entity, doc))
+	w.submit(w.a.id, first)
+
+	// The same DocumentGUID in a new message: DS_ALREADY_RECEIVED.
+	reply, _ := w.submit(w.a.id, sign(t, w.a.id, registration(w.a.entity, w.b.entity, doc)))
+	if reply.Body.StatusResponse == nil || reply.Body.StatusResponse.Status != seos.StatusAlreadyReceived {
+		t.Fatalf("same document again: %+v", reply.Body)
+	}
+	// The same message again: an Error naming it.
+	reply, _ = w.submit(w.a.id, first)
+	assertError(t, reply, seos.ErrExternal, mustParse(t, first).Header.MessageGUID, "вече е получено")
+	// Another sender may use the same DocumentGUID: it is a different document.
+	reply, _ = w.submit(w.c.id, sign(t, w.c.id, registration(w.c.entity, w.b.entity, doc)))
+	if reply.Body.StatusResponse == nil || reply.Body.StatusResponse.Status != seos.StatusWaitRegistration {
+		t.Fatalf("other sender, same DocumentGUID: %+v", reply.Body)
+	}
+	if n := w.count(`SELECT count(*) FROM inbox`); n != 2 {
+		t.Errorf("%d documents stored, want 2", n)
+	}
+}
+
+func assertError(t *testing.T, reply *seos.Message, kind seos.ErrorKind, guid, text string) {
+	t.Helper()
+	e := reply.Body.Error
+	if e == nil {
+		t.Fatalf("want an Error, got %+v", reply.Body)
+	}
+	if e.Type != kind {
+		t.Errorf("ErrorType %s, want %s (%s)", e.Type, kind, e.Description)
+	}
+	if guid != "" && (e.MessageGUID == nil || *e.MessageGUID != guid) {
+		t.Errorf("Error names %v, want %s", e.MessageGUID, guid)
+	}
+	prefix := fault.SenderPrefix
+	if kind == seos.ErrInternal {
+		prefix = fault.ReceiverPrefix
+	}
+	if !strings.HasPrefix(e.Description, prefix) || !strings.Contains(e.Description, text) {
+		t.Errorf("ErrorDescription %q lacks %q", e.Description, text)
+	}
+}
+
+// Each refusal of the pipeline: a signed Error of the right type naming the
+// message, and nothing stored.
+func TestRefusals(t *testing.T) {
+	w := newWorld(t, options{maxBytes: 256 << 10})
+	type tc struct {
+		name  string
+		tls   party
+		body  func() ([]byte, string) // signed message and its MessageGUID
+		text  string
+		guid  bool // whether the Error can name the message
+		kind  seos.ErrorKind
+		wrap  func([]byte) []byte
+	}
+	signedBy := func(signer party, m *seos.Message) func() ([]byte, string) {
+		return func() ([]byte, string) { return sign(t, signer.id, m), m.Header.MessageGUID }
+	}
+	reg := func(from party) *seos.Message { return registration(from.entity, w.b.entity, seos.NewGUID()) }
+	skewed := reg(w.a)
+	skewed.Header.MessageDate = seos.DateTimeOf(time.Now().Add(-2 * time.Hour))
+	wrongRecipient := registration(w.a.entity, w.c.entity, seos.NewGUID())
+	schemaBad := func() ([]byte, string) {
+		m := reg(w.a)
+		b := sign(t, w.a.id, m)
+		return bytes.Replace(b, []byte("<DocKind>Писмо</DocKind>"), []byte(""), 1), m.Header.MessageGUID
+	}
+	tampered := func() ([]byte, string) {
+		m := reg(w.a)
+		return bytes.Replace(sign(t, w.a.id, m), []byte("Относно проверка"), []byte("Относно промяна"), 1), m.Header.MessageGUID
+	}
+	unsigned := func() ([]byte, string) {
+		m := reg(w.a)
+		b, _ := m.Marshal()
+		return b, m.Header.MessageGUID
+	}
+	big := reg(w.a)
+	big.Body.RegistrationRequest.Document.Attachments[0].Body = seos.Base64Of(bytes.Repeat([]byte("x"), 300<<10))
+	cases := []tc{
+		{name: "not well-formed", tls: w.a, body: func() ([]byte, string) { return []byte("<Message><Header>"), "" }, text: "XML", kind: seos.ErrExternal},
+		{name: "schema invalid", tls: w.a, body: schemaBad, text: "схемата", guid: true, kind: seos.ErrExternal},
+		{name: "wrong recipient", tls: w.a, body: signedBy(w.a, wrongRecipient), text: "Получателят", guid: true, kind: seos.ErrExternal},
+		{name: "inactive sender", tls: w.inactive, body: signedBy(w.inactive, reg(w.inactive)), text: "не е активен", guid: true, kind: seos.ErrExternal},
+		{name: "temporarily inactive sender", tls: w.tempOff, body: signedBy(w.tempOff, reg(w.tempOff)), text: "временно неактивен", guid: true, kind: seos.ErrExternal},
+		{name: "sender not in register", tls: w.stranger, body: signedBy(w.stranger, reg(w.stranger)), text: "не е вписан", guid: true, kind: seos.ErrExternal},
+		{name: "TLS certificate of another participant", tls: w.c, body: signedBy(w.a, reg(w.a)), text: "TLS сертификатът", guid: true, kind: seos.ErrExternal},
+		{name: "signed by another participant", tls: w.a, body: signedBy(w.c, reg(w.a)), text: "различен от транспортния", guid: true, kind: seos.ErrExternal},
+		{name: "tampered", tls: w.a, body: tampered, text: "подпис", guid: true, kind: seos.ErrExternal},
+		{name: "unsigned", tls: w.a, body: unsigned, text: "подпис", guid: true, kind: seos.ErrExternal},
+		{name: "clock skew", tls: w.a, body: signedBy(w.a, skewed), text: "clock skew", guid: true, kind: seos.ErrExternal},
+		{name: "too large", tls: w.a, body: signedBy(w.a, big), text: "размер", kind: seos.ErrExternal},
+		{name: "empty Submit", tls: w.a, body: func() ([]byte, string) { return nil, "" }, text: "не съдържа", kind: seos.ErrExternal},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			docsBefore := w.count(`SELECT count(*) FROM inbox`)
+			seenBefore := w.count(`SELECT count(*) FROM inbound_messages`)
+			msg, guid := c.body()
+			reply, _ := w.submit(c.tls.id, msg)
+			want := ""
+			if c.guid {
+				want = guid
+			}
+			assertError(t, reply, c.kind, want, c.text)
+			if reply.Header.Sender != w.b.entity {
+				t.Errorf("Error not from this node: %+v", reply.Header.Sender)
+			}
+			if w.count(`SELECT count(*) FROM inbox`) != docsBefore || w.count(`SELECT count(*) FROM inbound_messages`) != seenBefore {
+				t.Error("a refused message was stored")
+			}
+			if guid != "" && c.guid && w.count(`SELECT count(*) FROM message_log WHERE message_guid = ? AND outcome = 'refused'`, guid) != 1 {
+				t.Error("refusal not in the message log")
+			}
+		})
+	}
+	if v := testutil.ToFloat64(w.pipeline.Metrics.signatureFailures.WithLabelValues("digest")); v < 1 {
+		t.Error("signature failure not counted")
+	}
+	if problems, err := testutil.GatherAndLint(w.reg); err != nil || len(problems) > 0 {
+		t.Errorf("metric lint: %v %v", problems, err)
+	}
+}
+
+func TestStatusRequests(t *testing.T) {
+	w := newWorld(t, options{})
+	doc := seos.NewGUID()
+	w.submit(w.a.id, sign(t, w.a.id, registration(w.a.entity, w.b.entity, doc)))
+	cases := []struct {
+		name string
+		from party
+		doc  string
+		want seos.DocStatus
+	}{
+		{"known document", w.a, doc, seos.StatusWaitRegistration},
+		{"unknown document", w.a, seos.NewGUID(), seos.StatusNotFound},
+		{"someone else's document", w.c, doc, seos.StatusNotFound},
+		{"GUID in other case", w.a, strings.ToUpper(doc), seos.StatusWaitRegistration},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			reply, _ := w.submit(c.from.id, sign(t, c.from.id, statusRequest(c.from.entity, w.b.entity, c.doc)))
+			if reply.Body.StatusResponse == nil || reply.Body.StatusResponse.Status != c.want {
+				t.Fatalf("got %+v", reply.Body)
+			}
+		})
+	}
+	// Once the AIS registers it, the number goes out with DS_REGISTERED.
+	w.db.Exec(`UPDATE inbox SET state = 'registered', reg_number = '94-00-12', reg_date = '2026-11-24'`)
+	reply, _ := w.submit(w.a.id, sign(t, w.a.id, statusRequest(w.a.entity, w.b.entity, doc)))
+	r := reply.Body.StatusResponse
+	if r.Status != seos.StatusRegistered || r.DocID.Number == nil || r.DocID.Number.Number != "94-00-12" {
+		t.Errorf("registered status: %+v %+v", r, r.DocID.Number)
+	}
+}
+
+func TestPeerNotificationsApplyToSentDocuments(t *testing.T) {
+	w := newWorld(t, options{})
+	doc, sentMsg := seos.NewGUID(), seos.NewGUID()
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	if _, err := w.db.Exec(`INSERT INTO outbox (kind, recipient_guid_key, recipient_guid, document_guid_key, document_guid, request_json, state,
+		next_attempt_at, last_message_guid, created_at, updated_at, doc_status)
+		VALUES ('registration', ?, ?, ?, ?, '{}', 'delivered', ?, ?, ?, ?, 'DS_WAIT_REGISTRATION')`,
+		seos.CanonicalGUID(w.a.entity.GUID), w.a.entity.GUID, seos.CanonicalGUID(doc), doc, now, sentMsg, now, now); err != nil {
+		t.Fatal(err)
+	}
+	notify := func(status seos.DocStatus, docGUID string) *seos.Message {
+		return &seos.Message{
+			Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: w.a.entity, Recipient: w.b.entity, MessageGUID: seos.NewGUID()},
+			Body: seos.Body{StatusResponse: &seos.StatusResponse{Status: status,
+				DocID: seos.DocumentID{Number: &seos.DocumentNumber{Number: "МЕУ-5", Date: "2026-11-24"}, GUID: docGUID}}},
+		}
+	}
+	reply, raw := w.submit(w.a.id, sign(t, w.a.id, notify(seos.StatusRegistered, doc)))
+	if reply != nil || len(raw) != 0 {
+		t.Fatalf("a notification gets an empty SubmitResult, got %s", raw)
+	}
+	var status, number string
+	w.db.QueryRow(`SELECT doc_status, peer_number FROM outbox`).Scan(&status, &number)
+	if status != "DS_REGISTERED" || number != "МЕУ-5" {
+		t.Errorf("outbox after notification: %s %s", status, number)
+	}
+	// About a document we never sent to them: an Error.
+	n := notify(seos.StatusRegistered, seos.NewGUID())
+	reply, _ = w.submit(w.a.id, sign(t, w.a.id, n))
+	assertError(t, reply, seos.ErrExternal, n.Header.MessageGUID, "не е изпращан")
+	// A peer's Error about our message fails it for good.
+	e := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: w.a.entity, Recipient: w.b.entity, MessageGUID: seos.NewGUID()},
+		Body: seos.Body{Error: &seos.ErrorBody{MessageGUID: seos.Str(strings.ToUpper(sentMsg)), Type: seos.ErrExternal, Description: fault.SenderPrefix + " Лош формат."}}}
+	if reply, _ := w.submit(w.a.id, sign(t, w.a.id, e)); reply != nil {
+		t.Fatalf("Error notification answered with %+v", reply.Body)
+	}
+	var state, lastErr string
+	w.db.QueryRow(`SELECT state, last_error FROM outbox`).Scan(&state, &lastErr)
+	if state != "failed" || !strings.Contains(lastErr, "Лош формат") {
+		t.Errorf("outbox after peer Error: %s %q", state, lastErr)
+	}
+}
+
+func TestNotSOAPGetsAFault(t *testing.T) {
+	w := newWorld(t, options{})
+	status, body := w.post(w.a.id, []byte("hello"))
+	if status != 500 || !bytes.Contains(body, []byte("<faultcode>s:Client</faultcode>")) {
+		t.Errorf("plain text: %d %s", status, body)
+	}
+	env, _ := soap.Submit([]byte("<x/>"))
+	status, body = w.post(w.a.id, env, "SOAPAction", `"urn:other"`)
+	if status != 500 || !bytes.Contains(body, []byte("unknown SOAPAction")) {
+		t.Errorf("wrong action: %d %s", status, body)
+	}
+	status, body = w.post(w.a.id, env, "Content-Type", "application/soap+xml; charset=utf-8")
+	if status != 500 || !bytes.Contains(body, []byte("VersionMismatch")) {
+		t.Errorf("SOAP 1.2: %d %s", status, body)
+	}
+	resp, err := w.client(w.a.id).Get(w.url + "?wsdl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(b.String(), `location="https://b.obmen.local:4443/seos/endpoint"`) {
+		t.Errorf("WSDL: %d %.300s", resp.StatusCode, b.String())
+	}
+}
+
+func TestClientWithoutTrustedCertificateCannotConnect(t *testing.T) {
+	w := newWorld(t, options{})
+	c := &tls.Config{RootCAs: w.ca.Pool(), ServerName: "b.obmen.local"}
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(strings.TrimSuffix(w.url, "/seos/endpoint"), "https://"), c)
+	if err == nil {
+		// TLS 1.3 reports the missing certificate on first read.
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(conn, "GET /seos/endpoint?wsdl HTTP/1.1\r\nHost: b\r\n\r\n")
+		_, err = bufio.NewReader(conn).ReadString('\n')
+		conn.Close()
+	}
+	if err == nil {
+		t.Fatal("a client without a certificate got an answer")
+	}
+}
+
+// slowDirectory panics: the recovery turns it into ERR_INTERNAL.
+type panicky struct{ Directory }
+
+func (panicky) ByGUID(context.Context, string) (*register.Entity, error) { panic("boom: /srv/secret/path") }
+
+func TestPanicBecomesInternalError(t *testing.T) {
+	w := newWorld(t, options{})
+	w.pipeline.Dir = panicky{w.cache}
+	m := registration(w.a.entity, w.b.entity, seos.NewGUID())
+	reply, raw := w.submit(w.a.id, sign(t, w.a.id, m))
+	assertError(t, reply, seos.ErrInternal, m.Header.MessageGUID, "Вътрешна грешка")
+	if bytes.Contains(raw, []byte("secret")) || bytes.Contains(raw, []byte("goroutine")) {
+		t.Error("internals leaked to the peer")
+	}
+}
+
+func TestDatabaseFailureIsOurFault(t *testing.T) {
+	w := newWorld(t, options{})
+	if _, err := w.db.Exec(`DROP TABLE inbox_attachments`); err != nil {
+		t.Fatal(err)
+	}
+	m := registration(w.a.entity, w.b.entity, seos.NewGUID())
+	reply, raw := w.submit(w.a.id, sign(t, w.a.id, m))
+	assertError(t, reply, seos.ErrInternal, m.Header.MessageGUID, "не може да бъде съхранено")
+	if bytes.Contains(raw, []byte("inbox_attachments")) {
+		t.Error("SQL details leaked to the peer")
+	}
+	if w.count(`SELECT count(*) FROM inbox`)+w.count(`SELECT count(*) FROM inbound_messages`) != 0 {
+		t.Error("half a document stored")
+	}
+}
+
+// With one slot taken by a request whose body never arrives, the next one
+// is turned away with 503 instead of queueing forever.
+func TestConcurrencyCap(t *testing.T) {
+	w := newWorld(t, options{maxConcurrent: 1})
+	cert := w.a.id.TLSCertificate()
+	host := strings.TrimPrefix(strings.TrimSuffix(w.url, "/seos/endpoint"), "https://")
+	conn, err := tls.Dial("tcp", host, &tls.Config{RootCAs: w.ca.Pool(), ServerName: "b.obmen.local", Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /seos/endpoint HTTP/1.1\r\nHost: b\r\nContent-Type: text/xml\r\nContent-Length: 100000\r\n\r\n<s:Envelope")
+	time.Sleep(200 * time.Millisecond) // the stalled request holds the slot
+	var wg sync.WaitGroup
+	wg.Add(1)
+	var status int
+	go func() {
+		defer wg.Done()
+		env, _ := soap.Submit(sign(t, w.a.id, registration(w.a.entity, w.b.entity, seos.NewGUID())))
+		status, _ = w.post(w.a.id, env)
+	}()
+	wg.Wait()
+	if status != 503 {
+		t.Errorf("second request: HTTP %d, want 503", status)
+	}
+	if testutil.ToFloat64(w.pipeline.Metrics.rejectedBusy) != 1 {
+		t.Error("busy rejection not counted")
+	}
+}
+
