@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -96,4 +97,41 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("Parse accepted what Validate refuses")
 		}
 	})
+}
+
+// The example file documents every field: it must parse (with its paths
+// pointed at files that exist) and name every field the Config has.
+func TestExampleConfigIsCompleteAndValid(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "configs", "seosgw.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := writeFiles(t)
+	text := strings.NewReplacer("/etc/seosgw/transport.pem", "cert.pem", "/etc/seosgw/transport-key.pem", "key.pem",
+		"/etc/seosgw/daeu-ca.pem", "ca.pem").Replace(string(b))
+	if _, err := Parse([]byte(text), dir); err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	for _, field := range yamlFields(reflect.TypeOf(Config{}), "") {
+		if !strings.Contains(string(b), strings.Split(field, ".")[len(strings.Split(field, "."))-1]+":") {
+			t.Errorf("configs/seosgw.example.yaml does not document %s", field)
+		}
+	}
+}
+
+func yamlFields(t reflect.Type, prefix string) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		if f.Type.Kind() == reflect.Struct {
+			out = append(out, yamlFields(f.Type, prefix+tag+".")...)
+			continue
+		}
+		out = append(out, prefix+tag)
+	}
+	return out
 }

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/config"
+	"github.com/seosgw/seosgw/gateway/msglog"
+	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/soap"
+	"github.com/seosgw/seosgw/gateway/store"
+)
+
+func runLog(ctx context.Context, args []string, io stdio) int {
+	return subcommands("log", map[string]command{
+		"list": {"list logged messages: list --config F [--direction in|out] [--peer GUID] [--type T] [--message GUID] [--document GUID] [--outcome O] [--since RFC3339] [--limit N] [--json]", logList},
+		"show": {"show one: show --config F [--raw|--message] ID", logShow},
+	})(ctx, args, io)
+}
+
+func openLog(ctx context.Context, path string) (*msglog.Log, func(), error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := store.OpenGateway(ctx, cfg.Path(cfg.Database.Path))
+	if err != nil {
+		return nil, nil, err
+	}
+	return &msglog.Log{DB: db}, func() { db.Close() }, nil
+}
+
+func logList(ctx context.Context, args []string, io stdio) int {
+	fs := flag.NewFlagSet("seosgw log list", flag.ContinueOnError)
+	fs.SetOutput(io.err)
+	path := fs.String("config", "/etc/seosgw/seosgw.yaml", "configuration file")
+	var f msglog.Filter
+	fs.StringVar(&f.Direction, "direction", "", "in or out")
+	fs.StringVar(&f.Peer, "peer", "", "peer participant GUID")
+	fs.StringVar(&f.MessageType, "type", "", "message type, e.g. MSG_DocumentRegistrationRequest")
+	fs.StringVar(&f.MessageGUID, "message", "", "MessageGUID")
+	fs.StringVar(&f.DocumentGUID, "document", "", "DocumentGUID")
+	fs.StringVar(&f.Outcome, "outcome", "", "accepted, refused, replied, sent, failed ...")
+	since := fs.String("since", "", "only entries at or after this time (RFC 3339)")
+	fs.IntVar(&f.Limit, "limit", 50, "at most this many entries, newest first")
+	asJSON := fs.Bool("json", false, "JSON lines instead of a table")
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	if *since != "" {
+		t, err := time.Parse(time.RFC3339, *since)
+		if err != nil {
+			return fail(io, "--since: %q is not an RFC 3339 time like 2026-11-23T10:00:00+02:00", *since)
+		}
+		f.Since = t
+	}
+	l, closeDB, err := openLog(ctx, *path)
+	if err != nil {
+		return fail(io, "%v", err)
+	}
+	defer closeDB()
+	entries, err := l.List(ctx, f)
+	if err != nil {
+		return fail(io, "%v", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(io.out)
+		for _, e := range entries {
+			enc.Encode(e)
+		}
+		return 0
+	}
+	tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTIME\tDIR\tPEER\tTYPE\tMESSAGE\tOUTCOME\tREASON\tSIZE")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", e.ID, e.At.Local().Format("2006-01-02 15:04:05"), e.Direction,
+			e.PeerGUID, e.MessageType, e.MessageGUID, e.Outcome, e.Reason, e.Size)
+	}
+	tw.Flush()
+	return 0
+}
+
+func logShow(ctx context.Context, args []string, io stdio) int {
+	fs := flag.NewFlagSet("seosgw log show", flag.ContinueOnError)
+	fs.SetOutput(io.err)
+	path := fs.String("config", "/etc/seosgw/seosgw.yaml", "configuration file")
+	raw := fs.Bool("raw", false, "print the exact bytes that crossed the wire (the SOAP envelope)")
+	message := fs.Bool("message", false, "print the signed SEOS message carried in the envelope")
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		return fail(io, "log show: give one entry ID")
+	}
+	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil {
+		return fail(io, "log show: %q is not an entry ID", fs.Arg(0))
+	}
+	l, closeDB, err := openLog(ctx, *path)
+	if err != nil {
+		return fail(io, "%v", err)
+	}
+	defer closeDB()
+	e, err := l.Get(ctx, id)
+	if err != nil {
+		return fail(io, "log show %d: %v", id, err)
+	}
+	inner := func() ([]byte, error) {
+		if e.Direction == msglog.In {
+			return soap.ParseSubmit(e.Raw)
+		}
+		if b, err := soap.ParseSubmitResponse(e.Raw); err == nil {
+			return b, nil
+		}
+		return soap.ParseSubmit(e.Raw)
+	}
+	switch {
+	case *raw:
+		io.out.Write(e.Raw)
+		return 0
+	case *message:
+		b, err := inner()
+		if err != nil {
+			return fail(io, "entry %d carries no message: %v", id, err)
+		}
+		io.out.Write(b)
+		return 0
+	}
+	fmt.Fprintf(io.out, "%-16s %d\n%-16s %s\n%-16s %s\n%-16s %s\n%-16s %s (%s)\n", "entry:", e.ID, "time:", e.At.Local().Format(time.RFC3339),
+		"direction:", e.Direction, "peer:", e.PeerGUID+" "+e.PeerSerial, "outcome:", e.Outcome, e.Reason)
+	if e.Detail != "" {
+		fmt.Fprintf(io.out, "%-16s %s\n", "detail:", e.Detail)
+	}
+	if e.ReplyTo != 0 {
+		fmt.Fprintf(io.out, "%-16s %d\n", "reply to:", e.ReplyTo)
+	}
+	fmt.Fprintf(io.out, "%-16s %d bytes%s\n", "size:", e.Size, map[bool]string{true: " (raw bytes truncated or pruned)", false: ""}[e.Truncated])
+	if b, err := inner(); err == nil && len(b) > 0 {
+		if m, _, err := seos.Parse(b); err == nil {
+			m.WriteSummary(io.out)
+		} else {
+			fmt.Fprintf(io.out, "%-16s %v\n", "message:", err)
+		}
+	}
+	return 0
+}

@@ -1,0 +1,216 @@
+// Package node assembles a running participant node from its configuration:
+// database, register sync, trust, the SEOS endpoint and the ops listener,
+// with their background loops and an orderly shutdown.
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/config"
+	"github.com/seosgw/seosgw/gateway/inbound"
+	"github.com/seosgw/seosgw/gateway/msglog"
+	"github.com/seosgw/seosgw/gateway/ops"
+	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/trust"
+	"github.com/seosgw/seosgw/gateway/xmldsig"
+	"github.com/seosgw/seosgw/register"
+	regsoap "github.com/seosgw/seosgw/register/soap"
+)
+
+// Node is a configured participant node.
+type Node struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	Clock    clock.Clock
+	Registry *prometheus.Registry
+	DB       *sql.DB
+	Identity *pki.Identity
+	Trust    *trust.Store
+	Cache    *register.Cache
+	Syncer   *register.Syncer
+	Pipeline *inbound.Pipeline
+	Ops      *ops.Ops
+
+	endpoint *http.Server
+	opsSrv   *http.Server
+}
+
+// New opens and checks everything the configuration names; it starts nothing.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Clock) (*Node, error) {
+	n := &Node{Config: cfg, Log: log, Clock: clk, Registry: prometheus.NewRegistry()}
+	n.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var err error
+	if n.Identity, err = pki.LoadIdentity(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key)); err != nil {
+		return nil, fmt.Errorf("tls.cert / tls.key: %w", err)
+	}
+	crls := make([]string, len(cfg.TLS.CRLs))
+	for i, c := range cfg.TLS.CRLs {
+		crls[i] = cfg.Path(c)
+	}
+	if n.Trust, err = trust.New(cfg.Path(cfg.TLS.CA), crls, cfg.TLS.CRLPolicy == "fail-open", clk, log, trust.NewMetrics(n.Registry)); err != nil {
+		return nil, fmt.Errorf("tls.ca / tls.crl: %w", err)
+	}
+	if n.DB, err = store.OpenGateway(ctx, cfg.Path(cfg.Database.Path)); err != nil {
+		return nil, fmt.Errorf("database.path: %w", err)
+	}
+	n.Cache = register.NewCache(n.DB, clk)
+	src, err := regsoap.NewClientFromConfig(cfg, log)
+	if err != nil {
+		n.DB.Close()
+		return nil, err
+	}
+	regMetrics, err := register.NewMetrics(n.Registry, clk)
+	if err != nil {
+		n.DB.Close()
+		return nil, err
+	}
+	opt := register.OptionsFromConfig(cfg.Register)
+	opt.Clock, opt.Log, opt.Metrics = clk, log, regMetrics
+	n.Syncer = register.NewSyncer(n.Cache, src, opt)
+
+	hash, _ := xmldsig.ParseHash(cfg.TLS.Digest)
+	n.Pipeline = &inbound.Pipeline{
+		Self:            seos.Entity{Identifier: cfg.Participant.EIK, AdministrativeBodyName: cfg.Participant.Name, GUID: cfg.Participant.GUID},
+		Dir:             n.Cache,
+		Policy:          register.Policy{SelfGUID: cfg.Participant.GUID, TestParticipantGUID: cfg.Register.TestParticipant},
+		Signer:          &xmldsig.Signer{Key: n.Identity.Key, Cert: n.Identity.Cert, Hash: hash},
+		DB:              n.DB,
+		Clock:           clk,
+		Skew:            cfg.Endpoint.ClockSkew.D(),
+		MaxMessageBytes: int64(cfg.Endpoint.MaxMessageBytes),
+		Log:             log,
+		Metrics:         inbound.NewMetrics(n.Registry),
+	}
+	n.Ops = ops.New(n.Registry, n.Registry)
+	n.addChecks()
+	return n, nil
+}
+
+func (n *Node) addChecks() {
+	n.Ops.AddCheck("database", func(ctx context.Context) error { return store.Writable(ctx, n.DB) })
+	n.Ops.AddCheck("register", n.Syncer.Fresh)
+	n.Ops.AddCheck("certificate", func(context.Context) error {
+		if left := n.Identity.Cert.NotAfter.Sub(n.Clock.Now()); left <= 0 {
+			return fmt.Errorf("transport certificate expired at %s", n.Identity.Cert.NotAfter.UTC().Format(time.RFC3339))
+		}
+		if n.Clock.Now().Before(n.Identity.Cert.NotBefore) {
+			return fmt.Errorf("transport certificate not valid before %s (clock skew?)", n.Identity.Cert.NotBefore.UTC().Format(time.RFC3339))
+		}
+		return nil
+	})
+	if n.Trust.CRLs != nil {
+		n.Ops.AddCheck("crl", func(context.Context) error { return n.Trust.CRLs.Problem() })
+	}
+}
+
+// Run serves until ctx ends, then shuts down in order: stop taking
+// requests, let those in flight finish, stop the loops, close the database.
+func (n *Node) Run(ctx context.Context) error {
+	cfg := n.Config
+	epLn, err := net.Listen("tcp", cfg.Endpoint.Listen)
+	if err != nil {
+		return fmt.Errorf("endpoint.listen %s: %w", cfg.Endpoint.Listen, err)
+	}
+	opsLn, err := net.Listen("tcp", cfg.Ops.Listen)
+	if err != nil {
+		epLn.Close()
+		return fmt.Errorf("ops.listen %s: %w", cfg.Ops.Listen, err)
+	}
+	publicURL := cfg.Endpoint.PublicURL
+	if publicURL == "" {
+		publicURL = "https://" + epLn.Addr().String() + cfg.Endpoint.Path
+	}
+	h := inbound.NewHandler(n.Pipeline, cfg.Endpoint.Path, publicURL, int64(cfg.Endpoint.MaxMessageBytes), cfg.Endpoint.MaxConcurrent, n.Log)
+	n.endpoint = inbound.NewServer(cfg.Endpoint.Listen, n.Trust.ServerTLS(n.Identity), h,
+		inbound.Timeouts{Read: cfg.Endpoint.ReadTimeout.D(), Write: cfg.Endpoint.WriteTimeout.D(), Idle: cfg.Endpoint.IdleTimeout.D()}, n.Log)
+	n.opsSrv = &http.Server{Handler: n.Ops.Handler(), ReadHeaderTimeout: 10 * time.Second}
+
+	loops, cancelLoops := context.WithCancel(context.Background())
+	done := make(chan struct{}, 4)
+	go func() { n.Syncer.Run(loops); done <- struct{}{} }()
+	go func() { n.pruneLoop(loops); done <- struct{}{} }()
+
+	errs := make(chan error, 2)
+	go func() { errs <- serveTLS(n.endpoint, epLn) }()
+	go func() { errs <- n.opsSrv.Serve(opsLn) }()
+	n.Log.Info("seosgw serving", "participant", cfg.Participant.GUID, "endpoint", epLn.Addr().String(), "path", cfg.Endpoint.Path,
+		"public_url", publicURL, "ops", opsLn.Addr().String())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errs:
+		n.Log.Error("listener failed", "error", runErr)
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n.endpoint.Shutdown(shut)
+	n.opsSrv.Shutdown(shut)
+	cancelLoops()
+	<-done
+	<-done
+	n.DB.Close()
+	n.Log.Info("seosgw stopped")
+	return runErr
+}
+
+func serveTLS(s *http.Server, ln net.Listener) error {
+	err := s.Serve(tls.NewListener(ln, s.TLSConfig))
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// pruneLoop applies the message log's retention once an hour.
+func (n *Node) pruneLoop(ctx context.Context) {
+	l := &msglog.Log{DB: n.DB}
+	for {
+		before := n.Clock.Now().Add(-n.Config.Database.LogRetention.D())
+		if k, err := l.Prune(ctx, before); err != nil && ctx.Err() == nil {
+			n.Log.Warn("message log retention failed", "error", err)
+		} else if k > 0 {
+			n.Log.Info("message log retention", "pruned", k, "before", before.UTC().Format(time.RFC3339))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Hour):
+		}
+	}
+}
+
+// NewLogger makes the process logger: JSON unless format says text (or
+// auto on a terminal).
+func NewLogger(level, format string, w io.Writer) *slog.Logger {
+	var lv slog.Level
+	lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	text := format == "text"
+	if format == "auto" {
+		if f, ok := w.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				text = true
+			}
+		}
+	}
+	if text {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

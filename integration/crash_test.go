@@ -1,0 +1,201 @@
+package integration
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/register"
+)
+
+type participant struct {
+	entity seos.Entity
+	id     *pki.Identity
+	files  pki.HostFiles
+}
+
+func participants(t *testing.T, dir string, hosts ...string) (*pki.TestPKI, map[string]participant) {
+	t.Helper()
+	tp, err := pki.MakeTestPKI(dir, hosts, pki.WithLoopback())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]participant{}
+	for i, h := range hosts {
+		files := tp.Hosts[h]
+		id, err := pki.LoadIdentity(files.Cert, files.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[h] = participant{id: id, files: files, entity: seos.Entity{
+			Identifier: "20000000" + string(rune('1'+i)), AdministrativeBodyName: "Участник " + h, GUID: seos.NewGUID()}}
+	}
+	return tp, out
+}
+
+func (p participant) registerEntity(url string) register.Entity {
+	return register.Entity{Identifier: p.entity.Identifier, GUID: p.entity.GUID, AdministrativeBodyName: p.entity.AdministrativeBodyName,
+		CertificateSN: pki.SerialHex(p.id.Cert), Status: register.Active, LastChange: time.Now().UTC().Truncate(time.Second),
+		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: url, Status: register.Active, Version: 1}}}
+}
+
+// seedCache fills a node's register copy directly (the register itself is
+// unreachable in this test; the node keeps working from its copy).
+func seedCache(t *testing.T, dbPath string, ents ...register.Entity) {
+	t.Helper()
+	db, err := store.OpenGateway(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := register.NewCache(db, clock.System).Apply(context.Background(), true, ents, "2026-11-23T00:00:00Z"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCrashDuringBurst kills the node with SIGKILL while concurrent submits
+// are in flight; after a restart every acknowledged document is stored
+// exactly once, and resending the rest stores each once more at most.
+func TestCrashDuringBurst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	dir := t.TempDir()
+	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
+	a, b := ps["a.obmen.local"], ps["b.obmen.local"]
+	listen, opsAddr := freePort(t), freePort(t)
+	url := "https://" + listen + "/seos/endpoint"
+	dbPath := filepath.Join(dir, "b.db")
+	seedCache(t, dbPath, a.registerEntity("https://a.obmen.local/seos"), b.registerEntity(url))
+	cfg := filepath.Join(dir, "b.yaml")
+	writeConfig(t, cfg, map[string]string{"GUID": b.entity.GUID, "EIK": b.entity.Identifier, "NAME": b.entity.AdministrativeBodyName,
+		"CERT": b.files.Cert, "KEY": b.files.Key, "CA": tp.CACert, "LISTEN": listen, "REGISTER": "https://127.0.0.1:1/service/",
+		"DB": dbPath, "OPS": opsAddr})
+	node := start(t, filepath.Join(dir, "b.log"), "serve", "--config", cfg)
+	waitTCP(t, node, listen)
+
+	client := peerClient(a.id, tp.Authority, "b.obmen.local")
+	const docs, workers = 80, 8
+	guids := make([]string, docs)
+	for i := range guids {
+		guids[i] = seos.NewGUID()
+	}
+	var acked sync.Map
+	var ackCount atomic.Int32
+	killed := make(chan struct{})
+	var once sync.Once
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				m := registrationMsg(a.entity, b.entity, guids[i])
+				reply, err := submit(context.Background(), client, url, signAs(t, a.id, m))
+				if err == nil && reply != nil && reply.Body.StatusResponse != nil && reply.Body.StatusResponse.Status == seos.StatusWaitRegistration {
+					acked.Store(guids[i], true)
+					if ackCount.Add(1) == 20 {
+						once.Do(func() { node.kill(syscall.SIGKILL); close(killed) })
+					}
+				}
+			}
+		}()
+	}
+	for i := 0; i < docs; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	select {
+	case <-killed:
+	default:
+		t.Fatal("the burst finished before the kill; nothing was tested")
+	}
+	n := 0
+	acked.Range(func(any, any) bool { n++; return true })
+	if n >= docs {
+		t.Fatalf("all %d documents acknowledged; the kill came too late", docs)
+	}
+	t.Logf("%d of %d acknowledged before SIGKILL", n, docs)
+
+	node = start(t, filepath.Join(dir, "b2.log"), "serve", "--config", cfg)
+	waitTCP(t, node, listen)
+	db := openDB(t, dbPath)
+	acked.Range(func(k, _ any) bool {
+		if c := countDoc(t, db, k.(string)); c != 1 {
+			t.Errorf("acknowledged document %s stored %d times", k, c)
+		}
+		return true
+	})
+	// Resending everything (as a sender retries with a new MessageGUID)
+	// never stores a document twice.
+	for _, g := range guids {
+		reply, err := submit(context.Background(), client, url, signAs(t, a.id, registrationMsg(a.entity, b.entity, g)))
+		if err != nil || reply == nil || reply.Body.StatusResponse == nil {
+			t.Fatalf("resend %s: %v %+v", g, err, reply)
+		}
+		st := reply.Body.StatusResponse.Status
+		if _, ok := acked.Load(g); ok && st != seos.StatusAlreadyReceived {
+			t.Errorf("acknowledged %s: resend answered %s", g, st)
+		}
+	}
+	for _, g := range guids {
+		if c := countDoc(t, db, g); c != 1 {
+			t.Errorf("document %s stored %d times after resending", g, c)
+		}
+	}
+	out, code := runCLI(t, "log", "list", "--config", cfg, "--outcome", "already_received", "--limit", "200")
+	if code != 0 || strings.Count(out, "MSG_DocumentRegistrationRequest") != n {
+		t.Errorf("log list: exit %d, want %d already_received entries:\n%s", code, n, out)
+	}
+	node.kill(syscall.SIGTERM)
+	if !strings.Contains(node.output(), "seosgw stopped") {
+		t.Errorf("no orderly shutdown on SIGTERM:\n%s", node.output())
+	}
+}
+
+func registrationMsg(from, to seos.Entity, docGUID string) *seos.Message {
+	return &seos.Message{
+		Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: from, Recipient: to, MessageGUID: seos.NewGUID()},
+		Body: seos.Body{RegistrationRequest: &seos.RegistrationRequest{Document: seos.Document{
+			ID: seos.DocumentID{GUID: docGUID}, Kind: "Писмо",
+			Attachments: []seos.Attachment{{FileName: "a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte(strings.Repeat("%PDF ", 2000)))}},
+		}, Comment: "тест"}},
+	}
+}
+
+func openDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := store.OpenGateway(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func countDoc(t *testing.T, db *sql.DB, guid string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM inbox WHERE document_guid_key = ?`, seos.CanonicalGUID(guid)).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func runCLI(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	r := runBinary(t, args...)
+	return r.out, r.code
+}
