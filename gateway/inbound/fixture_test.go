@@ -260,4 +260,3 @@ func mustParse(t *testing.T, b []byte) *seos.Message {
 	}
 	return m
 }
-

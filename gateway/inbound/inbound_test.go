@@ -108,13 +108,13 @@ func assertError(t *testing.T, reply *seos.Message, kind seos.ErrorKind, guid, t
 func TestRefusals(t *testing.T) {
 	w := newWorld(t, options{maxBytes: 256 << 10})
 	type tc struct {
-		name  string
-		tls   party
-		body  func() ([]byte, string) // signed message and its MessageGUID
-		text  string
-		guid  bool // whether the Error can name the message
-		kind  seos.ErrorKind
-		wrap  func([]byte) []byte
+		name string
+		tls  party
+		body func() ([]byte, string) // signed message and its MessageGUID
+		text string
+		guid bool // whether the Error can name the message
+		kind seos.ErrorKind
+		wrap func([]byte) []byte
 	}
 	signedBy := func(signer party, m *seos.Message) func() ([]byte, string) {
 		return func() ([]byte, string) { return sign(t, signer.id, m), m.Header.MessageGUID }
@@ -305,7 +305,9 @@ func TestClientWithoutTrustedCertificateCannotConnect(t *testing.T) {
 // slowDirectory panics: the recovery turns it into ERR_INTERNAL.
 type panicky struct{ Directory }
 
-func (panicky) ByGUID(context.Context, string) (*register.Entity, error) { panic("boom: /srv/secret/path") }
+func (panicky) ByGUID(context.Context, string) (*register.Entity, error) {
+	panic("boom: /srv/secret/path")
+}
 
 func TestPanicBecomesInternalError(t *testing.T) {
 	w := newWorld(t, options{})
@@ -363,4 +365,3 @@ func TestConcurrencyCap(t *testing.T) {
 		t.Error("busy rejection not counted")
 	}
 }
-
