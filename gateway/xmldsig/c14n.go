@@ -134,8 +134,11 @@ func (c *c14n) element(e *etree.Element, rendered map[string]string) {
 }
 
 func attrNS(e *etree.Element, a etree.Attr) string {
-	if a.Space == "" {
+	switch a.Space {
+	case "":
 		return ""
+	case "xml": // bound by definition; etree only finds declared prefixes
+		return "http://www.w3.org/XML/1998/namespace"
 	}
 	return a.NamespaceURI()
 }
