@@ -27,6 +27,8 @@ type Config struct {
 	Endpoint    Endpoint    `yaml:"endpoint"`
 	Register    Register    `yaml:"register"`
 	Database    Database    `yaml:"database"`
+	Outbound    Outbound    `yaml:"outbound"`
+	AIS         AIS         `yaml:"ais"`
 	Ops         Ops         `yaml:"ops"`
 	Log         Log         `yaml:"log"`
 
@@ -87,6 +89,37 @@ type Database struct {
 	LogRetention Duration `yaml:"message_log_retention"`
 }
 
+// Outbound is how the outbox is delivered.
+type Outbound struct {
+	RetryFirst    Duration        `yaml:"retry_first"` // first retry delay; doubles (15m × 2^n)
+	Retries       int             `yaml:"retries"`     // retries after the first attempt
+	Workers       int             `yaml:"workers"`
+	Timeout       Duration        `yaml:"timeout"` // one attempt
+	MaxReplyBytes ByteSize        `yaml:"max_reply_bytes"`
+	StatusAfter   Duration        `yaml:"status_after"` // ask about documents waiting registration this long
+	Poll          Duration        `yaml:"poll"`
+	Peers         map[string]Peer `yaml:"peers"` // per participant GUID
+}
+
+// Peer overrides settings for one participant.
+type Peer struct {
+	Digest string `yaml:"digest"` // sha1 for peers that cannot verify sha256
+}
+
+// AIS is how the legacy records system talks to seosgw.
+type AIS struct {
+	Listen    string `yaml:"listen"`     // HTTP API; loopback unless you know better
+	TokenFile string `yaml:"token_file"` // bearer token the AIS presents
+	Spool     Spool  `yaml:"spool"`
+}
+
+// Spool is the folder interface for an AIS that can only write files.
+type Spool struct {
+	Dir       string   `yaml:"dir"`     // empty: no spool
+	Mapping   string   `yaml:"mapping"` // legacy XML mapping file; empty: JSON envelopes only
+	ScanEvery Duration `yaml:"scan_every"`
+}
+
 // Ops is the operations listener: /healthz, /readyz, /metrics.
 type Ops struct {
 	Listen string `yaml:"listen"`
@@ -112,8 +145,11 @@ func Defaults() *Config {
 			Timeout: Duration(30 * time.Second), MaxResponseBytes: 64 << 20,
 		},
 		Database: Database{Path: "seosgw.db", LogRetention: Duration(365 * 24 * time.Hour)},
-		Ops:      Ops{Listen: "127.0.0.1:9090"},
-		Log:      Log{Level: "info", Format: "auto"},
+		Outbound: Outbound{RetryFirst: Duration(15 * time.Minute), Retries: 10, Workers: 4, Timeout: Duration(2 * time.Minute),
+			MaxReplyBytes: 64 << 20, StatusAfter: Duration(72 * time.Hour), Poll: Duration(time.Minute)},
+		AIS: AIS{Listen: "127.0.0.1:8080", Spool: Spool{ScanEvery: Duration(5 * time.Second)}},
+		Ops: Ops{Listen: "127.0.0.1:9090"},
+		Log: Log{Level: "info", Format: "auto"},
 	}
 }
 
@@ -143,6 +179,16 @@ func Parse(b []byte, dir string) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// DigestFor is the signature hash for messages to a participant.
+func (c *Config) DigestFor(guid string) string {
+	for g, p := range c.Outbound.Peers {
+		if seos.EqualGUID(g, guid) && p.Digest != "" {
+			return p.Digest
+		}
+	}
+	return c.TLS.Digest
 }
 
 // Path resolves a configured path against the config file's folder.
@@ -230,6 +276,43 @@ func (c *Config) Validate() error {
 	}
 	if c.Database.LogRetention.D() < 24*time.Hour {
 		add("database.message_log_retention", "%s; keep the message log at least a day (e.g. 365d)", c.Database.LogRetention.D())
+	}
+	positive(add, "outbound.retry_first", c.Outbound.RetryFirst)
+	if c.Outbound.Retries < 0 || c.Outbound.Retries > 20 {
+		add("outbound.retries", "%d; the protocol retries 10 times (after 15m … 128h)", c.Outbound.Retries)
+	}
+	if c.Outbound.Workers < 1 {
+		add("outbound.workers", "must be at least 1")
+	}
+	positive(add, "outbound.timeout", c.Outbound.Timeout)
+	positive(add, "outbound.status_after", c.Outbound.StatusAfter)
+	positive(add, "outbound.poll", c.Outbound.Poll)
+	if c.Outbound.MaxReplyBytes < 1<<20 {
+		add("outbound.max_reply_bytes", "too small; use at least 16MiB")
+	}
+	for guid, peer := range c.Outbound.Peers {
+		if !seos.IsGUID(guid) {
+			add("outbound.peers", "key %q is not a participant GUID in braces", guid)
+		}
+		if peer.Digest != "" && peer.Digest != "sha256" && peer.Digest != "sha1" {
+			add("outbound.peers."+guid+".digest", "%q; use sha256 or sha1", peer.Digest)
+		}
+	}
+	checkListen(add, "ais.listen", c.AIS.Listen)
+	if c.AIS.TokenFile == "" {
+		add("ais.token_file", "empty; the AIS API needs a bearer token: write a long random string to a file (e.g. openssl rand -hex 32 > /etc/seosgw/ais-token)")
+	} else if st, err := os.Stat(c.Path(c.AIS.TokenFile)); err != nil {
+		add("ais.token_file", "%v; create it, e.g. openssl rand -hex 32 > %s", err, c.AIS.TokenFile)
+	} else if st.Mode().Perm()&0o077 != 0 {
+		add("ais.token_file", "%s is readable by others (mode %o); chmod 600 it", c.AIS.TokenFile, st.Mode().Perm())
+	}
+	if c.AIS.Spool.Dir != "" {
+		positive(add, "ais.spool.scan_every", c.AIS.Spool.ScanEvery)
+		if c.AIS.Spool.Mapping != "" {
+			if _, err := os.Stat(c.Path(c.AIS.Spool.Mapping)); err != nil {
+				add("ais.spool.mapping", "%v", err)
+			}
+		}
 	}
 	checkListen(add, "ops.listen", c.Ops.Listen)
 	switch c.Log.Level {

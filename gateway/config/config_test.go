@@ -11,7 +11,7 @@ import (
 
 func writeFiles(t *testing.T) string {
 	dir := t.TempDir()
-	for _, f := range []string{"cert.pem", "key.pem", "ca.pem"} {
+	for _, f := range []string{"cert.pem", "key.pem", "ca.pem", "ais-token"} {
 		os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o600)
 	}
 	return dir
@@ -21,6 +21,7 @@ const minimal = `
 participant: {guid: "{11111111-1111-4111-8111-111111111111}", eik: "000695089", name: "Министерство"}
 tls: {cert: cert.pem, key: key.pem, ca: ca.pem}
 register: {url: "https://register.obmen.local/service/"}
+ais: {token_file: ais-token}
 `
 
 func TestParseMinimalUsesDefaults(t *testing.T) {
@@ -108,7 +109,7 @@ func TestExampleConfigIsCompleteAndValid(t *testing.T) {
 	}
 	dir := writeFiles(t)
 	text := strings.NewReplacer("/etc/seosgw/transport.pem", "cert.pem", "/etc/seosgw/transport-key.pem", "key.pem",
-		"/etc/seosgw/daeu-ca.pem", "ca.pem").Replace(string(b))
+		"/etc/seosgw/daeu-ca.pem", "ca.pem", "/etc/seosgw/ais-token", "ais-token").Replace(string(b))
 	if _, err := Parse([]byte(text), dir); err != nil {
 		t.Fatalf("example config: %v", err)
 	}

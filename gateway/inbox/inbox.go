@@ -231,3 +231,53 @@ func (it *Item) StatusID() seos.DocumentID {
 	}
 	return id
 }
+
+// CanMove says which state changes the AIS may make.
+func CanMove(from, to string) bool {
+	switch to {
+	case Registered, Rejected:
+		return from == Received
+	case Closed, Stopped:
+		return from == Registered
+	}
+	return false
+}
+
+// Update is what an AIS action changes.
+type Update struct {
+	State       string
+	ID          *seos.DocumentID // our registration (number or URI) when registering
+	Reason      string           // rejection reason
+	ExpectClose string
+}
+
+// Apply writes an update.
+func Apply(ctx context.Context, q Querier, id int64, u *Update, at time.Time) error {
+	number, date, uriJSON := "", "", ""
+	if u.ID != nil {
+		switch {
+		case u.ID.Number != nil:
+			number, date = u.ID.Number.Number, string(u.ID.Number.Date)
+		case u.ID.URI != nil:
+			b, _ := json.Marshal(u.ID.URI)
+			uriJSON = string(b)
+		}
+	}
+	set, args := "state = ?, updated_at = ?", []any{u.State, at.UTC().Format(timeFormat)}
+	if u.ID != nil {
+		set += ", reg_number = ?, reg_date = ?, reg_uri_json = ?"
+		args = append(args, number, date, uriJSON)
+	}
+	if u.Reason != "" {
+		set += ", rejection_reason = ?"
+		args = append(args, u.Reason)
+	}
+	if u.ExpectClose != "" {
+		set += ", expect_close = ?"
+		args = append(args, u.ExpectClose)
+	}
+	if _, err := q.ExecContext(ctx, "UPDATE inbox SET "+set+" WHERE id = ?", append(args, id)...); err != nil {
+		return fmt.Errorf("inbox: update %d: %w", id, err)
+	}
+	return nil
+}

@@ -18,11 +18,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/inbound"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/ops"
+	"github.com/seosgw/seosgw/gateway/outbound"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/store"
@@ -44,6 +46,8 @@ type Node struct {
 	Cache    *register.Cache
 	Syncer   *register.Syncer
 	Pipeline *inbound.Pipeline
+	Outbound *outbound.Deliverer
+	AIS      *ais.Service
 	Ops      *ops.Ops
 
 	endpoint *http.Server
@@ -96,6 +100,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		Log:             log,
 		Metrics:         inbound.NewMetrics(n.Registry),
 	}
+	self := n.Pipeline.Self
+	n.Outbound = &outbound.Deliverer{
+		DB: n.DB, Dir: n.Cache, Policy: n.Pipeline.Policy, Self: self, Identity: n.Identity, Trust: n.Trust,
+		Hash:  func(guid string) xmldsig.Hash { h, _ := xmldsig.ParseHash(cfg.DigestFor(guid)); return h },
+		Clock: clk, Log: log, Metrics: outbound.NewMetrics(n.Registry),
+		Schedule: outbound.Schedule{First: cfg.Outbound.RetryFirst.D(), Retries: cfg.Outbound.Retries},
+		Workers:  cfg.Outbound.Workers, Timeout: cfg.Outbound.Timeout.D(), MaxReply: int64(cfg.Outbound.MaxReplyBytes),
+		StatusAfter: cfg.Outbound.StatusAfter.D(), Poll: cfg.Outbound.Poll.D(),
+	}
+	n.AIS = &ais.Service{DB: n.DB, Dir: n.Cache, Policy: n.Pipeline.Policy, Self: self, Clock: clk, Log: log, Queued: n.Outbound.Notify}
 	n.Ops = ops.New(n.Registry, n.Registry)
 	n.addChecks()
 	return n, nil
@@ -144,6 +158,7 @@ func (n *Node) Run(ctx context.Context) error {
 	done := make(chan struct{}, 4)
 	go func() { n.Syncer.Run(loops); done <- struct{}{} }()
 	go func() { n.pruneLoop(loops); done <- struct{}{} }()
+	go func() { n.Outbound.Run(loops); done <- struct{}{} }()
 
 	errs := make(chan error, 2)
 	go func() { errs <- serveTLS(n.endpoint, epLn) }()
@@ -162,8 +177,9 @@ func (n *Node) Run(ctx context.Context) error {
 	n.endpoint.Shutdown(shut)
 	n.opsSrv.Shutdown(shut)
 	cancelLoops()
-	<-done
-	<-done
+	for i := 0; i < 3; i++ {
+		<-done
+	}
 	n.DB.Close()
 	n.Log.Info("seosgw stopped")
 	return runErr

@@ -1,0 +1,527 @@
+// Package ais is the bridge to the legacy records system: the operations an
+// AIS needs (send a document, follow it, take received documents, register
+// or refuse them), shared by the HTTP API and the spool folder.
+package ais
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/outbox"
+	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/register"
+)
+
+// Directory is the register copy.
+type Directory interface {
+	ByGUID(ctx context.Context, guid string) (*register.Entity, error)
+	ByEIK(ctx context.Context, eik string) ([]*register.Entity, error)
+	List(ctx context.Context, status register.Status) ([]*register.Entity, error)
+}
+
+// Service carries out AIS requests. It only writes the database; the
+// outbound deliverer, woken by Queued, does the sending.
+type Service struct {
+	DB     *sql.DB
+	Dir    Directory
+	Policy register.Policy
+	Self   seos.Entity
+	Clock  clock.Clock
+	Log    *slog.Logger
+	// Queued is called after an item is committed to the outbox.
+	Queued func()
+}
+
+// Error is a request the AIS must fix (Code is stable, for programs) or a
+// state conflict; anything else is ours.
+type Error struct {
+	Code   string // e.g. invalid_request, recipient_unknown, not_found, conflict
+	Field  string // the input field at fault, when one is
+	Msg    string
+	Status int // HTTP status the API answers with
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return e.Field + ": " + e.Msg
+	}
+	return e.Msg
+}
+
+func invalid(field, format string, args ...any) *Error {
+	return &Error{Code: "invalid_request", Field: field, Msg: fmt.Sprintf(format, args...), Status: 400}
+}
+
+// Attachment is a file as the AIS gives it.
+type Attachment struct {
+	FileName string `json:"fileName"`
+	MIMEType string `json:"mimeType"`
+	Comment  string `json:"comment,omitempty"`
+	Content  string `json:"content"` // base64
+}
+
+// Number is a registration number with its date (YYYY-MM-DD).
+type Number struct {
+	Number string `json:"number"`
+	Date   string `json:"date"`
+}
+
+// URI is a register-index registration (segment 0009-000001).
+type URI struct {
+	RegisterIndex        string `json:"registerIndex,omitempty"`
+	SequenceNumber       string `json:"sequenceNumber,omitempty"`
+	ReceiptOrSigningDate string `json:"receiptOrSigningDate,omitempty"`
+}
+
+// Ref identifies a document: its GUID and, optionally, a registration.
+type Ref struct {
+	GUID   string  `json:"guid"`
+	Number *Number `json:"number,omitempty"`
+	URI    *URI    `json:"uri,omitempty"`
+}
+
+// Outgoing is a document the AIS sends for registration.
+type Outgoing struct {
+	Recipient      string               `json:"recipient"` // register GUID or EIK
+	Kind           string               `json:"kind"`
+	DocumentGUID   string               `json:"documentGuid,omitempty"` // generated when empty
+	Number         *Number              `json:"number,omitempty"`
+	URI            *URI                 `json:"uri,omitempty"`
+	Parent         *Ref                 `json:"parent,omitempty"`
+	About          string               `json:"about,omitempty"`
+	DocComment     string               `json:"docComment,omitempty"`
+	Comment        string               `json:"comment"` // the sending comment (RegistrationRequest/Comment)
+	Correspondents []seos.Correspondent `json:"correspondents,omitempty"`
+	Service        *seos.Service        `json:"service,omitempty"`
+	ReqDateClose   string               `json:"reqDateClose,omitempty"`
+	AttentionTo    string               `json:"attentionTo,omitempty"`
+	AddData        string               `json:"addData,omitempty"` // XML fragment
+	Attachments    []Attachment         `json:"attachments,omitempty"`
+}
+
+// Send queues an outgoing document and returns its outbox id. The key (the
+// Idempotency-Key, or else "doc:"+DocumentGUID) makes a repeated request
+// return the first one's id with created=false.
+func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id int64, docGUID string, created bool, err error) {
+	doc, err := in.document()
+	if err != nil {
+		return 0, "", false, err
+	}
+	to, err := s.recipient(ctx, in.Recipient)
+	if err != nil {
+		return 0, "", false, err
+	}
+	comment := strings.TrimSpace(in.Comment)
+	// Build the message once now, so a schema problem is the caller's 400,
+	// not a failed delivery later.
+	probe := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(s.Clock.Now()), Sender: s.Self,
+		Recipient:   seos.Entity{Identifier: to.Identifier, AdministrativeBodyName: to.AdministrativeBodyName, GUID: to.GUID},
+		MessageGUID: seos.NewGUID()}, Body: seos.Body{RegistrationRequest: &seos.RegistrationRequest{Document: *doc, Comment: comment}}}
+	if _, err := probe.Document(); err != nil {
+		return 0, "", false, invalid("", "the document cannot form a valid SEOS message: %v", err)
+	}
+	if idemKey == "" && in.DocumentGUID != "" {
+		idemKey = "doc:" + seos.CanonicalGUID(in.DocumentGUID)
+	}
+	err = store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
+		var e error
+		id, created, e = outbox.Enqueue(ctx, tx, outbox.KindRegistration, to.GUID, doc.ID.GUID, 0,
+			&outbox.Request{Document: doc, Comment: comment}, idemKey, s.Clock.Now())
+		return e
+	})
+	if err != nil {
+		return 0, "", false, err
+	}
+	if created {
+		s.notify()
+		s.Log.Info("ais: document queued", "id", id, "recipient", to.GUID, "document_guid", doc.ID.GUID)
+	} else {
+		it, err := outbox.Get(ctx, s.DB, id)
+		if err != nil {
+			return 0, "", false, err
+		}
+		return id, it.DocumentGUID, false, nil
+	}
+	return id, doc.ID.GUID, true, nil
+}
+
+func (s *Service) notify() {
+	if s.Queued != nil {
+		s.Queued()
+	}
+}
+
+// recipient resolves a GUID or an EIK to a participant that may exchange.
+func (s *Service) recipient(ctx context.Context, ref string) (*register.Entity, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return nil, invalid("recipient", "required: the recipient's register GUID or EIK")
+	}
+	var e *register.Entity
+	if seos.IsGUID(ref) {
+		var err error
+		if e, err = s.Dir.ByGUID(ctx, ref); err != nil {
+			return nil, err
+		}
+	} else {
+		es, err := s.Dir.ByEIK(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		var live []*register.Entity
+		for _, x := range es {
+			if !x.Removed {
+				live = append(live, x)
+			}
+		}
+		switch len(live) {
+		case 0:
+		case 1:
+			e = live[0]
+		default:
+			return nil, &Error{Code: "recipient_ambiguous", Field: "recipient", Status: 422,
+				Msg: fmt.Sprintf("EIK %s names %d participants; give the GUID of the one you mean", ref, len(live))}
+		}
+	}
+	if e == nil {
+		return nil, &Error{Code: "recipient_unknown", Field: "recipient", Status: 422, Msg: fmt.Sprintf("%s is not in the register", ref)}
+	}
+	self, err := s.Dir.ByGUID(ctx, s.Self.GUID)
+	if err != nil {
+		return nil, err
+	}
+	if d := s.Policy.MayExchange(self, e); !d.Allowed {
+		return nil, &Error{Code: "recipient_not_exchanging", Field: "recipient", Status: 422, Msg: d.Detail}
+	}
+	return e, nil
+}
+
+// document turns the request into the SEOS document, checking each field.
+func (in *Outgoing) document() (*seos.Document, error) {
+	d := &seos.Document{Kind: strings.TrimSpace(in.Kind)}
+	if d.Kind == "" {
+		return nil, invalid("kind", "required, e.g. Писмо")
+	}
+	guid := strings.TrimSpace(in.DocumentGUID)
+	if guid == "" {
+		guid = seos.NewGUID()
+	} else if !seos.IsGUID(guid) {
+		return nil, invalid("documentGuid", "%q is not a GUID in braces", guid)
+	}
+	id, err := docID(guid, in.Number, in.URI, "")
+	if err != nil {
+		return nil, err
+	}
+	d.ID = id
+	if in.Parent != nil {
+		if !seos.IsGUID(in.Parent.GUID) {
+			return nil, invalid("parent.guid", "%q is not a GUID in braces", in.Parent.GUID)
+		}
+		p, err := docID(in.Parent.GUID, in.Parent.Number, in.Parent.URI, "parent.")
+		if err != nil {
+			return nil, err
+		}
+		d.ParentID = &p
+	}
+	opt := func(s string) *string {
+		if s = strings.TrimSpace(s); s == "" {
+			return nil
+		}
+		return &s
+	}
+	d.About, d.Comment, d.AttentionTo = opt(in.About), opt(in.DocComment), opt(in.AttentionTo)
+	for i, c := range in.Correspondents {
+		if strings.TrimSpace(c.Name) == "" || strings.TrimSpace(c.City) == "" {
+			return nil, invalid(fmt.Sprintf("correspondents[%d]", i), "name and city are required")
+		}
+		if c.Kind != nil && *c.Kind != seos.CorrApplicant && *c.Kind != seos.CorrOther {
+			return nil, invalid(fmt.Sprintf("correspondents[%d].kind", i), "%q; use Corr_Applicant or Corr_Other", *c.Kind)
+		}
+	}
+	d.Correspondents = in.Correspondents
+	d.Service = in.Service
+	if in.ReqDateClose != "" {
+		if !seos.IsDate(in.ReqDateClose) {
+			return nil, invalid("reqDateClose", "%q is not a date (YYYY-MM-DD)", in.ReqDateClose)
+		}
+		v := seos.Date(in.ReqDateClose)
+		d.ReqDateClose = &v
+	}
+	if strings.TrimSpace(in.AddData) != "" {
+		c, err := seos.ParseAnyContent(in.AddData)
+		if err != nil {
+			return nil, invalid("addData", "not an XML fragment: %v", err)
+		}
+		d.AddData = c
+	}
+	for i, a := range in.Attachments {
+		f := fmt.Sprintf("attachments[%d]", i)
+		switch {
+		case strings.TrimSpace(a.FileName) == "":
+			return nil, invalid(f+".fileName", "required")
+		case strings.TrimSpace(a.MIMEType) == "":
+			return nil, invalid(f+".mimeType", "required, e.g. application/pdf")
+		case !seos.IsBase64(a.Content):
+			return nil, invalid(f+".content", "not base64")
+		}
+		att := seos.Attachment{FileName: a.FileName, MIMEType: a.MIMEType, Body: seos.Base64(a.Content)}
+		if a.Comment != "" {
+			att.Comment = seos.Str(a.Comment)
+		}
+		d.Attachments = append(d.Attachments, att)
+	}
+	return d, nil
+}
+
+func docID(guid string, n *Number, u *URI, prefix string) (seos.DocumentID, error) {
+	id := seos.DocumentID{GUID: guid}
+	switch {
+	case n != nil && u != nil:
+		return id, invalid(prefix+"number", "give a number or a URI, not both")
+	case n != nil:
+		if strings.TrimSpace(n.Number) == "" {
+			return id, invalid(prefix+"number.number", "required")
+		}
+		if !seos.IsDate(n.Date) {
+			return id, invalid(prefix+"number.date", "%q is not a date (YYYY-MM-DD)", n.Date)
+		}
+		id.Number = &seos.DocumentNumber{Number: n.Number, Date: seos.Date(n.Date)}
+	case u != nil:
+		uri := &seos.DocumentURI{}
+		if u.RegisterIndex != "" {
+			v := seos.Integer(u.RegisterIndex)
+			uri.RegisterIndex = &v
+		}
+		if u.SequenceNumber != "" {
+			v := seos.Integer(u.SequenceNumber)
+			uri.SequenceNumber = &v
+		}
+		if u.ReceiptOrSigningDate != "" {
+			if !seos.IsDate(u.ReceiptOrSigningDate) {
+				return id, invalid(prefix+"uri.receiptOrSigningDate", "%q is not a date (YYYY-MM-DD)", u.ReceiptOrSigningDate)
+			}
+			v := seos.Date(u.ReceiptOrSigningDate)
+			uri.ReceiptOrSigningDate = &v
+		}
+		id.URI = uri
+	}
+	return id, nil
+}
+
+// Status is an outgoing document as the AIS follows it.
+type Status struct {
+	ID           int64             `json:"id"`
+	DocumentGUID string            `json:"documentGuid"`
+	Recipient    string            `json:"recipient"`
+	State        string            `json:"state"` // queued, sending, waiting_registration, registered, rejected, closed, stopped, failed
+	Attempts     int               `json:"attempts"`
+	NextAttempt  string            `json:"nextAttempt,omitempty"`
+	Error        string            `json:"error,omitempty"`
+	PeerNumber   *Number           `json:"peerNumber,omitempty"`
+	PeerURI      *seos.DocumentURI `json:"peerUri,omitempty"`
+	Rejection    string            `json:"rejectionReason,omitempty"`
+	ExpectClose  string            `json:"expectCloseDate,omitempty"`
+	History      []outbox.Event    `json:"history"`
+}
+
+// Document reports an outgoing registration request.
+func (s *Service) Document(ctx context.Context, id int64) (*Status, error) {
+	it, err := outbox.Get(ctx, s.DB, id)
+	if errors.Is(err, outbox.ErrNotFound) || (err == nil && it.Kind != outbox.KindRegistration) {
+		return nil, &Error{Code: "not_found", Msg: fmt.Sprintf("no outgoing document %d", id), Status: 404}
+	}
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{ID: it.ID, DocumentGUID: it.DocumentGUID, Recipient: it.RecipientGUID, State: PublicState(it), Attempts: it.Attempts,
+		Error: it.LastError, PeerURI: it.PeerURI, Rejection: it.RejectionReason, ExpectClose: it.ExpectClose}
+	if it.State == outbox.Queued && it.Attempts > 0 {
+		st.NextAttempt = it.NextAttemptAt.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	if it.PeerNumber != "" {
+		st.PeerNumber = &Number{Number: it.PeerNumber, Date: it.PeerDate}
+	}
+	if st.History, err = outbox.Events(ctx, s.DB, id); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// PublicState names where an outgoing document stands, in the AIS's terms.
+func PublicState(it *outbox.Item) string {
+	switch it.State {
+	case outbox.Failed:
+		return "failed"
+	case outbox.Queued, outbox.Sending:
+		if it.Attempts == 0 {
+			return "queued"
+		}
+		return "sending"
+	}
+	switch seos.DocStatus(it.DocStatus) {
+	case seos.StatusRegistered:
+		return "registered"
+	case seos.StatusRejected:
+		return "rejected"
+	case seos.StatusClosed:
+		return "closed"
+	case seos.StatusStopped:
+		return "stopped"
+	case seos.StatusNotFound:
+		return "not_found_at_recipient"
+	}
+	return "waiting_registration"
+}
+
+// Inbox lists received documents in a state ("" = all).
+func (s *Service) Inbox(ctx context.Context, state string, limit int) ([]inbox.Item, error) {
+	switch state {
+	case "", inbox.Received, inbox.Registered, inbox.Rejected, inbox.Closed, inbox.Stopped:
+	default:
+		return nil, invalid("state", "%q; use received, registered, rejected, closed or stopped", state)
+	}
+	return inbox.List(ctx, s.DB, state, limit)
+}
+
+// InboxItem returns a received document with its attachment list.
+func (s *Service) InboxItem(ctx context.Context, id int64) (*inbox.Item, error) {
+	it, err := inbox.Get(ctx, s.DB, id)
+	if errors.Is(err, inbox.ErrNotFound) {
+		return nil, &Error{Code: "not_found", Msg: fmt.Sprintf("no received document %d", id), Status: 404}
+	}
+	return it, err
+}
+
+// Attachment returns one attachment of a received document.
+func (s *Service) Attachment(ctx context.Context, id int64, n int) (*inbox.Attachment, []byte, error) {
+	a, b, err := inbox.AttachmentContent(ctx, s.DB, id, n)
+	if errors.Is(err, inbox.ErrNotFound) {
+		return nil, nil, &Error{Code: "not_found", Msg: fmt.Sprintf("document %d has no attachment %d", id, n), Status: 404}
+	}
+	return a, b, err
+}
+
+// Registration is how the AIS registered a received document.
+type Registration struct {
+	Number          *Number `json:"number,omitempty"`
+	URI             *URI    `json:"uri,omitempty"`
+	ExpectCloseDate string  `json:"expectCloseDate,omitempty"`
+}
+
+// Register records the AIS's registration and queues DS_REGISTERED to the sender.
+func (s *Service) Register(ctx context.Context, id int64, r *Registration) error {
+	if r.Number == nil && r.URI == nil {
+		return invalid("number", "give the registration number and date, or the URI")
+	}
+	if r.ExpectCloseDate != "" && !seos.IsDate(r.ExpectCloseDate) {
+		return invalid("expectCloseDate", "%q is not a date (YYYY-MM-DD)", r.ExpectCloseDate)
+	}
+	return s.transition(ctx, id, inbox.Registered, func(it *inbox.Item, upd *inbox.Update) error {
+		docID, err := docID(it.DocumentGUID, r.Number, r.URI, "")
+		if err != nil {
+			return err
+		}
+		upd.ID = &docID
+		upd.ExpectClose = r.ExpectCloseDate
+		return nil
+	})
+}
+
+// Reject records a refused registration and queues DS_REJECTED with the reason.
+func (s *Service) Reject(ctx context.Context, id int64, reason string) error {
+	if strings.TrimSpace(reason) == "" {
+		return invalid("reason", "required: say why the document is not registered")
+	}
+	return s.transition(ctx, id, inbox.Rejected, func(_ *inbox.Item, upd *inbox.Update) error {
+		upd.Reason = strings.TrimSpace(reason)
+		return nil
+	})
+}
+
+// Close records that work on a document finished (DS_CLOSED).
+func (s *Service) Close(ctx context.Context, id int64) error {
+	return s.transition(ctx, id, inbox.Closed, nil)
+}
+
+// Stop records that work on a document stopped (DS_STOPPED).
+func (s *Service) Stop(ctx context.Context, id int64) error {
+	return s.transition(ctx, id, inbox.Stopped, nil)
+}
+
+// transition moves a received document to state and, in the same
+// transaction, queues the status notification for its sender.
+func (s *Service) transition(ctx context.Context, id int64, state string, fill func(*inbox.Item, *inbox.Update) error) error {
+	var outID int64
+	err := store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
+		it, err := inbox.Get(ctx, tx, id)
+		if errors.Is(err, inbox.ErrNotFound) {
+			return &Error{Code: "not_found", Msg: fmt.Sprintf("no received document %d", id), Status: 404}
+		}
+		if err != nil {
+			return err
+		}
+		if !inbox.CanMove(it.State, state) {
+			return &Error{Code: "conflict", Status: 409, Msg: fmt.Sprintf("document %d is %s; it cannot become %s", id, it.State, state)}
+		}
+		upd := &inbox.Update{State: state}
+		if fill != nil {
+			if err := fill(it, upd); err != nil {
+				return err
+			}
+		}
+		if err := inbox.Apply(ctx, tx, id, upd, s.Clock.Now()); err != nil {
+			return err
+		}
+		it, err = inbox.Get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		resp := &seos.StatusResponse{DocID: it.StatusID(), Status: inbox.DocStatus(state)}
+		if it.RejectionReason != "" && state == inbox.Rejected {
+			resp.RejectionReason = seos.Str(it.RejectionReason)
+		}
+		if it.ExpectClose != "" {
+			v := seos.Date(it.ExpectClose)
+			resp.ExpectCloseDate = &v
+		}
+		outID, _, err = outbox.Enqueue(ctx, tx, outbox.KindStatus, it.Sender.GUID, it.DocumentGUID, id, &outbox.Request{Status: resp}, "", s.Clock.Now())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.notify()
+	s.Log.Info("ais: status queued", "inbox_id", id, "state", state, "outbox_id", outID)
+	return nil
+}
+
+// Participants searches the register copy by name, EIK or GUID (case-
+// insensitive substring); an empty query lists everyone active.
+func (s *Service) Participants(ctx context.Context, q string) ([]*register.Entity, error) {
+	all, err := s.Dir.List(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	q = strings.ToLower(strings.TrimSpace(q))
+	var out []*register.Entity
+	for _, e := range all {
+		if e.Removed {
+			continue
+		}
+		if q == "" && e.Status != register.Active {
+			continue
+		}
+		if q == "" || strings.Contains(strings.ToLower(e.AdministrativeBodyName), q) || strings.Contains(e.Identifier, q) ||
+			strings.Contains(strings.ToLower(e.GUID), q) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}

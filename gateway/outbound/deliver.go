@@ -1,0 +1,479 @@
+// Package outbound delivers the outbox: it builds and signs each message,
+// resolves the recipient in the register, posts it over mutual TLS to the
+// recipient's endpoint, believes the reply only once it checks out, and
+// retries network failures on the protocol's schedule.
+package outbound
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/msglog"
+	"github.com/seosgw/seosgw/gateway/outbox"
+	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/soap"
+	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/trust"
+	"github.com/seosgw/seosgw/gateway/xmldsig"
+	"github.com/seosgw/seosgw/register"
+)
+
+// Directory is the register copy recipients are resolved in.
+type Directory interface {
+	ByGUID(ctx context.Context, guid string) (*register.Entity, error)
+}
+
+// Schedule is when failed attempts are retried: the first attempt at once,
+// then after First, 2·First, 4·First ... for Retries more attempts
+// (PROTOCOL §5: 15 min × 2^n, ten retries, the last after 128 h).
+type Schedule struct {
+	First   time.Duration
+	Retries int
+}
+
+// DefaultSchedule is the protocol's.
+var DefaultSchedule = Schedule{First: 15 * time.Minute, Retries: 10}
+
+// Delay is the wait before the attempt after attempt n (n ≥ 1).
+func (s Schedule) Delay(n int) time.Duration { return s.First << (n - 1) }
+
+// Deliverer sends due outbox items; Run is its loop.
+type Deliverer struct {
+	DB       *sql.DB
+	Dir      Directory
+	Policy   register.Policy
+	Self     seos.Entity
+	Identity *pki.Identity
+	Trust    *trust.Store
+	Hash     func(recipientGUID string) xmldsig.Hash // per-peer signature hash
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Metrics  *Metrics
+	Schedule Schedule
+	Workers  int           // attempts in flight at once
+	Timeout  time.Duration // one attempt, connect to last byte
+	MaxReply int64         // reply size limit
+	// StatusAfter asks about documents waiting registration this long.
+	StatusAfter time.Duration
+	// Poll bounds the sleep between passes.
+	Poll time.Duration
+
+	wake    chan struct{}
+	mu      sync.Mutex
+	clients map[string]*http.Client // by host and expected serial
+}
+
+// Notify wakes the loop (a new item was queued).
+func (d *Deliverer) Notify() {
+	d.mu.Lock()
+	if d.wake == nil {
+		d.wake = make(chan struct{}, 1)
+	}
+	w := d.wake
+	d.mu.Unlock()
+	select {
+	case w <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends. Items a crash left mid-attempt are queued
+// again first; the recipient's DocumentGUID dedupe makes that safe.
+func (d *Deliverer) Run(ctx context.Context) error {
+	d.Notify() // create the channel, run a pass at once
+	if n, err := outbox.Recover(ctx, d.DB, d.Clock.Now()); err != nil {
+		d.Log.Error("outbox recovery", "error", err)
+	} else if n > 0 {
+		d.Log.Info("outbox: resuming items a stop interrupted", "items", n)
+	}
+	lastPoll := time.Time{}
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if now := d.Clock.Now(); d.StatusAfter > 0 && now.Sub(lastPoll) >= d.Poll {
+			d.askAboutWaiting(ctx)
+			lastPoll = now
+		}
+		d.pass(ctx)
+		d.updateDepths(ctx)
+		wait := d.Poll
+		if next, err := outbox.NextDue(ctx, d.DB); err == nil && !next.IsZero() {
+			if w := next.Sub(d.Clock.Now()); w < wait {
+				wait = max(w, 10*time.Millisecond)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-d.wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// pass claims everything due and attempts it, Workers at a time.
+func (d *Deliverer) pass(ctx context.Context) {
+	for ctx.Err() == nil {
+		items, err := outbox.Claim(ctx, d.DB, d.Clock.Now(), max(d.Workers, 1)*2)
+		if err != nil {
+			d.Log.Error("outbox claim", "error", err)
+			return
+		}
+		if len(items) == 0 {
+			return
+		}
+		sem := make(chan struct{}, max(d.Workers, 1))
+		var wg sync.WaitGroup
+		for _, it := range items {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				d.attempt(ctx, it)
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+// attempt makes one delivery attempt and records its outcome.
+func (d *Deliverer) attempt(ctx context.Context, it *outbox.Item) {
+	start := d.Clock.Now()
+	r, reason := d.try(ctx, it)
+	o, reply := r.Outcome, r.reply
+	now := d.Clock.Now()
+	if !o.Delivered && !o.Final {
+		if it.Attempts > d.Schedule.Retries {
+			o.Final = true
+			o.Detail = fmt.Sprintf("gave up after %d attempts; last: %s", it.Attempts, o.Detail)
+			reason = "attempts_exhausted"
+		} else {
+			o.RetryAt = now.Add(d.Schedule.Delay(it.Attempts))
+		}
+	}
+	err := store.InTx(ctx, d.DB, func(tx *sql.Tx) error {
+		if err := outbox.Record(ctx, tx, it, o, now); err != nil {
+			return err
+		}
+		if o.Delivered && it.Kind == outbox.KindStatusRequest && reply != nil {
+			if _, err := outbox.ApplyStatus(ctx, tx, it.RecipientGUID, reply, now); err != nil && !errors.Is(err, outbox.ErrUnknownDocument) {
+				return err
+			}
+		}
+		if o.Delivered && it.Kind == outbox.KindRegistration && reply != nil && reply.Status != seos.StatusWaitRegistration && reply.Status != seos.StatusAlreadyReceived {
+			// An answer that is already final (e.g. rejected on arrival).
+			if _, err := outbox.ApplyStatus(ctx, tx, it.RecipientGUID, reply, now); err != nil && !errors.Is(err, outbox.ErrUnknownDocument) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		d.Log.Error("outbox: cannot record an attempt; it will be retried", "id", it.ID, "error", err)
+		return
+	}
+	d.Metrics.observe(it, o, reason, now.Sub(start), now.Sub(it.CreatedAt))
+	lvl := d.Log.Info
+	if !o.Delivered {
+		lvl = d.Log.Warn
+	}
+	lvl("outbox: attempt", "id", it.ID, "kind", it.Kind, "recipient", it.RecipientGUID, "document_guid", it.DocumentGUID,
+		"attempt", it.Attempts, "delivered", o.Delivered, "final", o.Final, "reason", reason, "detail", o.Detail)
+}
+
+// result is an attempt's outcome plus the parsed acknowledgement.
+type result struct {
+	outbox.Outcome
+	reply *seos.StatusResponse
+}
+
+func retry(format string, args ...any) result {
+	return result{Outcome: outbox.Outcome{Detail: fmt.Sprintf(format, args...)}}
+}
+
+func final(format string, args ...any) result {
+	return result{Outcome: outbox.Outcome{Final: true, Detail: fmt.Sprintf(format, args...)}}
+}
+
+// try resolves, builds, signs, posts and judges the reply. The second
+// value is the failure reason label ("" when delivered).
+func (d *Deliverer) try(ctx context.Context, it *outbox.Item) (result, string) {
+	recipient, err := d.Dir.ByGUID(ctx, it.RecipientGUID)
+	if err != nil {
+		return retry("register lookup: %v", err), "register"
+	}
+	self, err := d.Dir.ByGUID(ctx, d.Self.GUID)
+	if err != nil {
+		return retry("register lookup: %v", err), "register"
+	}
+	if dec := d.Policy.MayExchange(self, recipient); !dec.Allowed {
+		switch dec.Reason {
+		case register.ReasonTemporarilyInactive, register.ReasonServiceInactive, register.ReasonSelfInactive, register.ReasonSelfUnknown:
+			return retry("recipient may not exchange now: %s", dec.Detail), string(dec.Reason)
+		}
+		return final("recipient may not exchange: %s", dec.Detail), string(dec.Reason)
+	}
+	msg, err := d.build(it, recipient)
+	if err != nil {
+		return final("cannot build the message: %v", err), "build"
+	}
+	signed, err := d.sign(msg, it.RecipientGUID)
+	if err != nil {
+		return final("cannot sign: %v", err), "sign"
+	}
+	env, err := soap.Submit(signed)
+	if err != nil {
+		return final("cannot wrap: %v", err), "build"
+	}
+	svc := recipient.ExchangeService()
+	r, reason := d.post(ctx, it, recipient, svc.URI, msg, env)
+	r.MessageGUID = msg.Header.MessageGUID
+	return r, reason
+}
+
+func (d *Deliverer) build(it *outbox.Item, to *register.Entity) (*seos.Message, error) {
+	m := &seos.Message{Header: seos.Header{
+		MessageDate: seos.DateTimeOf(d.Clock.Now()),
+		Sender:      d.Self,
+		Recipient:   seos.Entity{Identifier: to.Identifier, AdministrativeBodyName: to.AdministrativeBodyName, GUID: to.GUID},
+		MessageGUID: seos.NewGUID(), // a new one per attempt: a receiver refuses a repeated MessageGUID
+	}}
+	req := it.Request
+	switch it.Kind {
+	case outbox.KindRegistration:
+		if req.Document == nil {
+			return nil, errors.New("registration without a document")
+		}
+		m.Body.RegistrationRequest = &seos.RegistrationRequest{Document: *req.Document, Comment: req.Comment}
+	case outbox.KindStatus:
+		if req.Status == nil {
+			return nil, errors.New("status notification without a status")
+		}
+		m.Body.StatusResponse = req.Status
+	case outbox.KindStatusRequest:
+		if req.DocID == nil {
+			return nil, errors.New("status request without a DocID")
+		}
+		m.Body.StatusRequest = &seos.StatusRequest{DocID: *req.DocID}
+	default:
+		return nil, fmt.Errorf("unknown kind %q", it.Kind)
+	}
+	return m, nil
+}
+
+func (d *Deliverer) sign(m *seos.Message, recipient string) ([]byte, error) {
+	doc, err := m.Document()
+	if err != nil {
+		return nil, err
+	}
+	h := xmldsig.SHA256
+	if d.Hash != nil {
+		h = d.Hash(recipient)
+	}
+	if err := (&xmldsig.Signer{Key: d.Identity.Key, Cert: d.Identity.Cert, Hash: h}).Sign(doc); err != nil {
+		return nil, err
+	}
+	return seos.WriteCompact(doc)
+}
+
+// post sends env to the recipient's endpoint and judges what comes back.
+func (d *Deliverer) post(ctx context.Context, it *outbox.Item, to *register.Entity, endpoint string, msg *seos.Message, env []byte) (result, string) {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return final("the register lists endpoint %q, which is not an https URL", endpoint), "bad_endpoint"
+	}
+	now := d.Clock.Now()
+	outLog := &msglog.Entry{Direction: msglog.Out, At: now, PeerGUID: to.GUID, PeerSerial: to.CertificateSN,
+		MessageType: string(msg.Header.MessageType), MessageGUID: msg.Header.MessageGUID, DocumentGUID: it.DocumentGUID,
+		Outcome: "sent", Size: len(env), Raw: env}
+	logID, err := msglog.Insert(ctx, d.DB, outLog)
+	if err != nil {
+		return retry("message log: %v", err), "store"
+	}
+	actx, cancel := context.WithTimeout(ctx, d.Timeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(actx, http.MethodPost, endpoint, bytes.NewReader(env))
+	req.Header.Set("Content-Type", soap.ContentType)
+	req.Header.Set("SOAPAction", `"`+soap.Action+`"`)
+	var serverCert *x509.Certificate
+	resp, err := d.client(u.Hostname(), to.CertificateSN).Do(req)
+	if err != nil {
+		d.setLogOutcome(ctx, logID, "failed", err.Error())
+		var ce *trust.CertError
+		if errors.As(err, &ce) {
+			return retry("TLS: %v", err), "tls_" + ce.Reason
+		}
+		return retry("network: %v", err), "network"
+	}
+	defer resp.Body.Close()
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		serverCert = resp.TLS.PeerCertificates[0]
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, d.MaxReply+1))
+	if err != nil {
+		d.setLogOutcome(ctx, logID, "failed", err.Error())
+		return retry("reading the reply: %v", err), "network"
+	}
+	if int64(len(body)) > d.MaxReply {
+		d.setLogOutcome(ctx, logID, "failed", "reply too large")
+		return retry("reply larger than %d bytes", d.MaxReply), "bad_reply"
+	}
+	inLog := &msglog.Entry{Direction: msglog.In, At: d.Clock.Now(), PeerGUID: to.GUID, PeerSerial: pki.SerialHex(serverCert),
+		ReplyTo: logID, DocumentGUID: it.DocumentGUID, Size: len(body), Raw: body}
+	r, reason := d.judge(resp.StatusCode, body, it, to, serverCert, msg, inLog)
+	if r.Delivered {
+		inLog.Outcome = "accepted"
+	} else {
+		inLog.Outcome, inLog.Reason, inLog.Detail = "not_accepted", reason, r.Detail
+	}
+	if _, err := msglog.Insert(ctx, d.DB, inLog); err != nil {
+		d.Log.Error("message log", "error", err)
+	}
+	return r, reason
+}
+
+func (d *Deliverer) setLogOutcome(ctx context.Context, id int64, outcome, detail string) {
+	d.DB.ExecContext(ctx, `UPDATE message_log SET outcome = ?, detail = ? WHERE id = ?`, outcome, detail, id)
+}
+
+// judge reads the reply: only a schema-valid message signed with the
+// recipient's registered certificate (the one it served TLS with),
+// from the recipient to us, is believed.
+func (d *Deliverer) judge(status int, body []byte, it *outbox.Item, to *register.Entity, serverCert *x509.Certificate, sent *seos.Message, inLog *msglog.Entry) (result, string) {
+	payload, err := soap.ParseSubmitResponse(body)
+	var sf *soap.Fault
+	switch {
+	case errors.As(err, &sf):
+		if sf.Code == "Client" || sf.Code == "VersionMismatch" || sf.Code == "MustUnderstand" {
+			return final("the recipient refused the request with SOAP fault %s: %s", sf.Code, sf.String), "soap_fault"
+		}
+		return retry("SOAP fault %s: %s", sf.Code, sf.String), "soap_fault"
+	case err != nil || status != http.StatusOK:
+		return retry("HTTP %d without a SubmitResponse", status), "http_status"
+	}
+	if len(payload) == 0 {
+		if it.Kind == outbox.KindStatus {
+			return result{Outcome: outbox.Outcome{Delivered: true, Detail: "acknowledged (empty SubmitResult)"}}, ""
+		}
+		return retry("empty SubmitResult where a status was due"), "bad_reply"
+	}
+	m, doc, err := seos.Parse(payload)
+	if err != nil {
+		return retry("reply not believed: %v", err), "bad_reply"
+	}
+	inLog.MessageType, inLog.MessageGUID = string(m.Header.MessageType), m.Header.MessageGUID
+	res, err := xmldsig.Verify(doc, xmldsig.Options{Now: d.Clock.Now})
+	switch {
+	case err != nil:
+		return retry("reply not believed: %v", err), "reply_signature"
+	case serverCert == nil || !res.Cert.Equal(serverCert) || !to.HasCertificate(pki.SerialHex(res.Cert)):
+		return retry("reply not believed: signed with certificate %s, the recipient's is %s", pki.SerialHex(res.Cert), to.CertificateSN), "reply_signer"
+	case !seos.EqualGUID(m.Header.Sender.GUID, to.GUID) || !seos.EqualGUID(m.Header.Recipient.GUID, d.Self.GUID):
+		return retry("reply not believed: it is from %s to %s", m.Header.Sender.GUID, m.Header.Recipient.GUID), "reply_parties"
+	}
+	switch b := m.Body; {
+	case b.Error != nil:
+		if b.Error.MessageGUID != nil && !seos.EqualGUID(*b.Error.MessageGUID, sent.Header.MessageGUID) {
+			return retry("reply not believed: an Error about message %s", *b.Error.MessageGUID), "reply_parties"
+		}
+		return final("the recipient answered %s: %s", b.Error.Type, b.Error.Description), "peer_error"
+	case b.StatusResponse != nil:
+		r := b.StatusResponse
+		if !seos.EqualGUID(r.DocID.GUID, it.DocumentGUID) {
+			return retry("reply not believed: it is about document %s", r.DocID.GUID), "reply_parties"
+		}
+		return result{Outcome: outbox.Outcome{Delivered: true, DocStatus: string(r.Status), Detail: string(r.Status)}, reply: r}, ""
+	}
+	return retry("reply not believed: unexpected %s", m.Header.MessageType), "bad_reply"
+}
+
+// client returns a mutual-TLS client for host that only talks to a server
+// presenting the certificate serial the register lists for the recipient.
+func (d *Deliverer) client(host, serial string) *http.Client {
+	key := host + "|" + pki.NormalizeSerial(serial)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.clients == nil {
+		d.clients = map[string]*http.Client{}
+	}
+	if c := d.clients[key]; c != nil {
+		return c
+	}
+	cfg := d.Trust.ClientTLS(d.Identity, host)
+	check := cfg.VerifyConnection
+	want := pki.NormalizeSerial(serial)
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if err := check(cs); err != nil {
+			return err
+		}
+		if got := pki.SerialHex(cs.PeerCertificates[0]); got != want {
+			return &trust.CertError{Reason: "not_registered", Err: fmt.Errorf("server certificate serial %s is not the recipient's register serial %s", got, want)}
+		}
+		return nil
+	}
+	c := &http.Client{
+		Transport: &http.Transport{
+			Proxy:               nil, // the SEOS network is not behind an Internet proxy
+			DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:     cfg,
+			TLSHandshakeTimeout: 30 * time.Second,
+			IdleConnTimeout:     90 * time.Second,
+			MaxIdleConnsPerHost: 4,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	d.clients[key] = c
+	return c
+}
+
+// askAboutWaiting queues status requests for documents waiting
+// registration longer than StatusAfter.
+func (d *Deliverer) askAboutWaiting(ctx context.Context) {
+	now := d.Clock.Now()
+	items, err := outbox.AwaitingStatus(ctx, d.DB, now.Add(-d.StatusAfter))
+	if err != nil {
+		d.Log.Error("outbox: status poll", "error", err)
+		return
+	}
+	for _, it := range items {
+		err := store.InTx(ctx, d.DB, func(tx *sql.Tx) error {
+			id := seos.DocumentID{GUID: it.DocumentGUID}
+			if _, _, err := outbox.Enqueue(ctx, tx, outbox.KindStatusRequest, it.RecipientGUID, it.DocumentGUID, 0,
+				&outbox.Request{DocID: &id}, "", now); err != nil {
+				return err
+			}
+			if err := outbox.MarkAsked(ctx, tx, it.ID, now); err != nil {
+				return err
+			}
+			return outbox.AddEvent(ctx, tx, it.ID, "status_asked", fmt.Sprintf("waiting registration since %s", it.UpdatedAt.UTC().Format(time.RFC3339)), now)
+		})
+		if err != nil {
+			d.Log.Error("outbox: queue a status request", "id", it.ID, "error", err)
+		}
+	}
+}
+
+func (d *Deliverer) updateDepths(ctx context.Context) {
+	if depths, err := outbox.Depths(ctx, d.DB); err == nil {
+		d.Metrics.setDepths(depths)
+	}
+}

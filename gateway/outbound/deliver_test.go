@@ -1,0 +1,380 @@
+package outbound
+
+import (
+	"context"
+	"crypto/tls"
+	"database/sql"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/inbound"
+	"github.com/seosgw/seosgw/gateway/outbox"
+	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/soap"
+	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/trust"
+	"github.com/seosgw/seosgw/gateway/xmldsig"
+	"github.com/seosgw/seosgw/register"
+)
+
+// net is A (sender, the deliverer under test) and B (recipient) on
+// loopback. B is either the real inbound endpoint or a deliberately broken
+// peer that answers with what the test says.
+type testNet struct {
+	t        *testing.T
+	ca       *pki.Authority
+	a, b, x  *pki.Identity // x: a third participant, signs forged replies
+	aEnt     seos.Entity
+	bEnt     seos.Entity
+	dbA      *sql.DB
+	d        *Deliverer
+	reg      *prometheus.Registry
+	bURL     string
+	bLn      net.Listener
+	caPath   string
+	log      *slog.Logger
+	entities []register.Entity
+}
+
+var shared struct {
+	ca      *pki.Authority
+	a, b, x *pki.Identity
+}
+
+func newNet(t *testing.T) *testNet {
+	t.Helper()
+	if shared.ca == nil {
+		var err error
+		shared.ca, err = pki.NewAuthority("test DAEU CA")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []struct {
+			id   **pki.Identity
+			host string
+		}{{&shared.a, "a.obmen.local"}, {&shared.b, "b.obmen.local"}, {&shared.x, "x.obmen.local"}} {
+			if *p.id, err = shared.ca.IssueTransport(p.host, pki.WithLoopback()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	n := &testNet{t: t, ca: shared.ca, a: shared.a, b: shared.b, x: shared.x, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	n.aEnt = seos.Entity{Identifier: "000000001", AdministrativeBodyName: "А", GUID: "{aaaaaaaa-0000-4000-8000-000000000001}"}
+	n.bEnt = seos.Entity{Identifier: "000000002", AdministrativeBodyName: "Б", GUID: "{bbbbbbbb-0000-4000-8000-000000000002}"}
+	dir := t.TempDir()
+	n.caPath = filepath.Join(dir, "ca.pem")
+	os.WriteFile(n.caPath, n.ca.CertPEM(), 0o644)
+	var err error
+	if n.bLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	n.bURL = "https://" + n.bLn.Addr().String() + "/seos/endpoint"
+	n.entities = []register.Entity{entity(n.aEnt, n.a, "https://a.invalid/seos"), entity(n.bEnt, n.b, n.bURL)}
+	if n.dbA, err = store.OpenGateway(context.Background(), filepath.Join(dir, "a.db")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.dbA.Close() })
+	cache := register.NewCache(n.dbA, clock.System)
+	if err := cache.Apply(context.Background(), true, n.entities, "c"); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := trust.New(n.caPath, nil, false, clock.System, n.log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.reg = prometheus.NewRegistry()
+	n.d = &Deliverer{DB: n.dbA, Dir: cache, Policy: register.Policy{SelfGUID: n.aEnt.GUID}, Self: n.aEnt, Identity: n.a, Trust: ts,
+		Clock: clock.System, Log: n.log, Metrics: NewMetrics(n.reg), Schedule: Schedule{First: 200 * time.Millisecond, Retries: 3},
+		Workers: 2, Timeout: 10 * time.Second, MaxReply: 16 << 20, StatusAfter: time.Hour, Poll: time.Second}
+	return n
+}
+
+func entity(e seos.Entity, id *pki.Identity, url string) register.Entity {
+	return register.Entity{Identifier: e.Identifier, GUID: e.GUID, AdministrativeBodyName: e.AdministrativeBodyName,
+		CertificateSN: pki.SerialHex(id.Cert), Status: register.Active, LastChange: time.Now().UTC().Truncate(time.Second),
+		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: url, Status: register.Active, Version: 1}}}
+}
+
+// serveRealB runs B's real endpoint (the inbound pipeline) on the listener.
+func (n *testNet) serveRealB() (*sql.DB, func()) {
+	n.t.Helper()
+	db, err := store.OpenGateway(context.Background(), filepath.Join(n.t.TempDir(), "b.db"))
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	cache := register.NewCache(db, clock.System)
+	cache.Apply(context.Background(), true, n.entities, "c")
+	ts, _ := trust.New(n.caPath, nil, false, clock.System, n.log, nil)
+	p := &inbound.Pipeline{Self: n.bEnt, Dir: cache, Policy: register.Policy{SelfGUID: n.bEnt.GUID},
+		Signer: &xmldsig.Signer{Key: n.b.Key, Cert: n.b.Cert}, DB: db, Clock: clock.System, Skew: 10 * time.Minute,
+		MaxMessageBytes: 64 << 20, Log: n.log, Metrics: inbound.NewMetrics(prometheus.NewRegistry())}
+	srv := inbound.NewServer("", ts.ServerTLS(n.b), inbound.NewHandler(p, "/seos/endpoint", n.bURL, 64<<20, 4, n.log),
+		inbound.Timeouts{Read: time.Minute, Write: time.Minute, Idle: time.Minute}, n.log)
+	ln := n.listener()
+	go srv.Serve(tls.NewListener(ln, srv.TLSConfig))
+	return db, func() { srv.Close(); db.Close() }
+}
+
+// listener re-opens B's port (a stopped server closed it).
+func (n *testNet) listener() net.Listener {
+	if n.bLn != nil {
+		ln := n.bLn
+		n.bLn = nil
+		return ln
+	}
+	var err error
+	for i := 0; i < 50; i++ {
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", strings.TrimSuffix(strings.TrimPrefix(n.bURL, "https://"), "/seos/endpoint")); err == nil {
+			return ln
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	n.t.Fatal(err)
+	return nil
+}
+
+// serveBroken answers every Submit with reply(request message).
+func (n *testNet) serveBroken(serverID *pki.Identity, reply func(req *seos.Message) []byte) func() {
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		payload, _ := soap.ParseSubmit(body)
+		m, _, _ := seos.Parse(payload)
+		env, _ := soap.SubmitResponse(reply(m))
+		w.Header().Set("Content-Type", soap.ContentType)
+		w.Write(env)
+	}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{serverID.TLSCertificate()}, ClientAuth: tls.RequireAnyClientCert}}
+	ln := n.listener()
+	go srv.Serve(tls.NewListener(ln, srv.TLSConfig))
+	return func() { srv.Close() }
+}
+
+func (n *testNet) answer(req *seos.Message, signer *pki.Identity, from seos.Entity, body seos.Body) []byte {
+	m := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: from, Recipient: req.Header.Sender, MessageGUID: seos.NewGUID()}, Body: body}
+	doc, err := m.Document()
+	if err != nil {
+		n.t.Error(err)
+		return nil
+	}
+	if signer != nil {
+		(&xmldsig.Signer{Key: signer.Key, Cert: signer.Cert}).Sign(doc)
+	}
+	b, _ := seos.WriteCompact(doc)
+	return b
+}
+
+func (n *testNet) enqueue(doc string) int64 {
+	n.t.Helper()
+	d := &seos.Document{ID: seos.DocumentID{GUID: doc}, Kind: "Писмо",
+		Attachments: []seos.Attachment{{FileName: "a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte("%PDF"))}}}
+	id, _, err := outbox.Enqueue(context.Background(), n.dbA, outbox.KindRegistration, n.bEnt.GUID, doc, 0, &outbox.Request{Document: d, Comment: "тест"}, "", time.Now())
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return id
+}
+
+// runUntil runs the deliverer until cond holds for item id or time runs out.
+func (n *testNet) runUntil(id int64, timeout time.Duration, cond func(*outbox.Item) bool) *outbox.Item {
+	n.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(timeout)
+	for {
+		it, err := outbox.Get(context.Background(), n.dbA, id)
+		if err != nil {
+			n.t.Fatal(err)
+		}
+		if cond(it) {
+			return it
+		}
+		if time.Now().After(deadline) {
+			ev, _ := outbox.Events(context.Background(), n.dbA, id)
+			n.t.Fatalf("item %d did not reach the expected state: %+v\nhistory: %+v", id, it, ev)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func delivered(it *outbox.Item) bool { return it.State == outbox.Delivered }
+func failed(it *outbox.Item) bool    { return it.State == outbox.Failed }
+
+func TestDeliversToRealEndpoint(t *testing.T) {
+	n := newNet(t)
+	dbB, stop := n.serveRealB()
+	defer stop()
+	doc := seos.NewGUID()
+	it := n.runUntil(n.enqueue(doc), 20*time.Second, delivered)
+	if it.DocStatus != string(seos.StatusWaitRegistration) || it.Attempts != 1 || it.LastMessageGUID == "" {
+		t.Errorf("delivered item: %+v", it)
+	}
+	var count int
+	dbB.QueryRow(`SELECT count(*) FROM inbox WHERE document_guid_key = ?`, seos.CanonicalGUID(doc)).Scan(&count)
+	if count != 1 {
+		t.Errorf("B stored the document %d times", count)
+	}
+	var logged int
+	n.dbA.QueryRow(`SELECT count(*) FROM message_log WHERE document_guid = ?`, doc).Scan(&logged)
+	if logged != 2 {
+		t.Errorf("%d log entries, want the request and the reply", logged)
+	}
+	if v := testutil.ToFloat64(n.d.Metrics.attempts.WithLabelValues("registration", "delivered")); v != 1 {
+		t.Errorf("attempt metric %v", v)
+	}
+	if problems, err := testutil.GatherAndLint(n.reg); err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %v", problems, err)
+	}
+}
+
+func TestRetriesUntilRecipientIsBack(t *testing.T) {
+	n := newNet(t)
+	n.bLn.Close() // B is down
+	n.bLn = nil
+	id := n.enqueue(seos.NewGUID())
+	n.runUntil(id, 10*time.Second, func(it *outbox.Item) bool { return it.Attempts >= 2 && it.State == outbox.Queued })
+	_, stop := n.serveRealB()
+	defer stop()
+	it := n.runUntil(id, 20*time.Second, delivered)
+	ev, _ := outbox.Events(context.Background(), n.dbA, id)
+	retries := 0
+	for _, e := range ev {
+		if e.Event == "retry" {
+			retries++
+			if !strings.Contains(e.Detail, "network") {
+				t.Errorf("retry without the cause: %s", e.Detail)
+			}
+		}
+	}
+	if retries < 2 || it.Attempts != retries+1 {
+		t.Errorf("%d retries, %d attempts", retries, it.Attempts)
+	}
+}
+
+func TestGivesUpAfterTheSchedule(t *testing.T) {
+	n := newNet(t)
+	n.bLn.Close()
+	n.bLn = nil
+	n.d.Schedule = Schedule{First: 10 * time.Millisecond, Retries: 2}
+	it := n.runUntil(n.enqueue(seos.NewGUID()), 10*time.Second, failed)
+	if it.Attempts != 3 || !strings.Contains(it.LastError, "gave up after 3 attempts") || it.DocStatus != "failed" {
+		t.Errorf("exhausted item: %+v", it)
+	}
+}
+
+func TestScheduleIsTheProtocols(t *testing.T) {
+	want := []time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour,
+		16 * time.Hour, 32 * time.Hour, 64 * time.Hour, 128 * time.Hour}
+	for i, w := range want {
+		if got := DefaultSchedule.Delay(i + 1); got != w {
+			t.Errorf("delay after attempt %d: %v, want %v", i+1, got, w)
+		}
+	}
+	if DefaultSchedule.Retries != len(want) {
+		t.Errorf("%d retries", DefaultSchedule.Retries)
+	}
+}
+
+func TestErrorReplyIsFinal(t *testing.T) {
+	n := newNet(t)
+	stop := n.serveBroken(n.b, func(req *seos.Message) []byte {
+		return n.answer(req, n.b, n.bEnt, seos.Body{Error: &seos.ErrorBody{MessageGUID: seos.Str(req.Header.MessageGUID), Type: seos.ErrExternal,
+			Description: "Неуспешен – Грешка при подателя. Не харесваме документа."}})
+	})
+	defer stop()
+	it := n.runUntil(n.enqueue(seos.NewGUID()), 10*time.Second, failed)
+	if it.Attempts != 1 || !strings.Contains(it.LastError, "Не харесваме") {
+		t.Errorf("Error reply: %+v", it)
+	}
+}
+
+// A reply is believed only when the recipient signed it with its
+// registered certificate, from itself to us, about our document.
+func TestRepliesThatAreNotBelieved(t *testing.T) {
+	cases := []struct {
+		name   string
+		server func(n *testNet) *pki.Identity
+		reply  func(n *testNet, req *seos.Message) []byte
+		want   string
+	}{
+		{"unsigned", func(n *testNet) *pki.Identity { return n.b }, func(n *testNet, req *seos.Message) []byte {
+			return n.answer(req, nil, n.bEnt, wait(req))
+		}, "not signed"},
+		{"signed by someone else", func(n *testNet) *pki.Identity { return n.b }, func(n *testNet, req *seos.Message) []byte {
+			return n.answer(req, n.x, n.bEnt, wait(req))
+		}, "signed with certificate"},
+		{"from another participant", func(n *testNet) *pki.Identity { return n.b }, func(n *testNet, req *seos.Message) []byte {
+			return n.answer(req, n.b, n.aEnt, wait(req))
+		}, "it is from"},
+		{"about another document", func(n *testNet) *pki.Identity { return n.b }, func(n *testNet, req *seos.Message) []byte {
+			b := wait(req)
+			b.StatusResponse.DocID.GUID = seos.NewGUID()
+			return n.answer(req, n.b, n.bEnt, b)
+		}, "about document"},
+		{"server certificate not the recipient's", func(n *testNet) *pki.Identity { return n.x }, func(n *testNet, req *seos.Message) []byte {
+			return n.answer(req, n.x, n.bEnt, wait(req))
+		}, "register serial"},
+		{"not XML", func(n *testNet) *pki.Identity { return n.b }, func(n *testNet, req *seos.Message) []byte { return []byte("OK") }, "not believed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n := newNet(t)
+			n.d.Schedule = Schedule{First: time.Hour, Retries: 3}
+			stop := n.serveBroken(c.server(n), func(req *seos.Message) []byte { return c.reply(n, req) })
+			defer stop()
+			it := n.runUntil(n.enqueue(seos.NewGUID()), 10*time.Second, func(it *outbox.Item) bool { return it.Attempts == 1 && it.State == outbox.Queued })
+			if it.DocStatus == string(seos.StatusWaitRegistration) || !strings.Contains(it.LastError, c.want) {
+				t.Errorf("reply believed or wrong reason: %+v", it)
+			}
+		})
+	}
+}
+
+func wait(req *seos.Message) seos.Body {
+	return seos.Body{StatusResponse: &seos.StatusResponse{DocID: req.Body.RegistrationRequest.Document.ID, Status: seos.StatusWaitRegistration}}
+}
+
+func TestRecipientThatMayNotExchange(t *testing.T) {
+	n := newNet(t)
+	n.entities[1].Status = register.Inactive
+	register.NewCache(n.dbA, clock.System).Apply(context.Background(), true, n.entities, "c2")
+	it := n.runUntil(n.enqueue(seos.NewGUID()), 10*time.Second, failed)
+	if !strings.Contains(it.LastError, "inactive") {
+		t.Errorf("inactive recipient: %+v", it)
+	}
+	n.entities[1].Status = register.TemporarilyInactive
+	register.NewCache(n.dbA, clock.System).Apply(context.Background(), true, n.entities, "c3")
+	it = n.runUntil(n.enqueue(seos.NewGUID()), 10*time.Second, func(it *outbox.Item) bool { return it.Attempts == 1 && it.State == outbox.Queued })
+	if !strings.Contains(it.LastError, "temporarily") {
+		t.Errorf("temporarily inactive recipient is retried: %+v", it)
+	}
+}
+
+// A delivered document waiting registration too long is asked about, and
+// the answer lands on the document.
+func TestAsksAboutDocumentsWaitingTooLong(t *testing.T) {
+	n := newNet(t)
+	dbB, stop := n.serveRealB()
+	defer stop()
+	doc := seos.NewGUID()
+	id := n.enqueue(doc)
+	n.runUntil(id, 20*time.Second, delivered)
+	dbB.Exec(`UPDATE inbox SET state = 'registered', reg_number = 'Б-77', reg_date = '2026-11-25'`)
+	n.d.StatusAfter, n.d.Poll = time.Millisecond, 50*time.Millisecond
+	it := n.runUntil(id, 20*time.Second, func(it *outbox.Item) bool { return it.DocStatus == string(seos.StatusRegistered) })
+	if it.PeerNumber != "Б-77" || it.StatusAskedAt.IsZero() {
+		t.Errorf("after the status request: %+v", it)
+	}
+}

@@ -1,0 +1,63 @@
+package outbound
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/outbox"
+)
+
+// Metrics of outbound delivery.
+type Metrics struct {
+	depth       *prometheus.GaugeVec
+	attempts    *prometheus.CounterVec
+	failures    *prometheus.CounterVec
+	latency     prometheus.Histogram
+	attemptTime prometheus.Histogram
+	lastSuccess *prometheus.GaugeVec
+}
+
+// NewMetrics registers the delivery metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		depth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "seosgw_outbox_items",
+			Help: "Outbox items by state (queued, sending, delivered, failed)."}, []string{"state"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_outbound_attempts_total",
+			Help: "Delivery attempts by message kind and result (delivered, retry, failed)."}, []string{"kind", "result"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_outbound_failures_total",
+			Help: "Attempts that did not deliver, by reason (network, peer_error, reply_signature, ...)."}, []string{"reason"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "seosgw_outbound_delivery_latency_seconds",
+			Help: "From queueing to the recipient's acknowledgement.", Buckets: prometheus.ExponentialBuckets(0.05, 4, 12)}),
+		attemptTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "seosgw_outbound_attempt_seconds",
+			Help: "Duration of one delivery attempt.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "seosgw_outbound_last_success_timestamp_seconds",
+			Help: "Last acknowledged delivery per recipient participant."}, []string{"peer"}),
+	}
+	reg.MustRegister(m.depth, m.attempts, m.failures, m.latency, m.attemptTime, m.lastSuccess)
+	for _, s := range []string{outbox.Queued, outbox.Sending, outbox.Delivered, outbox.Failed} {
+		m.depth.WithLabelValues(s)
+	}
+	return m
+}
+
+func (m *Metrics) observe(it *outbox.Item, o outbox.Outcome, reason string, took, sinceQueued time.Duration) {
+	m.attemptTime.Observe(took.Seconds())
+	switch {
+	case o.Delivered:
+		m.attempts.WithLabelValues(it.Kind, "delivered").Inc()
+		m.latency.Observe(sinceQueued.Seconds())
+		m.lastSuccess.WithLabelValues(it.RecipientGUID).SetToCurrentTime()
+	case o.Final:
+		m.attempts.WithLabelValues(it.Kind, "failed").Inc()
+		m.failures.WithLabelValues(reason).Inc()
+	default:
+		m.attempts.WithLabelValues(it.Kind, "retry").Inc()
+		m.failures.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *Metrics) setDepths(d map[string]int) {
+	for s, n := range d {
+		m.depth.WithLabelValues(s).Set(float64(n))
+	}
+}

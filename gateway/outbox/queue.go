@@ -1,0 +1,326 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/seos"
+)
+
+// Kinds of outgoing messages.
+const (
+	KindRegistration  = "registration"   // a document for the recipient to register
+	KindStatus        = "status"         // our status of a document we received
+	KindStatusRequest = "status_request" // asking the recipient about a document we sent
+)
+
+// Delivery states.
+const (
+	Queued    = "queued"    // waiting for its next attempt
+	Sending   = "sending"   // an attempt is in flight
+	Delivered = "delivered" // the recipient acknowledged it
+	Failed    = "failed"    // given up: an Error reply, or attempts exhausted
+)
+
+// Request is what to send; exactly one part is set, by Kind.
+type Request struct {
+	Document *seos.Document       `json:"document,omitempty"` // registration, attachments inline
+	Comment  string               `json:"comment,omitempty"`  // RegistrationRequest/Comment
+	Status   *seos.StatusResponse `json:"status,omitempty"`   // status notification
+	DocID    *seos.DocumentID     `json:"docId,omitempty"`    // status request
+}
+
+// Item is one outgoing message and, for a registration, what the
+// recipient has said about the document since.
+type Item struct {
+	ID              int64             `json:"id"`
+	Kind            string            `json:"kind"`
+	IdempotencyKey  string            `json:"idempotencyKey,omitempty"`
+	RecipientGUID   string            `json:"recipient"`
+	DocumentGUID    string            `json:"documentGuid"`
+	InboxID         int64             `json:"inboxId,omitempty"`
+	State           string            `json:"state"`
+	Attempts        int               `json:"attempts"`
+	NextAttemptAt   time.Time         `json:"nextAttemptAt"`
+	LastError       string            `json:"lastError,omitempty"`
+	LastMessageGUID string            `json:"lastMessageGuid,omitempty"`
+	CreatedAt       time.Time         `json:"createdAt"`
+	UpdatedAt       time.Time         `json:"updatedAt"`
+	DocStatus       string            `json:"docStatus,omitempty"`
+	PeerNumber      string            `json:"peerNumber,omitempty"`
+	PeerDate        string            `json:"peerDate,omitempty"`
+	PeerURI         *seos.DocumentURI `json:"peerUri,omitempty"`
+	RejectionReason string            `json:"rejectionReason,omitempty"`
+	ExpectClose     string            `json:"expectClose,omitempty"`
+	StatusAskedAt   time.Time         `json:"statusAskedAt,omitempty"`
+	Request         *Request          `json:"-"`
+}
+
+// Event is a line of an item's history.
+type Event struct {
+	At     time.Time `json:"at"`
+	Event  string    `json:"event"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// Full is a *sql.DB or *sql.Tx with every method the queue uses.
+type Full interface {
+	Querier
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// ErrNotFound is an id the outbox does not hold.
+var ErrNotFound = errors.New("outbox: no such item")
+
+// Enqueue stores a message to send, due now. With an idempotency key that
+// is already taken it returns the existing item's id and created=false.
+func Enqueue(ctx context.Context, q Full, kind, recipientGUID, documentGUID string, inboxID int64, req *Request, idemKey string, now time.Time) (int64, bool, error) {
+	if idemKey != "" {
+		var id int64
+		err := q.QueryRowContext(ctx, `SELECT id FROM outbox WHERE idempotency_key = ?`, idemKey).Scan(&id)
+		if err == nil {
+			return id, false, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, false, fmt.Errorf("outbox: idempotency lookup: %w", err)
+		}
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return 0, false, fmt.Errorf("outbox: encode request: %w", err)
+	}
+	var key, inbox any
+	if idemKey != "" {
+		key = idemKey
+	}
+	if inboxID != 0 {
+		inbox = inboxID
+	}
+	ts := now.UTC().Format(timeFormat)
+	docStatus := ""
+	if kind == KindRegistration {
+		docStatus = "queued"
+	}
+	res, err := q.ExecContext(ctx, `INSERT INTO outbox (kind, idempotency_key, recipient_guid_key, recipient_guid, document_guid_key, document_guid,
+		inbox_id, request_json, state, next_attempt_at, created_at, updated_at, doc_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		kind, key, seos.CanonicalGUID(recipientGUID), recipientGUID, seos.CanonicalGUID(documentGUID), documentGUID, inbox, string(body),
+		Queued, ts, ts, ts, docStatus)
+	if err != nil {
+		return 0, false, fmt.Errorf("outbox: enqueue: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	return id, true, AddEvent(ctx, q, id, "queued", kind+" to "+recipientGUID, now)
+}
+
+const itemColumns = `id, kind, COALESCE(idempotency_key, ''), recipient_guid, document_guid, COALESCE(inbox_id, 0), state, attempts,
+	next_attempt_at, last_error, last_message_guid, created_at, updated_at, doc_status, peer_number, peer_date, peer_uri_json,
+	rejection_reason, expect_close, status_asked_at, request_json`
+
+type scanner interface{ Scan(...any) error }
+
+func scanItem(s scanner) (*Item, error) {
+	var it Item
+	var next, created, updated, asked, uri, req string
+	if err := s.Scan(&it.ID, &it.Kind, &it.IdempotencyKey, &it.RecipientGUID, &it.DocumentGUID, &it.InboxID, &it.State, &it.Attempts,
+		&next, &it.LastError, &it.LastMessageGUID, &created, &updated, &it.DocStatus, &it.PeerNumber, &it.PeerDate, &uri,
+		&it.RejectionReason, &it.ExpectClose, &asked, &req); err != nil {
+		return nil, err
+	}
+	it.NextAttemptAt, _ = time.Parse(timeFormat, next)
+	it.CreatedAt, _ = time.Parse(timeFormat, created)
+	it.UpdatedAt, _ = time.Parse(timeFormat, updated)
+	if asked != "" {
+		it.StatusAskedAt, _ = time.Parse(timeFormat, asked)
+	}
+	if uri != "" {
+		it.PeerURI = &seos.DocumentURI{}
+		if err := json.Unmarshal([]byte(uri), it.PeerURI); err != nil {
+			return nil, fmt.Errorf("outbox: item %d: %w", it.ID, err)
+		}
+	}
+	it.Request = &Request{}
+	if err := json.Unmarshal([]byte(req), it.Request); err != nil {
+		return nil, fmt.Errorf("outbox: item %d request: %w", it.ID, err)
+	}
+	return &it, nil
+}
+
+// Get returns an item with its request.
+func Get(ctx context.Context, q Full, id int64) (*Item, error) {
+	it, err := scanItem(q.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM outbox WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return it, err
+}
+
+// Events returns an item's history, oldest first.
+func Events(ctx context.Context, q Full, id int64) ([]Event, error) {
+	rows, err := q.QueryContext(ctx, `SELECT at, event, detail FROM outbox_events WHERE outbox_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var at string
+		if err := rows.Scan(&at, &e.Event, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At, _ = time.Parse(timeFormat, at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Claim marks up to limit due items as sending and returns them; an item is
+// claimed by one deliverer only. Attempts are counted here, before the
+// attempt, so a crash mid-attempt still uses up one.
+func Claim(ctx context.Context, db *sql.DB, now time.Time, limit int) ([]*Item, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT `+itemColumns+` FROM outbox WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
+		Queued, now.UTC().Format(timeFormat), limit)
+	if err != nil {
+		return nil, err
+	}
+	var items []*Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	rows.Close()
+	for _, it := range items {
+		it.Attempts++
+		it.State = Sending
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = ?, updated_at = ? WHERE id = ?`,
+			Sending, it.Attempts, now.UTC().Format(timeFormat), it.ID); err != nil {
+			return nil, err
+		}
+	}
+	return items, tx.Commit()
+}
+
+// Recover puts items a crash left in "sending" back in the queue, due now.
+func Recover(ctx context.Context, db *sql.DB, now time.Time) (int64, error) {
+	res, err := db.ExecContext(ctx, `UPDATE outbox SET state = ?, next_attempt_at = ?, updated_at = ? WHERE state = ?`,
+		Queued, now.UTC().Format(timeFormat), now.UTC().Format(timeFormat), Sending)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: recover: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// NextDue is when the earliest queued item is due (zero when none).
+func NextDue(ctx context.Context, db *sql.DB) (time.Time, error) {
+	var s sql.NullString
+	if err := db.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM outbox WHERE state = ?`, Queued).Scan(&s); err != nil {
+		return time.Time{}, err
+	}
+	if !s.Valid {
+		return time.Time{}, nil
+	}
+	return time.Parse(timeFormat, s.String)
+}
+
+// Outcome of an attempt.
+type Outcome struct {
+	Delivered   bool
+	Final       bool      // failed for good (an Error reply, or attempts exhausted)
+	RetryAt     time.Time // when not delivered and not final
+	MessageGUID string    // of the message the attempt sent
+	DocStatus   string    // from the acknowledgement (registrations)
+	Detail      string
+}
+
+// Record stores an attempt's outcome and its history line.
+func Record(ctx context.Context, q Querier, it *Item, o Outcome, now time.Time) error {
+	ts := now.UTC().Format(timeFormat)
+	var err error
+	switch {
+	case o.Delivered:
+		_, err = q.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = '', last_message_guid = ?, updated_at = ?,
+			doc_status = CASE WHEN ? <> '' THEN ? ELSE doc_status END WHERE id = ?`,
+			Delivered, o.MessageGUID, ts, o.DocStatus, o.DocStatus, it.ID)
+		if err == nil {
+			err = AddEvent(ctx, q, it.ID, "delivered", o.Detail, now)
+		}
+	case o.Final:
+		_, err = q.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = ?, last_message_guid = CASE WHEN ? <> '' THEN ? ELSE last_message_guid END,
+			updated_at = ?, doc_status = CASE WHEN kind = 'registration' THEN 'failed' ELSE doc_status END WHERE id = ?`,
+			Failed, o.Detail, o.MessageGUID, o.MessageGUID, ts, it.ID)
+		if err == nil {
+			err = AddEvent(ctx, q, it.ID, "failed", o.Detail, now)
+		}
+	default:
+		_, err = q.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = ?, next_attempt_at = ?,
+			last_message_guid = CASE WHEN ? <> '' THEN ? ELSE last_message_guid END, updated_at = ? WHERE id = ?`,
+			Queued, o.Detail, o.RetryAt.UTC().Format(timeFormat), o.MessageGUID, o.MessageGUID, ts, it.ID)
+		if err == nil {
+			err = AddEvent(ctx, q, it.ID, "retry", fmt.Sprintf("attempt %d: %s; next at %s", it.Attempts, o.Detail, o.RetryAt.UTC().Format(time.RFC3339)), now)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: record attempt: %w", err)
+	}
+	return nil
+}
+
+// Depths counts items by state, for metrics.
+func Depths(ctx context.Context, db *sql.DB) (map[string]int, error) {
+	rows, err := db.QueryContext(ctx, `SELECT state, count(*) FROM outbox GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{Queued: 0, Sending: 0, Delivered: 0, Failed: 0}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[s] = n
+	}
+	return out, rows.Err()
+}
+
+// AwaitingStatus returns delivered registrations still waiting registration
+// since before `before` and not asked about since then.
+func AwaitingStatus(ctx context.Context, db *sql.DB, before time.Time) ([]*Item, error) {
+	b := before.UTC().Format(timeFormat)
+	rows, err := db.QueryContext(ctx, `SELECT `+itemColumns+` FROM outbox WHERE kind = 'registration' AND state = ?
+		AND doc_status IN ('DS_WAIT_REGISTRATION', 'DS_ALREADY_RECEIVED') AND updated_at < ? AND (status_asked_at = '' OR status_asked_at < ?)`,
+		Delivered, b, b)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// MarkAsked records that a status request about item id is on its way.
+func MarkAsked(ctx context.Context, q Querier, id int64, now time.Time) error {
+	_, err := q.ExecContext(ctx, `UPDATE outbox SET status_asked_at = ? WHERE id = ?`, now.UTC().Format(timeFormat), id)
+	return err
+}
