@@ -1,6 +1,12 @@
 // Package register is seosgw's view of the DAEU participant register: the
 // participant model, the status policy every exchange is judged by, the
 // register client, its sync loop and the local cache.
+//
+// The cache (Cache) shares the gateway database file: its tables
+// register_entities and register_sync come with the gateway's migrations in
+// gateway/store, so one file holds all a node knows and backs up
+// consistently. The register's SOAP client is in register/soap, the test
+// register service in register/testregister.
 package register
 
 import (

@@ -28,7 +28,10 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"message": {"validate, sign, verify and show SEOS messages", runMessage},
+		"message":  {"validate, sign, verify and show SEOS messages", runMessage},
+		"register": {"participant register: sync, list, show; a test register (serve, admin)", runRegister},
+		"serve":    {"run the participant node: serve --config FILE", runServe},
+		"log":      {"read the message log: log list|show", runLog},
 	}
 }
 

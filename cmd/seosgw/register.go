@@ -1,0 +1,683 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/config"
+	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/workdays"
+	"github.com/seosgw/seosgw/register"
+	"github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/testregister"
+)
+
+func runRegister(ctx context.Context, args []string, io stdio) int {
+	return subcommands("register", map[string]command{
+		"sync":  {"sync the register copy once and print what changed: sync --config FILE [--full]", registerSync},
+		"list":  {"list the register copy: list --config FILE [--status S] [--json]", registerList},
+		"show":  {"show participants by GUID, EIK or certificate serial: show --config FILE KEY", registerShow},
+		"serve": {"run a test register: serve --listen ADDR --db FILE --tls-cert F --tls-key F --client-ca F", registerServe},
+		"admin": {"administer a test register's database: admin VERB --db FILE ...", registerAdmin},
+	})(ctx, args, io)
+}
+
+func regFlags(name string, io stdio) *flag.FlagSet {
+	fs := flag.NewFlagSet("seosgw register "+name, flag.ContinueOnError)
+	fs.SetOutput(io.err)
+	return fs
+}
+
+// parseArgs parses flags that may come before, between or after the
+// positional arguments ("set-status GUID Active --db f"), which flag alone
+// stops at.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// nodeCache opens the gateway database named by a config file.
+func nodeCache(ctx context.Context, path string) (*config.Config, *register.Cache, func(), error) {
+	if path == "" {
+		return nil, nil, nil, errors.New("--config FILE is required")
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	db, err := store.OpenGateway(ctx, cfg.Path(cfg.Database.Path))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, register.NewCache(db, clock.System), func() { db.Close() }, nil
+}
+
+func registerSync(ctx context.Context, args []string, io stdio) int {
+	fs := regFlags("sync", io)
+	cfgPath := fs.String("config", "", "seosgw configuration file")
+	full := fs.Bool("full", false, "GetAllRecords even when an incremental sync is due")
+	if _, err := parseArgs(fs, args); err != nil {
+		return 2
+	}
+	cfg, cache, closeDB, err := nodeCache(ctx, *cfgPath)
+	if err != nil {
+		return fail(io, "register sync: %v", err)
+	}
+	defer closeDB()
+	// The outcome is printed below; the log adds only what goes wrong besides.
+	log := slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelError}))
+	client, err := soap.NewClientFromConfig(cfg, log)
+	if err != nil {
+		return fail(io, "register sync: %v", err)
+	}
+	opt := register.OptionsFromConfig(cfg.Register)
+	opt.Log = log
+	mode := register.Auto
+	if *full {
+		mode = register.Full
+	}
+	ch, err := register.NewSyncer(cache, client, opt).Sync(ctx, mode)
+	if err != nil {
+		fmt.Fprintf(io.err, "register sync failed (%s): %v\nthe register copy is unchanged\n", register.ErrorKind(err), err)
+		if st, serr := cache.State(ctx); serr == nil {
+			register.WriteState(io.err, st)
+		}
+		return 1
+	}
+	register.WriteChanges(io.out, ch)
+	return 0
+}
+
+func registerList(ctx context.Context, args []string, io stdio) int {
+	fs := regFlags("list", io)
+	cfgPath := fs.String("config", "", "seosgw configuration file")
+	status := fs.String("status", "", "only Active, Inactive, TemporarilyInactive or removed")
+	asJSON := fs.Bool("json", false, "JSON instead of a table")
+	if _, err := parseArgs(fs, args); err != nil {
+		return 2
+	}
+	if s := register.Status(*status); s != "" && !s.Valid() && s != register.ListRemoved {
+		return fail(io, "register list: --status %q; use Active, Inactive, TemporarilyInactive or removed", *status)
+	}
+	_, cache, closeDB, err := nodeCache(ctx, *cfgPath)
+	if err != nil {
+		return fail(io, "register list: %v", err)
+	}
+	defer closeDB()
+	es, err := cache.List(ctx, register.Status(*status))
+	if err != nil {
+		return fail(io, "register list: %v", err)
+	}
+	if *asJSON {
+		err = register.WriteJSON(io.out, es)
+	} else {
+		err = register.WriteTable(io.out, es)
+		if st, serr := cache.State(ctx); serr == nil {
+			register.WriteState(io.err, st)
+		}
+	}
+	if err != nil {
+		return fail(io, "register list: %v", err)
+	}
+	return 0
+}
+
+func registerShow(ctx context.Context, args []string, io stdio) int {
+	fs := regFlags("show", io)
+	cfgPath := fs.String("config", "", "seosgw configuration file")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 1 {
+		return fail(io, "usage: seosgw register show --config FILE GUID|EIK|SERIAL")
+	}
+	cfg, cache, closeDB, err := nodeCache(ctx, *cfgPath)
+	if err != nil {
+		return fail(io, "register show: %v", err)
+	}
+	defer closeDB()
+	es, err := lookup(ctx, cache, pos[0])
+	if err != nil {
+		return fail(io, "register show: %v", err)
+	}
+	if len(es) == 0 {
+		return fail(io, "register show: %s is not in the register copy (no GUID, EIK or certificate serial matches)", pos[0])
+	}
+	self, err := cache.ByGUID(ctx, cfg.Participant.GUID)
+	if err != nil {
+		return fail(io, "register show: %v", err)
+	}
+	p := register.Policy{SelfGUID: cfg.Participant.GUID, TestParticipantGUID: cfg.Register.TestParticipant}
+	for i, e := range es {
+		if i > 0 {
+			fmt.Fprintln(io.out)
+		}
+		d := p.MayExchange(self, e)
+		register.WriteEntity(io.out, e, &d)
+	}
+	return 0
+}
+
+// lookup finds a key that is a GUID, or else an EIK or a serial (an EIK is
+// valid hex too, so both are tried).
+func lookup(ctx context.Context, cache *register.Cache, k string) ([]*register.Entity, error) {
+	if seos.IsGUID(k) || seos.IsGUID("{"+k+"}") {
+		e, err := cache.ByGUID(ctx, k)
+		if e == nil {
+			return nil, err
+		}
+		return []*register.Entity{e}, err
+	}
+	byEIK, err := cache.ByEIK(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	bySerial, err := cache.BySerial(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []*register.Entity
+	for _, e := range append(byEIK, bySerial...) {
+		if !seen[strings.ToLower(e.GUID)] {
+			seen[strings.ToLower(e.GUID)] = true
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func registerServe(ctx context.Context, args []string, io stdio) int {
+	fs := regFlags("serve", io)
+	var cfg testregister.ServeConfig
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8443", "host:port to listen on")
+	dbPath := fs.String("db", "", "the test register's SQLite file (created if missing)")
+	fs.StringVar(&cfg.CertFile, "tls-cert", "", "the register's server certificate (PEM)")
+	fs.StringVar(&cfg.KeyFile, "tls-key", "", "its private key (PEM)")
+	fs.StringVar(&cfg.ClientCAFile, "client-ca", "", "CA bundle that client certificates must chain to (PEM)")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "address put into ?wsdl (default: the URL of the request)")
+	holidays := fs.String("holidays", "", "working-day overrides file (decree days) for joining deadlines")
+	logFormat := fs.String("log-format", "json", "json or text")
+	if _, err := parseArgs(fs, args); err != nil {
+		return 2
+	}
+	for flagName, v := range map[string]string{"db": *dbPath, "tls-cert": cfg.CertFile, "tls-key": cfg.KeyFile, "client-ca": cfg.ClientCAFile} {
+		if v == "" {
+			return fail(io, "register serve: --%s is required", flagName)
+		}
+	}
+	var h slog.Handler = slog.NewJSONHandler(io.err, nil)
+	if *logFormat == "text" {
+		h = slog.NewTextHandler(io.err, nil)
+	}
+	cfg.Log = slog.New(h)
+	reg, code := openTestRegister(ctx, *dbPath, *holidays, cfg.Log, io)
+	if reg == nil {
+		return code
+	}
+	defer reg.Close()
+	err := reg.Serve(ctx, cfg, func(addr net.Addr) {
+		fmt.Fprintf(io.out, "test register serving on https://%s/ (client certificates required)\n", addr)
+	})
+	if err != nil {
+		return fail(io, "register serve: %v", err)
+	}
+	return 0
+}
+
+func openTestRegister(ctx context.Context, dbPath, holidays string, log *slog.Logger, io stdio) (*testregister.Register, int) {
+	if dbPath == "" {
+		return nil, fail(io, "register admin: --db FILE is required")
+	}
+	opt := testregister.Options{Log: log}
+	if holidays != "" {
+		o, err := workdays.LoadOverrides(holidays)
+		if err != nil {
+			return nil, fail(io, "register: --holidays: %v", err)
+		}
+		opt.Calendar = workdays.New(o)
+	}
+	reg, err := testregister.Open(ctx, dbPath, opt)
+	if err != nil {
+		return nil, fail(io, "register: %v", err)
+	}
+	return reg, 0
+}
+
+// adminCmd is one admin verb: its flags, and what it does with the
+// register and the positional arguments.
+type adminCmd struct {
+	summary string
+	flags   func(fs *flag.FlagSet) func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error
+}
+
+func registerAdmin(ctx context.Context, args []string, io stdio) int {
+	verbs := adminVerbs()
+	cmds := map[string]command{}
+	for name, v := range verbs {
+		cmds[name] = command{v.summary, func(ctx context.Context, args []string, io stdio) int {
+			fs := regFlags("admin "+name, io)
+			dbPath := fs.String("db", "", "the test register's SQLite file")
+			holidays := fs.String("holidays", "", "working-day overrides file for joining deadlines")
+			run := v.flags(fs)
+			pos, err := parseArgs(fs, args)
+			if err != nil {
+				return 2
+			}
+			reg, code := openTestRegister(ctx, *dbPath, *holidays, slog.New(slog.DiscardHandler), io)
+			if reg == nil {
+				return code
+			}
+			defer reg.Close()
+			if err := run(ctx, reg, pos, io); err != nil {
+				return fail(io, "register admin %s: %v", name, err)
+			}
+			return 0
+		}}
+	}
+	return subcommands("register admin", cmds)(ctx, args, io)
+}
+
+func wantArgs(pos []string, n int, usage string) error {
+	if len(pos) != n {
+		return fmt.Errorf("usage: %s", usage)
+	}
+	return nil
+}
+
+func optDate(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return testregister.Date(s)
+}
+
+func status(s string) (register.Status, error) {
+	if st := register.Status(s); st.Valid() {
+		return st, nil
+	}
+	return "", fmt.Errorf("status %q; use Active, Inactive or TemporarilyInactive", s)
+}
+
+// certSerial reads a serial from --serial or from a certificate file's
+// serial (and gives its NotBefore date, the issue date).
+func certSerial(serial, certFile string) (string, time.Time, error) {
+	switch {
+	case serial != "" && certFile != "":
+		return "", time.Time{}, errors.New("give --serial or --cert, not both")
+	case certFile != "":
+		certs, err := pki.LoadCertificates(certFile)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		return pki.SerialHex(certs[0]), issueDate(certs[0]), nil
+	}
+	return serial, time.Time{}, nil
+}
+
+func issueDate(c *x509.Certificate) time.Time { return workdays.SofiaDate(c.NotBefore) }
+
+func printEntity(io stdio, e *register.Entity) error {
+	return register.WriteEntity(io.out, e, nil)
+}
+
+func adminVerbs() map[string]adminCmd {
+	return map[string]adminCmd{
+		"add": {"enter a participant: add --guid G --eik E --name N [--status S] [--cert FILE|--serial HEX] [--uri URL] [--applied DATE [--cert-issued DATE]]",
+			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
+				var e register.Entity
+				fs.StringVar(&e.GUID, "guid", "", "register GUID in braces")
+				fs.StringVar(&e.Identifier, "eik", "", "EIK/BULSTAT")
+				fs.StringVar(&e.AdministrativeBodyName, "name", "", "administrative body name")
+				fs.StringVar(&e.ParentGUID, "parent", "", "parent body's GUID")
+				fs.StringVar(&e.Contact.Phone, "phone", "", "phone")
+				fs.StringVar(&e.Contact.Fax, "fax", "", "fax")
+				fs.StringVar(&e.Contact.EmailAddress, "email", "", "e-mail address")
+				st := fs.String("status", "Inactive", "Active, Inactive or TemporarilyInactive (joining participants start Inactive)")
+				serial := fs.String("serial", "", "transport certificate serial (hex)")
+				certFile := fs.String("cert", "", "transport certificate file (PEM); its serial is registered")
+				uri := fs.String("uri", "", "Submit endpoint URL: adds the document-exchange service, Active")
+				applied := fs.String("applied", "", "application date YYYY-MM-DD: opens a joining case")
+				issued := fs.String("cert-issued", "", "test certificate issue date YYYY-MM-DD (default with --cert: its NotBefore)")
+				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
+					if err := wantArgs(pos, 0, "add --guid G --eik E --name N ..."); err != nil {
+						return err
+					}
+					var err error
+					if e.Status, err = status(*st); err != nil {
+						return err
+					}
+					var certDate time.Time
+					if e.CertificateSN, certDate, err = certSerial(*serial, *certFile); err != nil {
+						return err
+					}
+					if *uri != "" {
+						e.Services = []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен на документи",
+							URI: *uri, Status: register.Active, Type: "SEOS", Version: 1}}
+					}
+					var join *testregister.Joining
+					if *applied != "" {
+						j := testregister.Joining{CertIssued: certDate}
+						if j.Applied, err = testregister.Date(*applied); err != nil {
+							return err
+						}
+						if *issued != "" {
+							if j.CertIssued, err = testregister.Date(*issued); err != nil {
+								return err
+							}
+						}
+						join = &j
+					} else if *issued != "" {
+						return errors.New("--cert-issued belongs to a joining case; give --applied too")
+					}
+					added, err := reg.Add(ctx, e, join)
+					if err != nil {
+						return err
+					}
+					printEntity(io, added)
+					if join != nil {
+						c, err := reg.Case(ctx, added.GUID)
+						if err != nil {
+							return err
+						}
+						return testregister.WriteCase(io.out, c)
+					}
+					return nil
+				}
+			}},
+		"set-status": {"change a status: set-status GUID Active|Inactive|TemporarilyInactive (Inactive → Active only via activate)",
+			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
+				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
+					if err := wantArgs(pos, 2, "set-status GUID STATUS"); err != nil {
+						return err
+					}
+					st, err := status(pos[1])
+					if err != nil {
+						return err
+					}
+					e, err := reg.SetStatus(ctx, pos[0], st)
+					if err != nil {
+						return err
+					}
+					return printEntity(io, e)
+				}
+			}},
+		"set-cert": {"change the transport certificate: set-cert GUID (--cert FILE | --serial HEX) [--issued DATE]",
+			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
+				serial := fs.String("serial", "", "serial (hex, any notation)")
+				certFile := fs.String("cert", "", "certificate file (PEM)")
+				issued := fs.String("issued", "", "issue date YYYY-MM-DD for the joining case (default with --cert: its NotBefore)")
+				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
+					if err := wantArgs(pos, 1, "set-cert GUID (--cert FILE | --serial HEX)"); err != nil {
+						return err
+					}
+					sn, date, err := certSerial(*serial, *certFile)
+					if err != nil {
+						return err
+					}
+					if sn == "" {
+						return errors.New("give --cert FILE or --serial HEX")
+					}
+					if *issued != "" {
+						if date, err = testregister.Date(*issued); err != nil {
+							return err
+						}
+					}
+					e, err := reg.SetCertificate(ctx, pos[0], sn, date)
+					if err != nil {
+						return err
+					}
+					return printEntity(io, e)
+				}
+			}},
+		"set-service": {"add or change a service: set-service GUID [--service G] [--uri URL] [--status S] [--name N] [--type T] [--version N] [--remove]",
+			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
+				svc := fs.String("service", "", "service GUID (default: the document-exchange service)")
+				uri := fs.String("uri", "", "service URI (the Submit endpoint)")
+				st := fs.String("status", "", "Active, Inactive or TemporarilyInactive")
+				name := fs.String("name", "", "service name")
+				typ := fs.String("type", "", "service type")
+				version := fs.String("version", "", "service version (integer)")
+				remove := fs.Bool("remove", false, "remove the service")
+				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
+					if err := wantArgs(pos, 1, "set-service GUID [flags]"); err != nil {
+						return err
+					}
+					if *remove {
+						sg := *svc
+						if sg == "" {
+							sg = register.ExchangeServiceGUID
+						}
+						e, err := reg.RemoveService(ctx, pos[0], sg)
+						if err != nil {
+							return err
+						}
+						return printEntity(io, e)
+					}
+					var s register.Status
+					if *st != "" {
+						var err error
+						if s, err = status(*st); err != nil {
+							return err
+						}
+					}
+					var v int64
+					if *version != "" {
+						var err error
+						if v, err = strconv.ParseInt(*version, 10, 64); err != nil {
+							return fmt.Errorf("--version %q is not an integer", *version)
+						}
+					}
+					e, err := reg.UpdateService(ctx, pos[0], *svc, func(x *register.Service) {
+						if *uri != "" {
+							x.URI = *uri
+						}
+						if s != "" {
+							x.Status = s
+						}
+						if *name != "" {
+							x.Name = *name
+						}
+						if *typ != "" {
+							x.Type = *typ
+						}
+						if *version != "" {
+							x.Version = v
+						}
+					})
+					if err != nil {
+						return err
+					}
+					return printEntity(io, e)
+				}
+			}},
+		"remove": {"delete a participant (nodes mark it removed at their next full sync): remove GUID",
+			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
+				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
+					if err := wantArgs(pos, 1, "remove GUID"); err != nil {
+						return err
+					}
+					return reg.Remove(ctx, pos[0])
+				}
+			}},
+		"list": {"list participants: list [--json]",
+			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
+				asJSON := fs.Bool("json", false, "JSON instead of a table")
+				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
+					es, err := reg.List(ctx)
+					if err != nil {
+						return err
+					}
+					ps := make([]*register.Entity, len(es))
+					for i := range es {
+						ps[i] = &es[i]
+					}
+					if *asJSON {
+						return register.WriteJSON(io.out, ps)
+					}
+					return register.WriteTable(io.out, ps)
+				}
+			}},
+		"export": {"write the register as JSON: export [FILE]",
+			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
+				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
+					if len(pos) > 1 {
+						return errors.New("usage: export [FILE]")
+					}
+					if len(pos) == 0 || pos[0] == "-" {
+						return reg.Export(ctx, io.out)
+					}
+					f, err := os.Create(pos[0])
+					if err != nil {
+						return err
+					}
+					if err := reg.Export(ctx, f); err != nil {
+						f.Close()
+						return err
+					}
+					return f.Close()
+				}
+			}},
+		"import": {"merge a JSON export into the register: import [--force] [--keep-last-change] [FILE]",
+			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
+				var opt testregister.ImportOptions
+				fs.BoolVar(&opt.Force, "force", false, "allow statuses that skip the joining procedure")
+				fs.BoolVar(&opt.KeepLastChange, "keep-last-change", false, "keep the file's LastChange values (restore)")
+				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
+					b, name, err := readInput(pos, io)
+					if err != nil {
+						return fmt.Errorf("%s: %w", name, err)
+					}
+					res, err := reg.Import(ctx, bytes.NewReader(b), opt)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(io.out, "imported %d participants and %d joining cases from %s\n", res.Entities, res.Cases, name)
+					return nil
+				}
+			}},
+		"activate": {"make a participant Active after a passing joining verdict: activate GUID [--force]",
+			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
+				force := fs.Bool("force", false, "activate without a passing verdict (or without a joining case)")
+				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
+					if err := wantArgs(pos, 1, "activate GUID [--force]"); err != nil {
+						return err
+					}
+					e, err := reg.Activate(ctx, pos[0], *force)
+					if err != nil {
+						return err
+					}
+					return printEntity(io, e)
+				}
+			}},
+		"verdict": {"record a joining test result: verdict GUID pass|fail [--report PATH]",
+			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
+				report := fs.String("report", "", "path of the conformance report")
+				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
+					if err := wantArgs(pos, 2, "verdict GUID pass|fail [--report PATH]"); err != nil {
+						return err
+					}
+					c, err := reg.RecordVerdict(ctx, pos[0], testregister.Verdict(pos[1]), *report)
+					if err != nil {
+						return err
+					}
+					return testregister.WriteCase(io.out, c)
+				}
+			}},
+		"case": {"joining cases: case open GUID --applied DATE [--cert-issued DATE] | cert-issued GUID DATE | withdraw GUID | show GUID | list [--all] [--json]",
+			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
+				applied := fs.String("applied", "", "application date YYYY-MM-DD (open)")
+				issued := fs.String("cert-issued", "", "test certificate issue date YYYY-MM-DD (open)")
+				all := fs.Bool("all", false, "list closed cases too (list)")
+				asJSON := fs.Bool("json", false, "JSON (list)")
+				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
+					if len(pos) == 0 {
+						return errors.New("usage: case open|cert-issued|withdraw|show|list ...")
+					}
+					verb, rest := pos[0], pos[1:]
+					switch verb {
+					case "open":
+						if err := wantArgs(rest, 1, "case open GUID --applied DATE [--cert-issued DATE]"); err != nil {
+							return err
+						}
+						a, err := testregister.Date(*applied)
+						if err != nil {
+							return fmt.Errorf("--applied: %w", err)
+						}
+						i, err := optDate(*issued)
+						if err != nil {
+							return fmt.Errorf("--cert-issued: %w", err)
+						}
+						c, err := reg.OpenCase(ctx, rest[0], testregister.Joining{Applied: a, CertIssued: i})
+						if err != nil {
+							return err
+						}
+						return testregister.WriteCase(io.out, c)
+					case "cert-issued":
+						if err := wantArgs(rest, 2, "case cert-issued GUID DATE"); err != nil {
+							return err
+						}
+						d, err := testregister.Date(rest[1])
+						if err != nil {
+							return err
+						}
+						c, err := reg.CaseCertIssued(ctx, rest[0], d)
+						if err != nil {
+							return err
+						}
+						return testregister.WriteCase(io.out, c)
+					case "withdraw":
+						if err := wantArgs(rest, 1, "case withdraw GUID"); err != nil {
+							return err
+						}
+						return reg.WithdrawCase(ctx, rest[0])
+					case "show":
+						if err := wantArgs(rest, 1, "case show GUID"); err != nil {
+							return err
+						}
+						c, err := reg.Case(ctx, rest[0])
+						if err != nil {
+							return err
+						}
+						if c == nil {
+							return fmt.Errorf("%s has no joining case", rest[0])
+						}
+						return testregister.WriteCase(io.out, c)
+					case "list":
+						cs, err := reg.Cases(ctx, !*all)
+						if err != nil {
+							return err
+						}
+						if *asJSON {
+							return testregister.WriteCasesJSON(io.out, cs)
+						}
+						return testregister.WriteCases(io.out, cs)
+					}
+					return fmt.Errorf("unknown case verb %q; use open, cert-issued, withdraw, show or list", verb)
+				}
+			}},
+	}
+}

@@ -1,0 +1,160 @@
+package register
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/pki"
+)
+
+// Cache is seosgw's copy of the register. It lives in the gateway database
+// file (tables register_entities and register_sync, migrations in
+// gateway/store), so one file holds everything a node needs and a backup
+// of it is consistent. It is safe for concurrent use.
+type Cache struct {
+	db  *sql.DB
+	clk clock.Clock
+}
+
+// NewCache uses db, a gateway database from store.OpenGateway.
+func NewCache(db *sql.DB, clk clock.Clock) *Cache {
+	if clk == nil {
+		clk = clock.System
+	}
+	return &Cache{db: db, clk: clk}
+}
+
+// ListRemoved is the List filter for entities a full listing no longer has.
+const ListRemoved Status = "removed"
+
+const entityColumns = `guid, eik, parent_guid, name, phone, fax, email, certificate_sn, status, last_change, removed, services_json`
+
+var bareGUID = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// guidKey is the cache key of a GUID: lower case with braces, so that any
+// spelling of the same GUID finds the same row.
+func guidKey(guid string) string {
+	g := strings.TrimSpace(guid)
+	if bareGUID.MatchString(g) {
+		g = "{" + g + "}"
+	}
+	return strings.ToLower(g)
+}
+
+// ByGUID returns the entity with guid (any case, braces optional), or nil,
+// nil when the register does not know it. Removed entities are returned
+// with Removed set.
+func (c *Cache) ByGUID(ctx context.Context, guid string) (*Entity, error) {
+	es, err := c.query(ctx, `WHERE guid_key = ?`, guidKey(guid))
+	if err != nil || len(es) == 0 {
+		return nil, err
+	}
+	return es[0], nil
+}
+
+// ByEIK returns the entities with an EIK/BULSTAT; several bodies may share one.
+func (c *Cache) ByEIK(ctx context.Context, eik string) ([]*Entity, error) {
+	return c.query(ctx, `WHERE eik = ? ORDER BY removed, name, guid_key`, strings.TrimSpace(eik))
+}
+
+// BySerial returns the entities whose transport certificate has serial,
+// written in any notation (see pki.NormalizeSerial).
+func (c *Cache) BySerial(ctx context.Context, serial string) ([]*Entity, error) {
+	if strings.TrimSpace(serial) == "" {
+		return nil, nil
+	}
+	return c.query(ctx, `WHERE certificate_sn = ? ORDER BY removed, name, guid_key`, pki.NormalizeSerial(serial))
+}
+
+// List returns the entities with status, or all when status is "" (removed
+// ones included and marked). ListRemoved lists the removed ones; any other
+// status lists entities still in the register.
+func (c *Cache) List(ctx context.Context, status Status) ([]*Entity, error) {
+	switch status {
+	case "":
+		return c.query(ctx, `ORDER BY removed, name, guid_key`)
+	case ListRemoved:
+		return c.query(ctx, `WHERE removed = 1 ORDER BY name, guid_key`)
+	}
+	return c.query(ctx, `WHERE removed = 0 AND status = ? ORDER BY name, guid_key`, string(status))
+}
+
+// Counts returns how many entities have each status; removed entities
+// count under ListRemoved only.
+func (c *Cache) Counts(ctx context.Context) (map[Status]int, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT CASE WHEN removed = 1 THEN 'removed' ELSE status END, count(*) FROM register_entities GROUP BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("register cache: count: %w", err)
+	}
+	defer rows.Close()
+	out := map[Status]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, fmt.Errorf("register cache: count: %w", err)
+		}
+		out[Status(s)] = n
+	}
+	return out, rows.Err()
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (c *Cache) query(ctx context.Context, where string, args ...any) ([]*Entity, error) {
+	return queryEntities(ctx, c.db, where, args...)
+}
+
+func queryEntities(ctx context.Context, q querier, where string, args ...any) ([]*Entity, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+entityColumns+` FROM register_entities `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("register cache: %w", err)
+	}
+	defer rows.Close()
+	var out []*Entity
+	for rows.Next() {
+		var e Entity
+		var lastChange, services string
+		var status string
+		if err := rows.Scan(&e.GUID, &e.Identifier, &e.ParentGUID, &e.AdministrativeBodyName,
+			&e.Contact.Phone, &e.Contact.Fax, &e.Contact.EmailAddress, &e.CertificateSN,
+			&status, &lastChange, &e.Removed, &services); err != nil {
+			return nil, fmt.Errorf("register cache: read entity: %w", err)
+		}
+		e.Status = Status(status)
+		if e.LastChange, err = parseStamp(lastChange); err != nil {
+			return nil, fmt.Errorf("register cache: entity %s: last_change: %w", e.GUID, err)
+		}
+		if err := json.Unmarshal([]byte(services), &e.Services); err != nil {
+			return nil, fmt.Errorf("register cache: entity %s: services: %w", e.GUID, err)
+		}
+		out = append(out, &e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("register cache: %w", err)
+	}
+	return out, nil
+}
+
+// Stamps are stored as RFC 3339 with nanoseconds; "" is the zero time.
+func formatStamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+func parseStamp(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}

@@ -1,0 +1,150 @@
+package register
+
+import (
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/clock"
+)
+
+// Metrics are the sync's Prometheus metrics. A nil *Metrics records nothing.
+type Metrics struct {
+	clk         clock.Clock
+	lastSuccess atomic.Int64 // Unix nanoseconds; 0 = never
+
+	lastSuccessTS prometheus.Gauge
+	duration      *prometheus.HistogramVec
+	failures      *prometheus.CounterVec
+	consecutive   prometheus.Gauge
+	entities      *prometheus.GaugeVec
+	ageFunc       prometheus.GaugeFunc
+}
+
+func (m *Metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.lastSuccessTS, m.duration, m.failures, m.consecutive, m.entities, m.ageFunc}
+}
+
+// Describe makes Metrics one prometheus.Collector.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range m.collectors() {
+		c.Describe(ch)
+	}
+}
+
+// Collect makes Metrics one prometheus.Collector.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range m.collectors() {
+		c.Collect(ch)
+	}
+}
+
+// entityStatuses are the label values of seosgw_register_entities.
+var entityStatuses = []string{string(Active), string(Inactive), string(TemporarilyInactive), string(ListRemoved), "other"}
+
+// NewMetrics makes the register metrics and registers them on reg.
+func NewMetrics(reg prometheus.Registerer, clk clock.Clock) (*Metrics, error) {
+	if clk == nil {
+		clk = clock.System
+	}
+	m := &Metrics{
+		clk: clk,
+		lastSuccessTS: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "seosgw_register_last_success_timestamp_seconds",
+			Help: "Unix time of the last successful register sync (0 = never).",
+		}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "seosgw_register_sync_duration_seconds",
+			Help:    "Duration of register syncs, by mode (full, incremental) and result (success, failure).",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
+		}, []string{"mode", "result"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "seosgw_register_sync_failures_total",
+			Help: "Failed register syncs by kind (transport, timeout, http_status, fault, malformed, too_large, store, refused, panic, other).",
+		}, []string{"kind"}),
+		consecutive: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "seosgw_register_sync_consecutive_failures",
+			Help: "Register syncs failed in a row since the last success.",
+		}),
+		entities: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "seosgw_register_entities",
+			Help: "Participants in the register copy by status; removed ones count as status=\"removed\".",
+		}, []string{"status"}),
+	}
+	m.ageFunc = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "seosgw_register_age_seconds",
+		Help: "Seconds since the last successful register sync (+Inf = never); readiness fails past register.stale_after.",
+	}, m.age)
+	if err := reg.Register(m); err != nil {
+		return nil, err
+	}
+	for _, k := range FailureKinds {
+		m.failures.WithLabelValues(k)
+	}
+	for _, s := range entityStatuses {
+		m.entities.WithLabelValues(s)
+	}
+	return m, nil
+}
+
+func (m *Metrics) age() float64 {
+	ns := m.lastSuccess.Load()
+	if ns == 0 {
+		return math.Inf(1)
+	}
+	return m.clk.Now().Sub(time.Unix(0, ns)).Seconds()
+}
+
+func (m *Metrics) setLastSuccess(t time.Time) {
+	if m == nil || t.IsZero() {
+		return
+	}
+	m.lastSuccess.Store(t.UnixNano())
+	m.lastSuccessTS.Set(float64(t.UnixNano()) / 1e9)
+}
+
+func (m *Metrics) observe(mode, result string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.duration.WithLabelValues(mode, result).Observe(d.Seconds())
+}
+
+func (m *Metrics) failed(kind string, consecutive int) {
+	if m == nil {
+		return
+	}
+	m.failures.WithLabelValues(kind).Inc()
+	m.consecutive.Set(float64(consecutive))
+}
+
+func (m *Metrics) succeeded() {
+	if m == nil {
+		return
+	}
+	m.consecutive.Set(0)
+}
+
+func (m *Metrics) setCounts(counts map[Status]int) {
+	if m == nil {
+		return
+	}
+	other := 0
+	known := map[string]bool{}
+	for _, s := range entityStatuses {
+		known[s] = true
+	}
+	for s, n := range counts {
+		if !known[string(s)] {
+			other += n
+		}
+	}
+	for _, s := range entityStatuses {
+		n := counts[Status(s)]
+		if s == "other" {
+			n = other
+		}
+		m.entities.WithLabelValues(s).Set(float64(n))
+	}
+}

@@ -1,0 +1,294 @@
+package register_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/config"
+	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/integration/extools"
+	"github.com/seosgw/seosgw/register"
+	"github.com/seosgw/seosgw/register/soap"
+)
+
+const (
+	selfGUID   = "{11111111-2222-4333-8444-555555555555}"
+	peerGUID   = "{22222222-3333-4444-8555-666666666666}"
+	joinerGUID = "{33333333-4444-4555-8666-777777777777}"
+)
+
+// buildSeosgw builds the real binary, as an operator runs it.
+func buildSeosgw(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	bin := filepath.Join(t.TempDir(), "seosgw")
+	cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/seosgw")
+	cmd.Dir = extools.RepoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/seosgw: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serveProcess starts `seosgw register serve` and waits until it listens.
+func serveProcess(t *testing.T, bin, addr, db string, p *testPKI) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "register", "serve", "--listen", addr, "--db", db,
+		"--tls-cert", p.regCert, "--tls-key", p.regKey, "--client-ca", p.caFile, "--log-format", "text")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "serving on") {
+				ready <- sc.Text()
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("register serve did not start:\n%s", stderr.String())
+	}
+	return cmd
+}
+
+func writeConfig(t *testing.T, dir string, p *testPKI, registerAddr string) string {
+	t.Helper()
+	token := filepath.Join(dir, "ais-token")
+	if err := os.WriteFile(token, []byte("0123456789abcdef0123456789abcdef"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`participant:
+  guid: "%s"
+  eik: "000695089"
+  name: "Министерство на примерите"
+tls:
+  cert: %s
+  key: %s
+  ca: %s
+register:
+  url: "https://%s/service/"
+  refresh: 10m
+  timeout: 5s
+database:
+  path: gw.db
+ais:
+  token_file: %s
+`, selfGUID, p.nodeCert, p.nodeKey, p.caFile, registerAddr, token)
+	path := filepath.Join(dir, "seosgw.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+// TestRegisterProcessOutage runs the test register as its own process,
+// seeded and changed through the admin CLI, with a node's sync loop in this
+// process. The register is killed: the cache keeps answering and the
+// failure shows in State and the metrics. It is restarted: the same loop,
+// never restarted, heals and picks up what changed meanwhile.
+func TestRegisterProcessOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the seosgw binary")
+	}
+	bin := buildSeosgw(t)
+	p := newPKI(t)
+	dir := t.TempDir()
+	regDB := filepath.Join(dir, "register.db")
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("seosgw %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
+		}
+		return string(out)
+	}
+	runFails := func(says string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), says) {
+			t.Errorf("seosgw %s: %v %s; want a failure saying %q", strings.Join(args, " "), err, out, says)
+		}
+	}
+
+	run("register", "admin", "add", "--db", regDB, "--guid", selfGUID, "--eik", "000695089", "--name", "Министерство на примерите",
+		"--status", "Active", "--cert", p.nodeCert, "--uri", "https://node.obmen.local:4443/seos/endpoint")
+	run("register", "admin", "add", "--db", regDB, "--guid", peerGUID, "--eik", "121212", "--name", "Община Примерно",
+		"--status", "Active", "--serial", "4a:1f:00:c3:d2", "--uri", "https://peer.obmen.local:4443/seos")
+	out := run("register", "admin", "add", "--db", regDB, "--guid", joinerGUID, "--eik", "131313", "--name", "Нова агенция",
+		"--serial", "7B00E1", "--applied", "2026-04-08", "--cert-issued", "2026-04-08")
+	if !strings.Contains(out, "deadline:     2026-04-30") {
+		t.Errorf("joining case of an application on 2026-04-08 (before Orthodox Easter):\n%s", out)
+	}
+	runFails("Inactive → Active only through", "register", "admin", "set-status", joinerGUID, "Active", "--db", regDB)
+
+	// JSON export → import into a new register → export gives the same file.
+	dump := filepath.Join(dir, "register.json")
+	run("register", "admin", "export", "--db", regDB, dump)
+	copyDB := filepath.Join(dir, "copy.db")
+	if out := run("register", "admin", "import", "--db", copyDB, "--keep-last-change", dump); !strings.Contains(out, "imported 3 participants and 1 joining cases") {
+		t.Errorf("register admin import: %s", out)
+	}
+	if want, err := os.ReadFile(dump); err != nil || run("register", "admin", "export", "--db", copyDB) != string(want) {
+		t.Errorf("export → import → export differs (%v)", err)
+	}
+
+	addr := freeAddr(t)
+	srv := serveProcess(t, bin, addr, regDB, p)
+	cfgPath := writeConfig(t, dir, p, addr)
+
+	// The operator CLI.
+	if out := run("register", "sync", "--config", cfgPath); !strings.Contains(out, "full (GetAllRecords), 3 changed") {
+		t.Errorf("register sync:\n%s", out)
+	}
+	var listed []register.Entity
+	if err := json.Unmarshal([]byte(run("register", "list", "--config", cfgPath, "--json")), &listed); err != nil || len(listed) != 3 {
+		t.Errorf("register list --json: %d entities, %v", len(listed), err)
+	}
+	if out := run("register", "show", "--config", cfgPath, "4A1F00C3D2"); !strings.Contains(out, "Община Примерно") || !strings.Contains(out, "May exchange:    yes") {
+		t.Errorf("register show SERIAL:\n%s", out)
+	}
+	if out := run("register", "show", "--config", cfgPath, "131313"); !strings.Contains(out, "no (inactive_participant)") {
+		t.Errorf("register show EIK:\n%s", out)
+	}
+
+	// The node's sync loop, on the same database file.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.OpenGateway(ctx, cfg.Path(cfg.Database.Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	log := slog.New(slog.NewTextHandler(logWriter{t}, nil))
+	client, err := soap.NewClientFromConfig(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := prometheus.NewRegistry()
+	m, err := register.NewMetrics(prom, clock.System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := register.NewCache(db, clock.System)
+	s := register.NewSyncer(cache, client, register.SyncOptions{Refresh: 150 * time.Millisecond, FullSync: time.Hour,
+		StaleAfter: time.Hour, RetryMin: 20 * time.Millisecond, Log: log, Metrics: m})
+	stopped := make(chan struct{})
+	go func() { s.Run(ctx); close(stopped) }()
+
+	status := func(guid string) register.Status {
+		e, err := cache.ByGUID(ctx, guid)
+		if err != nil || e == nil {
+			t.Fatalf("cache lost %s: %v", guid, err)
+		}
+		return e.Status
+	}
+	run("register", "admin", "set-status", "--db", regDB, peerGUID, "TemporarilyInactive")
+	eventually(t, "the incremental sync sees the status change", 10*time.Second, func() bool { return status(peerGUID) == register.TemporarilyInactive })
+
+	// Kill the register.
+	if err := srv.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Wait()
+	eventually(t, "failures recorded", 10*time.Second, func() bool {
+		st, _ := s.State(ctx)
+		return st.ConsecutiveFailures >= 2 &&
+			metric(t, prom, "seosgw_register_sync_failures_total", map[string]string{"kind": register.KindTransport}) >= 2
+	})
+	st, _ := s.State(ctx)
+	if !strings.Contains(st.LastError, "connection refused") || st.LastSuccess.IsZero() {
+		t.Errorf("state during the outage: %+v", st)
+	}
+	if status(peerGUID) != register.TemporarilyInactive || status(selfGUID) != register.Active {
+		t.Error("the cache must keep answering during the outage")
+	}
+	if err := s.Fresh(ctx); err != nil {
+		t.Errorf("within stale_after the copy is still fresh: %v", err)
+	}
+	if v := metric(t, prom, "seosgw_register_sync_consecutive_failures", nil); v < 2 {
+		t.Errorf("consecutive failures gauge %v", v)
+	}
+	lastSuccess := metric(t, prom, "seosgw_register_last_success_timestamp_seconds", nil)
+
+	// DAEU ends the suspension while its service is down, then restarts it.
+	run("register", "admin", "set-status", "--db", regDB, peerGUID, "Active")
+	serveProcess(t, bin, addr, regDB, p)
+	eventually(t, "the same loop heals after the restart", 10*time.Second, func() bool {
+		st, _ := s.State(ctx)
+		return st.ConsecutiveFailures == 0 && status(peerGUID) == register.Active
+	})
+	if v := metric(t, prom, "seosgw_register_sync_consecutive_failures", nil); v != 0 {
+		t.Errorf("consecutive failures after healing: %v", v)
+	}
+	if v := metric(t, prom, "seosgw_register_last_success_timestamp_seconds", nil); v <= lastSuccess {
+		t.Errorf("last success %v did not move past %v", v, lastSuccess)
+	}
+	if out := run("register", "list", "--config", cfgPath, "--status", "Active"); !strings.Contains(out, peerGUID) {
+		t.Errorf("register list --status Active after healing:\n%s", out)
+	}
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the sync loop did not stop")
+	}
+}

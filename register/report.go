@@ -1,0 +1,134 @@
+package register
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteTable writes entities one per line for `seosgw register list`.
+func WriteTable(w io.Writer, es []*Entity) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "GUID\tEIK\tSTATUS\tEXCHANGE\tCERTIFICATE SN\tLAST CHANGE\tNAME")
+	for _, e := range es {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.GUID, e.Identifier, statusText(e), exchangeText(e),
+			dash(e.CertificateSN), stamp(e.LastChange), e.AdministrativeBodyName)
+	}
+	return tw.Flush()
+}
+
+// WriteJSON writes entities as a JSON array (never null).
+func WriteJSON(w io.Writer, es []*Entity) error {
+	if es == nil {
+		es = []*Entity{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(es)
+}
+
+// WriteEntity writes one entity in full for `seosgw register show`, with
+// what the policy says about exchanging with it when d is not nil.
+func WriteEntity(w io.Writer, e *Entity, d *Decision) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n", e.AdministrativeBodyName)
+	row := func(k, v string) { fmt.Fprintf(&b, "  %-16s %s\n", k+":", v) }
+	row("GUID", e.GUID)
+	row("EIK", e.Identifier)
+	row("Parent", dash(e.ParentGUID))
+	row("Status", statusText(e))
+	row("Certificate SN", dash(e.CertificateSN))
+	row("Last change", stamp(e.LastChange))
+	var contact []string
+	for _, c := range [][2]string{{"phone ", e.Contact.Phone}, {"fax ", e.Contact.Fax}, {"", e.Contact.EmailAddress}} {
+		if strings.TrimSpace(c[1]) != "" {
+			contact = append(contact, c[0]+c[1])
+		}
+	}
+	row("Contact", dash(strings.Join(contact, ", ")))
+	if len(e.Services) == 0 {
+		row("Services", "-")
+	}
+	for _, s := range e.Services {
+		mark := ""
+		if strings.EqualFold(s.GUID, ExchangeServiceGUID) {
+			mark = " (document exchange)"
+		}
+		fmt.Fprintf(&b, "  service %s%s\n    %s, %s, type %s, version %d\n    %s\n", s.GUID, mark, s.Name, s.Status, dash(s.Type), s.Version, dash(s.URI))
+	}
+	if d != nil {
+		verdict := "no"
+		if d.Allowed {
+			verdict = "yes"
+		}
+		row("May exchange", fmt.Sprintf("%s (%s) %s", verdict, d.Reason, d.Detail))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteChanges writes what a sync did, for `seosgw register sync`.
+func WriteChanges(w io.Writer, ch *Changes) error {
+	mode := "incremental (GetNewRecords)"
+	if ch.Full {
+		mode = "full (GetAllRecords)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "sync: %s, %d changed, %d unchanged, cursor %s\n", mode, len(ch.Changes), ch.Unchanged, dash(ch.Cursor))
+	for _, c := range ch.Changes {
+		switch c.Kind {
+		case Added:
+			fmt.Fprintf(&b, "  %-8s %s %s: %s\n", c.Kind, c.GUID, c.Name, c.After)
+		case Updated, Restored:
+			fmt.Fprintf(&b, "  %-8s %s %s: %s -> %s\n", c.Kind, c.GUID, c.Name, c.Before, c.After)
+		case Removed:
+			fmt.Fprintf(&b, "  %-8s %s %s (was %s)\n", c.Kind, c.GUID, c.Name, c.Before)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteState writes the sync state.
+func WriteState(w io.Writer, s SyncState) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "last success %s, last full %s, last incremental %s, cursor %s\n",
+		stamp(s.LastSuccess), stamp(s.LastFull), stamp(s.LastIncremental), dash(s.Cursor))
+	if s.LastError != "" {
+		fmt.Fprintf(&b, "last error at %s (%d in a row): %s\n", stamp(s.LastErrorAt), s.ConsecutiveFailures, s.LastError)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func statusText(e *Entity) string {
+	if e.Removed {
+		return "removed (was " + string(e.Status) + ")"
+	}
+	return string(e.Status)
+}
+
+func exchangeText(e *Entity) string {
+	s := e.ExchangeService()
+	if s == nil {
+		return "-"
+	}
+	return string(s.Status) + " " + dash(s.URI)
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format(time.RFC3339)
+}
+
+func dash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "-"
+	}
+	return s
+}

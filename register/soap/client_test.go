@@ -1,0 +1,245 @@
+package soap
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/register"
+)
+
+// testPKI is a DAEU-like CA with a register and a participant, and a
+// second CA that nobody trusts. ECDSA keys keep it fast.
+type testPKI struct {
+	ca, other       *pki.Authority
+	server, client  *pki.Identity
+	strangerServer  *pki.Identity // the register's name, from the other CA
+	strangerClient  *pki.Identity
+	wrongNameServer *pki.Identity // from the right CA, for another host and no IPs
+	futureServer    *pki.Identity // valid only from tomorrow: what a host whose clock runs behind sees
+}
+
+func newPKI(t *testing.T) *testPKI {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(id *pki.Identity, err error) *pki.Identity {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	p := &testPKI{}
+	if p.ca, err = pki.NewAuthority("Test DAEU CA", pki.WithKey(key)); err != nil {
+		t.Fatal(err)
+	}
+	if p.other, err = pki.NewAuthority("Other CA", pki.WithKey(key)); err != nil {
+		t.Fatal(err)
+	}
+	p.server = must(p.ca.IssueTransport("register.obmen.local", pki.WithKey(key), pki.WithLoopback()))
+	p.client = must(p.ca.IssueTransport("node.obmen.local", pki.WithKey(key)))
+	p.strangerServer = must(p.other.IssueTransport("register.obmen.local", pki.WithKey(key), pki.WithLoopback()))
+	p.strangerClient = must(p.other.IssueTransport("node.obmen.local", pki.WithKey(key)))
+	p.wrongNameServer = must(p.ca.IssueTransport("elsewhere.obmen.local", pki.WithKey(key)))
+	p.futureServer = must(p.ca.IssueTransport("register.obmen.local", pki.WithKey(key), pki.WithLoopback(),
+		pki.WithValidity(time.Now().Add(24*time.Hour), time.Now().Add(48*time.Hour))))
+	return p
+}
+
+// stub serves h over TLS with server identity id, demanding client
+// certificates from the test CA, as the register does.
+func stub(t *testing.T, p *testPKI, id *pki.Identity, h http.HandlerFunc) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{id.TLSCertificate()},
+		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: p.ca.Pool()}
+	srv.StartTLS()
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() })
+	return srv.URL + "/service/"
+}
+
+func newClient(t *testing.T, p *testPKI, url string, id *pki.Identity, timeout time.Duration, max int64) *Client {
+	t.Helper()
+	c, err := NewClient(ClientConfig{URL: url, Identity: id, RootCAs: p.ca.Pool(), Timeout: timeout, MaxResponseBytes: max})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	return c
+}
+
+func TestClientCallsAllOperations(t *testing.T) {
+	p := newPKI(t)
+	type seen struct{ op, param, action, contentType string }
+	var mu sync.Mutex
+	var got []seen
+	url := stub(t, p, p.server, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		req, err := DecodeRequest(b, r.Header.Get("Content-Type"))
+		if err != nil {
+			t.Errorf("request: %v", err)
+			return
+		}
+		mu.Lock()
+		got = append(got, seen{string(req.Op), req.Param, r.Header.Get("SOAPAction"), r.Header.Get("Content-Type")})
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/xml; charset=UTF-8")
+		w.Write(EncodeResponse(req.Op, &register.Listing{Entities: sampleEntities(), Cursor: "2024-03-05T10:20:30+02:00"}, nil))
+	})
+	c := newClient(t, p, url, p.client, 5*time.Second, 0)
+	ctx := context.Background()
+	calls := []struct {
+		op    Op
+		param string
+		call  func() (*register.Listing, error)
+	}{
+		{GetAllRecords, "", func() (*register.Listing, error) { return c.GetAllRecords(ctx) }},
+		{GetNewRecords, "2024-03-05T10:20:30+02:00", func() (*register.Listing, error) { return c.GetNewRecords(ctx, "2024-03-05T10:20:30+02:00") }},
+		{GetByEntityIdentifier, "000695089", func() (*register.Listing, error) { return c.GetByEntityIdentifier(ctx, "000695089") }},
+		{GetByGuid, "{8f5e1c2a-0c1d-4e7b-9a55-2f4f7c1d0e11}", func() (*register.Listing, error) { return c.GetByGuid(ctx, "{8f5e1c2a-0c1d-4e7b-9a55-2f4f7c1d0e11}") }},
+		{GetByCertificateSN, "4A1F00C3D2", func() (*register.Listing, error) { return c.GetByCertificateSN(ctx, "4A1F00C3D2") }},
+	}
+	for i, cl := range calls {
+		l, err := cl.call()
+		if err != nil {
+			t.Fatalf("%s: %v", cl.op, err)
+		}
+		sameEntities(t, l.Entities, sampleEntities())
+		s := got[i]
+		if s.op != string(cl.op) || s.param != cl.param || s.action != `"uri:egovmsg/`+string(cl.op)+`"` || s.contentType != "text/xml; charset=UTF-8" {
+			t.Errorf("%s: register saw %+v", cl.op, s)
+		}
+	}
+}
+
+func TestClientErrors(t *testing.T) {
+	p := newPKI(t)
+	body := EncodeResponse(GetAllRecords, &register.Listing{Entities: sampleEntities()}, nil)
+	big := strings.Repeat("x", 8192)
+	cases := []struct {
+		name    string
+		h       http.HandlerFunc
+		kind    string
+		errType any
+		says    string
+	}{
+		{"fault", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(500)
+			w.Write(EncodeFault(FaultServer, "database down", ""))
+		}, register.KindFault, &FaultError{}, "database down"},
+		{"HTTP error page", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "<html>Service Unavailable</html>", 503)
+		}, register.KindHTTPStatus, &TransportError{}, "HTTP 503"},
+		{"malformed", func(w http.ResponseWriter, r *http.Request) {
+			w.Write(body[:len(body)/2])
+		}, register.KindMalformed, &MalformedError{}, "not a SOAP envelope"},
+		{"oversized, Content-Length", func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(big))
+		}, register.KindTooLarge, &MalformedError{}, "larger than the configured limit"},
+		{"oversized, chunked", func(w http.ResponseWriter, r *http.Request) {
+			for i := 0; i < 4; i++ {
+				w.Write([]byte(big[:2048]))
+				w.(http.Flusher).Flush()
+			}
+		}, register.KindTooLarge, &MalformedError{}, "more than 4096 bytes"},
+		{"stalled", func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body) // so that the server notices the client leave
+			<-r.Context().Done()        // never answers
+		}, register.KindTimeout, &TransportError{}, "no answer in time"},
+		{"stalled mid-body", func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Length", "2000")
+			w.Write(body[:100])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		}, register.KindTimeout, &TransportError{}, "no answer in time"},
+		{"connection dropped", func(w http.ResponseWriter, r *http.Request) {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		}, register.KindTransport, &TransportError{}, "EOF"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cl := newClient(t, p, stub(t, p, p.server, c.h), p.client, 300*time.Millisecond, 4096)
+			start := time.Now()
+			l, err := cl.GetAllRecords(context.Background())
+			if err == nil {
+				t.Fatalf("no error, listing %+v", l)
+			}
+			if elapsed := time.Since(start); elapsed > 3*time.Second {
+				t.Errorf("took %s with a 300ms timeout", elapsed)
+			}
+			if !errors.As(err, &c.errType) {
+				t.Errorf("error %T %v, want %T", err, err, c.errType)
+			}
+			if k := register.ErrorKind(err); k != c.kind {
+				t.Errorf("kind %q, want %q (%v)", k, c.kind, err)
+			}
+			if !strings.Contains(err.Error(), c.says) {
+				t.Errorf("error %q does not say %q", err, c.says)
+			}
+		})
+	}
+}
+
+func TestClientTLS(t *testing.T) {
+	p := newPKI(t)
+	ok := func(w http.ResponseWriter, r *http.Request) {
+		w.Write(EncodeResponse(GetAllRecords, &register.Listing{}, nil))
+	}
+	cases := []struct {
+		name   string
+		server *pki.Identity
+		client *pki.Identity
+		says   string
+	}{
+		{"trusted both ways", p.server, p.client, ""},
+		{"register certificate from another CA", p.strangerServer, p.client, "certificate signed by unknown authority"},
+		{"register certificate for another host", p.wrongNameServer, p.client, "127.0.0.1"},
+		{"register certificate not yet valid", p.futureServer, p.client, "clock skew"},
+		{"client certificate the register does not trust", p.server, p.strangerClient, "tls:"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cl := newClient(t, p, stub(t, p, c.server, ok), c.client, 5*time.Second, 0)
+			_, err := cl.GetAllRecords(context.Background())
+			if c.says == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var te *TransportError
+			if !errors.As(err, &te) || te.Kind() != register.KindTransport || !strings.Contains(err.Error(), c.says) {
+				t.Errorf("got %v; want a transport error saying %q", err, c.says)
+			}
+		})
+	}
+}
+
+func TestNewClientRefusesUnsafeConfig(t *testing.T) {
+	p := newPKI(t)
+	for name, cfg := range map[string]ClientConfig{
+		"plain http":     {URL: "http://register/service/", Identity: p.client, RootCAs: p.ca.Pool()},
+		"no identity":    {URL: "https://register/service/", RootCAs: p.ca.Pool()},
+		"no CA to trust": {URL: "https://register/service/", Identity: p.client},
+	} {
+		if _, err := NewClient(cfg); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

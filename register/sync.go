@@ -1,0 +1,285 @@
+package register
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/config"
+)
+
+// SyncOptions tune the sync loop; zero values take the defaults.
+type SyncOptions struct {
+	Refresh    time.Duration // GetNewRecords period; default 10m
+	FullSync   time.Duration // GetAllRecords period; default 24h
+	StaleAfter time.Duration // Fresh fails past this; default 24h
+	// RetryMin is the wait after a first failure; it doubles with each
+	// further failure up to Refresh. Default 10s.
+	RetryMin time.Duration
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Metrics  *Metrics // nil = none
+}
+
+// OptionsFromConfig takes the periods from the register section.
+func OptionsFromConfig(r config.Register) SyncOptions {
+	return SyncOptions{Refresh: r.Refresh.D(), FullSync: r.FullSync.D(), StaleAfter: r.StaleAfter.D()}
+}
+
+// Mode chooses the operation of a sync.
+type Mode int
+
+const (
+	// Auto runs GetAllRecords when none was applied yet or full_sync has
+	// passed since the last one, GetNewRecords(cursor) otherwise.
+	Auto Mode = iota
+	// Full always runs GetAllRecords.
+	Full
+)
+
+// Syncer keeps a Cache in step with the register. Run is the background
+// loop; Sync is one sync, for the CLI and tests.
+type Syncer struct {
+	cache *Cache
+	src   Source
+	opt   SyncOptions
+	log   *slog.Logger
+
+	mu      sync.Mutex    // one sync at a time
+	next    atomic.Int64  // Unix nanoseconds of the loop's next attempt
+	kick    chan struct{} // SyncNow
+	running atomic.Bool
+}
+
+// NewSyncer syncs cache from src.
+func NewSyncer(cache *Cache, src Source, opt SyncOptions) *Syncer {
+	if opt.Refresh <= 0 {
+		opt.Refresh = 10 * time.Minute
+	}
+	if opt.FullSync <= 0 {
+		opt.FullSync = 24 * time.Hour
+	}
+	if opt.StaleAfter <= 0 {
+		opt.StaleAfter = 24 * time.Hour
+	}
+	if opt.RetryMin <= 0 {
+		opt.RetryMin = 10 * time.Second
+	}
+	if opt.RetryMin > opt.Refresh {
+		opt.RetryMin = opt.Refresh
+	}
+	if opt.Clock == nil {
+		opt.Clock = cache.clk
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Syncer{cache: cache, src: src, opt: opt, log: opt.Log, kick: make(chan struct{}, 1)}
+}
+
+// Run syncs until ctx ends: at once, then every Refresh, with a full sync
+// every FullSync. A failure never stops it: it keeps the cache as it is,
+// records the failure (register_sync, metrics, log) and retries with a
+// doubling backoff capped at Refresh, so an outage heals by itself.
+func (s *Syncer) Run(ctx context.Context) error {
+	s.running.Store(true)
+	defer func() { s.running.Store(false); s.next.Store(0) }()
+	s.loadMetrics(ctx)
+	failures := 0
+	for {
+		_, err := s.Sync(ctx, Auto)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var wait time.Duration
+		if err != nil {
+			failures++
+			wait = s.backoff(failures)
+		} else {
+			failures = 0
+			wait = s.untilDue(ctx)
+		}
+		s.next.Store(s.opt.Clock.Now().Add(wait).UnixNano())
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		case <-s.kick:
+			t.Stop()
+		}
+	}
+}
+
+// SyncNow makes a running loop sync at once instead of waiting.
+func (s *Syncer) SyncNow() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// backoff is RetryMin·2^(n-1), capped at Refresh, with ±10% jitter so that
+// many nodes do not retry the register in step.
+func (s *Syncer) backoff(n int) time.Duration {
+	d := s.opt.RetryMin
+	for i := 1; i < n && d < s.opt.Refresh; i++ {
+		d *= 2
+	}
+	d = min(d, s.opt.Refresh)
+	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d))
+}
+
+// untilDue is the wait to the next incremental or full sync, whichever
+// comes first.
+func (s *Syncer) untilDue(ctx context.Context) time.Duration {
+	wait := s.opt.Refresh
+	if st, err := s.cache.State(ctx); err == nil && !st.LastFull.IsZero() {
+		if d := st.LastFull.Add(s.opt.FullSync).Sub(s.opt.Clock.Now()); d < wait {
+			wait = max(d, 0)
+		}
+	}
+	return wait
+}
+
+func (s *Syncer) fullDue(st SyncState) bool {
+	return st.LastFull.IsZero() || st.Cursor == "" || !s.opt.Clock.Now().Before(st.LastFull.Add(s.opt.FullSync))
+}
+
+// Sync runs one sync and applies it atomically. On failure the cache is
+// unchanged and the failure is recorded.
+func (s *Syncer) Sync(ctx context.Context, mode Mode) (*Changes, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	start := time.Now()
+	full, ch, err := s.syncOnce(ctx, mode)
+	elapsed := time.Since(start)
+	modeLabel := "incremental"
+	if full {
+		modeLabel = "full"
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err // shutting down, not a register failure
+		}
+		s.opt.Metrics.observe(modeLabel, "failure", elapsed)
+		s.recordFailure(ctx, modeLabel, err)
+		return nil, err
+	}
+	s.opt.Metrics.observe(modeLabel, "success", elapsed)
+	s.opt.Metrics.succeeded()
+	s.opt.Metrics.setLastSuccess(s.opt.Clock.Now())
+	s.updateCounts(ctx)
+	counts := map[ChangeKind]int{}
+	for _, c := range ch.Changes {
+		counts[c.Kind]++
+	}
+	s.log.InfoContext(ctx, "register synced", "mode", modeLabel, "added", counts[Added], "updated", counts[Updated],
+		"removed", counts[Removed], "restored", counts[Restored], "unchanged", ch.Unchanged,
+		"cursor", ch.Cursor, "duration_seconds", elapsed.Seconds())
+	return ch, nil
+}
+
+func (s *Syncer) syncOnce(ctx context.Context, mode Mode) (full bool, ch *Changes, err error) {
+	defer func() {
+		// A bug in decoding one odd answer must not kill the node's only
+		// register loop; it becomes a failure like any other.
+		if r := recover(); r != nil {
+			ch, err = nil, &kindError{KindPanic, fmt.Errorf("register sync panicked: %v", r)}
+		}
+	}()
+	st, err := s.cache.State(ctx)
+	if err != nil {
+		return false, nil, &kindError{KindStore, err}
+	}
+	full = mode == Full || s.fullDue(st)
+	var l *Listing
+	if full {
+		l, err = s.src.GetAllRecords(ctx)
+	} else {
+		l, err = s.src.GetNewRecords(ctx, st.Cursor)
+	}
+	if err != nil {
+		return full, nil, err
+	}
+	if full && len(l.Entities) == 0 {
+		// One bad answer must not turn every peer into "removed".
+		counts, err := s.cache.Counts(ctx)
+		if err != nil {
+			return full, nil, &kindError{KindStore, err}
+		}
+		listed := 0
+		for st, n := range counts {
+			if st != ListRemoved {
+				listed += n
+			}
+		}
+		if listed > 0 {
+			return full, nil, &kindError{KindRefused, fmt.Errorf("register returned an empty full listing while the copy holds %d participants; keeping the copy", listed)}
+		}
+	}
+	ch, err = s.cache.ApplyChanges(ctx, full, l.Entities, l.Cursor)
+	if err != nil {
+		return full, nil, &kindError{KindStore, err}
+	}
+	return full, ch, nil
+}
+
+func (s *Syncer) recordFailure(ctx context.Context, mode string, err error) {
+	kind := ErrorKind(err)
+	if rerr := s.cache.RecordFailure(ctx, err); rerr != nil {
+		s.log.ErrorContext(ctx, "register sync failure not recorded", "err", rerr)
+	}
+	st, _ := s.cache.State(ctx)
+	s.opt.Metrics.failed(kind, st.ConsecutiveFailures)
+	attrs := []any{"mode", mode, "kind", kind, "err", err, "consecutive_failures", st.ConsecutiveFailures}
+	if !st.LastSuccess.IsZero() {
+		attrs = append(attrs, "serving_copy_age_seconds", s.opt.Clock.Now().Sub(st.LastSuccess).Seconds())
+	}
+	s.log.WarnContext(ctx, "register sync failed; serving from the local copy", attrs...)
+}
+
+func (s *Syncer) updateCounts(ctx context.Context) {
+	if s.opt.Metrics == nil {
+		return
+	}
+	counts, err := s.cache.Counts(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "register metrics: count entities", "err", err)
+		return
+	}
+	s.opt.Metrics.setCounts(counts)
+}
+
+// loadMetrics starts the gauges from what the database already holds.
+func (s *Syncer) loadMetrics(ctx context.Context) {
+	if s.opt.Metrics == nil {
+		return
+	}
+	if st, err := s.cache.State(ctx); err == nil {
+		s.opt.Metrics.setLastSuccess(st.LastSuccess)
+		s.opt.Metrics.consecutive.Set(float64(st.ConsecutiveFailures))
+	}
+	s.updateCounts(ctx)
+}
+
+// State is the recorded sync state plus, while Run runs, the next attempt.
+func (s *Syncer) State(ctx context.Context) (SyncState, error) {
+	st, err := s.cache.State(ctx)
+	if ns := s.next.Load(); ns != 0 && s.running.Load() {
+		st.NextAttempt = time.Unix(0, ns)
+	}
+	return st, err
+}
+
+// Age is the time since the last successful sync (ok false: never).
+func (s *Syncer) Age(ctx context.Context) (time.Duration, bool, error) { return s.cache.Age(ctx) }
+
+// Fresh returns nil while the copy is within StaleAfter, else why not.
+func (s *Syncer) Fresh(ctx context.Context) error { return s.cache.Fresh(ctx, s.opt.StaleAfter) }
