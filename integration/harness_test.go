@@ -188,8 +188,22 @@ endpoint: {listen: "%LISTEN%", path: /seos/endpoint, clock_skew: 10m}
 register: {url: "%REGISTER%", refresh: 2s, full_sync: 1h, stale_after: 1h, timeout: 5s, test_participant: "%TEST%"}
 database: {path: "%DB%"}
 ops: {listen: "%OPS%"}
+ais: {listen: "%AIS%", token_file: "%TOKEN%"}
+outbound: {retry_first: %RETRY%, retries: 10, poll: 1s}
 log: {level: debug, format: json}
 `
+	if fields["AIS"] == "" {
+		fields["AIS"] = freePort(t)
+	}
+	if fields["TOKEN"] == "" {
+		fields["TOKEN"] = path + ".token"
+		if err := os.WriteFile(fields["TOKEN"], []byte("test-token-"+filepath.Base(path)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fields["RETRY"] == "" {
+		fields["RETRY"] = "1s"
+	}
 	for k, v := range fields {
 		tmpl = strings.ReplaceAll(tmpl, "%"+k+"%", v)
 	}
