@@ -15,7 +15,7 @@ export SEOSGW_SHARED := $(SHARED)
 export SEOSGW_DOTNET_PEER := $(PEER)
 export SEOSGW_REQUIRE_TOOLS := 1
 
-.PHONY: help build test unit lint bench fuzz deps peer demo generate check-generated clean
+.PHONY: help build test unit lint bench fuzz deps peer demo clean
 
 help:
 	@echo "make demo   - two gateways exchange a document over mutual TLS (see README)"
@@ -67,6 +67,10 @@ fuzz:
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done
+
+# demo: a register, two gateways, one document end to end on loopback.
+demo: build
+	$(BIN) demo
 
 clean:
 	rm -rf $(BUILD)

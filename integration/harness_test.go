@@ -188,7 +188,7 @@ endpoint: {listen: "%LISTEN%", path: /seos/endpoint, clock_skew: 10m}
 register: {url: "%REGISTER%", refresh: 2s, full_sync: 1h, stale_after: 1h, timeout: 5s, test_participant: "%TEST%"}
 database: {path: "%DB%"}
 ops: {listen: "%OPS%"}
-ais: {listen: "%AIS%", token_file: "%TOKEN%"}
+ais: {listen: "%AIS%", token_file: "%TOKEN%", spool: {dir: "%SPOOL%", scan_every: 200ms}}
 outbound: {retry_first: %RETRY%, retries: 10, poll: 1s}
 log: {level: debug, format: json}
 `
@@ -197,6 +197,8 @@ log: {level: debug, format: json}
 	}
 	if fields["TOKEN"] == "" {
 		fields["TOKEN"] = path + ".token"
+	}
+	if _, err := os.Stat(fields["TOKEN"]); err != nil {
 		if err := os.WriteFile(fields["TOKEN"], []byte("test-token-"+filepath.Base(path)+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -208,6 +210,7 @@ log: {level: debug, format: json}
 		tmpl = strings.ReplaceAll(tmpl, "%"+k+"%", v)
 	}
 	tmpl = strings.ReplaceAll(tmpl, "%TEST%", "")
+	tmpl = strings.ReplaceAll(tmpl, "%SPOOL%", "")
 	if err := os.WriteFile(path, []byte(tmpl), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -127,10 +127,23 @@ func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id in
 	if _, err := probe.Document(); err != nil {
 		return 0, "", false, invalid("", "the document cannot form a valid SEOS message: %v", err)
 	}
+	// A DocumentGUID names one document across the exchange, and the same
+	// document may go to several recipients: it is a repeat only towards the
+	// same recipient, whatever key the caller sends it under.
 	if idemKey == "" && in.DocumentGUID != "" {
-		idemKey = "doc:" + seos.CanonicalGUID(in.DocumentGUID)
+		idemKey = "doc:" + seos.CanonicalGUID(to.GUID) + ":" + seos.CanonicalGUID(in.DocumentGUID)
 	}
 	err = store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
+		if in.DocumentGUID != "" {
+			e := tx.QueryRowContext(ctx, `SELECT id FROM outbox WHERE kind = ? AND recipient_guid_key = ? AND document_guid_key = ? ORDER BY id LIMIT 1`,
+				outbox.KindRegistration, seos.CanonicalGUID(to.GUID), seos.CanonicalGUID(doc.ID.GUID)).Scan(&id)
+			if e == nil {
+				return nil // created stays false
+			}
+			if !errors.Is(e, sql.ErrNoRows) {
+				return fmt.Errorf("ais: look up document %s: %w", doc.ID.GUID, e)
+			}
+		}
 		var e error
 		id, created, e = outbox.Enqueue(ctx, tx, outbox.KindRegistration, to.GUID, doc.ID.GUID, 0,
 			&outbox.Request{Document: doc, Comment: comment}, idemKey, s.Clock.Now())
@@ -317,18 +330,18 @@ func docID(guid string, n *Number, u *URI, prefix string) (seos.DocumentID, erro
 
 // Status is an outgoing document as the AIS follows it.
 type Status struct {
-	ID           int64             `json:"id"`
-	DocumentGUID string            `json:"documentGuid"`
-	Recipient    string            `json:"recipient"`
-	State        string            `json:"state"` // queued, sending, waiting_registration, registered, rejected, closed, stopped, failed
-	Attempts     int               `json:"attempts"`
-	NextAttempt  string            `json:"nextAttempt,omitempty"`
-	Error        string            `json:"error,omitempty"`
-	PeerNumber   *Number           `json:"peerNumber,omitempty"`
-	PeerURI      *seos.DocumentURI `json:"peerUri,omitempty"`
-	Rejection    string            `json:"rejectionReason,omitempty"`
-	ExpectClose  string            `json:"expectCloseDate,omitempty"`
-	History      []outbox.Event    `json:"history"`
+	ID           int64          `json:"id"`
+	DocumentGUID string         `json:"documentGuid"`
+	Recipient    string         `json:"recipient"`
+	State        string         `json:"state"` // queued, sending, waiting_registration, registered, rejected, closed, stopped, failed
+	Attempts     int            `json:"attempts"`
+	NextAttempt  string         `json:"nextAttempt,omitempty"`
+	Error        string         `json:"error,omitempty"`
+	PeerNumber   *Number        `json:"peerNumber,omitempty"`
+	PeerURI      *URI           `json:"peerUri,omitempty"`
+	Rejection    string         `json:"rejectionReason,omitempty"`
+	ExpectClose  string         `json:"expectCloseDate,omitempty"`
+	History      []outbox.Event `json:"history"`
 }
 
 // Document reports an outgoing registration request.
@@ -341,7 +354,7 @@ func (s *Service) Document(ctx context.Context, id int64) (*Status, error) {
 		return nil, err
 	}
 	st := &Status{ID: it.ID, DocumentGUID: it.DocumentGUID, Recipient: it.RecipientGUID, State: PublicState(it), Attempts: it.Attempts,
-		Error: it.LastError, PeerURI: it.PeerURI, Rejection: it.RejectionReason, ExpectClose: it.ExpectClose}
+		Error: it.LastError, PeerURI: uriOf(it.PeerURI), Rejection: it.RejectionReason, ExpectClose: it.ExpectClose}
 	if it.State == outbox.Queued && it.Attempts > 0 {
 		st.NextAttempt = it.NextAttemptAt.UTC().Format("2006-01-02T15:04:05Z")
 	}
@@ -524,4 +537,68 @@ func (s *Service) Participants(ctx context.Context, q string) ([]*register.Entit
 		}
 	}
 	return out, nil
+}
+
+// uriOf is a protocol URI in the API's spelling.
+func uriOf(u *seos.DocumentURI) *URI {
+	if u == nil {
+		return nil
+	}
+	out := &URI{}
+	if u.RegisterIndex != nil {
+		out.RegisterIndex = string(*u.RegisterIndex)
+	}
+	if u.SequenceNumber != nil {
+		out.SequenceNumber = string(*u.SequenceNumber)
+	}
+	if u.ReceiptOrSigningDate != nil {
+		out.ReceiptOrSigningDate = string(*u.ReceiptOrSigningDate)
+	}
+	return out
+}
+
+// QueuedByKey returns the outgoing document queued under an idempotency
+// key, if any. The spool asks before it re-reads a drop it claimed before a
+// restart, so that a drop already queued is finished, not judged again.
+func (s *Service) QueuedByKey(ctx context.Context, key string) (id int64, docGUID string, ok bool, err error) {
+	err = s.DB.QueryRowContext(ctx, `SELECT id, document_guid FROM outbox WHERE idempotency_key = ?`, key).Scan(&id, &docGUID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", false, nil
+	}
+	if err != nil {
+		return 0, "", false, fmt.Errorf("ais: idempotency lookup: %w", err)
+	}
+	return id, docGUID, true, nil
+}
+
+// ReceivedIDs lists the ids of received documents still waiting for the
+// AIS (state received) after `after`, in order, at most limit of them.
+func (s *Service) ReceivedIDs(ctx context.Context, after int64, limit int) ([]int64, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM inbox WHERE id > ? AND state = ? ORDER BY id LIMIT ?`, after, inbox.Received, limit)
+	if err != nil {
+		return nil, fmt.Errorf("ais: list received: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// FindReceived returns the id of the document a sender sent with a
+// DocumentGUID.
+func (s *Service) FindReceived(ctx context.Context, senderGUID, documentGUID string) (int64, error) {
+	it, err := inbox.Find(ctx, s.DB, senderGUID, documentGUID)
+	if errors.Is(err, inbox.ErrNotFound) {
+		return 0, &Error{Code: "not_found", Status: 404, Msg: fmt.Sprintf("no document %s received from %s", documentGUID, senderGUID)}
+	}
+	if err != nil {
+		return 0, err
+	}
+	return it.ID, nil
 }

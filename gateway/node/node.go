@@ -27,6 +27,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/outbound"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/spool"
 	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
@@ -48,10 +49,13 @@ type Node struct {
 	Pipeline *inbound.Pipeline
 	Outbound *outbound.Deliverer
 	AIS      *ais.Service
+	Spool    *spool.Spool // nil without ais.spool.dir
 	Ops      *ops.Ops
 
 	endpoint *http.Server
 	opsSrv   *http.Server
+	aisSrv   *http.Server
+	aisToken string
 }
 
 // New opens and checks everything the configuration names; it starts nothing.
@@ -110,6 +114,25 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		StatusAfter: cfg.Outbound.StatusAfter.D(), Poll: cfg.Outbound.Poll.D(),
 	}
 	n.AIS = &ais.Service{DB: n.DB, Dir: n.Cache, Policy: n.Pipeline.Policy, Self: self, Clock: clk, Log: log, Queued: n.Outbound.Notify}
+	if n.aisToken, err = ais.ReadToken(cfg.Path(cfg.AIS.TokenFile)); err != nil {
+		n.DB.Close()
+		return nil, fmt.Errorf("ais.token_file: %w", err)
+	}
+	if cfg.AIS.Spool.Dir != "" {
+		if n.Spool, err = spool.New(cfg, n.AIS, log, clk); err != nil {
+			n.DB.Close()
+			return nil, fmt.Errorf("ais.spool: %w", err)
+		}
+		sp := n.Spool
+		n.Pipeline.Received = func(id int64) {
+			// The spool's scan catches up anyway; this only makes it prompt.
+			go func() {
+				if err := sp.WriteReceived(context.Background(), id); err != nil {
+					log.Warn("spool: writing a received document", "inbox_id", id, "error", err)
+				}
+			}()
+		}
+	}
 	n.Ops = ops.New(n.Registry, n.Registry)
 	n.addChecks()
 	return n, nil
@@ -127,6 +150,9 @@ func (n *Node) addChecks() {
 		}
 		return nil
 	})
+	if n.Spool != nil {
+		n.Ops.AddCheck("spool", n.Spool.Check)
+	}
 	if n.Trust.CRLs != nil {
 		n.Ops.AddCheck("crl", func(context.Context) error { return n.Trust.CRLs.Problem() })
 	}
@@ -145,6 +171,13 @@ func (n *Node) Run(ctx context.Context) error {
 		epLn.Close()
 		return fmt.Errorf("ops.listen %s: %w", cfg.Ops.Listen, err)
 	}
+	aisLn, err := net.Listen("tcp", cfg.AIS.Listen)
+	if err != nil {
+		epLn.Close()
+		opsLn.Close()
+		return fmt.Errorf("ais.listen %s: %w", cfg.AIS.Listen, err)
+	}
+	n.aisSrv = ais.NewServer(cfg.AIS.Listen, ais.NewAPI(n.AIS, n.aisToken, n.Log))
 	publicURL := cfg.Endpoint.PublicURL
 	if publicURL == "" {
 		publicURL = "https://" + epLn.Addr().String() + cfg.Endpoint.Path
@@ -159,12 +192,18 @@ func (n *Node) Run(ctx context.Context) error {
 	go func() { n.Syncer.Run(loops); done <- struct{}{} }()
 	go func() { n.pruneLoop(loops); done <- struct{}{} }()
 	go func() { n.Outbound.Run(loops); done <- struct{}{} }()
+	loopCount := 3
+	if n.Spool != nil {
+		loopCount++
+		go func() { n.Spool.Run(loops); done <- struct{}{} }()
+	}
 
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	go func() { errs <- serveTLS(n.endpoint, epLn) }()
-	go func() { errs <- n.opsSrv.Serve(opsLn) }()
+	go func() { errs <- serve(n.opsSrv, opsLn) }()
+	go func() { errs <- serve(n.aisSrv, aisLn) }()
 	n.Log.Info("seosgw serving", "participant", cfg.Participant.GUID, "endpoint", epLn.Addr().String(), "path", cfg.Endpoint.Path,
-		"public_url", publicURL, "ops", opsLn.Addr().String())
+		"public_url", publicURL, "ops", opsLn.Addr().String(), "ais_api", aisLn.Addr().String())
 
 	var runErr error
 	select {
@@ -175,9 +214,10 @@ func (n *Node) Run(ctx context.Context) error {
 	shut, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	n.endpoint.Shutdown(shut)
+	n.aisSrv.Shutdown(shut)
 	n.opsSrv.Shutdown(shut)
 	cancelLoops()
-	for i := 0; i < 3; i++ {
+	for i := 0; i < loopCount; i++ {
 		<-done
 	}
 	n.DB.Close()
@@ -186,11 +226,14 @@ func (n *Node) Run(ctx context.Context) error {
 }
 
 func serveTLS(s *http.Server, ln net.Listener) error {
-	err := s.Serve(tls.NewListener(ln, s.TLSConfig))
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
+	return serve(s, tls.NewListener(ln, s.TLSConfig))
+}
+
+func serve(s *http.Server, ln net.Listener) error {
+	if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
 	}
-	return err
+	return nil
 }
 
 // pruneLoop applies the message log's retention once an hour.

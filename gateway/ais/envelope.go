@@ -1,0 +1,176 @@
+package ais
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// Envelope is an outgoing document kept in a file (seosgw send, the spool
+// folder, a translated legacy XML document): an Outgoing whose attachments
+// may name a file instead of carrying their content.
+type Envelope struct {
+	Outgoing
+	Attachments []FileAttachment `json:"attachments,omitempty"`
+}
+
+// FileAttachment is an attachment given by content (base64) or by a file
+// name relative to the envelope.
+type FileAttachment struct {
+	Attachment
+	File string `json:"file,omitempty"`
+}
+
+// ParseEnvelope reads an envelope strictly: unknown fields are refused,
+// naming them.
+func ParseEnvelope(b []byte) (*Envelope, error) {
+	var e Envelope
+	if len(b) > MaxRequestBytes {
+		return nil, tooLarge()
+	}
+	if err := DecodeJSON(bytes.NewReader(b), &e, false); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// Opener reads a file an envelope names; the caller decides where names
+// may lead (the spool keeps them inside its outbox folder).
+type Opener func(name string) (io.ReadCloser, error)
+
+// Resolve returns the Outgoing with every file read and inlined, and the
+// names of the files it read. The attachments together may take up to
+// MaxRequestBytes in base64, like a request to the API.
+func (e *Envelope) Resolve(open Opener) (*Outgoing, []string, error) {
+	out := e.Outgoing
+	out.Attachments = make([]Attachment, 0, len(e.Attachments))
+	var files []string
+	total := 0
+	for i, a := range e.Attachments {
+		f := fmt.Sprintf("attachments[%d]", i)
+		att := a.Attachment
+		if a.File != "" {
+			if a.Content != "" {
+				return nil, nil, invalid(f+".file", "give content or file, not both")
+			}
+			if open == nil {
+				return nil, nil, invalid(f+".file", "files cannot be referenced here; give the content in base64")
+			}
+			body, err := readLimited(open, a.File, (MaxRequestBytes-total)/4*3, f+".file")
+			if err != nil {
+				return nil, nil, err
+			}
+			att.Content = base64.StdEncoding.EncodeToString(body)
+			if strings.TrimSpace(att.FileName) == "" {
+				att.FileName = path.Base(filepath.ToSlash(a.File))
+			}
+			files = append(files, a.File)
+		}
+		if total += len(att.Content); total > MaxRequestBytes {
+			return nil, nil, tooLarge()
+		}
+		out.Attachments = append(out.Attachments, att)
+	}
+	if len(out.Attachments) == 0 {
+		out.Attachments = nil
+	}
+	return &out, files, nil
+}
+
+func readLimited(open Opener, name string, limit int, field string) ([]byte, error) {
+	rc, err := open(name)
+	if err != nil {
+		var e *Error
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, invalid(field, "%s: no such file (names are relative to the document's file)", name)
+		case errors.Is(err, fs.ErrPermission):
+			return nil, invalid(field, "%s: permission denied", name)
+		case errors.As(err, &e):
+			e2 := *e
+			e2.Field = field
+			return nil, &e2
+		}
+		return nil, invalid(field, "%s: %v", name, err)
+	}
+	defer rc.Close()
+	if limit < 0 {
+		limit = 0
+	}
+	b, err := io.ReadAll(io.LimitReader(rc, int64(limit)+1))
+	if err != nil {
+		return nil, invalid(field, "%s: %v", name, err)
+	}
+	if len(b) > limit {
+		return nil, tooLarge()
+	}
+	return b, nil
+}
+
+// OpenIn opens names relative to dir, refusing any that lead outside it
+// (.., absolute paths, symbolic links out).
+func OpenIn(dir string) (Opener, func() error, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return func(name string) (io.ReadCloser, error) {
+		if !filepath.IsLocal(filepath.FromSlash(name)) {
+			return nil, invalid("file", "%q must be a relative name inside the folder, without ..", name)
+		}
+		f, err := root.Open(filepath.FromSlash(name))
+		if err != nil {
+			return nil, err
+		}
+		if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+			f.Close()
+			return nil, invalid("file", "%q is not a regular file", name)
+		}
+		return f, nil
+	}, root.Close, nil
+}
+
+// ReadEnvelopeFile reads an envelope from a file and inlines the files it
+// names, relative to the envelope's folder (seosgw send).
+func ReadEnvelopeFile(name string) (*Outgoing, error) {
+	b, err := readFile(name, MaxRequestBytes)
+	if err != nil {
+		return nil, err
+	}
+	e, err := ParseEnvelope(b)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(name)
+	out, _, err := e.Resolve(func(n string) (io.ReadCloser, error) {
+		p := filepath.FromSlash(n)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		return os.Open(p)
+	})
+	return out, err
+}
+
+func readFile(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d MiB", name, limit>>20)
+	}
+	return b, nil
+}

@@ -1,0 +1,140 @@
+package ais
+
+import (
+	"encoding/base64"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestEnvelope(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "покана.pdf"), []byte("%PDF-1.4 покана"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "files"), 0o755)
+	os.WriteFile(filepath.Join(dir, "files", "опис.txt"), []byte("опис"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	outside := filepath.Join(t.TempDir(), "secret.txt")
+	os.WriteFile(outside, []byte("secret"), 0o644)
+	if err := os.Symlink(outside, filepath.Join(dir, "link.txt")); err != nil {
+		t.Fatal(err)
+	}
+	open, closeRoot, err := OpenIn(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeRoot()
+
+	const head = `{"recipient":"000000002","kind":"Писмо","attachments":[`
+	cases := []struct {
+		name  string
+		json  string
+		field string // the error's field; "" for success
+		code  string
+		files []string
+	}{
+		{"content", head + `{"fileName":"a.pdf","mimeType":"application/pdf","content":"JVBERi0xLjQK"}]}`, "", "", nil},
+		{"file beside", head + `{"mimeType":"application/pdf","file":"покана.pdf"}]}`, "", "", []string{"покана.pdf"}},
+		{"file in a folder", head + `{"fileName":"Опис.txt","mimeType":"text/plain","file":"files/опис.txt"}]}`, "", "", []string{"files/опис.txt"}},
+		{"no attachments", `{"recipient":"x","kind":"y"}`, "", "", nil},
+		{"content and file", head + `{"fileName":"a","mimeType":"b","content":"AAAA","file":"покана.pdf"}]}`, "attachments[0].file", "invalid_request", nil},
+		{"missing file", head + `{"fileName":"a","mimeType":"b"},{"fileName":"a","mimeType":"b","file":"няма.pdf"}]}`, "attachments[1].file", "invalid_request", nil},
+		{"parent folder", head + `{"fileName":"a","mimeType":"b","file":"../secret.txt"}]}`, "attachments[0].file", "invalid_request", nil},
+		{"absolute", head + `{"fileName":"a","mimeType":"b","file":"` + outside + `"}]}`, "attachments[0].file", "invalid_request", nil},
+		{"symlink out", head + `{"fileName":"a","mimeType":"b","file":"link.txt"}]}`, "attachments[0].file", "invalid_request", nil},
+		{"a folder", head + `{"fileName":"a","mimeType":"b","file":"sub"}]}`, "attachments[0].file", "invalid_request", nil},
+		{"unknown field", head + `{"fileName":"a","mimeType":"b","path":"x"}]}`, "path", "invalid_request", nil},
+		{"unknown top field", `{"recipient":"x","kind":"y","sender":"z"}`, "sender", "invalid_request", nil},
+		{"wrong type", `{"recipient":"x","kind":"y","attachments":{}}`, "attachments", "invalid_request", nil},
+		{"not JSON", `recipient: x`, "", "invalid_request", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env, err := ParseEnvelope([]byte(c.json))
+			var out *Outgoing
+			var files []string
+			if err == nil {
+				out, files, err = env.Resolve(open)
+			}
+			if c.code == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Join(files, ",") != strings.Join(c.files, ",") {
+					t.Errorf("files %v, want %v", files, c.files)
+				}
+				for _, a := range out.Attachments {
+					if a.FileName == "" || a.Content == "" {
+						t.Errorf("attachment %+v", a)
+					}
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Code != c.code || e.Field != c.field {
+				t.Fatalf("error %#v, want %s field %q", err, c.code, c.field)
+			}
+		})
+	}
+}
+
+func TestReadEnvelopeFile(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "scans"), 0o755)
+	os.WriteFile(filepath.Join(dir, "scans", "Заповед.pdf"), []byte("%PDF заповед"), 0o644)
+	doc := filepath.Join(dir, "doc.json")
+	os.WriteFile(doc, []byte(`{"recipient":"000000002","kind":"Заповед","attachments":[{"mimeType":"application/pdf","file":"scans/Заповед.pdf"}]}`), 0o644)
+	out, err := ReadEnvelopeFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Attachments) != 1 || out.Attachments[0].FileName != "Заповед.pdf" || out.Attachments[0].Content != base64.StdEncoding.EncodeToString([]byte("%PDF заповед")) {
+		t.Errorf("attachments %+v", out.Attachments)
+	}
+	if _, err := ReadEnvelopeFile(filepath.Join(dir, "none.json")); err == nil {
+		t.Error("a missing file read")
+	}
+}
+
+func FuzzParseEnvelope(f *testing.F) {
+	for _, s := range []string{
+		`{"recipient":"000000002","kind":"Писмо","attachments":[{"fileName":"a.pdf","mimeType":"application/pdf","content":"JVBERi0xLjQK"}]}`,
+		`{"recipient":"{00000002-0000-4000-8000-000000000002}","kind":"k","number":{"number":"1","date":"2026-01-02"},"attachments":[{"mimeType":"x","file":"a/b.pdf"}]}`,
+		`{"recipient":"x","kind":"y","parent":{"guid":"{00000002-0000-4000-8000-000000000002}","uri":{"registerIndex":"1"}},"correspondents":[{"name":"a","city":"b","kind":"Corr_Other"}],"addData":"<a>b</a>"}`,
+		`{"attachments":[{"file":"../x"}]}`, `[]`, `{`, `null`,
+	} {
+		f.Add([]byte(s))
+	}
+	open := func(name string) (io.ReadCloser, error) {
+		if strings.Contains(name, "missing") {
+			return nil, os.ErrNotExist
+		}
+		return io.NopCloser(strings.NewReader("file " + name)), nil
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		env, err := ParseEnvelope(b)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Code == "" {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		out, _, err := env.Resolve(open)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if _, err := out.document(); err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Code != "invalid_request" {
+				t.Fatalf("untyped error %v", err)
+			}
+		}
+	})
+}

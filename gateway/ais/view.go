@@ -1,0 +1,150 @@
+package ais
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/seos"
+)
+
+// The seos model has no JSON names of its own (it is the XML schema's),
+// so what the AIS reads is spelled here, in the API's camelCase; the
+// OpenAPI test holds these types and openapi.yaml together.
+
+// Party is a participant as a document names it.
+type Party struct {
+	EIK  string `json:"eik"`
+	Name string `json:"name"`
+	GUID string `json:"guid"`
+}
+
+// Correspondent is a person or body a document concerns.
+type Correspondent struct {
+	Name        string `json:"name"`
+	City        string `json:"city"`
+	Address     string `json:"address,omitempty"`
+	EGN         string `json:"egn,omitempty"`
+	IDCard      string `json:"idCard,omitempty"`
+	BULSTAT     string `json:"bulstat,omitempty"`
+	EMail       string `json:"email,omitempty"`
+	Phone       string `json:"phone,omitempty"`
+	MobilePhone string `json:"mobilePhone,omitempty"`
+	MOL         string `json:"mol,omitempty"`
+	Comment     string `json:"comment,omitempty"`
+	Kind        string `json:"kind,omitempty"`
+}
+
+// ServiceRef is the administrative service a document belongs to.
+type ServiceRef struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Code string `json:"code"`
+}
+
+// OurRegistration is how our AIS registered a received document.
+type OurRegistration struct {
+	Number *Number `json:"number,omitempty"`
+	URI    *URI    `json:"uri,omitempty"`
+}
+
+// ReceivedAttachment describes one file of a received document.
+type ReceivedAttachment struct {
+	Index    int    `json:"index"`
+	FileName string `json:"fileName"`
+	MIMEType string `json:"mimeType"`
+	Comment  string `json:"comment,omitempty"`
+	Size     int64  `json:"size"`
+	Href     string `json:"href,omitempty"` // API download link
+	File     string `json:"file,omitempty"` // spool: the file's name in the document's folder
+}
+
+// ReceivedDocument is a document another participant sent us.
+type ReceivedDocument struct {
+	ID              int64                `json:"id"`
+	State           string               `json:"state"`
+	Sender          Party                `json:"sender"`
+	DocumentGUID    string               `json:"documentGuid"`
+	MessageGUID     string               `json:"messageGuid"`
+	ReceivedAt      time.Time            `json:"receivedAt"`
+	UpdatedAt       time.Time            `json:"updatedAt"`
+	Kind            string               `json:"kind"`
+	Number          *Number              `json:"number,omitempty"` // the sender's registration
+	URI             *URI                 `json:"uri,omitempty"`
+	Parent          *Ref                 `json:"parent,omitempty"`
+	About           string               `json:"about,omitempty"`
+	DocComment      string               `json:"docComment,omitempty"`
+	Comment         string               `json:"comment"`
+	Correspondents  []Correspondent      `json:"correspondents,omitempty"`
+	Service         *ServiceRef          `json:"service,omitempty"`
+	ReqDateClose    string               `json:"reqDateClose,omitempty"`
+	AttentionTo     string               `json:"attentionTo,omitempty"`
+	AddData         string               `json:"addData,omitempty"`
+	Registration    *OurRegistration     `json:"registration,omitempty"`
+	RejectionReason string               `json:"rejectionReason,omitempty"`
+	ExpectCloseDate string               `json:"expectCloseDate,omitempty"`
+	Attachments     []ReceivedAttachment `json:"attachments,omitempty"`
+}
+
+// ViewReceived turns an inbox item into what the AIS reads. links adds
+// the API's download links to the attachments.
+func ViewReceived(it *inbox.Item, links bool) *ReceivedDocument {
+	d := &it.Document
+	v := &ReceivedDocument{
+		ID: it.ID, State: it.State, DocumentGUID: it.DocumentGUID, MessageGUID: it.MessageGUID,
+		Sender:     Party{EIK: it.Sender.Identifier, Name: it.Sender.AdministrativeBodyName, GUID: it.Sender.GUID},
+		ReceivedAt: it.ReceivedAt, UpdatedAt: it.UpdatedAt, Kind: d.Kind, Comment: it.Comment,
+		About: deref(d.About), DocComment: deref(d.Comment), AttentionTo: deref(d.AttentionTo),
+		RejectionReason: it.RejectionReason, ExpectCloseDate: it.ExpectClose,
+	}
+	v.Number, v.URI = numberOf(d.ID.Number), uriOf(d.ID.URI)
+	if d.ParentID != nil {
+		v.Parent = &Ref{GUID: d.ParentID.GUID, Number: numberOf(d.ParentID.Number), URI: uriOf(d.ParentID.URI)}
+	}
+	for _, c := range d.Correspondents {
+		cv := Correspondent{Name: c.Name, City: c.City, Address: deref(c.Address), EGN: deref(c.EGN), IDCard: deref(c.IDCard),
+			BULSTAT: deref(c.BULSTAT), EMail: deref(c.EMail), Phone: deref(c.Phone), MobilePhone: deref(c.MobilePhone),
+			MOL: deref(c.MOL), Comment: deref(c.Comment)}
+		if c.Kind != nil {
+			cv.Kind = string(*c.Kind)
+		}
+		v.Correspondents = append(v.Correspondents, cv)
+	}
+	if d.Service != nil {
+		v.Service = &ServiceRef{Name: d.Service.Name, Type: d.Service.Type, Code: d.Service.Code}
+	}
+	if d.ReqDateClose != nil {
+		v.ReqDateClose = string(*d.ReqDateClose)
+	}
+	if d.AddData != nil {
+		v.AddData = d.AddData.String()
+	}
+	if it.RegNumber != "" || it.RegURI != nil {
+		v.Registration = &OurRegistration{URI: uriOf(it.RegURI)}
+		if it.RegNumber != "" {
+			v.Registration.Number = &Number{Number: it.RegNumber, Date: it.RegDate}
+		}
+	}
+	for _, a := range it.Attachments {
+		av := ReceivedAttachment{Index: a.Index, FileName: a.FileName, MIMEType: a.MIMEType, Comment: a.Comment, Size: a.Size}
+		if links {
+			av.Href = fmt.Sprintf("%s/inbox/%d/attachments/%d", Prefix, it.ID, a.Index)
+		}
+		v.Attachments = append(v.Attachments, av)
+	}
+	return v
+}
+
+func numberOf(n *seos.DocumentNumber) *Number {
+	if n == nil {
+		return nil
+	}
+	return &Number{Number: n.Number, Date: string(n.Date)}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,115 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Modes of what seosgw creates: the AIS (often another account in the
+// same group) reads and removes it.
+const (
+	dirMode  = 0o770
+	fileMode = 0o660
+)
+
+// writeFile writes a file and flushes it to disk.
+func writeFile(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// writeAtomic writes path through a temporary name in the same folder, so
+// a reader sees the whole file or none.
+func writeAtomic(path string, b []byte) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := writeFile(tmp, b); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir makes renames and creations in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return err // some file systems (and Windows) cannot sync folders; nothing to do there
+	}
+	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// freeName returns name, or name~2, name~3 … (before the extension) so
+// that neither it nor it+suffix exists in dir.
+func freeName(dir, name, suffix string) string {
+	ext := filepath.Ext(name)
+	stem := strings.TrimSuffix(name, ext)
+	for i := 1; ; i++ {
+		n := name
+		if i > 1 {
+			n = fmt.Sprintf("%s~%d%s", stem, i, ext)
+		}
+		if !exists(filepath.Join(dir, n)) && (suffix == "" || !exists(filepath.Join(dir, n+suffix))) {
+			return n
+		}
+	}
+}
+
+// moveFree renames src into dir under name, or a free variant of it, and
+// returns the name used.
+func moveFree(src, dir, name string) (string, error) {
+	n := freeName(dir, name, "")
+	if err := os.Rename(src, filepath.Join(dir, n)); err != nil {
+		return "", err
+	}
+	return n, nil
+}
+
+// readLimited reads a whole file of at most limit bytes.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, errTooLarge
+	}
+	return b, nil
+}
+
+var errTooLarge = errors.New("too large")
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

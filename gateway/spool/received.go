@@ -1,0 +1,130 @@
+package spool
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/ais"
+	"github.com/seosgw/seosgw/gateway/translit"
+)
+
+// DocumentFile is the name of the description in each inbox folder.
+const DocumentFile = "document.json"
+
+// FolderName is the inbox folder of a received document: its id, padded
+// so that folders sort in the order they arrived.
+func FolderName(inboxID int64) string { return fmt.Sprintf("%08d", inboxID) }
+
+// WriteReceived writes a received document to inbox/ID/: document.json
+// (the API's ReceivedDocument, each attachment with the "file" it is
+// saved as) and the attachment files under safe names. The folder is
+// built in work/inbox/ and renamed into inbox/ whole, so the AIS never
+// sees half a document.
+//
+// It writes each document once. After writing, it leaves a marker,
+// state/written/ID, so that a folder the AIS has consumed (moved or
+// deleted) is not written again — neither by a repeated call nor after a
+// restart. Deleting the marker has the folder written again. The marker
+// lives in the spool directory rather than the database so that the two
+// cannot disagree when the spool folder is restored or replaced.
+func (s *Spool) WriteReceived(ctx context.Context, inboxID int64) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	marker := filepath.Join(s.dir, State, "written", strconv.FormatInt(inboxID, 10))
+	if exists(marker) {
+		return nil
+	}
+	name := FolderName(inboxID)
+	final := filepath.Join(s.dir, Inbox, name)
+	if exists(final) {
+		// Written before a crash took the marker with it.
+		return s.mark(marker, name)
+	}
+	it, err := s.svc.InboxItem(ctx, inboxID)
+	if err != nil {
+		return fmt.Errorf("spool: received document %d: %w", inboxID, err)
+	}
+	stage := filepath.Join(s.dir, Work, Inbox, name)
+	if err := os.RemoveAll(stage); err != nil { // a half-written folder from before a crash
+		return fmt.Errorf("spool: %w", err)
+	}
+	if err := os.Mkdir(stage, dirMode); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	view := ais.ViewReceived(it, false)
+	used := map[string]bool{strings.ToLower(DocumentFile): true}
+	for i := range view.Attachments {
+		a := &view.Attachments[i]
+		_, body, err := s.svc.Attachment(ctx, inboxID, a.Index)
+		if err != nil {
+			return fmt.Errorf("spool: received document %d attachment %d: %w", inboxID, a.Index, err)
+		}
+		file := translit.FileName(a.FileName)
+		if used[strings.ToLower(file)] {
+			file = translit.FileName(fmt.Sprintf("%d_%s", a.Index, file))
+		}
+		used[strings.ToLower(file)] = true
+		if err := writeFile(filepath.Join(stage, file), body); err != nil {
+			return fmt.Errorf("spool: write attachment: %w", err)
+		}
+		a.File = file
+	}
+	b, err := json.MarshalIndent(view, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(stage, DocumentFile), append(b, '\n')); err != nil {
+		return fmt.Errorf("spool: write %s: %w", DocumentFile, err)
+	}
+	if err := syncDir(stage); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	if err := os.Rename(stage, final); err != nil {
+		return fmt.Errorf("spool: move %s into inbox: %w", name, err)
+	}
+	if err := syncDir(filepath.Join(s.dir, Inbox)); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	if err := s.mark(marker, name); err != nil {
+		return err
+	}
+	s.count(func(st *Status) { st.Written++ })
+	s.log.Info("spool: received document written", "inbox_id", inboxID, "folder", filepath.Join(Inbox, name), "attachments", len(view.Attachments))
+	return nil
+}
+
+func (s *Spool) mark(marker, name string) error {
+	if err := writeAtomic(marker, []byte(s.clk.Now().UTC().Format(time.RFC3339)+" "+filepath.Join(Inbox, name)+"\n")); err != nil {
+		return fmt.Errorf("spool: marker: %w", err)
+	}
+	return nil
+}
+
+// catchUp writes every document waiting for the AIS (state received) that
+// is not written yet: one that arrived while a write failed, or while
+// seosgw ran without the spool. One the AIS already handled through the
+// API is not written.
+func (s *Spool) catchUp(ctx context.Context) error {
+	const page = 200
+	for {
+		ids, err := s.svc.ReceivedIDs(ctx, s.cursor, page)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := s.WriteReceived(ctx, id); err != nil {
+				return err // the cursor stays; the next scan tries again
+			}
+			s.cursor = id
+		}
+		if len(ids) < page {
+			return nil
+		}
+	}
+}

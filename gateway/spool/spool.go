@@ -1,0 +1,453 @@
+package spool
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/ais"
+	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/config"
+)
+
+// Folders under the spool directory.
+const (
+	Outbox   = "outbox"   // AIS → seosgw: documents to send, and their files
+	Receipts = "receipts" // AIS → seosgw: what the AIS did with received documents
+	Inbox    = "inbox"    // seosgw → AIS: received documents, a folder each
+	Failed   = "failed"   // drops seosgw refused, each beside NAME.error
+	Done     = "done"     // drops seosgw took
+	Work     = "work"     // seosgw's own: claimed drops, folders being written
+	State    = "state"    // seosgw's own: which inbox folders were written
+)
+
+var folders = []string{Outbox, Receipts, Inbox, Failed, filepath.Join(Failed, Receipts), Done, filepath.Join(Done, Receipts),
+	filepath.Join(Work, Outbox), filepath.Join(Work, Receipts), filepath.Join(Work, Inbox), filepath.Join(State, "written")}
+
+// Spool runs one spool directory. One seosgw process per directory.
+type Spool struct {
+	dir     string
+	svc     *ais.Service
+	mapping *Mapping // nil: XML drops are refused
+	every   time.Duration
+	log     *slog.Logger
+	clk     clock.Clock
+
+	scanMu sync.Mutex
+	seen   map[string]fileSig // drops seen by the previous scan, to tell when they stop changing
+	cursor int64              // received documents up to this id are written
+
+	writeMu sync.Mutex // WriteReceived
+
+	mu    sync.Mutex
+	state Status
+}
+
+type fileSig struct {
+	size int64
+	mod  time.Time
+}
+
+// Status is how the spool is doing, for operators and readiness.
+type Status struct {
+	LastScan  time.Time `json:"lastScan"`
+	LastOK    time.Time `json:"lastOk"`
+	LastError string    `json:"lastError,omitempty"`
+	Queued    int       `json:"queued"`   // documents taken from outbox/
+	Failed    int       `json:"failed"`   // drops moved to failed/
+	Receipts  int       `json:"receipts"` // receipts applied
+	Written   int       `json:"written"`  // folders written to inbox/
+}
+
+// New prepares the spool directory cfg.AIS.Spool.Dir (creating its
+// folders) and loads the legacy mapping if one is configured.
+func New(cfg *config.Config, svc *ais.Service, log *slog.Logger, clk clock.Clock) (*Spool, error) {
+	sc := cfg.AIS.Spool
+	if sc.Dir == "" {
+		return nil, errors.New("ais.spool.dir is empty: no spool configured")
+	}
+	s := &Spool{dir: cfg.Path(sc.Dir), svc: svc, every: sc.ScanEvery.D(), log: log, clk: clk, seen: map[string]fileSig{}}
+	if s.every <= 0 {
+		s.every = 5 * time.Second
+	}
+	for _, f := range folders {
+		if err := os.MkdirAll(filepath.Join(s.dir, f), dirMode); err != nil {
+			return nil, fmt.Errorf("ais.spool.dir: %w", err)
+		}
+	}
+	if sc.Mapping != "" {
+		m, err := LoadMapping(cfg.Path(sc.Mapping))
+		if err != nil {
+			return nil, fmt.Errorf("ais.spool.mapping: %w", err)
+		}
+		s.mapping = m
+	}
+	return s, nil
+}
+
+// Dir is the spool directory.
+func (s *Spool) Dir() string { return s.dir }
+
+// Run scans every ScanEvery until ctx ends. A failed scan (disk, database)
+// is logged and shown by Check; the next one tries again.
+func (s *Spool) Run(ctx context.Context) {
+	s.log.Info("spool: watching", "dir", s.dir, "every", s.every.String(), "legacy_mapping", s.mapping != nil)
+	for {
+		if err := s.Scan(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("spool: scan incomplete; retrying next scan", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(s.every):
+		}
+	}
+}
+
+// Scan makes one pass: finish claims a previous run left, take drops that
+// stopped changing since the previous pass, apply receipts, and write
+// received documents not yet written.
+func (s *Spool) Scan(ctx context.Context) (err error) {
+	s.scanMu.Lock()
+	defer s.scanMu.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("spool: scan panicked: %v", p)
+			s.log.Error("spool: scan panicked", "panic", p)
+		}
+		s.mu.Lock()
+		s.state.LastScan = s.clk.Now()
+		if err == nil {
+			s.state.LastOK, s.state.LastError = s.state.LastScan, ""
+		} else {
+			s.state.LastError = err.Error()
+		}
+		s.mu.Unlock()
+	}()
+	var errs []error
+	// Claims left by a crash, or by a database that was down.
+	for _, kind := range []string{Outbox, Receipts} {
+		names, err := listDrops(filepath.Join(s.dir, Work, kind), kind)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, name := range names {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			errs = append(errs, s.process(ctx, kind, name))
+		}
+	}
+	seen := map[string]fileSig{}
+	for _, kind := range []string{Outbox, Receipts} {
+		names, err := s.stable(kind, seen)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, name := range names {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			claimed, err := s.claim(kind, name)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if claimed {
+				errs = append(errs, s.process(ctx, kind, name))
+			}
+		}
+	}
+	s.seen = seen
+	errs = append(errs, s.catchUp(ctx))
+	return errors.Join(errs...)
+}
+
+// Check reports a spool that could not finish a scan lately.
+func (s *Spool) Check(context.Context) error {
+	st := s.Status()
+	if st.LastError != "" {
+		return fmt.Errorf("spool %s: %s", s.dir, st.LastError)
+	}
+	if !st.LastScan.IsZero() && s.clk.Now().Sub(st.LastOK) > 3*s.every+time.Minute {
+		return fmt.Errorf("spool %s: no complete scan since %s", s.dir, st.LastOK.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Status returns the spool's counters and last scan.
+func (s *Spool) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+func (s *Spool) count(f func(*Status)) {
+	s.mu.Lock()
+	f(&s.state)
+	s.mu.Unlock()
+}
+
+// listDrops lists the regular files of a folder that are drops: NAME.json,
+// or NAME.xml in outbox/. Everything else (attachment files, NAME.json.tmp,
+// hidden files, sub-folders) is left alone.
+func listDrops(dir, kind string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && isDrop(e.Name(), kind) {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+func isDrop(name, kind string) bool {
+	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "~") {
+		return false
+	}
+	ext := strings.ToLower(filepath.Ext(name))
+	return len(name) > len(ext) && (ext == ".json" || ext == ".xml" && kind == Outbox)
+}
+
+// stable returns the drops in kind/ whose size and modification time are
+// what the previous scan saw, recording what this scan sees in seen.
+func (s *Spool) stable(kind string, seen map[string]fileSig) ([]string, error) {
+	dir := filepath.Join(s.dir, kind)
+	names, err := listDrops(dir, kind)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, name := range names {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		key := kind + "/" + name
+		sig := fileSig{st.Size(), st.ModTime()}
+		seen[key] = sig
+		if prev, ok := s.seen[key]; ok && prev == sig {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// claim moves a drop into work/ — atomic, so a drop is taken once.
+func (s *Spool) claim(kind, name string) (bool, error) {
+	dst := filepath.Join(s.dir, Work, kind, name)
+	if exists(dst) {
+		// A drop of the same name is still being worked on; this one waits.
+		return false, nil
+	}
+	if err := os.Rename(filepath.Join(s.dir, kind, name), dst); err != nil {
+		if isNotExist(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("spool: claim %s/%s: %w", kind, name, err)
+	}
+	return true, nil
+}
+
+// process handles one claimed drop. A drop the AIS must fix moves to
+// failed/; any other failure leaves it claimed for the next scan.
+func (s *Spool) process(ctx context.Context, kind, name string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("spool: drop made seosgw panic; moving it to failed", "drop", kind+"/"+name, "panic", p)
+			err = s.fail(kind, name, &ais.Error{Code: "internal", Msg: "seosgw could not read this file (an internal error; see its log)"})
+		}
+	}()
+	if kind == Receipts {
+		err = s.applyReceipt(ctx, name)
+	} else {
+		err = s.send(ctx, name)
+	}
+	var e *ais.Error
+	if errors.As(err, &e) {
+		return s.fail(kind, name, e)
+	}
+	return err
+}
+
+// key is the drop's idempotency key: its name and content, so a drop
+// re-read after a crash is queued once, and a drop repeated under the same
+// name with the same content is not sent again.
+func key(name string, b []byte) string {
+	sum := sha256.Sum256(b)
+	return "spool:" + name + ":" + hex.EncodeToString(sum[:16])
+}
+
+func (s *Spool) send(ctx context.Context, name string) error {
+	path := filepath.Join(s.dir, Work, Outbox, name)
+	b, err := readLimited(path, ais.MaxRequestBytes)
+	if errors.Is(err, errTooLarge) {
+		return &ais.Error{Code: "too_large", Msg: fmt.Sprintf("larger than %d MiB", ais.MaxRequestBytes>>20)}
+	}
+	if err != nil {
+		return fmt.Errorf("spool: read %s: %w", path, err)
+	}
+	k := key(name, b)
+	if id, guid, ok, err := s.svc.QueuedByKey(ctx, k); err != nil {
+		return err
+	} else if ok {
+		// Queued before a crash or a failed move: only finish the move.
+		var files []string
+		if env, err := s.parse(name, b); err == nil {
+			for _, a := range env.Attachments {
+				if a.File != "" {
+					files = append(files, a.File)
+				}
+			}
+		}
+		return s.finish(name, id, guid, files, false)
+	}
+	env, err := s.parse(name, b)
+	if err != nil {
+		return err
+	}
+	open, closeRoot, err := ais.OpenIn(filepath.Join(s.dir, Outbox))
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	out, files, err := env.Resolve(open)
+	closeRoot()
+	if err != nil {
+		return err
+	}
+	id, guid, created, err := s.svc.Send(ctx, out, k)
+	if err != nil {
+		return err
+	}
+	return s.finish(name, id, guid, files, created)
+}
+
+func (s *Spool) parse(name string, b []byte) (*ais.Envelope, error) {
+	if strings.EqualFold(filepath.Ext(name), ".xml") {
+		if s.mapping == nil {
+			return nil, &ais.Error{Code: "invalid_request", Msg: "a legacy XML document, but no mapping is configured (ais.spool.mapping); drop a JSON envelope instead"}
+		}
+		return s.mapping.Translate(b)
+	}
+	return ais.ParseEnvelope(b)
+}
+
+// finish moves a queued drop and the files it named to done/, under the
+// outbox id (done/ID_NAME, its files in done/ID_NAME.files/).
+func (s *Spool) finish(name string, id int64, guid string, files []string, created bool) error {
+	// Not checking NAME.files: after a crash it may hold files this drop
+	// already moved.
+	doneName := freeName(filepath.Join(s.dir, Done), fmt.Sprintf("%d_%s", id, name), "")
+	for _, f := range files {
+		src := filepath.Join(s.dir, Outbox, filepath.FromSlash(f))
+		if !filepath.IsLocal(filepath.FromSlash(f)) || !exists(src) {
+			continue // moved before a crash, or never there
+		}
+		dst := filepath.Join(s.dir, Done, doneName+".files", filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(dst), dirMode); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		if err := os.Rename(src, dst); err != nil {
+			return fmt.Errorf("spool: move %s to done: %w", f, err)
+		}
+	}
+	if err := os.Rename(filepath.Join(s.dir, Work, Outbox, name), filepath.Join(s.dir, Done, doneName)); err != nil {
+		return fmt.Errorf("spool: move %s to done: %w", name, err)
+	}
+	if created {
+		s.count(func(st *Status) { st.Queued++ })
+		s.log.Info("spool: document queued", "drop", name, "id", id, "document_guid", guid)
+	} else {
+		s.log.Info("spool: drop was queued before; not sent again", "drop", name, "id", id, "document_guid", guid)
+	}
+	return nil
+}
+
+// fail moves a claimed drop to failed/ beside NAME.error, which is written
+// first so the AIS never sees the drop there without its reason.
+func (s *Spool) fail(kind, name string, e *ais.Error) error {
+	dir := filepath.Join(s.dir, Failed)
+	if kind == Receipts {
+		dir = filepath.Join(dir, Receipts)
+		e.Field = receiptField(e.Field)
+	}
+	target := freeName(dir, name, ".error")
+	var b strings.Builder
+	fmt.Fprintf(&b, "file: %s\nat: %s\ncode: %s\n", name, s.clk.Now().UTC().Format(time.RFC3339), e.Code)
+	if e.Field != "" {
+		fmt.Fprintf(&b, "field: %s\n", e.Field)
+	}
+	fmt.Fprintf(&b, "error: %s\n", strings.ReplaceAll(e.Msg, "\n", " "))
+	if err := writeAtomic(filepath.Join(dir, target+".error"), []byte(b.String())); err != nil {
+		return fmt.Errorf("spool: write %s.error: %w", target, err)
+	}
+	if err := os.Rename(filepath.Join(s.dir, Work, kind, name), filepath.Join(dir, target)); err != nil {
+		return fmt.Errorf("spool: move %s to failed: %w", name, err)
+	}
+	s.count(func(st *Status) { st.Failed++ })
+	s.log.Warn("spool: drop refused", "drop", kind+"/"+name, "moved_to", filepath.Join(filepath.Base(dir), target), "code", e.Code, "field", e.Field, "error", e.Msg)
+	return nil
+}
+
+func (s *Spool) applyReceipt(ctx context.Context, name string) error {
+	path := filepath.Join(s.dir, Work, Receipts, name)
+	b, err := readLimited(path, 1<<20)
+	if errors.Is(err, errTooLarge) {
+		return &ais.Error{Code: "too_large", Msg: "a receipt is a small JSON object; this file is over 1 MiB"}
+	}
+	if err != nil {
+		return fmt.Errorf("spool: read %s: %w", path, err)
+	}
+	r, err := ParseReceipt(b)
+	if err != nil {
+		return err
+	}
+	id := r.InboxID
+	if id == 0 {
+		if id, err = s.svc.FindReceived(ctx, r.SenderGUID, r.DocumentGUID); err != nil {
+			return err
+		}
+	}
+	switch r.Action {
+	case "register":
+		err = s.svc.Register(ctx, id, r.registration())
+	case "reject":
+		err = s.svc.Reject(ctx, id, r.Reason)
+	case "close":
+		err = s.svc.Close(ctx, id)
+	case "stop":
+		err = s.svc.Stop(ctx, id)
+	}
+	repeat := false
+	if e := (*ais.Error)(nil); errors.As(err, &e) && e.Code == "conflict" {
+		// Applied before a crash, or sent twice: the document is already
+		// where the receipt would put it.
+		if it, ierr := s.svc.InboxItem(ctx, id); ierr == nil && it.State == actions[r.Action] {
+			err, repeat = nil, true
+		}
+	}
+	if err != nil {
+		return err
+	}
+	used, err := moveFree(path, filepath.Join(s.dir, Done, Receipts), name)
+	if err != nil {
+		return fmt.Errorf("spool: move receipt %s to done: %w", name, err)
+	}
+	s.count(func(st *Status) { st.Receipts++ })
+	s.log.Info("spool: receipt applied", "receipt", name, "inbox_id", id, "action", r.Action, "repeat", repeat, "moved_to", used)
+	return nil
+}
