@@ -16,21 +16,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/netcheck"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"go.yaml.in/yaml/v3"
 )
 
 // Config is the whole file.
 type Config struct {
-	Participant Participant `yaml:"participant"`
-	TLS         TLS         `yaml:"tls"`
-	Endpoint    Endpoint    `yaml:"endpoint"`
-	Register    Register    `yaml:"register"`
-	Database    Database    `yaml:"database"`
-	Outbound    Outbound    `yaml:"outbound"`
-	AIS         AIS         `yaml:"ais"`
-	Ops         Ops         `yaml:"ops"`
-	Log         Log         `yaml:"log"`
+	Participant Participant     `yaml:"participant"`
+	TLS         TLS             `yaml:"tls"`
+	Endpoint    Endpoint        `yaml:"endpoint"`
+	Register    Register        `yaml:"register"`
+	Database    Database        `yaml:"database"`
+	Outbound    Outbound        `yaml:"outbound"`
+	AIS         AIS             `yaml:"ais"`
+	Network     netcheck.Config `yaml:"network"`
+	Ops         Ops             `yaml:"ops"`
+	Log         Log             `yaml:"log"`
 
 	// dir is the folder of the file; relative paths are resolved from it.
 	dir string
@@ -147,9 +149,10 @@ func Defaults() *Config {
 		Database: Database{Path: "seosgw.db", LogRetention: Duration(365 * 24 * time.Hour)},
 		Outbound: Outbound{RetryFirst: Duration(15 * time.Minute), Retries: 10, Workers: 4, Timeout: Duration(2 * time.Minute),
 			MaxReplyBytes: 64 << 20, StatusAfter: Duration(72 * time.Hour), Poll: Duration(time.Minute)},
-		AIS: AIS{Listen: "127.0.0.1:8080", Spool: Spool{ScanEvery: Duration(5 * time.Second)}},
-		Ops: Ops{Listen: "127.0.0.1:9090"},
-		Log: Log{Level: "info", Format: "auto"},
+		AIS:     AIS{Listen: "127.0.0.1:8080", Spool: Spool{ScanEvery: Duration(5 * time.Second)}},
+		Network: netcheck.Defaults(),
+		Ops:     Ops{Listen: "127.0.0.1:9090"},
+		Log:     Log{Level: "info", Format: "auto"},
 	}
 }
 
@@ -314,6 +317,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	p = append(p, c.Network.Validate()...)
 	checkListen(add, "ops.listen", c.Ops.Listen)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

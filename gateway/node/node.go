@@ -23,6 +23,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/inbound"
 	"github.com/seosgw/seosgw/gateway/msglog"
+	"github.com/seosgw/seosgw/gateway/netcheck"
 	"github.com/seosgw/seosgw/gateway/ops"
 	"github.com/seosgw/seosgw/gateway/outbound"
 	"github.com/seosgw/seosgw/gateway/pki"
@@ -50,6 +51,7 @@ type Node struct {
 	Outbound *outbound.Deliverer
 	AIS      *ais.Service
 	Spool    *spool.Spool // nil without ais.spool.dir
+	Network  *netcheck.Prober
 	Ops      *ops.Ops
 
 	endpoint *http.Server
@@ -133,6 +135,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 			}()
 		}
 	}
+	if n.Network, err = netcheck.NewProber(cfg.Network, netcheck.Deps{RegisterURL: cfg.Register.URL, Identity: n.Identity,
+		Trust: n.Trust, Clock: clk, Log: log}, n.Registry); err != nil {
+		n.DB.Close()
+		return nil, fmt.Errorf("network: %w", err)
+	}
 	n.Ops = ops.New(n.Registry, n.Registry)
 	n.addChecks()
 	return n, nil
@@ -141,6 +148,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 func (n *Node) addChecks() {
 	n.Ops.AddCheck("database", func(ctx context.Context) error { return store.Writable(ctx, n.DB) })
 	n.Ops.AddCheck("register", n.Syncer.Fresh)
+	n.Ops.AddCheck("network", n.Network.Ready)
 	n.Ops.AddCheck("certificate", func(context.Context) error {
 		if left := n.Identity.Cert.NotAfter.Sub(n.Clock.Now()); left <= 0 {
 			return fmt.Errorf("transport certificate expired at %s", n.Identity.Cert.NotAfter.UTC().Format(time.RFC3339))
@@ -162,6 +170,12 @@ func (n *Node) addChecks() {
 // requests, let those in flight finish, stop the loops, close the database.
 func (n *Node) Run(ctx context.Context) error {
 	cfg := n.Config
+	// VPN/EESMDANS reachability first: with network.on_failure=refuse a
+	// failed check stops the start here; otherwise we start not-ready.
+	if err := n.Network.Startup(ctx); err != nil {
+		n.DB.Close()
+		return fmt.Errorf("preflight: %w", err)
+	}
 	epLn, err := net.Listen("tcp", cfg.Endpoint.Listen)
 	if err != nil {
 		return fmt.Errorf("endpoint.listen %s: %w", cfg.Endpoint.Listen, err)
@@ -188,11 +202,12 @@ func (n *Node) Run(ctx context.Context) error {
 	n.opsSrv = &http.Server{Handler: n.Ops.Handler(), ReadHeaderTimeout: 10 * time.Second}
 
 	loops, cancelLoops := context.WithCancel(context.Background())
-	done := make(chan struct{}, 4)
+	done := make(chan struct{}, 5)
 	go func() { n.Syncer.Run(loops); done <- struct{}{} }()
 	go func() { n.pruneLoop(loops); done <- struct{}{} }()
 	go func() { n.Outbound.Run(loops); done <- struct{}{} }()
-	loopCount := 3
+	go func() { n.Network.Run(loops); done <- struct{}{} }()
+	loopCount := 4
 	if n.Spool != nil {
 		loopCount++
 		go func() { n.Spool.Run(loops); done <- struct{}{} }()

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/config"
+	"github.com/seosgw/seosgw/gateway/netcheck"
+	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/trust"
+)
+
+// runPreflight checks the path to the SEOS network as serve would at start
+// and prints the checklist. Exit 0: every check passed; 1: a check failed;
+// 2: bad arguments or configuration.
+func runPreflight(ctx context.Context, args []string, io stdio) int {
+	fs := flag.NewFlagSet("seosgw preflight", flag.ContinueOnError)
+	fs.SetOutput(io.err)
+	path := fs.String("config", "/etc/seosgw/seosgw.yaml", "configuration file")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(io.err, "usage: seosgw preflight [--config FILE] [--json]\n\nChecks the VPN/EESMDANS path, DNS, TCP and mutual TLS to the register and our certificate's validity;\nexits 1 when a check fails.")
+		fs.PrintDefaults()
+	}
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(io.err, "seosgw preflight: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintln(io.err, err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	deps := netcheck.Deps{RegisterURL: cfg.Register.URL, Clock: clock.System}
+	deps.Identity, deps.IdentityErr = pki.LoadIdentity(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key))
+	crls := make([]string, len(cfg.TLS.CRLs))
+	for i, c := range cfg.TLS.CRLs {
+		crls[i] = cfg.Path(c)
+	}
+	deps.Trust, deps.TrustErr = trust.New(cfg.Path(cfg.TLS.CA), crls, cfg.TLS.CRLPolicy == "fail-open", clock.System, log,
+		trust.NewMetrics(prometheus.NewRegistry()))
+
+	rep := netcheck.Run(ctx, cfg.Network, deps)
+	if *asJSON {
+		enc := json.NewEncoder(io.out)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(rep)
+	} else {
+		err = rep.Write(io.out)
+	}
+	if err != nil {
+		fmt.Fprintln(io.err, err)
+		return 2
+	}
+	if !rep.OK() {
+		return 1
+	}
+	return 0
+}

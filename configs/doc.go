@@ -1,0 +1,4 @@
+// Package configs holds seosgw's deployment files: the example
+// configuration, the systemd unit, the Prometheus alert rules with their
+// promtool tests, and the Grafana dashboard. Its Go code only tests them.
+package configs

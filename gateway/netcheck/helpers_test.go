@@ -1,0 +1,150 @@
+package netcheck
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/trust"
+)
+
+// testPKI is a DAEU-like CA made at test time, with ECDSA keys because RSA
+// generation would dominate the package's test time and the checks do not
+// depend on the key type.
+type testPKI struct {
+	ca    *pki.Authority
+	dir   string
+	store *trust.Store
+}
+
+func newTestPKI(t testing.TB, name string) *testPKI {
+	t.Helper()
+	ca, err := pki.NewAuthority(name, pki.WithKey(ecKey(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, _, err := ca.WriteFiles(dir, "ca"); err != nil {
+		t.Fatal(err)
+	}
+	store, err := trust.New(dir+"/ca.pem", nil, false, clock.System, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testPKI{ca: ca, dir: dir, store: store}
+}
+
+func ecKey(t testing.TB) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// issue makes a transport identity for host.
+func (p *testPKI) issue(t testing.TB, host string, opts ...pki.Option) *pki.Identity {
+	t.Helper()
+	id, err := p.ca.IssueTransport(host, append([]pki.Option{pki.WithKey(ecKey(t))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// write stores an identity as <base>.pem and <base>-key.pem in the PKI's folder.
+func (p *testPKI) write(t testing.TB, id *pki.Identity, base string) (cert, key string) {
+	t.Helper()
+	cert, key, err := id.WriteFiles(p.dir, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, key
+}
+
+// expiringIn issues a client identity whose certificate ends d from now.
+func (p *testPKI) expiringIn(t testing.TB, host string, d time.Duration) *pki.Identity {
+	now := time.Now()
+	return p.issue(t, host, pki.WithValidity(now.Add(-time.Hour), now.Add(d)))
+}
+
+// serveRegister serves a stand-in for the DAEU register on ln: mutual TLS
+// with clients checked against clientCAs' store, answering any request with
+// 200. It stops when the test ends.
+func serveRegister(t testing.TB, ln net.Listener, id *pki.Identity, clientCAs *testPKI) {
+	t.Helper()
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			fmt.Fprintln(w, "register")
+		}),
+		TLSConfig:         clientCAs.store.ServerTLS(id),
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0), // refused handshakes are what some tests are about
+	}
+	go func() {
+		if err := srv.Serve(tls.NewListener(ln, srv.TLSConfig)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Logf("register server: %v", err)
+		}
+	}()
+	t.Cleanup(func() { srv.Close() })
+}
+
+// mustItem returns the named item or fails.
+func mustItem(t testing.TB, rep Report, name string) Item {
+	t.Helper()
+	it, ok := rep.Item(name)
+	if !ok {
+		t.Fatalf("no item %q in report:\n%s", name, dump(rep))
+	}
+	return it
+}
+
+func dump(rep Report) string {
+	var b strings.Builder
+	rep.Write(&b)
+	return b.String()
+}
+
+// wantItems checks each named item's state: "ok", "fail" or "skip"; items
+// not named must be ok.
+func wantItems(t testing.TB, rep Report, want map[string]string) {
+	t.Helper()
+	for _, it := range rep.Items {
+		state := "ok"
+		switch {
+		case it.Skipped:
+			state = "skip"
+		case !it.OK:
+			state = "fail"
+		}
+		w, named := want[it.Name]
+		if !named {
+			w = "ok"
+		}
+		if state != w {
+			t.Errorf("item %s: %s, want %s\n%s", it.Name, state, w, dump(rep))
+			return
+		}
+		if !it.OK && it.Fix == "" {
+			t.Errorf("item %s failed without a fix", it.Name)
+		}
+	}
+	for name := range want {
+		mustItem(t, rep, name)
+	}
+}

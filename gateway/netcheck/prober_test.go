@@ -1,0 +1,216 @@
+package netcheck
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/seosgw/seosgw/gateway/clock"
+)
+
+// flakyRegister is a loopback register whose TLS can be switched off.
+type flakyRegister struct {
+	url  string
+	down atomic.Bool
+}
+
+func newFlakyRegister(t *testing.T, p *testPKI) *flakyRegister {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &flakyRegister{url: "https://127.0.0.1:" + port(ln) + "/service/"}
+	cfg := p.store.ServerTLS(p.issue(t, "127.0.0.1"))
+	cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		if f.down.Load() {
+			return nil, errors.New("register down")
+		}
+		return nil, nil
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog: log.New(io.Discard, "", 0)}
+	go srv.Serve(tls.NewListener(ln, cfg))
+	t.Cleanup(func() { srv.Close() })
+	return f
+}
+
+func proberConfig() Config {
+	c := Defaults()
+	c.Timeout = 2 * time.Second
+	return c
+}
+
+func TestProberMetricsAndReadiness(t *testing.T) {
+	daeu := newTestPKI(t, "test DAEU CA")
+	reg := newFlakyRegister(t, daeu)
+	id := daeu.issue(t, "node.seos.test")
+	clk := clock.NewManual(time.Now())
+	var logs bytes.Buffer
+	registry := prometheus.NewRegistry()
+	p, err := NewProber(proberConfig(), Deps{RegisterURL: reg.url, Identity: id, Trust: daeu.store, Clock: clk,
+		Log: slog.New(slog.NewTextHandler(&logs, nil))}, registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := testutil.GatherAndLint(registry); err != nil || len(problems) > 0 {
+		t.Fatalf("lint: %v %v", problems, err)
+	}
+	if err := p.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), "not run yet") {
+		t.Errorf("Ready before the first run = %v", err)
+	}
+	if got := testutil.ToFloat64(p.expiry.WithLabelValues("transport")); got != float64(id.Cert.NotAfter.Unix()) {
+		t.Errorf("expiry metric %v, want %v", got, id.Cert.NotAfter.Unix())
+	}
+
+	ctx := context.Background()
+	if rep := p.Check(ctx); !rep.OK() {
+		t.Fatalf("first run failed:\n%s", dump(rep))
+	}
+	if err := p.Ready(ctx); err != nil {
+		t.Errorf("Ready after a good run: %v", err)
+	}
+	for _, c := range []string{CheckDNS, CheckTCP, CheckTLS, CheckCertificate} {
+		if v := testutil.ToFloat64(p.ok.WithLabelValues(c)); v != 1 {
+			t.Errorf("seosgw_network_check_ok{check=%q} = %v, want 1", c, v)
+		}
+	}
+	if v := testutil.ToFloat64(p.ts); v < float64(clk.Now().Unix()) {
+		t.Errorf("timestamp %v, want the clock's %v", v, clk.Now().Unix())
+	}
+
+	reg.down.Store(true)
+	p.Check(ctx)
+	p.Check(ctx) // a failure that lasts is logged once
+	if err := p.Ready(ctx); err == nil || !strings.Contains(err.Error(), "network check tls failed") {
+		t.Errorf("Ready while the register is down = %v", err)
+	}
+	if v := testutil.ToFloat64(p.ok.WithLabelValues(CheckTLS)); v != 0 {
+		t.Errorf("tls gauge %v while down", v)
+	}
+	if n := strings.Count(logs.String(), "network check failed"); n != 1 {
+		t.Errorf("failure logged %d times:\n%s", n, logs.String())
+	}
+
+	reg.down.Store(false)
+	p.Check(ctx)
+	if err := p.Ready(ctx); err != nil {
+		t.Errorf("Ready after recovery: %v", err)
+	}
+	if !strings.Contains(logs.String(), "network check passes again") {
+		t.Errorf("recovery not logged:\n%s", logs.String())
+	}
+
+	clk.Advance(time.Hour) // the prober stopped running
+	if err := p.Ready(ctx); err == nil || !strings.Contains(err.Error(), "stuck") {
+		t.Errorf("Ready with an hour-old report = %v", err)
+	}
+	if problems, err := testutil.GatherAndLint(registry); err != nil || len(problems) > 0 {
+		t.Fatalf("lint after runs: %v %v", problems, err)
+	}
+	if _, err := NewProber(proberConfig(), Deps{}, registry); err == nil {
+		t.Error("registering the metrics twice succeeded")
+	}
+}
+
+func TestProberStartup(t *testing.T) {
+	daeu := newTestPKI(t, "test DAEU CA")
+	reg := newFlakyRegister(t, daeu)
+	reg.down.Store(true)
+	id := daeu.issue(t, "node.seos.test")
+	for _, onFailure := range []string{OnFailureRefuse, OnFailureNotReady} {
+		cfg := proberConfig()
+		cfg.OnFailure = onFailure
+		p, err := NewProber(cfg, Deps{RegisterURL: reg.url, Identity: id, Trust: daeu.store}, prometheus.NewRegistry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = p.Startup(context.Background())
+		if (err != nil) != (onFailure == OnFailureRefuse) {
+			t.Errorf("on_failure %s: Startup = %v", onFailure, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "tls") {
+			t.Errorf("refusal does not name the check: %v", err)
+		}
+		if p.Ready(context.Background()) == nil {
+			t.Errorf("on_failure %s: ready after a failed start", onFailure)
+		}
+	}
+}
+
+// TestProberCertificateWarning: a certificate that expires within
+// cert_min_days fails preflight and its gauge, but does not stop serving.
+func TestProberCertificateWarning(t *testing.T) {
+	daeu := newTestPKI(t, "test DAEU CA")
+	reg := newFlakyRegister(t, daeu)
+	cfg := proberConfig()
+	cfg.OnFailure = OnFailureRefuse
+	p, err := NewProber(cfg, Deps{RegisterURL: reg.url, Identity: daeu.expiringIn(t, "node.seos.test", 10*24*time.Hour), Trust: daeu.store},
+		prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Startup(context.Background()); err != nil {
+		t.Errorf("refused to start over a certificate with 10 days left: %v", err)
+	}
+	if err := p.Ready(context.Background()); err != nil {
+		t.Errorf("not ready over a certificate with 10 days left: %v", err)
+	}
+	rep, _ := p.Last()
+	if rep.OK() || rep.Err() == nil {
+		t.Errorf("preflight passes with 10 days left:\n%s", dump(rep))
+	}
+	if it := mustItem(t, rep, CheckCertificate); !it.Warning {
+		t.Errorf("certificate item is not a warning: %+v", it)
+	}
+	if v := testutil.ToFloat64(p.ok.WithLabelValues(CheckCertificate)); v != 0 {
+		t.Errorf("certificate gauge %v, want 0", v)
+	}
+}
+
+// countingResolver counts runs (each run resolves the register once).
+type countingResolver struct{ n atomic.Int32 }
+
+func (c *countingResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	c.n.Add(1)
+	return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+}
+
+func TestProberRunRepeatsAndStops(t *testing.T) {
+	daeu := newTestPKI(t, "test DAEU CA")
+	res := &countingResolver{}
+	cfg := proberConfig()
+	cfg.Probe = 10 * time.Millisecond // Validate would refuse this; the prober does not care
+	p, err := NewProber(cfg, Deps{RegisterURL: "https://register.seos.test:1/", Identity: daeu.issue(t, "n.seos.test"), Trust: daeu.store, Resolver: res},
+		prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	for deadline := time.Now().Add(10 * time.Second); res.n.Load() < 3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d runs in 10s", res.n.Load())
+		}
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+}
