@@ -21,9 +21,15 @@ import (
 
 func TestRegistrationAcceptedStoredAndAnswered(t *testing.T) {
 	w := newWorld(t, options{})
+	var seenGUID string
+	var seenExpiry time.Time
+	w.pipeline.PeerSeen = func(g string, t time.Time) { seenGUID, seenExpiry = g, t }
 	doc := seos.NewGUID()
 	req := registration(w.a.entity, w.b.entity, doc)
 	reply, _ := w.submit(w.a.id, sign(t, w.a.id, req))
+	if seenGUID != w.a.entity.GUID || !seenExpiry.Equal(w.a.id.Cert.NotAfter) {
+		t.Errorf("peer certificate expiry not reported: %s %v", seenGUID, seenExpiry)
+	}
 	r := reply.Body.StatusResponse
 	if r == nil || r.Status != seos.StatusWaitRegistration {
 		t.Fatalf("reply body: %+v", reply.Body)

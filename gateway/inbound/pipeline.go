@@ -47,6 +47,8 @@ type Pipeline struct {
 	// Received, when set, is called after a document is committed (to wake
 	// the AIS bridge); it must not block.
 	Received func(inboxID int64)
+	// PeerSeen, when set, is told each sender's certificate expiry.
+	PeerSeen func(guid string, notAfter time.Time)
 }
 
 // Request is one HTTP request body with what TLS told us about the peer.

@@ -127,6 +127,9 @@ func (p *Pipeline) checkSignature(_ context.Context, x *exchange) error {
 			"Съобщението е подписано със сертификат, различен от транспортния сертификат на подателя.",
 			fmt.Sprintf("signed with certificate serial %s, sender's register serial is %s", pki.SerialHex(res.Cert), x.sender.CertificateSN), nil)
 	}
+	if p.PeerSeen != nil {
+		p.PeerSeen(x.sender.GUID, res.Cert.NotAfter)
+	}
 	return nil
 }
 

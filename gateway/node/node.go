@@ -72,7 +72,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 	for i, c := range cfg.TLS.CRLs {
 		crls[i] = cfg.Path(c)
 	}
-	if n.Trust, err = trust.New(cfg.Path(cfg.TLS.CA), crls, cfg.TLS.CRLPolicy == "fail-open", clk, log, trust.NewMetrics(n.Registry)); err != nil {
+	trustMetrics := trust.NewMetrics(n.Registry)
+	if n.Trust, err = trust.New(cfg.Path(cfg.TLS.CA), crls, cfg.TLS.CRLPolicy == "fail-open", clk, log, trustMetrics); err != nil {
 		return nil, fmt.Errorf("tls.ca / tls.crl: %w", err)
 	}
 	if n.DB, err = store.OpenGateway(ctx, cfg.Path(cfg.Database.Path)); err != nil {
@@ -105,6 +106,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		MaxMessageBytes: int64(cfg.Endpoint.MaxMessageBytes),
 		Log:             log,
 		Metrics:         inbound.NewMetrics(n.Registry),
+		PeerSeen:        trustMetrics.PeerSeen,
 	}
 	self := n.Pipeline.Self
 	n.Outbound = &outbound.Deliverer{
@@ -113,7 +115,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		Clock: clk, Log: log, Metrics: outbound.NewMetrics(n.Registry),
 		Schedule: outbound.Schedule{First: cfg.Outbound.RetryFirst.D(), Retries: cfg.Outbound.Retries},
 		Workers:  cfg.Outbound.Workers, Timeout: cfg.Outbound.Timeout.D(), MaxReply: int64(cfg.Outbound.MaxReplyBytes),
-		StatusAfter: cfg.Outbound.StatusAfter.D(), Poll: cfg.Outbound.Poll.D(),
+		StatusAfter: cfg.Outbound.StatusAfter.D(), Poll: cfg.Outbound.Poll.D(), PeerSeen: trustMetrics.PeerSeen,
 	}
 	n.AIS = &ais.Service{DB: n.DB, Dir: n.Cache, Policy: n.Pipeline.Policy, Self: self, Clock: clk, Log: log, Queued: n.Outbound.Notify}
 	if n.aisToken, err = ais.ReadToken(cfg.Path(cfg.AIS.TokenFile)); err != nil {

@@ -71,6 +71,8 @@ type Deliverer struct {
 	StatusAfter time.Duration
 	// Poll bounds the sleep between passes.
 	Poll time.Duration
+	// PeerSeen, when set, is told each recipient's certificate expiry.
+	PeerSeen func(guid string, notAfter time.Time)
 
 	wake    chan struct{}
 	mu      sync.Mutex
@@ -389,6 +391,9 @@ func (d *Deliverer) judge(status int, body []byte, it *outbox.Item, to *register
 		return retry("reply not believed: signed with certificate %s, the recipient's is %s", pki.SerialHex(res.Cert), to.CertificateSN), "reply_signer"
 	case !seos.EqualGUID(m.Header.Sender.GUID, to.GUID) || !seos.EqualGUID(m.Header.Recipient.GUID, d.Self.GUID):
 		return retry("reply not believed: it is from %s to %s", m.Header.Sender.GUID, m.Header.Recipient.GUID), "reply_parties"
+	}
+	if d.PeerSeen != nil {
+		d.PeerSeen(to.GUID, res.Cert.NotAfter)
 	}
 	switch b := m.Body; {
 	case b.Error != nil:

@@ -1,6 +1,10 @@
 package trust
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics of the CRL set.
 type Metrics struct {
@@ -9,6 +13,17 @@ type Metrics struct {
 	loads       prometheus.Counter
 	loadErrors  prometheus.Counter
 	revokedSeen prometheus.Counter
+	peerExpiry  *prometheus.GaugeVec
+}
+
+// PeerSeen records the expiry of a peer's transport certificate, seen in
+// a signed message or a TLS handshake, so admins see peers' certificates
+// run out before their exchanges fail. Safe on a nil *Metrics.
+func (m *Metrics) PeerSeen(guid string, notAfter time.Time) {
+	if m == nil || guid == "" {
+		return
+	}
+	m.peerExpiry.WithLabelValues(guid).Set(float64(notAfter.Unix()))
 }
 
 // NewMetrics registers the trust metrics on reg.
@@ -25,6 +40,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		revokedSeen: prometheus.NewCounter(prometheus.CounterOpts{Name: "seosgw_crl_revoked_certificates_seen_total",
 			Help: "Peer certificates refused because a CRL lists them."}),
 	}
-	reg.MustRegister(m.nextUpdate, m.stale, m.loads, m.loadErrors, m.revokedSeen)
+	m.peerExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "seosgw_peer_certificate_expiry_timestamp_seconds",
+		Help: "NotAfter of each peer's transport certificate, as last seen (label: participant GUID)."}, []string{"peer"})
+	reg.MustRegister(m.nextUpdate, m.stale, m.loads, m.loadErrors, m.revokedSeen, m.peerExpiry)
 	return m
 }
