@@ -74,6 +74,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.ClientCert = r.TLS.PeerCertificates[0]
 	}
 	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(min(r.ContentLength, h.MaxBytes) + 1)) // one allocation for a large message
+	}
 	n, err := io.Copy(&buf, io.LimitReader(r.Body, h.MaxBytes+1))
 	if err != nil {
 		h.Log.Warn("inbound: reading the request failed", "error", err, "read", n)
