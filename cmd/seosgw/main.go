@@ -36,6 +36,8 @@ func commands() map[string]command {
 		"send":      {"send a document through the local AIS API: send --config FILE [--idempotency-key K] DOCUMENT.json", runSend},
 		"status":    {"show a sent document's state and history: status --config FILE [--json] ID", runStatus},
 		"demo":      {"two gateways exchange a document end to end on loopback: demo [--keep]", runDemo},
+
+		"conformance": {"DAEU's conformance test of a joining participant: conformance run|cases", runConformance},
 	}
 }
 

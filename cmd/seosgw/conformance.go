@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/seosgw/seosgw/gateway/config"
+	"github.com/seosgw/seosgw/integration/conformance"
+)
+
+func runConformance(ctx context.Context, args []string, io stdio) int {
+	return subcommands("conformance", map[string]command{
+		"run": {"test a joining participant's SEOS node as DAEU's test participant: run --config FILE --participant GUID [--target URL] " +
+			"[--report-dir DIR] [--skip CHECKS] [--record] [--every DURATION --until DATE]", conformanceRun},
+		"cases": {"participants under test with their 14-working-day deadline and last verdict: cases (--register-db FILE | --config FILE) [--all] [--json]", conformanceCases},
+	})(ctx, args, io)
+}
+
+// conformanceRun exits 0 when the participant passed, 1 when a check
+// failed, 2 on bad arguments or when the harness could not test, 3 when
+// nothing failed but checks were skipped. With --every, the last run's.
+func conformanceRun(ctx context.Context, args []string, io stdio) int {
+	fs := flag.NewFlagSet("seosgw conformance run", flag.ContinueOnError)
+	fs.SetOutput(io.err)
+	cfgPath := fs.String("config", "", "the harness's configuration file (see configs/conformance.example.yaml)")
+	participant := fs.String("participant", "", "register GUID of the participant under test")
+	target := fs.String("target", "", "the participant's endpoint URL (default: the URI the register lists)")
+	reportDir := fs.String("report-dir", "", "folder for the reports and the run history (default: report_dir of the config)")
+	skip := fs.String("skip", "", "comma-separated checks not to run, e.g. async-status,async-document")
+	record := fs.Bool("record", false, "record the verdict on the participant's joining case in the test register")
+	registerDB := fs.String("register-db", "", "the test register's database (default: joining.register_db of the config)")
+	asyncTimeout := fs.String("async-timeout", "", "how long to wait for the participant's asynchronous messages (default: timeouts.async)")
+	every := fs.String("every", "", "rerun the suite this often (e.g. 6h), with --until")
+	until := fs.String("until", "", "last day (YYYY-MM-DD, Bulgarian time) or instant (RFC 3339) a scheduled run may start")
+	fs.Usage = func() {
+		fmt.Fprintf(io.err, "usage: seosgw conformance run --config FILE --participant GUID [flags]\n\nchecks: %s\n\n", strings.Join(conformance.CheckNames, ", "))
+		fs.PrintDefaults()
+	}
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(io.err, "seosgw conformance run: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *cfgPath == "" || *participant == "" {
+		fmt.Fprintln(io.err, "seosgw conformance run: --config FILE and --participant GUID are required")
+		return 2
+	}
+	cfg, err := conformance.LoadConfig(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(io.err, err)
+		return 2
+	}
+	if *registerDB != "" {
+		cfg.Joining.RegisterDB = *registerDB
+	}
+	if *asyncTimeout != "" {
+		d, err := config.ParseDuration(*asyncTimeout)
+		if err != nil || d <= 0 {
+			fmt.Fprintf(io.err, "seosgw conformance run: --async-timeout: %q is not a positive duration\n", *asyncTimeout)
+			return 2
+		}
+		cfg.Timeouts.Async = d
+	}
+	opt := conformance.Options{Config: cfg, Participant: *participant, Target: *target, ReportDir: *reportDir, Record: *record, Out: io.out}
+	if *skip != "" {
+		opt.Skip = strings.Split(*skip, ",")
+		if err := conformance.ValidateSkip(opt.Skip); err != nil {
+			fmt.Fprintf(io.err, "seosgw conformance run: --skip: %v\n", err)
+			return 2
+		}
+	}
+	var rep *conformance.Report
+	switch {
+	case *every == "" && *until == "":
+		rep, err = conformance.Run(ctx, opt)
+	case *every == "" || *until == "":
+		fmt.Fprintln(io.err, "seosgw conformance run: --every and --until go together")
+		return 2
+	default:
+		d, derr := config.ParseDuration(*every)
+		u, uerr := conformance.ParseUntil(*until)
+		if derr != nil || d <= 0 || uerr != nil {
+			fmt.Fprintf(io.err, "seosgw conformance run: --every %q / --until %q: give a duration such as 6h and a date such as 2026-12-15\n", *every, *until)
+			return 2
+		}
+		rep, err = conformance.Schedule(ctx, opt, d.D(), u)
+	}
+	if err != nil {
+		fmt.Fprintf(io.err, "seosgw conformance run: %v\n", err)
+		if rep == nil {
+			return 2
+		}
+	}
+	return rep.Verdict.ExitCode()
+}
+
+func conformanceCases(ctx context.Context, args []string, io stdio) int {
+	fs := flag.NewFlagSet("seosgw conformance cases", flag.ContinueOnError)
+	fs.SetOutput(io.err)
+	dbPath := fs.String("register-db", "", "the test register's database")
+	cfgPath := fs.String("config", "", "a conformance configuration naming joining.register_db and joining.holidays")
+	holidays := fs.String("holidays", "", "working-day overrides file (decree days) for the deadlines")
+	all := fs.Bool("all", false, "list closed cases too")
+	asJSON := fs.Bool("json", false, "JSON instead of a table")
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	if *cfgPath != "" {
+		cfg, err := conformance.LoadConfig(*cfgPath)
+		if err != nil {
+			fmt.Fprintln(io.err, err)
+			return 2
+		}
+		if *dbPath == "" {
+			*dbPath = cfg.Path(cfg.Joining.RegisterDB)
+		}
+		if *holidays == "" {
+			*holidays = cfg.Path(cfg.Joining.Holidays)
+		}
+	}
+	if *dbPath == "" {
+		fmt.Fprintln(io.err, "seosgw conformance cases: --register-db FILE (or --config FILE with joining.register_db) is required")
+		return 2
+	}
+	reg, err := conformance.OpenRegister(ctx, *dbPath, *holidays)
+	if err != nil {
+		return fail(io, "conformance cases: %v", err)
+	}
+	defer reg.Close()
+	cs, err := conformance.Cases(ctx, reg, *all)
+	if err != nil {
+		return fail(io, "conformance cases: %v", err)
+	}
+	if *asJSON {
+		err = conformance.WriteCasesJSON(io.out, cs)
+	} else {
+		err = conformance.WriteCases(io.out, cs)
+		if len(cs) == 0 {
+			fmt.Fprintln(io.err, "no open joining cases (open one with: seosgw register admin case open GUID --applied DATE)")
+		}
+	}
+	if err != nil {
+		return fail(io, "conformance cases: %v", err)
+	}
+	return 0
+}

@@ -1,0 +1,6 @@
+// Package conformance is DAEU's conformance harness: it plays DAEU's test
+// participant against a joining participant's SEOS endpoint, runs the named
+// checks of the joining test (TLS, SOAP binding, registration, duplicates,
+// status, refusals, large attachments, the asynchronous legs), and writes a
+// JSON and an HTML report, a run history, and the verdict on the joining case.
+package conformance
