@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -45,8 +46,10 @@ func captureContent(x *etree.Element) *AnyContent {
 	return c
 }
 
-// detach copies k with every binding of the parent scope it does not
-// redeclare, including the default namespace (possibly empty).
+// detach copies k with the bindings of the parent scope that its subtree
+// uses and does not declare itself (the default namespace always, possibly
+// empty), so it means the same anywhere. Only used prefixes: copying every
+// binding to every child would make the cost grow with both counts.
 func detach(k *etree.Element, parentScope map[string]string) *etree.Element {
 	cp := k.Copy()
 	own := map[string]bool{}
@@ -57,20 +60,35 @@ func detach(k *etree.Element, parentScope map[string]string) *etree.Element {
 			own[""] = true
 		}
 	}
-	for prefix, uri := range parentScope {
-		if own[prefix] || prefix == "xml" {
-			continue
+	used := map[string]bool{}
+	var walk func(e *etree.Element)
+	walk = func(e *etree.Element) {
+		used[e.Space] = true
+		for _, a := range e.Attr {
+			if a.Space != "" && a.Space != "xmlns" {
+				used[a.Space] = true
+			}
 		}
-		if prefix == "" {
-			cp.CreateAttr("xmlns", uri)
-		} else {
-			cp.CreateAttr("xmlns:"+prefix, uri)
+		for _, c := range e.ChildElements() {
+			walk(c)
 		}
 	}
-	if _, ok := parentScope[""]; !ok && !own[""] {
-		cp.CreateAttr("xmlns", "")
+	walk(k)
+	prefixes := make([]string, 0, len(used))
+	for p := range used {
+		if p != "" && p != "xml" && !own[p] {
+			if _, bound := parentScope[p]; bound {
+				prefixes = append(prefixes, p)
+			}
+		}
 	}
-	cp.SortAttrs()
+	sort.Strings(prefixes)
+	for _, p := range prefixes {
+		cp.CreateAttr("xmlns:"+p, parentScope[p])
+	}
+	if !own[""] {
+		cp.CreateAttr("xmlns", parentScope[""]) // "" when no default is in scope
+	}
 	return cp
 }
 
@@ -101,7 +119,7 @@ func inScope(x *etree.Element) map[string]string {
 // appendTo writes the content into el.
 func (c *AnyContent) appendTo(el *etree.Element) {
 	for _, a := range c.Attrs {
-		el.Attr = append(el.Attr, a)
+		el.CreateAttr(a.FullKey(), a.Value) // CreateAttr ties the attribute to el
 	}
 	for _, n := range c.Nodes {
 		switch t := n.(type) {

@@ -1,6 +1,7 @@
 package seos
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -29,5 +30,42 @@ func BenchmarkParseValidate(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkHostileAddData: shapes that once made parsing quadratic or worse
+// (many siblings under DocAddData; many namespaces in scope of many
+// children). ns/op for n and 2n should about double, not quadruple.
+func BenchmarkHostileAddData(b *testing.B) {
+	base, err := fullMessage().Marshal()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, shape := range []string{"siblings", "namespaces"} {
+		for _, n := range []int{1000, 2000, 4000} {
+			var add, decls strings.Builder
+			if shape == "namespaces" {
+				for p := 0; p < 60; p++ {
+					fmt.Fprintf(&decls, ` xmlns:p%d="urn:p%d"`, p, p)
+				}
+			}
+			for i := 0; i < n; i++ {
+				switch shape {
+				case "siblings":
+					add.WriteString("<a/>")
+				case "namespaces":
+					fmt.Fprintf(&add, `<p%d:e/>`, i%60)
+				}
+			}
+			doc := strings.Replace(string(base), "<DocAddData>", "<DocAddData"+decls.String()+">"+add.String(), 1)
+			b.Run(fmt.Sprintf("%s/%d", shape, n), func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					if _, _, err := Parse([]byte(doc)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

@@ -267,3 +267,30 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// Open content with prefixed attributes and prefixes declared above it
+// survives a parse → marshal → parse round trip (it used to panic).
+func TestAddDataNamespacesRoundTrip(t *testing.T) {
+	good, _ := fullMessage().Marshal()
+	in := strings.Replace(string(good), "<Message xmlns=", `<Message xmlns:far="urn:far" xmlns:unused="urn:unused" xmlns=`, 1)
+	in = strings.Replace(in, "<DocAddData>", `<DocAddData xmlns:p="urn:p" p:a="1"><far:x far:y="2"><p:z/></far:x>`, 1)
+	m, _, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Marshal()
+	if err != nil {
+		t.Fatalf("re-encoding: %v", err)
+	}
+	m2, _, err := Parse(out)
+	if err != nil {
+		t.Fatalf("re-parse: %v\n%s", err, out)
+	}
+	got := m2.Body.RegistrationRequest.Document.AddData.String()
+	if !strings.Contains(got, `<far:x far:y="2"`) || !strings.Contains(got, `xmlns:far="urn:far"`) || strings.Contains(got, "urn:unused") {
+		t.Errorf("open content after the round trip: %s", got)
+	}
+	if !strings.Contains(string(out), `p:a="1"`) {
+		t.Errorf("DocAddData attribute lost: %s", out)
+	}
+}

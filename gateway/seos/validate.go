@@ -77,19 +77,20 @@ func (v *validator) element(x *etree.Element, d *element, path string) error {
 			}
 		}
 	}
+	paths := childPaths(path, kids)
 	if d.content == nil {
 		if len(kids) > 0 {
-			return &SchemaError{Path: childPath(path, kids, 0), Msg: "no child elements are allowed here"}
+			return &SchemaError{Path: paths[0], Msg: "no child elements are allowed here"}
 		}
 		return nil
 	}
-	i, err := v.match(d.content, kids, 0, path)
+	i, err := v.match(d.content, kids, paths, 0, path)
 	if err != nil {
 		return err
 	}
 	if i < len(kids) {
 		k := kids[i]
-		return &SchemaError{Path: childPath(path, kids, i), Msg: fmt.Sprintf("unexpected element %s%s", qname(k.NamespaceURI(), k.Tag), after(kids, i))}
+		return &SchemaError{Path: paths[i], Msg: fmt.Sprintf("unexpected element %s%s", qname(k.NamespaceURI(), k.Tag), after(kids, i))}
 	}
 	return nil
 }
@@ -101,32 +102,36 @@ func after(kids []*etree.Element, i int) string {
 	return " after " + kids[i-1].Tag
 }
 
-// childPath names kids[i]; repeated names get a 1-based index.
-func childPath(path string, kids []*etree.Element, i int) string {
-	k := kids[i]
-	n, pos := 0, 0
-	for j, s := range kids {
-		if s.Tag == k.Tag && s.Space == k.Space {
-			n++
-			if j == i {
-				pos = n
-			}
+// childPaths names each child once, in one pass over the siblings;
+// repeated names get a 1-based index.
+func childPaths(path string, kids []*etree.Element) []string {
+	type key struct{ space, tag string }
+	total := make(map[key]int, len(kids))
+	for _, k := range kids {
+		total[key{k.Space, k.Tag}]++
+	}
+	seen := make(map[key]int, len(total))
+	out := make([]string, len(kids))
+	for i, k := range kids {
+		kk := key{k.Space, k.Tag}
+		seen[kk]++
+		if total[kk] > 1 {
+			out[i] = fmt.Sprintf("%s/%s[%d]", path, k.Tag, seen[kk])
+		} else {
+			out[i] = path + "/" + k.Tag
 		}
 	}
-	if n > 1 {
-		return fmt.Sprintf("%s/%s[%d]", path, k.Tag, pos)
-	}
-	return path + "/" + k.Tag
+	return out
 }
 
 // match consumes kids[i:] against p's occurrences and returns the next index.
-func (v *validator) match(p *particle, kids []*etree.Element, i int, path string) (int, error) {
+func (v *validator) match(p *particle, kids []*etree.Element, paths []string, i int, path string) (int, error) {
 	count := 0
 	for p.max < 0 || count < p.max {
 		if i >= len(kids) || !starts(p, kids[i]) {
 			break
 		}
-		j, err := v.matchOnce(p, kids, i, path)
+		j, err := v.matchOnce(p, kids, paths, i, path)
 		if err != nil {
 			return i, err
 		}
@@ -136,28 +141,28 @@ func (v *validator) match(p *particle, kids []*etree.Element, i int, path string
 		i, count = j, count+1
 	}
 	if count < p.min && !(count == 0 && nullableOnce(p)) {
-		return i, missing(p, kids, i, path)
+		return i, missing(p, kids, paths, i, path)
 	}
 	return i, nil
 }
 
-func (v *validator) matchOnce(p *particle, kids []*etree.Element, i int, path string) (int, error) {
+func (v *validator) matchOnce(p *particle, kids []*etree.Element, paths []string, i int, path string) (int, error) {
 	switch p.kind {
 	case pElement:
-		return i + 1, v.element(kids[i], p.elem, childPath(path, kids, i))
+		return i + 1, v.element(kids[i], p.elem, paths[i])
 	case pAny:
 		k := kids[i]
 		if d := globals[[2]string{k.NamespaceURI(), k.Tag}]; d != nil {
-			return i + 1, v.element(k, d, childPath(path, kids, i))
+			return i + 1, v.element(k, d, paths[i])
 		}
 		if p.strict {
-			return i, &SchemaError{Path: childPath(path, kids, i), Msg: fmt.Sprintf("no declaration is known for %s (strict wildcard)", qname(k.NamespaceURI(), k.Tag))}
+			return i, &SchemaError{Path: paths[i], Msg: fmt.Sprintf("no declaration is known for %s (strict wildcard)", qname(k.NamespaceURI(), k.Tag))}
 		}
-		return i + 1, v.lax(k, childPath(path, kids, i))
+		return i + 1, v.lax(k, paths[i])
 	case pSequence:
 		var err error
 		for _, item := range p.items {
-			if i, err = v.match(item, kids, i, path); err != nil {
+			if i, err = v.match(item, kids, paths, i, path); err != nil {
 				return i, err
 			}
 		}
@@ -165,7 +170,7 @@ func (v *validator) matchOnce(p *particle, kids []*etree.Element, i int, path st
 	default: // choice
 		for _, item := range p.items {
 			if i < len(kids) && starts(item, kids[i]) {
-				return v.match(item, kids, i, path)
+				return v.match(item, kids, paths, i, path)
 			}
 		}
 		return i, nil
@@ -222,11 +227,11 @@ func nullableOnce(p *particle) bool {
 	return false
 }
 
-func missing(p *particle, kids []*etree.Element, i int, path string) error {
+func missing(p *particle, kids []*etree.Element, paths []string, i int, path string) error {
 	want := expected(p)
 	if i < len(kids) {
 		k := kids[i]
-		return &SchemaError{Path: childPath(path, kids, i), Msg: fmt.Sprintf("expected %s, found %s", want, qname(k.NamespaceURI(), k.Tag))}
+		return &SchemaError{Path: paths[i], Msg: fmt.Sprintf("expected %s, found %s", want, qname(k.NamespaceURI(), k.Tag))}
 	}
 	return &SchemaError{Path: path, Msg: "missing " + want}
 }
@@ -257,8 +262,9 @@ func expected(p *particle) string {
 // known global declaration are validated, others are walked for such elements.
 func (v *validator) lax(x *etree.Element, path string) error {
 	kids := x.ChildElements()
+	paths := childPaths(path, kids)
 	for i, k := range kids {
-		p := childPath(path, kids, i)
+		p := paths[i]
 		if d := globals[[2]string{k.NamespaceURI(), k.Tag}]; d != nil {
 			if err := v.element(k, d, p); err != nil {
 				return err

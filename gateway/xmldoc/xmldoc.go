@@ -136,37 +136,58 @@ func check(doc *etree.Document) error {
 	case roots > 1:
 		return &Error{Msg: "more than one root element"}
 	}
-	return checkElement(doc.Root(), rootScope)
+	return (&checker{bound: map[string][]string{"xml": {XMLNamespace}}}).element(doc.Root())
 }
 
-// scope maps prefixes ("" for the default namespace) to namespace names.
-type scope map[string]string
+// Limits on namespace declarations: real messages declare a handful per
+// element (some serialisers repeat xmlns on every element, hence the
+// generous document limit); a flood only serves to slow every later step.
+const (
+	MaxNamespacesPerElement  = 64
+	MaxNamespacesPerDocument = 65536
+)
 
-var rootScope = scope{"xml": XMLNamespace}
+// checker walks the tree once, keeping the namespace bindings in scope as a
+// stack per prefix (push on declaration, pop on leaving the element), so
+// the walk stays linear however many declarations there are.
+type checker struct {
+	bound map[string][]string // prefix ("" = default) -> bindings, innermost last
+	decls int
+}
 
-func checkElement(el *etree.Element, parent scope) error {
-	sc, own := parent, false
-	bind := func(prefix, uri string) {
-		if !own { // copy on first write so siblings keep the parent's scope
-			sc, own = make(scope, len(parent)+2), true
-			for k, v := range parent {
-				sc[k] = v
-			}
+func (c *checker) lookup(prefix string) (string, bool) {
+	b := c.bound[prefix]
+	if len(b) == 0 || b[len(b)-1] == "" {
+		return "", false
+	}
+	return b[len(b)-1], true
+}
+
+func (c *checker) element(el *etree.Element) error {
+	var pushed []string
+	defer func() {
+		for _, p := range pushed {
+			c.bound[p] = c.bound[p][:len(c.bound[p])-1]
 		}
-		if uri == "" {
-			delete(sc, prefix) // xmlns="" undeclares the default namespace
-		} else {
-			sc[prefix] = uri
+	}()
+	bind := func(prefix, uri string) error {
+		c.decls++
+		if len(pushed) >= MaxNamespacesPerElement || c.decls > MaxNamespacesPerDocument {
+			return elementError(el, "too many namespace declarations")
 		}
+		c.bound[prefix] = append(c.bound[prefix], uri) // "" undeclares the default namespace
+		pushed = append(pushed, prefix)
+		return nil
 	}
 	for i := range el.Attr {
 		a := &el.Attr[i]
+		var err error
 		switch {
 		case a.Space == "" && a.Key == "xmlns":
 			if a.Value == XMLNamespace {
 				return elementError(el, "the XML namespace may not be the default namespace")
 			}
-			bind("", a.Value)
+			err = bind("", a.Value)
 		case a.Space == "xmlns":
 			switch {
 			case a.Key == "xmlns":
@@ -176,44 +197,55 @@ func checkElement(el *etree.Element, parent scope) error {
 			case (a.Key == "xml") != (a.Value == XMLNamespace):
 				return elementError(el, "the xml prefix and the XML namespace belong only to each other")
 			}
-			bind(a.Key, a.Value)
+			err = bind(a.Key, a.Value)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	if el.Space == "xmlns" {
 		return elementError(el, "element names may not use the xmlns prefix")
 	}
 	if el.Space != "" {
-		if _, ok := sc[el.Space]; !ok {
+		if _, ok := c.lookup(el.Space); !ok {
 			return elementError(el, fmt.Sprintf("namespace prefix %q is not declared", el.Space))
 		}
 	}
-	type name struct{ ns, local string }
-	seen := make(map[name]bool, len(el.Attr))
-	for _, a := range el.Attr {
-		n := name{local: a.Key}
-		switch a.Space {
-		case "":
-			if a.Key == "xmlns" {
+	if len(el.Attr) > 1 {
+		type name struct{ ns, local string }
+		seen := make(map[name]bool, len(el.Attr))
+		for _, a := range el.Attr {
+			n := name{local: a.Key}
+			switch a.Space {
+			case "":
+				if a.Key == "xmlns" {
+					n.ns = "xmlns:"
+				}
+			case "xmlns":
 				n.ns = "xmlns:"
+			default:
+				uri, ok := c.lookup(a.Space)
+				if !ok {
+					return elementError(el, fmt.Sprintf("attribute prefix %q is not declared", a.Space))
+				}
+				n.ns = uri
 			}
-		case "xmlns":
-			n.ns = "xmlns:"
-		default:
-			uri, ok := sc[a.Space]
-			if !ok {
+			if seen[n] {
+				return elementError(el, fmt.Sprintf("attribute %q appears twice", a.FullKey()))
+			}
+			seen[n] = true
+		}
+	} else if len(el.Attr) == 1 {
+		if a := el.Attr[0]; a.Space != "" && a.Space != "xmlns" {
+			if _, ok := c.lookup(a.Space); !ok {
 				return elementError(el, fmt.Sprintf("attribute prefix %q is not declared", a.Space))
 			}
-			n.ns = uri
 		}
-		if seen[n] {
-			return elementError(el, fmt.Sprintf("attribute %q appears twice", a.FullKey()))
-		}
-		seen[n] = true
 	}
 	for _, tok := range el.Child {
 		switch t := tok.(type) {
 		case *etree.Element:
-			if err := checkElement(t, sc); err != nil {
+			if err := c.element(t); err != nil {
 				return err
 			}
 		case *etree.Directive:

@@ -2,6 +2,7 @@ package xmldoc
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -64,6 +65,8 @@ func TestParseRefuses(t *testing.T) {
 		{"empty prefix binding", `<a xmlns:p=""/>`, "empty"},
 		{"xml prefix rebound", `<a xmlns:xml="urn:x"/>`, "xml prefix"},
 		{"too deep", strings.Repeat("<a>", MaxDepth+2) + strings.Repeat("</a>", MaxDepth+2), "deeper"},
+		{"namespace flood on one element", "<a" + nsDecls(0, MaxNamespacesPerElement+1) + "/>", "too many namespace"},
+		{"namespace flood over a document", "<r>" + strings.Repeat("<a"+nsDecls(0, 60)+"/>", MaxNamespacesPerDocument/60+1) + "</r>", "too many namespace"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -112,4 +115,34 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("accepted a document without a root")
 		}
 	})
+}
+
+func nsDecls(from, n int) string {
+	var b strings.Builder
+	for i := from; i < from+n; i++ {
+		fmt.Fprintf(&b, ` xmlns:p%d="urn:p%d"`, i, i)
+	}
+	return b.String()
+}
+
+// BenchmarkWide parses documents with many siblings that each declare a
+// namespace; ns/op for n and 2n show the walk is linear (it was quadratic).
+func BenchmarkWide(b *testing.B) {
+	for _, n := range []int{1000, 2000, 4000} {
+		var sb strings.Builder
+		sb.WriteString("<r>")
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&sb, `<a xmlns:q="urn:q%d"><q:b/></a>`, i%50)
+		}
+		sb.WriteString("</r>")
+		in := []byte(sb.String())
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := Parse(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
