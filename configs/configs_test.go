@@ -44,6 +44,7 @@ var knownMetrics = map[string]metric{
 	"seosgw_crl_revoked_certificates_seen_total":       {},
 	"seosgw_crl_stale":                                 {},
 	"seosgw_peer_certificate_expiry_timestamp_seconds": {labels: []string{"peer"}},
+	"seosgw_register_full_sync_overdue":                {},
 	"seosgw_inbound_busy_rejections_total":             {},
 	"seosgw_inbound_in_flight_requests":                {},
 	"seosgw_inbound_processing_seconds":                {histogram: true},
@@ -509,7 +510,7 @@ func TestDashboard(t *testing.T) {
 		"seosgw_register_sync_failures_total", "seosgw_certificate_expiry_timestamp_seconds", "seosgw_crl_stale", "seosgw_outbox_items",
 		"seosgw_inbound_requests_total", "seosgw_inbound_refusals_total", "seosgw_inbound_signature_failures_total",
 		"seosgw_outbound_delivery_latency_seconds_bucket", "seosgw_outbound_failures_total", "seosgw_outbound_last_success_timestamp_seconds",
-		"seosgw_peer_certificate_expiry_timestamp_seconds"} {
+		"seosgw_peer_certificate_expiry_timestamp_seconds", "seosgw_register_full_sync_overdue"} {
 		if !used[m] {
 			t.Errorf("no panel shows %s", m)
 		}

@@ -32,6 +32,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 	"github.com/seosgw/seosgw/integration/conformance"
 	"github.com/seosgw/seosgw/register"
+	"github.com/seosgw/seosgw/register/testregister"
 )
 
 // Flaws a broken endpoint can have. Each is one bug a real node could
@@ -58,11 +59,20 @@ const (
 	// flawOptionalClientCert: its TLS asks for a client certificate but
 	// lets a client without one in (the pipeline still refuses the message).
 	flawOptionalClientCert = "client certificate optional"
+	// flawUnregisteredServerCert: its TLS serves a DAEU certificate for the
+	// right host that is not the one the register lists (a renewal not yet
+	// registered). Nothing the harness sends may reach it.
+	flawUnregisteredServerCert = "serves an unregistered certificate"
+	// flawForeignServerCert: its TLS serves a certificate for the right host
+	// from a CA other than DAEU's.
+	flawForeignServerCert = "serves a foreign certificate"
 )
 
 // brokenEndpoint is seosgw's real inbound pipeline behind a switchable flaw.
 type brokenEndpoint struct {
-	flaw    atomic.Value // string
+	flaw    atomic.Value  // string
+	renewed *pki.Identity // flawUnregisteredServerCert's certificate
+	foreign *pki.Identity // flawForeignServerCert's certificate
 	inner   *inbound.Handler
 	signer  *xmldsig.Signer
 	self    seos.Entity
@@ -117,17 +127,32 @@ func startBrokenEndpoint(t *testing.T, e *confEnv) *brokenEndpoint {
 	ep.signer = &xmldsig.Signer{Key: e.target.id.Key, Cert: e.target.id.Cert}
 	p := &inbound.Pipeline{Self: ep.self, Dir: flawDirectory{ep.cache, ep}, Policy: register.Policy{SelfGUID: ep.self.GUID, TestParticipantGUID: e.harness.entity.GUID},
 		Signer: ep.signer, DB: db, Clock: clock.System, Skew: 10 * time.Minute, MaxMessageBytes: 64 << 20, Log: log, Metrics: inbound.NewMetrics(reg)}
-	ep.inner = inbound.NewHandler(p, "/seos/endpoint", ep.url, 64<<20, 8, log)
+	ep.inner = inbound.NewHandler(p, "/seos/endpoint", ep.url, 8, log)
 	tr, err := trust.New(e.tp.CACert, nil, false, clock.System, log, trust.NewMetrics(reg))
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := tr.ServerTLS(e.target.id)
 	tlsConf := base.Clone()
+	if ep.renewed, err = e.tp.Authority.IssueTransport(confTargetHost, pki.WithLoopback()); err != nil {
+		t.Fatal(err)
+	}
+	other, err := pki.NewAuthority("not DAEU's CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep.foreign, err = other.IssueTransport(confTargetHost, pki.WithLoopback()); err != nil {
+		t.Fatal(err)
+	}
 	tlsConf.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
 		c := base.Clone()
-		if ep.flaw.Load() == flawOptionalClientCert {
+		switch ep.flaw.Load() {
+		case flawOptionalClientCert:
 			c.ClientAuth = tls.VerifyClientCertIfGiven
+		case flawUnregisteredServerCert:
+			c.Certificates = []tls.Certificate{ep.renewed.TLSCertificate()}
+		case flawForeignServerCert:
+			c.Certificates = []tls.Certificate{ep.foreign.TLSCertificate()}
 		}
 		return c, nil
 	}
@@ -139,7 +164,8 @@ func startBrokenEndpoint(t *testing.T, e *confEnv) *brokenEndpoint {
 
 func (ep *brokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	flaw := ep.flaw.Load().(string)
-	if r.Method != http.MethodPost || flaw == flawNone || flaw == flawAcceptInactive || flaw == flawRefuseAll || flaw == flawOptionalClientCert {
+	if r.Method != http.MethodPost || flaw == flawNone || flaw == flawAcceptInactive || flaw == flawRefuseAll || flaw == flawOptionalClientCert ||
+		flaw == flawUnregisteredServerCert || flaw == flawForeignServerCert {
 		ep.inner.ServeHTTP(w, r)
 		return
 	}
@@ -280,6 +306,9 @@ func TestConformanceAgainstBrokenEndpoints(t *testing.T) {
 		{flawWrongStatus, conformance.CheckStatusRequest, "DS_CLOSED"},
 		{flawRefuseAll, conformance.CheckRegistration, "DocumentStatusResponse"},
 		{flawOptionalClientCert, conformance.CheckTLS, "without a client certificate is refused (the endpoint answered HTTP 200)"},
+		{flawUnregisteredServerCert, conformance.CheckTLS, "is the participant's CertificateSN in the register"},
+		// The chain comes from the harness's own verification error.
+		{flawForeignServerCert, conformance.CheckTLS, "chains to the DAEU CA, is valid now and is for TLS servers: x509: certificate signed by unknown authority"},
 	}
 	for i, tc := range cases {
 		name := tc.flaw
@@ -311,7 +340,25 @@ func TestConformanceAgainstBrokenEndpoints(t *testing.T) {
 					conformance.CheckWrongCertificate, conformance.CheckInactiveSender, conformance.CheckWrongRecipient,
 					conformance.CheckAsyncStatus, conformance.CheckAsyncDocument}
 			}
+			if tc.flaw == flawUnregisteredServerCert || tc.flaw == flawForeignServerCert {
+				// The harness trusts no connection to it: every other
+				// check is skipped as needing tls, none fails for it.
+				skipped = nil
+				for _, n := range conformance.CheckNames {
+					if n == conformance.CheckTLS {
+						continue
+					}
+					skipped = append(skipped, n)
+					if c := rep.Check(n); c != nil && !contains(conformance.AsyncChecks, n) && !strings.HasPrefix(c.Reason, "needs tls") {
+						t.Errorf("%s: %q, want a needs-tls skip", n, c.Reason)
+					}
+				}
+			}
 			checkVerdicts(t, rep, want, skipped)
+			if c := rep.Check(conformance.CheckTLS); tc.flaw == flawForeignServerCert && c != nil &&
+				(len(c.Exchanges) == 0 || !strings.Contains(c.Exchanges[0].Received, "issuer: CN=not DAEU's CA")) {
+				t.Errorf("the tls check's report should describe the certificate the harness refused: %+v", c.Exchanges)
+			}
 			if rep.Verdict != wantVerdict {
 				t.Errorf("verdict %s, want %s", rep.Verdict, wantVerdict)
 			}
@@ -356,7 +403,7 @@ func TestConformanceAgainstBrokenEndpoints(t *testing.T) {
 // setTargetURL puts the endpoint's real address into the register entry.
 func setTargetURL(t *testing.T, e *confEnv, url string) {
 	t.Helper()
-	reg, err := conformance.OpenRegister(context.Background(), e.regDB, "")
+	reg, err := testregister.Open(context.Background(), e.regDB, testregister.Options{Existing: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/integration/conformance"
+	"github.com/seosgw/seosgw/register/testregister"
 )
 
 // TestConformanceAgainstSeosgw runs DAEU's joining test the way DAEU runs
@@ -134,7 +135,7 @@ func TestConformanceAgainstSeosgw(t *testing.T) {
 
 	// The joining case shows the verdict; activation stays the admin's.
 	r := runBinary(t, "conformance", "cases", "--register-db", e.regDB, "--json")
-	var cases []conformance.CaseView
+	var cases []testregister.CaseView
 	if r.code != 0 || json.Unmarshal([]byte(r.out), &cases) != nil || len(cases) != 1 {
 		t.Fatalf("conformance cases: exit %d\n%s", r.code, r.out)
 	}

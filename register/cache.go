@@ -72,6 +72,49 @@ func (c *Cache) BySerial(ctx context.Context, serial string) ([]*Entity, error) 
 	return c.query(ctx, `WHERE certificate_sn = ? ORDER BY removed, name, guid_key`, pki.NormalizeSerial(serial))
 }
 
+// Lookup finds participants by what an operator types: a GUID (braces
+// optional, any case) finds that one; anything else is tried as an
+// EIK/BULSTAT and as a certificate serial (an EIK is valid hex too), and
+// the matches are merged, each entity once.
+func (c *Cache) Lookup(ctx context.Context, key string) ([]*Entity, error) {
+	k := strings.TrimSpace(key)
+	if k == "" {
+		return nil, nil
+	}
+	if isGUID(k) {
+		e, err := c.ByGUID(ctx, k)
+		if e == nil || err != nil {
+			return nil, err
+		}
+		return []*Entity{e}, nil
+	}
+	byEIK, err := c.ByEIK(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	bySerial, err := c.BySerial(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []*Entity
+	for _, e := range append(byEIK, bySerial...) {
+		if g := guidKey(e.GUID); !seen[g] {
+			seen[g] = true
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// isGUID accepts a GUID with or without braces.
+func isGUID(s string) bool {
+	if len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' {
+		s = s[1 : len(s)-1]
+	}
+	return bareGUID.MatchString(s)
+}
+
 // List returns the entities with status, or all when status is "" (removed
 // ones included and marked). ListRemoved lists the removed ones; any other
 // status lists entities still in the register.

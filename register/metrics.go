@@ -1,6 +1,7 @@
 package register
 
 import (
+	"context"
 	"math"
 	"sync/atomic"
 	"time"
@@ -10,9 +11,14 @@ import (
 )
 
 // Metrics are the sync's Prometheus metrics. A nil *Metrics records nothing.
+//
+// Once a Syncer uses them, every scrape first reads the sync state from the
+// database (see refresh), so a sync run by another process — `seosgw
+// register sync` next to the node — shows here as it shows in /readyz.
 type Metrics struct {
 	clk         clock.Clock
 	lastSuccess atomic.Int64 // Unix nanoseconds; 0 = never
+	state       atomic.Pointer[stateSource]
 
 	lastSuccessTS prometheus.Gauge
 	duration      *prometheus.HistogramVec
@@ -20,10 +26,58 @@ type Metrics struct {
 	consecutive   prometheus.Gauge
 	entities      *prometheus.GaugeVec
 	ageFunc       prometheus.GaugeFunc
+	fullOverdue   prometheus.Gauge
 }
 
+// stateSource is where a scrape reads the sync state from.
+type stateSource struct {
+	cache    *Cache
+	fullSync time.Duration
+}
+
+// scrapeTimeout bounds the database reads of one scrape; on timeout the
+// gauges keep their last values.
+const scrapeTimeout = 2 * time.Second
+
 func (m *Metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.lastSuccessTS, m.duration, m.failures, m.consecutive, m.entities, m.ageFunc}
+	return []prometheus.Collector{m.lastSuccessTS, m.duration, m.failures, m.consecutive, m.entities, m.ageFunc, m.fullOverdue}
+}
+
+// watch makes scrapes read the sync state of cache; NewSyncer calls it.
+func (m *Metrics) watch(c *Cache, fullSync time.Duration) {
+	if m == nil {
+		return
+	}
+	m.state.Store(&stateSource{cache: c, fullSync: fullSync})
+}
+
+// refresh sets the state gauges from the database.
+func (m *Metrics) refresh() {
+	src := m.state.Load()
+	if src == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	st, err := src.cache.State(ctx)
+	if err != nil {
+		return
+	}
+	var ns int64 // 0 = never
+	if !st.LastSuccess.IsZero() {
+		ns = st.LastSuccess.UnixNano()
+	}
+	m.lastSuccess.Store(ns)
+	m.lastSuccessTS.Set(float64(ns) / 1e9)
+	m.consecutive.Set(float64(st.ConsecutiveFailures))
+	overdue := 0.0
+	if fullSyncOverdue(st, src.fullSync, m.clk.Now()) {
+		overdue = 1
+	}
+	m.fullOverdue.Set(overdue)
+	if counts, err := src.cache.Counts(ctx); err == nil {
+		m.setCounts(counts)
+	}
 }
 
 // Describe makes Metrics one prometheus.Collector.
@@ -35,6 +89,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect makes Metrics one prometheus.Collector.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	m.refresh()
 	for _, c := range m.collectors() {
 		c.Collect(ch)
 	}
@@ -71,6 +126,10 @@ func NewMetrics(reg prometheus.Registerer, clk clock.Clock) (*Metrics, error) {
 			Name: "seosgw_register_entities",
 			Help: "Participants in the register copy by status; removed ones count as status=\"removed\".",
 		}, []string{"status"}),
+		fullOverdue: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "seosgw_register_full_sync_overdue",
+			Help: "1 while a due full register sync (GetAllRecords) keeps failing; the copy then follows GetNewRecords only and misses removals.",
+		}),
 	}
 	m.ageFunc = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "seosgw_register_age_seconds",

@@ -10,6 +10,7 @@
 package register
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -27,6 +28,14 @@ const (
 
 // Valid reports whether s is one of the register's status strings.
 func (s Status) Valid() bool { return s == Active || s == Inactive || s == TemporarilyInactive }
+
+// ParseStatus reads a status as the register writes it.
+func ParseStatus(s string) (Status, error) {
+	if st := Status(strings.TrimSpace(s)); st.Valid() {
+		return st, nil
+	}
+	return "", fmt.Errorf("status %q; use Active, Inactive or TemporarilyInactive", s)
+}
 
 // ExchangeServiceGUID identifies the document-exchange service; its URI is
 // the participant's Submit endpoint.

@@ -19,7 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
+	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/integration/extools"
 	"github.com/seosgw/seosgw/register"
 	"github.com/seosgw/seosgw/register/soap"
@@ -219,7 +221,15 @@ func TestRegisterProcessOutage(t *testing.T) {
 	}
 	defer db.Close()
 	log := slog.New(slog.NewTextHandler(logWriter{t}, nil))
-	client, err := soap.NewClientFromConfig(cfg, log)
+	id, err := pki.LoadIdentity(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := trust.New(cfg.Path(cfg.TLS.CA), nil, false, clock.System, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := soap.NewClientFromConfig(cfg, id, ts, log)
 	if err != nil {
 		t.Fatal(err)
 	}

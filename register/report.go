@@ -100,6 +100,10 @@ func WriteState(w io.Writer, s SyncState) error {
 	if s.LastError != "" {
 		fmt.Fprintf(&b, "last error at %s (%d in a row): %s\n", stamp(s.LastErrorAt), s.ConsecutiveFailures, s.LastError)
 	}
+	if s.FullSyncOverdue {
+		fmt.Fprintf(&b, "full sync overdue: GetAllRecords keeps failing since it fell due (last full %s); the copy follows GetNewRecords only and misses removals\n",
+			stamp(s.LastFull))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -20,6 +20,23 @@ type SyncState struct {
 	ConsecutiveFailures int
 	// NextAttempt is when the running loop tries next; zero outside Syncer.State.
 	NextAttempt time.Time
+	// FullSyncOverdue: a full sync (GetAllRecords) is due and failed since it
+	// became due, so the copy is kept current with GetNewRecords only and does
+	// not see removals. Set by Syncer.State, which knows register.full_sync.
+	FullSyncOverdue bool
+}
+
+// fullSyncOverdue reads FullSyncOverdue from the recorded state alone, so
+// that it holds whichever process ran the sync: a full sync was due at
+// LastFull+fullSync and a sync failed at or after that moment (while a full
+// sync is due, every pass tries GetAllRecords first). A copy never fully
+// synced is not "overdue": its age says more.
+func fullSyncOverdue(st SyncState, fullSync time.Duration, now time.Time) bool {
+	if st.LastFull.IsZero() || st.LastErrorAt.IsZero() {
+		return false
+	}
+	due := st.LastFull.Add(fullSync)
+	return !now.Before(due) && !st.LastErrorAt.Before(due)
 }
 
 // State reads the sync state.

@@ -54,6 +54,9 @@ type Syncer struct {
 	next    atomic.Int64  // Unix nanoseconds of the loop's next attempt
 	kick    chan struct{} // SyncNow
 	running atomic.Bool
+	// fullFailures counts full syncs failed in a row; it paces their
+	// retries while incremental syncs keep succeeding.
+	fullFailures atomic.Int32
 }
 
 // NewSyncer syncs cache from src.
@@ -79,6 +82,7 @@ func NewSyncer(cache *Cache, src Source, opt SyncOptions) *Syncer {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
+	opt.Metrics.watch(cache, opt.FullSync)
 	return &Syncer{cache: cache, src: src, opt: opt, log: opt.Log, kick: make(chan struct{}, 1)}
 }
 
@@ -137,13 +141,17 @@ func (s *Syncer) backoff(n int) time.Duration {
 }
 
 // untilDue is the wait to the next incremental or full sync, whichever
-// comes first.
+// comes first. A full sync that is overdue because it keeps failing is
+// retried with the failure backoff, not at once.
 func (s *Syncer) untilDue(ctx context.Context) time.Duration {
 	wait := s.opt.Refresh
 	if st, err := s.cache.State(ctx); err == nil && !st.LastFull.IsZero() {
 		if d := st.LastFull.Add(s.opt.FullSync).Sub(s.opt.Clock.Now()); d < wait {
 			wait = max(d, 0)
 		}
+	}
+	if n := s.fullFailures.Load(); wait == 0 && n > 0 {
+		wait = s.backoff(int(n))
 	}
 	return wait
 }
@@ -154,24 +162,53 @@ func (s *Syncer) fullDue(st SyncState) bool {
 
 // Sync runs one sync and applies it atomically. On failure the cache is
 // unchanged and the failure is recorded.
+//
+// In Auto mode, when a due full sync fails and the copy has a cursor, the
+// same pass falls back to GetNewRecords: a full listing that keeps failing
+// (too large, refused as empty) must not freeze the copy. The full sync
+// stays overdue (SyncState.FullSyncOverdue, seosgw_register_full_sync_overdue)
+// and is retried with the failure backoff. Full mode never falls back.
 func (s *Syncer) Sync(ctx context.Context, mode Mode) (*Changes, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	start := time.Now()
-	full, ch, err := s.syncOnce(ctx, mode)
-	elapsed := time.Since(start)
-	modeLabel := "incremental"
-	if full {
-		modeLabel = "full"
+	st, err := s.cache.State(ctx)
+	if err != nil {
+		return nil, s.failed(ctx, mode == Full, time.Since(start), &kindError{KindStore, err})
 	}
+	if mode != Full && !s.fullDue(st) {
+		return s.attempt(ctx, false, st.Cursor)
+	}
+	ch, err := s.attempt(ctx, true, st.Cursor)
+	if err == nil {
+		s.fullFailures.Store(0)
+		return ch, nil
+	}
+	if ctx.Err() != nil {
+		return nil, err
+	}
+	n := s.fullFailures.Add(1)
+	if mode == Full || st.Cursor == "" {
+		return nil, err
+	}
+	s.log.WarnContext(ctx, "register full sync failed; keeping the copy current with GetNewRecords, the full sync stays overdue",
+		"kind", ErrorKind(err), "err", err, "full_sync_failures", n, "last_full", st.LastFull)
+	return s.attempt(ctx, false, st.Cursor)
+}
+
+// attempt runs one operation (GetAllRecords when full, else
+// GetNewRecords(cursor)), applies it and records the outcome.
+func (s *Syncer) attempt(ctx context.Context, full bool, cursor string) (*Changes, error) {
+	start := time.Now()
+	ch, err := s.syncOnce(ctx, full, cursor)
+	elapsed := time.Since(start)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, err // shutting down, not a register failure
 		}
-		s.opt.Metrics.observe(modeLabel, "failure", elapsed)
-		s.recordFailure(ctx, modeLabel, err)
-		return nil, err
+		return nil, s.failed(ctx, full, elapsed, err)
 	}
+	modeLabel := modeName(full)
 	s.opt.Metrics.observe(modeLabel, "success", elapsed)
 	s.opt.Metrics.succeeded()
 	s.opt.Metrics.setLastSuccess(s.opt.Clock.Now())
@@ -186,7 +223,21 @@ func (s *Syncer) Sync(ctx context.Context, mode Mode) (*Changes, error) {
 	return ch, nil
 }
 
-func (s *Syncer) syncOnce(ctx context.Context, mode Mode) (full bool, ch *Changes, err error) {
+// failed records a failed attempt and returns err.
+func (s *Syncer) failed(ctx context.Context, full bool, elapsed time.Duration, err error) error {
+	s.opt.Metrics.observe(modeName(full), "failure", elapsed)
+	s.recordFailure(ctx, modeName(full), err)
+	return err
+}
+
+func modeName(full bool) string {
+	if full {
+		return "full"
+	}
+	return "incremental"
+}
+
+func (s *Syncer) syncOnce(ctx context.Context, full bool, cursor string) (ch *Changes, err error) {
 	defer func() {
 		// A bug in decoding one odd answer must not kill the node's only
 		// register loop; it becomes a failure like any other.
@@ -194,25 +245,20 @@ func (s *Syncer) syncOnce(ctx context.Context, mode Mode) (full bool, ch *Change
 			ch, err = nil, &kindError{KindPanic, fmt.Errorf("register sync panicked: %v", r)}
 		}
 	}()
-	st, err := s.cache.State(ctx)
-	if err != nil {
-		return false, nil, &kindError{KindStore, err}
-	}
-	full = mode == Full || s.fullDue(st)
 	var l *Listing
 	if full {
 		l, err = s.src.GetAllRecords(ctx)
 	} else {
-		l, err = s.src.GetNewRecords(ctx, st.Cursor)
+		l, err = s.src.GetNewRecords(ctx, cursor)
 	}
 	if err != nil {
-		return full, nil, err
+		return nil, err
 	}
 	if full && len(l.Entities) == 0 {
 		// One bad answer must not turn every peer into "removed".
 		counts, err := s.cache.Counts(ctx)
 		if err != nil {
-			return full, nil, &kindError{KindStore, err}
+			return nil, &kindError{KindStore, err}
 		}
 		listed := 0
 		for st, n := range counts {
@@ -221,14 +267,14 @@ func (s *Syncer) syncOnce(ctx context.Context, mode Mode) (full bool, ch *Change
 			}
 		}
 		if listed > 0 {
-			return full, nil, &kindError{KindRefused, fmt.Errorf("register returned an empty full listing while the copy holds %d participants; keeping the copy", listed)}
+			return nil, &kindError{KindRefused, fmt.Errorf("register returned an empty full listing while the copy holds %d participants; keeping the copy", listed)}
 		}
 	}
 	ch, err = s.cache.ApplyChanges(ctx, full, l.Entities, l.Cursor)
 	if err != nil {
-		return full, nil, &kindError{KindStore, err}
+		return nil, &kindError{KindStore, err}
 	}
-	return full, ch, nil
+	return ch, nil
 }
 
 func (s *Syncer) recordFailure(ctx context.Context, mode string, err error) {
@@ -269,9 +315,11 @@ func (s *Syncer) loadMetrics(ctx context.Context) {
 	s.updateCounts(ctx)
 }
 
-// State is the recorded sync state plus, while Run runs, the next attempt.
+// State is the recorded sync state, whether the full sync is overdue and,
+// while Run runs, the next attempt.
 func (s *Syncer) State(ctx context.Context) (SyncState, error) {
 	st, err := s.cache.State(ctx)
+	st.FullSyncOverdue = err == nil && fullSyncOverdue(st, s.opt.FullSync, s.opt.Clock.Now())
 	if ns := s.next.Load(); ns != 0 && s.running.Load() {
 		st.NextAttempt = time.Unix(0, ns)
 	}

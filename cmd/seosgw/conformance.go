@@ -4,10 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/integration/conformance"
+	"github.com/seosgw/seosgw/register/testregister"
 )
 
 func runConformance(ctx context.Context, args []string, io stdio) int {
@@ -55,7 +57,14 @@ func conformanceRun(ctx context.Context, args []string, io stdio) int {
 		return 2
 	}
 	if *registerDB != "" {
-		cfg.Joining.RegisterDB = *registerDB
+		// A path on the command line is the shell's: from the working
+		// folder, not from the config file's folder as joining.register_db.
+		abs, err := filepath.Abs(*registerDB)
+		if err != nil {
+			fmt.Fprintf(io.err, "seosgw conformance run: --register-db: %v\n", err)
+			return 2
+		}
+		cfg.Joining.RegisterDB = abs
 	}
 	if *asyncTimeout != "" {
 		d, err := config.ParseDuration(*asyncTimeout)
@@ -90,10 +99,10 @@ func conformanceRun(ctx context.Context, args []string, io stdio) int {
 		rep, err = conformance.Schedule(ctx, opt, d.D(), u)
 	}
 	if err != nil {
+		// Whatever the verdict, a run whose report, history or recorded
+		// verdict could not be written did not do its job.
 		fmt.Fprintf(io.err, "seosgw conformance run: %v\n", err)
-		if rep == nil {
-			return 2
-		}
+		return 2
 	}
 	return rep.Verdict.ExitCode()
 }
@@ -126,19 +135,19 @@ func conformanceCases(ctx context.Context, args []string, io stdio) int {
 		fmt.Fprintln(io.err, "seosgw conformance cases: --register-db FILE (or --config FILE with joining.register_db) is required")
 		return 2
 	}
-	reg, err := conformance.OpenRegister(ctx, *dbPath, *holidays)
+	reg, err := testregister.OpenWithHolidays(ctx, *dbPath, *holidays, testregister.Options{Existing: true})
 	if err != nil {
 		return fail(io, "conformance cases: %v", err)
 	}
 	defer reg.Close()
-	cs, err := conformance.Cases(ctx, reg, *all)
+	cs, err := reg.Cases(ctx, !*all)
 	if err != nil {
 		return fail(io, "conformance cases: %v", err)
 	}
 	if *asJSON {
-		err = conformance.WriteCasesJSON(io.out, cs)
+		err = testregister.WriteCasesJSON(io.out, cs)
 	} else {
-		err = conformance.WriteCases(io.out, cs)
+		err = testregister.WriteCases(io.out, cs)
 		if len(cs) == 0 {
 			fmt.Fprintln(io.err, "no open joining cases (open one with: seosgw register admin case open GUID --applied DATE)")
 		}

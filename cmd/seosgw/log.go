@@ -28,7 +28,7 @@ func openLog(ctx context.Context, path string) (*msglog.Log, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := store.OpenGateway(ctx, cfg.Path(cfg.Database.Path))
+	db, err := store.OpenReadOnly(ctx, cfg.Path(cfg.Database.Path))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -110,15 +110,7 @@ func logShow(ctx context.Context, args []string, io stdio) int {
 	if err != nil {
 		return fail(io, "log show %d: %v", id, err)
 	}
-	inner := func() ([]byte, error) {
-		if e.Direction == msglog.In {
-			return soap.ParseSubmit(e.Raw)
-		}
-		if b, err := soap.ParseSubmitResponse(e.Raw); err == nil {
-			return b, nil
-		}
-		return soap.ParseSubmit(e.Raw)
-	}
+	inner := func() ([]byte, error) { return soap.Payload(e.Raw) }
 	switch {
 	case *raw:
 		io.out.Write(e.Raw)

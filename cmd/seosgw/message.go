@@ -6,10 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"time"
+	"log/slog"
 
+	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/gateway/xmldoc"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 )
@@ -80,15 +82,8 @@ func messageSign(_ context.Context, args []string, io stdio) int {
 	if m.Signed {
 		return fail(io, "sign: %s is already signed", name)
 	}
-	// Re-serialise: signatures must be made over compact XML for .NET peers.
-	doc, err := m.Document()
-	if err != nil {
-		return fail(io, "sign: %v", err)
-	}
-	if err := (&xmldsig.Signer{Key: id.Key, Cert: id.Cert, Hash: hash}).Sign(doc); err != nil {
-		return fail(io, "%v", err)
-	}
-	out, err := seos.WriteCompact(doc)
+	// Re-serialised compactly: .NET peers verify with whitespace stripped.
+	out, err := (&xmldsig.Signer{Key: id.Key, Cert: id.Cert, Hash: hash}).SignMessage(m)
 	if err != nil {
 		return fail(io, "sign: %v", err)
 	}
@@ -120,11 +115,11 @@ func messageVerify(_ context.Context, args []string, io stdio) int {
 		return fail(io, "FAIL %s: signed with certificate serial %s, expected %s", name, got, pki.NormalizeSerial(*serial))
 	}
 	if *caPath != "" {
-		roots, err := pki.LoadCertificates(*caPath)
+		ts, err := trust.New(*caPath, nil, false, clock.System, slog.New(slog.DiscardHandler), nil)
 		if err != nil {
 			return fail(io, "verify: %v", err)
 		}
-		if _, err := res.Cert.Verify(x509.VerifyOptions{Roots: pki.CertPool(roots), CurrentTime: time.Now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		if err := ts.Verify(res.Cert, x509.ExtKeyUsageAny); err != nil {
 			return fail(io, "FAIL %s: signer certificate (serial %s) does not chain to %s: %v", name, got, *caPath, err)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/netcheck"
-	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/node"
 	"github.com/seosgw/seosgw/gateway/trust"
 )
 
@@ -41,13 +41,10 @@ func runPreflight(ctx context.Context, args []string, io stdio) int {
 	}
 	log := slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	deps := netcheck.Deps{RegisterURL: cfg.Register.URL, Clock: clock.System}
-	deps.Identity, deps.IdentityErr = pki.LoadIdentity(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key))
-	crls := make([]string, len(cfg.TLS.CRLs))
-	for i, c := range cfg.TLS.CRLs {
-		crls[i] = cfg.Path(c)
+	deps.Identity, deps.Trust, deps.TrustErr = node.LoadTransport(cfg, clock.System, log, trust.NewMetrics(prometheus.NewRegistry()))
+	if deps.Identity == nil {
+		deps.IdentityErr, deps.TrustErr = deps.TrustErr, nil
 	}
-	deps.Trust, deps.TrustErr = trust.New(cfg.Path(cfg.TLS.CA), crls, cfg.TLS.CRLPolicy == "fail-open", clock.System, log,
-		trust.NewMetrics(prometheus.NewRegistry()))
 
 	rep := netcheck.Run(ctx, cfg.Network, deps)
 	if *asJSON {

@@ -3,23 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/pki"
-	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/store"
-	"github.com/seosgw/seosgw/gateway/workdays"
+	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/register"
 	"github.com/seosgw/seosgw/register/soap"
 	"github.com/seosgw/seosgw/register/testregister"
@@ -88,26 +85,59 @@ func registerSync(ctx context.Context, args []string, io stdio) int {
 	defer closeDB()
 	// The outcome is printed below; the log adds only what goes wrong besides.
 	log := slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelError}))
-	client, err := soap.NewClientFromConfig(cfg, log)
+	id, ts, err := nodeTrust(cfg, log)
 	if err != nil {
 		return fail(io, "register sync: %v", err)
 	}
+	client, err := soap.NewClientFromConfig(cfg, id, ts, log)
+	if err != nil {
+		return fail(io, "register sync: %v", err)
+	}
+	defer client.CloseIdleConnections()
 	opt := register.OptionsFromConfig(cfg.Register)
 	opt.Log = log
 	mode := register.Auto
 	if *full {
 		mode = register.Full
 	}
-	ch, err := register.NewSyncer(cache, client, opt).Sync(ctx, mode)
+	syncer := register.NewSyncer(cache, client, opt)
+	ch, err := syncer.Sync(ctx, mode)
+	st, serr := syncer.State(ctx)
 	if err != nil {
 		fmt.Fprintf(io.err, "register sync failed (%s): %v\nthe register copy is unchanged\n", register.ErrorKind(err), err)
-		if st, serr := cache.State(ctx); serr == nil {
-			register.WriteState(io.err, st)
+		if serr == nil {
+			_ = register.WriteState(io.err, st) // best effort: the failure is reported already
 		}
 		return 1
 	}
-	register.WriteChanges(io.out, ch)
+	if err := register.WriteChanges(io.out, ch); err != nil {
+		return fail(io, "register sync: %v", err)
+	}
+	if serr == nil && st.FullSyncOverdue {
+		if err := register.WriteState(io.err, st); err != nil {
+			return fail(io, "register sync: %v", err)
+		}
+	}
 	return 0
+}
+
+// nodeTrust loads the node's transport certificate and its trust store
+// (tls.ca, tls.crl) as the node does, so the CLI judges the register's
+// certificate as the running node would.
+func nodeTrust(cfg *config.Config, log *slog.Logger) (*pki.Identity, *trust.Store, error) {
+	id, err := pki.LoadIdentity(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key))
+	if err != nil {
+		return nil, nil, fmt.Errorf("tls.cert / tls.key: %w", err)
+	}
+	crls := make([]string, len(cfg.TLS.CRLs))
+	for i, c := range cfg.TLS.CRLs {
+		crls[i] = cfg.Path(c)
+	}
+	ts, err := trust.New(cfg.Path(cfg.TLS.CA), crls, cfg.TLS.CRLPolicy == "fail-open", clock.System, log, trust.NewMetrics(prometheus.NewRegistry()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("tls.ca / tls.crl: %w", err)
+	}
+	return id, ts, nil
 }
 
 func registerList(ctx context.Context, args []string, io stdio) int {
@@ -134,8 +164,8 @@ func registerList(ctx context.Context, args []string, io stdio) int {
 		err = register.WriteJSON(io.out, es)
 	} else {
 		err = register.WriteTable(io.out, es)
-		if st, serr := cache.State(ctx); serr == nil {
-			register.WriteState(io.err, st)
+		if st, serr := cache.State(ctx); err == nil && serr == nil {
+			err = register.WriteState(io.err, st)
 		}
 	}
 	if err != nil {
@@ -159,7 +189,7 @@ func registerShow(ctx context.Context, args []string, io stdio) int {
 		return fail(io, "register show: %v", err)
 	}
 	defer closeDB()
-	es, err := lookup(ctx, cache, pos[0])
+	es, err := cache.Lookup(ctx, pos[0])
 	if err != nil {
 		return fail(io, "register show: %v", err)
 	}
@@ -176,38 +206,11 @@ func registerShow(ctx context.Context, args []string, io stdio) int {
 			fmt.Fprintln(io.out)
 		}
 		d := p.MayExchange(self, e)
-		register.WriteEntity(io.out, e, &d)
+		if err := register.WriteEntity(io.out, e, &d); err != nil {
+			return fail(io, "register show: %v", err)
+		}
 	}
 	return 0
-}
-
-// lookup finds a key that is a GUID, or else an EIK or a serial (an EIK is
-// valid hex too, so both are tried).
-func lookup(ctx context.Context, cache *register.Cache, k string) ([]*register.Entity, error) {
-	if seos.IsGUID(k) || seos.IsGUID("{"+k+"}") {
-		e, err := cache.ByGUID(ctx, k)
-		if e == nil {
-			return nil, err
-		}
-		return []*register.Entity{e}, err
-	}
-	byEIK, err := cache.ByEIK(ctx, k)
-	if err != nil {
-		return nil, err
-	}
-	bySerial, err := cache.BySerial(ctx, k)
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	var out []*register.Entity
-	for _, e := range append(byEIK, bySerial...) {
-		if !seen[strings.ToLower(e.GUID)] {
-			seen[strings.ToLower(e.GUID)] = true
-			out = append(out, e)
-		}
-	}
-	return out, nil
 }
 
 func registerServe(ctx context.Context, args []string, io stdio) int {
@@ -234,12 +237,12 @@ func registerServe(ctx context.Context, args []string, io stdio) int {
 		h = slog.NewTextHandler(io.err, nil)
 	}
 	cfg.Log = slog.New(h)
-	reg, code := openTestRegister(ctx, *dbPath, *holidays, cfg.Log, io)
-	if reg == nil {
-		return code
+	reg, err := testregister.OpenWithHolidays(ctx, *dbPath, *holidays, testregister.Options{Log: cfg.Log})
+	if err != nil {
+		return fail(io, "register serve: %v", err)
 	}
 	defer reg.Close()
-	err := reg.Serve(ctx, cfg, func(addr net.Addr) {
+	err = reg.Serve(ctx, cfg, func(addr net.Addr) {
 		fmt.Fprintf(io.out, "test register serving on https://%s/ (client certificates required)\n", addr)
 	})
 	if err != nil {
@@ -248,30 +251,13 @@ func registerServe(ctx context.Context, args []string, io stdio) int {
 	return 0
 }
 
-func openTestRegister(ctx context.Context, dbPath, holidays string, log *slog.Logger, io stdio) (*testregister.Register, int) {
-	if dbPath == "" {
-		return nil, fail(io, "register admin: --db FILE is required")
-	}
-	opt := testregister.Options{Log: log}
-	if holidays != "" {
-		o, err := workdays.LoadOverrides(holidays)
-		if err != nil {
-			return nil, fail(io, "register: --holidays: %v", err)
-		}
-		opt.Calendar = workdays.New(o)
-	}
-	reg, err := testregister.Open(ctx, dbPath, opt)
-	if err != nil {
-		return nil, fail(io, "register: %v", err)
-	}
-	return reg, 0
-}
-
 // adminCmd is one admin verb: its flags, and what it does with the
 // register and the positional arguments.
 type adminCmd struct {
 	summary string
-	flags   func(fs *flag.FlagSet) func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error
+	// reads: the verb only reads, so the database must exist already.
+	reads bool
+	flags func(fs *flag.FlagSet) func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error
 }
 
 func registerAdmin(ctx context.Context, args []string, io stdio) int {
@@ -287,9 +273,12 @@ func registerAdmin(ctx context.Context, args []string, io stdio) int {
 			if err != nil {
 				return 2
 			}
-			reg, code := openTestRegister(ctx, *dbPath, *holidays, slog.New(slog.DiscardHandler), io)
-			if reg == nil {
-				return code
+			if *dbPath == "" {
+				return fail(io, "register admin %s: --db FILE is required", name)
+			}
+			reg, err := testregister.OpenWithHolidays(ctx, *dbPath, *holidays, testregister.Options{Log: slog.New(slog.DiscardHandler), Existing: v.reads})
+			if err != nil {
+				return fail(io, "register admin %s: %v", name, err)
 			}
 			defer reg.Close()
 			if err := run(ctx, reg, pos, io); err != nil {
@@ -315,30 +304,17 @@ func optDate(s string) (time.Time, error) {
 	return testregister.Date(s)
 }
 
-func status(s string) (register.Status, error) {
-	if st := register.Status(s); st.Valid() {
-		return st, nil
-	}
-	return "", fmt.Errorf("status %q; use Active, Inactive or TemporarilyInactive", s)
-}
-
-// certSerial reads a serial from --serial or from a certificate file's
-// serial (and gives its NotBefore date, the issue date).
-func certSerial(serial, certFile string) (string, time.Time, error) {
+// transportCert reads --serial or --cert (a certificate file, whose
+// serial is taken and whose NotBefore is the issue date).
+func transportCert(serial, certFile string) (string, time.Time, error) {
 	switch {
 	case serial != "" && certFile != "":
 		return "", time.Time{}, errors.New("give --serial or --cert, not both")
 	case certFile != "":
-		certs, err := pki.LoadCertificates(certFile)
-		if err != nil {
-			return "", time.Time{}, err
-		}
-		return pki.SerialHex(certs[0]), issueDate(certs[0]), nil
+		return testregister.TransportCertFromFile(certFile)
 	}
 	return serial, time.Time{}, nil
 }
-
-func issueDate(c *x509.Certificate) time.Time { return workdays.SofiaDate(c.NotBefore) }
 
 func printEntity(io stdio, e *register.Entity) error {
 	return register.WriteEntity(io.out, e, nil)
@@ -346,7 +322,7 @@ func printEntity(io stdio, e *register.Entity) error {
 
 func adminVerbs() map[string]adminCmd {
 	return map[string]adminCmd{
-		"add": {"enter a participant: add --guid G --eik E --name N [--status S] [--cert FILE|--serial HEX] [--uri URL] [--applied DATE [--cert-issued DATE]]",
+		"add": {"enter a participant: add --guid G --eik E --name N [--status S] [--cert FILE|--serial HEX] [--uri URL] [--applied DATE [--cert-issued DATE]]", false,
 			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
 				var e register.Entity
 				fs.StringVar(&e.GUID, "guid", "", "register GUID in braces")
@@ -367,16 +343,15 @@ func adminVerbs() map[string]adminCmd {
 						return err
 					}
 					var err error
-					if e.Status, err = status(*st); err != nil {
+					if e.Status, err = register.ParseStatus(*st); err != nil {
 						return err
 					}
 					var certDate time.Time
-					if e.CertificateSN, certDate, err = certSerial(*serial, *certFile); err != nil {
+					if e.CertificateSN, certDate, err = transportCert(*serial, *certFile); err != nil {
 						return err
 					}
 					if *uri != "" {
-						e.Services = []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен на документи",
-							URI: *uri, Status: register.Active, Type: "SEOS", Version: 1}}
+						e.Services = []register.Service{testregister.ExchangeService(*uri)}
 					}
 					var join *testregister.Joining
 					if *applied != "" {
@@ -397,7 +372,9 @@ func adminVerbs() map[string]adminCmd {
 					if err != nil {
 						return err
 					}
-					printEntity(io, added)
+					if err := printEntity(io, added); err != nil {
+						return err
+					}
 					if join != nil {
 						c, err := reg.Case(ctx, added.GUID)
 						if err != nil {
@@ -408,13 +385,13 @@ func adminVerbs() map[string]adminCmd {
 					return nil
 				}
 			}},
-		"set-status": {"change a status: set-status GUID Active|Inactive|TemporarilyInactive (Inactive → Active only via activate)",
+		"set-status": {"change a status: set-status GUID Active|Inactive|TemporarilyInactive (Inactive → Active only via activate)", false,
 			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
 				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
 					if err := wantArgs(pos, 2, "set-status GUID STATUS"); err != nil {
 						return err
 					}
-					st, err := status(pos[1])
+					st, err := register.ParseStatus(pos[1])
 					if err != nil {
 						return err
 					}
@@ -425,7 +402,7 @@ func adminVerbs() map[string]adminCmd {
 					return printEntity(io, e)
 				}
 			}},
-		"set-cert": {"change the transport certificate: set-cert GUID (--cert FILE | --serial HEX) [--issued DATE]",
+		"set-cert": {"change the transport certificate: set-cert GUID (--cert FILE | --serial HEX) [--issued DATE]", false,
 			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
 				serial := fs.String("serial", "", "serial (hex, any notation)")
 				certFile := fs.String("cert", "", "certificate file (PEM)")
@@ -434,7 +411,7 @@ func adminVerbs() map[string]adminCmd {
 					if err := wantArgs(pos, 1, "set-cert GUID (--cert FILE | --serial HEX)"); err != nil {
 						return err
 					}
-					sn, date, err := certSerial(*serial, *certFile)
+					sn, date, err := transportCert(*serial, *certFile)
 					if err != nil {
 						return err
 					}
@@ -453,7 +430,7 @@ func adminVerbs() map[string]adminCmd {
 					return printEntity(io, e)
 				}
 			}},
-		"set-service": {"add or change a service: set-service GUID [--service G] [--uri URL] [--status S] [--name N] [--type T] [--version N] [--remove]",
+		"set-service": {"add or change a service: set-service GUID [--service G] [--uri URL] [--status S] [--name N] [--type T] [--version N] [--remove]", false,
 			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
 				svc := fs.String("service", "", "service GUID (default: the document-exchange service)")
 				uri := fs.String("uri", "", "service URI (the Submit endpoint)")
@@ -480,7 +457,7 @@ func adminVerbs() map[string]adminCmd {
 					var s register.Status
 					if *st != "" {
 						var err error
-						if s, err = status(*st); err != nil {
+						if s, err = register.ParseStatus(*st); err != nil {
 							return err
 						}
 					}
@@ -514,7 +491,7 @@ func adminVerbs() map[string]adminCmd {
 					return printEntity(io, e)
 				}
 			}},
-		"remove": {"delete a participant (nodes mark it removed at their next full sync): remove GUID",
+		"remove": {"delete a participant (nodes mark it removed at their next full sync): remove GUID", false,
 			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
 				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
 					if err := wantArgs(pos, 1, "remove GUID"); err != nil {
@@ -523,7 +500,7 @@ func adminVerbs() map[string]adminCmd {
 					return reg.Remove(ctx, pos[0])
 				}
 			}},
-		"list": {"list participants: list [--json]",
+		"list": {"list participants: list [--json]", true,
 			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
 				asJSON := fs.Bool("json", false, "JSON instead of a table")
 				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
@@ -541,7 +518,7 @@ func adminVerbs() map[string]adminCmd {
 					return register.WriteTable(io.out, ps)
 				}
 			}},
-		"export": {"write the register as JSON: export [FILE]",
+		"export": {"write the register as JSON: export [FILE] (a FILE is replaced whole or not at all)", true,
 			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
 				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
 					if len(pos) > 1 {
@@ -550,18 +527,10 @@ func adminVerbs() map[string]adminCmd {
 					if len(pos) == 0 || pos[0] == "-" {
 						return reg.Export(ctx, io.out)
 					}
-					f, err := os.Create(pos[0])
-					if err != nil {
-						return err
-					}
-					if err := reg.Export(ctx, f); err != nil {
-						f.Close()
-						return err
-					}
-					return f.Close()
+					return reg.ExportFile(ctx, pos[0])
 				}
 			}},
-		"import": {"merge a JSON export into the register: import [--force] [--keep-last-change] [FILE]",
+		"import": {"merge a JSON export into the register: import [--force] [--keep-last-change] [FILE]", false,
 			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
 				var opt testregister.ImportOptions
 				fs.BoolVar(&opt.Force, "force", false, "allow statuses that skip the joining procedure")
@@ -579,7 +548,7 @@ func adminVerbs() map[string]adminCmd {
 					return nil
 				}
 			}},
-		"activate": {"make a participant Active after a passing joining verdict: activate GUID [--force]",
+		"activate": {"make a participant Active after a passing joining verdict: activate GUID [--force]", false,
 			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
 				force := fs.Bool("force", false, "activate without a passing verdict (or without a joining case)")
 				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
@@ -593,7 +562,7 @@ func adminVerbs() map[string]adminCmd {
 					return printEntity(io, e)
 				}
 			}},
-		"verdict": {"record a joining test result: verdict GUID pass|fail [--report PATH]",
+		"verdict": {"record a joining test result: verdict GUID pass|fail [--report PATH]", false,
 			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
 				report := fs.String("report", "", "path of the conformance report")
 				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
@@ -607,7 +576,7 @@ func adminVerbs() map[string]adminCmd {
 					return testregister.WriteCase(io.out, c)
 				}
 			}},
-		"case": {"joining cases: case open GUID --applied DATE [--cert-issued DATE] | cert-issued GUID DATE | withdraw GUID | show GUID | list [--all] [--json]",
+		"case": {"joining cases: case open GUID --applied DATE [--cert-issued DATE] | cert-issued GUID DATE | withdraw GUID | show GUID | list [--all] [--json]", false,
 			func(fs *flag.FlagSet) func(context.Context, *testregister.Register, []string, stdio) error {
 				applied := fs.String("applied", "", "application date YYYY-MM-DD (open)")
 				issued := fs.String("cert-issued", "", "test certificate issue date YYYY-MM-DD (open)")

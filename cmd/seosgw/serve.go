@@ -29,6 +29,7 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 		return 1
 	}
 	if err := n.Run(ctx); err != nil {
+		log.Error("seosgw stopped", "error", err)
 		return 1
 	}
 	return 0

@@ -16,10 +16,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/register"
 )
 
 func TestAPIAuth(t *testing.T) {
@@ -111,6 +113,11 @@ func TestAPISendValidation(t *testing.T) {
 		{"bad date", with(letter(), "number", map[string]any{"number": "1", "date": "23.11.2026"}), nil, 400, "invalid_request", "number.date"},
 		{"number and uri", with(letter(), "uri", map[string]any{"registerIndex": "1"}), nil, 400, "invalid_request", "number"},
 		{"bad uri date", with(letter(), "number", nil, "uri", map[string]any{"receiptOrSigningDate": "x"}), nil, 400, "invalid_request", "uri.receiptOrSigningDate"},
+		{"uri registerIndex not a number", with(letter(), "number", nil, "uri", map[string]any{"registerIndex": "abc"}), nil, 400, "invalid_request", "uri.registerIndex"},
+		{"uri sequenceNumber zero", with(letter(), "number", nil, "uri", map[string]any{"registerIndex": "3", "sequenceNumber": "00"}), nil, 400, "invalid_request", "uri.sequenceNumber"},
+		{"uri sequenceNumber negative", with(letter(), "number", nil, "uri", map[string]any{"sequenceNumber": "-4"}), nil, 400, "invalid_request", "uri.sequenceNumber"},
+		{"uri registerIndex of 25 digits", with(letter(), "number", nil, "uri", map[string]any{"registerIndex": "1" + strings.Repeat("0", 24)}), nil, 400, "invalid_request", "uri.registerIndex"},
+		{"parent uri not a number", with(letter(), "parent", map[string]any{"guid": seos.NewGUID(), "uri": map[string]any{"sequenceNumber": "17a"}}), nil, 400, "invalid_request", "parent.uri.sequenceNumber"},
 		{"bad parent", with(letter(), "parent", map[string]any{"guid": "x"}), nil, 400, "invalid_request", "parent.guid"},
 		{"bad parent number", with(letter(), "parent", map[string]any{"guid": seos.NewGUID(), "number": map[string]any{"number": "1", "date": "x"}}), nil, 400, "invalid_request", "parent.number.date"},
 		{"correspondent without city", with(letter(), "correspondents", []any{map[string]any{"name": "Иван"}}), nil, 400, "invalid_request", "correspondents[0]"},
@@ -329,6 +336,79 @@ func TestAPIIdempotency(t *testing.T) {
 	}
 }
 
+// TestAPIIdempotencyKeyReused: a key names one request. Reused for another
+// document it is refused (the second document would otherwise never be
+// sent), and the first request's id stays where it was.
+func TestAPIIdempotencyKeyReused(t *testing.T) {
+	f := newFixture(t)
+	status, _, raw := f.do("POST", "/api/v1/documents", letter(), "Idempotency-Key", "k1")
+	if status != 202 {
+		t.Fatalf("first: %d %s", status, raw)
+	}
+	var first Queued
+	decodeInto(t, raw, &first)
+	for _, body := range []map[string]any{
+		with(letter(), "about", "Друга покана"),
+		with(letter(), "recipient", other.GUID),
+		with(letter(), "attachments", []any{map[string]any{"fileName": "покана.pdf", "mimeType": "application/pdf", "content": "JVBERi0xLjUK"}}),
+	} {
+		status, _, raw := f.do("POST", "/api/v1/documents", body, "Idempotency-Key", "k1")
+		var e ErrorBody
+		decodeInto(t, raw, &e)
+		if status != 409 || e.Code != "idempotency_conflict" || e.Field != "Idempotency-Key" || !strings.Contains(e.Message, fmt.Sprint(first.ID)) {
+			t.Errorf("another document under the same key: %d %+v, want 409 idempotency_conflict", status, e)
+		}
+	}
+	// The same request again, with its fields in another order, is a repeat.
+	status, _, raw = f.do("POST", "/api/v1/documents", []byte(`{"attachments":[{"content":"JVBERi0xLjQK","mimeType":"application/pdf","fileName":"покана.pdf"}],
+		"comment":"Моля, регистрирайте","about":"Покана за среща","number":{"date":"2026-11-23","number":"ОБ-123"},"kind":"Писмо","recipient":"`+peer.GUID+`"}`),
+		"Idempotency-Key", "k1")
+	var again Queued
+	decodeInto(t, raw, &again)
+	if status != 200 || again.ID != first.ID || again.DocumentGUID != first.DocumentGUID {
+		t.Errorf("repeat: %d %s, want 200 with id %d", status, raw, first.ID)
+	}
+	if n := len(f.outboxItems(outbox.KindRegistration)); n != 1 {
+		t.Errorf("%d documents queued, want 1", n)
+	}
+	// A new key sends the other document.
+	if status, _, raw := f.do("POST", "/api/v1/documents", with(letter(), "about", "Друга покана"), "Idempotency-Key", "k2"); status != 202 {
+		t.Errorf("new key: %d %s", status, raw)
+	}
+}
+
+// TestAPIIdempotencyKeyFirst: a retry of a queued request gets its id even
+// when the request would no longer pass — here the recipient became
+// temporarily inactive after the first was queued.
+func TestAPIIdempotencyKeyFirst(t *testing.T) {
+	f := newFixture(t)
+	status, _, raw := f.do("POST", "/api/v1/documents", letter(), "Idempotency-Key", "retry-1")
+	if status != 202 {
+		t.Fatalf("first: %d %s", status, raw)
+	}
+	var first Queued
+	decodeInto(t, raw, &first)
+	away := peer
+	away.Status = register.TemporarilyInactive
+	away.LastChange = away.LastChange.Add(time.Hour)
+	if err := f.svc.Dir.(*register.Cache).Apply(context.Background(), true, []register.Entity{self, away, other, inactive, twinA, twinB}, "c2"); err != nil {
+		t.Fatal(err)
+	}
+	status, _, raw = f.do("POST", "/api/v1/documents", letter(), "Idempotency-Key", "retry-1")
+	var again Queued
+	decodeInto(t, raw, &again)
+	if status != 200 || again.ID != first.ID || again.DocumentGUID != first.DocumentGUID {
+		t.Errorf("retry: %d %s, want 200 with id %d", status, raw, first.ID)
+	}
+	// A new request to the recipient is refused, as before.
+	status, _, raw = f.do("POST", "/api/v1/documents", letter(), "Idempotency-Key", "retry-2")
+	var e ErrorBody
+	decodeInto(t, raw, &e)
+	if status != 422 || e.Code != "recipient_not_exchanging" {
+		t.Errorf("new request: %d %+v", status, e)
+	}
+}
+
 func TestAPIInbox(t *testing.T) {
 	f := newFixture(t)
 	id1 := f.receive(peer, receivedLetter())
@@ -479,6 +559,16 @@ func TestAPITransitions(t *testing.T) {
 		{"register bad expectCloseDate", []step{{"register", with(number, "expectCloseDate", "скоро"), 400, "invalid_request", "expectCloseDate", ""}}},
 		{"register number and URI", []step{{"register", with(number, "uri", uri["uri"]), 400, "invalid_request", "number", ""}}},
 		{"register unknown field", []step{{"register", with(number, "when", "now"), 400, "invalid_request", "when", ""}}},
+		// A registration the DS_REGISTERED could not carry is refused, not
+		// recorded: the sender would never learn of it.
+		{"register URI registerIndex not a number", []step{{"register", map[string]any{"uri": map[string]any{"registerIndex": "abc"}}, 400, "invalid_request", "uri.registerIndex", ""},
+			{"register", uri, 202, "", "", seos.StatusRegistered}}},
+		{"register URI sequenceNumber zero", []step{{"register", map[string]any{"uri": map[string]any{"registerIndex": "3", "sequenceNumber": "0"}}, 400, "invalid_request", "uri.sequenceNumber", ""}}},
+		{"register URI with sign and spaces", []step{{"register", map[string]any{"uri": map[string]any{"registerIndex": " +03 ", "sequenceNumber": "17"}}, 202, "", "", seos.StatusRegistered}}},
+		{"register number XML cannot carry", []step{{"register", map[string]any{"number": map[string]any{"number": "94\u0001", "date": "2026-11-23"}}, 400, "invalid_request", "", ""},
+			{"register", number, 202, "", "", seos.StatusRegistered}}},
+		{"reject with a reason XML cannot carry", []step{{"reject", map[string]any{"reason": "не\u0001"}, 400, "invalid_request", "", ""},
+			{"reject", map[string]any{"reason": "Не е от нашата компетентност"}, 202, "", "", seos.StatusRejected}}},
 		{"reject without reason", []step{{"reject", map[string]any{"reason": " "}, 400, "invalid_request", "reason", ""}}},
 		{"close with a body", []step{{"register", number, 202, "", "", seos.StatusRegistered}, {"close", map[string]any{"reason": "x"}, 400, "invalid_request", "reason", ""}}},
 	}
@@ -502,6 +592,11 @@ func TestAPITransitions(t *testing.T) {
 					}
 					if len(items) != want {
 						t.Errorf("step %d (%s): a refused action queued a status", i, s.action)
+					}
+					if i == 0 {
+						if it, err := inbox.Get(context.Background(), f.db, id); err != nil || it.State != inbox.Received || it.RegURI != nil || it.RegNumber != "" {
+							t.Errorf("step %d (%s): a refused action changed the document: %+v %v", i, s.action, it, err)
+						}
 					}
 					continue
 				}

@@ -101,15 +101,12 @@ func readLimited(open Opener, name string, limit int, field string) ([]byte, err
 		return nil, invalid(field, "%s: %v", name, err)
 	}
 	defer rc.Close()
-	if limit < 0 {
-		limit = 0
+	b, err := readAtMost(rc, int64(max(limit, 0)))
+	if errors.Is(err, ErrTooLarge) {
+		return nil, tooLarge()
 	}
-	b, err := io.ReadAll(io.LimitReader(rc, int64(limit)+1))
 	if err != nil {
 		return nil, invalid(field, "%s: %v", name, err)
-	}
-	if len(b) > limit {
-		return nil, tooLarge()
 	}
 	return b, nil
 }
@@ -140,7 +137,7 @@ func OpenIn(dir string) (Opener, func() error, error) {
 // ReadEnvelopeFile reads an envelope from a file and inlines the files it
 // names, relative to the envelope's folder (seosgw send).
 func ReadEnvelopeFile(name string) (*Outgoing, error) {
-	b, err := readFile(name, MaxRequestBytes)
+	b, err := ReadFile(name, MaxRequestBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -159,18 +156,33 @@ func ReadEnvelopeFile(name string) (*Outgoing, error) {
 	return out, err
 }
 
-func readFile(name string, limit int64) ([]byte, error) {
+// ErrTooLarge is what ReadFile reports, wrapped, for a file over its limit.
+var ErrTooLarge = errors.New("file too large")
+
+// ReadFile reads a whole file of at most limit bytes; a larger one is an
+// error that wraps ErrTooLarge. It reads no more than limit+1 bytes, so a
+// huge file cannot exhaust memory.
+func ReadFile(name string, limit int64) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	b, err := readAtMost(f, limit)
+	if errors.Is(err, ErrTooLarge) {
+		return nil, fmt.Errorf("%s: %w (over %d MiB)", name, err, limit>>20)
+	}
+	return b, err
+}
+
+// readAtMost reads r to the end, or fails with ErrTooLarge past limit bytes.
+func readAtMost(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d MiB", name, limit>>20)
+		return nil, ErrTooLarge
 	}
 	return b, nil
 }

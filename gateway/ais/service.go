@@ -5,10 +5,14 @@ package ais
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 
 	"github.com/seosgw/seosgw/gateway/clock"
@@ -89,27 +93,41 @@ type Ref struct {
 
 // Outgoing is a document the AIS sends for registration.
 type Outgoing struct {
-	Recipient      string               `json:"recipient"` // register GUID or EIK
-	Kind           string               `json:"kind"`
-	DocumentGUID   string               `json:"documentGuid,omitempty"` // generated when empty
-	Number         *Number              `json:"number,omitempty"`
-	URI            *URI                 `json:"uri,omitempty"`
-	Parent         *Ref                 `json:"parent,omitempty"`
-	About          string               `json:"about,omitempty"`
-	DocComment     string               `json:"docComment,omitempty"`
-	Comment        string               `json:"comment"` // the sending comment (RegistrationRequest/Comment)
-	Correspondents []seos.Correspondent `json:"correspondents,omitempty"`
-	Service        *seos.Service        `json:"service,omitempty"`
-	ReqDateClose   string               `json:"reqDateClose,omitempty"`
-	AttentionTo    string               `json:"attentionTo,omitempty"`
-	AddData        string               `json:"addData,omitempty"` // XML fragment
-	Attachments    []Attachment         `json:"attachments,omitempty"`
+	Recipient      string          `json:"recipient"` // register GUID or EIK
+	Kind           string          `json:"kind"`
+	DocumentGUID   string          `json:"documentGuid,omitempty"` // generated when empty
+	Number         *Number         `json:"number,omitempty"`
+	URI            *URI            `json:"uri,omitempty"`
+	Parent         *Ref            `json:"parent,omitempty"`
+	About          string          `json:"about,omitempty"`
+	DocComment     string          `json:"docComment,omitempty"`
+	Comment        string          `json:"comment"` // the sending comment (RegistrationRequest/Comment)
+	Correspondents []Correspondent `json:"correspondents,omitempty"`
+	Service        *ServiceRef     `json:"service,omitempty"`
+	ReqDateClose   string          `json:"reqDateClose,omitempty"`
+	AttentionTo    string          `json:"attentionTo,omitempty"`
+	AddData        string          `json:"addData,omitempty"` // XML fragment
+	Attachments    []Attachment    `json:"attachments,omitempty"`
 }
 
 // Send queues an outgoing document and returns its outbox id. The key (the
 // Idempotency-Key, or else "doc:"+DocumentGUID) makes a repeated request
 // return the first one's id with created=false.
+//
+// A key is looked up before anything else, so a retry gets the first
+// answer even when the recipient has since become unable to exchange. A
+// key reused for a different request is idempotency_conflict: the second
+// document would otherwise be silently dropped.
 func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id int64, docGUID string, created bool, err error) {
+	hash, err := requestHash(in)
+	if err != nil {
+		return 0, "", false, err
+	}
+	if idemKey != "" {
+		if id, guid, ok, err := s.byKey(ctx, s.DB, idemKey, hash); err != nil || ok {
+			return id, guid, false, err
+		}
+	}
 	doc, err := in.document()
 	if err != nil {
 		return 0, "", false, err
@@ -127,42 +145,98 @@ func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id in
 	if _, err := probe.Document(); err != nil {
 		return 0, "", false, invalid("", "the document cannot form a valid SEOS message: %v", err)
 	}
+	callerKey := idemKey
 	// A DocumentGUID names one document across the exchange, and the same
 	// document may go to several recipients: it is a repeat only towards the
 	// same recipient, whatever key the caller sends it under.
 	if idemKey == "" && in.DocumentGUID != "" {
 		idemKey = "doc:" + seos.CanonicalGUID(to.GUID) + ":" + seos.CanonicalGUID(in.DocumentGUID)
 	}
+	repeat := false
 	err = store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
+		if callerKey != "" {
+			// Taken meanwhile by a concurrent request with the same key.
+			var e error
+			if id, docGUID, repeat, e = s.byKey(ctx, tx, callerKey, hash); e != nil || repeat {
+				return e
+			}
+		}
 		if in.DocumentGUID != "" {
-			e := tx.QueryRowContext(ctx, `SELECT id FROM outbox WHERE kind = ? AND recipient_guid_key = ? AND document_guid_key = ? ORDER BY id LIMIT 1`,
-				outbox.KindRegistration, seos.CanonicalGUID(to.GUID), seos.CanonicalGUID(doc.ID.GUID)).Scan(&id)
+			e := tx.QueryRowContext(ctx, `SELECT id, document_guid FROM outbox WHERE kind = ? AND recipient_guid_key = ? AND document_guid_key = ? ORDER BY id LIMIT 1`,
+				outbox.KindRegistration, seos.CanonicalGUID(to.GUID), seos.CanonicalGUID(doc.ID.GUID)).Scan(&id, &docGUID)
 			if e == nil {
-				return nil // created stays false
+				repeat = true
+				return nil
 			}
 			if !errors.Is(e, sql.ErrNoRows) {
 				return fmt.Errorf("ais: look up document %s: %w", doc.ID.GUID, e)
 			}
 		}
 		var e error
-		id, created, e = outbox.Enqueue(ctx, tx, outbox.KindRegistration, to.GUID, doc.ID.GUID, 0,
-			&outbox.Request{Document: doc, Comment: comment}, idemKey, s.Clock.Now())
-		return e
+		if id, created, e = outbox.Enqueue(ctx, tx, outbox.KindRegistration, to.GUID, doc.ID.GUID, 0,
+			&outbox.Request{Document: doc, Comment: comment}, idemKey, s.Clock.Now()); e != nil {
+			return e
+		}
+		if !created {
+			// Only a derived doc: key can meet an earlier item here; the
+			// caller's key was looked up above.
+			it, e := outbox.Get(ctx, tx, id)
+			if e != nil {
+				return e
+			}
+			repeat, docGUID = true, it.DocumentGUID
+			return nil
+		}
+		if _, e := tx.ExecContext(ctx, `UPDATE outbox SET request_hash = ? WHERE id = ?`, hash, id); e != nil {
+			return fmt.Errorf("ais: record request hash: %w", e)
+		}
+		docGUID = doc.ID.GUID
+		return nil
 	})
 	if err != nil {
 		return 0, "", false, err
 	}
-	if created {
-		s.notify()
-		s.Log.Info("ais: document queued", "id", id, "recipient", to.GUID, "document_guid", doc.ID.GUID)
-	} else {
-		it, err := outbox.Get(ctx, s.DB, id)
-		if err != nil {
-			return 0, "", false, err
-		}
-		return id, it.DocumentGUID, false, nil
+	if repeat {
+		return id, docGUID, false, nil
 	}
-	return id, doc.ID.GUID, true, nil
+	s.notify()
+	s.Log.Info("ais: document queued", "id", id, "recipient", to.GUID, "document_guid", docGUID)
+	return id, docGUID, true, nil
+}
+
+// requestHash names what was asked: the request as the caller gave it, in
+// canonical JSON (Go's encoding of the struct: fixed field order, whatever
+// order or spacing the caller used).
+func requestHash(in *Outgoing) (string, error) {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return "", fmt.Errorf("ais: encode request: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// byKey returns the document queued under an idempotency key. One queued
+// for a different request is an idempotency_conflict; one queued before
+// requests were hashed (request_hash empty) is taken as the same.
+func (s *Service) byKey(ctx context.Context, q querier, key, hash string) (id int64, docGUID string, ok bool, err error) {
+	var stored string
+	err = q.QueryRowContext(ctx, `SELECT id, document_guid, request_hash FROM outbox WHERE idempotency_key = ?`, key).Scan(&id, &docGUID, &stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", false, nil
+	}
+	if err != nil {
+		return 0, "", false, fmt.Errorf("ais: idempotency lookup: %w", err)
+	}
+	if stored != "" && stored != hash {
+		return 0, "", false, &Error{Code: "idempotency_conflict", Field: "Idempotency-Key", Status: 409,
+			Msg: fmt.Sprintf("this key already queued a different document (id %d, %s); send a new document under a new key", id, docGUID)}
+	}
+	return id, docGUID, true, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func (s *Service) notify() {
@@ -251,15 +325,24 @@ func (in *Outgoing) document() (*seos.Document, error) {
 	}
 	d.About, d.Comment, d.AttentionTo = opt(in.About), opt(in.DocComment), opt(in.AttentionTo)
 	for i, c := range in.Correspondents {
+		f := fmt.Sprintf("correspondents[%d]", i)
 		if strings.TrimSpace(c.Name) == "" || strings.TrimSpace(c.City) == "" {
-			return nil, invalid(fmt.Sprintf("correspondents[%d]", i), "name and city are required")
+			return nil, invalid(f, "name and city are required")
 		}
-		if c.Kind != nil && *c.Kind != seos.CorrApplicant && *c.Kind != seos.CorrOther {
-			return nil, invalid(fmt.Sprintf("correspondents[%d].kind", i), "%q; use Corr_Applicant or Corr_Other", *c.Kind)
+		sc := seos.Correspondent{Name: c.Name, City: c.City, Address: opt(c.Address), EGN: opt(c.EGN), IDCard: opt(c.IDCard),
+			BULSTAT: opt(c.BULSTAT), EMail: opt(c.EMail), Phone: opt(c.Phone), MobilePhone: opt(c.MobilePhone), MOL: opt(c.MOL),
+			Comment: opt(c.Comment)}
+		if k := seos.CorrespondentKind(strings.TrimSpace(c.Kind)); k != "" {
+			if k != seos.CorrApplicant && k != seos.CorrOther {
+				return nil, invalid(f+".kind", "%q; use Corr_Applicant or Corr_Other", c.Kind)
+			}
+			sc.Kind = &k
 		}
+		d.Correspondents = append(d.Correspondents, sc)
 	}
-	d.Correspondents = in.Correspondents
-	d.Service = in.Service
+	if in.Service != nil {
+		d.Service = &seos.Service{Name: in.Service.Name, Type: in.Service.Type, Code: in.Service.Code}
+	}
 	if in.ReqDateClose != "" {
 		if !seos.IsDate(in.ReqDateClose) {
 			return nil, invalid("reqDateClose", "%q is not a date (YYYY-MM-DD)", in.ReqDateClose)
@@ -293,6 +376,11 @@ func (in *Outgoing) document() (*seos.Document, error) {
 	return d, nil
 }
 
+// positiveInteger is the lexical space of the schema's RegisterIndex and
+// SequenceNumber (xsd:positiveInteger, within the 24 significant digits
+// libxml2 takes), after trimming.
+var positiveInteger = regexp.MustCompile(`^\+?0*[1-9][0-9]{0,23}$`)
+
 func docID(guid string, n *Number, u *URI, prefix string) (seos.DocumentID, error) {
 	id := seos.DocumentID{GUID: guid}
 	switch {
@@ -308,13 +396,19 @@ func docID(guid string, n *Number, u *URI, prefix string) (seos.DocumentID, erro
 		id.Number = &seos.DocumentNumber{Number: n.Number, Date: seos.Date(n.Date)}
 	case u != nil:
 		uri := &seos.DocumentURI{}
-		if u.RegisterIndex != "" {
-			v := seos.Integer(u.RegisterIndex)
-			uri.RegisterIndex = &v
-		}
-		if u.SequenceNumber != "" {
-			v := seos.Integer(u.SequenceNumber)
-			uri.SequenceNumber = &v
+		for _, p := range []struct {
+			field, v string
+			to       **seos.Integer
+		}{{"registerIndex", u.RegisterIndex, &uri.RegisterIndex}, {"sequenceNumber", u.SequenceNumber, &uri.SequenceNumber}} {
+			if p.v == "" {
+				continue
+			}
+			v := strings.TrimSpace(p.v)
+			if !positiveInteger.MatchString(v) {
+				return id, invalid(prefix+"uri."+p.field, "%q is not a whole number of at least 1 (at most 24 digits)", p.v)
+			}
+			n := seos.Integer(v)
+			*p.to = &n
 		}
 		if u.ReceiptOrSigningDate != "" {
 			if !seos.IsDate(u.ReceiptOrSigningDate) {
@@ -503,6 +597,13 @@ func (s *Service) transition(ctx context.Context, id int64, state string, fill f
 		if it.ExpectClose != "" {
 			v := seos.Date(it.ExpectClose)
 			resp.ExpectCloseDate = &v
+		}
+		// Build the message once now, as Send does: what is queued must be
+		// sendable, or the sender would never learn what we did.
+		probe := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(s.Clock.Now()), Sender: s.Self, Recipient: it.Sender,
+			MessageGUID: seos.NewGUID()}, Body: seos.Body{StatusResponse: resp}}
+		if _, err := probe.Document(); err != nil {
+			return invalid("", "the %s notification to the sender cannot form a valid SEOS message, so nothing was recorded: %v", resp.Status, err)
 		}
 		outID, _, err = outbox.Enqueue(ctx, tx, outbox.KindStatus, it.Sender.GUID, it.DocumentGUID, id, &outbox.Request{Status: resp}, "", s.Clock.Now())
 		return err

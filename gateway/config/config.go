@@ -250,7 +250,7 @@ func (c *Config) Validate() error {
 		add("endpoint.public_url", "%q must be the https URL DAEU registered for you, e.g. https://you.obmen.local:4443/seos/endpoint", c.Endpoint.PublicURL)
 	}
 	if c.Endpoint.MaxMessageBytes < 1<<20 {
-		add("endpoint.max_message_bytes", "%d is too small; peers send messages of 10 MiB and more, use at least 16MiB", c.Endpoint.MaxMessageBytes)
+		add("endpoint.max_message_bytes", "%d is too small; peers send messages of 10 MiB and more (the default is 64MiB); at least 1MiB", c.Endpoint.MaxMessageBytes)
 	}
 	if c.Endpoint.MaxConcurrent < 1 {
 		add("endpoint.max_concurrent", "must be at least 1")
@@ -269,7 +269,7 @@ func (c *Config) Validate() error {
 		add("register.stale_after", "%s is shorter than register.refresh (%s); readiness would flap", c.Register.StaleAfter.D(), c.Register.Refresh.D())
 	}
 	if c.Register.MaxResponseBytes < 1<<20 {
-		add("register.max_response_bytes", "too small for a full register listing; use at least 16MiB")
+		add("register.max_response_bytes", "too small for a full register listing (the default is 64MiB); at least 1MiB")
 	}
 	if c.Register.TestParticipant != "" && !seos.IsGUID(c.Register.TestParticipant) {
 		add("register.test_participant", "%q is not a GUID in braces", c.Register.TestParticipant)
@@ -283,6 +283,8 @@ func (c *Config) Validate() error {
 	positive(add, "outbound.retry_first", c.Outbound.RetryFirst)
 	if c.Outbound.Retries < 0 || c.Outbound.Retries > 20 {
 		add("outbound.retries", "%d; the protocol retries 10 times (after 15m … 128h)", c.Outbound.Retries)
+	} else if c.Outbound.RetryFirst > 0 && c.Outbound.RetryFirst.D() > (365*24*time.Hour)>>c.Outbound.Retries {
+		add("outbound.retry_first", "%s doubled %d times is over a year; shorten it or lower outbound.retries", c.Outbound.RetryFirst.D(), c.Outbound.Retries)
 	}
 	if c.Outbound.Workers < 1 {
 		add("outbound.workers", "must be at least 1")
@@ -291,7 +293,7 @@ func (c *Config) Validate() error {
 	positive(add, "outbound.status_after", c.Outbound.StatusAfter)
 	positive(add, "outbound.poll", c.Outbound.Poll)
 	if c.Outbound.MaxReplyBytes < 1<<20 {
-		add("outbound.max_reply_bytes", "too small; use at least 16MiB")
+		add("outbound.max_reply_bytes", "too small (the default is 64MiB); at least 1MiB")
 	}
 	for guid, peer := range c.Outbound.Peers {
 		if !seos.IsGUID(guid) {
@@ -302,6 +304,11 @@ func (c *Config) Validate() error {
 		}
 	}
 	checkListen(add, "ais.listen", c.AIS.Listen)
+	if host, _, err := net.SplitHostPort(c.AIS.Listen); err == nil {
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			add("ais.listen", "%q is not a loopback address: the AIS API is plain HTTP with a bearer token; keep it on 127.0.0.1 and put a TLS proxy in front if the AIS runs on another host", c.AIS.Listen)
+		}
+	}
 	if c.AIS.TokenFile == "" {
 		add("ais.token_file", "empty; the AIS API needs a bearer token: write a long random string to a file (e.g. openssl rand -hex 32 > /etc/seosgw/ais-token)")
 	} else if st, err := os.Stat(c.Path(c.AIS.TokenFile)); err != nil {

@@ -46,7 +46,9 @@ func TestValidationNamesFieldAndFix(t *testing.T) {
 		{"bad duration", strings.Replace(minimal, `service/"}`, `service/", refresh: soon}`, 1), "", "duration like"},
 		{"unknown field", minimal + "endpont: {listen: \":1\"}\n", "endpont", "field"},
 		{"stale shorter than refresh", strings.Replace(minimal, `register: {url: "https://register.obmen.local/service/"}`, `register: {url: "https://register.obmen.local/service/", refresh: 1h, stale_after: 30m}`, 1), "register.stale_after", "flap"},
-		{"tiny message limit", minimal + "endpoint: {max_message_bytes: 1KiB}\n", "endpoint.max_message_bytes", "16MiB"},
+		{"tiny message limit", minimal + "endpoint: {max_message_bytes: 1KiB}\n", "endpoint.max_message_bytes", "at least 1MiB"},
+		{"AIS API on the network", strings.Replace(minimal, "ais: {token_file: ais-token}", `ais: {listen: "10.1.2.3:8080", token_file: ais-token}`, 1), "ais.listen", "loopback"},
+		{"retry schedule over a year", minimal + "outbound: {retry_first: 30d, retries: 10}\n", "outbound.retry_first", "over a year"},
 		{"bad listen", minimal + "ops: {listen: nowhere}\n", "ops.listen", "host:port"},
 		{"bad size", minimal + "endpoint: {max_message_bytes: lots}\n", "", "size like"},
 	}

@@ -28,8 +28,6 @@ const (
 	TLSCertMismatch   Reason = "tls_certificate_mismatch"
 	SignatureInvalid  Reason = "signature_invalid"
 	SignerMismatch    Reason = "signer_certificate_mismatch"
-	CertRevoked       Reason = "certificate_revoked"
-	RevocationUnknown Reason = "revocation_unknown"
 	ClockSkew         Reason = "clock_skew"
 	DuplicateMessage  Reason = "duplicate_message"
 	UnexpectedMessage Reason = "unexpected_message"

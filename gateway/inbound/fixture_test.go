@@ -144,7 +144,7 @@ func newWorld(t *testing.T, o options) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := NewHandler(w.pipeline, "/seos/endpoint", "https://b.obmen.local:4443/seos/endpoint", o.maxBytes, o.maxConcurrent, log)
+	h := NewHandler(w.pipeline, "/seos/endpoint", "https://b.obmen.local:4443/seos/endpoint", o.maxConcurrent, log)
 	w.srv = NewServer(ln.Addr().String(), ts.ServerTLS(w.b.id), h, Timeouts{Read: time.Minute, Write: time.Minute, Idle: time.Minute}, log)
 	go w.srv.ServeTLS(ln, "", "")
 	t.Cleanup(func() { w.srv.Close() })

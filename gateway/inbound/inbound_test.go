@@ -16,6 +16,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
+	"github.com/seosgw/seosgw/gateway/xmldsig"
 	"github.com/seosgw/seosgw/register"
 )
 
@@ -151,7 +152,8 @@ func TestRefusals(t *testing.T) {
 		{name: "wrong recipient", tls: w.a, body: signedBy(w.a, wrongRecipient), text: "Получателят", guid: true, kind: seos.ErrExternal},
 		{name: "inactive sender", tls: w.inactive, body: signedBy(w.inactive, reg(w.inactive)), text: "не е активен", guid: true, kind: seos.ErrExternal},
 		{name: "temporarily inactive sender", tls: w.tempOff, body: signedBy(w.tempOff, reg(w.tempOff)), text: "временно неактивен", guid: true, kind: seos.ErrExternal},
-		{name: "sender not in register", tls: w.stranger, body: signedBy(w.stranger, reg(w.stranger)), text: "не е вписан", guid: true, kind: seos.ErrExternal},
+		{name: "sender not in register", tls: w.a, body: signedBy(w.stranger, reg(w.stranger)), text: "не е вписан", guid: true, kind: seos.ErrExternal},
+		{name: "TLS certificate of no participant", tls: w.stranger, body: signedBy(w.stranger, reg(w.stranger)), text: "не е транспортен сертификат на участник", kind: seos.ErrExternal},
 		{name: "TLS certificate of another participant", tls: w.c, body: signedBy(w.a, reg(w.a)), text: "TLS сертификатът", guid: true, kind: seos.ErrExternal},
 		{name: "signed by another participant", tls: w.a, body: signedBy(w.c, reg(w.a)), text: "различен от транспортния", guid: true, kind: seos.ErrExternal},
 		{name: "tampered", tls: w.a, body: tampered, text: "подпис", guid: true, kind: seos.ErrExternal},
@@ -370,4 +372,42 @@ func TestConcurrencyCap(t *testing.T) {
 	if testutil.ToFloat64(w.pipeline.Metrics.rejectedBusy) != 1 {
 		t.Error("busy rejection not counted")
 	}
+}
+
+// Replies to a peer configured for SHA-1 are signed with rsa-sha1.
+func TestRepliesUseThePeersDigest(t *testing.T) {
+	w := newWorld(t, options{})
+	w.pipeline.Hash = func(guid string) xmldsig.Hash {
+		if seos.EqualGUID(guid, w.a.entity.GUID) {
+			return xmldsig.SHA1
+		}
+		return xmldsig.SHA256
+	}
+	for _, c := range []struct {
+		from party
+		want string
+	}{{w.a, xmldsig.RSASHA1}, {w.c, xmldsig.RSASHA256}} {
+		_, raw := w.submit(c.from.id, sign(t, c.from.id, registration(c.from.entity, w.b.entity, seos.NewGUID())))
+		_, doc, err := seos.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := xmldsig.Verify(doc, xmldsig.Options{})
+		if err != nil || res.SignatureMethod != c.want {
+			t.Errorf("reply to %s signed with %v (%v), want %s", c.from.entity.GUID, res, err, c.want)
+		}
+	}
+}
+
+// While we are inactive in the register, refusals are our fault.
+func TestWeAreInactive(t *testing.T) {
+	w := newWorld(t, options{})
+	ents := []register.Entity{w.a.registerEntity(), w.b.registerEntity()}
+	ents[1].Status = register.Inactive
+	if err := w.cache.Apply(context.Background(), true, ents, "c2"); err != nil {
+		t.Fatal(err)
+	}
+	m := registration(w.a.entity, w.b.entity, seos.NewGUID())
+	reply, _ := w.submit(w.a.id, sign(t, w.a.id, m))
+	assertError(t, reply, seos.ErrInternal, m.Header.MessageGUID, "не е активен")
 }

@@ -36,10 +36,13 @@ type Pipeline struct {
 	Self   seos.Entity // this participant, as the register lists it
 	Dir    Directory
 	Policy register.Policy
-	Signer *xmldsig.Signer
-	DB     *sql.DB
-	Clock  clock.Clock
-	Skew   time.Duration // accepted MessageDate distance from our clock
+	Signer *xmldsig.Signer // key and certificate; Hash decides the algorithm
+	// Hash is the signature hash for replies to a peer (sha1 for old .NET
+	// peers configured so); nil keeps Signer.Hash.
+	Hash  func(peerGUID string) xmldsig.Hash
+	DB    *sql.DB
+	Clock clock.Clock
+	Skew  time.Duration // accepted MessageDate distance from our clock
 	// MaxMessageBytes is the request size limit (the HTTP layer enforces it).
 	MaxMessageBytes int64
 	Log             *slog.Logger
@@ -97,10 +100,11 @@ func (p *Pipeline) Handle(ctx context.Context, req Request) (resp Response) {
 			resp = p.refuse(ctx, x, fault.Ours(fault.Internal, "Вътрешна грешка при обработката на съобщението.", "panic while processing", fmt.Errorf("%v", r)))
 		}
 		p.Metrics.size.Observe(float64(req.Size))
-		p.Metrics.latency.Observe(time.Since(x.start).Seconds())
+		p.Metrics.latency.Observe(p.Clock.Now().Sub(x.start).Seconds())
 	}()
 	for _, step := range []func(context.Context, *exchange) error{
 		p.checkSize,
+		p.checkTLSIdentity,
 		p.unwrapSOAP,
 		p.parseMessage,
 		p.checkRecipient,

@@ -78,14 +78,11 @@ func (p *Pipeline) signedReply(to seos.Entity, body seos.Body) ([]byte, error) {
 		Header: seos.Header{MessageDate: seos.DateTimeOf(p.Clock.Now()), Sender: p.Self, Recipient: to, MessageGUID: seos.NewGUID()},
 		Body:   body,
 	}
-	doc, err := m.Document()
-	if err != nil {
-		return nil, err
+	signer := *p.Signer
+	if p.Hash != nil {
+		signer.Hash = p.Hash(to.GUID)
 	}
-	if err := p.Signer.Sign(doc); err != nil {
-		return nil, err
-	}
-	b, err := seos.WriteCompact(doc)
+	b, err := signer.SignMessage(m)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +116,7 @@ func (p *Pipeline) accept(ctx context.Context, x *exchange) (Response, error) {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO inbound_messages (message_guid_key, sender_guid_key, log_id, received_at) VALUES (?, ?, ?, ?)`,
-			seos.CanonicalGUID(m.Header.MessageGUID), seos.CanonicalGUID(m.Header.Sender.GUID), logID, now.UTC().Format("2006-01-02T15:04:05.999999999Z07:00")); err != nil {
+			seos.CanonicalGUID(m.Header.MessageGUID), seos.CanonicalGUID(m.Header.Sender.GUID), logID, store.FormatTime(now)); err != nil {
 			return err
 		}
 		var body *seos.Body
@@ -179,7 +176,7 @@ func (p *Pipeline) accept(ctx context.Context, x *exchange) (Response, error) {
 			return err
 		}
 		if outcome != "accepted" {
-			if _, err := tx.ExecContext(ctx, `UPDATE message_log SET outcome = ? WHERE id = ?`, outcome, logID); err != nil {
+			if err := msglog.SetOutcome(ctx, tx, logID, outcome, "", ""); err != nil {
 				return err
 			}
 		}

@@ -19,15 +19,15 @@ type Handler struct {
 	Pipeline  *Pipeline
 	Path      string
 	PublicURL string // soap:address in the served WSDL
-	MaxBytes  int64
 	// busy holds a token per request in flight (max_concurrent).
 	busy chan struct{}
 	Log  *slog.Logger
 }
 
 // NewHandler caps concurrent requests at maxConcurrent.
-func NewHandler(p *Pipeline, path, publicURL string, maxBytes int64, maxConcurrent int, log *slog.Logger) *Handler {
-	return &Handler{Pipeline: p, Path: path, PublicURL: publicURL, MaxBytes: maxBytes, busy: make(chan struct{}, maxConcurrent), Log: log}
+// The size limit is the pipeline's MaxMessageBytes.
+func NewHandler(p *Pipeline, path, publicURL string, maxConcurrent int, log *slog.Logger) *Handler {
+	return &Handler{Pipeline: p, Path: path, PublicURL: publicURL, busy: make(chan struct{}, maxConcurrent), Log: log}
 }
 
 // queueWait is how long a request may wait for a free slot before 503;
@@ -75,16 +75,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var buf bytes.Buffer
 	if r.ContentLength > 0 {
-		buf.Grow(int(min(r.ContentLength, h.MaxBytes) + 1)) // one allocation for a large message
+		// Grow up to 1 MiB at once from the declared length; beyond that the
+		// buffer grows as bytes arrive, so a peer cannot pin memory by
+		// announcing a length and then sending slowly.
+		buf.Grow(int(min(r.ContentLength, h.Pipeline.MaxMessageBytes, 1<<20) + 1))
 	}
-	n, err := io.Copy(&buf, io.LimitReader(r.Body, h.MaxBytes+1))
+	n, err := io.Copy(&buf, io.LimitReader(r.Body, h.Pipeline.MaxMessageBytes+1))
 	if err != nil {
 		h.Log.Warn("inbound: reading the request failed", "error", err, "read", n)
 		http.Error(w, "request body could not be read", http.StatusBadRequest)
 		return
 	}
 	req.Body, req.Size = buf.Bytes(), n
-	if n > h.MaxBytes {
+	if n > h.Pipeline.MaxMessageBytes {
 		// Count the rest without keeping it, so the peer can read our answer.
 		rest, _ := io.Copy(io.Discard, io.LimitReader(r.Body, 1<<30))
 		req.TooLarge, req.Size = true, n+rest

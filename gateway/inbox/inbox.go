@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/store"
 )
 
 // States of a received document, driven by the AIS.
@@ -73,8 +74,6 @@ type Querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-const timeFormat = time.RFC3339Nano
-
 // Add stores a received registration request and its decoded attachments.
 // The caller's transaction also records the message and its log entry.
 func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string, req *seos.RegistrationRequest, logID int64, at time.Time) (int64, error) {
@@ -88,7 +87,7 @@ func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string,
 	if doc.About != nil {
 		about = *doc.About
 	}
-	ts := at.UTC().Format(timeFormat)
+	ts := store.FormatTime(at)
 	res, err := q.ExecContext(ctx, `INSERT INTO inbox
 		(sender_guid_key, sender_guid, sender_eik, sender_name, document_guid_key, document_guid, message_guid, received_at, log_id,
 		 kind, about, document_json, comment, state, updated_at)
@@ -98,7 +97,10 @@ func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string,
 	if err != nil {
 		return 0, fmt.Errorf("inbox: insert: %w", err)
 	}
-	id, _ := res.LastInsertId()
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("inbox: insert: %w", err)
+	}
 	for i, a := range req.Document.Attachments {
 		body, err := a.Body.Decode()
 		if err != nil {
@@ -205,8 +207,12 @@ func scanItem(s scanner) (*Item, error) {
 		&received, &it.LogID, &it.State, &docJSON, &it.Comment, &it.RegNumber, &it.RegDate, &uriJSON, &it.RejectionReason, &it.ExpectClose, &updated); err != nil {
 		return nil, err
 	}
-	it.ReceivedAt, _ = time.Parse(timeFormat, received)
-	it.UpdatedAt, _ = time.Parse(timeFormat, updated)
+	var err1, err2 error
+	it.ReceivedAt, err1 = store.ParseTime(received)
+	it.UpdatedAt, err2 = store.ParseTime(updated)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, fmt.Errorf("inbox: document %d: %w", it.ID, err)
+	}
 	if err := json.Unmarshal([]byte(docJSON), &it.Document); err != nil {
 		return nil, fmt.Errorf("inbox: document %d: %w", it.ID, err)
 	}
@@ -263,7 +269,7 @@ func Apply(ctx context.Context, q Querier, id int64, u *Update, at time.Time) er
 			uriJSON = string(b)
 		}
 	}
-	set, args := "state = ?, updated_at = ?", []any{u.State, at.UTC().Format(timeFormat)}
+	set, args := "state = ?, updated_at = ?", []any{u.State, store.FormatTime(at)}
 	if u.ID != nil {
 		set += ", reg_number = ?, reg_date = ?, reg_uri_json = ?"
 		args = append(args, number, date, uriJSON)
@@ -280,4 +286,16 @@ func Apply(ctx context.Context, q Querier, id int64, u *Update, at time.Time) er
 		return fmt.Errorf("inbox: update %d: %w", id, err)
 	}
 	return nil
+}
+
+// PruneAttachments drops the content of attachments of documents whose
+// work is over (rejected, closed, stopped) since before `before`; the
+// listing stays. The AIS has had the retention period to collect them.
+func PruneAttachments(ctx context.Context, q Querier, before time.Time) (int64, error) {
+	res, err := q.ExecContext(ctx, `UPDATE inbox_attachments SET content = x'' WHERE length(content) > 0 AND inbox_id IN
+		(SELECT id FROM inbox WHERE state IN (?, ?, ?) AND updated_at < ?)`, Rejected, Closed, Stopped, store.FormatTime(before))
+	if err != nil {
+		return 0, fmt.Errorf("inbox: prune attachments: %w", err)
+	}
+	return res.RowsAffected()
 }

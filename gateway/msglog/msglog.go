@@ -8,6 +8,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/store"
 	"strings"
 	"time"
 )
@@ -42,8 +44,6 @@ type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-const timeFormat = time.RFC3339Nano
-
 // Insert writes e and returns its id.
 func Insert(ctx context.Context, q Execer, e *Entry) (int64, error) {
 	if e.Direction != In && e.Direction != Out {
@@ -60,7 +60,8 @@ func Insert(ctx context.Context, q Execer, e *Entry) (int64, error) {
 	res, err := q.ExecContext(ctx, `INSERT INTO message_log
 		(direction, at, peer_guid, peer_serial, message_type, message_guid, document_guid, reply_to, outcome, reason, detail, size, truncated, raw)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Direction, e.At.UTC().Format(timeFormat), e.PeerGUID, e.PeerSerial, e.MessageType, e.MessageGUID, e.DocumentGUID,
+		e.Direction, store.FormatTime(e.At), seos.CanonicalGUID(e.PeerGUID), e.PeerSerial, e.MessageType,
+		seos.CanonicalGUID(e.MessageGUID), seos.CanonicalGUID(e.DocumentGUID),
 		replyTo, e.Outcome, e.Reason, e.Detail, e.Size, e.Truncated, raw)
 	if err != nil {
 		return 0, fmt.Errorf("msglog: insert: %w", err)
@@ -94,26 +95,28 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
 	if f.Direction != "" {
 		add("direction = ?", f.Direction)
 	}
+	// GUID columns hold the canonical form (the raw bytes keep the
+	// original), so these comparisons can use the indexes.
 	if f.Peer != "" {
-		add("lower(peer_guid) = lower(?)", f.Peer)
+		add("peer_guid = ?", seos.CanonicalGUID(f.Peer))
 	}
 	if f.MessageType != "" {
 		add("message_type = ?", f.MessageType)
 	}
 	if f.MessageGUID != "" {
-		add("lower(message_guid) = lower(?)", f.MessageGUID)
+		add("message_guid = ?", seos.CanonicalGUID(f.MessageGUID))
 	}
 	if f.DocumentGUID != "" {
-		add("lower(document_guid) = lower(?)", f.DocumentGUID)
+		add("document_guid = ?", seos.CanonicalGUID(f.DocumentGUID))
 	}
 	if f.Outcome != "" {
 		add("outcome = ?", f.Outcome)
 	}
 	if !f.Since.IsZero() {
-		add("at >= ?", f.Since.UTC().Format(timeFormat))
+		add("at >= ?", store.FormatTime(f.Since))
 	}
 	if !f.Until.IsZero() {
-		add("at < ?", f.Until.UTC().Format(timeFormat))
+		add("at < ?", store.FormatTime(f.Until))
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -169,7 +172,7 @@ func scan(s scanner, extra ...any) (*Entry, error) {
 		return nil, err
 	}
 	var err error
-	if e.At, err = time.Parse(timeFormat, at); err != nil {
+	if e.At, err = store.ParseTime(at); err != nil {
 		return nil, fmt.Errorf("msglog: entry %d: bad time %q", e.ID, at)
 	}
 	return &e, nil
@@ -181,9 +184,17 @@ func scan(s scanner, extra ...any) (*Entry, error) {
 func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
 	res, err := l.DB.ExecContext(ctx, `UPDATE message_log SET raw = x'', truncated = 1,
 		detail = CASE WHEN detail = '' THEN 'raw bytes pruned by retention' ELSE detail || '; raw bytes pruned by retention' END
-		WHERE at < ? AND length(raw) > 0`, before.UTC().Format(timeFormat))
+		WHERE at < ? AND length(raw) > 0`, store.FormatTime(before))
 	if err != nil {
 		return 0, fmt.Errorf("msglog: prune: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// SetOutcome records what became of a logged message after it was logged.
+func SetOutcome(ctx context.Context, q Execer, id int64, outcome, reason, detail string) error {
+	if _, err := q.ExecContext(ctx, `UPDATE message_log SET outcome = ?, reason = ?, detail = ? WHERE id = ?`, outcome, reason, detail, id); err != nil {
+		return fmt.Errorf("msglog: set outcome of %d: %w", id, err)
+	}
+	return nil
 }

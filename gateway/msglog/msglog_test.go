@@ -47,7 +47,7 @@ func TestInsertListGetPrune(t *testing.T) {
 		}
 	}
 	got, err := l.Get(ctx, in.ID)
-	if err != nil || string(got.Raw) != "<x/>\x00" || !got.At.Equal(base) || got.MessageGUID != "{M1}" {
+	if err != nil || string(got.Raw) != "<x/>\x00" || !got.At.Equal(base) || got.MessageGUID != "{m1}" {
 		t.Fatalf("get: %+v %v", got, err)
 	}
 	if r, _ := l.Get(ctx, out.ID); r.ReplyTo != in.ID {

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,10 +23,12 @@ import (
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/inbound"
+	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/netcheck"
 	"github.com/seosgw/seosgw/gateway/ops"
 	"github.com/seosgw/seosgw/gateway/outbound"
+	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/spool"
@@ -58,29 +61,50 @@ type Node struct {
 	opsSrv   *http.Server
 	aisSrv   *http.Server
 	aisToken string
+	// spoolWrites tracks prompt writes of received documents to the spool,
+	// so shutdown waits for them before closing the database.
+	spoolWrites sync.WaitGroup
+}
+
+// LoadTransport loads the transport identity and the trust store (CA and
+// CRLs) the way serve does; preflight uses it too, so both check the same.
+func LoadTransport(cfg *config.Config, clk clock.Clock, log *slog.Logger, m *trust.Metrics) (*pki.Identity, *trust.Store, error) {
+	id, err := pki.LoadIdentity(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key))
+	if err != nil {
+		return nil, nil, fmt.Errorf("tls.cert / tls.key: %w", err)
+	}
+	crls := make([]string, len(cfg.TLS.CRLs))
+	for i, c := range cfg.TLS.CRLs {
+		crls[i] = cfg.Path(c)
+	}
+	ts, err := trust.New(cfg.Path(cfg.TLS.CA), crls, cfg.TLS.CRLPolicy == "fail-open", clk, log, m)
+	if err != nil {
+		return id, nil, fmt.Errorf("tls.ca / tls.crl: %w", err)
+	}
+	return id, ts, nil
+}
+
+// hashFor is the signature hash for messages to a participant (per-peer
+// outbound.peers digest, else tls.digest), for replies and deliveries alike.
+func (n *Node) hashFor(guid string) xmldsig.Hash {
+	h, _ := xmldsig.ParseHash(n.Config.DigestFor(guid))
+	return h
 }
 
 // New opens and checks everything the configuration names; it starts nothing.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Clock) (*Node, error) {
 	n := &Node{Config: cfg, Log: log, Clock: clk, Registry: prometheus.NewRegistry()}
 	n.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	var err error
-	if n.Identity, err = pki.LoadIdentity(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key)); err != nil {
-		return nil, fmt.Errorf("tls.cert / tls.key: %w", err)
-	}
-	crls := make([]string, len(cfg.TLS.CRLs))
-	for i, c := range cfg.TLS.CRLs {
-		crls[i] = cfg.Path(c)
-	}
 	trustMetrics := trust.NewMetrics(n.Registry)
-	if n.Trust, err = trust.New(cfg.Path(cfg.TLS.CA), crls, cfg.TLS.CRLPolicy == "fail-open", clk, log, trustMetrics); err != nil {
-		return nil, fmt.Errorf("tls.ca / tls.crl: %w", err)
+	var err error
+	if n.Identity, n.Trust, err = LoadTransport(cfg, clk, log, trustMetrics); err != nil {
+		return nil, err
 	}
 	if n.DB, err = store.OpenGateway(ctx, cfg.Path(cfg.Database.Path)); err != nil {
 		return nil, fmt.Errorf("database.path: %w", err)
 	}
 	n.Cache = register.NewCache(n.DB, clk)
-	src, err := regsoap.NewClientFromConfig(cfg, log)
+	src, err := regsoap.NewClientFromConfig(cfg, n.Identity, n.Trust, log)
 	if err != nil {
 		n.DB.Close()
 		return nil, err
@@ -100,6 +124,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		Dir:             n.Cache,
 		Policy:          register.Policy{SelfGUID: cfg.Participant.GUID, TestParticipantGUID: cfg.Register.TestParticipant},
 		Signer:          &xmldsig.Signer{Key: n.Identity.Key, Cert: n.Identity.Cert, Hash: hash},
+		Hash:            n.hashFor,
 		DB:              n.DB,
 		Clock:           clk,
 		Skew:            cfg.Endpoint.ClockSkew.D(),
@@ -128,9 +153,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 			return nil, fmt.Errorf("ais.spool: %w", err)
 		}
 		sp := n.Spool
+		sp.RegisterFresh = n.Syncer.Fresh // hold drops for unknown recipients until the register copy is fresh
 		n.Pipeline.Received = func(id int64) {
 			// The spool's scan catches up anyway; this only makes it prompt.
+			n.spoolWrites.Add(1)
 			go func() {
+				defer n.spoolWrites.Done()
 				if err := sp.WriteReceived(context.Background(), id); err != nil {
 					log.Warn("spool: writing a received document", "inbox_id", id, "error", err)
 				}
@@ -174,8 +202,8 @@ func (n *Node) Run(ctx context.Context) error {
 	cfg := n.Config
 	// VPN/EESMDANS reachability first: with network.on_failure=refuse a
 	// failed check stops the start here; otherwise we start not-ready.
+	defer n.DB.Close() // last, after every loop and request has finished
 	if err := n.Network.Startup(ctx); err != nil {
-		n.DB.Close()
 		return fmt.Errorf("preflight: %w", err)
 	}
 	epLn, err := net.Listen("tcp", cfg.Endpoint.Listen)
@@ -198,7 +226,7 @@ func (n *Node) Run(ctx context.Context) error {
 	if publicURL == "" {
 		publicURL = "https://" + epLn.Addr().String() + cfg.Endpoint.Path
 	}
-	h := inbound.NewHandler(n.Pipeline, cfg.Endpoint.Path, publicURL, int64(cfg.Endpoint.MaxMessageBytes), cfg.Endpoint.MaxConcurrent, n.Log)
+	h := inbound.NewHandler(n.Pipeline, cfg.Endpoint.Path, publicURL, cfg.Endpoint.MaxConcurrent, n.Log)
 	n.endpoint = inbound.NewServer(cfg.Endpoint.Listen, n.Trust.ServerTLS(n.Identity), h,
 		inbound.Timeouts{Read: cfg.Endpoint.ReadTimeout.D(), Write: cfg.Endpoint.WriteTimeout.D(), Idle: cfg.Endpoint.IdleTimeout.D()}, n.Log)
 	n.opsSrv = &http.Server{Handler: n.Ops.Handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -237,7 +265,7 @@ func (n *Node) Run(ctx context.Context) error {
 	for i := 0; i < loopCount; i++ {
 		<-done
 	}
-	n.DB.Close()
+	n.spoolWrites.Wait()
 	n.Log.Info("seosgw stopped")
 	return runErr
 }
@@ -253,15 +281,23 @@ func serve(s *http.Server, ln net.Listener) error {
 	return nil
 }
 
-// pruneLoop applies the message log's retention once an hour.
+// pruneLoop applies the retention period once an hour: the message log's
+// raw bytes, delivered requests in the outbox, and the attachments of
+// received documents whose work is over. Rows stay; their bulk goes.
 func (n *Node) pruneLoop(ctx context.Context) {
 	l := &msglog.Log{DB: n.DB}
 	for {
 		before := n.Clock.Now().Add(-n.Config.Database.LogRetention.D())
-		if k, err := l.Prune(ctx, before); err != nil && ctx.Err() == nil {
-			n.Log.Warn("message log retention failed", "error", err)
-		} else if k > 0 {
-			n.Log.Info("message log retention", "pruned", k, "before", before.UTC().Format(time.RFC3339))
+		for what, prune := range map[string]func() (int64, error){
+			"message log raw bytes":      func() (int64, error) { return l.Prune(ctx, before) },
+			"outbox requests":            func() (int64, error) { return outbox.PruneRequests(ctx, n.DB, before) },
+			"finished inbox attachments": func() (int64, error) { return inbox.PruneAttachments(ctx, n.DB, before) },
+		} {
+			if k, err := prune(); err != nil && ctx.Err() == nil {
+				n.Log.Warn("retention failed", "what", what, "error", err)
+			} else if k > 0 {
+				n.Log.Info("retention", "what", what, "pruned", k, "before", before.UTC().Format(time.RFC3339))
+			}
 		}
 		select {
 		case <-ctx.Done():

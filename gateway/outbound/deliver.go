@@ -18,7 +18,9 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/msglog"
@@ -97,21 +99,54 @@ func (d *Deliverer) Notify() {
 // again first; the recipient's DocumentGUID dedupe makes that safe.
 func (d *Deliverer) Run(ctx context.Context) error {
 	d.Notify() // create the channel, run a pass at once
-	if n, err := outbox.Recover(ctx, d.DB, d.Clock.Now()); err != nil {
+	if n, err := outbox.Recover(ctx, d.DB, d.Clock.Now(), d.Clock.Now()); err != nil {
 		d.Log.Error("outbox recovery", "error", err)
 	} else if n > 0 {
 		d.Log.Info("outbox: resuming items a stop interrupted", "items", n)
 	}
+	workers := max(d.Workers, 1)
+	jobs := make(chan *outbox.Item)
+	var inFlight atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range jobs {
+				d.attempt(ctx, it)
+				inFlight.Add(-1)
+				d.Notify() // a worker is free: claim more
+			}
+		}()
+	}
+	defer func() { close(jobs); wg.Wait() }()
 	lastPoll := time.Time{}
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if now := d.Clock.Now(); d.StatusAfter > 0 && now.Sub(lastPoll) >= d.Poll {
+		now := d.Clock.Now()
+		if d.StatusAfter > 0 && now.Sub(lastPoll) >= d.Poll {
 			d.askAboutWaiting(ctx)
 			lastPoll = now
 		}
-		d.pass(ctx)
+		// An attempt whose outcome could not be recorded stays "sending";
+		// past the longest attempt it goes back in the queue.
+		if _, err := outbox.Recover(ctx, d.DB, now, now.Add(-d.Timeout-time.Minute)); err != nil && ctx.Err() == nil {
+			d.Log.Error("outbox recovery", "error", err)
+		}
+		// Claim only what a free worker takes at once, so nothing claimed
+		// waits behind a slow peer with its attempt already counted.
+		if free := workers - int(inFlight.Load()); free > 0 {
+			items, err := outbox.Claim(ctx, d.DB, now, free)
+			if err != nil && ctx.Err() == nil {
+				d.Log.Error("outbox claim", "error", err)
+			}
+			for _, it := range items {
+				inFlight.Add(1)
+				jobs <- it
+			}
+		}
 		d.updateDepths(ctx)
 		wait := d.Poll
 		if next, err := outbox.NextDue(ctx, d.DB); err == nil && !next.IsZero() {
@@ -128,32 +163,6 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			t.Stop()
 		case <-t.C:
 		}
-	}
-}
-
-// pass claims everything due and attempts it, Workers at a time.
-func (d *Deliverer) pass(ctx context.Context) {
-	for ctx.Err() == nil {
-		items, err := outbox.Claim(ctx, d.DB, d.Clock.Now(), max(d.Workers, 1)*2)
-		if err != nil {
-			d.Log.Error("outbox claim", "error", err)
-			return
-		}
-		if len(items) == 0 {
-			return
-		}
-		sem := make(chan struct{}, max(d.Workers, 1))
-		var wg sync.WaitGroup
-		for _, it := range items {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				d.attempt(ctx, it)
-			}()
-		}
-		wg.Wait()
 	}
 }
 
@@ -283,18 +292,11 @@ func (d *Deliverer) build(it *outbox.Item, to *register.Entity) (*seos.Message, 
 }
 
 func (d *Deliverer) sign(m *seos.Message, recipient string) ([]byte, error) {
-	doc, err := m.Document()
-	if err != nil {
-		return nil, err
-	}
 	h := xmldsig.SHA256
 	if d.Hash != nil {
 		h = d.Hash(recipient)
 	}
-	if err := (&xmldsig.Signer{Key: d.Identity.Key, Cert: d.Identity.Cert, Hash: h}).Sign(doc); err != nil {
-		return nil, err
-	}
-	return seos.WriteCompact(doc)
+	return (&xmldsig.Signer{Key: d.Identity.Key, Cert: d.Identity.Cert, Hash: h}).SignMessage(m)
 }
 
 // post sends env to the recipient's endpoint and judges what comes back.
@@ -354,7 +356,22 @@ func (d *Deliverer) post(ctx context.Context, it *outbox.Item, to *register.Enti
 }
 
 func (d *Deliverer) setLogOutcome(ctx context.Context, id int64, outcome, detail string) {
-	d.DB.ExecContext(ctx, `UPDATE message_log SET outcome = ?, detail = ? WHERE id = ?`, outcome, detail, id)
+	if err := msglog.SetOutcome(ctx, d.DB, id, outcome, "", detail); err != nil {
+		d.Log.Error("message log", "error", err)
+	}
+}
+
+// snippet is the start of a body for an error message, cut on a rune boundary.
+func snippet(b []byte) string {
+	const n = 120
+	if len(b) <= n {
+		return string(b)
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(b[cut]) {
+		cut--
+	}
+	return string(b[:cut]) + "..."
 }
 
 // judge reads the reply: only a schema-valid message signed with the
@@ -364,13 +381,15 @@ func (d *Deliverer) judge(status int, body []byte, it *outbox.Item, to *register
 	payload, err := soap.ParseSubmitResponse(body)
 	var sf *soap.Fault
 	switch {
-	case errors.As(err, &sf):
+	case errors.As(err, &sf) && sf.Peer:
+		// Only a fault the recipient sent about our request is final; a
+		// proxy's error page or a busy answer is a network failure.
 		if sf.Code == "Client" || sf.Code == "VersionMismatch" || sf.Code == "MustUnderstand" {
 			return final("the recipient refused the request with SOAP fault %s: %s", sf.Code, sf.String), "soap_fault"
 		}
 		return retry("SOAP fault %s: %s", sf.Code, sf.String), "soap_fault"
 	case err != nil || status != http.StatusOK:
-		return retry("HTTP %d without a SubmitResponse", status), "http_status"
+		return retry("HTTP %d without a SubmitResponse: %s", status, snippet(body)), "http_status"
 	}
 	if len(payload) == 0 {
 		if it.Kind == outbox.KindStatus {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -119,7 +120,7 @@ func (n *testNet) serveRealB() (*sql.DB, func()) {
 	p := &inbound.Pipeline{Self: n.bEnt, Dir: cache, Policy: register.Policy{SelfGUID: n.bEnt.GUID},
 		Signer: &xmldsig.Signer{Key: n.b.Key, Cert: n.b.Cert}, DB: db, Clock: clock.System, Skew: 10 * time.Minute,
 		MaxMessageBytes: 64 << 20, Log: n.log, Metrics: inbound.NewMetrics(prometheus.NewRegistry())}
-	srv := inbound.NewServer("", ts.ServerTLS(n.b), inbound.NewHandler(p, "/seos/endpoint", n.bURL, 64<<20, 4, n.log),
+	srv := inbound.NewServer("", ts.ServerTLS(n.b), inbound.NewHandler(p, "/seos/endpoint", n.bURL, 4, n.log),
 		inbound.Timeouts{Read: time.Minute, Write: time.Minute, Idle: time.Minute}, n.log)
 	ln := n.listener()
 	go srv.Serve(tls.NewListener(ln, srv.TLSConfig))
@@ -376,5 +377,76 @@ func TestAsksAboutDocumentsWaitingTooLong(t *testing.T) {
 	it := n.runUntil(id, 20*time.Second, func(it *outbox.Item) bool { return it.DocStatus == string(seos.StatusRegistered) })
 	if it.PeerNumber != "Б-77" || it.StatusAskedAt.IsZero() {
 		t.Errorf("after the status request: %+v", it)
+	}
+}
+
+// A proxy's error page or a busy peer is a network failure: retried.
+func TestNonSOAPAnswersAreRetried(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		body   string
+	}{{502, "<html><body>Bad Gateway</body></html>"}, {503, "busy, retry later\n"}, {200, "<html>login</html>"}} {
+		t.Run(fmt.Sprint(c.status), func(t *testing.T) {
+			n := newNet(t)
+			n.d.Schedule = Schedule{First: time.Hour, Retries: 3}
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(c.status)
+				io.WriteString(w, c.body)
+			}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{n.b.TLSCertificate()}}}
+			ln := n.listener()
+			go srv.Serve(tls.NewListener(ln, srv.TLSConfig))
+			defer srv.Close()
+			it := n.runUntil(n.enqueue(seos.NewGUID()), 10*time.Second, func(it *outbox.Item) bool { return it.Attempts == 1 && it.State == outbox.Queued })
+			if !strings.Contains(it.LastError, fmt.Sprintf("HTTP %d", c.status)) {
+				t.Errorf("last error %q", it.LastError)
+			}
+		})
+	}
+}
+
+// The recipient's DS_REGISTERED can arrive while our attempt is still in
+// flight; the acknowledgement recorded after it must not turn it back.
+func TestLateAcknowledgementKeepsLaterStatus(t *testing.T) {
+	n := newNet(t)
+	ctx := context.Background()
+	doc := seos.NewGUID()
+	id := n.enqueue(doc)
+	items, err := outbox.Claim(ctx, n.dbA, time.Now(), 1)
+	if err != nil || len(items) != 1 {
+		t.Fatal(items, err)
+	}
+	reg := &seos.StatusResponse{DocID: seos.DocumentID{GUID: doc, Number: &seos.DocumentNumber{Number: "Б-9", Date: "2026-11-23"}}, Status: seos.StatusRegistered}
+	if _, err := outbox.ApplyStatus(ctx, n.dbA, n.bEnt.GUID, reg, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := outbox.Record(ctx, n.dbA, items[0], outbox.Outcome{Delivered: true, DocStatus: string(seos.StatusWaitRegistration)}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	wait := &seos.StatusResponse{DocID: seos.DocumentID{GUID: doc}, Status: seos.StatusWaitRegistration}
+	outbox.ApplyStatus(ctx, n.dbA, n.bEnt.GUID, wait, time.Now())
+	it, _ := outbox.Get(ctx, n.dbA, id)
+	if it.DocStatus != string(seos.StatusRegistered) || it.PeerNumber != "Б-9" || it.State != outbox.Delivered {
+		t.Errorf("after a late acknowledgement: %+v", it)
+	}
+}
+
+// An item stuck in "sending" (its outcome could not be recorded) goes back
+// to the queue once it is older than the longest attempt.
+func TestStuckSendingIsRecovered(t *testing.T) {
+	n := newNet(t)
+	ctx := context.Background()
+	id := n.enqueue(seos.NewGUID())
+	t0 := time.Now()
+	if _, err := outbox.Claim(ctx, n.dbA, t0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := outbox.Recover(ctx, n.dbA, t0.Add(time.Minute), t0.Add(-time.Second)); k != 0 {
+		t.Error("an attempt still in flight was taken back")
+	}
+	if k, _ := outbox.Recover(ctx, n.dbA, t0.Add(5*time.Minute), t0.Add(time.Minute)); k != 1 {
+		t.Error("a stuck attempt was not taken back")
+	}
+	if it, _ := outbox.Get(ctx, n.dbA, id); it.State != outbox.Queued || it.Attempts != 1 {
+		t.Errorf("recovered item: %+v", it)
 	}
 }

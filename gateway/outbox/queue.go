@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/store"
 )
 
 // Kinds of outgoing messages.
@@ -100,7 +101,7 @@ func Enqueue(ctx context.Context, q Full, kind, recipientGUID, documentGUID stri
 	if inboxID != 0 {
 		inbox = inboxID
 	}
-	ts := now.UTC().Format(timeFormat)
+	ts := store.FormatTime(now)
 	docStatus := ""
 	if kind == KindRegistration {
 		docStatus = "queued"
@@ -112,7 +113,10 @@ func Enqueue(ctx context.Context, q Full, kind, recipientGUID, documentGUID stri
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue: %w", err)
 	}
-	id, _ := res.LastInsertId()
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, false, fmt.Errorf("outbox: enqueue: %w", err)
+	}
 	return id, true, AddEvent(ctx, q, id, "queued", kind+" to "+recipientGUID, now)
 }
 
@@ -130,11 +134,15 @@ func scanItem(s scanner) (*Item, error) {
 		&it.RejectionReason, &it.ExpectClose, &asked, &req); err != nil {
 		return nil, err
 	}
-	it.NextAttemptAt, _ = time.Parse(timeFormat, next)
-	it.CreatedAt, _ = time.Parse(timeFormat, created)
-	it.UpdatedAt, _ = time.Parse(timeFormat, updated)
+	var errs [4]error
+	it.NextAttemptAt, errs[0] = store.ParseTime(next)
+	it.CreatedAt, errs[1] = store.ParseTime(created)
+	it.UpdatedAt, errs[2] = store.ParseTime(updated)
 	if asked != "" {
-		it.StatusAskedAt, _ = time.Parse(timeFormat, asked)
+		it.StatusAskedAt, errs[3] = store.ParseTime(asked)
+	}
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, fmt.Errorf("outbox: item %d: %w", it.ID, err)
 	}
 	if uri != "" {
 		it.PeerURI = &seos.DocumentURI{}
@@ -172,7 +180,9 @@ func Events(ctx context.Context, q Full, id int64) ([]Event, error) {
 		if err := rows.Scan(&at, &e.Event, &e.Detail); err != nil {
 			return nil, err
 		}
-		e.At, _ = time.Parse(timeFormat, at)
+		if e.At, err = store.ParseTime(at); err != nil {
+			return nil, fmt.Errorf("outbox: event of %d: %w", id, err)
+		}
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -188,7 +198,7 @@ func Claim(ctx context.Context, db *sql.DB, now time.Time, limit int) ([]*Item, 
 	}
 	defer tx.Rollback()
 	rows, err := tx.QueryContext(ctx, `SELECT `+itemColumns+` FROM outbox WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
-		Queued, now.UTC().Format(timeFormat), limit)
+		Queued, store.FormatTime(now), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -201,22 +211,29 @@ func Claim(ctx context.Context, db *sql.DB, now time.Time, limit int) ([]*Item, 
 		}
 		items = append(items, it)
 	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, err
+	}
 	rows.Close()
 	for _, it := range items {
 		it.Attempts++
 		it.State = Sending
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = ?, updated_at = ? WHERE id = ?`,
-			Sending, it.Attempts, now.UTC().Format(timeFormat), it.ID); err != nil {
+			Sending, it.Attempts, store.FormatTime(now), it.ID); err != nil {
 			return nil, err
 		}
 	}
 	return items, tx.Commit()
 }
 
-// Recover puts items a crash left in "sending" back in the queue, due now.
-func Recover(ctx context.Context, db *sql.DB, now time.Time) (int64, error) {
-	res, err := db.ExecContext(ctx, `UPDATE outbox SET state = ?, next_attempt_at = ?, updated_at = ? WHERE state = ?`,
-		Queued, now.UTC().Format(timeFormat), now.UTC().Format(timeFormat), Sending)
+// Recover puts items left in "sending" since before staleBefore back in the
+// queue, due now: those a crash interrupted (at start, staleBefore = now) and
+// those whose attempt could not be recorded (every pass, staleBefore = now
+// minus the longest attempt).
+func Recover(ctx context.Context, db *sql.DB, now, staleBefore time.Time) (int64, error) {
+	res, err := db.ExecContext(ctx, `UPDATE outbox SET state = ?, next_attempt_at = ?, updated_at = ? WHERE state = ? AND updated_at <= ?`,
+		Queued, store.FormatTime(now), store.FormatTime(now), Sending, store.FormatTime(staleBefore))
 	if err != nil {
 		return 0, fmt.Errorf("outbox: recover: %w", err)
 	}
@@ -232,7 +249,7 @@ func NextDue(ctx context.Context, db *sql.DB) (time.Time, error) {
 	if !s.Valid {
 		return time.Time{}, nil
 	}
-	return time.Parse(timeFormat, s.String)
+	return store.ParseTime(s.String)
 }
 
 // Outcome of an attempt.
@@ -247,27 +264,30 @@ type Outcome struct {
 
 // Record stores an attempt's outcome and its history line.
 func Record(ctx context.Context, q Querier, it *Item, o Outcome, now time.Time) error {
-	ts := now.UTC().Format(timeFormat)
+	ts := store.FormatTime(now)
 	var err error
 	switch {
 	case o.Delivered:
+		// The acknowledgement must not overwrite a later status the
+		// recipient already sent us while the attempt was in flight.
 		_, err = q.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = '', last_message_guid = ?, updated_at = ?,
-			doc_status = CASE WHEN ? <> '' THEN ? ELSE doc_status END WHERE id = ?`,
-			Delivered, o.MessageGUID, ts, o.DocStatus, o.DocStatus, it.ID)
+			doc_status = CASE WHEN ? <> '' AND doc_status IN ('', 'queued', 'DS_WAIT_REGISTRATION', 'DS_ALREADY_RECEIVED') THEN ? ELSE doc_status END
+			WHERE id = ?`,
+			Delivered, seos.CanonicalGUID(o.MessageGUID), ts, o.DocStatus, o.DocStatus, it.ID)
 		if err == nil {
 			err = AddEvent(ctx, q, it.ID, "delivered", o.Detail, now)
 		}
 	case o.Final:
 		_, err = q.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = ?, last_message_guid = CASE WHEN ? <> '' THEN ? ELSE last_message_guid END,
 			updated_at = ?, doc_status = CASE WHEN kind = 'registration' THEN 'failed' ELSE doc_status END WHERE id = ?`,
-			Failed, o.Detail, o.MessageGUID, o.MessageGUID, ts, it.ID)
+			Failed, o.Detail, seos.CanonicalGUID(o.MessageGUID), seos.CanonicalGUID(o.MessageGUID), ts, it.ID)
 		if err == nil {
 			err = AddEvent(ctx, q, it.ID, "failed", o.Detail, now)
 		}
 	default:
 		_, err = q.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = ?, next_attempt_at = ?,
 			last_message_guid = CASE WHEN ? <> '' THEN ? ELSE last_message_guid END, updated_at = ? WHERE id = ?`,
-			Queued, o.Detail, o.RetryAt.UTC().Format(timeFormat), o.MessageGUID, o.MessageGUID, ts, it.ID)
+			Queued, o.Detail, store.FormatTime(o.RetryAt), seos.CanonicalGUID(o.MessageGUID), seos.CanonicalGUID(o.MessageGUID), ts, it.ID)
 		if err == nil {
 			err = AddEvent(ctx, q, it.ID, "retry", fmt.Sprintf("attempt %d: %s; next at %s", it.Attempts, o.Detail, o.RetryAt.UTC().Format(time.RFC3339)), now)
 		}
@@ -300,7 +320,7 @@ func Depths(ctx context.Context, db *sql.DB) (map[string]int, error) {
 // AwaitingStatus returns delivered registrations still waiting registration
 // since before `before` and not asked about since then.
 func AwaitingStatus(ctx context.Context, db *sql.DB, before time.Time) ([]*Item, error) {
-	b := before.UTC().Format(timeFormat)
+	b := store.FormatTime(before)
 	rows, err := db.QueryContext(ctx, `SELECT `+itemColumns+` FROM outbox WHERE kind = 'registration' AND state = ?
 		AND doc_status IN ('DS_WAIT_REGISTRATION', 'DS_ALREADY_RECEIVED') AND updated_at < ? AND (status_asked_at = '' OR status_asked_at < ?)`,
 		Delivered, b, b)
@@ -321,6 +341,18 @@ func AwaitingStatus(ctx context.Context, db *sql.DB, before time.Time) ([]*Item,
 
 // MarkAsked records that a status request about item id is on its way.
 func MarkAsked(ctx context.Context, q Querier, id int64, now time.Time) error {
-	_, err := q.ExecContext(ctx, `UPDATE outbox SET status_asked_at = ? WHERE id = ?`, now.UTC().Format(timeFormat), id)
+	_, err := q.ExecContext(ctx, `UPDATE outbox SET status_asked_at = ? WHERE id = ?`, store.FormatTime(now), id)
 	return err
+}
+
+// PruneRequests empties the stored requests (documents with inline
+// attachments) of items delivered or failed before `before`: the message
+// log keeps what was sent, under its own retention.
+func PruneRequests(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
+	res, err := db.ExecContext(ctx, `UPDATE outbox SET request_json = '{}' WHERE state IN (?, ?) AND updated_at < ? AND request_json <> '{}'`,
+		Delivered, Failed, store.FormatTime(before))
+	if err != nil {
+		return 0, fmt.Errorf("outbox: prune requests: %w", err)
+	}
+	return res.RowsAffected()
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/store"
 )
 
 // Querier is a *sql.DB or *sql.Tx.
@@ -19,8 +20,6 @@ type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
-
-const timeFormat = time.RFC3339Nano
 
 // ErrUnknownDocument is a notification about a document we never sent to
 // that participant.
@@ -53,8 +52,16 @@ func ApplyStatus(ctx context.Context, q Querier, from string, r *seos.StatusResp
 	if r.ExpectCloseDate != nil {
 		expect = string(*r.ExpectCloseDate)
 	}
-	// A bare status (no number) must not erase a number the peer gave before.
-	set, args := "doc_status = ?, updated_at = ?", []any{string(r.Status), at.UTC().Format(timeFormat)}
+	// "Waiting" never replaces a later status (a status reply can overtake
+	// the acknowledgement); a bare status (no number) must not erase a
+	// number the peer gave before.
+	set, args := "updated_at = ?", []any{store.FormatTime(at)}
+	if waiting := r.Status == seos.StatusWaitRegistration || r.Status == seos.StatusAlreadyReceived; waiting {
+		set += ", doc_status = CASE WHEN doc_status IN ('', 'queued', 'DS_WAIT_REGISTRATION', 'DS_ALREADY_RECEIVED') THEN ? ELSE doc_status END"
+	} else {
+		set += ", doc_status = ?"
+	}
+	args = append(args, string(r.Status))
 	if number != "" || uriJSON != "" {
 		set += ", peer_number = ?, peer_date = ?, peer_uri_json = ?"
 		args = append(args, number, date, uriJSON)
@@ -91,7 +98,7 @@ func ApplyError(ctx context.Context, q Querier, from string, e *seos.ErrorBody, 
 		return 0, ErrUnknownDocument
 	}
 	var id int64
-	err := q.QueryRowContext(ctx, `SELECT id FROM outbox WHERE recipient_guid_key = ? AND lower(last_message_guid) = ?`,
+	err := q.QueryRowContext(ctx, `SELECT id FROM outbox WHERE recipient_guid_key = ? AND last_message_guid = ?`,
 		seos.CanonicalGUID(from), seos.CanonicalGUID(*e.MessageGUID)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrUnknownDocument
@@ -101,7 +108,7 @@ func ApplyError(ctx context.Context, q Querier, from string, e *seos.ErrorBody, 
 	}
 	why := fmt.Sprintf("%s: %s", e.Type, e.Description)
 	if _, err := q.ExecContext(ctx, `UPDATE outbox SET state = 'failed', doc_status = CASE WHEN kind = 'registration' THEN 'failed' ELSE doc_status END,
-		last_error = ?, updated_at = ? WHERE id = ?`, why, at.UTC().Format(timeFormat), id); err != nil {
+		last_error = ?, updated_at = ? WHERE id = ?`, why, store.FormatTime(at), id); err != nil {
 		return 0, fmt.Errorf("outbox: apply error: %w", err)
 	}
 	return id, AddEvent(ctx, q, id, "peer_error", why, at)
@@ -110,7 +117,7 @@ func ApplyError(ctx context.Context, q Querier, from string, e *seos.ErrorBody, 
 // AddEvent appends to a document's history.
 func AddEvent(ctx context.Context, q Querier, id int64, event, detail string, at time.Time) error {
 	if _, err := q.ExecContext(ctx, `INSERT INTO outbox_events (outbox_id, at, event, detail) VALUES (?, ?, ?, ?)`,
-		id, at.UTC().Format(timeFormat), event, detail); err != nil {
+		id, store.FormatTime(at), event, detail); err != nil {
 		return fmt.Errorf("outbox: event: %w", err)
 	}
 	return nil

@@ -273,5 +273,12 @@ func Str(s string) *string { return &s }
 // EqualGUID compares GUIDs case-insensitively, as the protocol requires.
 func EqualGUID(a, b string) bool { return strings.EqualFold(a, b) }
 
-// CanonicalGUID is the lower-case form used for storage keys.
-func CanonicalGUID(g string) string { return strings.ToLower(g) }
+// CanonicalGUID is the form used for storage keys: trimmed, in braces,
+// lower case, so every spelling of one GUID finds the same row.
+func CanonicalGUID(g string) string {
+	g = strings.TrimSpace(g)
+	if len(g) == 36 && IsGUID("{"+g+"}") {
+		g = "{" + g + "}"
+	}
+	return strings.ToLower(g)
+}

@@ -294,3 +294,16 @@ func TestAddDataNamespacesRoundTrip(t *testing.T) {
 		t.Errorf("DocAddData attribute lost: %s", out)
 	}
 }
+
+func TestCanonicalGUID(t *testing.T) {
+	for in, want := range map[string]string{
+		"{ABCDEF01-2345-4678-9ABC-DEF012345678}":   "{abcdef01-2345-4678-9abc-def012345678}",
+		" {abcdef01-2345-4678-9abc-def012345678} ": "{abcdef01-2345-4678-9abc-def012345678}",
+		"ABCDEF01-2345-4678-9ABC-DEF012345678":     "{abcdef01-2345-4678-9abc-def012345678}",
+		"not a guid":                               "not a guid",
+	} {
+		if got := CanonicalGUID(in); got != want {
+			t.Errorf("CanonicalGUID(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

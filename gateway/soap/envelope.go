@@ -28,6 +28,9 @@ const (
 type Fault struct {
 	Code   string // Client, Server, VersionMismatch, MustUnderstand
 	String string
+	// Peer is set when the fault was read from the other side's answer,
+	// as opposed to raised by us over a body we could not read.
+	Peer bool
 }
 
 func (f *Fault) Error() string { return "SOAP fault " + f.Code + ": " + f.String }
@@ -126,7 +129,7 @@ func checkHeaders(h *etree.Element) error {
 }
 
 func readFault(f *etree.Element) *Fault {
-	out := &Fault{}
+	out := &Fault{Peer: true}
 	for _, k := range f.ChildElements() {
 		switch k.Tag {
 		case "faultcode":
@@ -174,4 +177,13 @@ func FaultEnvelope(f *Fault) []byte {
 	xml.EscapeText(&b, []byte(f.String))
 	b.WriteString(`</faultstring></s:Fault></s:Body></s:Envelope>`)
 	return b.Bytes()
+}
+
+// Payload returns the message an envelope carries, whichever side it is
+// (a Submit request or a SubmitResponse), for tools reading the log.
+func Payload(body []byte) ([]byte, error) {
+	if b, err := ParseSubmit(body); err == nil {
+		return b, nil
+	}
+	return ParseSubmitResponse(body)
 }

@@ -11,9 +11,10 @@
 //     ending in .json or .xml are drops, and only once two scans in a row
 //     see them unchanged.
 //   - A drop is claimed by renaming it into work/outbox/ (taken once), then
-//     queued under the idempotency key "spool:" + NAME + its content hash,
-//     then moved, with its files, to done/ID_NAME. A claim a crash left in
-//     work/ is finished by the next scan; one already queued only moves.
+//     queued under the idempotency key "spool:" + NAME + a hash of its
+//     content and its files' content, then moved, with its files, to
+//     done/ID_NAME. A claim a crash left in work/ is finished by the next
+//     scan; one already queued only moves.
 //   - A drop the AIS must fix moves to failed/NAME beside failed/NAME.error
 //     (written first): code, field, error.
 //   - receipts/NAME.json {"inboxId" | "senderGuid"+"documentGuid", "action":

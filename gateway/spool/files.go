@@ -3,7 +3,6 @@ package spool
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,7 +18,18 @@ const (
 
 // writeFile writes a file and flushes it to disk.
 func writeFile(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
+	return write(path, b, os.O_TRUNC)
+}
+
+// writeNew writes a file that must not exist yet, and flushes it to disk.
+// A name taken already is an error wrapping fs.ErrExist, never a
+// truncation.
+func writeNew(path string, b []byte) error {
+	return write(path, b, os.O_EXCL)
+}
+
+func write(path string, b []byte, mode int) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|mode, fileMode)
 	if err != nil {
 		return err
 	}
@@ -92,24 +102,5 @@ func moveFree(src, dir, name string) (string, error) {
 	}
 	return n, nil
 }
-
-// readLimited reads a whole file of at most limit bytes.
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, errTooLarge
-	}
-	return b, nil
-}
-
-var errTooLarge = errors.New("too large")
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/seosgw/seosgw/gateway/ais"
-	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/xmldoc"
 	"go.yaml.in/yaml/v3"
 )
@@ -354,7 +353,7 @@ func (m *Mapping) Translate(b []byte) (*ais.Envelope, error) {
 				}
 				env.Attachments = append(env.Attachments, a)
 			case "correspondents":
-				var c seos.Correspondent
+				var c ais.Correspondent
 				for j := range g.rules {
 					r := &g.rules[j]
 					v, err := r.eval(el, fmt.Sprintf("correspondents[%d].%s", i, r.target))
@@ -456,9 +455,9 @@ func setDoc(e *ais.Envelope, target, v string) {
 		}
 		return e.Parent
 	}
-	service := func() *seos.Service {
+	service := func() *ais.ServiceRef {
 		if e.Service == nil {
-			e.Service = &seos.Service{}
+			e.Service = &ais.ServiceRef{}
 		}
 		return e.Service
 	}
@@ -525,33 +524,31 @@ func setAttachment(a *ais.FileAttachment, target, v string) {
 	}
 }
 
-func setCorrespondent(c *seos.Correspondent, target, v string) {
-	s := &v
+func setCorrespondent(c *ais.Correspondent, target, v string) {
 	switch target {
 	case "name":
 		c.Name = v
 	case "city":
 		c.City = v
 	case "address":
-		c.Address = s
+		c.Address = v
 	case "egn":
-		c.EGN = s
+		c.EGN = v
 	case "idCard":
-		c.IDCard = s
+		c.IDCard = v
 	case "bulstat":
-		c.BULSTAT = s
+		c.BULSTAT = v
 	case "email":
-		c.EMail = s
+		c.EMail = v
 	case "phone":
-		c.Phone = s
+		c.Phone = v
 	case "mobilePhone":
-		c.MobilePhone = s
+		c.MobilePhone = v
 	case "mol":
-		c.MOL = s
+		c.MOL = v
 	case "comment":
-		c.Comment = s
+		c.Comment = v
 	case "kind":
-		k := seos.CorrespondentKind(v)
-		c.Kind = &k
+		c.Kind = v
 	}
 }

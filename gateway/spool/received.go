@@ -3,7 +3,9 @@ package spool
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -65,13 +67,9 @@ func (s *Spool) WriteReceived(ctx context.Context, inboxID int64) error {
 		if err != nil {
 			return fmt.Errorf("spool: received document %d attachment %d: %w", inboxID, a.Index, err)
 		}
-		file := translit.FileName(a.FileName)
-		if used[strings.ToLower(file)] {
-			file = translit.FileName(fmt.Sprintf("%d_%s", a.Index, file))
-		}
-		used[strings.ToLower(file)] = true
-		if err := writeFile(filepath.Join(stage, file), body); err != nil {
-			return fmt.Errorf("spool: write attachment: %w", err)
+		file, err := writeAttachment(stage, a, body, used)
+		if err != nil {
+			return fmt.Errorf("spool: write attachment %d: %w", a.Index, err)
 		}
 		a.File = file
 	}
@@ -79,7 +77,7 @@ func (s *Spool) WriteReceived(ctx context.Context, inboxID int64) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(stage, DocumentFile), append(b, '\n')); err != nil {
+	if err := writeNew(filepath.Join(stage, DocumentFile), append(b, '\n')); err != nil {
 		return fmt.Errorf("spool: write %s: %w", DocumentFile, err)
 	}
 	if err := syncDir(stage); err != nil {
@@ -97,6 +95,34 @@ func (s *Spool) WriteReceived(ctx context.Context, inboxID int64) error {
 	s.count(func(st *Status) { st.Written++ })
 	s.log.Info("spool: received document written", "inbox_id", inboxID, "folder", filepath.Join(Inbox, name), "attachments", len(view.Attachments))
 	return nil
+}
+
+// writeAttachment writes one attachment into the folder under a safe name
+// no other file of the folder has — its own name, else "INDEX_name", else
+// "INDEX_N_name" (N = 2, 3 …; a prefix, so shortening a long name cannot
+// take it off) — and returns the name. Names are compared without case, for
+// the AIS may read the folder on a case-insensitive file system, and the
+// file is created exclusively, so a collision can never overwrite another.
+func writeAttachment(dir string, a *ais.ReceivedAttachment, body []byte, used map[string]bool) (string, error) {
+	base := translit.FileName(a.FileName)
+	for n := 0; ; n++ {
+		file := base
+		switch {
+		case n == 1:
+			file = translit.FileName(fmt.Sprintf("%d_%s", a.Index, base))
+		case n > 1:
+			file = translit.FileName(fmt.Sprintf("%d_%d_%s", a.Index, n, base))
+		}
+		if used[strings.ToLower(file)] {
+			continue
+		}
+		used[strings.ToLower(file)] = true
+		err := writeNew(filepath.Join(dir, file), body)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return file, err
+	}
 }
 
 func (s *Spool) mark(marker, name string) error {

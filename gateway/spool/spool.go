@@ -3,6 +3,7 @@ package spool
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -41,9 +42,19 @@ type Spool struct {
 	log     *slog.Logger
 	clk     clock.Clock
 
+	// RegisterFresh, when set, says whether the register copy is synced and
+	// current (nil) or not. A drop refused as recipient_unknown or
+	// recipient_not_exchanging while it is not — a fresh node before its
+	// first sync, a sync stuck on an outage — is not failed but left in
+	// work/ for a later scan, since the copy may only be behind. Set it
+	// before Run.
+	RegisterFresh func(context.Context) error
+
 	scanMu sync.Mutex
 	seen   map[string]fileSig // drops seen by the previous scan, to tell when they stop changing
 	cursor int64              // received documents up to this id are written
+	held   map[string]bool    // claims this scan held back for the register copy
+	before map[string]bool    // … and the previous scan, so each is logged loudly once
 
 	writeMu sync.Mutex // WriteReceived
 
@@ -65,6 +76,7 @@ type Status struct {
 	Failed    int       `json:"failed"`   // drops moved to failed/
 	Receipts  int       `json:"receipts"` // receipts applied
 	Written   int       `json:"written"`  // folders written to inbox/
+	Waiting   int       `json:"waiting"`  // drops held in work/ until the register copy is fresh
 }
 
 // New prepares the spool directory cfg.AIS.Spool.Dir (creating its
@@ -74,7 +86,7 @@ func New(cfg *config.Config, svc *ais.Service, log *slog.Logger, clk clock.Clock
 	if sc.Dir == "" {
 		return nil, errors.New("ais.spool.dir is empty: no spool configured")
 	}
-	s := &Spool{dir: cfg.Path(sc.Dir), svc: svc, every: sc.ScanEvery.D(), log: log, clk: clk, seen: map[string]fileSig{}}
+	s := &Spool{dir: cfg.Path(sc.Dir), svc: svc, every: sc.ScanEvery.D(), log: log, clk: clk, seen: map[string]fileSig{}, held: map[string]bool{}}
 	if s.every <= 0 {
 		s.every = 5 * time.Second
 	}
@@ -134,6 +146,8 @@ func (s *Spool) Scan(ctx context.Context) (err error) {
 	}()
 	var errs []error
 	// Claims left by a crash, or by a database that was down.
+	s.before, s.held = s.held, map[string]bool{}
+	defer func() { s.count(func(st *Status) { st.Waiting = len(s.held) }) }()
 	for _, kind := range []string{Outbox, Receipts} {
 		names, err := listDrops(filepath.Join(s.dir, Work, kind), kind)
 		if err != nil {
@@ -147,6 +161,9 @@ func (s *Spool) Scan(ctx context.Context) (err error) {
 			errs = append(errs, s.process(ctx, kind, name))
 		}
 	}
+	// Keys remembered for drops no longer claimed (a crash after the drop
+	// moved on): gone before any new drop of the name is claimed.
+	errs = append(errs, s.dropStaleKeys())
 	seen := map[string]fileSig{}
 	for _, kind := range []string{Outbox, Receipts} {
 		names, err := s.stable(kind, seen)
@@ -250,7 +267,7 @@ func (s *Spool) stable(kind string, seen map[string]fileSig) ([]string, error) {
 // claim moves a drop into work/ — atomic, so a drop is taken once.
 func (s *Spool) claim(kind, name string) (bool, error) {
 	dst := filepath.Join(s.dir, Work, kind, name)
-	if exists(dst) {
+	if exists(dst) || kind == Outbox && exists(s.keyFile(name)) {
 		// A drop of the same name is still being worked on; this one waits.
 		return false, nil
 	}
@@ -279,55 +296,148 @@ func (s *Spool) process(ctx context.Context, kind, name string) (err error) {
 	}
 	var e *ais.Error
 	if errors.As(err, &e) {
+		if kind == Outbox && (e.Code == "recipient_unknown" || e.Code == "recipient_not_exchanging") && s.RegisterFresh != nil {
+			if ferr := s.RegisterFresh(ctx); ferr != nil {
+				s.hold(ctx, kind, name, e, ferr)
+				return nil
+			}
+		}
 		return s.fail(kind, name, e)
 	}
 	return err
 }
 
-// key is the drop's idempotency key: its name and content, so a drop
-// re-read after a crash is queued once, and a drop repeated under the same
-// name with the same content is not sent again.
-func key(name string, b []byte) string {
-	sum := sha256.Sum256(b)
-	return "spool:" + name + ":" + hex.EncodeToString(sum[:16])
+// hold leaves a claim in work/ for the next scan: the register copy that
+// refused its recipient is not fresh, so the refusal may be the copy's.
+// Logged once per drop; Status.Waiting counts them.
+func (s *Spool) hold(ctx context.Context, kind, name string, e *ais.Error, fresh error) {
+	level := slog.LevelWarn
+	if s.before[kind+"/"+name] {
+		level = slog.LevelDebug
+	}
+	s.held[kind+"/"+name] = true
+	s.log.Log(ctx, level, "spool: recipient refused, but the register copy is not fresh; the drop waits in work/ and is tried again each scan",
+		"drop", kind+"/"+name, "code", e.Code, "error", e.Msg, "register", fresh.Error())
+}
+
+// key is a drop's idempotency key: its name, its content and the content
+// of every file it names, in order (files are hashed as the base64 the
+// resolved request carries, which is the same as hashing their bytes). A
+// drop re-read after a crash is queued once, and a drop repeated under the
+// same name with the same content and the same files is not sent again;
+// the same envelope with a changed file is a new document.
+func key(name string, envelope []byte, env *ais.Envelope, out *ais.Outgoing) string {
+	h := sha256.New()
+	part := func(b []byte) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	part(envelope)
+	for i, a := range env.Attachments {
+		if a.File != "" {
+			part([]byte(out.Attachments[i].Content))
+		}
+	}
+	return "spool:" + name + ":" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// keyFile keeps a claimed drop's key from just before it is queued until
+// the drop has left work/: once its files move to done/, the key can no
+// longer be computed from them. Hidden, so it is never taken for a drop.
+func (s *Spool) keyFile(name string) string {
+	return filepath.Join(s.dir, Work, Outbox, "."+name+".key")
+}
+
+func (s *Spool) rememberedKey(name string) (string, bool) {
+	b, err := os.ReadFile(s.keyFile(name))
+	if err != nil {
+		return "", false
+	}
+	k := strings.TrimSpace(string(b))
+	return k, strings.HasPrefix(k, "spool:"+name+":")
+}
+
+// dropStaleKeys removes the keys of drops that are no longer claimed.
+func (s *Spool) dropStaleKeys() error {
+	dir := filepath.Join(s.dir, Work, Outbox)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	var errs []error
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ".key") {
+			continue
+		}
+		if drop := strings.TrimSuffix(strings.TrimPrefix(n, "."), ".key"); !exists(filepath.Join(dir, drop)) {
+			if err := os.Remove(filepath.Join(dir, n)); err != nil && !isNotExist(err) {
+				errs = append(errs, fmt.Errorf("spool: remove stale key: %w", err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// prepare reads a parsed drop's files and returns the request, the files
+// it read and the drop's key.
+func (s *Spool) prepare(name string, b []byte, env *ais.Envelope) (*ais.Outgoing, []string, string, error) {
+	open, closeRoot, err := ais.OpenIn(filepath.Join(s.dir, Outbox))
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("spool: %w", err)
+	}
+	out, files, err := env.Resolve(open)
+	closeRoot()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return out, files, key(name, b, env, out), nil
 }
 
 func (s *Spool) send(ctx context.Context, name string) error {
 	path := filepath.Join(s.dir, Work, Outbox, name)
-	b, err := readLimited(path, ais.MaxRequestBytes)
-	if errors.Is(err, errTooLarge) {
+	b, err := ais.ReadFile(path, ais.MaxRequestBytes)
+	if errors.Is(err, ais.ErrTooLarge) {
 		return &ais.Error{Code: "too_large", Msg: fmt.Sprintf("larger than %d MiB", ais.MaxRequestBytes>>20)}
 	}
 	if err != nil {
 		return fmt.Errorf("spool: read %s: %w", path, err)
 	}
-	k := key(name, b)
+	env, perr := s.parse(name, b)
+	if k, ok := s.rememberedKey(name); ok {
+		// Claimed and about to be queued before a crash: if it was queued,
+		// only finish the move (its files may be in done/ already).
+		if id, guid, ok, err := s.svc.QueuedByKey(ctx, k); err != nil {
+			return err
+		} else if ok {
+			var files []string
+			if perr == nil {
+				for _, a := range env.Attachments {
+					if a.File != "" {
+						files = append(files, a.File)
+					}
+				}
+			}
+			return s.finish(name, id, guid, files, false)
+		}
+	}
+	if perr != nil {
+		return perr
+	}
+	out, files, k, err := s.prepare(name, b, env)
+	if err != nil {
+		return err
+	}
 	if id, guid, ok, err := s.svc.QueuedByKey(ctx, k); err != nil {
 		return err
 	} else if ok {
-		// Queued before a crash or a failed move: only finish the move.
-		var files []string
-		if env, err := s.parse(name, b); err == nil {
-			for _, a := range env.Attachments {
-				if a.File != "" {
-					files = append(files, a.File)
-				}
-			}
-		}
+		// The same drop with the same files again, or queued before a crash.
 		return s.finish(name, id, guid, files, false)
 	}
-	env, err := s.parse(name, b)
-	if err != nil {
-		return err
-	}
-	open, closeRoot, err := ais.OpenIn(filepath.Join(s.dir, Outbox))
-	if err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	out, files, err := env.Resolve(open)
-	closeRoot()
-	if err != nil {
-		return err
+	if err := writeAtomic(s.keyFile(name), []byte(k+"\n")); err != nil {
+		return fmt.Errorf("spool: remember the key of %s: %w", name, err)
 	}
 	id, guid, created, err := s.svc.Send(ctx, out, k)
 	if err != nil {
@@ -368,6 +478,9 @@ func (s *Spool) finish(name string, id int64, guid string, files []string, creat
 	if err := os.Rename(filepath.Join(s.dir, Work, Outbox, name), filepath.Join(s.dir, Done, doneName)); err != nil {
 		return fmt.Errorf("spool: move %s to done: %w", name, err)
 	}
+	if err := s.forgetKey(name); err != nil {
+		return err
+	}
 	if created {
 		s.count(func(st *Status) { st.Queued++ })
 		s.log.Info("spool: document queued", "drop", name, "id", id, "document_guid", guid)
@@ -398,15 +511,29 @@ func (s *Spool) fail(kind, name string, e *ais.Error) error {
 	if err := os.Rename(filepath.Join(s.dir, Work, kind, name), filepath.Join(dir, target)); err != nil {
 		return fmt.Errorf("spool: move %s to failed: %w", name, err)
 	}
+	if kind == Outbox {
+		if err := s.forgetKey(name); err != nil {
+			return err
+		}
+	}
 	s.count(func(st *Status) { st.Failed++ })
 	s.log.Warn("spool: drop refused", "drop", kind+"/"+name, "moved_to", filepath.Join(filepath.Base(dir), target), "code", e.Code, "field", e.Field, "error", e.Msg)
 	return nil
 }
 
+// forgetKey removes a drop's remembered key once the drop left work/; one
+// left by a crash here is removed by the next scan.
+func (s *Spool) forgetKey(name string) error {
+	if err := os.Remove(s.keyFile(name)); err != nil && !isNotExist(err) {
+		return fmt.Errorf("spool: %w", err)
+	}
+	return nil
+}
+
 func (s *Spool) applyReceipt(ctx context.Context, name string) error {
 	path := filepath.Join(s.dir, Work, Receipts, name)
-	b, err := readLimited(path, 1<<20)
-	if errors.Is(err, errTooLarge) {
+	b, err := ais.ReadFile(path, 1<<20)
+	if errors.Is(err, ais.ErrTooLarge) {
 		return &ais.Error{Code: "too_large", Msg: "a receipt is a small JSON object; this file is over 1 MiB"}
 	}
 	if err != nil {

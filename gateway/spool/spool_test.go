@@ -217,28 +217,10 @@ func TestRestartBetweenClaimAndQueue(t *testing.T) {
 		{"claimed, not queued", func(e *env) int64 { return 0 }},
 		{"queued, not moved", func(e *env) int64 {
 			// The crash came after the outbox commit: the key is taken.
-			env, _ := ais.ParseEnvelope(body)
-			open, closeRoot, _ := ais.OpenIn(e.path("outbox"))
-			defer closeRoot()
-			out, _, err := env.Resolve(open)
-			if err != nil {
-				t.Fatal(err)
-			}
-			id, _, _, err := e.svc.Send(context.Background(), out, key("letter.json", body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return id
+			return e.queueAsBeforeCrash("letter.json", body)
 		}},
 		{"queued, files moved, drop not", func(e *env) int64 {
-			env, _ := ais.ParseEnvelope(body)
-			open, closeRoot, _ := ais.OpenIn(e.path("outbox"))
-			out, _, _ := env.Resolve(open)
-			closeRoot()
-			id, _, _, err := e.svc.Send(context.Background(), out, key("letter.json", body))
-			if err != nil {
-				t.Fatal(err)
-			}
+			id := e.queueAsBeforeCrash("letter.json", body)
 			e.put(fmt.Sprintf("done/%d_letter.json.files/d/scan.pdf", id), []byte("%PDF"))
 			os.Remove(e.path("outbox/d/scan.pdf"))
 			return id
@@ -304,6 +286,28 @@ func TestRestartBetweenClaimAndQueue(t *testing.T) {
 	})
 }
 
+// queueAsBeforeCrash does what the spool does with a claimed drop up to
+// and including the outbox commit, and returns the id queued.
+func (e *env) queueAsBeforeCrash(name string, body []byte) int64 {
+	e.t.Helper()
+	env, err := ais.ParseEnvelope(body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out, _, k, err := e.sp.prepare(name, body, env)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := writeAtomic(e.sp.keyFile(name), []byte(k+"\n")); err != nil {
+		e.t.Fatal(err)
+	}
+	id, _, _, err := e.svc.Send(context.Background(), out, k)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
 // downDirectory is a register copy that cannot be read.
 type downDirectory struct{}
 
@@ -349,6 +353,11 @@ func TestReceipts(t *testing.T) {
 		{"unknown GUIDs", []drop{{`{"senderGuid":"SENDER","documentGuid":"{00000000-0000-4000-8000-0000000000ff}","action":"close"}`, "not_found", "", inbox.Received, ""}}},
 		{"bad date", []drop{{`{"inboxId":ID,"action":"register","number":"1","date":"23.11.2026"}`, "invalid_request", "date", inbox.Received, ""}}},
 		{"no number", []drop{{`{"inboxId":ID,"action":"register"}`, "invalid_request", "number", inbox.Received, ""}}},
+		// DS_REGISTERED could not carry it: refused, not recorded.
+		{"URI not a number", []drop{
+			{`{"inboxId":ID,"action":"register","uri":{"registerIndex":"abc","sequenceNumber":"17"}}`, "invalid_request", "uri.registerIndex", inbox.Received, ""},
+			{`{"inboxId":ID,"action":"register","uri":{"registerIndex":"3","sequenceNumber":"0"}}`, "invalid_request", "uri.sequenceNumber", inbox.Received, ""},
+			{`{"inboxId":ID,"action":"register","uri":{"registerIndex":"3","sequenceNumber":"17"}}`, "", "", inbox.Registered, seos.StatusRegistered}}},
 		{"bad action", []drop{{`{"inboxId":ID,"action":"archive"}`, "invalid_request", "action", inbox.Received, ""}}},
 		{"reason on close", []drop{{`{"inboxId":ID,"action":"close","reason":"x"}`, "invalid_request", "reason", inbox.Received, ""}}},
 		{"number on reject", []drop{{`{"inboxId":ID,"action":"reject","reason":"x","number":"1"}`, "invalid_request", "number", inbox.Received, ""}}},
@@ -525,4 +534,195 @@ func hasField(msg, field string) bool {
 		return !strings.Contains(msg, "field:")
 	}
 	return strings.Contains(msg, "field: "+field+"\n")
+}
+
+// TestWriteReceivedNameCollisions: attachments whose safe names collide,
+// also with the name a collision is renamed to, each keep their own file.
+func TestWriteReceivedNameCollisions(t *testing.T) {
+	e := newEnv(t, "")
+	doc := seos.Document{ID: seos.DocumentID{GUID: seos.NewGUID()}, Kind: "Писмо", Attachments: []seos.Attachment{
+		{FileName: "a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte("first"))},
+		{FileName: "3_a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte("second"))},
+		{FileName: "a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte("third"))},
+		{FileName: "A.PDF", MIMEType: "application/pdf", Body: seos.Base64Of([]byte("fourth"))},
+	}}
+	id := e.receive(doc)
+	if err := e.sp.WriteReceived(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	folder := "inbox/" + FolderName(id)
+	if got := e.files(folder); len(got) != 5 {
+		t.Fatalf("%s holds %v, want 4 attachments and document.json", folder, got)
+	}
+	var view ais.ReceivedDocument
+	if err := json.Unmarshal([]byte(e.read(folder+"/document.json")), &view); err != nil {
+		t.Fatal(err)
+	}
+	if len(view.Attachments) != 4 {
+		t.Fatalf("document.json lists %d attachments", len(view.Attachments))
+	}
+	names := map[string]bool{}
+	for i, a := range view.Attachments {
+		if names[strings.ToLower(a.File)] {
+			t.Errorf("attachment %d: file %s is another attachment's too", i+1, a.File)
+		}
+		names[strings.ToLower(a.File)] = true
+		body, _ := doc.Attachments[i].Body.Decode()
+		if got := e.read(folder + "/" + a.File); got != string(body) {
+			t.Errorf("attachment %d (%s): %s holds %q, want %q", i+1, a.FileName, a.File, got, body)
+		}
+	}
+	if view.Attachments[0].File != "a.pdf" || view.Attachments[1].File != "3_a.pdf" || view.Attachments[2].File != "3_2_a.pdf" {
+		t.Errorf("files %+v", view.Attachments)
+	}
+}
+
+// TestDropKeyCoversFiles: a drop's key covers the files it names. A
+// template envelope dropped again with a new file is a new document; the
+// same envelope with the same files is a repeat, also after a crash.
+func TestDropKeyCoversFiles(t *testing.T) {
+	const daily = `{"recipient":"000000002","kind":"Отчет","about":"Дневен отчет","attachments":[{"mimeType":"application/pdf","file":"daily/doc.pdf"}]}`
+	e := newEnv(t, "")
+	drop := func(pdf string) {
+		e.put("outbox/daily/doc.pdf", []byte(pdf))
+		e.put("outbox/daily.json", []byte(daily))
+		e.scan(2)
+	}
+	sent := func() []string {
+		var out []string
+		for _, it := range e.items(outbox.KindRegistration) {
+			b, _ := it.Request.Document.Attachments[0].Body.Decode()
+			out = append(out, string(b))
+		}
+		return out
+	}
+	drop("%PDF monday")
+	drop("%PDF tuesday")
+	if got := sent(); strings.Join(got, ",") != "%PDF monday,%PDF tuesday" {
+		t.Fatalf("sent %q: the same envelope with a new file must be a new document", got)
+	}
+	drop("%PDF tuesday") // a real repeat: same envelope, same file
+	if got := sent(); len(got) != 2 {
+		t.Errorf("an identical re-drop was sent again: %q", got)
+	}
+	if f := e.files("outbox"); len(f) != 0 {
+		t.Errorf("outbox/ still holds %v", f)
+	}
+
+	// Claimed before a crash, not queued: queued once on restart.
+	e.put("outbox/daily/doc.pdf", []byte("%PDF wednesday"))
+	e.put("work/outbox/daily.json", []byte(daily))
+	e.sp = e.newSpool()
+	e.scan(1)
+	e.sp = e.newSpool()
+	e.scan(2)
+	if got := sent(); strings.Join(got, ",") != "%PDF monday,%PDF tuesday,%PDF wednesday" {
+		t.Errorf("after a crash between claim and queue: sent %q", got)
+	}
+
+	// Queued before a crash, its file already moved to done/: finished
+	// under the key remembered, not sent again.
+	e.put("outbox/daily/doc.pdf", []byte("%PDF thursday"))
+	e.put("work/outbox/daily.json", []byte(daily))
+	id := e.queueAsBeforeCrash("daily.json", []byte(daily))
+	e.put(fmt.Sprintf("done/%d_daily.json.files/daily/doc.pdf", id), []byte("%PDF thursday"))
+	os.Remove(e.path("outbox/daily/doc.pdf"))
+	e.sp = e.newSpool()
+	e.scan(2)
+	if got := sent(); len(got) != 4 || len(e.files("failed")) != 0 {
+		t.Errorf("after a crash between queue and move: sent %q, failed %v", got, e.files("failed"))
+	}
+	if !exists(e.path(fmt.Sprintf("done/%d_daily.json", id))) {
+		t.Errorf("done/: %v", e.files("done"))
+	}
+
+	// A key a crash left behind after its drop moved on does not make the
+	// next drop of the name look queued.
+	e.put("outbox/daily/doc.pdf", []byte("%PDF friday"))
+	e.put("work/outbox/daily.json", []byte(daily))
+	id = e.queueAsBeforeCrash("daily.json", []byte(daily))
+	e.put(fmt.Sprintf("done/%d_daily.json.files/daily/doc.pdf", id), []byte("%PDF friday"))
+	os.Remove(e.path("outbox/daily/doc.pdf"))
+	if err := os.Rename(e.path("work/outbox/daily.json"), e.path(fmt.Sprintf("done/%d_daily.json", id))); err != nil {
+		t.Fatal(err)
+	}
+	e.sp = e.newSpool()
+	e.scan(1)
+	e.put("outbox/daily/doc.pdf", []byte("%PDF saturday"))
+	e.put("outbox/daily.json", []byte(daily))
+	e.scan(2)
+	if got := sent(); len(got) != 6 || got[5] != "%PDF saturday" {
+		t.Errorf("after a stale key: sent %q", got)
+	}
+	if f := e.files("work"); len(f) != 0 {
+		t.Errorf("work/ holds %v", f)
+	}
+}
+
+// TestRecipientRefusedWhileRegisterStale: a recipient the register copy
+// does not know, or that may not exchange, fails the drop only when the
+// copy is fresh; otherwise the drop waits in work/ for a later scan.
+func TestRecipientRefusedWhileRegisterStale(t *testing.T) {
+	newcomer := entity(3, "000000003", "Нова агенция")
+	cases := []struct {
+		name string
+		sync []register.Entity // the register once synced
+	}{
+		{"unknown recipient", []register.Entity{self, peer, newcomer}},
+		// A fresh node before its first sync does not know itself either.
+		{"not exchanging", []register.Entity{self, peer, newcomer}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, "")
+			ctx := context.Background()
+			cache := e.svc.Dir.(*register.Cache)
+			if c.name == "not exchanging" {
+				if err := cache.Apply(ctx, true, []register.Entity{newcomer}, "c0"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stale := errors.New("register copy never synced")
+			fresh := error(stale)
+			e.sp.RegisterFresh = func(context.Context) error { return fresh }
+			e.put("outbox/a.json", []byte(`{"recipient":"000000003","kind":"Писмо"}`))
+			e.scan(4)
+			if !exists(e.path("work/outbox/a.json")) || len(e.files("failed")) != 0 || len(e.items(outbox.KindRegistration)) != 0 {
+				t.Fatalf("with a stale register: work %v failed %v", e.files("work"), e.files("failed"))
+			}
+			if st := e.sp.Status(); st.Waiting != 1 || st.Failed != 0 || st.LastError != "" {
+				t.Errorf("status %+v", st)
+			}
+			// The register syncs: the drop goes out on the next scan.
+			if err := cache.Apply(ctx, true, c.sync, "c1"); err != nil {
+				t.Fatal(err)
+			}
+			fresh = nil
+			e.scan(1)
+			items := e.items(outbox.KindRegistration)
+			if len(items) != 1 || items[0].RecipientGUID != newcomer.GUID {
+				t.Fatalf("after the sync: %d queued, work %v failed %v", len(items), e.files("work"), e.files("failed"))
+			}
+			if st := e.sp.Status(); st.Waiting != 0 || st.Queued != 1 {
+				t.Errorf("status %+v", st)
+			}
+		})
+	}
+	t.Run("fresh register: failed at once", func(t *testing.T) {
+		e := newEnv(t, "")
+		asked := 0
+		e.sp.RegisterFresh = func(context.Context) error { asked++; return nil }
+		e.put("outbox/a.json", []byte(`{"recipient":"000000009","kind":"Писмо"}`))
+		e.scan(2)
+		if msg := e.read("failed/a.json.error"); !strings.Contains(msg, "code: recipient_unknown\n") || asked != 1 {
+			t.Errorf("asked %d; failed/a.json.error:\n%s", asked, msg)
+		}
+		// Other refusals do not wait for the register.
+		e.sp.RegisterFresh = func(context.Context) error { return errors.New("stale") }
+		e.put("outbox/b.json", []byte(`{"recipient":"000000002"}`))
+		e.scan(2)
+		if !exists(e.path("failed/b.json")) {
+			t.Errorf("an invalid drop waited for the register: work %v", e.files("work"))
+		}
+	})
 }

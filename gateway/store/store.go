@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/golang-migrate/migrate/v4"
 	"github.com/golang-migrate/migrate/v4/database/sqlite"
@@ -70,17 +71,14 @@ func migrateUp(db *sql.DB, fsys fs.FS, dir string) error {
 	return nil
 }
 
-// Writable checks that a write transaction commits, for readiness probes.
+// Writable checks that a write to the main database file commits, for
+// readiness probes (gateway databases: it uses the health table).
 func Writable(ctx context.Context, db *sql.DB) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
+	if _, err := db.ExecContext(ctx, `INSERT INTO health (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`,
+		FormatTime(time.Now())); err != nil {
 		return fmt.Errorf("database not writable: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS probe(x); DELETE FROM probe; INSERT INTO probe VALUES (1)`); err != nil {
-		tx.Rollback()
-		return fmt.Errorf("database not writable: %w", err)
-	}
-	return tx.Commit()
+	return nil
 }
 
 // InTx runs f in a transaction, committing when f returns nil.
@@ -94,4 +92,36 @@ func InTx(ctx context.Context, db *sql.DB, f func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// TimeFormat is how timestamps are stored: UTC, fixed width, so that SQL
+// compares them correctly as text (RFC3339Nano drops trailing zeros and
+// would sort 10:00:00Z after 10:00:00.5Z).
+const TimeFormat = "2006-01-02T15:04:05.000000000Z"
+
+// FormatTime renders t for storage.
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// ParseTime reads a stored timestamp (RFC 3339 in any precision).
+func ParseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
+
+// OpenReadOnly opens an existing database for reading only, without
+// migrating it: tools must not change the schema under a running node.
+func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(15000)")
+	q.Add("_pragma", "query_only(1)")
+	q.Set("mode", "ro")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return db, nil
 }

@@ -44,3 +44,28 @@ func TestOpenRefusesUnwritablePlace(t *testing.T) {
 		t.Fatal("opened a database where no file can be created")
 	}
 }
+
+func TestOpenReadOnly(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gw.db")
+	if _, err := OpenReadOnly(ctx, path); err == nil {
+		t.Fatal("opened a database that does not exist")
+	}
+	db, err := OpenGateway(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	ro, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	var n int
+	if err := ro.QueryRowContext(ctx, `SELECT count(*) FROM register_entities`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ro.ExecContext(ctx, `UPDATE register_sync SET cursor = 'x'`); err == nil {
+		t.Error("wrote through a read-only handle")
+	}
+}

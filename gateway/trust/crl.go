@@ -174,17 +174,23 @@ func (c *CRLSet) changedLocked() bool {
 	return false
 }
 
-// Problem returns why revocation is unknown now, or nil.
+// Problem returns why revocation is unknown now, or nil. It picks up
+// changed files itself (readiness asks it even when no peer connects) and
+// keeps seosgw_crl_stale current.
 func (c *CRLSet) Problem() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.problem != nil {
-		return c.problem
+	if c.changedLocked() {
+		c.loadLocked()
 	}
-	if !c.next.IsZero() && c.clk.Now().After(c.next) {
-		return fmt.Errorf("CRL past its next update (%s)", c.next.UTC().Format(time.RFC3339))
+	err := c.problem
+	if err == nil && !c.next.IsZero() && c.clk.Now().After(c.next) {
+		err = fmt.Errorf("CRL past its next update (%s); fetch a fresh one", c.next.UTC().Format(time.RFC3339))
 	}
-	return nil
+	if c.m != nil {
+		c.m.stale.Set(b2f(err != nil))
+	}
+	return err
 }
 
 func serialKey(n *big.Int) string { return fmt.Sprintf("%X", n) }

@@ -219,3 +219,23 @@ func TestNewFailsClosedOnMissingCRL(t *testing.T) {
 		t.Errorf("fail-open start: %v", err)
 	}
 }
+
+// Readiness asks Problem even when no peer connects: it must see a fresh
+// CRL dropped in by the operator, and keep the stale gauge current.
+func TestProblemReloadsOnItsOwn(t *testing.T) {
+	f := newFixture(t)
+	clk := clock.NewManual(time.Now())
+	m := NewMetrics(prometheus.NewRegistry())
+	set := NewCRLSet([]string{f.crlPath}, []*x509.Certificate{f.ca.Cert}, false, clk, quiet(), m)
+	set.Load()
+	clk.Advance(48 * time.Hour)
+	if set.Problem() == nil || testutil.ToFloat64(m.stale) != 1 {
+		t.Fatal("a CRL past its next update is not reported")
+	}
+	f.writeCRL(t, clk.Now().Add(-time.Hour), clk.Now().Add(24*time.Hour))
+	os.Chtimes(f.crlPath, clk.Now(), clk.Now().Add(time.Minute))
+	clk.Advance(reloadEvery)
+	if err := set.Problem(); err != nil || testutil.ToFloat64(m.stale) != 0 {
+		t.Errorf("fresh CRL not picked up by Problem: %v", err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
+	"github.com/seosgw/seosgw/gateway/seos"
 )
 
 // maxSchemaSerialDigits is the longest xsd:integer libxml2 validates (24
@@ -93,4 +94,16 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 	type equaler interface{ Equal(crypto.PublicKey) bool }
 	e, ok := a.(equaler)
 	return ok && e.Equal(b)
+}
+
+// SignMessage builds m compactly, signs it and returns the bytes to send.
+func (s *Signer) SignMessage(m *seos.Message) ([]byte, error) {
+	doc, err := m.Document()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Sign(doc); err != nil {
+		return nil, err
+	}
+	return seos.WriteCompact(doc)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/soap"
 	"github.com/seosgw/seosgw/gateway/xmldoc"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
+	regsoap "github.com/seosgw/seosgw/register/soap"
 )
 
 // title says in one line what a check asserts.
@@ -73,6 +74,11 @@ func (s *suite) checkTLS(ctx context.Context, c *checkCtx) {
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "443")
 	}
+	if problem := c.serverCertificate(ctx, addr); problem != "" {
+		// Every other check talks to the participant over this connection;
+		// they are skipped rather than all failing for this one reason.
+		s.tlsProblem = problem
+	}
 	c.tlsRefused(ctx, addr, u, nil, "without a client certificate")
 	untrusted, err := untrustedIdentity()
 	if err != nil {
@@ -80,33 +86,61 @@ func (s *suite) checkTLS(ctx context.Context, c *checkCtx) {
 	} else {
 		c.tlsRefused(ctx, addr, u, untrusted, "with a client certificate from a CA other than DAEU's")
 	}
+}
 
+// serverCertificate shakes hands as the test participant, trusting the
+// participant's server as a peer would (serverTLS), and judges its
+// certificate piece by piece: the chain, the registered serial, the host
+// name. When the harness refuses the certificate, the chain the server
+// sent comes from the verification error, so the report still says what
+// is wrong with it. It returns "" when the participant can be trusted,
+// else why not.
+func (c *checkCtx) serverCertificate(ctx context.Context, addr string) string {
+	s := c.s
 	ex := &Exchange{Label: "TLS handshake as the test participant", Direction: "to participant", Method: "TLS", URL: addr, As: s.identityName(s.harness), At: s.clk.Now()}
 	c.Exchanges = append(c.Exchanges, ex)
 	start := time.Now()
 	conn, err := s.dialTLS(ctx, addr, s.harness)
 	ex.DurationMS = time.Since(start).Milliseconds()
-	if !c.expect(err == nil, "a handshake with the test participant's registered certificate succeeds%s", errSuffix(err)) {
+	var chain []*x509.Certificate
+	var unverified *tls.CertificateVerificationError
+	switch {
+	case err == nil:
+		st := conn.ConnectionState()
+		conn.Close()
+		chain = st.PeerCertificates
+		c.expect(true, "a handshake with the test participant's registered certificate succeeds (TLS %s, %s)", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+	case errors.As(err, &unverified) && len(unverified.UnverifiedCertificates) > 0:
 		ex.Error = err.Error()
-		return
+		chain = unverified.UnverifiedCertificates
+	default:
+		ex.Error = err.Error()
+		c.expect(false, "a handshake with the test participant's registered certificate succeeds%s", errSuffix(err))
+		return "the handshake as the test participant failed (see the tls check)"
 	}
-	st := conn.ConnectionState()
-	conn.Close()
-	cert := st.PeerCertificates[0]
+	cert := chain[0]
+	ex.Received = describeCert(cert)
 	inter := x509.NewCertPool()
-	for _, ic := range st.PeerCertificates[1:] {
+	for _, ic := range chain[1:] {
 		inter.AddCert(ic)
 	}
-	ex.Received = describeCert(cert) + fmt.Sprintf("\nTLS %s, %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
 	_, verr := cert.Verify(x509.VerifyOptions{Roots: s.roots, Intermediates: inter, CurrentTime: s.clk.Now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
-	c.expect(verr == nil, "the server certificate (%s) chains to the DAEU CA, is valid now and is for TLS servers%s", cert.Subject.CommonName, errSuffix(verr))
+	ok := c.expect(verr == nil, "the server certificate (%s) chains to the DAEU CA, is valid now and is for TLS servers%s", cert.Subject.CommonName, errSuffix(verr))
 	serial := pki.SerialHex(cert)
-	c.expect(s.target.HasCertificate(serial), "its serial %s is the participant's CertificateSN in the register (%s)", serial, s.target.CertificateSN)
+	ok = c.expect(s.target.HasCertificate(serial), "its serial %s is the participant's CertificateSN in the register (%s)", serial, s.target.CertificateSN) && ok
 	herr := cert.VerifyHostname(s.serverName)
-	c.expect(herr == nil, "it is issued for the endpoint's host %s%s", s.serverName, errSuffix(herr))
+	ok = c.expect(herr == nil, "it is issued for the endpoint's host %s%s", s.serverName, errSuffix(herr)) && ok
+	if unverified != nil {
+		// Whatever the pieces above say, the harness's TLS refused it.
+		ok = c.expect(false, "the harness's TLS client, verifying as a peer does, accepts the server certificate: %v", unverified.Err) && ok
+	}
 	if left := cert.NotAfter.Sub(s.clk.Now()); left > 0 && left < 30*24*time.Hour {
 		c.note("the server certificate expires in %d days (%s)", int(left.Hours()/24), cert.NotAfter.UTC().Format(time.RFC3339))
 	}
+	if !ok {
+		return "the participant's server certificate is not trusted (see the tls check)"
+	}
+	return ""
 }
 
 // tlsRefused asserts that the endpoint does not serve a client presenting
@@ -123,7 +157,14 @@ func (c *checkCtx) tlsRefused(ctx context.Context, addr string, u *url.URL, id *
 	start := time.Now()
 	defer func() { ex.DurationMS = time.Since(start).Milliseconds() }()
 	conn, err := s.dialTLS(ctx, addr, id)
-	if err != nil {
+	var unverified *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &unverified):
+		// The harness, not the participant, ended this handshake.
+		ex.Error = err.Error()
+		c.note("whether a client %s is refused was not tested: the harness does not trust the server certificate", how)
+		return
+	case err != nil:
 		ex.Error = err.Error()
 		c.expect(true, "a client %s is refused in the handshake (%v)", how, err)
 		return
@@ -148,12 +189,10 @@ func (c *checkCtx) tlsRefused(ctx context.Context, addr string, u *url.URL, id *
 	}
 }
 
+// dialTLS connects to the participant presenting id, verifying its server
+// as serverTLS does; the serial is for the caller to judge.
 func (s *suite) dialTLS(ctx context.Context, addr string, id *pki.Identity) (*tls.Conn, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true, ServerName: s.serverName}
-	if id != nil {
-		cfg.Certificates = []tls.Certificate{id.TLSCertificate()}
-	}
-	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: s.cfg.Timeouts.Request.D()}, Config: cfg}
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: s.cfg.Timeouts.Request.D()}, Config: s.serverTLS(id)}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeouts.Request.D())
 	defer cancel()
 	conn, err := d.DialContext(ctx, "tcp", addr)
@@ -227,19 +266,10 @@ func (c *checkCtx) soapFault(r *response, what string) {
 	}
 	_, err := soap.ParseSubmitResponse(r.body)
 	var f *soap.Fault
-	if !c.expect(errors.As(err, &f), "%s gets a SOAP fault (HTTP %d: %s)", what, r.status, snippet(r.body)) {
+	if !c.expect(errors.As(err, &f), "%s gets a SOAP fault (HTTP %d: %s)", what, r.status, regsoap.Snippet(r.body, 160)) {
 		return
 	}
 	c.expect(r.status == http.StatusInternalServerError, "the fault (%s: %s) comes with HTTP 500, as SOAP 1.1 requires (got %d)", f.Code, f.String, r.status)
-}
-
-func snippet(b []byte) string {
-	const n = 160
-	s := strings.ToValidUTF8(string(b), "?")
-	if len(s) > n {
-		s = s[:n] + "…"
-	}
-	return strings.Join(strings.Fields(s), " ")
 }
 
 // ---- wsdl

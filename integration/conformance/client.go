@@ -56,9 +56,11 @@ func (c *checkCtx) harnessError(err error) {
 }
 
 // client returns the HTTP client that presents id (nil: no certificate).
-// It does not judge the participant's server certificate: the tls check
-// does, so that a certificate problem shows as one failed check rather
-// than as every check failing.
+// It trusts the participant's server only as a peer would: the chain to
+// the DAEU CA at the harness's clock, the registered host name, and the
+// serial the register lists (serverTLS). The tls check judges the same
+// certificate piece by piece; when it fails, the checks that need this
+// connection are skipped rather than all failing alike.
 func (s *suite) client(id *pki.Identity) *http.Client {
 	key := any(id)
 	if id == nil {
@@ -67,10 +69,8 @@ func (s *suite) client(id *pki.Identity) *http.Client {
 	if c, ok := s.clients.Load(key); ok {
 		return c.(*http.Client)
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true, ServerName: s.serverName}
-	if id != nil {
-		cfg.Certificates = []tls.Certificate{id.TLSCertificate()}
-	}
+	cfg := s.serverTLS(id)
+	cfg.VerifyConnection = s.registeredServer
 	timeout := s.cfg.Timeouts.Request.D()
 	c := &http.Client{
 		Timeout: timeout,
@@ -86,6 +86,29 @@ func (s *suite) client(id *pki.Identity) *http.Client {
 	}
 	actual, _ := s.clients.LoadOrStore(key, c)
 	return actual.(*http.Client)
+}
+
+// serverTLS is the TLS of a connection to the participant presenting id
+// (nil: none): its certificate must chain to the DAEU CA at the harness's
+// clock and carry the registered host name.
+func (s *suite) serverTLS(id *pki.Identity) *tls.Config {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: s.roots, ServerName: s.serverName, Time: s.clk.Now}
+	if id != nil {
+		cfg.Certificates = []tls.Certificate{id.TLSCertificate()}
+	}
+	return cfg
+}
+
+// registeredServer refuses a server certificate other than the one the
+// register lists for the participant (crypto/tls has checked the chain).
+func (s *suite) registeredServer(cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("the participant presented no server certificate")
+	}
+	if serial := pki.SerialHex(cs.PeerCertificates[0]); !s.target.HasCertificate(serial) {
+		return fmt.Errorf("the participant's server certificate has serial %s, the register lists %s", serial, s.target.CertificateSN)
+	}
+	return nil
 }
 
 func (s *suite) closeClients() {

@@ -126,10 +126,14 @@ func schedule(ctx context.Context, clk clock.Clock, every time.Duration, until t
 			fmt.Fprintf(out, "== run %d at %s (every %s until %s)\n", n, start.Local().Format("2006-01-02 15:04:05"), every, until.Local().Format("2006-01-02 15:04"))
 		}
 		rep, err := run(ctx)
+		if rep != nil {
+			last = rep
+		}
 		if err != nil {
+			// This run's report when there is one, with the error saying
+			// what of it could not be written.
 			return last, err
 		}
-		last = rep
 		next := start.Add(every)
 		if !next.Before(until) || ctx.Err() != nil {
 			return last, nil

@@ -103,6 +103,9 @@ type suite struct {
 	targetURL                  string
 	registeredURL              string
 	serverName                 string // TLS name the participant's certificate must carry
+	// tlsProblem says why the participant's server cannot be trusted, once
+	// the tls check found so; the checks that talk to it are then skipped.
+	tlsProblem string
 
 	validator *schemaValidator
 	clients   sync.Map // *pki.Identity -> *http.Client
@@ -240,7 +243,11 @@ func (s *suite) run(ctx context.Context) {
 	}
 	for i, st := range steps {
 		c := s.newCheck(st.name)
-		if !s.skipped(st.name) && ctx.Err() == nil {
+		switch {
+		case s.skipped(st.name) || ctx.Err() != nil:
+		case st.name != CheckTLS && s.tlsProblem != "":
+			c.skip("needs tls: %s", s.tlsProblem)
+		default:
 			st.run(ctx, c)
 		}
 		s.finishCheck(c, i+1)

@@ -14,9 +14,12 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/register"
 )
 
@@ -26,7 +29,12 @@ type ClientConfig struct {
 	// Identity is the participant's transport certificate, presented as the
 	// TLS client certificate.
 	Identity *pki.Identity
-	// RootCAs verifies the register's server certificate (the DAEU CA).
+	// Trust verifies the register's server certificate as every other peer's
+	// is verified (gateway/netcheck's preflight included): the DAEU roots at
+	// the store's clock, and the CRLs. The node uses it.
+	Trust *trust.Store
+	// RootCAs verifies the register's server certificate when Trust is nil
+	// (the DAEU CA, at the system clock, no CRLs): for tests and tools.
 	RootCAs *x509.CertPool
 	// Timeout bounds each call, from connecting to the last byte. Default 30s.
 	Timeout time.Duration
@@ -59,7 +67,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Identity == nil {
 		return nil, errors.New("register client: no transport certificate (the register requires mutual TLS)")
 	}
-	if cfg.RootCAs == nil {
+	if cfg.Trust == nil && cfg.RootCAs == nil {
 		return nil, errors.New("register client: no CA to verify the register's certificate with")
 	}
 	if cfg.Timeout <= 0 {
@@ -71,6 +79,16 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	var tlsConf *tls.Config
+	if cfg.Trust != nil {
+		tlsConf = cfg.Trust.ClientTLS(cfg.Identity, u.Hostname())
+	} else {
+		tlsConf = &tls.Config{
+			MinVersion:   tls.VersionTLS12,
+			Certificates: []tls.Certificate{cfg.Identity.TLSCertificate()},
+			RootCAs:      cfg.RootCAs,
+		}
+	}
 	tr := &http.Transport{
 		// No proxy from the environment: the register is on the SEOS network
 		// (EESMDANS or the VPN), which a corporate proxy would not reach.
@@ -80,11 +98,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		ResponseHeaderTimeout: cfg.Timeout,
 		IdleConnTimeout:       90 * time.Second,
 		MaxIdleConnsPerHost:   2,
-		TLSClientConfig: &tls.Config{
-			MinVersion:   tls.VersionTLS12,
-			Certificates: []tls.Certificate{cfg.Identity.TLSCertificate()},
-			RootCAs:      cfg.RootCAs,
-		},
+		TLSClientConfig:       tlsConf,
 	}
 	return &Client{
 		url:  cfg.URL,
@@ -98,20 +112,17 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}, nil
 }
 
-// NewClientFromConfig builds the client from seosgw's configuration:
-// register.url/timeout/max_response_bytes and the tls section's
-// transport certificate and DAEU CA.
-func NewClientFromConfig(c *config.Config, log *slog.Logger) (*Client, error) {
-	id, err := pki.LoadIdentity(c.Path(c.TLS.Cert), c.Path(c.TLS.Key))
-	if err != nil {
-		return nil, fmt.Errorf("register client: tls.cert/tls.key: %w", err)
-	}
-	cas, err := pki.LoadCertificates(c.Path(c.TLS.CA))
-	if err != nil {
-		return nil, fmt.Errorf("register client: tls.ca: %w", err)
+// NewClientFromConfig builds the client from seosgw's configuration
+// (register.url/timeout/max_response_bytes), presenting id, the node's
+// transport certificate, and verifying the register with ts, the node's
+// trust store (tls.ca, tls.crl), which the caller has loaded once for
+// everything the node connects to.
+func NewClientFromConfig(c *config.Config, id *pki.Identity, ts *trust.Store, log *slog.Logger) (*Client, error) {
+	if ts == nil {
+		return nil, errors.New("register client: no trust store (tls.ca) to verify the register's certificate with")
 	}
 	return NewClient(ClientConfig{
-		URL: c.Register.URL, Identity: id, RootCAs: pki.CertPool(cas),
+		URL: c.Register.URL, Identity: id, Trust: ts,
 		Timeout: c.Register.Timeout.D(), MaxResponseBytes: int64(c.Register.MaxResponseBytes), Log: log,
 	})
 }
@@ -181,7 +192,7 @@ func (c *Client) Call(ctx context.Context, op Op, param string) (*register.Listi
 		fault.HTTPStatus = resp.StatusCode
 		return nil, fault
 	case resp.StatusCode != http.StatusOK:
-		return nil, &TransportError{Op: op, URL: c.url, StatusCode: resp.StatusCode, Body: snippet(b)}
+		return nil, &TransportError{Op: op, URL: c.url, StatusCode: resp.StatusCode, Body: Snippet(b, 200)}
 	case err != nil:
 		return nil, err
 	}
@@ -196,18 +207,33 @@ func (c *Client) transportError(ctx context.Context, op Op, err error) error {
 	return &TransportError{Op: op, URL: c.url, Timeout: timeout, Err: err}
 }
 
-// snippet is the start of an error body, printable, for logs.
-func snippet(b []byte) string {
-	const n = 200
-	if len(b) > n {
-		b = b[:n]
+// Snippet is the start of a body, at most n bytes, as one printable line
+// for logs and reports: invalid UTF-8 replaced, control characters and runs
+// of white space made one space, cut on a character boundary with "…".
+func Snippet(b []byte, n int) string {
+	cut := false
+	if limit := 4*n + 4; len(b) > limit { // room for n characters after white space collapses
+		for limit > 0 && !utf8.RuneStart(b[limit]) {
+			limit--
+		}
+		b, cut = b[:limit], true
 	}
-	s := strings.ToValidUTF8(string(b), "?")
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 {
+	s := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
 			return ' '
 		}
 		return r
-	}, s)
-	return strings.TrimSpace(s)
+	}, strings.ToValidUTF8(string(b), "?"))
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		i := n
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s, cut = s[:i], true
+	}
+	if cut {
+		s = strings.TrimRight(s, " ") + "…"
+	}
+	return s
 }

@@ -6,16 +6,24 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/register"
 )
 
@@ -240,6 +248,109 @@ func TestNewClientRefusesUnsafeConfig(t *testing.T) {
 	} {
 		if _, err := NewClient(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestClientTrustStore: with the node's trust store the register's
+// certificate is judged as every peer's is: a certificate on the CRL is
+// refused, and validity follows the store's clock, not the host's.
+func TestClientTrustStore(t *testing.T) {
+	p := newPKI(t)
+	dir := t.TempDir()
+	caPath := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caPath, p.ca.CertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	store := func(t *testing.T, clk clock.Clock, revoked ...*pki.Identity) *trust.Store {
+		t.Helper()
+		var certs []*x509.Certificate
+		for _, r := range revoked {
+			certs = append(certs, r.Cert)
+		}
+		crl, err := p.ca.CRL(certs, now.Add(-time.Hour), now.Add(72*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		crlPath := filepath.Join(t.TempDir(), "daeu.crl")
+		if err := os.WriteFile(crlPath, crl, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ts, err := trust.New(caPath, []string{crlPath}, false, clk, slog.New(slog.DiscardHandler), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	ok := func(w http.ResponseWriter, r *http.Request) {
+		w.Write(EncodeResponse(GetAllRecords, &register.Listing{}, nil))
+	}
+	tomorrow := clock.NewManual(now.Add(25 * time.Hour)) // inside futureServer's validity
+	cases := []struct {
+		name   string
+		server *pki.Identity
+		ts     *trust.Store
+		says   string
+	}{
+		{"not revoked", p.server, store(t, clock.System, p.client), ""},
+		{"register certificate revoked", p.server, store(t, clock.System, p.server), "revoked"},
+		{"not yet valid at the store's clock", p.futureServer, store(t, clock.System), "clock skew"},
+		{"valid at the store's clock", p.futureServer, store(t, tomorrow), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cl, err := NewClient(ClientConfig{URL: stub(t, p, c.server, ok), Identity: p.client, Trust: c.ts, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(cl.CloseIdleConnections)
+			_, err = cl.GetAllRecords(context.Background())
+			if c.says == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var te *TransportError
+			if !errors.As(err, &te) || te.Kind() != register.KindTransport || !strings.Contains(err.Error(), c.says) {
+				t.Errorf("got %v; want a transport error saying %q", err, c.says)
+			}
+		})
+	}
+	// The node's constructor takes the loaded identity and trust store.
+	cfg := &config.Config{Register: config.Register{URL: stub(t, p, p.server, ok), Timeout: config.Duration(5 * time.Second)}}
+	cl, err := NewClientFromConfig(cfg, p.client, store(t, clock.System, p.server), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.CloseIdleConnections)
+	if _, err := cl.GetAllRecords(context.Background()); err == nil || !strings.Contains(err.Error(), "revoked") {
+		t.Errorf("NewClientFromConfig: the trust store's CRL is not applied: %v", err)
+	}
+	if _, err := NewClientFromConfig(cfg, p.client, nil, nil); err == nil {
+		t.Error("NewClientFromConfig without a trust store: accepted")
+	}
+}
+
+func TestSnippet(t *testing.T) {
+	cyr := strings.Repeat("Ж", 300) // two bytes each
+	cases := []struct {
+		in   []byte
+		n    int
+		want string
+	}{
+		{[]byte("  a\r\n\tb\x00c  "), 20, "a b c"},
+		{[]byte("abcdef"), 3, "abc…"},
+		{[]byte("ЖЖЖ"), 3, "Ж…"}, // 3 bytes would split the second Ж
+		{[]byte("ok \xff\xfe end"), 40, "ok ? end"},
+		{[]byte(cyr), 201, strings.Repeat("Ж", 100) + "…"},
+		{append([]byte(strings.Repeat(" ", 5000)), 'x'), 10, "…"},
+	}
+	for _, c := range cases {
+		got := Snippet(c.in, c.n)
+		if got != c.want || !utf8.ValidString(got) {
+			t.Errorf("Snippet(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
 		}
 	}
 }

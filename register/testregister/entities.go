@@ -10,11 +10,33 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/workdays"
 	"github.com/seosgw/seosgw/register"
 )
 
 // ErrActivation is a status change that would skip the joining procedure.
 var ErrActivation = errors.New("Inactive → Active only through `seosgw register admin activate GUID`, which wants a passing verdict on the joining case (or --force)")
+
+// ExchangeService is the document-exchange service at uri, Active, as
+// `admin add --uri` enters it.
+func ExchangeService(uri string) register.Service {
+	return register.Service{GUID: register.ExchangeServiceGUID, Name: "Обмен на документи", URI: uri,
+		Status: register.Active, Type: "SEOS", Version: 1}
+}
+
+// TransportCertFromFile reads a transport certificate (PEM) for the admin
+// CLI: its serial as the register stores it, and its issue date (NotBefore
+// as a Bulgarian civil date), which starts a joining case's deadline.
+func TransportCertFromFile(path string) (serial string, issued time.Time, err error) {
+	certs, err := pki.LoadCertificates(path)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if len(certs) == 0 {
+		return "", time.Time{}, fmt.Errorf("%s holds no certificate", path)
+	}
+	return pki.SerialHex(certs[0]), workdays.SofiaDate(certs[0].NotBefore), nil
+}
 
 // Add enters a new participant. Status defaults to Inactive. With join, it
 // also opens the participant's joining case (PROTOCOL.md §7) and the status

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -25,6 +26,9 @@ var migrations embed.FS
 // ErrNotFound is a GUID the register does not hold.
 var ErrNotFound = errors.New("no such participant in the test register")
 
+// ErrNoDatabase is Open with Existing of a file that is not there.
+var ErrNoDatabase = errors.New("test register database does not exist")
+
 // Register is the test register's data.
 type Register struct {
 	db  *sql.DB
@@ -38,10 +42,22 @@ type Options struct {
 	Clock    clock.Clock        // default clock.System
 	Calendar *workdays.Calendar // default: the Labour Code without decree overrides
 	Log      *slog.Logger
+	// Existing opens only a database that exists, for uses that read it
+	// (joining cases, the conformance harness): a mistyped path then fails
+	// with ErrNoDatabase instead of quietly creating an empty register.
+	Existing bool
 }
 
-// Open opens (creating if needed) the register database at path.
+// Open opens (creating it if needed, unless opt.Existing) the register
+// database at path.
 func Open(ctx context.Context, path string, opt Options) (*Register, error) {
+	if opt.Existing {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNoDatabase, path)
+		} else if err != nil {
+			return nil, fmt.Errorf("test register: %w", err)
+		}
+	}
 	db, err := store.Open(ctx, path, migrations, "migrations")
 	if err != nil {
 		return nil, fmt.Errorf("test register: %w", err)
@@ -63,6 +79,20 @@ func Open(ctx context.Context, path string, opt Options) (*Register, error) {
 		return nil, fmt.Errorf("test register: %w", err)
 	}
 	return r, nil
+}
+
+// OpenWithHolidays is Open with the working-day overrides (decree days)
+// of the file holidays for the joining deadlines; "" keeps the Labour Code
+// calendar alone.
+func OpenWithHolidays(ctx context.Context, path, holidays string, opt Options) (*Register, error) {
+	if holidays != "" {
+		o, err := workdays.LoadOverrides(holidays)
+		if err != nil {
+			return nil, fmt.Errorf("holidays: %w", err)
+		}
+		opt.Calendar = workdays.New(o)
+	}
+	return Open(ctx, path, opt)
 }
 
 // Close closes the database.

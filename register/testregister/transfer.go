@@ -1,12 +1,15 @@
 package testregister
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/store"
@@ -70,6 +73,42 @@ func (r *Register) Export(ctx context.Context, w io.Writer) error {
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(d); err != nil {
 		return fmt.Errorf("test register: export: %w", err)
+	}
+	return nil
+}
+
+// ExportFile writes Export into the file path, whole or not at all: into a
+// temporary file beside it, synced, then renamed over path, so a failed
+// export never leaves a partial file where a good one is expected.
+func (r *Register) ExportFile(ctx context.Context, path string) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("test register: export: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	w := bufio.NewWriter(f)
+	if err := r.Export(ctx, w); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("test register: export %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("test register: export %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("test register: export %s: %w", path, err)
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return fmt.Errorf("test register: export %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("test register: export %s: %w", path, err)
 	}
 	return nil
 }
