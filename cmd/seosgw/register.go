@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
+	"github.com/seosgw/seosgw/gateway/node"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/gateway/trust"
@@ -121,23 +122,10 @@ func registerSync(ctx context.Context, args []string, io stdio) int {
 	return 0
 }
 
-// nodeTrust loads the node's transport certificate and its trust store
-// (tls.ca, tls.crl) as the node does, so the CLI judges the register's
-// certificate as the running node would.
+// nodeTrust loads the node's transport certificate and trust store exactly
+// as serve does, so the CLI judges the register's certificate the same way.
 func nodeTrust(cfg *config.Config, log *slog.Logger) (*pki.Identity, *trust.Store, error) {
-	id, err := pki.LoadIdentity(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key))
-	if err != nil {
-		return nil, nil, fmt.Errorf("tls.cert / tls.key: %w", err)
-	}
-	crls := make([]string, len(cfg.TLS.CRLs))
-	for i, c := range cfg.TLS.CRLs {
-		crls[i] = cfg.Path(c)
-	}
-	ts, err := trust.New(cfg.Path(cfg.TLS.CA), crls, cfg.TLS.CRLPolicy == "fail-open", clock.System, log, trust.NewMetrics(prometheus.NewRegistry()))
-	if err != nil {
-		return nil, nil, fmt.Errorf("tls.ca / tls.crl: %w", err)
-	}
-	return id, ts, nil
+	return node.LoadTransport(cfg, clock.System, log, trust.NewMetrics(prometheus.NewRegistry()))
 }
 
 func registerList(ctx context.Context, args []string, io stdio) int {

@@ -172,10 +172,8 @@ func Load(path string) (*Config, error) {
 // Parse reads YAML over the defaults; dir resolves relative paths.
 func Parse(b []byte, dir string) (*Config, error) {
 	c := Defaults()
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)                                            // a misspelt field must not silently keep its default
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
-		return nil, fmt.Errorf("%w (field names are listed in configs/seosgw.example.yaml)", err)
+	if err := DecodeStrict(b, c, "configs/seosgw.example.yaml"); err != nil {
+		return nil, err
 	}
 	c.dir = dir
 	if err := c.Validate(); err != nil {
@@ -192,6 +190,18 @@ func (c *Config) DigestFor(guid string) string {
 		}
 	}
 	return c.TLS.Digest
+}
+
+// DecodeStrict reads YAML into v (already holding the defaults): a
+// misspelt field must not silently keep its default, and an empty file
+// is no error. example names the file that lists the fields.
+func DecodeStrict(b []byte, v any, example string) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w (field names are listed in %s)", err, example)
+	}
+	return nil
 }
 
 // Path resolves a configured path against the config file's folder.

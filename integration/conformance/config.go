@@ -1,10 +1,7 @@
 package conformance
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -14,7 +11,6 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/seos"
-	"go.yaml.in/yaml/v3"
 )
 
 // MinLargeAttachment is the smallest attachment the large-attachment check
@@ -124,10 +120,8 @@ func LoadConfig(path string) (*Config, error) {
 // ParseConfig reads YAML over the defaults; dir resolves relative paths.
 func ParseConfig(b []byte, dir string) (*Config, error) {
 	c := Defaults()
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w (field names are listed in configs/conformance.example.yaml)", err)
+	if err := config.DecodeStrict(b, c, "configs/conformance.example.yaml"); err != nil {
+		return nil, err
 	}
 	c.dir = dir
 	if err := c.Validate(); err != nil {
