@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,7 +26,7 @@ func runRegister(ctx context.Context, args []string, io stdio) int {
 	return subcommands("register", map[string]command{
 		"sync":  {"sync the register copy once and print what changed: sync --config FILE [--full]", registerSync},
 		"list":  {"list the register copy: list --config FILE [--status S] [--json]", registerList},
-		"show":  {"show participants by GUID, EIK or certificate serial: show --config FILE KEY", registerShow},
+		"show":  {"show participants by GUID, EIK or certificate serial: show --config FILE [--ask] KEY", registerShow},
 		"serve": {"run a test register: serve --listen ADDR --db FILE --tls-cert F --tls-key F --client-ca F", registerServe},
 		"admin": {"administer a test register's database: admin VERB --db FILE ...", registerAdmin},
 	})(ctx, args, io)
@@ -165,12 +164,13 @@ func registerList(ctx context.Context, args []string, io stdio) int {
 func registerShow(ctx context.Context, args []string, io stdio) int {
 	fs := regFlags("show", io)
 	cfgPath := fs.String("config", "", "seosgw configuration file")
+	ask := fs.Bool("ask", false, "also ask the register itself (GetByGuid, GetByEntityIdentifier, GetByCertificateSN) and show its answer")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return 2
 	}
 	if len(pos) != 1 {
-		return fail(io, "usage: seosgw register show --config FILE GUID|EIK|SERIAL")
+		return fail(io, "usage: seosgw register show --config FILE [--ask] GUID|EIK|SERIAL")
 	}
 	cfg, cache, closeDB, err := nodeCache(ctx, *cfgPath)
 	if err != nil {
@@ -181,7 +181,7 @@ func registerShow(ctx context.Context, args []string, io stdio) int {
 	if err != nil {
 		return fail(io, "register show: %v", err)
 	}
-	if len(es) == 0 {
+	if len(es) == 0 && !*ask {
 		return fail(io, "register show: %s is not in the register copy (no GUID, EIK or certificate serial matches)", pos[0])
 	}
 	self, err := cache.ByGUID(ctx, cfg.Participant.GUID)
@@ -189,6 +189,9 @@ func registerShow(ctx context.Context, args []string, io stdio) int {
 		return fail(io, "register show: %v", err)
 	}
 	p := register.Policy{SelfGUID: cfg.Participant.GUID, TestParticipantGUID: cfg.Register.TestParticipant}
+	if len(es) == 0 {
+		fmt.Fprintf(io.out, "%s is not in the register copy\n", pos[0])
+	}
 	for i, e := range es {
 		if i > 0 {
 			fmt.Fprintln(io.out)
@@ -197,6 +200,28 @@ func registerShow(ctx context.Context, args []string, io stdio) int {
 		if err := register.WriteEntity(io.out, e, &d); err != nil {
 			return fail(io, "register show: %v", err)
 		}
+	}
+	if !*ask {
+		return 0
+	}
+	log := slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelError}))
+	id, ts, err := nodeTrust(cfg, log)
+	if err != nil {
+		return fail(io, "register show --ask: %v", err)
+	}
+	client, err := soap.NewClientFromConfig(cfg, id, ts, log)
+	if err != nil {
+		return fail(io, "register show --ask: %v", err)
+	}
+	defer client.CloseIdleConnections()
+	answers, err := register.Ask(ctx, cache, client, pos[0])
+	for _, a := range answers {
+		if err := register.WriteAnswer(io.out, a); err != nil {
+			return fail(io, "register show --ask: %v", err)
+		}
+	}
+	if err != nil {
+		return fail(io, "register show --ask: %v", err)
 	}
 	return 0
 }
@@ -425,7 +450,7 @@ func adminVerbs() map[string]adminCmd {
 				st := fs.String("status", "", "Active, Inactive or TemporarilyInactive")
 				name := fs.String("name", "", "service name")
 				typ := fs.String("type", "", "service type")
-				version := fs.String("version", "", "service version (integer)")
+				version := fs.String("version", "", "service version, kept as written (e.g. 1 or 1.0)")
 				remove := fs.Bool("remove", false, "remove the service")
 				return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
 					if err := wantArgs(pos, 1, "set-service GUID [flags]"); err != nil {
@@ -449,13 +474,6 @@ func adminVerbs() map[string]adminCmd {
 							return err
 						}
 					}
-					var v int64
-					if *version != "" {
-						var err error
-						if v, err = strconv.ParseInt(*version, 10, 64); err != nil {
-							return fmt.Errorf("--version %q is not an integer", *version)
-						}
-					}
 					e, err := reg.UpdateService(ctx, pos[0], *svc, func(x *register.Service) {
 						if *uri != "" {
 							x.URI = *uri
@@ -470,7 +488,7 @@ func adminVerbs() map[string]adminCmd {
 							x.Type = *typ
 						}
 						if *version != "" {
-							x.Version = v
+							x.Version = register.Version(*version)
 						}
 					})
 					if err != nil {

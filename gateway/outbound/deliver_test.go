@@ -104,7 +104,7 @@ func newNet(t *testing.T) *testNet {
 func entity(e seos.Entity, id *pki.Identity, url string) register.Entity {
 	return register.Entity{Identifier: e.Identifier, GUID: e.GUID, AdministrativeBodyName: e.AdministrativeBodyName,
 		CertificateSN: pki.SerialHex(id.Cert), Status: register.Active, LastChange: time.Now().UTC().Truncate(time.Second),
-		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: url, Status: register.Active, Version: 1}}}
+		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: url, Status: register.Active, Version: "1"}}}
 }
 
 // serveRealB runs B's real endpoint (the inbound pipeline) on the listener.
