@@ -65,6 +65,7 @@ var knownMetrics = map[string]metric{
 	"seosgw_register_sync_consecutive_failures":        {},
 	"seosgw_register_sync_duration_seconds":            {labels: []string{"mode", "result"}, histogram: true},
 	"seosgw_register_sync_failures_total":              {labels: []string{"kind"}},
+	"seosgw_register_records_rejected_total":           {labels: []string{"field"}},
 	// Prometheus's own per target.
 	"up": {},
 }

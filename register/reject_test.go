@@ -27,6 +27,32 @@ func fifty() []register.Entity {
 	return es
 }
 
+// answering serves a register over real mutual TLS whose answer is set by
+// the returned function: a listing in the test register's form, or (l nil)
+// the text given. date, if not "", is its HTTP Date.
+func answering(t *testing.T, p *testPKI, date string) (set func(l *register.Listing, text ...string) []byte, url string) {
+	t.Helper()
+	var answer atomic.Pointer[[]byte]
+	set = func(l *register.Listing, text ...string) []byte {
+		var b []byte
+		if l != nil {
+			b = soap.EncodeResponse(soap.GetAllRecords, l, nil)
+		} else {
+			b = []byte(strings.Join(text, ""))
+		}
+		answer.Store(&b)
+		return b
+	}
+	url = stubRegister(t, p, func(w http.ResponseWriter, r *http.Request) {
+		if date != "" {
+			w.Header().Set("Date", date)
+		}
+		w.Header().Set("Content-Type", "text/xml; charset=UTF-8")
+		w.Write(*answer.Load())
+	})
+	return set, url
+}
+
 // TestSyncOneMalformedOfFifty: over real mutual TLS, a full listing of 50
 // whose 17th entity has an unreadable LastChange applies the other 49 in
 // one transaction; the 17th keeps its last good copy (not updated, not
@@ -37,22 +63,7 @@ func TestSyncOneMalformedOfFifty(t *testing.T) {
 	p := newPKI(t)
 	clk := clock.NewManual(t0)
 	es := fifty()
-	var answer atomic.Pointer[[]byte]
-	serve := func(l *register.Listing, repl ...string) {
-		s := string(soap.EncodeResponse(soap.GetAllRecords, l, nil))
-		for i := 0; i < len(repl); i += 2 {
-			if !strings.Contains(s, repl[i]) {
-				t.Fatalf("test bug: %q not in the answer", repl[i])
-			}
-			s = strings.Replace(s, repl[i], repl[i+1], 1)
-		}
-		b := []byte(s)
-		answer.Store(&b)
-	}
-	url := stubRegister(t, p, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/xml; charset=UTF-8")
-		w.Write(*answer.Load())
-	})
+	serve, url := answering(t, p, "")
 	cache, _ := openCache(t, clk)
 	prom := prometheus.NewRegistry()
 	m, err := register.NewMetrics(prom, clk)
@@ -79,15 +90,12 @@ func TestSyncOneMalformedOfFifty(t *testing.T) {
 		changed[i].LastChange = t0
 	}
 	bad := "<Guid xsi:type=\"xsd:string\">" + es[16].GUID + "</Guid>"
-	serve(&register.Listing{Entities: changed, Cursor: "2026-04-08T12:10:00+03:00"})
 	// The 17th's LastChange is the first after its Guid.
-	s17 := string(*answer.Load())
+	s17 := string(serve(&register.Listing{Entities: changed, Cursor: "2026-04-08T12:10:00+03:00"}))
 	at := strings.Index(s17, bad)
 	lc := strings.Index(s17[at:], `<LastChange xsi:type="xsd:dateTime">`) + at
 	end := strings.Index(s17[lc:], "</LastChange>") + lc
-	s17 = s17[:lc] + `<LastChange xsi:type="xsd:dateTime">08.04.2026 12:00` + s17[end:]
-	b := []byte(s17)
-	answer.Store(&b)
+	serve(nil, s17[:lc]+`<LastChange xsi:type="xsd:dateTime">08.04.2026 12:00`+s17[end:])
 
 	clk.Advance(time.Minute)
 	ch, err := s.Sync(ctx, register.Full)
@@ -153,27 +161,16 @@ func TestSyncUnsetLastChange(t *testing.T) {
 	ctx := context.Background()
 	p := newPKI(t)
 	clk := clock.NewManual(t0)
-	var body atomic.Pointer[[]byte]
-	set := func(l *register.Listing, repl ...string) {
-		s := string(soap.EncodeResponse(soap.GetAllRecords, l, nil))
-		for i := 0; i < len(repl); i += 2 {
-			s = strings.ReplaceAll(s, repl[i], repl[i+1])
-		}
-		b := []byte(s)
-		body.Store(&b)
-	}
-	url := stubRegister(t, p, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Date", "Wed, 08 Apr 2026 09:00:10 GMT")
-		w.Write(*body.Load())
-	})
+	set, url := answering(t, p, "Wed, 08 Apr 2026 09:00:10 GMT")
 	cache, _ := openCache(t, clk)
 	var logs bytes.Buffer
 	s := register.NewSyncer(cache, p.client(t, url, p.node, 5*time.Second, 0), register.SyncOptions{Clock: clk,
 		Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	a := ent(guidA, "000695089", register.Active, "01")
 	a.LastChange = time.Time{}
-	set(&register.Listing{Entities: []register.Entity{a}}, "<LastChange xsi:type=\"xsd:dateTime\"></LastChange>",
-		"<LastChange xsi:type=\"xsd:dateTime\">0001-01-01T00:00:00</LastChange>")
+	unset := strings.ReplaceAll(string(soap.EncodeResponse(soap.GetAllRecords, &register.Listing{Entities: []register.Entity{a}}, nil)),
+		"<LastChange xsi:type=\"xsd:dateTime\"></LastChange>", "<LastChange xsi:type=\"xsd:dateTime\">0001-01-01T00:00:00</LastChange>")
+	set(nil, unset)
 	ch, err := s.Sync(ctx, register.Full)
 	if err != nil {
 		t.Fatal(err)

@@ -83,13 +83,7 @@ func registerSync(ctx context.Context, args []string, io stdio) int {
 		return fail(io, "register sync: %v", err)
 	}
 	defer closeDB()
-	// The outcome is printed below; the log adds only what goes wrong besides.
-	log := slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelError}))
-	id, ts, err := nodeTrust(cfg, log)
-	if err != nil {
-		return fail(io, "register sync: %v", err)
-	}
-	client, err := soap.NewClientFromConfig(cfg, id, ts, log)
+	client, log, err := registerClient(cfg, io)
 	if err != nil {
 		return fail(io, "register sync: %v", err)
 	}
@@ -119,6 +113,18 @@ func registerSync(ctx context.Context, args []string, io stdio) int {
 		}
 	}
 	return 0
+}
+
+// registerClient is the node's register client for a CLI command, whose
+// outcome is printed: the log adds only what goes wrong besides.
+func registerClient(cfg *config.Config, io stdio) (*soap.Client, *slog.Logger, error) {
+	log := slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelError}))
+	id, ts, err := nodeTrust(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := soap.NewClientFromConfig(cfg, id, ts, log)
+	return client, log, err
 }
 
 // nodeTrust loads the node's transport certificate and trust store exactly
@@ -204,12 +210,7 @@ func registerShow(ctx context.Context, args []string, io stdio) int {
 	if !*ask {
 		return 0
 	}
-	log := slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelError}))
-	id, ts, err := nodeTrust(cfg, log)
-	if err != nil {
-		return fail(io, "register show --ask: %v", err)
-	}
-	client, err := soap.NewClientFromConfig(cfg, id, ts, log)
+	client, _, err := registerClient(cfg, io)
 	if err != nil {
 		return fail(io, "register show --ask: %v", err)
 	}

@@ -123,8 +123,19 @@ func TestDecodeEmptyListings(t *testing.T) {
 // applied to the NuSOAP form of the first sample entity.
 func entityDoc(t *testing.T, repl ...string) []byte {
 	t.Helper()
-	l := &register.Listing{Entities: sampleEntities()[:1], Cursor: "2024-03-05T10:20:30+02:00"}
-	s := string(EncodeResponse(GetAllRecords, l, nil))
+	return sampleDoc(t, sampleEntities()[:1], repl...)
+}
+
+// twoEntityDoc is entityDoc with the second sample entity after the first.
+func twoEntityDoc(t *testing.T, repl ...string) []byte {
+	t.Helper()
+	return sampleDoc(t, sampleEntities(), repl...)
+}
+
+// sampleDoc is the NuSOAP answer listing es, each replacement applied once.
+func sampleDoc(t *testing.T, es []register.Entity, repl ...string) []byte {
+	t.Helper()
+	s := string(EncodeResponse(GetAllRecords, &register.Listing{Entities: es, Cursor: "2024-03-05T10:20:30+02:00"}, nil))
 	for i := 0; i < len(repl); i += 2 {
 		if !strings.Contains(s, repl[i]) {
 			t.Fatalf("test bug: %q not in %s", repl[i], s)
@@ -245,20 +256,6 @@ func TestDecodeRejectsOneEntity(t *testing.T) {
 			}
 		})
 	}
-}
-
-// twoEntityDoc is entityDoc with the second sample entity after the first.
-func twoEntityDoc(t *testing.T, repl ...string) []byte {
-	t.Helper()
-	l := &register.Listing{Entities: sampleEntities(), Cursor: "2024-03-05T10:20:30+02:00"}
-	s := string(EncodeResponse(GetAllRecords, l, nil))
-	for i := 0; i < len(repl); i += 2 {
-		if !strings.Contains(s, repl[i]) {
-			t.Fatalf("test bug: %q not in %s", repl[i], s)
-		}
-		s = strings.Replace(s, repl[i], repl[i+1], 1)
-	}
-	return []byte(s)
 }
 
 func TestDecodeFault(t *testing.T) {
