@@ -62,9 +62,12 @@ func TestDotnetSignedVerifiesInSeosgw(t *testing.T) {
 	p := getPKI(t)
 	pfx := peerPFX(t, p)
 	in := writeTemp(t, "in.xml", message(t, 2000))
-	for _, h := range []string{"sha1", "sha256"} {
-		t.Run(h, func(t *testing.T) {
-			r := extools.Peer(t, "sign", in, pfx, "test", h)
+	// sign-node writes KeyInfo as the deployed node does: the certificate
+	// twice and X509IssuerSerial with .NET's issuer name.
+	for _, c := range []struct{ verb, h string }{{"sign", "sha1"}, {"sign", "sha256"}, {"sign-node", "sha1"}, {"sign-node", "sha256"}} {
+		verb, h := c.verb, c.h
+		t.Run(verb+"/"+h, func(t *testing.T) {
+			r := extools.Peer(t, verb, in, pfx, "test", h)
 			if !r.OK() {
 				t.Fatalf(".NET sign: %s %s", r.Stdout, r.Stderr)
 			}
