@@ -411,3 +411,39 @@ func TestWeAreInactive(t *testing.T) {
 	reply, _ := w.submit(w.a.id, sign(t, w.a.id, m))
 	assertError(t, reply, seos.ErrInternal, m.Header.MessageGUID, "не е активен")
 }
+
+// A document without files as the deployed .NET node sends it (an empty
+// DocAttachmentList) is accepted as having no attachments and counted.
+func TestEmptyAttachmentListAccepted(t *testing.T) {
+	w := newWorld(t, options{})
+	doc := seos.NewGUID()
+	m := registration(w.a.entity, w.b.entity, doc)
+	unsigned, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(unsigned)
+	start, end := strings.Index(s, "<DocAttachmentList>"), strings.Index(s, "</DocAttachmentList>")+len("</DocAttachmentList>")
+	parsed, doc2, err := seos.Parse([]byte(s[:start] + "<DocAttachmentList/>" + s[end:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&xmldsig.Signer{Key: w.a.id.Key, Cert: w.a.id.Cert}).Sign(doc2); err != nil {
+		t.Fatal(err)
+	}
+	signed, _ := seos.WriteCompact(doc2)
+	reply, _ := w.submit(w.a.id, signed)
+	if reply.Body.StatusResponse == nil || reply.Body.StatusResponse.Status != seos.StatusWaitRegistration {
+		t.Fatalf("not accepted: %+v", reply.Body)
+	}
+	it, err := inbox.Find(context.Background(), w.db, w.a.entity.GUID, parsed.Body.RegistrationRequest.Document.ID.GUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it, _ = inbox.Get(context.Background(), w.db, it.ID); len(it.Attachments) != 0 {
+		t.Errorf("stored %d attachments", len(it.Attachments))
+	}
+	if v := testutil.ToFloat64(w.pipeline.Metrics.tolerated.WithLabelValues(string(seos.QuirkEmptyAttachmentList))); v != 1 {
+		t.Errorf("tolerated metric %v", v)
+	}
+}
