@@ -254,16 +254,33 @@ func TestPeerNotificationsApplyToSentDocuments(t *testing.T) {
 	n := notify(seos.StatusRegistered, seos.NewGUID())
 	reply, _ = w.submit(w.a.id, sign(t, w.a.id, n))
 	assertError(t, reply, seos.ErrExternal, n.Header.MessageGUID, "не е изпращан")
-	// A peer's Error about our message fails it for good.
-	e := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: w.a.entity, Recipient: w.b.entity, MessageGUID: seos.NewGUID()},
-		Body: seos.Body{Error: &seos.ErrorBody{MessageGUID: seos.Str(strings.ToUpper(sentMsg)), Type: seos.ErrExternal, Description: fault.SenderPrefix + " Лош формат."}}}
-	if reply, _ := w.submit(w.a.id, sign(t, w.a.id, e)); reply != nil {
-		t.Fatalf("Error notification answered with %+v", reply.Body)
+	// A peer's Error about our message fails a waiting document for good;
+	// one it has registered keeps its registration, the Error an event.
+	waitingDoc, waitingMsg := seos.NewGUID(), seos.NewGUID()
+	if _, err := w.db.Exec(`INSERT INTO outbox (kind, recipient_guid_key, recipient_guid, document_guid_key, document_guid, request_json, state,
+		next_attempt_at, last_message_guid, created_at, updated_at, doc_status)
+		VALUES ('registration', ?, ?, ?, ?, '{}', 'delivered', ?, ?, ?, ?, 'DS_WAIT_REGISTRATION')`,
+		seos.CanonicalGUID(w.a.entity.GUID), w.a.entity.GUID, seos.CanonicalGUID(waitingDoc), waitingDoc, now, waitingMsg, now, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, about := range []string{sentMsg, waitingMsg} {
+		e := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: w.a.entity, Recipient: w.b.entity, MessageGUID: seos.NewGUID()},
+			Body: seos.Body{Error: &seos.ErrorBody{MessageGUID: seos.Str(strings.ToUpper(about)), Type: seos.ErrExternal, Description: fault.SenderPrefix + " Лош формат."}}}
+		if reply, _ := w.submit(w.a.id, sign(t, w.a.id, e)); reply != nil {
+			t.Fatalf("Error notification answered with %+v", reply.Body)
+		}
 	}
 	var state, lastErr string
-	w.db.QueryRow(`SELECT state, last_error FROM outbox`).Scan(&state, &lastErr)
+	w.db.QueryRow(`SELECT state, doc_status, peer_number FROM outbox WHERE document_guid = ?`, doc).Scan(&state, &status, &number)
+	if state != "delivered" || status != "DS_REGISTERED" || number != "МЕУ-5" {
+		t.Errorf("registered document after a peer Error: %s %s %s", state, status, number)
+	}
+	if n := w.count(`SELECT count(*) FROM outbox_events WHERE event = 'peer_error_not_applied'`); n != 1 {
+		t.Errorf("%d peer_error_not_applied events", n)
+	}
+	w.db.QueryRow(`SELECT state, last_error FROM outbox WHERE document_guid = ?`, waitingDoc).Scan(&state, &lastErr)
 	if state != "failed" || !strings.Contains(lastErr, "Лош формат") {
-		t.Errorf("outbox after peer Error: %s %q", state, lastErr)
+		t.Errorf("waiting document after peer Error: %s %q", state, lastErr)
 	}
 }
 

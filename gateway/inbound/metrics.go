@@ -21,7 +21,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_inbound_requests_total",
-			Help: "Submit requests by message type and outcome (accepted, already_received, not_found, applied, refused, soap_fault...)."},
+			Help: "Submit requests by message type and outcome (accepted, already_received, not_found, applied, repeated, not_applied, refused, soap_fault...)."},
 			[]string{"type", "outcome"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_inbound_refusals_total",
 			Help: "Refused messages by reason."}, []string{"reason"}),

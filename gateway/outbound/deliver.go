@@ -65,10 +65,13 @@ type Deliverer struct {
 	Clock    clock.Clock
 	Log      *slog.Logger
 	Metrics  *Metrics
-	Schedule Schedule
-	Workers  int           // attempts in flight at once
-	Timeout  time.Duration // one attempt, connect to last byte
-	MaxReply int64         // reply size limit
+	// Transitions logs and counts what status answers did to the documents
+	// we sent (nil: not counted).
+	Transitions *outbox.Observer
+	Schedule    Schedule
+	Workers     int           // attempts in flight at once
+	Timeout     time.Duration // one attempt, connect to last byte
+	MaxReply    int64         // reply size limit
 	// StatusAfter asks about documents waiting registration this long.
 	StatusAfter time.Duration
 	// Poll bounds the sleep between passes.
@@ -181,20 +184,22 @@ func (d *Deliverer) attempt(ctx context.Context, it *outbox.Item) {
 			o.RetryAt = now.Add(d.Schedule.Delay(it.Attempts))
 		}
 	}
+	var transition outbox.Transition
 	err := store.InTx(ctx, d.DB, func(tx *sql.Tx) error {
+		transition = outbox.Transition{}
 		if err := outbox.Record(ctx, tx, it, o, now); err != nil {
 			return err
 		}
-		if o.Delivered && it.Kind == outbox.KindStatusRequest && reply != nil {
-			if _, err := outbox.ApplyStatus(ctx, tx, it.RecipientGUID, reply, now); err != nil && !errors.Is(err, outbox.ErrUnknownDocument) {
+		// A status request's answer, or an acknowledgement that is already
+		// more than "waiting" (e.g. rejected on arrival), goes through the
+		// transition table.
+		if o.Delivered && reply != nil && (it.Kind == outbox.KindStatusRequest ||
+			it.Kind == outbox.KindRegistration && !outbox.State(reply.Status).Waiting()) {
+			t, err := outbox.ApplyStatus(ctx, tx, it.RecipientGUID, reply, now)
+			if err != nil && !errors.Is(err, outbox.ErrUnknownDocument) {
 				return err
 			}
-		}
-		if o.Delivered && it.Kind == outbox.KindRegistration && reply != nil && reply.Status != seos.StatusWaitRegistration && reply.Status != seos.StatusAlreadyReceived {
-			// An answer that is already final (e.g. rejected on arrival).
-			if _, err := outbox.ApplyStatus(ctx, tx, it.RecipientGUID, reply, now); err != nil && !errors.Is(err, outbox.ErrUnknownDocument) {
-				return err
-			}
+			transition = t
 		}
 		return nil
 	})
@@ -202,6 +207,7 @@ func (d *Deliverer) attempt(ctx context.Context, it *outbox.Item) {
 		d.Log.Error("outbox: cannot record an attempt; it will be retried", "id", it.ID, "error", err)
 		return
 	}
+	d.Transitions.Observe(transition)
 	d.Metrics.observe(it, o, reason, now.Sub(start), now.Sub(it.CreatedAt))
 	lvl := d.Log.Info
 	if !o.Delivered {

@@ -44,7 +44,7 @@ func TestQueueLifecycleAndRetention(t *testing.T) {
 		t.Errorf("prune: %d %v", n, err)
 	}
 	it, err := Get(ctx, db, id)
-	if err != nil || it.Request.Document != nil || it.DocStatus != string(seos.StatusWaitRegistration) || it.LastMessageGUID != "{m}" {
+	if err != nil || it.Request.Document != nil || it.DocStatus != StateWaiting || it.LastMessageGUID != "{m}" {
 		t.Errorf("after pruning: %+v %v", it, err)
 	}
 	ev, _ := Events(ctx, db, id)

@@ -51,7 +51,7 @@ type Item struct {
 	LastMessageGUID string            `json:"lastMessageGuid,omitempty"`
 	CreatedAt       time.Time         `json:"createdAt"`
 	UpdatedAt       time.Time         `json:"updatedAt"`
-	DocStatus       string            `json:"docStatus,omitempty"`
+	DocStatus       State             `json:"docStatus,omitempty"`
 	PeerNumber      string            `json:"peerNumber,omitempty"`
 	PeerDate        string            `json:"peerDate,omitempty"`
 	PeerURI         *seos.DocumentURI `json:"peerUri,omitempty"`
@@ -102,14 +102,14 @@ func Enqueue(ctx context.Context, q Full, kind, recipientGUID, documentGUID stri
 		inbox = inboxID
 	}
 	ts := store.FormatTime(now)
-	docStatus := ""
+	docStatus := StateNone
 	if kind == KindRegistration {
-		docStatus = "queued"
+		docStatus = StateQueued
 	}
 	res, err := q.ExecContext(ctx, `INSERT INTO outbox (kind, idempotency_key, recipient_guid_key, recipient_guid, document_guid_key, document_guid,
 		inbox_id, request_json, state, next_attempt_at, created_at, updated_at, doc_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		kind, key, seos.CanonicalGUID(recipientGUID), recipientGUID, seos.CanonicalGUID(documentGUID), documentGUID, inbox, string(body),
-		Queued, ts, ts, ts, docStatus)
+		Queued, ts, ts, ts, string(docStatus))
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue: %w", err)
 	}
@@ -262,25 +262,40 @@ type Outcome struct {
 	Detail      string
 }
 
-// Record stores an attempt's outcome and its history line.
+// Record stores an attempt's outcome and its history line. A registration's
+// state moves by the transition table: a waiting acknowledgement never
+// overwrites a later status the recipient sent while the attempt was in
+// flight, and a document the recipient has reported on is not turned back
+// into "failed". Any other status in an acknowledgement is the caller's to
+// ApplyStatus.
 func Record(ctx context.Context, q Querier, it *Item, o Outcome, now time.Time) error {
 	ts := store.FormatTime(now)
+	var kind string
+	var docStatus State
+	if err := q.QueryRowContext(ctx, `SELECT kind, doc_status FROM outbox WHERE id = ?`, it.ID).Scan(&kind, &docStatus); err != nil {
+		return fmt.Errorf("outbox: record attempt: %w", err)
+	}
+	move := func(to State) {
+		if kind == KindRegistration && Decide(docStatus, to) == Applied {
+			docStatus = to
+		}
+	}
 	var err error
 	switch {
 	case o.Delivered:
-		// The acknowledgement must not overwrite a later status the
-		// recipient already sent us while the attempt was in flight.
-		_, err = q.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = '', last_message_guid = ?, updated_at = ?,
-			doc_status = CASE WHEN ? <> '' AND doc_status IN ('', 'queued', 'DS_WAIT_REGISTRATION', 'DS_ALREADY_RECEIVED') THEN ? ELSE doc_status END
-			WHERE id = ?`,
-			Delivered, seos.CanonicalGUID(o.MessageGUID), ts, o.DocStatus, o.DocStatus, it.ID)
+		if to := State(o.DocStatus); to.Waiting() {
+			move(to)
+		}
+		_, err = q.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = '', last_message_guid = ?, updated_at = ?, doc_status = ? WHERE id = ?`,
+			Delivered, seos.CanonicalGUID(o.MessageGUID), ts, string(docStatus), it.ID)
 		if err == nil {
 			err = AddEvent(ctx, q, it.ID, "delivered", o.Detail, now)
 		}
 	case o.Final:
+		move(StateFailed)
 		_, err = q.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = ?, last_message_guid = CASE WHEN ? <> '' THEN ? ELSE last_message_guid END,
-			updated_at = ?, doc_status = CASE WHEN kind = 'registration' THEN 'failed' ELSE doc_status END WHERE id = ?`,
-			Failed, o.Detail, seos.CanonicalGUID(o.MessageGUID), seos.CanonicalGUID(o.MessageGUID), ts, it.ID)
+			updated_at = ?, doc_status = ? WHERE id = ?`,
+			Failed, o.Detail, seos.CanonicalGUID(o.MessageGUID), seos.CanonicalGUID(o.MessageGUID), ts, string(docStatus), it.ID)
 		if err == nil {
 			err = AddEvent(ctx, q, it.ID, "failed", o.Detail, now)
 		}
