@@ -58,6 +58,8 @@ type Item struct {
 	RejectionReason string            `json:"rejectionReason,omitempty"`
 	ExpectClose     string            `json:"expectClose,omitempty"`
 	StatusAskedAt   time.Time         `json:"statusAskedAt,omitempty"`
+	StatusAsks      int               `json:"statusAsks,omitempty"`   // status requests that left it waiting
+	StatusNextAt    time.Time         `json:"statusNextAt,omitempty"` // when the next may go (zero: not asked yet)
 	Request         *Request          `json:"-"`
 }
 
@@ -122,24 +124,27 @@ func Enqueue(ctx context.Context, q Full, kind, recipientGUID, documentGUID stri
 
 const itemColumns = `id, kind, COALESCE(idempotency_key, ''), recipient_guid, document_guid, COALESCE(inbox_id, 0), state, attempts,
 	next_attempt_at, last_error, last_message_guid, created_at, updated_at, doc_status, peer_number, peer_date, peer_uri_json,
-	rejection_reason, expect_close, status_asked_at, request_json`
+	rejection_reason, expect_close, status_asked_at, status_asks, status_next_at, request_json`
 
 type scanner interface{ Scan(...any) error }
 
 func scanItem(s scanner) (*Item, error) {
 	var it Item
-	var next, created, updated, asked, uri, req string
+	var next, created, updated, asked, askNext, uri, req string
 	if err := s.Scan(&it.ID, &it.Kind, &it.IdempotencyKey, &it.RecipientGUID, &it.DocumentGUID, &it.InboxID, &it.State, &it.Attempts,
 		&next, &it.LastError, &it.LastMessageGUID, &created, &updated, &it.DocStatus, &it.PeerNumber, &it.PeerDate, &uri,
-		&it.RejectionReason, &it.ExpectClose, &asked, &req); err != nil {
+		&it.RejectionReason, &it.ExpectClose, &asked, &it.StatusAsks, &askNext, &req); err != nil {
 		return nil, err
 	}
-	var errs [4]error
+	var errs [5]error
 	it.NextAttemptAt, errs[0] = store.ParseTime(next)
 	it.CreatedAt, errs[1] = store.ParseTime(created)
 	it.UpdatedAt, errs[2] = store.ParseTime(updated)
 	if asked != "" {
 		it.StatusAskedAt, errs[3] = store.ParseTime(asked)
+	}
+	if askNext != "" {
+		it.StatusNextAt, errs[4] = store.ParseTime(askNext)
 	}
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, fmt.Errorf("outbox: item %d: %w", it.ID, err)
@@ -332,13 +337,18 @@ func Depths(ctx context.Context, db *sql.DB) (map[string]int, error) {
 	return out, rows.Err()
 }
 
-// AwaitingStatus returns delivered registrations still waiting registration
-// since before `before` and not asked about since then.
-func AwaitingStatus(ctx context.Context, db *sql.DB, before time.Time) ([]*Item, error) {
-	b := store.FormatTime(before)
-	rows, err := db.QueryContext(ctx, `SELECT `+itemColumns+` FROM outbox WHERE kind = 'registration' AND state = ?
-		AND doc_status IN ('DS_WAIT_REGISTRATION', 'DS_ALREADY_RECEIVED') AND updated_at < ? AND (status_asked_at = '' OR status_asked_at < ?)`,
-		Delivered, b, b)
+// AwaitingStatus returns the delivered registrations due a status
+// question at now: still waiting (or not found) at the recipient, first
+// asked once they waited since firstBefore or earlier, then when their
+// status_next_at comes; never while a question about them is still on its
+// way, so one document is never asked about twice at once.
+func AwaitingStatus(ctx context.Context, db *sql.DB, now, firstBefore time.Time) ([]*Item, error) {
+	rows, err := db.QueryContext(ctx, `SELECT `+itemColumns+` FROM outbox o WHERE kind = ? AND state = ? AND doc_status IN (?, ?, ?)
+		AND ((status_next_at = '' AND updated_at <= ?) OR (status_next_at <> '' AND status_next_at <= ?))
+		AND NOT EXISTS (SELECT 1 FROM outbox s WHERE s.kind = ? AND s.state IN (?, ?)
+			AND s.recipient_guid_key = o.recipient_guid_key AND s.document_guid_key = o.document_guid_key)`,
+		KindRegistration, Delivered, string(StateWaiting), string(StateAlreadyReceived), string(StateNotFound),
+		store.FormatTime(firstBefore), store.FormatTime(now), KindStatusRequest, Queued, Sending)
 	if err != nil {
 		return nil, err
 	}
@@ -354,9 +364,11 @@ func AwaitingStatus(ctx context.Context, db *sql.DB, before time.Time) ([]*Item,
 	return out, rows.Err()
 }
 
-// MarkAsked records that a status request about item id is on its way.
-func MarkAsked(ctx context.Context, q Querier, id int64, now time.Time) error {
-	_, err := q.ExecContext(ctx, `UPDATE outbox SET status_asked_at = ? WHERE id = ?`, store.FormatTime(now), id)
+// MarkAsked records that a status request about item id is on its way and
+// that the next may go at next.
+func MarkAsked(ctx context.Context, q Querier, id int64, now, next time.Time) error {
+	_, err := q.ExecContext(ctx, `UPDATE outbox SET status_asked_at = ?, status_asks = status_asks + 1, status_next_at = ? WHERE id = ?`,
+		store.FormatTime(now), store.FormatTime(next), id)
 	return err
 }
 
