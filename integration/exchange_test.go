@@ -50,12 +50,13 @@ type exchange struct {
 	tp   *pki.TestPKI
 }
 
-func newExchange(t *testing.T) *exchange {
+// newExchange configures A and B; aConfig overrides fields of A's config.
+func newExchange(t *testing.T, aConfig map[string]string) *exchange {
 	t.Helper()
 	dir := t.TempDir()
 	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
 	x := &exchange{tp: tp}
-	x.a = newGateway(t, dir, tp, ps["a.obmen.local"], nil)
+	x.a = newGateway(t, dir, tp, ps["a.obmen.local"], aConfig)
 	x.b = newGateway(t, dir, tp, ps["b.obmen.local"], nil)
 	x.seed(register.Active)
 	return x
@@ -139,7 +140,7 @@ func TestExchangeBetweenTwoGateways(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	x := newExchange(t)
+	x := newExchange(t, nil)
 	x.a.start()
 	x.b.start()
 	bdb := openDB(t, x.b.db)

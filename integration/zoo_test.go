@@ -144,10 +144,10 @@ func TestPeerZoo(t *testing.T) {
 	db := openDB(t, z.gw.db)
 	for name, doc := range z.docs {
 		if strings.HasPrefix(name, "ours-") {
-			var status, number string
-			db.QueryRow(`SELECT doc_status, peer_number FROM outbox WHERE document_guid_key = ?`, seos.CanonicalGUID(doc)).Scan(&status, &number)
-			if status != "DS_REGISTERED" || !strings.HasPrefix(number, "ДАЕУ-1234") {
-				t.Errorf("%s: our document after the node's DS_REGISTERED: %q %q", name, status, number)
+			var status, number, delivery string
+			db.QueryRow(`SELECT doc_status, peer_number, state FROM outbox WHERE document_guid_key = ?`, seos.CanonicalGUID(doc)).Scan(&status, &number, &delivery)
+			if status != "DS_REGISTERED" || !strings.HasPrefix(number, "ДАЕУ-1234") || delivery == "failed" {
+				t.Errorf("%s: our document after the node's DS_REGISTERED: %q %q %q", name, status, number, delivery)
 			}
 			continue
 		}
@@ -276,10 +276,14 @@ func (z *zoo) post(p participant, signed []byte, php bool) []byte {
 	return result
 }
 
-func (z *zoo) metrics() string {
-	resp, err := http.Get("http://" + z.gw.ops + "/metrics")
+func (z *zoo) metrics() string { return getText(z.t, "http://"+z.gw.ops+"/metrics") }
+
+// getText GETs a loopback URL (a node's ops listener).
+func getText(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
-		z.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)

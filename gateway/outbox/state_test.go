@@ -135,3 +135,31 @@ func TestApplyStatusFollowsTheTable(t *testing.T) {
 		t.Errorf("after a final failure: %s %s", it.DocStatus, it.PeerNumber)
 	}
 }
+
+// A report about a document whose delivery is still being retried (every
+// acknowledgement was lost) or was given up on ends the retries: the
+// recipient has it.
+func TestReportEndsRetries(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.OpenGateway(ctx, filepath.Join(t.TempDir(), "gw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for _, final := range []bool{false, true} {
+		doc := seos.NewGUID()
+		id, _, _ := Enqueue(ctx, db, KindRegistration, "{B}", doc, 0, &Request{Document: &seos.Document{ID: seos.DocumentID{GUID: doc}, Kind: "Писмо"}}, "", t0)
+		items, _ := Claim(ctx, db, t0, 1)
+		if err := Record(ctx, db, items[0], Outcome{Final: final, RetryAt: t0.Add(time.Hour), Detail: "network: timeout"}, t0); err != nil {
+			t.Fatal(err)
+		}
+		r := &seos.StatusResponse{DocID: seos.DocumentID{GUID: doc, Number: &seos.DocumentNumber{Number: "Б-7", Date: "2026-11-23"}}, Status: seos.StatusRegistered}
+		if tr, err := ApplyStatus(ctx, db, "{B}", r, t0.Add(time.Minute)); err != nil || tr.Verdict != Applied {
+			t.Fatalf("final=%v: %+v %v", final, tr, err)
+		}
+		if it, _ := Get(ctx, db, id); it.State != Delivered || it.LastError != "" || it.DocStatus != StateRegistered {
+			t.Errorf("final=%v: %s %q %s", final, it.State, it.LastError, it.DocStatus)
+		}
+	}
+}

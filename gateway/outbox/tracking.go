@@ -68,11 +68,12 @@ func ApplyStatus(ctx context.Context, q Querier, from string, r *seos.StatusResp
 	if t.Verdict == Applied {
 		set += ", doc_status = ?"
 		args = append(args, string(t.To))
-		if State(state) == StateFailed || state == Failed {
-			// The recipient has the document after all.
-			set += ", state = ?"
-			args = append(args, Delivered)
-		}
+	}
+	if state == Failed || state == Queued {
+		// The recipient has the document, whatever our attempts said: stop
+		// retrying (an attempt in flight records its own outcome).
+		set += ", state = ?, last_error = ''"
+		args = append(args, Delivered)
 	}
 	t.Detail = reported
 	switch {
