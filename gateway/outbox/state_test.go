@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/seosgw/seosgw/gateway/seos"
-	"github.com/seosgw/seosgw/gateway/store"
 )
 
 func TestTransitionTable(t *testing.T) {
@@ -62,12 +60,7 @@ func TestTransitionTable(t *testing.T) {
 // allowed ones move it, the rest are events, and the registration number
 // known first survives everything.
 func TestApplyStatusFollowsTheTable(t *testing.T) {
-	ctx := context.Background()
-	db, err := store.OpenGateway(ctx, filepath.Join(t.TempDir(), "gw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	ctx, db := context.Background(), openDB(t)
 	reg := prometheus.NewRegistry()
 	obs := NewObserver(reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
@@ -140,12 +133,7 @@ func TestApplyStatusFollowsTheTable(t *testing.T) {
 // acknowledgement was lost) or was given up on ends the retries: the
 // recipient has it.
 func TestReportEndsRetries(t *testing.T) {
-	ctx := context.Background()
-	db, err := store.OpenGateway(ctx, filepath.Join(t.TempDir(), "gw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	ctx, db := context.Background(), openDB(t)
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	for _, final := range []bool{false, true} {
 		doc := seos.NewGUID()

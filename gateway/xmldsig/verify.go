@@ -11,7 +11,6 @@ import (
 	"math/big"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
@@ -399,28 +398,17 @@ func checkIssuerSerial(s *etree.Element, cert *x509.Certificate) error {
 	}
 	serial := strings.TrimSpace(text(n))
 	if v, ok := new(big.Int).SetString(serial, 10); !ok || v.Cmp(cert.SerialNumber) != 0 {
-		return fail(KindCertificate, "X509IssuerSerial names another certificate: serial %s, but the certificate's is %s", shortText(serial), cert.SerialNumber)
+		return fail(KindCertificate, "X509IssuerSerial names another certificate: serial %.60s, but the certificate's is %s", serial, cert.SerialNumber)
 	}
 	issuer := strings.TrimSpace(text(name))
 	same, err := sameName(issuer, cert.RawIssuer)
 	if err != nil {
-		return fail(KindCertificate, "X509IssuerName %q is not a distinguished name we can compare: %v", shortText(issuer), err)
+		return fail(KindCertificate, "X509IssuerName %.120q is not a distinguished name we can compare: %v", issuer, err)
 	}
 	if !same {
-		return fail(KindCertificate, "X509IssuerSerial names another certificate: issuer %q, but the certificate's issuer is %q", shortText(issuer), cert.Issuer.String())
+		return fail(KindCertificate, "X509IssuerSerial names another certificate: issuer %.120q, but the certificate's issuer is %q", issuer, cert.Issuer.String())
 	}
 	return nil
-}
-
-func shortText(s string) string {
-	if len(s) <= 120 {
-		return s
-	}
-	cut := 117
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
 }
 
 // digestDocument hashes the document minus the signature, canonicalised as
