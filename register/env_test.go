@@ -18,7 +18,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/register"
-	"github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 	"github.com/seosgw/seosgw/register/testregister"
 )
 
@@ -70,9 +70,9 @@ func newPKI(t *testing.T) *testPKI {
 	return p
 }
 
-func (p *testPKI) client(t *testing.T, url string, id *pki.Identity, timeout time.Duration, max int64) *soap.Client {
+func (p *testPKI) client(t *testing.T, url string, id *pki.Identity, timeout time.Duration, max int64) *daeu.Client {
 	t.Helper()
-	c, err := soap.NewClient(soap.ClientConfig{URL: url, Identity: id, RootCAs: p.ca.Pool(), Timeout: timeout, MaxResponseBytes: max})
+	c, err := daeu.NewClient(daeu.ClientConfig{URL: url, Identity: id, RootCAs: p.ca.Pool(), Timeout: timeout, MaxResponseBytes: max})
 	if err != nil {
 		t.Fatal(err)
 	}

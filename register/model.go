@@ -5,7 +5,7 @@
 // The cache (Cache) shares the gateway database file: its tables
 // register_entities and register_sync come with the gateway's migrations in
 // gateway/store, so one file holds all a node knows and backs up
-// consistently. The register's SOAP client is in register/soap, the test
+// consistently. The register's SOAP client is in register/daeu, the test
 // register service in register/testregister.
 package register
 

@@ -13,7 +13,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/register"
-	"github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 )
 
 // brokenFull is a register whose full listing can be broken while its
@@ -74,7 +74,7 @@ func TestFullSyncFailureFallsBack(t *testing.T) {
 		fullErr    func() (*register.Listing, error)
 	}{
 		{"too large", register.KindTooLarge, func() (*register.Listing, error) {
-			return nil, &soap.MalformedError{Op: soap.GetAllRecords, Msg: "more than 64 MiB", Err: soap.ErrTooLarge}
+			return nil, &daeu.MalformedError{Op: daeu.GetAllRecords, Msg: "more than 64 MiB", Err: daeu.ErrTooLarge}
 		}},
 		{"empty listing refused", register.KindRefused, func() (*register.Listing, error) {
 			return &register.Listing{Cursor: "999"}, nil

@@ -28,7 +28,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/integration/extools"
 	"github.com/seosgw/seosgw/register"
-	"github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 )
 
 const (
@@ -233,7 +233,7 @@ func TestRegisterProcessOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := soap.NewClientFromConfig(cfg, id, ts, log)
+	client, err := daeu.NewClientFromConfig(cfg, id, ts, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,22 +333,22 @@ func TestRegisterNullAnswersKeepReadiness(t *testing.T) {
 	)
 	url := stubRegister(t, p, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		call, err := soap.DecodeRequest(b, r.Header.Get("Content-Type"))
+		call, err := daeu.DecodeRequest(b, r.Header.Get("Content-Type"))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		switch call.Op {
-		case soap.GetAllRecords:
+		case daeu.GetAllRecords:
 			w.Write(full)
-		case soap.GetNewRecords:
+		case daeu.GetNewRecords:
 			mu.Lock()
 			nulls++
 			dates[call.Param] = true
 			mu.Unlock()
 			w.Write(null)
-		case soap.GetByCertificateSN, soap.GetByEntityIdentifier:
+		case daeu.GetByCertificateSN, daeu.GetByEntityIdentifier:
 			// A .NET register compares the strings it stores.
 			if call.Param == "004A1F00C3D2" {
 				w.Write(full)
@@ -461,7 +461,7 @@ log: {level: info, format: json}
 
 func readGolden(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("soap", "testdata", name))
+	b, err := os.ReadFile(filepath.Join("daeu", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/seosgw/seosgw/gateway/fault"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
@@ -101,9 +100,9 @@ func assertError(t *testing.T, reply *seos.Message, kind seos.ErrorKind, guid, t
 	if guid != "" && (e.MessageGUID == nil || *e.MessageGUID != guid) {
 		t.Errorf("Error names %v, want %s", e.MessageGUID, guid)
 	}
-	prefix := fault.SenderPrefix
+	prefix := SenderPrefix
 	if kind == seos.ErrInternal {
-		prefix = fault.ReceiverPrefix
+		prefix = ReceiverPrefix
 	}
 	if !strings.HasPrefix(e.Description, prefix) || !strings.Contains(e.Description, text) {
 		t.Errorf("ErrorDescription %q lacks %q", e.Description, text)
@@ -265,7 +264,7 @@ func TestPeerNotificationsApplyToSentDocuments(t *testing.T) {
 	}
 	for _, about := range []string{sentMsg, waitingMsg} {
 		e := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: w.a.entity, Recipient: w.b.entity, MessageGUID: seos.NewGUID()},
-			Body: seos.Body{Error: &seos.ErrorBody{MessageGUID: seos.Str(strings.ToUpper(about)), Type: seos.ErrExternal, Description: fault.SenderPrefix + " Лош формат."}}}
+			Body: seos.Body{Error: &seos.ErrorBody{MessageGUID: seos.Str(strings.ToUpper(about)), Type: seos.ErrExternal, Description: SenderPrefix + " Лош формат."}}}
 		if reply, _ := w.submit(w.a.id, sign(t, w.a.id, e)); reply != nil {
 			t.Fatalf("Error notification answered with %+v", reply.Body)
 		}

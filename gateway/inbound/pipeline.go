@@ -15,7 +15,6 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/seosgw/seosgw/gateway/clock"
-	"github.com/seosgw/seosgw/gateway/fault"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/pki"
@@ -101,7 +100,7 @@ func (p *Pipeline) Handle(ctx context.Context, req Request) (resp Response) {
 	defer func() {
 		if r := recover(); r != nil {
 			p.Log.Error("inbound: panic", "panic", r, "stack", string(debug.Stack()))
-			resp = p.refuse(ctx, x, fault.Ours(fault.Internal, "Вътрешна грешка при обработката на съобщението.", "panic while processing", fmt.Errorf("%v", r)))
+			resp = p.refuse(ctx, x, ourFault(Internal, "Вътрешна грешка при обработката на съобщението.", "panic while processing", fmt.Errorf("%v", r)))
 		}
 		p.Metrics.size.Observe(float64(req.Size))
 		p.Metrics.latency.Observe(p.Clock.Now().Sub(x.start).Seconds())
@@ -122,12 +121,12 @@ func (p *Pipeline) Handle(ctx context.Context, req Request) (resp Response) {
 			if errors.As(err, &sf) {
 				return p.soapFault(ctx, x, sf)
 			}
-			return p.refuse(ctx, x, fault.As(err))
+			return p.refuse(ctx, x, asFault(err))
 		}
 	}
 	resp, err := p.accept(ctx, x)
 	if err != nil {
-		return p.refuse(ctx, x, fault.As(err))
+		return p.refuse(ctx, x, asFault(err))
 	}
 	return resp
 }

@@ -36,7 +36,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 	"github.com/seosgw/seosgw/register"
-	regsoap "github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 )
 
 // Node is a configured participant node.
@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		return nil, fmt.Errorf("database.path: %w", err)
 	}
 	n.Cache = register.NewCache(n.DB, clk)
-	src, err := regsoap.NewClientFromConfig(cfg, n.Identity, n.Trust, log)
+	src, err := daeu.NewClientFromConfig(cfg, n.Identity, n.Trust, log)
 	if err != nil {
 		n.DB.Close()
 		return nil, err

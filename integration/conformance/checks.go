@@ -20,7 +20,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/soap"
 	"github.com/seosgw/seosgw/gateway/xmldoc"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
-	regsoap "github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 )
 
 // title says in one line what a check asserts.
@@ -266,7 +266,7 @@ func (c *checkCtx) soapFault(r *response, what string) {
 	}
 	_, err := soap.ParseSubmitResponse(r.body)
 	var f *soap.Fault
-	if !c.expect(errors.As(err, &f), "%s gets a SOAP fault (HTTP %d: %s)", what, r.status, regsoap.Snippet(r.body, 160)) {
+	if !c.expect(errors.As(err, &f), "%s gets a SOAP fault (HTTP %d: %s)", what, r.status, daeu.Snippet(r.body, 160)) {
 		return
 	}
 	c.expect(r.status == http.StatusInternalServerError, "the fault (%s: %s) comes with HTTP 500, as SOAP 1.1 requires (got %d)", f.Code, f.String, r.status)

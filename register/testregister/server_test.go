@@ -18,7 +18,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/register"
-	"github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 )
 
 type serverPKI struct {
@@ -104,14 +104,14 @@ func TestServerRequiresTrustedClientCertificate(t *testing.T) {
 			var l *register.Listing
 			var err error
 			if id != nil {
-				c, cerr := soap.NewClient(soap.ClientConfig{URL: url, Identity: id, RootCAs: p.ca.Pool(), Timeout: 5 * time.Second})
+				c, cerr := daeu.NewClient(daeu.ClientConfig{URL: url, Identity: id, RootCAs: p.ca.Pool(), Timeout: 5 * time.Second})
 				if cerr != nil {
 					t.Fatal(cerr)
 				}
 				l, err = c.GetAllRecords(ctx)
 			} else {
 				var resp *http.Response
-				resp, err = rawClient(p, nil).Post(url, "text/xml", bytes.NewReader(soap.EncodeRequest(soap.GetAllRecords, "")))
+				resp, err = rawClient(p, nil).Post(url, "text/xml", bytes.NewReader(daeu.EncodeRequest(daeu.GetAllRecords, "")))
 				if err == nil {
 					resp.Body.Close()
 				}
@@ -122,7 +122,7 @@ func TestServerRequiresTrustedClientCertificate(t *testing.T) {
 				}
 				return
 			}
-			var te *soap.TransportError
+			var te *daeu.TransportError
 			if err == nil || (id != nil && !errors.As(err, &te)) {
 				t.Fatalf("a client the register does not trust got through: %v", err)
 			}
@@ -161,7 +161,7 @@ func TestServerSpeaksNuSOAP(t *testing.T) {
 <SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns1="uri:egovmsg"><SOAP-ENV:Body><ns1:GetByEntityIdentifier><EntityIdentifier>333</EntityIdentifier></ns1:GetByEntityIdentifier></SOAP-ENV:Body></SOAP-ENV:Envelope>`
 	for _, action := range []string{`"uri:egovmsg/GetByEntityIdentifier"`, `uri:egovmsg/GetByEntityIdentifier`, ``} {
 		code, b := post(extSoap, action)
-		l, err := soap.DecodeResponse(soap.GetByEntityIdentifier, b, "", nil)
+		l, err := daeu.DecodeResponse(daeu.GetByEntityIdentifier, b, "", nil)
 		if code != 200 || err != nil || len(l.Entities) != 1 || !bytes.Contains(b, []byte(`<item xsi:type="tns:Entity">`)) {
 			t.Errorf("SOAPAction %q: HTTP %d %v %s", action, code, err, b)
 		}
@@ -173,9 +173,9 @@ func TestServerSpeaksNuSOAP(t *testing.T) {
 	}
 	for body, says := range faults {
 		code, b := post(body, "")
-		_, err := soap.DecodeResponse(soap.GetAllRecords, b, "", nil)
-		var f *soap.FaultError
-		if code != 500 || !errors.As(err, &f) || f.Code != soap.FaultClient || !strings.Contains(f.String, says) {
+		_, err := daeu.DecodeResponse(daeu.GetAllRecords, b, "", nil)
+		var f *daeu.FaultError
+		if code != 500 || !errors.As(err, &f) || f.Code != daeu.FaultClient || !strings.Contains(f.String, says) {
 			t.Errorf("%s: HTTP %d, %v; want a Client fault saying %q", body, code, err, says)
 		}
 	}

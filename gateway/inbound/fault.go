@@ -1,7 +1,8 @@
-// Package fault is the typed protocol failure: whose fault it is
-// (ERR_EXTERNAL, the sender's; ERR_INTERNAL, ours), the Bulgarian
-// description that goes on the wire and the English one for logs.
-package fault
+package inbound
+
+// A Fault is the typed protocol failure: whose fault it is (ERR_EXTERNAL,
+// the sender's; ERR_INTERNAL, ours), the Bulgarian description that goes
+// on the wire and the English one for logs.
 
 import (
 	"errors"
@@ -64,24 +65,24 @@ func (f *Fault) Description() string {
 	return prefix + " " + f.BG
 }
 
-// Sender builds an ERR_EXTERNAL fault.
-func Sender(r Reason, bg, en string, cause error) *Fault {
+// senderFault builds an ERR_EXTERNAL fault.
+func senderFault(r Reason, bg, en string, cause error) *Fault {
 	return &Fault{Kind: seos.ErrExternal, Reason: r, BG: bg, EN: en, Err: cause}
 }
 
-// Ours builds an ERR_INTERNAL fault.
-func Ours(r Reason, bg, en string, cause error) *Fault {
+// ourFault builds an ERR_INTERNAL fault.
+func ourFault(r Reason, bg, en string, cause error) *Fault {
 	return &Fault{Kind: seos.ErrInternal, Reason: r, BG: bg, EN: en, Err: cause}
 }
 
-// As extracts a Fault; any other error becomes an internal one whose cause
+// asFault extracts a Fault; any other error becomes an internal one whose cause
 // stays in logs and never reaches the peer.
-func As(err error) *Fault {
+func asFault(err error) *Fault {
 	var f *Fault
 	if errors.As(err, &f) {
 		return f
 	}
-	return Ours(Internal, "Вътрешна грешка при обработката на съобщението.", "internal error", err)
+	return ourFault(Internal, "Вътрешна грешка при обработката на съобщението.", "internal error", err)
 }
 
 // WithGUID records the refused message's GUID.

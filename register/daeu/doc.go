@@ -1,4 +1,4 @@
-// Package soap speaks the DAEU register's SOAP 1.1 rpc/encoded dialect
+// Package daeu speaks the DAEU register's SOAP 1.1 rpc/encoded dialect
 // (namespace uri:egovmsg, soapenc arrays, NuSOAP's form) in both directions:
 // the Client seosgw syncs with, and the codec the test register serves with.
 //
@@ -8,4 +8,4 @@
 // (../../wsdl/README.md lists each fault). The generated types in
 // wsdl/registry still fix the field names: fields_test.go ties our field
 // tables to them and to the reference WSDL.
-package soap
+package daeu
