@@ -185,7 +185,7 @@ func receivedLetter() seos.Document {
 }
 
 // outboxItems returns the outbox items of a kind, oldest first.
-func (f *fixture) outboxItems(kind string) []*outbox.Item {
+func (f *fixture) outboxItems(kind outbox.Kind) []*outbox.Item {
 	f.t.Helper()
 	rows, err := f.db.Query(`SELECT id FROM outbox WHERE kind = ? ORDER BY id`, kind)
 	if err != nil {

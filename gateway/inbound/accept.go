@@ -24,14 +24,12 @@ func (p *Pipeline) accept(ctx context.Context, x *exchange) (Response, error) {
 	outcome := "accepted"
 	var transition outbox.Transition
 	err := store.InTx(ctx, p.DB, func(tx *sql.Tx) error {
-		var seen int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM inbound_messages WHERE message_guid_key = ?`, seos.CanonicalGUID(m.Header.MessageGUID)).Scan(&seen)
-		if err == nil {
-			return senderFault(DuplicateMessage,
-				fmt.Sprintf("Съобщение с идентификатор %s вече е получено.", m.Header.MessageGUID),
-				"MessageGUID already received", nil)
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		if seen, err := inbox.Seen(ctx, tx, m.Header.MessageGUID); err != nil || seen {
+			if seen {
+				err = senderFault(DuplicateMessage,
+					fmt.Sprintf("Съобщение с идентификатор %s вече е получено.", m.Header.MessageGUID),
+					"MessageGUID already received", nil)
+			}
 			return err
 		}
 		in := &msglog.Entry{Direction: msglog.In, At: now, PeerGUID: m.Header.Sender.GUID, PeerSerial: x.serial,
@@ -41,8 +39,7 @@ func (p *Pipeline) accept(ctx context.Context, x *exchange) (Response, error) {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO inbound_messages (message_guid_key, sender_guid_key, log_id, received_at) VALUES (?, ?, ?, ?)`,
-			seos.CanonicalGUID(m.Header.MessageGUID), seos.CanonicalGUID(m.Header.Sender.GUID), logID, store.FormatTime(now)); err != nil {
+		if err := inbox.MarkSeen(ctx, tx, m.Header.MessageGUID, m.Header.Sender.GUID, logID, now); err != nil {
 			return err
 		}
 		var body *seos.Body
@@ -63,13 +60,7 @@ func (p *Pipeline) accept(ctx context.Context, x *exchange) (Response, error) {
 			it, err := inbox.Find(ctx, tx, m.Header.Sender.GUID, b.StatusRequest.DocID.GUID)
 			switch {
 			case err == nil:
-				resp.DocID, resp.Status = it.StatusID(), inbox.DocStatus(it.State)
-				if it.RejectionReason != "" {
-					resp.RejectionReason = seos.Str(it.RejectionReason)
-				}
-				if it.ExpectClose != "" {
-					resp.ExpectCloseDate = (*seos.Date)(seos.Str(it.ExpectClose))
-				}
+				resp = it.StatusResponse()
 			case !errors.Is(err, inbox.ErrNotFound):
 				return err
 			default:

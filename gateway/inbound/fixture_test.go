@@ -227,21 +227,15 @@ func sign(t *testing.T, id *pki.Identity, m *seos.Message) []byte {
 }
 
 func registration(from, to seos.Entity, docGUID string) *seos.Message {
-	return &seos.Message{
-		Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: from, Recipient: to, MessageGUID: seos.NewGUID()},
-		Body: seos.Body{RegistrationRequest: &seos.RegistrationRequest{Document: seos.Document{
-			ID:   seos.DocumentID{Number: &seos.DocumentNumber{Number: "А-17", Date: "2026-11-23"}, GUID: docGUID},
-			Kind: "Писмо", About: seos.Str("Относно проверка"),
-			Attachments: []seos.Attachment{{FileName: "писмо.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte("%PDF-1.4 тест"))}},
-		}, Comment: "за регистрация"}},
-	}
+	return seos.NewMessage(from, to, time.Now(), seos.Body{RegistrationRequest: &seos.RegistrationRequest{Document: seos.Document{
+		ID:   seos.DocumentID{Number: &seos.DocumentNumber{Number: "А-17", Date: "2026-11-23"}, GUID: docGUID},
+		Kind: "Писмо", About: seos.Str("Относно проверка"),
+		Attachments: []seos.Attachment{{FileName: "писмо.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte("%PDF-1.4 тест"))}},
+	}, Comment: "за регистрация"}})
 }
 
 func statusRequest(from, to seos.Entity, docGUID string) *seos.Message {
-	return &seos.Message{
-		Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: from, Recipient: to, MessageGUID: seos.NewGUID()},
-		Body:   seos.Body{StatusRequest: &seos.StatusRequest{DocID: seos.DocumentID{GUID: docGUID}}},
-	}
+	return seos.NewMessage(from, to, time.Now(), seos.Body{StatusRequest: &seos.StatusRequest{DocID: seos.DocumentID{GUID: docGUID}}})
 }
 
 func (w *world) count(query string, args ...any) int {

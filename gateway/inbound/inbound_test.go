@@ -234,11 +234,8 @@ func TestPeerNotificationsApplyToSentDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	notify := func(status seos.DocStatus, docGUID string) *seos.Message {
-		return &seos.Message{
-			Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: w.a.entity, Recipient: w.b.entity, MessageGUID: seos.NewGUID()},
-			Body: seos.Body{StatusResponse: &seos.StatusResponse{Status: status,
-				DocID: seos.DocumentID{Number: &seos.DocumentNumber{Number: "МЕУ-5", Date: "2026-11-24"}, GUID: docGUID}}},
-		}
+		return seos.NewMessage(w.a.entity, w.b.entity, time.Now(), seos.Body{StatusResponse: &seos.StatusResponse{Status: status,
+			DocID: seos.DocumentID{Number: &seos.DocumentNumber{Number: "МЕУ-5", Date: "2026-11-24"}, GUID: docGUID}}})
 	}
 	reply, raw := w.submit(w.a.id, sign(t, w.a.id, notify(seos.StatusRegistered, doc)))
 	if reply != nil || len(raw) != 0 {
@@ -263,8 +260,7 @@ func TestPeerNotificationsApplyToSentDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, about := range []string{sentMsg, waitingMsg} {
-		e := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: w.a.entity, Recipient: w.b.entity, MessageGUID: seos.NewGUID()},
-			Body: seos.Body{Error: &seos.ErrorBody{MessageGUID: seos.Str(strings.ToUpper(about)), Type: seos.ErrExternal, Description: SenderPrefix + " Лош формат."}}}
+		e := seos.NewMessage(w.a.entity, w.b.entity, time.Now(), seos.Body{Error: &seos.ErrorBody{MessageGUID: seos.Str(strings.ToUpper(about)), Type: seos.ErrExternal, Description: SenderPrefix + " Лош формат."}})
 		if reply, _ := w.submit(w.a.id, sign(t, w.a.id, e)); reply != nil {
 			t.Fatalf("Error notification answered with %+v", reply.Body)
 		}

@@ -57,8 +57,7 @@ func (p *Pipeline) recipientFor(ctx context.Context, x *exchange) seos.Entity {
 	}
 	if x.serial != "" {
 		if es, err := p.Dir.BySerial(ctx, x.serial); err == nil && len(es) > 0 {
-			e := es[0]
-			return seos.Entity{Identifier: e.Identifier, AdministrativeBodyName: e.AdministrativeBodyName, GUID: e.GUID}
+			return es[0].Node()
 		}
 	}
 	return unknownPeer
@@ -66,10 +65,7 @@ func (p *Pipeline) recipientFor(ctx context.Context, x *exchange) seos.Entity {
 
 // signedReply builds, signs and wraps a reply from us to `to`.
 func (p *Pipeline) signedReply(to seos.Entity, body seos.Body) ([]byte, error) {
-	m := &seos.Message{
-		Header: seos.Header{MessageDate: seos.DateTimeOf(p.Clock.Now()), Sender: p.Self, Recipient: to, MessageGUID: seos.NewGUID()},
-		Body:   body,
-	}
+	m := seos.NewMessage(p.Self, to, p.Clock.Now(), body)
 	signer := *p.Signer
 	if p.Hash != nil {
 		signer.Hash = p.Hash(to.GUID)

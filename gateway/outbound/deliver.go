@@ -271,12 +271,9 @@ func (d *Deliverer) try(ctx context.Context, it *outbox.Item) (result, string) {
 }
 
 func (d *Deliverer) build(it *outbox.Item, to *register.Entity) (*seos.Message, error) {
-	m := &seos.Message{Header: seos.Header{
-		MessageDate: seos.DateTimeOf(d.Clock.Now()),
-		Sender:      d.Self,
-		Recipient:   seos.Entity{Identifier: to.Identifier, AdministrativeBodyName: to.AdministrativeBodyName, GUID: to.GUID},
-		MessageGUID: seos.NewGUID(), // a new one per attempt: a receiver refuses a repeated MessageGUID
-	}}
+	// A new message (and MessageGUID) per attempt: a receiver refuses a
+	// repeated MessageGUID.
+	m := seos.NewMessage(d.Self, to.Node(), d.Clock.Now(), seos.Body{})
 	req := it.Request
 	switch it.Kind {
 	case outbox.KindRegistration:
@@ -492,8 +489,8 @@ func (d *Deliverer) askAboutWaiting(ctx context.Context) {
 		gap := d.statusGap(it.StatusAsks + 1)
 		err := store.InTx(ctx, d.DB, func(tx *sql.Tx) error {
 			id := seos.DocumentID{GUID: it.DocumentGUID}
-			if _, _, err := outbox.Enqueue(ctx, tx, outbox.KindStatusRequest, it.RecipientGUID, it.DocumentGUID, 0,
-				&outbox.Request{DocID: &id}, "", now); err != nil {
+			if _, _, err := outbox.Enqueue(ctx, tx, outbox.Entry{Kind: outbox.KindStatusRequest, Recipient: it.RecipientGUID,
+				Document: it.DocumentGUID, Request: &outbox.Request{DocID: &id}}, now); err != nil {
 				return err
 			}
 			if err := outbox.MarkAsked(ctx, tx, it.ID, now, now.Add(gap)); err != nil {

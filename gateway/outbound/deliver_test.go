@@ -162,7 +162,7 @@ func (n *testNet) serveBroken(serverID *pki.Identity, reply func(req *seos.Messa
 }
 
 func (n *testNet) answer(req *seos.Message, signer *pki.Identity, from seos.Entity, body seos.Body) []byte {
-	m := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: from, Recipient: req.Header.Sender, MessageGUID: seos.NewGUID()}, Body: body}
+	m := seos.NewMessage(from, req.Header.Sender, time.Now(), body)
 	doc, err := m.Document()
 	if err != nil {
 		n.t.Error(err)
@@ -179,7 +179,7 @@ func (n *testNet) enqueue(doc string) int64 {
 	n.t.Helper()
 	d := &seos.Document{ID: seos.DocumentID{GUID: doc}, Kind: "Писмо",
 		Attachments: []seos.Attachment{{FileName: "a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte("%PDF"))}}}
-	id, _, err := outbox.Enqueue(context.Background(), n.dbA, outbox.KindRegistration, n.bEnt.GUID, doc, 0, &outbox.Request{Document: d, Comment: "тест"}, "", time.Now())
+	id, _, err := outbox.Enqueue(context.Background(), n.dbA, outbox.Entry{Kind: outbox.KindRegistration, Recipient: n.bEnt.GUID, Document: doc, Request: &outbox.Request{Document: d, Comment: "тест"}}, time.Now())
 	if err != nil {
 		n.t.Fatal(err)
 	}

@@ -15,11 +15,11 @@ func TestQueueLifecycleAndRetention(t *testing.T) {
 	ctx, db := context.Background(), openDB(t)
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	doc := &seos.Document{ID: seos.DocumentID{GUID: seos.NewGUID()}, Kind: "Писмо"}
-	id, created, err := Enqueue(ctx, db, KindRegistration, "{B}", doc.ID.GUID, 0, &Request{Document: doc}, "k1", t0)
+	id, created, err := Enqueue(ctx, db, Entry{Kind: KindRegistration, Recipient: "{B}", Document: doc.ID.GUID, Request: &Request{Document: doc}, Key: "k1"}, t0)
 	if err != nil || !created {
 		t.Fatal(err)
 	}
-	if again, created, _ := Enqueue(ctx, db, KindRegistration, "{B}", doc.ID.GUID, 0, &Request{Document: doc}, "k1", t0); created || again != id {
+	if again, created, _ := Enqueue(ctx, db, Entry{Kind: KindRegistration, Recipient: "{B}", Document: doc.ID.GUID, Request: &Request{Document: doc}, Key: "k1"}, t0); created || again != id {
 		t.Errorf("idempotency key: %d %v", again, created)
 	}
 	// Due times compare as text: sub-second times must still order right.

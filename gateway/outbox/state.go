@@ -4,24 +4,6 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/seosgw/seosgw/gateway/seos"
-)
-
-// State is where a document we sent for registration stands, as its
-// recipient reported it (outbox.doc_status of registration items).
-type State string
-
-const (
-	StateNone            State = ""       // not a registration: status notifications and requests
-	StateQueued          State = "queued" // not acknowledged yet
-	StateWaiting         State = State(seos.StatusWaitRegistration)
-	StateAlreadyReceived State = State(seos.StatusAlreadyReceived) // waiting too: the recipient had it already
-	StateRegistered      State = State(seos.StatusRegistered)
-	StateRejected        State = State(seos.StatusRejected)
-	StateClosed          State = State(seos.StatusClosed)
-	StateStopped         State = State(seos.StatusStopped)
-	StateNotFound        State = State(seos.StatusNotFound) // the recipient says it does not know the document
-	StateFailed          State = "failed"                   // not delivered: an Error reply, or attempts exhausted
 )
 
 // transitions is the one table of what a recipient's report may do to a

@@ -65,7 +65,7 @@ func TestApplyStatusFollowsTheTable(t *testing.T) {
 	obs := NewObserver(reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	doc := seos.NewGUID()
-	id, _, err := Enqueue(ctx, db, KindRegistration, "{B}", doc, 0, &Request{Document: &seos.Document{ID: seos.DocumentID{GUID: doc}, Kind: "Писмо"}}, "", t0)
+	id, _, err := Enqueue(ctx, db, Entry{Kind: KindRegistration, Recipient: "{B}", Document: doc, Request: &Request{Document: &seos.Document{ID: seos.DocumentID{GUID: doc}, Kind: "Писмо"}}}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestReportEndsRetries(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	for _, final := range []bool{false, true} {
 		doc := seos.NewGUID()
-		id, _, _ := Enqueue(ctx, db, KindRegistration, "{B}", doc, 0, &Request{Document: &seos.Document{ID: seos.DocumentID{GUID: doc}, Kind: "Писмо"}}, "", t0)
+		id, _, _ := Enqueue(ctx, db, Entry{Kind: KindRegistration, Recipient: "{B}", Document: doc, Request: &Request{Document: &seos.Document{ID: seos.DocumentID{GUID: doc}, Kind: "Писмо"}}}, t0)
 		items, _ := Claim(ctx, db, t0, 1)
 		if err := Record(ctx, db, items[0], Outcome{Final: final, RetryAt: t0.Add(time.Hour), Detail: "network: timeout"}, t0); err != nil {
 			t.Fatal(err)

@@ -140,7 +140,7 @@ func (e *env) files(rel string) []string {
 	return out
 }
 
-func (e *env) items(kind string) []*outbox.Item {
+func (e *env) items(kind outbox.Kind) []*outbox.Item {
 	e.t.Helper()
 	rows, err := e.db.Query(`SELECT id FROM outbox WHERE kind = ? ORDER BY id`, kind)
 	if err != nil {

@@ -350,13 +350,28 @@ func (s *Spool) keyFile(name string) string {
 	return filepath.Join(s.dir, Work, Outbox, "."+name+".key")
 }
 
-func (s *Spool) rememberedKey(name string) (string, bool) {
+func (s *Spool) rememberedKey(name string) (key, hash string, ok bool) {
 	b, err := os.ReadFile(s.keyFile(name))
 	if err != nil {
-		return "", false
+		return "", "", false
 	}
-	k := strings.TrimSpace(string(b))
-	return k, strings.HasPrefix(k, "spool:"+name+":")
+	f := strings.Fields(string(b))
+	if len(f) == 0 || !strings.HasPrefix(f[0], "spool:"+name+":") {
+		return "", "", false
+	}
+	if len(f) > 1 {
+		hash = f[1] // absent in files an older version wrote
+	}
+	return f[0], hash, true
+}
+
+// rememberKey writes the key file: the key and the hash of the request
+// queued under it (ais.RequestHash).
+func (s *Spool) rememberKey(name, key, hash string) error {
+	if err := writeAtomic(s.keyFile(name), []byte(key+"\n"+hash+"\n")); err != nil {
+		return fmt.Errorf("spool: remember the key of %s: %w", name, err)
+	}
+	return nil
 }
 
 // dropStaleKeys removes the keys of drops that are no longer claimed.
@@ -406,10 +421,10 @@ func (s *Spool) send(ctx context.Context, name string) error {
 		return fmt.Errorf("spool: read %s: %w", path, err)
 	}
 	env, perr := s.parse(name, b)
-	if k, ok := s.rememberedKey(name); ok {
+	if k, h, ok := s.rememberedKey(name); ok {
 		// Claimed and about to be queued before a crash: if it was queued,
 		// only finish the move (its files may be in done/ already).
-		if id, guid, ok, err := s.svc.QueuedByKey(ctx, k); err != nil {
+		if id, guid, ok, err := s.svc.QueuedByKey(ctx, k, h); err != nil {
 			return err
 		} else if ok {
 			var files []string
@@ -430,15 +445,16 @@ func (s *Spool) send(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if id, guid, ok, err := s.svc.QueuedByKey(ctx, k); err != nil {
+	hash, err := ais.RequestHash(out)
+	if err != nil {
 		return err
-	} else if ok {
-		// The same drop with the same files again, or queued before a crash.
-		return s.finish(name, id, guid, files, false)
 	}
-	if err := writeAtomic(s.keyFile(name), []byte(k+"\n")); err != nil {
-		return fmt.Errorf("spool: remember the key of %s: %w", name, err)
+	if err := s.rememberKey(name, k, hash); err != nil {
+		return err
 	}
+	// Send looks the key up first: the same drop with the same files
+	// again, or one queued before a crash, gets its first id back
+	// (created=false) and is only moved on.
 	id, guid, created, err := s.svc.Send(ctx, out, k)
 	if err != nil {
 		return err

@@ -298,7 +298,11 @@ func (e *env) queueAsBeforeCrash(name string, body []byte) int64 {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := writeAtomic(e.sp.keyFile(name), []byte(k+"\n")); err != nil {
+	hash, err := ais.RequestHash(out)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.sp.rememberKey(name, k, hash); err != nil {
 		e.t.Fatal(err)
 	}
 	id, _, _, err := e.svc.Send(context.Background(), out, k)
@@ -326,7 +330,7 @@ func TestReceipts(t *testing.T) {
 		receipt string
 		failed  string // the .error's code, "" when taken
 		field   string
-		state   string // the document's state after it
+		state   inbox.State // the document's state after it
 		status  seos.DocStatus
 	}
 	cases := []struct {

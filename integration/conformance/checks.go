@@ -449,7 +449,7 @@ func (s *suite) checkDuplicateDocument(ctx context.Context, c *checkCtx) {
 	if !s.needRegistration(c) {
 		return
 	}
-	m := &seos.Message{Header: s.header(s.self, s.targetEntity), Body: s.reg.msg.Body}
+	m := seos.NewMessage(s.self, s.targetEntity, s.clk.Now(), s.reg.msg.Body)
 	signed, err := sign(m, s.harness)
 	if err != nil {
 		c.harnessError(err)

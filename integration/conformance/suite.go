@@ -373,7 +373,7 @@ func (s *suite) lookUp(ctx context.Context) error {
 		return err
 	}
 	setup.Entry = s.target
-	s.targetEntity = seos.Entity{Identifier: s.target.Identifier, AdministrativeBodyName: s.target.AdministrativeBodyName, GUID: s.target.GUID}
+	s.targetEntity = s.target.Node()
 	if svc := s.target.ExchangeService(); svc != nil {
 		s.registeredURL = strings.TrimSpace(svc.URI)
 		if svc.Status != register.Active {

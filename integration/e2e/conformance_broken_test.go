@@ -255,7 +255,7 @@ func (ep *brokenEndpoint) spoil(flaw string, req *seos.Message, env []byte) []by
 }
 
 func (ep *brokenEndpoint) reply(to seos.Entity, body seos.Body, signed bool) []byte {
-	m := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: ep.self, Recipient: to, MessageGUID: seos.NewGUID()}, Body: body}
+	m := seos.NewMessage(ep.self, to, time.Now(), body)
 	doc, err := m.Document()
 	if err != nil {
 		panic(err)
@@ -449,8 +449,7 @@ func TestConformanceAsyncTimeout(t *testing.T) {
 		}
 		return m != nil
 	})
-	m := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: e.target.entity, Recipient: e.harness.entity, MessageGUID: seos.NewGUID()},
-		Body: seos.Body{StatusResponse: &seos.StatusResponse{DocID: seos.DocumentID{GUID: docGUID}, Status: seos.StatusRegistered}}}
+	m := seos.NewMessage(e.target.entity, e.harness.entity, time.Now(), seos.Body{StatusResponse: &seos.StatusResponse{DocID: seos.DocumentID{GUID: docGUID}, Status: seos.StatusRegistered}})
 	signed := signAs(t, e.target.id, m)
 	tampered := bytes.Replace(signed, []byte("DS_REGISTERED"), []byte("DS_REJECTED"), 1)
 	reply, err := submit(context.Background(), peerClient(e.target.id, e.tp.Authority, "127.0.0.1"), e.harnessURL, tampered)

@@ -172,13 +172,10 @@ func TestCrashDuringBurst(t *testing.T) {
 }
 
 func registrationMsg(from, to seos.Entity, docGUID string) *seos.Message {
-	return &seos.Message{
-		Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: from, Recipient: to, MessageGUID: seos.NewGUID()},
-		Body: seos.Body{RegistrationRequest: &seos.RegistrationRequest{Document: seos.Document{
-			ID: seos.DocumentID{GUID: docGUID}, Kind: "Писмо",
-			Attachments: []seos.Attachment{{FileName: "a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte(strings.Repeat("%PDF ", 2000)))}},
-		}, Comment: "тест"}},
-	}
+	return seos.NewMessage(from, to, time.Now(), seos.Body{RegistrationRequest: &seos.RegistrationRequest{Document: seos.Document{
+		ID: seos.DocumentID{GUID: docGUID}, Kind: "Писмо",
+		Attachments: []seos.Attachment{{FileName: "a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte(strings.Repeat("%PDF ", 2000)))}},
+	}, Comment: "тест"}})
 }
 
 func openDB(t *testing.T, path string) *sql.DB {

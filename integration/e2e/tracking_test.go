@@ -71,8 +71,7 @@ func TestStatusPollingAndTransitionsBetweenTwoGateways(t *testing.T) {
 		if reason != "" {
 			r.RejectionReason = seos.Str(reason)
 		}
-		m := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: x.b.p.entity, Recipient: x.a.p.entity,
-			MessageGUID: seos.NewGUID()}, Body: seos.Body{StatusResponse: r}}
+		m := seos.NewMessage(x.b.p.entity, x.a.p.entity, time.Now(), seos.Body{StatusResponse: r})
 		reply, err := submit(context.Background(), client, x.a.url(), signAs(t, x.b.p.id, m))
 		if err != nil || reply != nil {
 			t.Fatalf("%s: a status report is received with an empty SubmitResult; got %v %+v", status, err, reply)

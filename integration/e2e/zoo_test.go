@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/ais"
+	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
@@ -73,7 +74,6 @@ func TestPeerZoo(t *testing.T) {
 	extools.DotnetPeer(t)
 	extools.Require(t, "xmlsec1")
 	z := newZoo(t)
-	sofia := time.FixedZone("EET", 2*60*60)
 	var msgs []zooMessage
 	for _, h := range []string{"sha1", "sha256"} {
 		// Each hash gets its own documents, so every step is a first.
@@ -94,7 +94,7 @@ func TestPeerZoo(t *testing.T) {
 	for i, m := range msgs {
 		t.Run(fmt.Sprintf("%s/%s/%s", m.producer, strings.TrimSuffix(m.file, ".xml"), strings.ReplaceAll(m.sign, " ", "-")), func(t *testing.T) {
 			p := z.producers[m.producer]
-			fill := strings.NewReplacer("${MESSAGE_DATE}", time.Now().In(sofia).Format(m.date), "${MESSAGE_GUID}", seos.NewGUID(),
+			fill := strings.NewReplacer("${MESSAGE_DATE}", time.Now().In(clock.Sofia).Format(m.date), "${MESSAGE_GUID}", seos.NewGUID(),
 				"${SENDER_EIK}", p.entity.Identifier, "${SENDER_NAME}", p.entity.AdministrativeBodyName, "${SENDER_GUID}", p.entity.GUID,
 				"${RECIPIENT_EIK}", z.gw.p.entity.Identifier, "${RECIPIENT_NAME}", z.gw.p.entity.AdministrativeBodyName, "${RECIPIENT_GUID}", z.gw.p.entity.GUID,
 				"${DOCUMENT_GUID}", m.doc(z), "${ABOUT_GUID}", seos.NewGUID())

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seosgw/seosgw/gateway/workdays"
+	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/register"
 )
 
@@ -91,7 +91,7 @@ func TestDecodeExtSoapResponse(t *testing.T) {
 	// The shared Contact is resolved through href, never read as empty.
 	want[1].Contact = want[0].Contact
 	// "2024-02-01 09:00:00" has no offset: Europe/Sofia, not the host zone.
-	want[1].LastChange = time.Date(2024, 2, 1, 9, 0, 0, 0, workdays.Sofia())
+	want[1].LastChange = time.Date(2024, 2, 1, 9, 0, 0, 0, clock.Sofia)
 	sameEntities(t, l.Entities, want)
 }
 
@@ -308,7 +308,7 @@ func TestCharsets(t *testing.T) {
 }
 
 func TestParseDateTime(t *testing.T) {
-	sofia := workdays.Sofia()
+	sofia := clock.Sofia
 	utc := func(s string) time.Time { v, _ := time.Parse(time.RFC3339Nano, s); return v }
 	ok := map[string]time.Time{
 		"2024-03-05T10:20:30+02:00":     utc("2024-03-05T08:20:30Z"),
@@ -436,7 +436,7 @@ func TestDecodeRequestForms(t *testing.T) {
 // TestGoldenResponses decodes each answer of testdata (README.md there says
 // how each shape arises) and checks what it must give.
 func TestGoldenResponses(t *testing.T) {
-	sofia := workdays.Sofia()
+	sofia := clock.Sofia
 	ms := time.Date(2024, 3, 5, 8, 20, 30, 123e6, time.UTC)
 	// asmx: .NET's property values, its serial text and a MinValue LastChange.
 	asmx := sampleEntities()

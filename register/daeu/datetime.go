@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seosgw/seosgw/gateway/workdays"
+	"github.com/seosgw/seosgw/gateway/clock"
 )
 
 // DateTimeLayout is how the test register writes xsd:dateTime: seconds,
@@ -21,9 +21,6 @@ var ErrUnsetDateTime = errors.New("unset DateTime (0001-01-01T00:00:00)")
 
 // unsetDateTime matches MinValue as .NET writes it for each DateTimeKind.
 var unsetDateTime = regexp.MustCompile(`^0001-01-01T00:00:00(\.0+)?(Z|[+-]\d\d:\d\d)?$`)
-
-// DefaultZone is the zone of register times written without an offset.
-func DefaultZone() *time.Location { return workdays.Sofia() }
 
 // zoned layouts carry an offset; time.Parse also accepts fractional seconds
 // after the seconds field even where the layout has none.
@@ -41,7 +38,7 @@ var (
 func ParseDateTime(s string, zone *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if zone == nil {
-		zone = DefaultZone()
+		zone = clock.Sofia
 	}
 	if unsetDateTime.MatchString(s) {
 		return time.Time{}, ErrUnsetDateTime
@@ -72,7 +69,7 @@ func inRange(s string, t time.Time) (time.Time, error) {
 // FormatDateTime writes t in zone (nil = Europe/Sofia) as DateTimeLayout.
 func FormatDateTime(t time.Time, zone *time.Location) string {
 	if zone == nil {
-		zone = DefaultZone()
+		zone = clock.Sofia
 	}
 	return t.In(zone).Format(DateTimeLayout)
 }
