@@ -92,9 +92,7 @@ func allMetrics(t *testing.T) map[string]metric {
 	}
 	reg := prometheus.NewRegistry()
 	id := &pki.Identity{Cert: &x509.Certificate{NotAfter: time.Now().Add(time.Hour)}}
-	cfg := netcheck.Defaults()
-	cfg.Timeout = time.Second
-	p, err := netcheck.NewProber(cfg, netcheck.Deps{RegisterURL: "https://127.0.0.1:1/", Identity: id}, reg)
+	p, err := netcheck.NewProber(netcheck.Options{Timeout: time.Second}, netcheck.Deps{RegisterURL: "https://127.0.0.1:1/", Identity: id}, reg)
 	if err != nil {
 		t.Fatal(err)
 	}

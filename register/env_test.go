@@ -72,7 +72,7 @@ func newPKI(t *testing.T) *testPKI {
 
 func (p *testPKI) client(t *testing.T, url string, id *pki.Identity, timeout time.Duration, max int64) *daeu.Client {
 	t.Helper()
-	c, err := daeu.NewClient(daeu.ClientConfig{URL: url, Identity: id, RootCAs: p.ca.Pool(), Timeout: timeout, MaxResponseBytes: max})
+	c, err := daeu.NewClient(daeu.Options{URL: url, Identity: id, RootCAs: p.ca.Pool(), Timeout: timeout, MaxResponseBytes: max})
 	if err != nil {
 		t.Fatal(err)
 	}

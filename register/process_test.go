@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
+	"github.com/seosgw/seosgw/gateway/node"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/gateway/trust"
@@ -233,7 +234,7 @@ func TestRegisterProcessOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := daeu.NewClientFromConfig(cfg, id, ts, log)
+	client, err := node.RegisterClient(cfg, id, ts, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/clock"
-	"github.com/seosgw/seosgw/gateway/config"
 )
 
 // SyncOptions tune the sync loop; zero values take the defaults.
@@ -24,11 +23,6 @@ type SyncOptions struct {
 	Clock    clock.Clock
 	Log      *slog.Logger
 	Metrics  *Metrics // nil = none
-}
-
-// OptionsFromConfig takes the periods from the register section.
-func OptionsFromConfig(r config.Register) SyncOptions {
-	return SyncOptions{Refresh: r.Refresh.D(), FullSync: r.FullSync.D(), StaleAfter: r.StaleAfter.D()}
 }
 
 // Mode chooses the operation of a sync.

@@ -88,7 +88,7 @@ func registerSync(ctx context.Context, args []string, io stdio) int {
 		return fail(io, "register sync: %v", err)
 	}
 	defer client.CloseIdleConnections()
-	opt := register.OptionsFromConfig(cfg.Register)
+	opt := node.SyncOptions(cfg)
 	opt.Log = log
 	mode := register.Auto
 	if *full {
@@ -123,7 +123,7 @@ func registerClient(cfg *config.Config, io stdio) (*daeu.Client, *slog.Logger, e
 	if err != nil {
 		return nil, nil, err
 	}
-	client, err := daeu.NewClientFromConfig(cfg, id, ts, log)
+	client, err := node.RegisterClient(cfg, id, ts, log)
 	return client, log, err
 }
 

@@ -148,3 +148,8 @@ func wantItems(t testing.TB, rep Report, want map[string]string) {
 		mustItem(t, rep, name)
 	}
 }
+
+// defaults are the settings a node gets from an empty network section.
+func defaults() Options {
+	return Options{Mode: ModeInternet, Timeout: 10 * time.Second, CertMinDays: 30, Probe: time.Minute}
+}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/clock"
-	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/outbox"
@@ -45,7 +44,7 @@ type env struct {
 	db      *sql.DB
 	clk     *clock.Manual
 	svc     *ais.Service
-	cfg     *config.Config
+	opt     Options
 	sp      *Spool
 	log     *slog.Logger
 	queued  int
@@ -73,7 +72,7 @@ func newEnv(t *testing.T, mapping string) *env {
 	e.svc = &ais.Service{DB: e.db, Dir: cache, Policy: register.Policy{SelfGUID: self.GUID},
 		Self:  seos.Entity{Identifier: self.Identifier, AdministrativeBodyName: self.AdministrativeBodyName, GUID: self.GUID},
 		Clock: e.clk, Log: e.log, Queued: func() { e.queued++ }}
-	e.cfg = &config.Config{AIS: config.AIS{Spool: config.Spool{Dir: e.dir, Mapping: mapping, ScanEvery: config.Duration(10 * time.Millisecond)}}}
+	e.opt = Options{Dir: e.dir, Mapping: mapping, ScanEvery: 10 * time.Millisecond}
 	e.sp = e.newSpool()
 	return e
 }
@@ -81,7 +80,7 @@ func newEnv(t *testing.T, mapping string) *env {
 // newSpool starts a Spool over the same directory, as a restart would.
 func (e *env) newSpool() *Spool {
 	e.t.Helper()
-	sp, err := New(e.cfg, e.svc, e.log, e.clk)
+	sp, err := New(e.opt, e.svc, e.log, e.clk)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/clock"
-	"github.com/seosgw/seosgw/gateway/config"
 )
 
 // Folders under the spool directory.
@@ -56,7 +55,8 @@ type Spool struct {
 	held   map[string]bool    // claims this scan held back for the register copy
 	before map[string]bool    // … and the previous scan, so each is logged loudly once
 
-	writeMu sync.Mutex // WriteReceived
+	writeMu sync.Mutex     // WriteReceived
+	prompt  sync.WaitGroup // Received's writes in flight
 
 	mu    sync.Mutex
 	state Status
@@ -79,14 +79,20 @@ type Status struct {
 	Waiting   int       `json:"waiting"`  // drops held in work/ until the register copy is fresh
 }
 
-// New prepares the spool directory cfg.AIS.Spool.Dir (creating its
-// folders) and loads the legacy mapping if one is configured.
-func New(cfg *config.Config, svc *ais.Service, log *slog.Logger, clk clock.Clock) (*Spool, error) {
-	sc := cfg.AIS.Spool
-	if sc.Dir == "" {
+// Options say where the spool is and how it reads.
+type Options struct {
+	Dir       string        // the spool directory (ais.spool.dir)
+	Mapping   string        // the legacy XML mapping file; "": JSON envelopes only
+	ScanEvery time.Duration // default 5s
+}
+
+// New prepares the spool directory (creating its folders) and loads the
+// legacy mapping if one is configured.
+func New(opt Options, svc *ais.Service, log *slog.Logger, clk clock.Clock) (*Spool, error) {
+	if opt.Dir == "" {
 		return nil, errors.New("ais.spool.dir is empty: no spool configured")
 	}
-	s := &Spool{dir: cfg.Path(sc.Dir), svc: svc, every: sc.ScanEvery.D(), log: log, clk: clk, seen: map[string]fileSig{}, held: map[string]bool{}}
+	s := &Spool{dir: opt.Dir, svc: svc, every: opt.ScanEvery, log: log, clk: clk, seen: map[string]fileSig{}, held: map[string]bool{}}
 	if s.every <= 0 {
 		s.every = 5 * time.Second
 	}
@@ -95,8 +101,8 @@ func New(cfg *config.Config, svc *ais.Service, log *slog.Logger, clk clock.Clock
 			return nil, fmt.Errorf("ais.spool.dir: %w", err)
 		}
 	}
-	if sc.Mapping != "" {
-		m, err := LoadMapping(cfg.Path(sc.Mapping))
+	if opt.Mapping != "" {
+		m, err := LoadMapping(opt.Mapping)
 		if err != nil {
 			return nil, fmt.Errorf("ais.spool.mapping: %w", err)
 		}
@@ -109,8 +115,10 @@ func New(cfg *config.Config, svc *ais.Service, log *slog.Logger, clk clock.Clock
 func (s *Spool) Dir() string { return s.dir }
 
 // Run scans every ScanEvery until ctx ends. A failed scan (disk, database)
-// is logged and shown by Check; the next one tries again.
+// is logged and shown by Check; the next one tries again. It returns once
+// the prompt writes Received started are done.
 func (s *Spool) Run(ctx context.Context) {
+	defer s.prompt.Wait()
 	s.log.Info("spool: watching", "dir", s.dir, "every", s.every.String(), "legacy_mapping", s.mapping != nil)
 	for {
 		if err := s.Scan(ctx); err != nil && ctx.Err() == nil {

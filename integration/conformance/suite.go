@@ -350,7 +350,7 @@ func (s *suite) setup(ctx context.Context) error {
 // must be as the checks assume or every result would be misleading.
 func (s *suite) lookUp(ctx context.Context) error {
 	cfg := s.cfg
-	client, err := daeu.NewClient(daeu.ClientConfig{URL: cfg.Register.URL, Identity: s.harness, RootCAs: s.roots,
+	client, err := daeu.NewClient(daeu.Options{URL: cfg.Register.URL, Identity: s.harness, RootCAs: s.roots,
 		Timeout: cfg.Register.Timeout.D(), Log: s.log})
 	if err != nil {
 		return fmt.Errorf("register: %w", err)

@@ -17,14 +17,13 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/register"
 )
 
-// ClientConfig says where the register is and how to reach it.
-type ClientConfig struct {
+// Options say where the register is and how to reach it.
+type Options struct {
 	URL string
 	// Identity is the participant's transport certificate, presented as the
 	// TLS client certificate.
@@ -59,7 +58,7 @@ type Client struct {
 var _ register.Source = (*Client)(nil)
 
 // NewClient checks cfg and builds a client.
-func NewClient(cfg ClientConfig) (*Client, error) {
+func NewClient(cfg Options) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("register client: URL %q must be https://host[:port]/path", cfg.URL)
@@ -110,21 +109,6 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		zone:    cfg.Zone,
 		log:     cfg.Log,
 	}, nil
-}
-
-// NewClientFromConfig builds the client from seosgw's configuration
-// (register.url/timeout/max_response_bytes), presenting id, the node's
-// transport certificate, and verifying the register with ts, the node's
-// trust store (tls.ca, tls.crl), which the caller has loaded once for
-// everything the node connects to.
-func NewClientFromConfig(c *config.Config, id *pki.Identity, ts *trust.Store, log *slog.Logger) (*Client, error) {
-	if ts == nil {
-		return nil, errors.New("register client: no trust store (tls.ca) to verify the register's certificate with")
-	}
-	return NewClient(ClientConfig{
-		URL: c.Register.URL, Identity: id, Trust: ts,
-		Timeout: c.Register.Timeout.D(), MaxResponseBytes: int64(c.Register.MaxResponseBytes), Log: log,
-	})
 }
 
 // CloseIdleConnections drops kept-alive connections.

@@ -21,7 +21,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/seosgw/seosgw/gateway/clock"
-	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/register"
@@ -82,7 +81,7 @@ func stub(t *testing.T, p *testPKI, id *pki.Identity, h http.HandlerFunc) string
 
 func newClient(t *testing.T, p *testPKI, url string, id *pki.Identity, timeout time.Duration, max int64) *Client {
 	t.Helper()
-	c, err := NewClient(ClientConfig{URL: url, Identity: id, RootCAs: p.ca.Pool(), Timeout: timeout, MaxResponseBytes: max})
+	c, err := NewClient(Options{URL: url, Identity: id, RootCAs: p.ca.Pool(), Timeout: timeout, MaxResponseBytes: max})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +242,7 @@ func TestClientTLS(t *testing.T) {
 
 func TestNewClientRefusesUnsafeConfig(t *testing.T) {
 	p := newPKI(t)
-	for name, cfg := range map[string]ClientConfig{
+	for name, cfg := range map[string]Options{
 		"plain http":     {URL: "http://register/service/", Identity: p.client, RootCAs: p.ca.Pool()},
 		"no identity":    {URL: "https://register/service/", RootCAs: p.ca.Pool()},
 		"no CA to trust": {URL: "https://register/service/", Identity: p.client},
@@ -302,7 +301,7 @@ func TestClientTrustStore(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cl, err := NewClient(ClientConfig{URL: stub(t, p, c.server, ok), Identity: p.client, Trust: c.ts, Timeout: 5 * time.Second})
+			cl, err := NewClient(Options{URL: stub(t, p, c.server, ok), Identity: p.client, Trust: c.ts, Timeout: 5 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -320,18 +319,14 @@ func TestClientTrustStore(t *testing.T) {
 			}
 		})
 	}
-	// The node's constructor takes the loaded identity and trust store.
-	cfg := &config.Config{Register: config.Register{URL: stub(t, p, p.server, ok), Timeout: config.Duration(5 * time.Second)}}
-	cl, err := NewClientFromConfig(cfg, p.client, store(t, clock.System, p.server), nil)
+	// The node's client takes the loaded identity and trust store.
+	cl, err := NewClient(Options{URL: stub(t, p, p.server, ok), Identity: p.client, Trust: store(t, clock.System, p.server), Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.CloseIdleConnections)
 	if _, err := cl.GetAllRecords(context.Background()); err == nil || !strings.Contains(err.Error(), "revoked") {
-		t.Errorf("NewClientFromConfig: the trust store's CRL is not applied: %v", err)
-	}
-	if _, err := NewClientFromConfig(cfg, p.client, nil, nil); err == nil {
-		t.Error("NewClientFromConfig without a trust store: accepted")
+		t.Errorf("the trust store's CRL is not applied: %v", err)
 	}
 }
 

@@ -104,7 +104,7 @@ func TestServerRequiresTrustedClientCertificate(t *testing.T) {
 			var l *register.Listing
 			var err error
 			if id != nil {
-				c, cerr := daeu.NewClient(daeu.ClientConfig{URL: url, Identity: id, RootCAs: p.ca.Pool(), Timeout: 5 * time.Second})
+				c, cerr := daeu.NewClient(daeu.Options{URL: url, Identity: id, RootCAs: p.ca.Pool(), Timeout: 5 * time.Second})
 				if cerr != nil {
 					t.Fatal(cerr)
 				}

@@ -1,4 +1,4 @@
-package netcheck
+package config
 
 import (
 	"fmt"
@@ -14,18 +14,15 @@ const (
 	ModeInternet = "internet" // no path check: the register is reached like any host
 )
 
-// What `seosgw serve` does when a check fails at start.
+// What `seosgw serve` does when a network check fails at start.
 const (
 	OnFailureRefuse   = "refuse"    // exit with the failed checks
 	OnFailureNotReady = "not-ready" // start, fail /readyz, keep probing
 )
 
-// Config is the `network:` section of the configuration file. gateway/config
-// embeds it; this package does not import gateway/config, which imports it.
-//
-// Durations are time.Duration, which go.yaml.in/yaml/v3 reads from Go
-// duration strings ("10s", "1m"); these two never need whole days.
-type Config struct {
+// Network is the `network:` section: how the node reaches the SEOS network
+// and how gateway/netcheck checks it.
+type Network struct {
 	Mode      string `yaml:"mode"`
 	Interface string `yaml:"interface"`
 	// NextHop is the EESMDANS gateway the SEOS routes must use (eesmdans
@@ -34,27 +31,27 @@ type Config struct {
 	NextHop string `yaml:"next_hop"`
 	// Prefixes are further SEOS networks (CIDR or single addresses) whose
 	// route must take the same path as the register's.
-	Prefixes    []string      `yaml:"prefixes"`
-	Timeout     time.Duration `yaml:"timeout"`       // each of: DNS, TCP connect, TLS handshake
-	CertMinDays int           `yaml:"cert_min_days"` // our transport certificate must stay valid this long
-	OnFailure   string        `yaml:"on_failure"`
-	Probe       time.Duration `yaml:"probe"` // how often serve reruns the checks
+	Prefixes    []string `yaml:"prefixes"`
+	Timeout     Duration `yaml:"timeout"`       // each of: DNS, TCP connect, TLS handshake
+	CertMinDays int      `yaml:"cert_min_days"` // our transport certificate must stay valid this long
+	OnFailure   string   `yaml:"on_failure"`
+	Probe       Duration `yaml:"probe"` // how often serve reruns the checks
 }
 
-// Defaults suit the local demo: no VPN, the register on loopback.
-func Defaults() Config {
-	return Config{
+// NetworkDefaults suit the local demo: no VPN, the register on loopback.
+func NetworkDefaults() Network {
+	return Network{
 		Mode:        ModeInternet,
-		Timeout:     10 * time.Second,
+		Timeout:     Duration(10 * time.Second),
 		CertMinDays: 30,
 		OnFailure:   OnFailureNotReady,
-		Probe:       time.Minute,
+		Probe:       Duration(time.Minute),
 	}
 }
 
 // Validate returns every problem, each naming its field ("network.mode: ...")
 // and the fix; none means the section is usable.
-func (c Config) Validate() []string {
+func (c Network) Validate() []string {
 	var p []string
 	add := func(field, format string, args ...any) {
 		p = append(p, "network."+field+": "+fmt.Sprintf(format, args...))
@@ -88,8 +85,8 @@ func (c Config) Validate() []string {
 			add(fmt.Sprintf("prefixes[%d]", i), "%q is not a network; write it as 10.20.0.0/16, fd00:1::/48 or a single address", s)
 		}
 	}
-	if c.Timeout < time.Second || c.Timeout > 5*time.Minute {
-		add("timeout", "%s; use a duration between 1s and 5m, e.g. 10s", c.Timeout)
+	if c.Timeout.D() < time.Second || c.Timeout.D() > 5*time.Minute {
+		add("timeout", "%s; use a duration between 1s and 5m, e.g. 10s", c.Timeout.D())
 	}
 	if c.CertMinDays < 0 || c.CertMinDays > 365 {
 		add("cert_min_days", "%d; use 0 to 365 days (30 leaves time to get a new certificate from DAEU)", c.CertMinDays)
@@ -99,8 +96,8 @@ func (c Config) Validate() []string {
 	default:
 		add("on_failure", "%q; use refuse (serve exits when a check fails) or not-ready (serve starts, /readyz fails, checks repeat)", c.OnFailure)
 	}
-	if c.Probe < 10*time.Second {
-		add("probe", "%s; rerun the checks at most every 10s, e.g. 1m (each run opens a TLS connection to the register)", c.Probe)
+	if c.Probe.D() < 10*time.Second {
+		add("probe", "%s; rerun the checks at most every 10s, e.g. 1m (each run opens a TLS connection to the register)", c.Probe.D())
 	}
 	return p
 }
