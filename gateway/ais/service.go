@@ -183,7 +183,7 @@ func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id in
 		return id, docGUID, false, nil
 	}
 	s.notify()
-	s.Log.Info("ais: document queued", "id", id, "recipient", to.GUID, "document_guid", docGUID)
+	s.Log.Info("document queued", "id", id, "recipient", to.GUID, "document_guid", docGUID)
 	return id, docGUID, true, nil
 }
 
@@ -580,7 +580,7 @@ func (s *Service) transition(ctx context.Context, id int64, state inbox.State, f
 		return err
 	}
 	s.notify()
-	s.Log.Info("ais: status queued", "inbox_id", id, "state", state, "outbox_id", outID)
+	s.Log.Info("status queued", "inbox_id", id, "state", state, "outbox_id", outID)
 	return nil
 }
 

@@ -119,7 +119,7 @@ func (p *Pipeline) accept(ctx context.Context, x *exchange) (Response, error) {
 	}
 	p.Transitions.Observe(transition)
 	p.Metrics.requests.WithLabelValues(x.msgType, outcome).Inc()
-	p.Log.Info("inbound: accepted", "type", x.msgType, "outcome", outcome, "message_guid", m.Header.MessageGUID,
+	p.Log.Info("accepted", "type", x.msgType, "outcome", outcome, "message_guid", m.Header.MessageGUID,
 		"sender", m.Header.Sender.GUID, "document_guid", documentGUID(m))
 	if inboxID != 0 && p.Received != nil {
 		p.Received(inboxID)

@@ -39,7 +39,7 @@ func (p *Pipeline) refuse(ctx context.Context, x *exchange, f *Fault) Response {
 	}
 	env, err := p.signedReply(p.recipientFor(ctx, x), seos.Body{Error: errBody})
 	if err != nil {
-		p.Log.Error("inbound: cannot sign an Error reply", "error", err)
+		p.Log.Error("cannot sign an Error reply", "error", err)
 		sf := &soap.Fault{Code: "Server", String: "the receiver cannot answer now"}
 		return Response{Status: 500, Body: soap.FaultEnvelope(sf)}
 	}

@@ -69,7 +69,7 @@ func (p *Pipeline) parseMessage(_ context.Context, x *exchange) error {
 		x.msgType = string(msg.Header.MessageType)
 		for _, q := range msg.Tolerated {
 			p.Metrics.tolerated.WithLabelValues(string(q)).Inc()
-			p.Log.Info("inbound: tolerated a production peer's schema departure", "quirk", q, "message_guid", msg.Header.MessageGUID,
+			p.Log.Info("tolerated a production peer's schema departure", "quirk", q, "message_guid", msg.Header.MessageGUID,
 				"sender", msg.Header.Sender.GUID, "peer_serial", x.serial)
 		}
 		return nil

@@ -108,7 +108,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	if n, err := outbox.Recover(ctx, d.DB, d.Clock.Now(), d.Clock.Now()); err != nil {
 		d.Log.Error("outbox recovery", "error", err)
 	} else if n > 0 {
-		d.Log.Info("outbox: resuming items a stop interrupted", "items", n)
+		d.Log.Info("resuming items a stop interrupted", "items", n)
 	}
 	workers := max(d.Workers, 1)
 	jobs := make(chan *outbox.Item)
@@ -207,7 +207,7 @@ func (d *Deliverer) attempt(ctx context.Context, it *outbox.Item) {
 		return nil
 	})
 	if err != nil {
-		d.Log.Error("outbox: cannot record an attempt; it will be retried", "id", it.ID, "error", err)
+		d.Log.Error("cannot record an attempt; it will be retried", "id", it.ID, "error", err)
 		return
 	}
 	d.Transitions.Observe(transition)
@@ -482,7 +482,7 @@ func (d *Deliverer) askAboutWaiting(ctx context.Context) {
 	now := d.Clock.Now()
 	items, err := outbox.AwaitingStatus(ctx, d.DB, now, now.Add(-d.StatusAfter))
 	if err != nil {
-		d.Log.Error("outbox: status poll", "error", err)
+		d.Log.Error("status poll", "error", err)
 		return
 	}
 	for _, it := range items {
@@ -500,7 +500,7 @@ func (d *Deliverer) askAboutWaiting(ctx context.Context) {
 				it.StatusAsks+1, it.DocStatus, now.Add(gap).UTC().Format(time.RFC3339)), now)
 		})
 		if err != nil {
-			d.Log.Error("outbox: queue a status request", "id", it.ID, "error", err)
+			d.Log.Error("queue a status request", "id", it.ID, "error", err)
 		}
 	}
 }

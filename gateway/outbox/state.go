@@ -96,8 +96,8 @@ func (o *Observer) Observe(t Transition) {
 	o.counter.WithLabelValues(string(class(t.From)), string(t.To), string(t.Verdict)).Inc()
 	args := []any{"id", t.ID, "peer", t.Peer, "document_guid", t.Document, "from", t.From, "to", t.To, "verdict", t.Verdict, "detail", t.Detail}
 	if t.Verdict == NotApplied {
-		o.log.Warn("outbox: a recipient's report is not a protocol transition; kept the document's state", args...)
+		o.log.Warn("a recipient's report is not a protocol transition; kept the document's state", args...)
 		return
 	}
-	o.log.Info("outbox: status", args...)
+	o.log.Info("status", args...)
 }

@@ -32,7 +32,7 @@ func (s *Spool) Received(inboxID int64) {
 	go func() {
 		defer s.prompt.Done()
 		if err := s.WriteReceived(context.Background(), inboxID); err != nil {
-			s.log.Warn("spool: writing a received document", "inbox_id", inboxID, "error", err)
+			s.log.Warn("writing a received document", "inbox_id", inboxID, "error", err)
 		}
 	}()
 }
@@ -110,7 +110,7 @@ func (s *Spool) WriteReceived(ctx context.Context, inboxID int64) error {
 		return err
 	}
 	s.count(func(st *Status) { st.Written++ })
-	s.log.Info("spool: received document written", "inbox_id", inboxID, "folder", filepath.Join(Inbox, name), "attachments", len(view.Attachments))
+	s.log.Info("received document written", "inbox_id", inboxID, "folder", filepath.Join(Inbox, name), "attachments", len(view.Attachments))
 	return nil
 }
 

@@ -119,10 +119,10 @@ func (s *Spool) Dir() string { return s.dir }
 // the prompt writes Received started are done.
 func (s *Spool) Run(ctx context.Context) {
 	defer s.prompt.Wait()
-	s.log.Info("spool: watching", "dir", s.dir, "every", s.every.String(), "legacy_mapping", s.mapping != nil)
+	s.log.Info("watching", "dir", s.dir, "every", s.every.String(), "legacy_mapping", s.mapping != nil)
 	for {
 		if err := s.Scan(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("spool: scan incomplete; retrying next scan", "error", err)
+			s.log.Warn("scan incomplete; retrying next scan", "error", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -141,7 +141,7 @@ func (s *Spool) Scan(ctx context.Context) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("spool: scan panicked: %v", p)
-			s.log.Error("spool: scan panicked", "panic", p)
+			s.log.Error("scan panicked", "panic", p)
 		}
 		s.mu.Lock()
 		s.state.LastScan = s.clk.Now()
@@ -293,7 +293,7 @@ func (s *Spool) claim(kind, name string) (bool, error) {
 func (s *Spool) process(ctx context.Context, kind, name string) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("spool: drop made seosgw panic; moving it to failed", "drop", kind+"/"+name, "panic", p)
+			s.log.Error("drop made seosgw panic; moving it to failed", "drop", kind+"/"+name, "panic", p)
 			err = s.fail(kind, name, &ais.Error{Code: "internal", Msg: "seosgw could not read this file (an internal error; see its log)"})
 		}
 	}()
@@ -507,9 +507,9 @@ func (s *Spool) finish(name string, id int64, guid string, files []string, creat
 	}
 	if created {
 		s.count(func(st *Status) { st.Queued++ })
-		s.log.Info("spool: document queued", "drop", name, "id", id, "document_guid", guid)
+		s.log.Info("document queued", "drop", name, "id", id, "document_guid", guid)
 	} else {
-		s.log.Info("spool: drop was queued before; not sent again", "drop", name, "id", id, "document_guid", guid)
+		s.log.Info("drop was queued before; not sent again", "drop", name, "id", id, "document_guid", guid)
 	}
 	return nil
 }
@@ -541,7 +541,7 @@ func (s *Spool) fail(kind, name string, e *ais.Error) error {
 		}
 	}
 	s.count(func(st *Status) { st.Failed++ })
-	s.log.Warn("spool: drop refused", "drop", kind+"/"+name, "moved_to", filepath.Join(filepath.Base(dir), target), "code", e.Code, "field", e.Field, "error", e.Msg)
+	s.log.Warn("drop refused", "drop", kind+"/"+name, "moved_to", filepath.Join(filepath.Base(dir), target), "code", e.Code, "field", e.Field, "error", e.Msg)
 	return nil
 }
 
@@ -599,6 +599,6 @@ func (s *Spool) applyReceipt(ctx context.Context, name string) error {
 		return fmt.Errorf("spool: move receipt %s to done: %w", name, err)
 	}
 	s.count(func(st *Status) { st.Receipts++ })
-	s.log.Info("spool: receipt applied", "receipt", name, "inbox_id", id, "action", r.Action, "repeat", repeat, "moved_to", used)
+	s.log.Info("receipt applied", "receipt", name, "inbox_id", id, "action", r.Action, "repeat", repeat, "moved_to", used)
 	return nil
 }

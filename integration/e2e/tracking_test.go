@@ -107,7 +107,7 @@ func TestStatusPollingAndTransitionsBetweenTwoGateways(t *testing.T) {
 			t.Errorf("metrics lack %s:\n%s", want, grepLines(metrics, "transitions"))
 		}
 	}
-	if out := x.a.node.output(); !strings.Contains(out, `"level":"WARN","msg":"outbox: a recipient's report is not a protocol transition`) {
+	if out := x.a.node.output(); !strings.Contains(out, `"level":"WARN","msg":"a recipient's report is not a protocol transition`) {
 		t.Error("no warning logged for the reports not applied")
 	}
 }

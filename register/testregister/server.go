@@ -64,7 +64,7 @@ func (r *Register) serveSOAP(w http.ResponseWriter, req *http.Request) {
 	log := r.log.With("remote", req.RemoteAddr, "client_serial", clientSerial(req))
 	body, err := io.ReadAll(io.LimitReader(req.Body, maxRequestBytes+1))
 	if err != nil {
-		log.WarnContext(ctx, "register: read request", "err", err)
+		log.WarnContext(ctx, "read request", "error", err)
 		return
 	}
 	if len(body) > maxRequestBytes {
@@ -79,7 +79,7 @@ func (r *Register) serveSOAP(w http.ResponseWriter, req *http.Request) {
 		} else {
 			fault(w, daeu.FaultClient, "error in msg parsing: "+err.Error())
 		}
-		log.InfoContext(ctx, "register: bad request", "err", err)
+		log.InfoContext(ctx, "bad request", "error", err)
 		return
 	}
 	l, err := r.answer(ctx, call)
@@ -89,7 +89,7 @@ func (r *Register) serveSOAP(w http.ResponseWriter, req *http.Request) {
 			fault(w, daeu.FaultClient, err.Error())
 			return
 		}
-		log.ErrorContext(ctx, "register: query failed", "op", string(call.Op), "err", err)
+		log.ErrorContext(ctx, "query failed", "op", string(call.Op), "error", err)
 		fault(w, daeu.FaultServer, "the register database is unavailable")
 		return
 	}
