@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -579,10 +578,7 @@ func TestSystemdUnit(t *testing.T) {
 // installed: verify (syntax, known options) and security (the exposure
 // score must stay "OK", at most 2.0).
 func TestSystemdUnitVerifies(t *testing.T) {
-	bin, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("systemd-analyze is not installed; TestSystemdUnit checked the options by parsing")
-	}
+	bin := extools.Require(t, "systemd-analyze")
 	// verify wants ExecStart's program to exist; any executable stands in.
 	self, err := os.Executable()
 	if err != nil {

@@ -142,7 +142,7 @@ func nsDecl(p string) string {
 // serial this holds only because X509IssuerSerial is left out.
 func TestSignedMessagesAreSchemaValid(t *testing.T) {
 	p := getPKI(t)
-	dir := extools.ReferenceSchemas()
+	dir := extools.ReferenceSchemas(t)
 	if dir == "" {
 		dir = t.TempDir()
 		if err := schemas.WriteDir(dir); err != nil {

@@ -90,10 +90,12 @@ func TestFieldsMatchWSDLs(t *testing.T) {
 		t.Fatal(err)
 	}
 	sources := map[string][]byte{"wsdl/" + wsdl.RegistryFile: ourWSDL}
-	if d := extools.SharedDir(); d != "" {
-		if ref, err := os.ReadFile(filepath.Join(d, "reference", "wsdl", "EgovRegistry.wsdl")); err == nil {
-			sources["reference"] = ref
+	if p := extools.OptionalReference(t, filepath.Join("wsdl", "EgovRegistry.wsdl")); p != "" {
+		ref, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
 		}
+		sources["reference"] = ref
 	}
 	if len(sources) < 2 {
 		t.Log("reference WSDL not found (../shared); checked our WSDL only")
