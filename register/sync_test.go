@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/register"
 	"github.com/seosgw/seosgw/register/daeu"
 	"github.com/seosgw/seosgw/register/testregister"
@@ -263,7 +264,7 @@ func TestRunRecoversAndLints(t *testing.T) {
 	s := register.NewSyncer(cache, src, register.SyncOptions{Refresh: 100 * time.Millisecond, RetryMin: 10 * time.Millisecond, Metrics: m})
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	eventually(t, "the loop syncs after two failures and a panic", 5*time.Second, func() bool {
+	testkit.Eventually(t, 5*time.Second, "the loop syncs after two failures and a panic", func() bool {
 		st, _ := s.State(ctx)
 		return !st.LastSuccess.IsZero() && st.ConsecutiveFailures == 0
 	})

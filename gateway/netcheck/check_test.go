@@ -88,7 +88,7 @@ func TestRunInternetMode(t *testing.T) {
 			ln := listen(t)
 			serveRegister(t, ln, registerID, daeu)
 			d.RegisterURL = "https://" + host + ":" + port(ln) + "/"
-			d.Identity = daeu.expiringIn(t, "node.seos.test", 10*24*time.Hour)
+			d.Identity = daeu.ExpiringIn(t, "node.seos.test", 10*24*time.Hour)
 		}, map[string]string{CheckCertificate: "fail"}, map[string]string{CheckCertificate: "new transport certificate"}},
 		{"our certificate not yet valid (clock behind)", func(t *testing.T, d *Deps) {
 			ln := listen(t)

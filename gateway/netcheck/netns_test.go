@@ -353,7 +353,7 @@ func TestNetns(t *testing.T) {
 	daeu := newTestPKI(t, "test DAEU CA")
 	registerID := daeu.issue(t, registerHost)
 	client := daeu.issue(t, "node.seos.test")
-	short := daeu.expiringIn(t, "node.seos.test", 10*24*time.Hour)
+	short := daeu.ExpiringIn(t, "node.seos.test", 10*24*time.Hour)
 
 	vpn := defaults()
 	vpn.Mode, vpn.Interface, vpn.Prefixes, vpn.Timeout = ModeVPN, "wgt0", []netip.Prefix{netip.MustParsePrefix(seosPrefix)}, 3*time.Second

@@ -158,7 +158,7 @@ func TestProberCertificateWarning(t *testing.T) {
 	reg := newFlakyRegister(t, daeu)
 	cfg := proberConfig()
 	cfg.RefuseOnFailure = true
-	p, err := NewProber(cfg, Deps{RegisterURL: reg.url, Identity: daeu.expiringIn(t, "node.seos.test", 10*24*time.Hour), Trust: daeu.store},
+	p, err := NewProber(cfg, Deps{RegisterURL: reg.url, Identity: daeu.ExpiringIn(t, "node.seos.test", 10*24*time.Hour), Trust: daeu.store},
 		prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)

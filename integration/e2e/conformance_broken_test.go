@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,6 +27,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
 	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 	"github.com/seosgw/seosgw/integration/conformance"
@@ -430,7 +430,7 @@ func TestConformanceAsyncTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Timeouts.Async = config.Duration(3 * time.Second)
-	out := &syncBuffer{}
+	out := &testkit.SyncBuffer{}
 	done := make(chan *conformance.Report, 1)
 	go func() {
 		rep, err := conformance.Run(context.Background(), conformance.Options{Config: cfg, Participant: e.target.entity.GUID,
@@ -442,7 +442,7 @@ func TestConformanceAsyncTimeout(t *testing.T) {
 	}()
 	// Play a participant that notifies with a broken signature.
 	var docGUID string
-	waitUntil(t, 30*time.Second, "the harness's instructions", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the harness's instructions", func() bool {
 		m := regexp.MustCompile(`DocumentGUID (\{[0-9a-f-]+\})`).FindStringSubmatch(out.String())
 		if m != nil {
 			docGUID = m[1]
@@ -450,9 +450,9 @@ func TestConformanceAsyncTimeout(t *testing.T) {
 		return m != nil
 	})
 	m := seos.NewMessage(e.target.entity, e.harness.entity, time.Now(), seos.Body{StatusResponse: &seos.StatusResponse{DocID: seos.DocumentID{GUID: docGUID}, Status: seos.StatusRegistered}})
-	signed := signAs(t, e.target.id, m)
+	signed := testkit.Sign(t, e.target.id, m)
 	tampered := bytes.Replace(signed, []byte("DS_REGISTERED"), []byte("DS_REJECTED"), 1)
-	reply, err := submit(context.Background(), peerClient(e.target.id, e.tp.Authority, "127.0.0.1"), e.harnessURL, tampered)
+	reply, _, err := testkit.Submit(context.Background(), testkit.Client(e.target.id, e.tp.Authority.Pool(), "127.0.0.1"), e.harnessURL, tampered)
 	if err != nil || reply == nil || reply.Body.Error == nil {
 		t.Fatalf("the harness should refuse a tampered notification: %+v %v", reply, err)
 	}
@@ -465,21 +465,4 @@ func TestConformanceAsyncTimeout(t *testing.T) {
 	if !strings.Contains(out.String(), "send a document for registration to "+e.harness.entity.AdministrativeBodyName) {
 		t.Errorf("the operator's instructions:\n%s", out.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

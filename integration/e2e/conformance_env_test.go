@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/integration/conformance"
 	"github.com/seosgw/seosgw/register"
 	"github.com/seosgw/seosgw/register/testregister"
@@ -41,7 +42,7 @@ func newConfEnv(t *testing.T) *confEnv {
 	dir := t.TempDir()
 	tp, ps := participants(t, dir, confHarnessHost, confInactiveHost, confTargetHost, confRegisterHost)
 	e := &confEnv{dir: dir, tp: tp, harness: ps[confHarnessHost], inactive: ps[confInactiveHost], target: ps[confTargetHost],
-		regDB: filepath.Join(dir, "register.db"), harnessListen: freePort(t)}
+		regDB: filepath.Join(dir, "register.db"), harnessListen: testkit.FreeAddr(t)}
 	e.harness.entity.AdministrativeBodyName = "ДАЕУ – тестов участник"
 	e.inactive.entity.AdministrativeBodyName = "ДАЕУ – неактивен участник"
 	e.target.entity.AdministrativeBodyName = "Община Тестово (присъединяване)"
@@ -78,26 +79,16 @@ func (e *confEnv) seedRegister(t *testing.T, targetURL string) {
 // serveRegister runs the test register in this process until the test ends.
 func (e *confEnv) serveRegister(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	reg, err := testregister.Open(ctx, e.regDB, testregister.Options{})
+	reg, err := testregister.Open(context.Background(), e.regDB, testregister.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := make(chan net.Addr, 1)
-	done := make(chan error, 1)
+	t.Cleanup(func() { reg.Close() })
 	files := e.tp.Hosts[confRegisterHost]
-	go func() {
-		done <- reg.Serve(ctx, testregister.ServeConfig{Listen: "127.0.0.1:0", CertFile: files.Cert, KeyFile: files.Key, ClientCAFile: e.tp.CACert},
-			func(a net.Addr) { addr <- a })
-	}()
-	t.Cleanup(func() { cancel(); <-done; reg.Close() })
-	select {
-	case a := <-addr:
-		return "https://" + a.String() + "/service/"
-	case err := <-done:
-		t.Fatalf("test register: %v", err)
-	}
-	return ""
+	addr := testkit.Serve(t, func(ctx context.Context, ready func(net.Addr)) error {
+		return reg.Serve(ctx, testregister.ServeConfig{Listen: "127.0.0.1:0", CertFile: files.Cert, KeyFile: files.Key, ClientCAFile: e.tp.CACert}, ready)
+	})
+	return "https://" + addr.String() + "/service/"
 }
 
 // harnessConfig writes the harness's configuration file.

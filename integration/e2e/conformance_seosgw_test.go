@@ -15,6 +15,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/integration/conformance"
 	"github.com/seosgw/seosgw/register/testregister"
 )
@@ -30,22 +31,22 @@ func TestConformanceAgainstSeosgw(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	e := newConfEnv(t)
-	nodeListen, regAddr, ops, api := freePort(t), freePort(t), freePort(t), freePort(t)
+	nodeListen, regAddr, ops, api := testkit.FreeAddr(t), testkit.FreeAddr(t), testkit.FreeAddr(t), testkit.FreeAddr(t)
 	nodeURL := "https://" + nodeListen + "/seos/endpoint"
 	e.seedRegister(t, nodeURL)
 	regFiles := e.tp.Hosts[confRegisterHost]
-	reg := start(t, filepath.Join(e.dir, "register.log"), "register", "serve", "--listen", regAddr, "--db", e.regDB,
+	reg := testkit.Start(t, filepath.Join(e.dir, "register.log"), "register", "serve", "--listen", regAddr, "--db", e.regDB,
 		"--tls-cert", regFiles.Cert, "--tls-key", regFiles.Key, "--client-ca", e.tp.CACert)
-	waitTCP(t, reg, regAddr)
+	reg.WaitTCP(t, regAddr)
 	regURL := "https://" + regAddr + "/service/"
 
 	nodeCfg := filepath.Join(e.dir, "node.yaml")
 	writeConfig(t, nodeCfg, map[string]string{"GUID": e.target.entity.GUID, "EIK": e.target.entity.Identifier, "NAME": e.target.entity.AdministrativeBodyName,
 		"CERT": e.target.files.Cert, "KEY": e.target.files.Key, "CA": e.tp.CACert, "LISTEN": nodeListen, "REGISTER": regURL,
 		"DB": filepath.Join(e.dir, "node.db"), "OPS": ops, "AIS": api, "TEST": e.harness.entity.GUID})
-	node := start(t, filepath.Join(e.dir, "node.log"), "serve", "--config", nodeCfg)
-	waitTCP(t, node, nodeListen)
-	waitUntil(t, 30*time.Second, "the node's register copy", func() bool {
+	node := testkit.Start(t, filepath.Join(e.dir, "node.log"), "serve", "--config", nodeCfg)
+	node.WaitTCP(t, nodeListen)
+	testkit.Eventually(t, 30*time.Second, "the node's register copy", func() bool {
 		resp, err := http.Get("http://" + ops + "/readyz")
 		if err != nil {
 			return false
@@ -65,20 +66,20 @@ func TestConformanceAgainstSeosgw(t *testing.T) {
 	hcfg := e.harnessConfig(t, regURL, fmt.Sprintf("joining: {register_db: %q}\n", e.regDB))
 	reports := filepath.Join(e.dir, "reports")
 	harnessLog := filepath.Join(e.dir, "harness.out")
-	harness := start(t, harnessLog, "conformance", "run", "--config", hcfg, "--participant", e.target.entity.GUID,
+	harness := testkit.Start(t, harnessLog, "conformance", "run", "--config", hcfg, "--participant", e.target.entity.GUID,
 		"--report-dir", reports, "--record", "--async-timeout", "60s")
 
 	// The participant's AIS: register the test document once the harness
 	// says which, and send the test participant a document.
 	var docGUID string
 	re := regexp.MustCompile(`DocumentGUID (\{[0-9a-fA-F-]+\})`)
-	waitUntil(t, 60*time.Second, "the harness's instructions", func() bool {
+	testkit.Eventually(t, 60*time.Second, "the harness's instructions", func() bool {
 		select {
-		case <-harness.done:
-			t.Fatalf("the harness ended before waiting:\n%s", harness.output())
+		case <-harness.Done():
+			t.Fatalf("the harness ended before waiting:\n%s", harness.Output())
 		default:
 		}
-		if m := re.FindStringSubmatch(harness.output()); m != nil {
+		if m := re.FindStringSubmatch(harness.Output()); m != nil {
 			docGUID = m[1]
 			return true
 		}
@@ -94,12 +95,12 @@ func TestConformanceAgainstSeosgw(t *testing.T) {
 	}
 
 	select {
-	case <-harness.done:
+	case <-harness.Done():
 	case <-time.After(90 * time.Second):
-		t.Fatalf("the harness did not finish:\n%s", harness.output())
+		t.Fatalf("the harness did not finish:\n%s", harness.Output())
 	}
-	out := harness.output()
-	if code := harness.cmd.ProcessState.ExitCode(); code != 0 {
+	out := harness.Output()
+	if code := harness.ExitCode(); code != 0 {
 		t.Errorf("conformance run: exit %d, want 0:\n%s", code, out)
 	}
 	h, err := conformance.ReadHistory(reports)
@@ -134,21 +135,21 @@ func TestConformanceAgainstSeosgw(t *testing.T) {
 	}
 
 	// The joining case shows the verdict; activation stays the admin's.
-	r := runBinary(t, "conformance", "cases", "--register-db", e.regDB, "--json")
+	out, code := testkit.Run(t, "conformance", "cases", "--register-db", e.regDB, "--json")
 	var cases []testregister.CaseView
-	if r.code != 0 || json.Unmarshal([]byte(r.out), &cases) != nil || len(cases) != 1 {
-		t.Fatalf("conformance cases: exit %d\n%s", r.code, r.out)
+	if code != 0 || json.Unmarshal([]byte(out), &cases) != nil || len(cases) != 1 {
+		t.Fatalf("conformance cases: exit %d\n%s", code, out)
 	}
 	c := cases[0]
 	if c.LastVerdict == nil || c.LastVerdict.Verdict != "pass" || !strings.HasSuffix(c.LastVerdict.Report, "report.html") ||
 		c.Deadline == "" || c.WorkingDaysLeft == nil || c.Status != "Inactive" {
 		t.Errorf("case after the run: %+v", c)
 	}
-	if r := runBinary(t, "conformance", "cases", "--register-db", e.regDB); r.code != 0 || !strings.Contains(r.out, e.target.entity.GUID) || !strings.Contains(r.out, "pass ") {
-		t.Errorf("conformance cases table: exit %d\n%s", r.code, r.out)
+	if out, code := testkit.Run(t, "conformance", "cases", "--register-db", e.regDB); code != 0 || !strings.Contains(out, e.target.entity.GUID) || !strings.Contains(out, "pass ") {
+		t.Errorf("conformance cases table: exit %d\n%s", code, out)
 	}
-	if r := runBinary(t, "register", "admin", "activate", e.target.entity.GUID, "--db", e.regDB); r.code != 0 || !strings.Contains(r.out, "Active") {
-		t.Errorf("activate after a passing verdict: exit %d\n%s", r.code, r.out)
+	if out, code := testkit.Run(t, "register", "admin", "activate", e.target.entity.GUID, "--db", e.regDB); code != 0 || !strings.Contains(out, "Active") {
+		t.Errorf("activate after a passing verdict: exit %d\n%s", code, out)
 	}
 }
 
@@ -156,7 +157,7 @@ func TestConformanceAgainstSeosgw(t *testing.T) {
 func nodeInboxID(t *testing.T, c *ais.Client, docGUID string) int64 {
 	t.Helper()
 	var id int64
-	waitUntil(t, 30*time.Second, "the test document in the node's inbox", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the test document in the node's inbox", func() bool {
 		req, _ := http.NewRequest("GET", c.BaseURL+"/api/v1/inbox?state=received", nil)
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 		resp, err := http.DefaultClient.Do(req)

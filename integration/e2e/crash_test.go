@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
-	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/register"
 )
 
@@ -49,20 +47,6 @@ func (p participant) registerEntity(url string) register.Entity {
 		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: url, Status: register.Active, Version: "1"}}}
 }
 
-// seedCache fills a node's register copy directly (the register itself is
-// unreachable in this test; the node keeps working from its copy).
-func seedCache(t *testing.T, dbPath string, ents ...register.Entity) {
-	t.Helper()
-	db, err := store.OpenGateway(context.Background(), dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := register.NewCache(db, clock.System).Apply(context.Background(), true, ents, "2026-11-23T00:00:00Z"); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestCrashDuringBurst kills the node with SIGKILL while concurrent submits
 // are in flight; after a restart every acknowledged document is stored
 // exactly once, and resending the rest stores each once more at most.
@@ -73,18 +57,18 @@ func TestCrashDuringBurst(t *testing.T) {
 	dir := t.TempDir()
 	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
 	a, b := ps["a.obmen.local"], ps["b.obmen.local"]
-	listen, opsAddr := freePort(t), freePort(t)
+	listen, opsAddr := testkit.FreeAddr(t), testkit.FreeAddr(t)
 	url := "https://" + listen + "/seos/endpoint"
 	dbPath := filepath.Join(dir, "b.db")
-	seedCache(t, dbPath, a.registerEntity("https://a.obmen.local/seos"), b.registerEntity(url))
+	testkit.SeedFile(t, dbPath, a.registerEntity("https://a.obmen.local/seos"), b.registerEntity(url))
 	cfg := filepath.Join(dir, "b.yaml")
 	writeConfig(t, cfg, map[string]string{"GUID": b.entity.GUID, "EIK": b.entity.Identifier, "NAME": b.entity.AdministrativeBodyName,
 		"CERT": b.files.Cert, "KEY": b.files.Key, "CA": tp.CACert, "LISTEN": listen, "REGISTER": "https://127.0.0.1:1/service/",
 		"DB": dbPath, "OPS": opsAddr})
-	node := start(t, filepath.Join(dir, "b.log"), "serve", "--config", cfg)
-	waitTCP(t, node, listen)
+	node := testkit.Start(t, filepath.Join(dir, "b.log"), "serve", "--config", cfg)
+	node.WaitTCP(t, listen)
 
-	client := peerClient(a.id, tp.Authority, "b.obmen.local")
+	client := testkit.Client(a.id, tp.Authority.Pool(), "b.obmen.local")
 	const docs, workers = 80, 8
 	guids := make([]string, docs)
 	for i := range guids {
@@ -102,11 +86,11 @@ func TestCrashDuringBurst(t *testing.T) {
 			defer wg.Done()
 			for i := range jobs {
 				m := registrationMsg(a.entity, b.entity, guids[i])
-				reply, err := submit(context.Background(), client, url, signAs(t, a.id, m))
+				reply, _, err := testkit.Submit(context.Background(), client, url, testkit.Sign(t, a.id, m))
 				if err == nil && reply != nil && reply.Body.StatusResponse != nil && reply.Body.StatusResponse.Status == seos.StatusWaitRegistration {
 					acked.Store(guids[i], true)
 					if ackCount.Add(1) == 20 {
-						once.Do(func() { node.kill(syscall.SIGKILL); close(killed) })
+						once.Do(func() { node.Stop(syscall.SIGKILL); close(killed) })
 					}
 				}
 			}
@@ -129,11 +113,11 @@ func TestCrashDuringBurst(t *testing.T) {
 	}
 	t.Logf("%d of %d acknowledged before SIGKILL", n, docs)
 
-	node = start(t, filepath.Join(dir, "b2.log"), "serve", "--config", cfg)
-	waitTCP(t, node, listen)
-	db := openDB(t, dbPath)
+	node = testkit.Start(t, filepath.Join(dir, "b2.log"), "serve", "--config", cfg)
+	node.WaitTCP(t, listen)
+	db := testkit.OpenDB(t, dbPath)
 	acked.Range(func(k, _ any) bool {
-		if c := countDoc(t, db, k.(string)); c != 1 {
+		if c := testkit.CountDocument(t, db, k.(string)); c != 1 {
 			t.Errorf("acknowledged document %s stored %d times", k, c)
 		}
 		return true
@@ -142,12 +126,12 @@ func TestCrashDuringBurst(t *testing.T) {
 	// us (killed between commit and reply): those too answer "already".
 	storedBefore := 0
 	for _, g := range guids {
-		storedBefore += countDoc(t, db, g)
+		storedBefore += testkit.CountDocument(t, db, g)
 	}
 	// Resending everything (as a sender retries with a new MessageGUID)
 	// never stores a document twice.
 	for _, g := range guids {
-		reply, err := submit(context.Background(), client, url, signAs(t, a.id, registrationMsg(a.entity, b.entity, g)))
+		reply, _, err := testkit.Submit(context.Background(), client, url, testkit.Sign(t, a.id, registrationMsg(a.entity, b.entity, g)))
 		if err != nil || reply == nil || reply.Body.StatusResponse == nil {
 			t.Fatalf("resend %s: %v %+v", g, err, reply)
 		}
@@ -157,17 +141,17 @@ func TestCrashDuringBurst(t *testing.T) {
 		}
 	}
 	for _, g := range guids {
-		if c := countDoc(t, db, g); c != 1 {
+		if c := testkit.CountDocument(t, db, g); c != 1 {
 			t.Errorf("document %s stored %d times after resending", g, c)
 		}
 	}
-	out, code := runCLI(t, "log", "list", "--config", cfg, "--outcome", "already_received", "--limit", "200")
+	out, code := testkit.Run(t, "log", "list", "--config", cfg, "--outcome", "already_received", "--limit", "200")
 	if code != 0 || strings.Count(out, "MSG_DocumentRegistrationRequest") != storedBefore {
 		t.Errorf("log list: exit %d, want %d already_received entries:\n%s", code, storedBefore, out)
 	}
-	node.kill(syscall.SIGTERM)
-	if !strings.Contains(node.output(), "seosgw stopped") {
-		t.Errorf("no orderly shutdown on SIGTERM:\n%s", node.output())
+	node.Stop(syscall.SIGTERM)
+	if !strings.Contains(node.Output(), "seosgw stopped") {
+		t.Errorf("no orderly shutdown on SIGTERM:\n%s", node.Output())
 	}
 }
 
@@ -176,29 +160,4 @@ func registrationMsg(from, to seos.Entity, docGUID string) *seos.Message {
 		ID: seos.DocumentID{GUID: docGUID}, Kind: "Писмо",
 		Attachments: []seos.Attachment{{FileName: "a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte(strings.Repeat("%PDF ", 2000)))}},
 	}, Comment: "тест"}})
-}
-
-func openDB(t *testing.T, path string) *sql.DB {
-	t.Helper()
-	db, err := store.OpenGateway(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func countDoc(t *testing.T, db *sql.DB, guid string) int {
-	t.Helper()
-	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM inbox WHERE document_guid_key = ?`, seos.CanonicalGUID(guid)).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-func runCLI(t *testing.T, args ...string) (string, int) {
-	t.Helper()
-	r := runBinary(t, args...)
-	return r.out, r.code
 }

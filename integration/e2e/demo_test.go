@@ -3,6 +3,8 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
 // TestDemo runs `seosgw demo` as `make demo` does: it must finish, say so,
@@ -11,16 +13,16 @@ func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	r := runBinary(t, "demo")
-	if r.code != 0 {
-		t.Fatalf("demo failed (exit %d):\n%s", r.code, r.out)
+	out, code := testkit.Run(t, "demo")
+	if code != 0 {
+		t.Fatalf("demo failed (exit %d):\n%s", code, out)
 	}
 	for _, want := range []string{"DS_WAIT_REGISTRATION", "identical to what A sent", "registered by B as Б-", "Done:"} {
-		if !strings.Contains(r.out, want) {
-			t.Errorf("demo output lacks %q:\n%s", want, r.out)
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(r.out, "The demo's files") {
+	if strings.Contains(out, "The demo's files") {
 		t.Error("a successful demo should clean up its work folder")
 	}
 }

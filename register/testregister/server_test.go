@@ -3,9 +3,6 @@ package testregister
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/register"
 	"github.com/seosgw/seosgw/register/daeu"
 )
@@ -29,57 +27,20 @@ type serverPKI struct {
 
 func newServerPKI(t *testing.T) *serverPKI {
 	t.Helper()
+	key := testkit.ECKey(t)
+	daeu, other := testkit.NewPKI(t, "Test DAEU CA", key), testkit.NewPKI(t, "Other CA", key)
 	dir := t.TempDir()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &serverPKI{}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	p.ca, err = pki.NewAuthority("Test DAEU CA", pki.WithKey(key))
-	must(err)
-	other, err := pki.NewAuthority("Other CA", pki.WithKey(key))
-	must(err)
-	p.caFile, _, err = p.ca.WriteFiles(dir, "ca")
-	must(err)
-	srv, err := p.ca.IssueTransport("register.obmen.local", pki.WithKey(key), pki.WithLoopback())
-	must(err)
-	p.certFile, p.keyFile, err = srv.WriteFiles(dir, "register")
-	must(err)
-	p.client, err = p.ca.IssueTransport("node.obmen.local", pki.WithKey(key))
-	must(err)
-	p.stranger, err = other.IssueTransport("node.obmen.local", pki.WithKey(key))
-	must(err)
+	p := &serverPKI{ca: daeu.CA, caFile: daeu.CAFile(t, dir), client: daeu.Issue(t, "node.obmen.local"), stranger: other.Issue(t, "node.obmen.local")}
+	p.certFile, p.keyFile = testkit.Files(t, dir, daeu.Issue(t, "register.obmen.local", pki.WithLoopback()), "register")
 	return p
 }
 
 func serve(t *testing.T, r *Register, p *serverPKI, publicURL string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- r.Serve(ctx, ServeConfig{Listen: "127.0.0.1:0", CertFile: p.certFile, KeyFile: p.keyFile, ClientCAFile: p.caFile, PublicURL: publicURL},
-			func(a net.Addr) { addr <- a })
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
+	addr := testkit.Serve(t, func(ctx context.Context, ready func(net.Addr)) error {
+		return r.Serve(ctx, ServeConfig{Listen: "127.0.0.1:0", CertFile: p.certFile, KeyFile: p.keyFile, ClientCAFile: p.caFile, PublicURL: publicURL}, ready)
 	})
-	select {
-	case a := <-addr:
-		return "https://" + a.String() + "/service/"
-	case err := <-done:
-		t.Fatal(err)
-	}
-	return ""
+	return "https://" + addr.String() + "/service/"
 }
 
 // rawClient speaks HTTP to the register with an optional client certificate.
