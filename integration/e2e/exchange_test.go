@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,8 +27,6 @@ type gateway struct {
 	listen string
 	ops    string
 	api    *ais.Client
-	apiURL string
-	token  string
 	spool  string
 	node   *testkit.Proc
 	n      int
@@ -84,7 +80,6 @@ func newGateway(t *testing.T, dir string, tp *pki.TestPKI, p participant, extra 
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.apiURL, g.token = "http://"+api, tok
 	if g.api, err = ais.NewClient(api, tok); err != nil {
 		t.Fatal(err)
 	}
@@ -249,18 +244,10 @@ func TestExchangeBetweenTwoGateways(t *testing.T) {
 	})
 }
 
+// post sends a JSON request to the node's AIS API.
 func (g *gateway) post(path, body string) (int, string) {
 	g.t.Helper()
-	req, _ := http.NewRequest("POST", g.apiURL+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+g.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return aisPost(g.t, g.api, path, body)
 }
 
 func writeFile(t *testing.T, path, content string) {

@@ -206,16 +206,7 @@ func TestClientTLS(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cl := newClient(t, p, stub(t, p, c.server, ok), c.client, 5*time.Second, 0)
 			_, err := cl.GetAllRecords(context.Background())
-			if c.says == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			var te *TransportError
-			if !errors.As(err, &te) || te.Kind() != register.KindTransport || !strings.Contains(err.Error(), c.says) {
-				t.Errorf("got %v; want a transport error saying %q", err, c.says)
-			}
+			wantTransportError(t, err, c.says)
 		})
 	}
 }
@@ -287,16 +278,7 @@ func TestClientTrustStore(t *testing.T) {
 			}
 			t.Cleanup(cl.CloseIdleConnections)
 			_, err = cl.GetAllRecords(context.Background())
-			if c.says == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			var te *TransportError
-			if !errors.As(err, &te) || te.Kind() != register.KindTransport || !strings.Contains(err.Error(), c.says) {
-				t.Errorf("got %v; want a transport error saying %q", err, c.says)
-			}
+			wantTransportError(t, err, c.says)
 		})
 	}
 	// The node's client takes the loaded identity and trust store.
@@ -329,5 +311,21 @@ func TestSnippet(t *testing.T) {
 		if got != c.want || !utf8.ValidString(got) {
 			t.Errorf("Snippet(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
 		}
+	}
+}
+
+// wantTransportError: no error when says is empty, else a transport error
+// saying it.
+func wantTransportError(t *testing.T, err error, says string) {
+	t.Helper()
+	if says == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	var te *TransportError
+	if !errors.As(err, &te) || te.Kind() != register.KindTransport || !strings.Contains(err.Error(), says) {
+		t.Errorf("got %v; want a transport error saying %q", err, says)
 	}
 }
