@@ -31,6 +31,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 	"github.com/seosgw/seosgw/integration/conformance"
+	"github.com/seosgw/seosgw/integration/extools"
 	"github.com/seosgw/seosgw/register"
 	"github.com/seosgw/seosgw/register/testregister"
 )
@@ -496,6 +497,32 @@ func TestConformanceAgainstBrokenEndpoints(t *testing.T) {
 		checkVerdicts(t, rep, []string{conformance.CheckStatusUnknown}, skip)
 		if c := rep.Check(conformance.CheckStatusUnknown); c == nil || !strings.Contains(c.Reason, "an answer within the client's timeout of 1.0 s (timeouts.request) / got: DocumentStatusRequest about an unknown document: no answer within 1.0 s") {
 			t.Errorf("reason: %+v", c)
+		}
+	})
+
+	// --pdf: report.pdf beside report.html, printed by Debian's chromium.
+	t.Run("pdf", func(t *testing.T) {
+		extools.Require(t, conformance.ChromiumCommand)
+		ep.flaw.Store(flawNone)
+		var skip []string
+		for _, n := range conformance.CheckNames {
+			if n != conformance.CheckTLS {
+				skip = append(skip, n)
+			}
+		}
+		dir := filepath.Join(e.dir, "pdf")
+		rep, err := conformance.Run(context.Background(), conformance.Options{Config: cfg, Participant: e.target.entity.GUID, Skip: skip, ReportDir: dir,
+			PDF: true, TestedBy: "Мария Иванова"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, rep.Files["pdf"]))
+		if err != nil || !bytes.HasPrefix(b, []byte("%PDF-")) {
+			t.Errorf("report.pdf: %v", err)
+		}
+		html, _ := os.ReadFile(filepath.Join(dir, rep.Files["html"]))
+		if !strings.Contains(string(html), "Мария Иванова") || !strings.Contains(string(html), `href="report.pdf"`) {
+			t.Error("report.html should name who tested and link the PDF")
 		}
 	})
 
