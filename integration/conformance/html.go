@@ -39,7 +39,7 @@ func langFuncs(l Lang) template.FuncMap {
 		"date":    l.date,
 		"verdict": l.verdict,
 		"ms":      func(ms int64) string { return l.duration(time.Duration(ms) * time.Millisecond) },
-		"build":   func(b Build) string { return b.text(l) },
+		"build":   func(b Build) string { return b.Text(l) },
 		"size": func(n int) string {
 			switch {
 			case n >= 1<<20:

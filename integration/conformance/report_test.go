@@ -197,13 +197,13 @@ func TestBuildOf(t *testing.T) {
 	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
 		{Key: "vcs.revision", Value: "f0c967c1234567890abc"}, {Key: "vcs.time", Value: "2026-11-30T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
 	b := buildOf("", bi)
-	if got := b.text(English); got != "development build, commit f0c967c12345 with uncommitted changes (2026-11-30T10:00:00Z), go1.26.8" {
+	if got := b.Text(English); got != "development build, commit f0c967c12345 with uncommitted changes (2026-11-30T10:00:00Z), go1.26.8" {
 		t.Error(got)
 	}
-	if got := buildOf("v1.2.0", bi).text(Bulgarian); !strings.HasPrefix(got, "v1.2.0, къмит f0c967c12345") {
+	if got := buildOf("v1.2.0", bi).Text(Bulgarian); !strings.HasPrefix(got, "v1.2.0, къмит f0c967c12345") {
 		t.Error(got)
 	}
-	if got := buildOf("", nil).text(Bulgarian); got != "версия за разработка" {
+	if got := buildOf("", nil).Text(Bulgarian); got != "версия за разработка" {
 		t.Error(got)
 	}
 }

@@ -49,10 +49,10 @@ func buildOf(version string, bi *debug.BuildInfo) Build {
 }
 
 // String is one line for logs: version, commit, Go.
-func (b Build) String() string { return b.text(English) }
+func (b Build) String() string { return b.Text(English) }
 
-// text is the line in the report's language.
-func (b Build) text(l Lang) string {
+// Text is the line the report shows, in its language.
+func (b Build) Text(l Lang) string {
 	var parts []string
 	switch {
 	case b.Version != "":
