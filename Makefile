@@ -8,7 +8,7 @@ FUZZTIME ?= 10s
 
 # Debian packages the tests drive for real: tool=package.
 DEB_TOOLS := xmllint=libxml2-utils xmlsec1=xmlsec1 mono=mono-runtime mcs=mono-mcs \
-             openssl=openssl promtool=prometheus ip=iproute2
+             openssl=openssl promtool=prometheus ip=iproute2 chromium=chromium
 DEB_EXTRA := libmono-system-security4.0-cil libmono-system-xml4.0-cil
 
 export SEOSGW_SHARED := $(SHARED)

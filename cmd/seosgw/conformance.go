@@ -12,10 +12,15 @@ import (
 	"github.com/seosgw/seosgw/register/testregister"
 )
 
+// version is a release's version, stamped in with
+// -ldflags "-X main.version=…"; the conformance report names it beside the
+// commit Go records. A later `seosgw version` is meant to share it.
+var version string
+
 func runConformance(ctx context.Context, args []string, io stdio) int {
 	return subcommands("conformance", map[string]command{
 		"run": {"test a joining participant's SEOS node as DAEU's test participant: run --config FILE --participant GUID [--target URL] " +
-			"[--report-dir DIR] [--skip CHECKS] [--record] [--every DURATION --until DATE]", conformanceRun},
+			"[--report-dir DIR] [--skip CHECKS] [--record] [--lang bg|en] [--pdf] [--tested-by NAME] [--every DURATION --until DATE]", conformanceRun},
 		"cases": {"participants under test with their 14-working-day deadline and last verdict: cases (--register-db FILE | --config FILE) [--all] [--json]", conformanceCases},
 	})(ctx, args, io)
 }
@@ -36,6 +41,9 @@ func conformanceRun(ctx context.Context, args []string, io stdio) int {
 	asyncTimeout := fs.String("async-timeout", "", "how long to wait for the participant's asynchronous messages (default: timeouts.async)")
 	every := fs.String("every", "", "rerun the suite this often (e.g. 6h), with --until")
 	until := fs.String("until", "", "last day (YYYY-MM-DD, Bulgarian time) or instant (RFC 3339) a scheduled run may start")
+	lang := fs.String("lang", "", "language of the report: bg (Bulgarian) or en (English) (default: language of the config, bg)")
+	pdf := fs.Bool("pdf", false, "also print report.pdf with Debian's chromium (apt-get install chromium)")
+	testedBy := fs.String("tested-by", "", "the DAEU official running the test, for the report's sign-off block")
 	fs.Usage = func() {
 		fmt.Fprintf(io.err, "usage: seosgw conformance run --config FILE --participant GUID [flags]\n\nchecks: %s\n\n", strings.Join(conformance.CheckNames, ", "))
 		fs.PrintDefaults()
@@ -74,7 +82,23 @@ func conformanceRun(ctx context.Context, args []string, io stdio) int {
 		}
 		cfg.Timeouts.Async = d
 	}
-	opt := conformance.Options{Config: cfg, Participant: *participant, Target: *target, ReportDir: *reportDir, Record: *record, Out: io.out}
+	opt := conformance.Options{Config: cfg, Participant: *participant, Target: *target, ReportDir: *reportDir, Record: *record, Out: io.out,
+		PDF: *pdf, TestedBy: *testedBy, Version: version}
+	if *lang != "" {
+		l, err := conformance.ParseLang(*lang)
+		if err != nil {
+			fmt.Fprintf(io.err, "seosgw conformance run: --lang: %v\n", err)
+			return 2
+		}
+		opt.Lang = l
+	}
+	if *pdf {
+		// Before a run that may take half an hour, not after it.
+		if _, err := conformance.FindChromium(); err != nil {
+			fmt.Fprintf(io.err, "seosgw conformance run: --pdf: %v\n", err)
+			return 2
+		}
+	}
 	if *skip != "" {
 		opt.Skip = strings.Split(*skip, ",")
 		if err := conformance.ValidateSkip(opt.Skip); err != nil {
