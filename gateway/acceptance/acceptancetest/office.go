@@ -31,12 +31,12 @@ const PlainText = `Писмо относно график на проверки�
 
 // Office holds real Office and PDF files made by LibreOffice (and qpdf).
 type Office struct {
-	Dir                                string
-	PDF, DOCX, DOC, XLS, XLSX          string // the letter (spreadsheets: a small table)
-	PlainPDF, PlainDOCX                string // without requisites
-	EncDOCX, EncDOC, EncXLS, EncXLSX   string // password "secret", saved by LibreOffice
-	EncPDF                             string // the letter encrypted by qpdf (AES-256)
-	ObjStmPDF                          string // the letter rewritten by qpdf with object and xref streams
+	Dir                       string
+	PDF, DOCX, DOC, XLS, XLSX string // the letter (spreadsheets: a small table)
+	PlainPDF, PlainDOCX       string // without requisites
+	EncDOC, EncXLS            string // password "secret", saved by LibreOffice (RC4 CryptoAPI)
+	EncPDF                    string // the letter encrypted by qpdf (AES-256)
+	ObjStmPDF                 string // the letter rewritten by qpdf with object and xref streams
 }
 
 // officeScript drives LibreOffice through UNO: it loads each source and
@@ -82,14 +82,12 @@ var officeJobs = [][4]string{
 	{"letter.txt", "letter.pdf", "writer_pdf_Export", ""},
 	{"letter.txt", "letter.docx", "MS Word 2007 XML", ""},
 	{"letter.txt", "letter.doc", "MS Word 97", ""},
-	{"letter.txt", "letter-enc.docx", "MS Word 2007 XML", "secret"},
 	{"letter.txt", "letter-enc.doc", "MS Word 97", "secret"},
 	{"plain.txt", "plain.pdf", "writer_pdf_Export", ""},
 	{"plain.txt", "plain.docx", "MS Word 2007 XML", ""},
 	{"sheet.csv", "sheet.xls", "MS Excel 97", ""},
 	{"sheet.csv", "sheet.xlsx", "Calc MS Excel 2007 XML", ""},
 	{"sheet.csv", "sheet-enc.xls", "MS Excel 97", "secret"},
-	{"sheet.csv", "sheet-enc.xlsx", "Calc MS Excel 2007 XML", "secret"},
 }
 
 var (
@@ -117,43 +115,53 @@ func MakeOffice(t testing.TB) *Office {
 			PDF: filepath.Join(dir, "letter.pdf"), DOCX: filepath.Join(dir, "letter.docx"), DOC: filepath.Join(dir, "letter.doc"),
 			XLS: filepath.Join(dir, "sheet.xls"), XLSX: filepath.Join(dir, "sheet.xlsx"),
 			PlainPDF: filepath.Join(dir, "plain.pdf"), PlainDOCX: filepath.Join(dir, "plain.docx"),
-			EncDOCX: filepath.Join(dir, "letter-enc.docx"), EncDOC: filepath.Join(dir, "letter-enc.doc"),
-			EncXLS: filepath.Join(dir, "sheet-enc.xls"), EncXLSX: filepath.Join(dir, "sheet-enc.xlsx"),
+			EncDOC: filepath.Join(dir, "letter-enc.doc"),
+			EncXLS: filepath.Join(dir, "sheet-enc.xls"),
 			EncPDF: filepath.Join(dir, "letter-enc.pdf"), ObjStmPDF: filepath.Join(dir, "letter-objstm.pdf"),
 		}
 		if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
 			officeSet = o
 			return
 		}
-		os.RemoveAll(dir)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		// Made in a private folder and renamed into place, so that test
+		// processes running at once never see each other's half-made files.
+		work, err := os.MkdirTemp(os.TempDir(), "seosgw-acceptance-office-work-")
+		if err != nil {
 			officeErr = err.Error()
 			return
 		}
-		os.WriteFile(filepath.Join(dir, "letter.txt"), []byte(LetterText), 0o644)
-		os.WriteFile(filepath.Join(dir, "plain.txt"), []byte(PlainText), 0o644)
-		os.WriteFile(filepath.Join(dir, "sheet.csv"), []byte("Кораб,Тонаж\nСвета Анна,1200\nВарна,800\n"), 0o644)
+		defer os.RemoveAll(work)
+		os.WriteFile(filepath.Join(work, "letter.txt"), []byte(LetterText), 0o644)
+		os.WriteFile(filepath.Join(work, "plain.txt"), []byte(PlainText), 0o644)
+		os.WriteFile(filepath.Join(work, "sheet.csv"), []byte("Кораб,Тонаж\nСвета Анна,1200\nВарна,800\n"), 0o644)
 		var jobs strings.Builder
 		for _, j := range officeJobs {
 			jobs.WriteString(strings.Join(j[:], "\t") + "\n")
 		}
-		cmd := exec.Command(python, "-c", officeScript, dir, filepath.Join(dir, "profile"))
+		cmd := exec.Command(python, "-c", officeScript, work, filepath.Join(work, "profile"))
 		cmd.Stdin = strings.NewReader(jobs.String())
 		if out, err := cmd.CombinedOutput(); err != nil {
 			officeErr = "LibreOffice: " + err.Error() + ": " + string(out)
 			return
 		}
+		in := func(name string) string { return filepath.Join(work, name) }
 		for _, args := range [][]string{
-			{"--encrypt", "secret", "owner", "256", "--", o.PDF, o.EncPDF},
-			{"--object-streams=generate", o.PDF, o.ObjStmPDF},
+			{"--encrypt", "secret", "owner", "256", "--", in("letter.pdf"), in("letter-enc.pdf")},
+			{"--object-streams=generate", in("letter.pdf"), in("letter-objstm.pdf")},
 		} {
 			if out, err := exec.Command("qpdf", args...).CombinedOutput(); err != nil {
 				officeErr = "qpdf: " + err.Error() + ": " + string(out)
 				return
 			}
 		}
-		os.RemoveAll(filepath.Join(dir, "profile"))
-		os.WriteFile(filepath.Join(dir, "done"), nil, 0o644)
+		os.RemoveAll(in("profile"))
+		os.WriteFile(in("done"), nil, 0o644)
+		if err := os.Rename(work, dir); err != nil {
+			if _, serr := os.Stat(filepath.Join(dir, "done")); serr != nil {
+				officeErr = "keep the Office files: " + err.Error()
+				return
+			}
+		}
 		officeSet = o
 	})
 	if officeSet == nil {
