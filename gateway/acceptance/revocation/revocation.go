@@ -366,11 +366,27 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "seosgw_acceptance_revocation_fetch_seconds",
 			Help: "Time to download a CRL or get an OCSP answer.", Buckets: prometheus.ExponentialBuckets(0.005, 4, 8)}, []string{"method"}),
 	}
-	reg.MustRegister(m.failures, m.latency)
+	m.failures = register(reg, m.failures)
+	m.latency = register(reg, m.latency)
 	for _, method := range []string{"crl", "ocsp"} {
 		m.failures.WithLabelValues(method)
 	}
 	return m
+}
+
+// register registers c, or returns the collector already registered under
+// its name (a policy reloaded on the same registry).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		panic(err)
+	}
+	return c
 }
 
 func (m *Metrics) failed(method string) {
