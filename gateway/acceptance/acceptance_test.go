@@ -383,3 +383,25 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) prometheus.Colle
 	t.Fatalf("%s not gathered", name)
 	return nil
 }
+
+// TestTrustedList: the qualified CAs can come from an EU trusted list
+// signed with xmlsec1; a list that does not verify stops the load.
+func TestTrustedList(t *testing.T) {
+	e := newEnv(t)
+	operator := e.pki.Issue(t, acceptancetest.SignerSpec{Name: "TL operator"})
+	tsl := acceptancetest.TrustedList(t, e.pki.Issuing, operator, time.Now().Add(24*time.Hour))
+	edit := func(s string) string {
+		s = strings.Replace(s, "trusted_ca_dir: "+e.pki.CADir(t), `trusted_ca_dir: ""`, 1)
+		return strings.Replace(s, "# trusted_list: {file: /etc/seosgw/tsl-bg.xml, signer_certs: /etc/seosgw/tsl-bg-signers.pem}",
+			"trusted_list: {file: "+tsl+", signer_certs: "+operator.CertPath+"}", 1)
+	}
+	p := e.load(t, edit)
+	e.run(t, p, e.input(att("писмо.pdf", "application/pdf", e.letter)), expect{acceptance.Accept, []want{
+		{"signature.trust", "писмо.pdf", acceptance.Pass, "seosgw test Qualified Issuing CA"}}})
+
+	os.WriteFile(tsl, bytes.Replace(acceptancetest.Read(t, tsl), []byte("granted"), []byte("GRANTED"), 1), 0o644)
+	_, err := acceptance.Load(exampleRules(t, e.pki.CADir(t), e.clamd.Addr, edit), acceptance.WithRegistry(e.reg))
+	if err == nil || !strings.Contains(err.Error(), "signatures.trusted_list") || !strings.Contains(err.Error(), "does not verify") {
+		t.Fatalf("tampered list: %v", err)
+	}
+}

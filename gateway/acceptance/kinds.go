@@ -49,14 +49,26 @@ var homoglyphs = map[rune]rune{'a': 'а', 'e': 'е', 'o': 'о', 'p': 'р', 'c': 
 
 // phraseKey is normalize without spaces and punctuation (except '/'), so
 // that phrases are found in text extracted from PDFs, whose spacing is
-// unreliable.
+// unreliable. Without spaces there are no words, so Latin look-alikes are
+// made Cyrillic across the whole key when it holds any Cyrillic letter.
 func phraseKey(s string) string {
-	return strings.Map(func(r rune) rune {
+	cyr := false
+	key := strings.Map(func(r rune) rune {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '/' {
+			cyr = cyr || unicode.Is(unicode.Cyrillic, r)
 			return r
 		}
 		return -1
 	}, normalize(s))
+	if !cyr {
+		return key
+	}
+	return strings.Map(func(r rune) rune {
+		if c, ok := homoglyphs[r]; ok {
+			return c
+		}
+		return r
+	}, key)
 }
 
 // kindMatcher decides rule 1.
