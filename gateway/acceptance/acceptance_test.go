@@ -203,6 +203,8 @@ func TestPolicy(t *testing.T) {
 		{"detached signature over another file", e.input(att("писмо.doc", "application/msword", docBytes),
 			att("писмо.doc.p7s", "application/pkcs7-signature", acceptancetest.SignCMS(t, e.pki, e.signer, []byte("other"), acceptancetest.CMSOptions{}))),
 			expect{acceptance.Reject, []want{{"signature.integrity", "писмо.doc", acceptance.Fail, "changed after signing"}}}},
+		{"nothing attached", e.input(), expect{acceptance.Hold, []want{
+			{"signature.presence", "", acceptance.Unknown, "no attached document"}}}},
 		{"unsigned PDF", e.input(pdfAtt(acceptancetest.Read(t, o.PDF))), expect{acceptance.Reject, []want{
 			{"signature.presence", "писмо.pdf", acceptance.Fail, "no electronic signature"}}}},
 		{"tampered signed PDF", e.input(pdfAtt(tampered)), expect{acceptance.Reject, []want{
@@ -403,5 +405,48 @@ func TestTrustedList(t *testing.T) {
 	_, err := acceptance.Load(exampleRules(t, e.pki.CADir(t), e.clamd.Addr, edit), acceptance.WithRegistry(e.reg))
 	if err == nil || !strings.Contains(err.Error(), "signatures.trusted_list") || !strings.Contains(err.Error(), "does not verify") {
 		t.Fatalf("tampered list: %v", err)
+	}
+}
+
+// TestMetrics: verdicts and checks are counted by outcome and rule, and
+// the metrics pass Prometheus's lint.
+func TestMetrics(t *testing.T) {
+	e := newEnv(t)
+	e.policy.Evaluate(context.Background(), withKind(e.input(att("писмо.pdf", "application/pdf", e.letter)), "Честитка"))
+	if err := e.policy.ScannerReady(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(gauge(t, e.reg, "seosgw_acceptance_scanner_up")); got != 1 {
+		t.Errorf("scanner_up %v", got)
+	}
+	fams, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range fams {
+		for _, m := range f.Metric {
+			labels := map[string]string{}
+			for _, l := range m.Label {
+				labels[l.GetName()] = l.GetValue()
+			}
+			switch {
+			case f.GetName() == "seosgw_acceptance_verdicts_total" && labels["outcome"] == "reject" && m.GetCounter().GetValue() == 1:
+				seen["verdict"] = true
+			case f.GetName() == "seosgw_acceptance_checks_total" && labels["rule"] == "kind" && labels["result"] == "fail" && labels["effect"] == "reject":
+				seen["kind"] = true
+			case f.GetName() == "seosgw_acceptance_revocation_fetch_seconds" && labels["method"] == "crl" && m.GetHistogram().GetSampleCount() > 0:
+				seen["crl"] = true
+			}
+		}
+	}
+	for _, k := range []string{"verdict", "kind", "crl"} {
+		if !seen[k] {
+			t.Errorf("metric for %s not recorded", k)
+		}
+	}
+	problems, err := testutil.GatherAndLint(e.reg)
+	if err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %v", err, problems)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/seosgw/seosgw/gateway/seos"
@@ -16,6 +18,9 @@ type Input struct {
 	Sender                                 Sender
 	Correspondents                         []Correspondent
 	Attachments                            []Attachment
+	// AuthorXMLSignature: the Document carries its own ds:Signature (an
+	// author's signature, not the message signature); it is not verified.
+	AuthorXMLSignature bool
 }
 
 // Sender is the sending administration (the message header's Sender).
@@ -60,7 +65,8 @@ func FromMessage(m *seos.Message) (Input, error) {
 	d := rr.Document
 	in := Input{
 		DocKind: d.Kind, DocAbout: deref(d.About), DocComment: deref(d.Comment), Comment: rr.Comment,
-		Sender: Sender{EIK: m.Header.Sender.Identifier, Name: m.Header.Sender.AdministrativeBodyName, GUID: m.Header.Sender.GUID},
+		Sender:             Sender{EIK: m.Header.Sender.Identifier, Name: m.Header.Sender.AdministrativeBodyName, GUID: m.Header.Sender.GUID},
+		AuthorXMLSignature: d.AuthorSignature != nil,
 	}
 	for _, c := range d.Correspondents {
 		in.Correspondents = append(in.Correspondents, Correspondent{Name: c.Name, EGN: deref(c.EGN), BULSTAT: deref(c.BULSTAT),
@@ -201,4 +207,23 @@ func b64val(c byte) byte {
 		return 0
 	}
 	return byte(b64[c])
+}
+
+// OpenAttachment opens a file as an attachment, read in place (the offline
+// check reads files from disk the way the gateway reads base64 in memory).
+// Close the returned file when done.
+func OpenAttachment(path, declaredMIME string) (Attachment, io.Closer, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Attachment{}, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is not a regular file", path)
+		}
+		return Attachment{}, nil, err
+	}
+	return Attachment{Name: filepath.Base(path), DeclaredMIME: declaredMIME, Size: st.Size(), Content: f}, f, nil
 }

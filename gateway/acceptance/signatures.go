@@ -43,6 +43,18 @@ func (p *Policy) checkSignatures(ctx context.Context, in Input, files []*file) [
 		}
 		targets[t] = append(targets[t], f)
 	}
+	if docs := documents(files); len(docs) == 0 && s.Required {
+		// Nothing attached carries the author's signature; the request's own
+		// texts are not a signed document (an XML signature inside Document
+		// is not verified here).
+		c := Check{Rule: "signature.presence", Mode: s.Presence.Mode, Status: Unknown, Effect: s.Presence.OnUnknown,
+			Reason: text("към заявката няма приложен подписан документ", "no attached document carries the author's signature")}
+		if in.AuthorXMLSignature {
+			c.Reason = text("документът е подписан с XML подпис, който шлюзът не проверява; нужна е проверка от служител",
+				"the Document carries an author's XML signature, which seosgw does not verify; a clerk must check it")
+		}
+		out = append(out, c)
+	}
 	for _, f := range documents(files) {
 		cands := p.candidates(f, targets[f])
 		if len(cands) == 0 {

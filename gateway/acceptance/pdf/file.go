@@ -44,10 +44,10 @@ type xrefEntry struct {
 const (
 	maxSections      = 512
 	maxObjects       = 4 << 20
-	maxDecodedTotal  = 256 << 20
+	maxDecodedTotal  = 64 << 20
 	maxResolves      = 1 << 20
 	startxrefWindow  = 4096
-	maxStreamDecoded = 64 << 20
+	maxStreamDecoded = 16 << 20
 )
 
 // ErrNotPDF is returned for input without a %PDF- header.
@@ -258,7 +258,7 @@ var objHeaderRE = regexp.MustCompile(`(?:^|[\r\n\s])(\d{1,10})\s+(\d{1,5})\s+obj
 // rebuild scans the whole file for "N G obj" and trailers, in chunks.
 func (f *File) rebuild() error {
 	const chunk, overlap = 1 << 20, 64
-	buf := make([]byte, chunk+overlap)
+	buf := make([]byte, min(chunk+overlap, f.size))
 	var trailers []int64
 	for base := int64(0); base < f.size; base += chunk {
 		n, err := f.r.ReadAt(buf[:min(int64(len(buf)), f.size-base)], base)
