@@ -33,6 +33,7 @@ type Policy struct {
 	rules    *Rules
 	kinds    *kindMatcher
 	allowed  map[filetype.Kind]bool
+	phrases  map[string]phraseKeys // by requisite rule id
 	verifier *docsig.Verifier
 	scanner  *clamav.Client
 	clk      clock.Clock
@@ -93,6 +94,10 @@ func New(r *Rules, opts ...Option) (*Policy, error) {
 		log: o.log.With("component", "acceptance"), m: newMetrics(o.reg)}
 	for _, k := range r.Formats.Allowed {
 		p.allowed[filetype.Kind(k)] = true
+	}
+	p.phrases = map[string]phraseKeys{}
+	for _, pr := range r.Requisites.Rules {
+		p.phrases[pr.ID] = phraseKeys{affirm: keysOf(pr.Affirm), deny: keysOf(pr.Deny), ambiguous: keysOf(pr.Ambiguous)}
 	}
 	s := r.Signatures
 	p.verifier = &docsig.Verifier{Clock: o.clk, MatchSender: s.Authors.MatchSender}

@@ -2,6 +2,7 @@ package acceptance_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -16,7 +17,7 @@ import (
 func BenchmarkEvaluateNoAttachments(b *testing.B) {
 	p := acceptancetest.NewPKI(b)
 	path := exampleRules(b, p.CADir(b), "unix:/nonexistent/clamd.sock", nil)
-	pol, err := acceptance.Load(path, acceptance.WithRegistry(prometheus.NewRegistry()))
+	pol, err := acceptance.Load(path, acceptance.WithRegistry(prometheus.NewRegistry()), acceptance.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		b.Fatal(err)
 	}

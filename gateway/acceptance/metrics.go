@@ -1,7 +1,6 @@
 package acceptance
 
 import (
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,13 +17,13 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
-		verdicts: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_acceptance_verdicts_total",
+		verdicts: revocation.RegisterOrReuse(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_acceptance_verdicts_total",
 			Help: "Documents judged by the acceptance policy, by outcome (accept, hold, reject)."}, []string{"outcome"})),
-		checks: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_acceptance_checks_total",
+		checks: revocation.RegisterOrReuse(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_acceptance_checks_total",
 			Help: "Acceptance checks by rule, result (pass, fail, unknown, not-applicable) and the outcome they asked for."}, []string{"rule", "result", "effect"})),
-		scanner: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{Name: "seosgw_acceptance_scanner_up",
+		scanner: revocation.RegisterOrReuse(reg, prometheus.NewGauge(prometheus.GaugeOpts{Name: "seosgw_acceptance_scanner_up",
 			Help: "1 when clamd answered the last scan or ping, 0 when it could not be reached (documents are then held)."})),
-		duration: register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{Name: "seosgw_acceptance_evaluation_seconds",
+		duration: revocation.RegisterOrReuse(reg, prometheus.NewHistogram(prometheus.HistogramOpts{Name: "seosgw_acceptance_evaluation_seconds",
 			Help: "Time to judge one document, scans and signature checks included.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 9)})),
 	}
 	m.revocation = revocation.NewMetrics(reg)
@@ -32,21 +31,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.verdicts.WithLabelValues(string(o))
 	}
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// its name (a policy reloaded on the same registry).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(err)
-	}
-	return c
 }
 
 func (m *metrics) record(v *Verdict, d time.Duration) {

@@ -83,18 +83,18 @@ func (p *Policy) checkRequisites(in Input, files []*file, v *Verdict) []Check {
 			state = "not-applicable"
 			c.Status, c.Effect = NotApplicable, Accept
 			c.Reason = text(label+": не се изисква (подателят не е физическо лице)", labelEN+": not required (no natural person applies)")
-		case containsAny(key, r.Ambiguous):
+		case containsAny(key, p.phrases[r.ID].ambiguous):
 			state = "ambiguous"
 			c.Status, c.Effect = Unknown, r.OnMissing
 			c.Reason = text(label+": текстът е оставен непопълнен (и двата варианта)", labelEN+": the template was left unfilled (both choices present)")
-		case containsAny(key, r.Deny):
+		case containsAny(key, p.phrases[r.ID].deny):
 			state = "denied"
 			c.Status, c.Effect = Pass, Accept
 			c.Reason = text(label+": подателят е отказал", labelEN+": the sender declined")
 			if r.OnDeny == "no_receipt" {
 				v.DeclinedReceipt = true
 			}
-		case containsAny(removeAll(key, r.Deny), r.Affirm):
+		case containsAny(removeAll(key, p.phrases[r.ID].deny), p.phrases[r.ID].affirm):
 			state = "affirmed"
 			c.Status, c.Effect = Pass, Accept
 			c.Reason = text(label+": заявено", labelEN+": stated")
@@ -112,20 +112,31 @@ func (p *Policy) checkRequisites(in Input, files []*file, v *Verdict) []Check {
 	return out
 }
 
-func containsAny(key string, phrases []string) bool {
+// phraseKeys are a rule's phrases as keys, made once when the policy loads.
+type phraseKeys struct{ affirm, deny, ambiguous []string }
+
+func keysOf(phrases []string) []string {
+	var out []string
 	for _, ph := range phrases {
-		if k := phraseKey(ph); k != "" && strings.Contains(key, k) {
+		if k := phraseKey(ph); k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func containsAny(key string, keys []string) bool {
+	for _, k := range keys {
+		if strings.Contains(key, k) {
 			return true
 		}
 	}
 	return false
 }
 
-func removeAll(key string, phrases []string) string {
-	for _, ph := range phrases {
-		if k := phraseKey(ph); k != "" {
-			key = strings.ReplaceAll(key, k, "|")
-		}
+func removeAll(key string, keys []string) string {
+	for _, k := range keys {
+		key = strings.ReplaceAll(key, k, "|")
 	}
 	return key
 }

@@ -107,7 +107,7 @@ func (p *Policy) action(aspect string) Action {
 
 func (p *Policy) signatureCheck(aspect, subject, signer string, f docsig.Finding) Check {
 	a := p.action(aspect)
-	c := Check{Rule: "signature." + aspect, Subject: subject, Mode: a.Mode, Status: Status(f.Status), Effect: Accept}
+	c := Check{Rule: "signature." + aspect, Subject: subject, Mode: a.Mode, Status: f.Status, Effect: Accept}
 	switch f.Status {
 	case docsig.Fail:
 		c.Effect = a.OnFail

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/seosgw/seosgw/gateway/acceptance/docsig"
 	"github.com/seosgw/seosgw/gateway/translit"
 )
 
@@ -40,15 +41,16 @@ const (
 	Advise  Mode = "advise"
 )
 
-// Status is a check's result.
-type Status string
+// Status is a check's result; the signature judge (docsig) speaks the
+// same vocabulary, so its findings become checks unchanged.
+type Status = docsig.Status
 
 // Statuses.
 const (
-	Pass          Status = "pass"
-	Fail          Status = "fail"
-	Unknown       Status = "unknown"
-	NotApplicable Status = "not-applicable"
+	Pass          = docsig.Pass
+	Fail          = docsig.Fail
+	Unknown       = docsig.Unknown
+	NotApplicable = docsig.NotApplicable
 )
 
 // Text is a reason in Bulgarian Cyrillic, in its official Latin

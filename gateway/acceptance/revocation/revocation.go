@@ -366,17 +366,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "seosgw_acceptance_revocation_fetch_seconds",
 			Help: "Time to download a CRL or get an OCSP answer.", Buckets: prometheus.ExponentialBuckets(0.005, 4, 8)}, []string{"method"}),
 	}
-	m.failures = register(reg, m.failures)
-	m.latency = register(reg, m.latency)
+	m.failures = RegisterOrReuse(reg, m.failures)
+	m.latency = RegisterOrReuse(reg, m.latency)
 	for _, method := range []string{"crl", "ocsp"} {
 		m.failures.WithLabelValues(method)
 	}
 	return m
 }
 
-// register registers c, or returns the collector already registered under
-// its name (a policy reloaded on the same registry).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+// RegisterOrReuse registers c, or returns the collector already registered
+// under its name (a policy reloaded on the same registry).
+func RegisterOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {
