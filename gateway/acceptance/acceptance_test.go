@@ -227,6 +227,9 @@ func TestPolicy(t *testing.T) {
 		{"EICAR in a PDF", e.input(pdfAtt(eicarPDF)), expect{acceptance.Reject, []want{
 			{"virus", "писмо.pdf", acceptance.Fail, acceptancetest.EICARSignature}}}},
 
+		{"EICAR inside a .p7m", e.input(att("писмо.pdf.p7m", "application/pkcs7-mime", acceptancetest.SignCMS(t, e.pki, e.signer, eicarPDF, acceptancetest.CMSOptions{Attached: true, Stream: true}))),
+			expect{acceptance.Reject, []want{{"virus", "писмо.pdf.p7m", acceptance.Fail, acceptancetest.EICARSignature}}}},
+
 		{"requisites missing", withText(e.input(pdfAtt(e.letter)), ""), expect{acceptance.Hold, []want{
 			{"requisite.electronic_statements", "", acceptance.Fail, "missing"}, {"requisite.receipt_confirmation", "", acceptance.Fail, "missing"}}}},
 		{"requisites in the attached PDF; receipt declined", withText(e.input(pdfAtt(acceptancetest.SignPDF(t, e.pki, e.signer, o.ObjStmPDF))), ""), expect{acceptance.Accept, []want{

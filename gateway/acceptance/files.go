@@ -119,6 +119,10 @@ func (p *Policy) checkEncryption(f *file) Check {
 func (p *Policy) checkVirus(ctx context.Context, f *file) Check {
 	c := Check{Rule: "virus", Subject: f.att.Name, Mode: p.rules.Virus.Mode}
 	res, err := p.scanner.Scan(ctx, io.NewSectionReader(f.att.Content, 0, f.att.Size))
+	if err == nil && !res.Infected && f.info.Kind == filetype.P7M && f.doc != nil {
+		// clamd does not open CMS: the document inside a .p7m is scanned on its own.
+		res, err = p.scanner.Scan(ctx, io.NewSectionReader(f.doc, 0, f.docSize))
+	}
 	p.m.scannerUp(err == nil)
 	switch {
 	case err != nil:

@@ -2,6 +2,7 @@ package acceptance_test
 
 import (
 	"os"
+	"reflect"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,7 +92,34 @@ func TestExampleRulesAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var missing []string
+	documented(reflect.TypeOf(acceptance.Rules{}), string(b), &missing)
+	if len(missing) > 0 {
+		t.Errorf("the example does not set or mention %v", missing)
+	}
 	if len(r.Kinds.Registrable) != 4 || len(r.Kinds.NonRegistrable) != 9 || len(r.Requisites.Rules) != 3 {
 		t.Errorf("example lists: %d registrable groups, %d non-registrable, %d requisites", len(r.Kinds.Registrable), len(r.Kinds.NonRegistrable), len(r.Requisites.Rules))
+	}
+}
+
+// documented walks the rules' YAML names (into nested structs and lists of
+// structs) and collects those the example never writes as "name:".
+func documented(t reflect.Type, example string, missing *[]string) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		if opts != "inline" && !strings.Contains(example, tag+":") {
+			*missing = append(*missing, t.Name()+"."+tag)
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Slice {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft.PkgPath() == t.PkgPath() {
+			documented(ft, example, missing)
+		}
 	}
 }
