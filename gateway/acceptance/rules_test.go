@@ -2,8 +2,8 @@ package acceptance_test
 
 import (
 	"os"
-	"reflect"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
