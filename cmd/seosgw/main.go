@@ -28,17 +28,17 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"message":    {"validate, sign, verify and show SEOS messages", runMessage},
-		"register":   {"participant register: sync, list, show; a test register (serve, admin)", runRegister},
-		"serve":      {"run the participant node: serve --config FILE", runServe},
-		"preflight":  {"check the VPN/EESMDANS path, DNS, TLS to the register and our certificate: preflight --config FILE", runPreflight},
-		"log":        {"read the message log: log list|show", runLog},
-		"send":       {"send a document through the local AIS API: send --config FILE [--idempotency-key K] DOCUMENT.json", runSend},
-		"status":     {"show a sent document's state and history: status --config FILE [--json] ID", runStatus},
-		"demo":       {"two gateways exchange a document end to end on loopback: demo [--keep]", runDemo},
-		"acceptance": {"an administration's acceptance rules, offline: acceptance check [--rules FILE] FILE.xml|ATTACHMENT...", runAcceptance},
+		"message":   {"validate, sign, verify and show SEOS messages", runMessage},
+		"register":  {"participant register: sync, list, show; a test register (serve, admin)", runRegister},
+		"serve":     {"run the participant node: serve --config FILE", runServe},
+		"preflight": {"check the VPN/EESMDANS path, DNS, TLS to the register and our certificate: preflight --config FILE", runPreflight},
+		"log":       {"read the message log: log list|show", runLog},
+		"send":      {"send a document through the local AIS API: send --config FILE [--idempotency-key K] DOCUMENT.json", runSend},
+		"status":    {"show a sent document's state and history: status --config FILE [--json] ID", runStatus},
+		"demo":      {"two gateways exchange a document end to end on loopback: demo [--keep]", runDemo},
 
 		"conformance": {"DAEU's conformance test of a joining participant: conformance run|cases", runConformance},
+		"acceptance":  {"an administration's acceptance rules, offline: acceptance check [--rules FILE] FILE.xml|ATTACHMENT...", runAcceptance},
 	}
 }
 
