@@ -8,8 +8,16 @@ FUZZTIME ?= 10s
 
 # Debian packages the tests drive for real: tool=package.
 DEB_TOOLS := xmllint=libxml2-utils xmlsec1=xmlsec1 mono=mono-runtime mcs=mono-mcs \
-             openssl=openssl promtool=prometheus ip=iproute2 chromium=chromium
+             openssl=openssl promtool=prometheus ip=iproute2 \
+             clamd=clamav-daemon qpdf=qpdf pdfsig=poppler-utils soffice=libreoffice-writer-nogui zip=zip chromium=chromium
 DEB_EXTRA := libmono-system-security4.0-cil libmono-system-xml4.0-cil
+# Packages without a command of their own, by a file they install: the
+# acceptance tests make Office files through LibreOffice's Python bridge and
+# check test-made compound files with olefile.
+DEB_FILES := /usr/lib/python3/dist-packages/uno.py=python3-uno \
+             /usr/lib/libreoffice/program/libsclo.so=libreoffice-calc-nogui \
+             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf=fonts-dejavu-core \
+             /usr/lib/python3/dist-packages/olefile/__init__.py=python3-olefile
 
 export SEOSGW_SHARED := $(SHARED)
 export SEOSGW_DOTNET_PEER := $(PEER)
@@ -34,6 +42,8 @@ deps:
 	for pair in $(DEB_TOOLS); do tool=$${pair%%=*}; pkg=$${pair#*=}; \
 	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	[ -e /usr/lib/mono/4.5/System.Security.dll ] || missing="$$missing $(DEB_EXTRA)"; \
+	for pair in $(DEB_FILES); do file=$${pair%%=*}; pkg=$${pair#*=}; \
+	  [ -e $$file ] || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "deps: installing$$missing"; \

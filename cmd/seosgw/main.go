@@ -38,6 +38,7 @@ func commands() map[string]command {
 		"demo":      {"two gateways exchange a document end to end on loopback: demo [--keep]", runDemo},
 
 		"conformance": {"DAEU's conformance test of a joining participant: conformance run|cases", runConformance},
+		"acceptance":  {"an administration's acceptance rules, offline: acceptance check [--rules FILE] FILE.xml|ATTACHMENT...", runAcceptance},
 	}
 }
 

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	goio "io"
+	"log/slog"
+
+	"github.com/seosgw/seosgw/gateway/acceptance"
+	"github.com/seosgw/seosgw/gateway/seos"
+)
+
+func runAcceptance(ctx context.Context, args []string, io stdio) int {
+	return subcommands("acceptance", map[string]command{
+		"check": {"judge a message or files offline: check [--rules FILE] [--lang en|bg|latin] [--json] FILE.xml | ATTACHMENT...", acceptanceCheck},
+	})(ctx, args, io)
+}
+
+// Exit codes of `acceptance check`, so scripts can tell outcomes apart.
+const (
+	exitAccept = 0
+	exitHold   = 3
+	exitReject = 4
+)
+
+func acceptanceCheck(ctx context.Context, args []string, io stdio) int {
+	fs := flag.NewFlagSet("seosgw acceptance check", flag.ContinueOnError)
+	fs.SetOutput(io.err)
+	rules := fs.String("rules", "/etc/seosgw/acceptance.yaml", "acceptance rules file (see configs/acceptance.maritime.example.yaml)")
+	lang := fs.String("lang", "en", "language of the reasons: en, bg or latin")
+	asJSON := fs.Bool("json", false, "print the verdict as JSON (as stored and shown in the AIS API)")
+	kind := fs.String("kind", "Писмо", "DocKind, when checking attachment files")
+	about := fs.String("about", "", "DocAbout text, when checking attachment files")
+	comment := fs.String("comment", "", "Comment text, when checking attachment files")
+	eik := fs.String("sender-eik", "", "the sending administration's EIK, when checking attachment files")
+	fs.Usage = func() {
+		fmt.Fprint(io.err, "usage: seosgw acceptance check [flags] FILE.xml | ATTACHMENT...\n\n"+
+			"Runs the acceptance policy offline on a SEOS registration request, or on attachment\n"+
+			"files (with --kind, --about, --comment, --sender-eik), and prints every check.\n"+
+			"Exit status: 0 accept, 3 hold, 4 reject, 1 error, 2 usage.\n\n")
+		fs.PrintDefaults()
+	}
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	if fs.NArg() == 0 || (*lang != "en" && *lang != "bg" && *lang != "latin") {
+		fs.Usage()
+		return 2
+	}
+	policy, err := acceptance.Load(*rules, acceptance.WithLogger(slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	if err != nil {
+		return fail(io, "%s", acceptance.Sanitize(err.Error()))
+	}
+	in, closeAll, err := checkInput(fs.Args(), *kind, *about, *comment, *eik, io)
+	if err != nil {
+		return fail(io, "%s", acceptance.Sanitize(err.Error()))
+	}
+	defer closeAll()
+	v := policy.Evaluate(ctx, in)
+	if *asJSON {
+		enc := json.NewEncoder(io.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(v); err != nil {
+			return fail(io, "%v", err)
+		}
+	} else if err := v.WriteTable(io.out, *lang); err != nil {
+		return fail(io, "%v", err)
+	}
+	switch v.Outcome {
+	case acceptance.Reject:
+		return exitReject
+	case acceptance.Hold:
+		return exitHold
+	}
+	return exitAccept
+}
+
+// checkInput reads one SEOS registration request, or else takes every
+// argument as an attachment file.
+func checkInput(paths []string, kind, about, comment, eik string, io stdio) (acceptance.Input, func(), error) {
+	if len(paths) == 1 {
+		if b, _, err := readInput(paths, io); err == nil {
+			if m, _, err := seos.Parse(b); err == nil {
+				in, err := acceptance.FromMessage(m)
+				return in, func() {}, err
+			}
+		}
+	}
+	in := acceptance.Input{DocKind: kind, DocAbout: about, Comment: comment, Sender: acceptance.Sender{EIK: eik}}
+	var closers []goio.Closer
+	closeAll := func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}
+	for _, p := range paths {
+		a, c, err := acceptance.OpenAttachment(p, "")
+		if err != nil {
+			closeAll()
+			return in, nil, err
+		}
+		closers = append(closers, c)
+		in.Attachments = append(in.Attachments, a)
+	}
+	return in, closeAll, nil
+}
