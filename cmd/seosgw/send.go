@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strconv"
 
@@ -11,26 +10,22 @@ import (
 	"github.com/seosgw/seosgw/gateway/config"
 )
 
+const sendHelp = `DOCUMENT.json is the API's Outgoing document; an attachment may give "file": "name"
+(relative to DOCUMENT.json) instead of base64 "content". Prints the document's id.
+The API's address and token come from ais.listen and ais.token_file of the configuration.`
+
 // runSend posts a document to the local node's AIS API, the path an AIS
 // takes, so what works here works for the AIS.
 func runSend(ctx context.Context, args []string, io stdio) int {
-	fs := flag.NewFlagSet("seosgw send", flag.ContinueOnError)
-	fs.SetOutput(io.err)
-	cfgPath := fs.String("config", "/etc/seosgw/seosgw.yaml", "configuration file (ais.listen, ais.token_file)")
+	fs := io.flags()
+	cfgPath := configFlag(fs)
 	key := fs.String("idempotency-key", "", "names the request: sending again with the same key does not send twice")
-	fs.Usage = func() {
-		fmt.Fprintln(io.err, "usage: seosgw send --config FILE [--idempotency-key K] DOCUMENT.json")
-		fmt.Fprintln(io.err, "\nDOCUMENT.json is the API's Outgoing document; an attachment may give \"file\": \"name\"")
-		fmt.Fprintln(io.err, "(relative to DOCUMENT.json) instead of base64 \"content\". Prints the document's id.")
-		fs.PrintDefaults()
-	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return 2
+	pos, code, ok := io.parse(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
-		fs.Usage()
-		return 2
+		return io.usageError(fs, "give one DOCUMENT.json")
 	}
 	client, err := apiClient(*cfgPath)
 	if err != nil {
@@ -55,21 +50,15 @@ func runSend(ctx context.Context, args []string, io stdio) int {
 
 // runStatus shows where a sent document stands, with its history.
 func runStatus(ctx context.Context, args []string, io stdio) int {
-	fs := flag.NewFlagSet("seosgw status", flag.ContinueOnError)
-	fs.SetOutput(io.err)
-	cfgPath := fs.String("config", "/etc/seosgw/seosgw.yaml", "configuration file (ais.listen, ais.token_file)")
+	fs := io.flags()
+	cfgPath := configFlag(fs)
 	asJSON := fs.Bool("json", false, "print the API's JSON as it is")
-	fs.Usage = func() {
-		fmt.Fprintln(io.err, "usage: seosgw status --config FILE [--json] ID")
-		fs.PrintDefaults()
-	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return 2
+	pos, code, ok := io.parse(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
-		fs.Usage()
-		return 2
+		return io.usageError(fs, "give one document ID")
 	}
 	id, err := strconv.ParseInt(pos[0], 10, 64)
 	if err != nil || id < 1 {

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/seosgw/seosgw/gateway/ais"
+	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/inbound"
@@ -95,6 +96,9 @@ func (n *Node) hashFor(guid string) xmldsig.Hash {
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Clock) (*Node, error) {
 	n := &Node{Config: cfg, Log: log, Clock: clk, Registry: prometheus.NewRegistry()}
 	n.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := buildinfo.Register(n.Registry, buildinfo.Get()); err != nil {
+		return nil, err
+	}
 	trustMetrics := trust.NewMetrics(n.Registry)
 	var err error
 	if n.Identity, n.Trust, err = LoadTransport(cfg, clk, log, trustMetrics); err != nil {
@@ -247,7 +251,8 @@ func (n *Node) Run(ctx context.Context) error {
 	go func() { errs <- serveTLS(n.endpoint, epLn) }()
 	go func() { errs <- serve(n.opsSrv, opsLn) }()
 	go func() { errs <- serve(n.aisSrv, aisLn) }()
-	n.Log.Info("seosgw serving", "participant", cfg.Participant.GUID, "endpoint", epLn.Addr().String(), "path", cfg.Endpoint.Path,
+	bi := buildinfo.Get()
+	n.Log.Info("seosgw serving", "version", bi.Version, "revision", bi.Revision, "built", bi.Date, "go", bi.GoVersion, "participant", cfg.Participant.GUID, "endpoint", epLn.Addr().String(), "path", cfg.Endpoint.Path,
 		"public_url", publicURL, "ops", opsLn.Addr().String(), "ais_api", aisLn.Addr().String())
 
 	var runErr error
