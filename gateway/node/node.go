@@ -61,7 +61,8 @@ type Node struct {
 	endpoint *http.Server
 	opsSrv   *http.Server
 	aisSrv   *http.Server
-	aisToken string
+	aisToken *ais.TokenFile
+	aisAPI   *ais.APIMetrics
 	// spoolWrites tracks prompt writes of received documents to the spool,
 	// so shutdown waits for them before closing the database.
 	spoolWrites sync.WaitGroup
@@ -147,7 +148,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		StatusAfter: cfg.Outbound.StatusAfter.D(), Poll: cfg.Outbound.Poll.D(), PeerSeen: trustMetrics.PeerSeen,
 	}
 	n.AIS = &ais.Service{DB: n.DB, Dir: n.Cache, Policy: n.Pipeline.Policy, Self: self, Clock: clk, Log: log, Queued: n.Outbound.Notify}
-	if n.aisToken, err = ais.ReadToken(cfg.Path(cfg.AIS.TokenFile)); err != nil {
+	n.aisAPI = ais.NewAPIMetrics(n.Registry)
+	if n.aisToken, err = ais.OpenTokenFile(cfg.Path(cfg.AIS.TokenFile), log); err != nil {
 		n.DB.Close()
 		return nil, fmt.Errorf("ais.token_file: %w", err)
 	}
@@ -225,7 +227,7 @@ func (n *Node) Run(ctx context.Context) error {
 		opsLn.Close()
 		return fmt.Errorf("ais.listen %s: %w", cfg.AIS.Listen, err)
 	}
-	n.aisSrv = ais.NewServer(cfg.AIS.Listen, ais.NewAPI(n.AIS, n.aisToken, n.Log))
+	n.aisSrv = ais.NewServer(cfg.AIS.Listen, ais.NewAPI(n.AIS, n.aisToken, n.Log, n.aisAPI))
 	publicURL := cfg.Endpoint.PublicURL
 	if publicURL == "" {
 		publicURL = "https://" + epLn.Addr().String() + cfg.Endpoint.Path
