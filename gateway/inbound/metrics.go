@@ -1,6 +1,11 @@
 package inbound
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/fault"
+	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/xmldsig"
+)
 
 // Metrics of the inbound endpoint.
 type Metrics struct {
@@ -33,5 +38,32 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Requests turned away with 503 because max_concurrent requests were in flight."}),
 	}
 	reg.MustRegister(m.requests, m.refusals, m.signatureFailures, m.size, m.latency, m.inFlight, m.rejectedBusy)
+	// Every known series at 0 from the start: a panel or rate() over a
+	// series that does not exist yet shows "No data", not "none".
+	for _, r := range fault.Reasons {
+		m.refusals.WithLabelValues(string(r))
+	}
+	for _, k := range xmldsig.Kinds {
+		m.signatureFailures.WithLabelValues(string(k))
+	}
+	m.signatureFailures.WithLabelValues(signerMismatch)
+	m.signatureFailures.WithLabelValues(otherSignatureFailure)
+	for t, outcomes := range map[seos.MessageType][]string{
+		seos.TypeRegistrationRequest: {"accepted", "already_received", "refused"},
+		seos.TypeStatusRequest:       {"accepted", "not_found", "refused"},
+		seos.TypeStatusResponse:      {"applied", "refused"},
+		seos.TypeError:               {"applied", "unmatched_error", "refused"},
+		"none":                       {"soap_fault"},
+	} {
+		for _, o := range outcomes {
+			m.requests.WithLabelValues(string(t), o)
+		}
+	}
 	return m
 }
+
+// Signature failure kinds besides xmldsig's.
+const (
+	signerMismatch        = "signer_mismatch" // signed with another certificate than the TLS one / the register's
+	otherSignatureFailure = "other"
+)

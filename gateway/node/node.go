@@ -159,6 +159,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 			return nil, fmt.Errorf("ais.spool: %w", err)
 		}
 		sp := n.Spool
+		if err := sp.RegisterMetrics(n.Registry); err != nil {
+			n.DB.Close()
+			return nil, fmt.Errorf("ais.spool: %w", err)
+		}
 		sp.RegisterFresh = n.Syncer.Fresh // hold drops for unknown recipients until the register copy is fresh
 		n.Pipeline.Received = func(id int64) {
 			// The spool's scan catches up anyway; this only makes it prompt.
