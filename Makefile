@@ -29,7 +29,7 @@ help:
 	@echo "make demo   - two gateways exchange a document over mutual TLS (see README)"
 	@echo "make test   - every test (installs the Debian packages it needs when root)"
 	@echo "make build  - build $(BIN) (static, version-stamped)"
-	@echo "make deb    - build the Debian package into $(BUILD)/ (configs/debian/README.md)"
+	@echo "make deb    - build the Debian package into $(BUILD)/ (see configs/README.md)"
 	@echo "make lint   - go vet + gofmt check"
 	@echo "make bench  - benchmarks with allocations"
 	@echo "make fuzz   - each fuzz target for FUZZTIME ($(FUZZTIME))"

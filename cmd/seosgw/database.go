@@ -163,9 +163,13 @@ func migrateUp(ctx context.Context, args []string, io stdio) int {
 		}
 		return fail(io, "migrate up: %v", err)
 	}
-	defer db.Close()
 	st, err := store.GatewayStatus(ctx, db)
+	db.Close()
 	if err != nil {
+		return fail(io, "migrate up: %v", err)
+	}
+	// Run as root: the node's user must still own its database.
+	if err := store.MatchOwner(path); err != nil {
 		return fail(io, "migrate up: %v", err)
 	}
 	if st.Current == before {

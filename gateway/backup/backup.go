@@ -77,7 +77,12 @@ func Create(ctx context.Context, dbPath, dest string, opt Options) (*Contents, e
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := snapshot(ctx, dbPath, filepath.Join(tmp, DBName)); err != nil {
+	err := snapshot(ctx, dbPath, filepath.Join(tmp, DBName))
+	// Reading may have created -wal/-shm beside a stopped node's database.
+	if oerr := store.MatchOwner(dbPath); err == nil && oerr != nil {
+		err = fmt.Errorf("backup: %w", oerr)
+	}
+	if err != nil {
 		return nil, err
 	}
 	// After the snapshot: files are written before the rows that name

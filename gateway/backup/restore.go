@@ -69,16 +69,15 @@ func Restore(ctx context.Context, src, dbPath string, now time.Time) (*Restored,
 	if c.SchemaVersion > latest {
 		return nil, &store.NewerSchemaError{Path: dbFile, Current: c.SchemaVersion, Known: latest}
 	}
+	dir := filepath.Dir(dbPath)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
 	lock, err := store.Acquire(dbPath)
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Release()
-
-	dir := filepath.Dir(dbPath)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
-	}
 	// Copy next to the target first, so the swap below is renames only.
 	incoming := dbPath + ".restoring"
 	incomingFiles := store.FilesDir(dbPath) + ".restoring"
@@ -129,10 +128,8 @@ func Restore(ctx context.Context, src, dbPath string, now time.Time) (*Restored,
 	}
 	// Run as root for a node that runs as its own user: the restored files
 	// belong to whoever owns the folder, or the node could not open them.
-	for _, p := range []string{dbPath, store.FilesDir(dbPath)} {
-		if err := ownLike(p, dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return r, fmt.Errorf("restore: %w", err)
-		}
+	if err := store.MatchOwner(dbPath); err != nil {
+		return r, fmt.Errorf("restore: %w", err)
 	}
 	return r, nil
 }
