@@ -29,31 +29,22 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	dir := t.TempDir()
-	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
-	a, b := ps["a.obmen.local"], ps["b.obmen.local"]
-	listen, opsAddr := freePort(t), freePort(t)
-	url := "https://" + listen + "/seos/endpoint"
-	dbPath := filepath.Join(dir, "b", "b.db")
-	seedCache(t, dbPath, a.registerEntity("https://a.obmen.local/seos"), b.registerEntity(url))
-	cfg := filepath.Join(dir, "b.yaml")
-	fields := map[string]string{"GUID": b.entity.GUID, "EIK": b.entity.Identifier, "NAME": b.entity.AdministrativeBodyName,
-		"CERT": b.files.Cert, "KEY": b.files.Key, "CA": tp.CACert, "LISTEN": listen, "REGISTER": "https://127.0.0.1:1/service/",
-		"DB": dbPath, "OPS": opsAddr}
-	writeConfig(t, cfg, fields)
+	r := newReceiver(t, dir, filepath.Join(dir, "b", "b.db"))
+	a, b, url, cfg, fields := r.a, r.b, r.url, r.cfg, r.fields
 	node := start(t, filepath.Join(dir, "b.log"), "serve", "--config", cfg)
-	waitTCP(t, node, listen)
+	waitTCP(t, node, r.listen)
 
 	// The build is named in the start log and in /metrics.
 	waitUntil(t, 10*time.Second, "the start log line", func() bool { return strings.Contains(node.output(), `"msg":"seosgw serving"`) })
 	if out := node.output(); !strings.Contains(out, `"version":"`) || !strings.Contains(out, `"go":"go1.`) {
 		t.Errorf("the start log line does not name the build:\n%s", out)
 	}
-	if m := httpGet(t, "http://"+opsAddr+"/metrics"); !strings.Contains(m, "seosgw_build_info{goversion=\"go1.") {
+	if m := httpGet(t, "http://"+r.ops+"/metrics"); !strings.Contains(m, "seosgw_build_info{goversion=\"go1.") {
 		t.Errorf("/metrics has no seosgw_build_info")
 	}
 
 	// A peer submits documents without pause, 4 at a time.
-	client := peerClient(a.id, tp.Authority, "b.obmen.local")
+	client := peerClient(a.id, r.tp.Authority, "b.obmen.local")
 	var mu sync.Mutex
 	var acked []string
 	stop := make(chan struct{})
@@ -180,18 +171,13 @@ func TestServeRefusesNewerDatabase(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	dir := t.TempDir()
-	tp, ps := participants(t, dir, "b.obmen.local")
-	b := ps["b.obmen.local"]
-	dbPath := filepath.Join(dir, "b.db")
-	db := openDB(t, dbPath)
+	rc := newReceiver(t, dir, filepath.Join(dir, "b.db"))
+	cfg := rc.cfg
+	db := openDB(t, rc.db)
 	if _, err := db.Exec(`UPDATE schema_migrations SET version = ?`, store.GatewayLatest()+1); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
-	cfg := filepath.Join(dir, "b.yaml")
-	writeConfig(t, cfg, map[string]string{"GUID": b.entity.GUID, "EIK": b.entity.Identifier, "NAME": b.entity.AdministrativeBodyName,
-		"CERT": b.files.Cert, "KEY": b.files.Key, "CA": tp.CACert, "LISTEN": freePort(t), "REGISTER": "https://127.0.0.1:1/service/",
-		"DB": dbPath, "OPS": freePort(t)})
 	want := fmt.Sprintf("schema version %d, newer than this seosgw knows (%d)", store.GatewayLatest()+1, store.GatewayLatest())
 	if r := runBinary(t, "serve", "--config", cfg); r.code != 1 || !strings.Contains(r.out, want) {
 		t.Errorf("serve: exit %d, want 1 saying %q:\n%s", r.code, want, r.out)

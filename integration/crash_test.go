@@ -63,6 +63,30 @@ func seedCache(t *testing.T, dbPath string, ents ...register.Entity) {
 	}
 }
 
+// receiver is participant B of a test PKI shared with A: its register
+// copy lists both, its configuration is written (fields are what went
+// into it), nothing is started.
+type receiver struct {
+	tp                        *pki.TestPKI
+	a, b                      participant
+	listen, url, ops, db, cfg string
+	fields                    map[string]string
+}
+
+func newReceiver(t *testing.T, dir, dbPath string) *receiver {
+	t.Helper()
+	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
+	r := &receiver{tp: tp, a: ps["a.obmen.local"], b: ps["b.obmen.local"], listen: freePort(t), ops: freePort(t), db: dbPath,
+		cfg: filepath.Join(dir, "b.yaml")}
+	r.url = "https://" + r.listen + "/seos/endpoint"
+	seedCache(t, dbPath, r.a.registerEntity("https://a.obmen.local/seos"), r.b.registerEntity(r.url))
+	r.fields = map[string]string{"GUID": r.b.entity.GUID, "EIK": r.b.entity.Identifier, "NAME": r.b.entity.AdministrativeBodyName,
+		"CERT": r.b.files.Cert, "KEY": r.b.files.Key, "CA": tp.CACert, "LISTEN": r.listen, "REGISTER": "https://127.0.0.1:1/service/",
+		"DB": dbPath, "OPS": r.ops}
+	writeConfig(t, r.cfg, r.fields)
+	return r
+}
+
 // TestCrashDuringBurst kills the node with SIGKILL while concurrent submits
 // are in flight; after a restart every acknowledged document is stored
 // exactly once, and resending the rest stores each once more at most.
@@ -71,20 +95,12 @@ func TestCrashDuringBurst(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	dir := t.TempDir()
-	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
-	a, b := ps["a.obmen.local"], ps["b.obmen.local"]
-	listen, opsAddr := freePort(t), freePort(t)
-	url := "https://" + listen + "/seos/endpoint"
-	dbPath := filepath.Join(dir, "b.db")
-	seedCache(t, dbPath, a.registerEntity("https://a.obmen.local/seos"), b.registerEntity(url))
-	cfg := filepath.Join(dir, "b.yaml")
-	writeConfig(t, cfg, map[string]string{"GUID": b.entity.GUID, "EIK": b.entity.Identifier, "NAME": b.entity.AdministrativeBodyName,
-		"CERT": b.files.Cert, "KEY": b.files.Key, "CA": tp.CACert, "LISTEN": listen, "REGISTER": "https://127.0.0.1:1/service/",
-		"DB": dbPath, "OPS": opsAddr})
+	r := newReceiver(t, dir, filepath.Join(dir, "b.db"))
+	a, b, url, dbPath, cfg := r.a, r.b, r.url, r.db, r.cfg
 	node := start(t, filepath.Join(dir, "b.log"), "serve", "--config", cfg)
-	waitTCP(t, node, listen)
+	waitTCP(t, node, r.listen)
 
-	client := peerClient(a.id, tp.Authority, "b.obmen.local")
+	client := peerClient(a.id, r.tp.Authority, "b.obmen.local")
 	const docs, workers = 80, 8
 	guids := make([]string, docs)
 	for i := range guids {
@@ -130,7 +146,7 @@ func TestCrashDuringBurst(t *testing.T) {
 	t.Logf("%d of %d acknowledged before SIGKILL", n, docs)
 
 	node = start(t, filepath.Join(dir, "b2.log"), "serve", "--config", cfg)
-	waitTCP(t, node, listen)
+	waitTCP(t, node, r.listen)
 	db := openDB(t, dbPath)
 	acked.Range(func(k, _ any) bool {
 		if c := countDoc(t, db, k.(string)); c != 1 {

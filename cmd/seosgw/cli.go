@@ -120,6 +120,27 @@ func (s stdio) parse(fs *flag.FlagSet, args []string) (pos []string, code int, o
 	return pos, 0, true
 }
 
+// parseNoArgs is parse for a command that takes flags only.
+func (s stdio) parseNoArgs(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	pos, code, ok := s.parse(fs, args)
+	if ok && len(pos) > 0 {
+		return s.usageError(fs, "unexpected argument %q", pos[0]), false
+	}
+	return code, ok
+}
+
+// parseOne is parse for a command that takes one argument, named what.
+func (s stdio) parseOne(fs *flag.FlagSet, args []string, what string) (arg string, code int, ok bool) {
+	pos, code, ok := s.parse(fs, args)
+	if ok && len(pos) != 1 {
+		return "", s.usageError(fs, "give %s", what), false
+	}
+	if !ok {
+		return "", code, false
+	}
+	return pos[0], 0, true
+}
+
 // usageError says what is wrong with the arguments, then the usage: exit 2.
 func (s stdio) usageError(fs *flag.FlagSet, format string, args ...any) int {
 	fmt.Fprintf(s.err, "%s: %s\n\n", s.name, fmt.Sprintf(format, args...))

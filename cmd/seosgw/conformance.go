@@ -38,12 +38,8 @@ func conformanceRun(ctx context.Context, args []string, io stdio) int {
 	asyncTimeout := fs.String("async-timeout", "", "how long to wait for the participant's asynchronous messages (default: timeouts.async)")
 	every := fs.String("every", "", "rerun the suite this often (e.g. 6h), with --until")
 	until := fs.String("until", "", "last day (YYYY-MM-DD, Bulgarian time) or instant (RFC 3339) a scheduled run may start")
-	pos, code, ok := io.parse(fs, args)
-	if !ok {
+	if code, ok := io.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return io.usageError(fs, "unexpected argument %q", pos[0])
 	}
 	if *cfgPath == "" || *participant == "" {
 		return io.usageError(fs, "--config FILE and --participant GUID are required")
@@ -111,12 +107,8 @@ func conformanceCases(ctx context.Context, args []string, io stdio) int {
 	holidays := fs.String("holidays", "", "working-day overrides file (decree days) for the deadlines")
 	all := fs.Bool("all", false, "list closed cases too")
 	asJSON := fs.Bool("json", false, "JSON instead of a table")
-	pos, code, ok := io.parse(fs, args)
-	if !ok {
+	if code, ok := io.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return io.usageError(fs, "unexpected argument %q", pos[0])
 	}
 	if *cfgPath != "" {
 		cfg, err := conformance.LoadConfig(*cfgPath)

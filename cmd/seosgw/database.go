@@ -27,18 +27,15 @@ must not be from a newer seosgw; the database it replaces is kept beside it, ren
 func runBackup(ctx context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	cfgPath := configFlag(fs)
-	pos, code, ok := io.parse(fs, args)
+	arg, code, ok := io.parseOne(fs, args, "the DEST folder")
 	if !ok {
 		return code
-	}
-	if len(pos) != 1 {
-		return io.usageError(fs, "give the DEST folder")
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		return fail(io, "%v", err)
 	}
-	dest, err := filepath.Abs(pos[0])
+	dest, err := filepath.Abs(arg)
 	if err != nil {
 		return fail(io, "backup: %v", err)
 	}
@@ -56,23 +53,20 @@ func runBackup(ctx context.Context, args []string, io stdio) int {
 func runRestore(ctx context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	cfgPath := configFlag(fs)
-	pos, code, ok := io.parse(fs, args)
+	arg, code, ok := io.parseOne(fs, args, "the SRC backup folder")
 	if !ok {
 		return code
-	}
-	if len(pos) != 1 {
-		return io.usageError(fs, "give the SRC backup folder")
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		return fail(io, "%v", err)
 	}
 	db := cfg.Path(cfg.Database.Path)
-	r, err := backup.Restore(ctx, pos[0], db, clock.System.Now())
+	r, err := backup.Restore(ctx, arg, db, clock.System.Now())
 	if err != nil {
 		return fail(io, "%v", err)
 	}
-	fmt.Fprintf(io.out, "restored:        %s\nfrom:            %s\n", db, pos[0])
+	fmt.Fprintf(io.out, "restored:        %s\nfrom:            %s\n", db, arg)
 	if err := r.Contents.Write(io.out); err != nil {
 		return fail(io, "restore: %v", err)
 	}
@@ -101,12 +95,8 @@ func migrateVerbs() map[string]command {
 func migrateStatus(ctx context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	cfgPath := configFlag(fs)
-	pos, code, ok := io.parse(fs, args)
-	if !ok {
+	if code, ok := io.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return io.usageError(fs, "unexpected argument %q", pos[0])
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
@@ -131,12 +121,8 @@ func migrateStatus(ctx context.Context, args []string, io stdio) int {
 func migrateUp(ctx context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	cfgPath := configFlag(fs)
-	pos, code, ok := io.parse(fs, args)
-	if !ok {
+	if code, ok := io.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return io.usageError(fs, "unexpected argument %q", pos[0])
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {

@@ -13,12 +13,8 @@ func runDemo(ctx context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	dir := fs.String("dir", "", "work folder, new or empty (default: a temporary one); removed afterwards unless --keep")
 	keep := fs.Bool("keep", false, "keep the work folder: configs, PKI (with private keys), databases, logs")
-	pos, code, ok := io.parse(fs, args)
-	if !ok {
+	if code, ok := io.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return io.usageError(fs, "unexpected argument %q", pos[0])
 	}
 	self, err := os.Executable()
 	if err != nil {

@@ -49,12 +49,8 @@ func logList(ctx context.Context, args []string, io stdio) int {
 	since := fs.String("since", "", "only entries at or after this time (RFC 3339)")
 	fs.IntVar(&f.Limit, "limit", 50, "at most this many entries, newest first")
 	asJSON := fs.Bool("json", false, "JSON lines instead of a table")
-	pos, code, ok := io.parse(fs, args)
-	if !ok {
+	if code, ok := io.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return io.usageError(fs, "unexpected argument %q", pos[0])
 	}
 	f.Direction, f.MessageType = *direction, *msgType
 	if *since != "" {
@@ -98,19 +94,16 @@ func logShow(ctx context.Context, args []string, io stdio) int {
 	path := configFlag(fs)
 	raw := fs.Bool("raw", false, "print the exact bytes that crossed the wire (the SOAP envelope)")
 	message := fs.Bool("message", false, "print the signed SEOS message carried in the envelope")
-	pos, code, ok := io.parse(fs, args)
+	arg, code, ok := io.parseOne(fs, args, "one entry ID")
 	if !ok {
 		return code
-	}
-	if len(pos) != 1 {
-		return io.usageError(fs, "give one entry ID")
 	}
 	if *raw && *message {
 		return io.usageError(fs, "--raw or --message, not both")
 	}
-	id, err := strconv.ParseInt(pos[0], 10, 64)
+	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil {
-		return io.usageError(fs, "%q is not an entry ID (the first column of log list)", pos[0])
+		return io.usageError(fs, "%q is not an entry ID (the first column of log list)", arg)
 	}
 	l, closeDB, err := openLog(ctx, *path)
 	if err != nil {

@@ -50,12 +50,8 @@ func registerSync(ctx context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	cfgPath := configFlag(fs)
 	full := fs.Bool("full", false, "GetAllRecords even when an incremental sync is due")
-	pos, code, ok := io.parse(fs, args)
-	if !ok {
+	if code, ok := io.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return io.usageError(fs, "unexpected argument %q", pos[0])
 	}
 	cfg, cache, closeDB, err := nodeCache(ctx, *cfgPath)
 	if err != nil {
@@ -112,12 +108,8 @@ func registerList(ctx context.Context, args []string, io stdio) int {
 	status := enumFlag(fs, "status", "", "only participants with this status", string(register.Active), string(register.Inactive),
 		string(register.TemporarilyInactive), string(register.ListRemoved))
 	asJSON := fs.Bool("json", false, "JSON instead of a table")
-	pos, code, ok := io.parse(fs, args)
-	if !ok {
+	if code, ok := io.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return io.usageError(fs, "unexpected argument %q", pos[0])
 	}
 	_, cache, closeDB, err := nodeCache(ctx, *cfgPath)
 	if err != nil {
@@ -145,24 +137,21 @@ func registerList(ctx context.Context, args []string, io stdio) int {
 func registerShow(ctx context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	cfgPath := configFlag(fs)
-	pos, code, ok := io.parse(fs, args)
+	key, code, ok := io.parseOne(fs, args, "one GUID, EIK or certificate serial")
 	if !ok {
 		return code
-	}
-	if len(pos) != 1 {
-		return io.usageError(fs, "give one GUID, EIK or certificate serial")
 	}
 	cfg, cache, closeDB, err := nodeCache(ctx, *cfgPath)
 	if err != nil {
 		return fail(io, "register show: %v", err)
 	}
 	defer closeDB()
-	es, err := cache.Lookup(ctx, pos[0])
+	es, err := cache.Lookup(ctx, key)
 	if err != nil {
 		return fail(io, "register show: %v", err)
 	}
 	if len(es) == 0 {
-		return fail(io, "register show: %s is not in the register copy (no GUID, EIK or certificate serial matches)", pos[0])
+		return fail(io, "register show: %s is not in the register copy (no GUID, EIK or certificate serial matches)", key)
 	}
 	self, err := cache.ByGUID(ctx, cfg.Participant.GUID)
 	if err != nil {
@@ -192,12 +181,8 @@ func registerServe(ctx context.Context, args []string, io stdio) int {
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "address put into ?wsdl (default: the URL of the request)")
 	holidays := fs.String("holidays", "", "working-day overrides file (decree days) for joining deadlines")
 	logFormat := enumFlag(fs, "log-format", "json", "log format", "json", "text")
-	pos, code, ok := io.parse(fs, args)
-	if !ok {
+	if code, ok := io.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return io.usageError(fs, "unexpected argument %q", pos[0])
 	}
 	for _, f := range []struct{ name, v string }{{"db", *dbPath}, {"tls-cert", cfg.CertFile}, {"tls-key", cfg.KeyFile}, {"client-ca", cfg.ClientCAFile}} {
 		if f.v == "" {

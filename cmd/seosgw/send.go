@@ -20,20 +20,17 @@ func runSend(ctx context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	cfgPath := configFlag(fs)
 	key := fs.String("idempotency-key", "", "names the request: sending again with the same key does not send twice")
-	pos, code, ok := io.parse(fs, args)
+	arg, code, ok := io.parseOne(fs, args, "one DOCUMENT.json")
 	if !ok {
 		return code
-	}
-	if len(pos) != 1 {
-		return io.usageError(fs, "give one DOCUMENT.json")
 	}
 	client, err := apiClient(*cfgPath)
 	if err != nil {
 		return fail(io, "seosgw send: %v", err)
 	}
-	doc, err := ais.ReadEnvelopeFile(pos[0])
+	doc, err := ais.ReadEnvelopeFile(arg)
 	if err != nil {
-		return fail(io, "seosgw send: %s: %v", pos[0], err)
+		return fail(io, "seosgw send: %s: %v", arg, err)
 	}
 	q, created, err := client.Send(ctx, doc, *key)
 	if err != nil {
@@ -53,16 +50,13 @@ func runStatus(ctx context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	cfgPath := configFlag(fs)
 	asJSON := fs.Bool("json", false, "print the API's JSON as it is")
-	pos, code, ok := io.parse(fs, args)
+	arg, code, ok := io.parseOne(fs, args, "one document ID")
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 {
-		return io.usageError(fs, "give one document ID")
-	}
-	id, err := strconv.ParseInt(pos[0], 10, 64)
+	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id < 1 {
-		return fail(io, "seosgw status: %q is not a document id (the number seosgw send printed)", pos[0])
+		return fail(io, "seosgw status: %q is not a document id (the number seosgw send printed)", arg)
 	}
 	client, err := apiClient(*cfgPath)
 	if err != nil {

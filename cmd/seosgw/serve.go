@@ -13,12 +13,8 @@ import (
 func runServe(ctx context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	path := configFlag(fs)
-	pos, code, ok := io.parse(fs, args)
-	if !ok {
+	if code, ok := io.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return io.usageError(fs, "unexpected argument %q", pos[0])
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {

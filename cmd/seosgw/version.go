@@ -10,12 +10,8 @@ import (
 func runVersion(_ context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	asJSON := fs.Bool("json", false, "JSON instead of text")
-	pos, code, ok := io.parse(fs, args)
-	if !ok {
+	if code, ok := io.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return io.usageError(fs, "unexpected argument %q", pos[0])
 	}
 	info := buildinfo.Get()
 	var err error
