@@ -77,6 +77,7 @@ var knownMetrics = map[string]metric{
 	"seosgw_spool_last_scan_success_timestamp_seconds": {},
 	"seosgw_ais_api_requests_total":                    {labels: []string{"route", "code"}},
 	"seosgw_ais_api_request_duration_seconds":          {labels: []string{"route"}, histogram: true},
+	"seosgw_register_records_rejected_total":           {labels: []string{"field"}},
 	// Prometheus's own per target.
 	"up": {},
 }

@@ -46,7 +46,7 @@ func participants(t *testing.T, dir string, hosts ...string) (*pki.TestPKI, map[
 func (p participant) registerEntity(url string) register.Entity {
 	return register.Entity{Identifier: p.entity.Identifier, GUID: p.entity.GUID, AdministrativeBodyName: p.entity.AdministrativeBodyName,
 		CertificateSN: pki.SerialHex(p.id.Cert), Status: register.Active, LastChange: time.Now().UTC().Truncate(time.Second),
-		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: url, Status: register.Active, Version: 1}}}
+		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: url, Status: register.Active, Version: "1"}}}
 }
 
 // seedCache fills a node's register copy directly (the register itself is

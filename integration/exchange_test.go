@@ -26,6 +26,7 @@ type gateway struct {
 	cfg    string
 	db     string
 	listen string
+	ops    string
 	api    *ais.Client
 	apiURL string
 	token  string
@@ -49,36 +50,44 @@ type exchange struct {
 	tp   *pki.TestPKI
 }
 
-func newExchange(t *testing.T) *exchange {
+// newExchange configures A and B; aConfig overrides fields of A's config.
+func newExchange(t *testing.T, aConfig map[string]string) *exchange {
 	t.Helper()
 	dir := t.TempDir()
 	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
 	x := &exchange{tp: tp}
-	for _, g := range []**gateway{&x.a, &x.b} {
-		*g = &gateway{t: t}
-	}
-	x.a.p, x.b.p = ps["a.obmen.local"], ps["b.obmen.local"]
-	for _, g := range []*gateway{x.a, x.b} {
-		g.listen = freePort(t)
-		g.db = filepath.Join(dir, g.p.entity.Identifier+".db")
-		g.cfg = filepath.Join(dir, g.p.entity.Identifier+".yaml")
-		api := freePort(t)
-		token := g.cfg + ".token"
-		g.spool = filepath.Join(dir, g.p.entity.Identifier+"-spool")
-		writeConfig(t, g.cfg, map[string]string{"GUID": g.p.entity.GUID, "EIK": g.p.entity.Identifier, "NAME": g.p.entity.AdministrativeBodyName,
-			"CERT": g.p.files.Cert, "KEY": g.p.files.Key, "CA": tp.CACert, "LISTEN": g.listen, "REGISTER": "https://127.0.0.1:1/service/",
-			"DB": g.db, "OPS": freePort(t), "AIS": api, "TOKEN": token, "SPOOL": g.spool})
-		tok, err := ais.ReadToken(token)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g.apiURL, g.token = "http://"+api, tok
-		if g.api, err = ais.NewClient(api, tok); err != nil {
-			t.Fatal(err)
-		}
-	}
+	x.a = newGateway(t, dir, tp, ps["a.obmen.local"], aConfig)
+	x.b = newGateway(t, dir, tp, ps["b.obmen.local"], nil)
 	x.seed(register.Active)
 	return x
+}
+
+// newGateway configures (does not start) a seosgw node for participant p
+// in dir; extra overrides fields of writeConfig's template.
+func newGateway(t *testing.T, dir string, tp *pki.TestPKI, p participant, extra map[string]string) *gateway {
+	t.Helper()
+	g := &gateway{t: t, p: p, listen: freePort(t), ops: freePort(t)}
+	g.db = filepath.Join(dir, g.p.entity.Identifier+".db")
+	g.cfg = filepath.Join(dir, g.p.entity.Identifier+".yaml")
+	api := freePort(t)
+	token := g.cfg + ".token"
+	g.spool = filepath.Join(dir, g.p.entity.Identifier+"-spool")
+	fields := map[string]string{"GUID": g.p.entity.GUID, "EIK": g.p.entity.Identifier, "NAME": g.p.entity.AdministrativeBodyName,
+		"CERT": g.p.files.Cert, "KEY": g.p.files.Key, "CA": tp.CACert, "LISTEN": g.listen, "REGISTER": "https://127.0.0.1:1/service/",
+		"DB": g.db, "OPS": g.ops, "AIS": api, "TOKEN": token, "SPOOL": g.spool}
+	for k, v := range extra {
+		fields[k] = v
+	}
+	writeConfig(t, g.cfg, fields)
+	tok, err := ais.ReadToken(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.apiURL, g.token = "http://"+api, tok
+	if g.api, err = ais.NewClient(api, tok); err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
 
 // seed writes both register copies; aStatus is A's status in B's copy.
@@ -131,7 +140,7 @@ func TestExchangeBetweenTwoGateways(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	x := newExchange(t)
+	x := newExchange(t, nil)
 	x.a.start()
 	x.b.start()
 	bdb := openDB(t, x.b.db)

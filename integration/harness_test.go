@@ -189,7 +189,7 @@ register: {url: "%REGISTER%", refresh: 2s, full_sync: 1h, stale_after: 1h, timeo
 database: {path: "%DB%"}
 ops: {listen: "%OPS%"}
 ais: {listen: "%AIS%", token_file: "%TOKEN%", spool: {dir: "%SPOOL%", scan_every: 200ms}}
-outbound: {retry_first: %RETRY%, retries: 10, poll: 1s}
+outbound: {retry_first: %RETRY%, retries: 10, poll: 1s%OUTBOUND%}
 log: {level: debug, format: json}
 `
 	if fields["AIS"] == "" {
@@ -211,6 +211,7 @@ log: {level: debug, format: json}
 	}
 	tmpl = strings.ReplaceAll(tmpl, "%TEST%", "")
 	tmpl = strings.ReplaceAll(tmpl, "%SPOOL%", "")
+	tmpl = strings.ReplaceAll(tmpl, "%OUTBOUND%", "")
 	if err := os.WriteFile(path, []byte(tmpl), 0o644); err != nil {
 		t.Fatal(err)
 	}

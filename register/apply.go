@@ -34,6 +34,21 @@ type Changes struct {
 	Changes   []Change
 	Unchanged int
 	Cursor    string // the cursor in force after the apply
+	// Rejected are the answer's entities left out as malformed.
+	Rejected []Rejected
+	// Warnings are the answer's values read as "no value".
+	Warnings []Warning
+	// RemovalsSkipped: a full listing had a rejected entity without a Guid,
+	// which might be any participant, so nothing was marked removed.
+	RemovalsSkipped bool
+}
+
+// Rejected is a rejected entity and what the copy did about it.
+type Rejected struct {
+	Rejection
+	// Kept: the copy has an earlier version of this participant and keeps
+	// it unchanged (and not removed); false when the copy never had it.
+	Kept bool
 }
 
 // Apply stores a listing in one transaction: all of it or, on error, none.
@@ -48,8 +63,8 @@ func (c *Cache) Apply(ctx context.Context, full bool, entities []Entity, cursor 
 
 // row is an entity as stored, for comparing and writing.
 type row struct {
-	guid, eik, parent, name, phone, fax, email, serial, status, lastChange, services string
-	removed                                                                          bool
+	guid, eik, parent, name, phone, fax, email, serial, serialText, status, lastChange, services string
+	removed                                                                                      bool
 }
 
 func toRow(e *Entity) (row, error) {
@@ -67,11 +82,20 @@ func toRow(e *Entity) (row, error) {
 	}
 	return row{guid: strings.TrimSpace(e.GUID), eik: strings.TrimSpace(e.Identifier), parent: strings.TrimSpace(e.ParentGUID),
 		name: e.AdministrativeBodyName, phone: e.Contact.Phone, fax: e.Contact.Fax, email: e.Contact.EmailAddress,
-		serial: serial, status: string(e.Status), lastChange: formatStamp(e.LastChange), services: string(js)}, nil
+		serial: serial, serialText: strings.TrimSpace(e.CertificateSN), status: string(e.Status), lastChange: formatStamp(e.LastChange),
+		services: string(js)}, nil
 }
 
 // ApplyChanges is Apply, reporting what changed.
 func (c *Cache) ApplyChanges(ctx context.Context, full bool, entities []Entity, cursor string) (*Changes, error) {
+	return c.ApplyListing(ctx, full, &Listing{Entities: entities}, cursor)
+}
+
+// ApplyListing is ApplyChanges for a whole answer: l's rejected entities
+// are left as the copy has them (a full listing does not mark them
+// removed), and reported in Changes with l's warnings.
+func (c *Cache) ApplyListing(ctx context.Context, full bool, l *Listing, cursor string) (*Changes, error) {
+	entities := l.Entities
 	rows := make(map[string]row, len(entities))
 	order := make([]string, 0, len(entities))
 	for i := range entities {
@@ -91,7 +115,17 @@ func (c *Cache) ApplyChanges(ctx context.Context, full bool, entities []Entity, 
 		order = append(order, k)
 	}
 	now := formatStamp(c.clk.Now())
-	ch := &Changes{Full: full}
+	ch := &Changes{Full: full, Warnings: l.Warnings}
+	// A rejected entity keeps its last good copy: a full listing must not
+	// mark it removed. One without a Guid could be anyone, so then nothing is.
+	spared := map[string]bool{}
+	for _, r := range l.Rejected {
+		if k := guidKey(r.GUID); k != "" {
+			spared[k] = true
+		} else if full {
+			ch.RemovalsSkipped = true
+		}
+	}
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("register cache: begin: %w", err)
@@ -115,19 +149,23 @@ func (c *Cache) ApplyChanges(ctx context.Context, full bool, entities []Entity, 
 			ch.Unchanged++
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO register_entities
-			(guid_key, guid, eik, parent_guid, name, phone, fax, email, certificate_sn, status, last_change, removed, services_json, synced_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,?)
+			(guid_key, guid, eik, parent_guid, name, phone, fax, email, certificate_sn, certificate_sn_text, status, last_change, removed, services_json, synced_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,?)
 			ON CONFLICT (guid_key) DO UPDATE SET guid=excluded.guid, eik=excluded.eik, parent_guid=excluded.parent_guid,
 			name=excluded.name, phone=excluded.phone, fax=excluded.fax, email=excluded.email,
-			certificate_sn=excluded.certificate_sn, status=excluded.status, last_change=excluded.last_change,
-			removed=0, services_json=excluded.services_json, synced_at=excluded.synced_at`,
-			k, r.guid, r.eik, r.parent, r.name, r.phone, r.fax, r.email, r.serial, r.status, r.lastChange, r.services, now); err != nil {
+			certificate_sn=excluded.certificate_sn, certificate_sn_text=excluded.certificate_sn_text, status=excluded.status,
+			last_change=excluded.last_change, removed=0, services_json=excluded.services_json, synced_at=excluded.synced_at`,
+			k, r.guid, r.eik, r.parent, r.name, r.phone, r.fax, r.email, r.serial, r.serialText, r.status, r.lastChange, r.services, now); err != nil {
 			return nil, fmt.Errorf("register cache: store %s: %w", r.guid, err)
 		}
 	}
-	if full {
+	for _, r := range l.Rejected {
+		prev, had := old[guidKey(r.GUID)]
+		ch.Rejected = append(ch.Rejected, Rejected{Rejection: r, Kept: had && !prev.removed && r.GUID != ""})
+	}
+	if full && !ch.RemovalsSkipped {
 		for k, prev := range old {
-			if _, listed := rows[k]; listed || prev.removed {
+			if _, listed := rows[k]; listed || prev.removed || spared[k] {
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE register_entities SET removed = 1, synced_at = ? WHERE guid_key = ?`, now, k); err != nil {
@@ -155,7 +193,8 @@ func (c *Cache) ApplyChanges(ctx context.Context, full bool, entities []Entity, 
 }
 
 func loadRows(ctx context.Context, tx *sql.Tx) (map[string]row, error) {
-	rs, err := tx.QueryContext(ctx, `SELECT guid_key, `+entityColumns+` FROM register_entities`)
+	rs, err := tx.QueryContext(ctx, `SELECT guid_key, guid, eik, parent_guid, name, phone, fax, email, certificate_sn, certificate_sn_text,
+		status, last_change, removed, services_json FROM register_entities`)
 	if err != nil {
 		return nil, fmt.Errorf("register cache: read: %w", err)
 	}
@@ -164,9 +203,20 @@ func loadRows(ctx context.Context, tx *sql.Tx) (map[string]row, error) {
 	for rs.Next() {
 		var k string
 		var r row
-		if err := rs.Scan(&k, &r.guid, &r.eik, &r.parent, &r.name, &r.phone, &r.fax, &r.email, &r.serial,
+		if err := rs.Scan(&k, &r.guid, &r.eik, &r.parent, &r.name, &r.phone, &r.fax, &r.email, &r.serial, &r.serialText,
 			&r.status, &r.lastChange, &r.removed, &r.services); err != nil {
 			return nil, fmt.Errorf("register cache: read: %w", err)
+		}
+		// Compare services as toRow writes them today, so that a copy
+		// stored in an older form (a numeric version) is not "updated".
+		var svcs []Service
+		if err := json.Unmarshal([]byte(r.services), &svcs); err == nil {
+			if svcs == nil {
+				svcs = []Service{}
+			}
+			if js, err := json.Marshal(svcs); err == nil {
+				r.services = string(js)
+			}
 		}
 		out[k] = r
 	}

@@ -33,7 +33,8 @@ func NewCache(db *sql.DB, clk clock.Clock) *Cache {
 // ListRemoved is the List filter for entities a full listing no longer has.
 const ListRemoved Status = "removed"
 
-const entityColumns = `guid, eik, parent_guid, name, phone, fax, email, certificate_sn, status, last_change, removed, services_json`
+// entityColumns read an Entity; CertificateSN is the register's text.
+const entityColumns = `guid, eik, parent_guid, name, phone, fax, email, certificate_sn_text, status, last_change, removed, services_json`
 
 var bareGUID = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 

@@ -3,10 +3,13 @@ package register_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/clock"
@@ -37,7 +40,7 @@ func ent(guid, eik string, st register.Status, serial string) register.Entity {
 		Identifier: eik, GUID: guid, AdministrativeBodyName: "Body " + eik,
 		Contact: register.Contact{Phone: "+359 2 1", EmailAddress: eik + "@example.bg"}, CertificateSN: serial,
 		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: "https://" + eik + ".obmen.local:4443/seos",
-			Status: register.Active, Type: "SEOS", Version: 1}},
+			Status: register.Active, Type: "SEOS", Version: "1"}},
 		LastChange: t0.Add(-time.Hour), Status: st,
 	}
 }
@@ -96,8 +99,7 @@ func TestCacheLookups(t *testing.T) {
 		t.Errorf("unknown GUID: %+v, %v; want nil, nil", e, err)
 	}
 	got, _ := c.ByGUID(ctx, guidA)
-	want := a
-	want.CertificateSN = "9F2D" // stored normalised
+	want := a // CertificateSN as the register wrote it ("00:9f:2d"), for asking it back
 	if !got.LastChange.Equal(want.LastChange) {
 		t.Errorf("LastChange %v", got.LastChange)
 	}
@@ -278,3 +280,73 @@ func TestCacheFreshnessAndFailures(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestCacheFromOlderCopies: a gateway database from before migration 0013
+// and the text Version (serials stored normalised, versions as JSON
+// numbers) reads as before, and the first sync with the same register data
+// reports no change beyond the register's own serial text.
+func TestCacheFromOlderCopies(t *testing.T) {
+	ctx := context.Background()
+	old := fstest.MapFS{}
+	dir := filepath.Join("..", "gateway", "store", "migrations")
+	files, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f.Name() < "0013" {
+			b, err := os.ReadFile(filepath.Join(dir, f.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			old["migrations/"+f.Name()] = &fstest.MapFile{Data: b}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "gw.db")
+	db, err := store.Open(ctx, path, old, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO register_entities (guid_key, guid, eik, name, phone, email, certificate_sn, status, last_change, services_json, synced_at)
+		VALUES (?, ?, '1', 'Body 1', '+359 2 1', '1@example.bg', '9F2D', 'Active', ?, ?, ?)`, guidA, guidA, t0.Add(-time.Hour).Format(time.RFC3339Nano),
+		`[{"guid":"`+register.ExchangeServiceGUID+`","name":"Обмен","uri":"https://1.obmen.local:4443/seos","status":"Active","type":"SEOS","version":1}]`,
+		t0.Format(time.RFC3339Nano))
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err = store.OpenGateway(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c := register.NewCache(db, clock.NewManual(t0))
+	e, err := c.ByGUID(ctx, guidA)
+	if err != nil || e == nil || e.CertificateSN != "9F2D" || e.Services[0].Version != "1" {
+		t.Fatalf("migrated entity %+v, %v", e, err)
+	}
+	same := ent(guidA, "1", register.Active, "9F2D")
+	if ch, err := c.ApplyChanges(ctx, false, []register.Entity{same}, ""); err != nil || ch.Unchanged != 1 || len(ch.Changes) != 0 {
+		t.Errorf("same data after the upgrade: %+v, %v; want unchanged", ch, err)
+	}
+	same.CertificateSN = "009f2d" // the register's own text arrives
+	if ch, err := c.ApplyChanges(ctx, false, []register.Entity{same}, ""); err != nil || len(ch.Changes) != 1 {
+		t.Errorf("the register's serial text: %+v, %v", ch, err)
+	}
+	if es, _ := c.BySerial(ctx, "9f:2d"); len(es) != 1 || es[0].CertificateSN != "009f2d" {
+		t.Errorf("BySerial after: %+v", es)
+	}
+}
+
+func TestVersionJSON(t *testing.T) {
+	for in, want := range map[string]register.Version{`"1.0"`: "1.0", `1`: "1", `2.50`: "2.50", `""`: "", `"v7"`: "v7"} {
+		var v register.Version
+		if err := json.Unmarshal([]byte(in), &v); err != nil || v != want {
+			t.Errorf("%s: %q, %v; want %q", in, v, err, want)
+		}
+	}
+	var v register.Version
+	if err := json.Unmarshal([]byte(`{"a":1}`), &v); err == nil {
+		t.Error("an object accepted as a version")
+	}
+}

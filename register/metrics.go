@@ -28,6 +28,7 @@ type Metrics struct {
 	ageFunc       prometheus.GaugeFunc
 	fullOverdue   prometheus.Gauge
 	peerInfo      *prometheus.Desc
+	rejectedTotal *prometheus.CounterVec
 }
 
 // stateSource is where a scrape reads the sync state from.
@@ -41,7 +42,7 @@ type stateSource struct {
 const scrapeTimeout = 2 * time.Second
 
 func (m *Metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.lastSuccessTS, m.duration, m.failures, m.consecutive, m.entities, m.ageFunc, m.fullOverdue}
+	return []prometheus.Collector{m.lastSuccessTS, m.duration, m.failures, m.consecutive, m.entities, m.ageFunc, m.fullOverdue, m.rejectedTotal}
 }
 
 // watch makes scrapes read the sync state of cache; NewSyncer calls it.
@@ -152,6 +153,10 @@ func NewMetrics(reg prometheus.Registerer, clk clock.Clock) (*Metrics, error) {
 			Name: "seosgw_register_entities",
 			Help: "Participants in the register copy by status; removed ones count as status=\"removed\".",
 		}, []string{"status"}),
+		rejectedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "seosgw_register_records_rejected_total",
+			Help: "Register entities left out of an applied answer because a field is malformed, by field (e.g. Services/Version); the copy keeps their last good version.",
+		}, []string{"field"}),
 		fullOverdue: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "seosgw_register_full_sync_overdue",
 			Help: "1 while a due full register sync (GetAllRecords) keeps failing; the copy then follows GetNewRecords only and misses removals.",
@@ -173,7 +178,17 @@ func NewMetrics(reg prometheus.Registerer, clk clock.Clock) (*Metrics, error) {
 	for _, s := range entityStatuses {
 		m.entities.WithLabelValues(s)
 	}
+	for _, f := range EntityFields {
+		m.rejectedTotal.WithLabelValues(f) // from zero, so increase() sees the first one
+	}
 	return m, nil
+}
+
+func (m *Metrics) rejected(field string) {
+	if m == nil {
+		return
+	}
+	m.rejectedTotal.WithLabelValues(field).Inc()
 }
 
 func (m *Metrics) age() float64 {

@@ -10,6 +10,7 @@
 package register
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -50,25 +51,51 @@ type Contact struct {
 
 // Service is one service of an entity.
 type Service struct {
-	GUID    string `json:"guid"`
-	Name    string `json:"name"`
-	URI     string `json:"uri"`
-	Status  Status `json:"status"`
-	Type    string `json:"type,omitempty"`
-	Version int64  `json:"version"`
+	GUID    string  `json:"guid"`
+	Name    string  `json:"name"`
+	URI     string  `json:"uri"`
+	Status  Status  `json:"status"`
+	Type    string  `json:"type,omitempty"`
+	Version Version `json:"version"`
+}
+
+// Version is a service's Version exactly as the register wrote it. The WSDL
+// says xsd:integer, but the .NET register's class has a string and writes
+// "1.0"; the text is kept, nothing reads a number out of it.
+type Version string
+
+// UnmarshalJSON also reads the JSON number that copies and test register
+// exports made before the version was kept as text.
+func (v *Version) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*v = Version(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("service version %s is neither text nor a number", b)
+	}
+	*v = Version(n.String())
+	return nil
 }
 
 // Entity is a participant as the register lists it.
 type Entity struct {
-	Identifier             string    `json:"eik"` // EntityIdentifier: EIK/BULSTAT
-	GUID                   string    `json:"guid"`
-	ParentGUID             string    `json:"parentGuid,omitempty"`
-	AdministrativeBodyName string    `json:"name"`
-	Contact                Contact   `json:"contact"`
-	CertificateSN          string    `json:"certificateSN"` // upper-case hex, see pki.NormalizeSerial
-	Services               []Service `json:"services"`
-	LastChange             time.Time `json:"lastChange"`
-	Status                 Status    `json:"status"`
+	Identifier             string  `json:"eik"` // EntityIdentifier: EIK/BULSTAT
+	GUID                   string  `json:"guid"`
+	ParentGUID             string  `json:"parentGuid,omitempty"`
+	AdministrativeBodyName string  `json:"name"`
+	Contact                Contact `json:"contact"`
+	// CertificateSN is the transport certificate's serial as the register
+	// wrote it (case, leading zeros): GetByCertificateSN must be asked with
+	// that text. Compare serials with HasCertificate.
+	CertificateSN string    `json:"certificateSN"`
+	Services      []Service `json:"services"`
+	// LastChange is zero when the register left it unset (.NET's
+	// 0001-01-01T00:00:00).
+	LastChange time.Time `json:"lastChange"`
+	Status     Status    `json:"status"`
 	// Removed marks an entity that a full listing no longer contains; the
 	// cache keeps it so that refusals can say so instead of "unknown".
 	Removed bool `json:"removed,omitempty"`

@@ -11,7 +11,7 @@ func entity(guid string, st Status, svc *Service) *Entity {
 }
 
 func svc(st Status, uri string) *Service {
-	return &Service{GUID: "{7060EFA8-F1FA-4938-8B2B-12A78C86988F}", Name: "Обмен", Status: st, URI: uri, Version: 1}
+	return &Service{GUID: "{7060EFA8-F1FA-4938-8B2B-12A78C86988F}", Name: "Обмен", Status: st, URI: uri, Version: "1"}
 }
 
 func TestPolicy(t *testing.T) {

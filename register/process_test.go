@@ -6,13 +6,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -301,4 +305,165 @@ func TestRegisterProcessOutage(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the sync loop did not stop")
 	}
+}
+
+// TestRegisterNullAnswersKeepReadiness: a .NET register says "nothing new"
+// with `return null` (<tns:GetNewRecordsResponse />, no result accessor).
+// `seosgw register sync` takes its full listing, one participant of which
+// has a null Guid and is rejected in the output; then a real `seosgw serve`
+// follows it for many times register.stale_after and stays ready: every
+// answer is an empty listing, the cursor never moves, nothing fails.
+// register.refresh 50ms and register.stale_after 2s stand in for 10m and
+// hours: a failing sync would turn /readyz red after 40 passes; the test
+// waits for 240 and checks readiness every 10, synchronised on the answers
+// the register has given, not on the clock.
+func TestRegisterNullAnswersKeepReadiness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the seosgw binary")
+	}
+	bin := buildSeosgw(t)
+	p := newPKI(t)
+	dir := t.TempDir()
+	full := readGolden(t, "asmx-getallrecords-response-null-guid.xml")
+	null := readGolden(t, "asmx-getnewrecords-response-null.xml")
+	var (
+		mu    sync.Mutex
+		nulls int
+		dates = map[string]bool{}
+	)
+	url := stubRegister(t, p, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		call, err := soap.DecodeRequest(b, r.Header.Get("Content-Type"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		switch call.Op {
+		case soap.GetAllRecords:
+			w.Write(full)
+		case soap.GetNewRecords:
+			mu.Lock()
+			nulls++
+			dates[call.Param] = true
+			mu.Unlock()
+			w.Write(null)
+		case soap.GetByCertificateSN, soap.GetByEntityIdentifier:
+			// A .NET register compares the strings it stores.
+			if call.Param == "004A1F00C3D2" {
+				w.Write(full)
+				return
+			}
+			w.Write(readGolden(t, "asmx-getnewrecords-response-null.xml"))
+		default:
+			http.Error(w, "not this test's operation", http.StatusBadRequest)
+		}
+	})
+	answered := func() int { mu.Lock(); defer mu.Unlock(); return nulls }
+
+	ops := freeAddr(t)
+	cfgPath := filepath.Join(dir, "seosgw.yaml")
+	token := filepath.Join(dir, "ais-token")
+	if err := os.WriteFile(token, []byte("0123456789abcdef0123456789abcdef"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`participant: {guid: "%s", eik: "000695089", name: "Министерство на примерите"}
+tls: {cert: %s, key: %s, ca: %s}
+endpoint: {listen: "%s"}
+register: {url: "%s", refresh: 50ms, full_sync: 1h, stale_after: 2s, timeout: 5s}
+database: {path: gw.db}
+ops: {listen: "%s"}
+ais: {listen: "%s", token_file: %s}
+log: {level: info, format: json}
+`, selfGUID, p.nodeCert, p.nodeKey, p.caFile, freeAddr(t), url, ops, freeAddr(t), token)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// The operator's sync: the ASMX full listing, one entity rejected.
+	out, err := exec.Command(bin, "register", "sync", "--config", cfgPath).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "full (GetAllRecords), 1 changed, 0 unchanged, 1 rejected, cursor 2024-03-05T10:20:30.123+02:00") ||
+		!strings.Contains(string(out), `rejected - Дирекция "Пример" & сие: Guid`) || !strings.Contains(string(out), "marked nothing removed") {
+		t.Fatalf("register sync: %v\n%s", err, out)
+	}
+
+	// The operator asks the register about a serial in their own notation:
+	// it is asked in the register's.
+	out, err = exec.Command(bin, "register", "show", "--config", cfgPath, "--ask", "4a:1f:00:c3:d2").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "the register answers GetByCertificateSN(004A1F00C3D2): 1 participant(s)") {
+		t.Errorf("register show --ask: %v\n%s", err, out)
+	}
+
+	node := exec.Command(bin, "serve", "--config", cfgPath)
+	node.Dir = dir
+	var nodeLog bytes.Buffer
+	node.Stdout, node.Stderr = &nodeLog, &nodeLog
+	if err := node.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { node.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		node.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			node.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("seosgw serve:\n%s", nodeLog.String())
+		}
+	})
+	ready := func() (int, string) {
+		resp, err := http.Get("http://" + ops + "/readyz")
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	eventually(t, "the node is ready", 30*time.Second, func() bool { code, _ := ready(); return code == http.StatusOK })
+	for n := 10; n <= 240; n += 10 {
+		eventually(t, fmt.Sprintf("%d null answers", n), 30*time.Second, func() bool {
+			select {
+			case <-exited:
+				t.Fatalf("seosgw serve exited:\n%s", nodeLog.String())
+			default:
+			}
+			return answered() >= n
+		})
+		if code, body := ready(); code != http.StatusOK {
+			t.Fatalf("after %d null answers /readyz is %d:\n%s", n, code, body)
+		}
+	}
+	mu.Lock()
+	if len(dates) != 1 || !dates["2024-03-05T10:20:30.123+02:00"] {
+		t.Errorf("GetNewRecords asked with %v; the cursor must stay the full listing's LastChange", dates)
+	}
+	mu.Unlock()
+	resp, err := http.Get("http://" + ops + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	metrics, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(metrics), "\n") {
+		if strings.HasPrefix(line, "seosgw_register_sync_failures_total{") && !strings.HasSuffix(line, " 0") {
+			t.Errorf("a sync failed: %s", line)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^seosgw_register_sync_duration_seconds_count\{mode="incremental",result="success"\} (\d{3,})$`).Match(metrics) {
+		t.Errorf("fewer than 100 successful incremental syncs counted:\n%s", metrics)
+	}
+}
+
+func readGolden(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("soap", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

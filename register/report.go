@@ -57,7 +57,7 @@ func WriteEntity(w io.Writer, e *Entity, d *Decision) error {
 		if strings.EqualFold(s.GUID, ExchangeServiceGUID) {
 			mark = " (document exchange)"
 		}
-		fmt.Fprintf(&b, "  service %s%s\n    %s, %s, type %s, version %d\n    %s\n", s.GUID, mark, s.Name, s.Status, dash(s.Type), s.Version, dash(s.URI))
+		fmt.Fprintf(&b, "  service %s%s\n    %s, %s, type %s, version %s\n    %s\n", s.GUID, mark, s.Name, s.Status, dash(s.Type), dash(string(s.Version)), dash(s.URI))
 	}
 	if d != nil {
 		verdict := "no"
@@ -77,7 +77,7 @@ func WriteChanges(w io.Writer, ch *Changes) error {
 		mode = "full (GetAllRecords)"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "sync: %s, %d changed, %d unchanged, cursor %s\n", mode, len(ch.Changes), ch.Unchanged, dash(ch.Cursor))
+	fmt.Fprintf(&b, "sync: %s, %d changed, %d unchanged, %d rejected, cursor %s\n", mode, len(ch.Changes), ch.Unchanged, len(ch.Rejected), dash(ch.Cursor))
 	for _, c := range ch.Changes {
 		switch c.Kind {
 		case Added:
@@ -88,8 +88,45 @@ func WriteChanges(w io.Writer, ch *Changes) error {
 			fmt.Fprintf(&b, "  %-8s %s %s (was %s)\n", c.Kind, c.GUID, c.Name, c.Before)
 		}
 	}
+	for _, r := range ch.Rejected {
+		kept := "not in the copy"
+		if r.Kept {
+			kept = "the copy keeps its last good version"
+		}
+		fmt.Fprintf(&b, "  %-8s %s %s: %s %q: %s (%s)\n", "rejected", dash(r.GUID), r.Name, r.Field, r.Value, r.Err, kept)
+	}
+	if ch.RemovalsSkipped {
+		b.WriteString("  a rejected entity has no Guid, so this full listing marked nothing removed\n")
+	}
+	for _, w := range ch.Warnings {
+		who := "the answer"
+		if w.GUID != "" {
+			who = w.GUID + " " + w.Name
+		}
+		fmt.Fprintf(&b, "  %-8s %s: %s %q: %s\n", "warning", who, w.Field, w.Value, w.Msg)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// WriteAnswer writes what the register answered to one lookup, for
+// `seosgw register show --ask`.
+func WriteAnswer(w io.Writer, a Answer) error {
+	n := len(a.Listing.Entities)
+	if _, err := fmt.Fprintf(w, "\nthe register answers %s(%s): %d participant(s), LastChange %s\n", a.Op, a.Param, n, dash(a.Listing.Cursor)); err != nil {
+		return err
+	}
+	for i := range a.Listing.Entities {
+		if err := WriteEntity(w, &a.Listing.Entities[i], nil); err != nil {
+			return err
+		}
+	}
+	for _, r := range a.Listing.Rejected {
+		if _, err := fmt.Fprintf(w, "  rejected %s %s: %s %q: %s\n", dash(r.GUID), r.Name, r.Field, r.Value, r.Err); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WriteState writes the sync state.

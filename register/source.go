@@ -13,7 +13,49 @@ type Listing struct {
 	LastChange time.Time
 	// Cursor is LastChange exactly as the register wrote it. GetNewRecords
 	// gets it back verbatim, because that is a format the register can read.
+	// It is "" when the register gave no LastChange (nil, absent, or .NET's
+	// unset 0001-01-01T00:00:00): the sync then keeps the cursor it has.
 	Cursor string
+	// AnsweredCursor is when the register answered, by its own clock (its
+	// HTTP Date less the call's duration), as an xsd:dateTime: the cursor
+	// of a first full listing that carries no LastChange. "" = unknown.
+	AnsweredCursor string
+	// Rejected are entities of the answer that could not be read; they are
+	// left out of Entities and the copy keeps what it had of them.
+	Rejected []Rejection
+	// Warnings are values read as "no value" (an unset .NET DateTime).
+	Warnings []Warning
+}
+
+// Rejection is one entity of an answer left out because a field of it is
+// malformed; the rest of the answer applies.
+type Rejection struct {
+	Index int    // 1-based position in the answer's Entities
+	GUID  string // "" when the Guid itself is missing
+	Name  string // AdministrativeBodyName, when it could be read
+	// Field names the member in the schema, without positions
+	// ("Services/Version", "LastChange"); it is the label of
+	// seosgw_register_records_rejected_total, so its values are bounded.
+	Field string
+	Path  string // where exactly, e.g. Entities/item[3]/Services/item[1]/Version
+	Value string // the offending text, shortened
+	Err   string // what is wrong with it
+}
+
+// EntityFields are the values Rejection.Field takes: "Entity" for the item
+// itself, then the Entity members and, under Contact and Services, theirs.
+// register/soap's tests tie this list to its field tables.
+var EntityFields = []string{"Entity", "EntityIdentifier", "Guid", "ParentGuid", "AdministrativeBodyName",
+	"Contact", "Contact/Phone", "Contact/Fax", "Contact/EmailAddress", "CertificateSN",
+	"Services", "Services/Guid", "Services/Name", "Services/URI", "Services/Status", "Services/Type", "Services/Version",
+	"LastChange", "Status"}
+
+// Warning is a value of an answer read as "no value", applied nonetheless.
+type Warning struct {
+	GUID, Name string // the participant; "" for the answer's own LastChange
+	Field      string
+	Value      string
+	Msg        string
 }
 
 // Source is where the sync reads the register from; register/soap.Client

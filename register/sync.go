@@ -217,8 +217,9 @@ func (s *Syncer) attempt(ctx context.Context, full bool, cursor string) (*Change
 	for _, c := range ch.Changes {
 		counts[c.Kind]++
 	}
+	s.report(ctx, ch)
 	s.log.InfoContext(ctx, "register synced", "mode", modeLabel, "added", counts[Added], "updated", counts[Updated],
-		"removed", counts[Removed], "restored", counts[Restored], "unchanged", ch.Unchanged,
+		"removed", counts[Removed], "restored", counts[Restored], "unchanged", ch.Unchanged, "rejected", len(ch.Rejected),
 		"cursor", ch.Cursor, "duration_seconds", elapsed.Seconds())
 	return ch, nil
 }
@@ -267,14 +268,37 @@ func (s *Syncer) syncOnce(ctx context.Context, full bool, cursor string) (ch *Ch
 			}
 		}
 		if listed > 0 {
-			return nil, &kindError{KindRefused, fmt.Errorf("register returned an empty full listing while the copy holds %d participants; keeping the copy", listed)}
+			return nil, &kindError{KindRefused, fmt.Errorf("register returned an empty full listing (%d entities rejected) while the copy holds %d participants; keeping the copy",
+				len(l.Rejected), listed)}
 		}
 	}
-	ch, err = s.cache.ApplyChanges(ctx, full, l.Entities, l.Cursor)
+	// No LastChange in the answer keeps the cursor in force; a copy that
+	// has none yet starts from when the register answered.
+	next := l.Cursor
+	if next == "" && cursor == "" {
+		next = l.AnsweredCursor
+	}
+	ch, err = s.cache.ApplyListing(ctx, full, l, next)
 	if err != nil {
 		return nil, &kindError{KindStore, err}
 	}
 	return ch, nil
+}
+
+// report logs and counts what an applied answer could not take as it was:
+// rejected entities (each by Guid, field and value) and unset values.
+func (s *Syncer) report(ctx context.Context, ch *Changes) {
+	for _, r := range ch.Rejected {
+		s.opt.Metrics.rejected(r.Field)
+		s.log.WarnContext(ctx, "register entity rejected; the rest of the answer applied", "guid", r.GUID, "name", r.Name,
+			"index", r.Index, "field", r.Field, "path", r.Path, "value", r.Value, "err", r.Err, "kept_last_good_copy", r.Kept)
+	}
+	if ch.RemovalsSkipped {
+		s.log.WarnContext(ctx, "register full listing had an entity without a Guid among the rejected; nothing marked removed this time")
+	}
+	for _, w := range ch.Warnings {
+		s.log.WarnContext(ctx, "register value unset; read as no value", "guid", w.GUID, "name", w.Name, "field", w.Field, "value", w.Value, "msg", w.Msg)
+	}
 }
 
 func (s *Syncer) recordFailure(ctx context.Context, mode string, err error) {

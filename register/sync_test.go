@@ -53,7 +53,7 @@ func TestSyncPicksUpChanges(t *testing.T) {
 		t.Fatalf("first sync: %+v", ch)
 	}
 	cursor := ch.Cursor
-	if want := "2026-04-08T12:00:02+03:00"; cursor != want { // two changes, each a later second than the last
+	if want := "2026-04-08T12:00:00.002+03:00"; cursor != want { // two changes at one instant, each a later millisecond than the last
 		t.Errorf("cursor %q, want the register's LastChange %q", cursor, want)
 	}
 	// Changes in one second still get distinct, later LastChange values.
@@ -129,7 +129,7 @@ func TestFullSyncMarksRemovedAndIsDue(t *testing.T) {
 	if e, _ := cache.ByGUID(ctx, guidA); e == nil || !e.Removed {
 		t.Errorf("removed participant: %+v", e)
 	}
-	want := []string{"GetAllRecords", "GetNewRecords(2026-04-08T12:00:02+03:00)", "GetAllRecords"}
+	want := []string{"GetAllRecords", "GetNewRecords(2026-04-08T12:00:00.002+03:00)", "GetAllRecords"}
 	if fmt.Sprint(src.calls) != fmt.Sprint(want) {
 		t.Errorf("calls %v, want %v", src.calls, want)
 	}

@@ -3,14 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/integration/extools"
 )
 
 // cli runs seosgw in-process with stdin and returns exit code and output.
@@ -126,5 +129,45 @@ func TestMessageVerbs(t *testing.T) {
 	}
 	if code, _, _ := cli(t, nil, "message", "frobnicate"); code != 2 {
 		t.Error("unknown verb")
+	}
+}
+
+// `message verify` takes what the deployed .NET node signs (its KeyInfo
+// carries the certificate twice and X509IssuerSerial) and refuses the same
+// KeyInfo with a foreign certificate as the second one, saying so.
+func TestMessageVerifyDeployedNodeKeyInfo(t *testing.T) {
+	dir := t.TempDir()
+	tp, err := pki.MakeTestPKI(dir, []string{"node.obmen.local", "foreign.obmen.local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := tp.Hosts["node.obmen.local"]
+	pfx := filepath.Join(dir, "node.pfx")
+	extools.PKCS12(t, node.Cert, node.Key, pfx, "test")
+	in := filepath.Join(dir, "msg.xml")
+	os.WriteFile(in, sampleMessage(t), 0o644)
+	id, _ := pki.LoadIdentity(node.Cert, node.Key)
+	foreign, _ := pki.LoadIdentity(tp.Hosts["foreign.obmen.local"].Cert, tp.Hosts["foreign.obmen.local"].Key)
+	certText := regexp.MustCompile(`<X509Certificate>[^<]+</X509Certificate>`)
+	for _, h := range []string{"sha1", "sha256"} {
+		t.Run(h, func(t *testing.T) {
+			r := extools.Peer(t, "sign-node", in, pfx, "test", h)
+			if !r.OK() {
+				t.Fatalf("sign-node: %s %s", r.Stdout, r.Stderr)
+			}
+			if n := len(certText.FindAllString(r.Stdout, -1)); n != 2 || !strings.Contains(r.Stdout, "<X509IssuerSerial>") {
+				t.Fatalf("sign-node wrote %d certificates; the deployed node's shape has 2 and an issuer/serial", n)
+			}
+			code, out, errOut := cli(t, []byte(r.Stdout), "message", "verify", "--ca", tp.CACert, "--serial", pki.SerialHex(id.Cert))
+			if code != 0 || !strings.Contains(out, "OK serial="+pki.SerialHex(id.Cert)) {
+				t.Fatalf("sign-node output refused: %d %s %s", code, out, errOut)
+			}
+			second := certText.FindAllStringIndex(r.Stdout, -1)[1]
+			forged := r.Stdout[:second[0]] + "<X509Certificate>" + base64.StdEncoding.EncodeToString(foreign.Cert.Raw) + "</X509Certificate>" + r.Stdout[second[1]:]
+			code, _, errOut = cli(t, []byte(forged), "message", "verify")
+			if code != 1 || !strings.Contains(errOut, "second, different certificate") {
+				t.Errorf("foreign second certificate: exit %d, %s", code, errOut)
+			}
+		})
 	}
 }

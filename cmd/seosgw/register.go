@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,9 +24,10 @@ import (
 
 func registerVerbs() map[string]command {
 	return map[string]command{
-		"sync":  {args: "[--config FILE] [--full]", summary: "sync the node's register copy once and print what changed", run: registerSync},
-		"list":  {args: "[--config FILE] [--status S] [--json]", summary: "list the node's register copy", run: registerList},
-		"show":  {args: "[--config FILE] GUID|EIK|SERIAL", summary: "show participants by GUID, EIK or certificate serial, and whether we may exchange", run: registerShow},
+		"sync": {args: "[--config FILE] [--full]", summary: "sync the node's register copy once and print what changed", run: registerSync},
+		"list": {args: "[--config FILE] [--status S] [--json]", summary: "list the node's register copy", run: registerList},
+		"show": {args: "[--config FILE] [--ask] GUID|EIK|SERIAL", summary: "show participants by GUID, EIK or certificate serial, and whether we may exchange",
+			run: registerShow},
 		"serve": {args: "--db FILE --tls-cert F --tls-key F --client-ca F [--listen ADDR] [--public-url URL] [--holidays F] [--log-format json|text]", summary: "run a test register", run: registerServe},
 		"admin": {args: "VERB --db FILE ...", summary: "administer a test register's database", verbs: adminVerbs()},
 	}
@@ -58,13 +58,7 @@ func registerSync(ctx context.Context, args []string, io stdio) int {
 		return fail(io, "register sync: %v", err)
 	}
 	defer closeDB()
-	// The outcome is printed below; the log adds only what goes wrong besides.
-	log := slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelError}))
-	id, ts, err := nodeTrust(cfg, log)
-	if err != nil {
-		return fail(io, "register sync: %v", err)
-	}
-	client, err := soap.NewClientFromConfig(cfg, id, ts, log)
+	client, log, err := registerClient(cfg, io)
 	if err != nil {
 		return fail(io, "register sync: %v", err)
 	}
@@ -94,6 +88,18 @@ func registerSync(ctx context.Context, args []string, io stdio) int {
 		}
 	}
 	return 0
+}
+
+// registerClient is the node's register client for a CLI command, whose
+// outcome is printed: the log adds only what goes wrong besides.
+func registerClient(cfg *config.Config, io stdio) (*soap.Client, *slog.Logger, error) {
+	log := slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelError}))
+	id, ts, err := nodeTrust(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := soap.NewClientFromConfig(cfg, id, ts, log)
+	return client, log, err
 }
 
 // nodeTrust loads the node's transport certificate and trust store exactly
@@ -137,6 +143,7 @@ func registerList(ctx context.Context, args []string, io stdio) int {
 func registerShow(ctx context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	cfgPath := configFlag(fs)
+	ask := fs.Bool("ask", false, "also ask the register itself (GetByGuid, GetByEntityIdentifier, GetByCertificateSN) and show its answer")
 	key, code, ok := io.parseOne(fs, args, "one GUID, EIK or certificate serial")
 	if !ok {
 		return code
@@ -150,7 +157,7 @@ func registerShow(ctx context.Context, args []string, io stdio) int {
 	if err != nil {
 		return fail(io, "register show: %v", err)
 	}
-	if len(es) == 0 {
+	if len(es) == 0 && !*ask {
 		return fail(io, "register show: %s is not in the register copy (no GUID, EIK or certificate serial matches)", key)
 	}
 	self, err := cache.ByGUID(ctx, cfg.Participant.GUID)
@@ -158,6 +165,9 @@ func registerShow(ctx context.Context, args []string, io stdio) int {
 		return fail(io, "register show: %v", err)
 	}
 	p := register.Policy{SelfGUID: cfg.Participant.GUID, TestParticipantGUID: cfg.Register.TestParticipant}
+	if len(es) == 0 {
+		fmt.Fprintf(io.out, "%s is not in the register copy\n", key)
+	}
 	for i, e := range es {
 		if i > 0 {
 			fmt.Fprintln(io.out)
@@ -166,6 +176,23 @@ func registerShow(ctx context.Context, args []string, io stdio) int {
 		if err := register.WriteEntity(io.out, e, &d); err != nil {
 			return fail(io, "register show: %v", err)
 		}
+	}
+	if !*ask {
+		return 0
+	}
+	client, _, err := registerClient(cfg, io)
+	if err != nil {
+		return fail(io, "register show --ask: %v", err)
+	}
+	defer client.CloseIdleConnections()
+	answers, err := register.Ask(ctx, cache, client, key)
+	for _, a := range answers {
+		if err := register.WriteAnswer(io.out, a); err != nil {
+			return fail(io, "register show --ask: %v", err)
+		}
+	}
+	if err != nil {
+		return fail(io, "register show --ask: %v", err)
 	}
 	return 0
 }
@@ -417,7 +444,7 @@ func adminSetService(fs *flag.FlagSet) adminRun {
 	st := fs.String("status", "", "Active, Inactive or TemporarilyInactive")
 	name := fs.String("name", "", "service name")
 	typ := fs.String("type", "", "service type")
-	version := fs.String("version", "", "service version (integer)")
+	version := fs.String("version", "", "service version, kept as written (e.g. 1 or 1.0)")
 	remove := fs.Bool("remove", false, "remove the service")
 	return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
 		if err := wantArgs(pos, 1, "set-service GUID [flags]"); err != nil {
@@ -441,13 +468,6 @@ func adminSetService(fs *flag.FlagSet) adminRun {
 				return err
 			}
 		}
-		var v int64
-		if *version != "" {
-			var err error
-			if v, err = strconv.ParseInt(*version, 10, 64); err != nil {
-				return fmt.Errorf("--version %q is not an integer", *version)
-			}
-		}
 		e, err := reg.UpdateService(ctx, pos[0], *svc, func(x *register.Service) {
 			if *uri != "" {
 				x.URI = *uri
@@ -462,7 +482,7 @@ func adminSetService(fs *flag.FlagSet) adminRun {
 				x.Type = *typ
 			}
 			if *version != "" {
-				x.Version = v
+				x.Version = register.Version(*version)
 			}
 		})
 		if err != nil {

@@ -35,7 +35,7 @@ func aisNode(t *testing.T) (cfgPath string, svc *ais.Service) {
 	ent := func(n int, eik, name string) register.Entity {
 		return register.Entity{Identifier: eik, GUID: fmt.Sprintf("{0000000%d-0000-4000-8000-00000000000%d}", n, n), AdministrativeBodyName: name,
 			Status: register.Active, LastChange: time.Now().UTC().Truncate(time.Second),
-			Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: "https://x.obmen.local/seos", Status: register.Active, Version: 1}}}
+			Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: "https://x.obmen.local/seos", Status: register.Active, Version: "1"}}}
 	}
 	self, peer := ent(1, "000000001", "Община А"), ent(2, "000000002", "Министерство Б")
 	cache := register.NewCache(db, clock.System)

@@ -43,7 +43,7 @@ func entity(n int, eik, name string, st register.Status) register.Entity {
 	return register.Entity{Identifier: eik, GUID: guid, AdministrativeBodyName: name, Status: st,
 		LastChange: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC),
 		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен на документи",
-			URI: "https://n" + eik + ".obmen.local/seos", Status: register.Active, Version: 1}}}
+			URI: "https://n" + eik + ".obmen.local/seos", Status: register.Active, Version: "1"}}}
 }
 
 func seEntity(e register.Entity) seos.Entity {

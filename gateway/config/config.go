@@ -93,14 +93,17 @@ type Database struct {
 
 // Outbound is how the outbox is delivered.
 type Outbound struct {
-	RetryFirst    Duration        `yaml:"retry_first"` // first retry delay; doubles (15m × 2^n)
-	Retries       int             `yaml:"retries"`     // retries after the first attempt
-	Workers       int             `yaml:"workers"`
-	Timeout       Duration        `yaml:"timeout"` // one attempt
-	MaxReplyBytes ByteSize        `yaml:"max_reply_bytes"`
-	StatusAfter   Duration        `yaml:"status_after"` // ask about documents waiting registration this long
-	Poll          Duration        `yaml:"poll"`
-	Peers         map[string]Peer `yaml:"peers"` // per participant GUID
+	RetryFirst    Duration `yaml:"retry_first"` // first retry delay; doubles (15m × 2^n)
+	Retries       int      `yaml:"retries"`     // retries after the first attempt
+	Workers       int      `yaml:"workers"`
+	Timeout       Duration `yaml:"timeout"` // one attempt
+	MaxReplyBytes ByteSize `yaml:"max_reply_bytes"`
+	StatusAfter   Duration `yaml:"status_after"` // ask about documents waiting registration this long
+	// StatusMaxInterval caps the gap between two questions about one
+	// document; the gap starts at StatusAfter and doubles after each.
+	StatusMaxInterval Duration        `yaml:"status_max_interval"`
+	Poll              Duration        `yaml:"poll"`
+	Peers             map[string]Peer `yaml:"peers"` // per participant GUID
 }
 
 // Peer overrides settings for one participant.
@@ -152,7 +155,7 @@ func Defaults() *Config {
 		},
 		Database: Database{Path: "seosgw.db", LogRetention: Duration(365 * 24 * time.Hour)},
 		Outbound: Outbound{RetryFirst: Duration(15 * time.Minute), Retries: 10, Workers: 4, Timeout: Duration(2 * time.Minute),
-			MaxReplyBytes: 64 << 20, StatusAfter: Duration(72 * time.Hour), Poll: Duration(time.Minute)},
+			MaxReplyBytes: 64 << 20, StatusAfter: Duration(72 * time.Hour), StatusMaxInterval: Duration(7 * 24 * time.Hour), Poll: Duration(time.Minute)},
 		AIS:     AIS{Listen: "127.0.0.1:8080", Spool: Spool{ScanEvery: Duration(5 * time.Second)}},
 		Network: netcheck.Defaults(),
 		Ops:     Ops{Listen: DefaultOpsListen},
@@ -316,6 +319,10 @@ func (c *Config) Validate() error {
 	}
 	positive(add, "outbound.timeout", c.Outbound.Timeout)
 	positive(add, "outbound.status_after", c.Outbound.StatusAfter)
+	if c.Outbound.StatusMaxInterval < c.Outbound.StatusAfter {
+		add("outbound.status_max_interval", "%s is shorter than outbound.status_after (%s); the gap between status questions starts at status_after and doubles up to this cap (default 7d)",
+			c.Outbound.StatusMaxInterval.D(), c.Outbound.StatusAfter.D())
+	}
 	positive(add, "outbound.poll", c.Outbound.Poll)
 	if c.Outbound.MaxReplyBytes < 1<<20 {
 		add("outbound.max_reply_bytes", "too small (the default is 64MiB); at least 1MiB")

@@ -50,6 +50,7 @@ func TestValidationNamesFieldAndFix(t *testing.T) {
 		{"tiny message limit", minimal + "endpoint: {max_message_bytes: 1KiB}\n", "endpoint.max_message_bytes", "at least 1MiB"},
 		{"AIS API on the network", strings.Replace(minimal, "ais: {token_file: ais-token}", `ais: {listen: "10.1.2.3:8080", token_file: ais-token}`, 1), "ais.listen", "loopback"},
 		{"retry schedule over a year", minimal + "outbound: {retry_first: 30d, retries: 10}\n", "outbound.retry_first", "over a year"},
+		{"status polling cap below its start", minimal + "outbound: {status_after: 72h, status_max_interval: 24h}\n", "outbound.status_max_interval", "shorter than outbound.status_after"},
 		{"bad listen", minimal + "ops: {listen: nowhere}\n", "ops.listen", "host:port"},
 		{"bad size", minimal + "endpoint: {max_message_bytes: lots}\n", "endpoint.max_message_bytes (line 6)", `"lots" is not a size like`},
 	}

@@ -266,7 +266,7 @@ func (r *run) seedRegister(ctx context.Context, tp *pki.TestPKI, admins ...*admi
 		e := register.Entity{Identifier: ad.eik, GUID: ad.guid, AdministrativeBodyName: ad.name, Status: register.Active,
 			CertificateSN: pki.SerialHex(id.Cert), Contact: register.Contact{EmailAddress: "seos@" + ad.host},
 			Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен на документи", Status: register.Active,
-				URI: "https://" + ad.endpoint + "/seos/endpoint", Type: "SEOS", Version: 1}}}
+				URI: "https://" + ad.endpoint + "/seos/endpoint", Type: "SEOS", Version: "1"}}}
 		if _, err := reg.Add(ctx, e, nil); err != nil {
 			return err
 		}

@@ -85,7 +85,7 @@ func newParty(t *testing.T, n int, host, name string, st register.Status) party 
 func (p party) registerEntity() register.Entity {
 	return register.Entity{Identifier: p.entity.Identifier, GUID: p.entity.GUID, AdministrativeBodyName: p.entity.AdministrativeBodyName,
 		CertificateSN: pki.SerialHex(p.id.Cert), Status: p.status, LastChange: time.Now().UTC().Truncate(time.Second),
-		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен на документи", URI: "https://x.obmen.local/seos", Status: register.Active, Version: 1}}}
+		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен на документи", URI: "https://x.obmen.local/seos", Status: register.Active, Version: "1"}}}
 }
 
 type options struct {

@@ -254,16 +254,33 @@ func TestPeerNotificationsApplyToSentDocuments(t *testing.T) {
 	n := notify(seos.StatusRegistered, seos.NewGUID())
 	reply, _ = w.submit(w.a.id, sign(t, w.a.id, n))
 	assertError(t, reply, seos.ErrExternal, n.Header.MessageGUID, "не е изпращан")
-	// A peer's Error about our message fails it for good.
-	e := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: w.a.entity, Recipient: w.b.entity, MessageGUID: seos.NewGUID()},
-		Body: seos.Body{Error: &seos.ErrorBody{MessageGUID: seos.Str(strings.ToUpper(sentMsg)), Type: seos.ErrExternal, Description: fault.SenderPrefix + " Лош формат."}}}
-	if reply, _ := w.submit(w.a.id, sign(t, w.a.id, e)); reply != nil {
-		t.Fatalf("Error notification answered with %+v", reply.Body)
+	// A peer's Error about our message fails a waiting document for good;
+	// one it has registered keeps its registration, the Error an event.
+	waitingDoc, waitingMsg := seos.NewGUID(), seos.NewGUID()
+	if _, err := w.db.Exec(`INSERT INTO outbox (kind, recipient_guid_key, recipient_guid, document_guid_key, document_guid, request_json, state,
+		next_attempt_at, last_message_guid, created_at, updated_at, doc_status)
+		VALUES ('registration', ?, ?, ?, ?, '{}', 'delivered', ?, ?, ?, ?, 'DS_WAIT_REGISTRATION')`,
+		seos.CanonicalGUID(w.a.entity.GUID), w.a.entity.GUID, seos.CanonicalGUID(waitingDoc), waitingDoc, now, waitingMsg, now, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, about := range []string{sentMsg, waitingMsg} {
+		e := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: w.a.entity, Recipient: w.b.entity, MessageGUID: seos.NewGUID()},
+			Body: seos.Body{Error: &seos.ErrorBody{MessageGUID: seos.Str(strings.ToUpper(about)), Type: seos.ErrExternal, Description: fault.SenderPrefix + " Лош формат."}}}
+		if reply, _ := w.submit(w.a.id, sign(t, w.a.id, e)); reply != nil {
+			t.Fatalf("Error notification answered with %+v", reply.Body)
+		}
 	}
 	var state, lastErr string
-	w.db.QueryRow(`SELECT state, last_error FROM outbox`).Scan(&state, &lastErr)
+	w.db.QueryRow(`SELECT state, doc_status, peer_number FROM outbox WHERE document_guid = ?`, doc).Scan(&state, &status, &number)
+	if state != "delivered" || status != "DS_REGISTERED" || number != "МЕУ-5" {
+		t.Errorf("registered document after a peer Error: %s %s %s", state, status, number)
+	}
+	if n := w.count(`SELECT count(*) FROM outbox_events WHERE event = 'peer_error_not_applied'`); n != 1 {
+		t.Errorf("%d peer_error_not_applied events", n)
+	}
+	w.db.QueryRow(`SELECT state, last_error FROM outbox WHERE document_guid = ?`, waitingDoc).Scan(&state, &lastErr)
 	if state != "failed" || !strings.Contains(lastErr, "Лош формат") {
-		t.Errorf("outbox after peer Error: %s %q", state, lastErr)
+		t.Errorf("waiting document after peer Error: %s %q", state, lastErr)
 	}
 }
 
@@ -410,4 +427,40 @@ func TestWeAreInactive(t *testing.T) {
 	m := registration(w.a.entity, w.b.entity, seos.NewGUID())
 	reply, _ := w.submit(w.a.id, sign(t, w.a.id, m))
 	assertError(t, reply, seos.ErrInternal, m.Header.MessageGUID, "не е активен")
+}
+
+// A document without files as the deployed .NET node sends it (an empty
+// DocAttachmentList) is accepted as having no attachments and counted.
+func TestEmptyAttachmentListAccepted(t *testing.T) {
+	w := newWorld(t, options{})
+	doc := seos.NewGUID()
+	m := registration(w.a.entity, w.b.entity, doc)
+	unsigned, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(unsigned)
+	start, end := strings.Index(s, "<DocAttachmentList>"), strings.Index(s, "</DocAttachmentList>")+len("</DocAttachmentList>")
+	parsed, doc2, err := seos.Parse([]byte(s[:start] + "<DocAttachmentList/>" + s[end:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&xmldsig.Signer{Key: w.a.id.Key, Cert: w.a.id.Cert}).Sign(doc2); err != nil {
+		t.Fatal(err)
+	}
+	signed, _ := seos.WriteCompact(doc2)
+	reply, _ := w.submit(w.a.id, signed)
+	if reply.Body.StatusResponse == nil || reply.Body.StatusResponse.Status != seos.StatusWaitRegistration {
+		t.Fatalf("not accepted: %+v", reply.Body)
+	}
+	it, err := inbox.Find(context.Background(), w.db, w.a.entity.GUID, parsed.Body.RegistrationRequest.Document.ID.GUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it, _ = inbox.Get(context.Background(), w.db, it.ID); len(it.Attachments) != 0 {
+		t.Errorf("stored %d attachments", len(it.Attachments))
+	}
+	if v := testutil.ToFloat64(w.pipeline.Metrics.tolerated.WithLabelValues(string(seos.QuirkEmptyAttachmentList))); v != 1 {
+		t.Errorf("tolerated metric %v", v)
+	}
 }

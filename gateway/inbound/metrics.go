@@ -3,6 +3,7 @@ package inbound
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/fault"
+	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 )
@@ -16,13 +17,14 @@ type Metrics struct {
 	latency           prometheus.Histogram
 	inFlight          prometheus.Gauge
 	rejectedBusy      prometheus.Counter
+	tolerated         *prometheus.CounterVec
 }
 
 // NewMetrics registers the endpoint's metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_inbound_requests_total",
-			Help: "Submit requests by message type and outcome (accepted, already_received, not_found, applied, refused, soap_fault...)."},
+			Help: "Submit requests by message type and outcome (accepted, already_received, not_found, applied, repeated, not_applied, refused, soap_fault...)."},
 			[]string{"type", "outcome"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_inbound_refusals_total",
 			Help: "Refused messages by reason."}, []string{"reason"}),
@@ -36,8 +38,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Submit requests being processed now."}),
 		rejectedBusy: prometheus.NewCounter(prometheus.CounterOpts{Name: "seosgw_inbound_busy_rejections_total",
 			Help: "Requests turned away with 503 because max_concurrent requests were in flight."}),
+		tolerated: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_inbound_tolerated_total",
+			Help: "Messages accepted despite a known schema departure of production peers, by quirk (empty_attachment_list)."}, []string{"quirk"}),
 	}
-	reg.MustRegister(m.requests, m.refusals, m.signatureFailures, m.size, m.latency, m.inFlight, m.rejectedBusy)
+	reg.MustRegister(m.requests, m.refusals, m.signatureFailures, m.size, m.latency, m.inFlight, m.rejectedBusy, m.tolerated)
+	m.tolerated.WithLabelValues(string(seos.QuirkEmptyAttachmentList))
 	// Every known series at 0 from the start: a panel or rate() over a
 	// series that does not exist yet shows "No data", not "none".
 	for _, r := range fault.Reasons {
@@ -51,8 +56,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for t, outcomes := range map[seos.MessageType][]string{
 		seos.TypeRegistrationRequest: {"accepted", "already_received", "refused"},
 		seos.TypeStatusRequest:       {"accepted", "not_found", "refused"},
-		seos.TypeStatusResponse:      {"applied", "refused"},
-		seos.TypeError:               {"applied", "unmatched_error", "refused"},
+		seos.TypeStatusResponse:      {string(outbox.Applied), string(outbox.Repeated), string(outbox.NotApplied), "refused"},
+		seos.TypeError:               {string(outbox.Applied), string(outbox.Repeated), string(outbox.NotApplied), "unmatched_error", "refused"},
 		"none":                       {"soap_fault"},
 	} {
 		for _, o := range outcomes {

@@ -17,6 +17,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/fault"
 	"github.com/seosgw/seosgw/gateway/msglog"
+	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
@@ -47,6 +48,9 @@ type Pipeline struct {
 	MaxMessageBytes int64
 	Log             *slog.Logger
 	Metrics         *Metrics
+	// Transitions logs and counts what peers' status reports did to the
+	// documents we sent (nil: not counted).
+	Transitions *outbox.Observer
 	// Received, when set, is called after a document is committed (to wake
 	// the AIS bridge); it must not block.
 	Received func(inboxID int64)

@@ -97,6 +97,7 @@ func (p *Pipeline) accept(ctx context.Context, x *exchange) (Response, error) {
 	var env []byte
 	var inboxID int64
 	outcome := "accepted"
+	var transition outbox.Transition
 	err := store.InTx(ctx, p.DB, func(tx *sql.Tx) error {
 		var seen int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM inbound_messages WHERE message_guid_key = ?`, seos.CanonicalGUID(m.Header.MessageGUID)).Scan(&seen)
@@ -151,21 +152,26 @@ func (p *Pipeline) accept(ctx context.Context, x *exchange) (Response, error) {
 			}
 			body = &seos.Body{StatusResponse: resp}
 		case b.StatusResponse != nil:
-			if _, err := outbox.ApplyStatus(ctx, tx, m.Header.Sender.GUID, b.StatusResponse, now); errors.Is(err, outbox.ErrUnknownDocument) {
+			// A report that is no protocol transition is still received
+			// (an empty SubmitResult): it is kept as an event on the
+			// document, and the document keeps its state.
+			t, err := outbox.ApplyStatus(ctx, tx, m.Header.Sender.GUID, b.StatusResponse, now)
+			if errors.Is(err, outbox.ErrUnknownDocument) {
 				return fault.Sender(fault.UnexpectedMessage,
 					fmt.Sprintf("Документ с идентификатор %s не е изпращан към подателя.", b.StatusResponse.DocID.GUID),
 					"status notification about a document we never sent to this participant", err)
 			} else if err != nil {
 				return err
 			}
-			outcome = "applied"
+			transition, outcome = t, string(t.Verdict)
 		case b.Error != nil:
-			if _, err := outbox.ApplyError(ctx, tx, m.Header.Sender.GUID, b.Error, now); errors.Is(err, outbox.ErrUnknownDocument) {
+			t, err := outbox.ApplyError(ctx, tx, m.Header.Sender.GUID, b.Error, now)
+			if errors.Is(err, outbox.ErrUnknownDocument) {
 				outcome = "unmatched_error" // nothing of ours to fail; kept in the log
 			} else if err != nil {
 				return err
 			} else {
-				outcome = "applied"
+				transition, outcome = t, string(t.Verdict)
 			}
 		}
 		if body != nil {
@@ -195,6 +201,7 @@ func (p *Pipeline) accept(ctx context.Context, x *exchange) (Response, error) {
 		}
 		return Response{}, err
 	}
+	p.Transitions.Observe(transition)
 	p.Metrics.requests.WithLabelValues(x.msgType, outcome).Inc()
 	p.Log.Info("inbound: accepted", "type", x.msgType, "outcome", outcome, "message_guid", m.Header.MessageGUID,
 		"sender", m.Header.Sender.GUID, "document_guid", documentGUID(m))

@@ -136,16 +136,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		MaxMessageBytes: int64(cfg.Endpoint.MaxMessageBytes),
 		Log:             log,
 		Metrics:         inbound.NewMetrics(n.Registry),
+		Transitions:     outbox.NewObserver(n.Registry, log),
 		PeerSeen:        trustMetrics.PeerSeen,
 	}
 	self := n.Pipeline.Self
 	n.Outbound = &outbound.Deliverer{
 		DB: n.DB, Dir: n.Cache, Policy: n.Pipeline.Policy, Self: self, Identity: n.Identity, Trust: n.Trust,
 		Hash:  func(guid string) xmldsig.Hash { h, _ := xmldsig.ParseHash(cfg.DigestFor(guid)); return h },
-		Clock: clk, Log: log, Metrics: outbound.NewMetrics(n.Registry),
+		Clock: clk, Log: log, Metrics: outbound.NewMetrics(n.Registry), Transitions: n.Pipeline.Transitions,
 		Schedule: outbound.Schedule{First: cfg.Outbound.RetryFirst.D(), Retries: cfg.Outbound.Retries},
 		Workers:  cfg.Outbound.Workers, Timeout: cfg.Outbound.Timeout.D(), MaxReply: int64(cfg.Outbound.MaxReplyBytes),
-		StatusAfter: cfg.Outbound.StatusAfter.D(), Poll: cfg.Outbound.Poll.D(), PeerSeen: trustMetrics.PeerSeen,
+		StatusAfter: cfg.Outbound.StatusAfter.D(), StatusMaxInterval: cfg.Outbound.StatusMaxInterval.D(), Poll: cfg.Outbound.Poll.D(),
+		PeerSeen: trustMetrics.PeerSeen,
 	}
 	n.AIS = &ais.Service{DB: n.DB, Dir: n.Cache, Policy: n.Pipeline.Policy, Self: self, Clock: clk, Log: log, Queued: n.Outbound.Notify}
 	n.aisAPI = ais.NewAPIMetrics(n.Registry)

@@ -65,12 +65,18 @@ type Deliverer struct {
 	Clock    clock.Clock
 	Log      *slog.Logger
 	Metrics  *Metrics
-	Schedule Schedule
-	Workers  int           // attempts in flight at once
-	Timeout  time.Duration // one attempt, connect to last byte
-	MaxReply int64         // reply size limit
-	// StatusAfter asks about documents waiting registration this long.
-	StatusAfter time.Duration
+	// Transitions logs and counts what status answers did to the documents
+	// we sent (nil: not counted).
+	Transitions *outbox.Observer
+	Schedule    Schedule
+	Workers     int           // attempts in flight at once
+	Timeout     time.Duration // one attempt, connect to last byte
+	MaxReply    int64         // reply size limit
+	// StatusAfter asks about documents waiting registration this long;
+	// the gap to the next question doubles after each, up to
+	// StatusMaxInterval (StatusAfter when zero).
+	StatusAfter       time.Duration
+	StatusMaxInterval time.Duration
 	// Poll bounds the sleep between passes.
 	Poll time.Duration
 	// PeerSeen, when set, is told each recipient's certificate expiry.
@@ -181,20 +187,22 @@ func (d *Deliverer) attempt(ctx context.Context, it *outbox.Item) {
 			o.RetryAt = now.Add(d.Schedule.Delay(it.Attempts))
 		}
 	}
+	var transition outbox.Transition
 	err := store.InTx(ctx, d.DB, func(tx *sql.Tx) error {
+		transition = outbox.Transition{}
 		if err := outbox.Record(ctx, tx, it, o, now); err != nil {
 			return err
 		}
-		if o.Delivered && it.Kind == outbox.KindStatusRequest && reply != nil {
-			if _, err := outbox.ApplyStatus(ctx, tx, it.RecipientGUID, reply, now); err != nil && !errors.Is(err, outbox.ErrUnknownDocument) {
+		// A status request's answer, or an acknowledgement that is already
+		// more than "waiting" (e.g. rejected on arrival), goes through the
+		// transition table.
+		if o.Delivered && reply != nil && (it.Kind == outbox.KindStatusRequest ||
+			it.Kind == outbox.KindRegistration && !outbox.State(reply.Status).Waiting()) {
+			t, err := outbox.ApplyStatus(ctx, tx, it.RecipientGUID, reply, now)
+			if err != nil && !errors.Is(err, outbox.ErrUnknownDocument) {
 				return err
 			}
-		}
-		if o.Delivered && it.Kind == outbox.KindRegistration && reply != nil && reply.Status != seos.StatusWaitRegistration && reply.Status != seos.StatusAlreadyReceived {
-			// An answer that is already final (e.g. rejected on arrival).
-			if _, err := outbox.ApplyStatus(ctx, tx, it.RecipientGUID, reply, now); err != nil && !errors.Is(err, outbox.ErrUnknownDocument) {
-				return err
-			}
+			transition = t
 		}
 		return nil
 	})
@@ -202,6 +210,7 @@ func (d *Deliverer) attempt(ctx context.Context, it *outbox.Item) {
 		d.Log.Error("outbox: cannot record an attempt; it will be retried", "id", it.ID, "error", err)
 		return
 	}
+	d.Transitions.Observe(transition)
 	d.Metrics.observe(it, o, reason, now.Sub(start), now.Sub(it.CreatedAt))
 	lvl := d.Log.Info
 	if !o.Delivered {
@@ -470,30 +479,48 @@ func (d *Deliverer) client(host, serial string) *http.Client {
 }
 
 // askAboutWaiting queues status requests for documents waiting
-// registration longer than StatusAfter.
+// registration: the first after StatusAfter, each next one after twice the
+// gap before it, capped at StatusMaxInterval.
 func (d *Deliverer) askAboutWaiting(ctx context.Context) {
 	now := d.Clock.Now()
-	items, err := outbox.AwaitingStatus(ctx, d.DB, now.Add(-d.StatusAfter))
+	items, err := outbox.AwaitingStatus(ctx, d.DB, now, now.Add(-d.StatusAfter))
 	if err != nil {
 		d.Log.Error("outbox: status poll", "error", err)
 		return
 	}
 	for _, it := range items {
+		gap := d.statusGap(it.StatusAsks + 1)
 		err := store.InTx(ctx, d.DB, func(tx *sql.Tx) error {
 			id := seos.DocumentID{GUID: it.DocumentGUID}
 			if _, _, err := outbox.Enqueue(ctx, tx, outbox.KindStatusRequest, it.RecipientGUID, it.DocumentGUID, 0,
 				&outbox.Request{DocID: &id}, "", now); err != nil {
 				return err
 			}
-			if err := outbox.MarkAsked(ctx, tx, it.ID, now); err != nil {
+			if err := outbox.MarkAsked(ctx, tx, it.ID, now, now.Add(gap)); err != nil {
 				return err
 			}
-			return outbox.AddEvent(ctx, tx, it.ID, "status_asked", fmt.Sprintf("waiting registration since %s", it.UpdatedAt.UTC().Format(time.RFC3339)), now)
+			return outbox.AddEvent(ctx, tx, it.ID, "status_asked", fmt.Sprintf("question %d while %s; the next not before %s",
+				it.StatusAsks+1, it.DocStatus, now.Add(gap).UTC().Format(time.RFC3339)), now)
 		})
 		if err != nil {
 			d.Log.Error("outbox: queue a status request", "id", it.ID, "error", err)
 		}
 	}
+}
+
+// statusGap is the wait after the n-th question (n ≥ 1): StatusAfter·2^n,
+// at most StatusMaxInterval.
+func (d *Deliverer) statusGap(n int) time.Duration {
+	limit := max(d.StatusMaxInterval, d.StatusAfter)
+	gap := d.StatusAfter
+	for i := 0; i < n && gap < limit; i++ {
+		if gap > limit/2 {
+			gap = limit
+		} else {
+			gap *= 2
+		}
+	}
+	return min(gap, limit)
 }
 
 func (d *Deliverer) updateDepths(ctx context.Context) {

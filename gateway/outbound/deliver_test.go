@@ -104,7 +104,7 @@ func newNet(t *testing.T) *testNet {
 func entity(e seos.Entity, id *pki.Identity, url string) register.Entity {
 	return register.Entity{Identifier: e.Identifier, GUID: e.GUID, AdministrativeBodyName: e.AdministrativeBodyName,
 		CertificateSN: pki.SerialHex(id.Cert), Status: register.Active, LastChange: time.Now().UTC().Truncate(time.Second),
-		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: url, Status: register.Active, Version: 1}}}
+		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: url, Status: register.Active, Version: "1"}}}
 }
 
 // serveRealB runs B's real endpoint (the inbound pipeline) on the listener.
@@ -219,7 +219,7 @@ func TestDeliversToRealEndpoint(t *testing.T) {
 	defer stop()
 	doc := seos.NewGUID()
 	it := n.runUntil(n.enqueue(doc), 20*time.Second, delivered)
-	if it.DocStatus != string(seos.StatusWaitRegistration) || it.Attempts != 1 || it.LastMessageGUID == "" {
+	if it.DocStatus != outbox.StateWaiting || it.Attempts != 1 || it.LastMessageGUID == "" {
 		t.Errorf("delivered item: %+v", it)
 	}
 	var count int
@@ -336,7 +336,7 @@ func TestRepliesThatAreNotBelieved(t *testing.T) {
 			stop := n.serveBroken(c.server(n), func(req *seos.Message) []byte { return c.reply(n, req) })
 			defer stop()
 			it := n.runUntil(n.enqueue(seos.NewGUID()), 10*time.Second, func(it *outbox.Item) bool { return it.Attempts == 1 && it.State == outbox.Queued })
-			if it.DocStatus == string(seos.StatusWaitRegistration) || !strings.Contains(it.LastError, c.want) {
+			if it.DocStatus == outbox.StateWaiting || !strings.Contains(it.LastError, c.want) {
 				t.Errorf("reply believed or wrong reason: %+v", it)
 			}
 		})
@@ -374,7 +374,7 @@ func TestAsksAboutDocumentsWaitingTooLong(t *testing.T) {
 	n.runUntil(id, 20*time.Second, delivered)
 	dbB.Exec(`UPDATE inbox SET state = 'registered', reg_number = 'Б-77', reg_date = '2026-11-25'`)
 	n.d.StatusAfter, n.d.Poll = time.Millisecond, 50*time.Millisecond
-	it := n.runUntil(id, 20*time.Second, func(it *outbox.Item) bool { return it.DocStatus == string(seos.StatusRegistered) })
+	it := n.runUntil(id, 20*time.Second, func(it *outbox.Item) bool { return it.DocStatus == outbox.StateRegistered })
 	if it.PeerNumber != "Б-77" || it.StatusAskedAt.IsZero() {
 		t.Errorf("after the status request: %+v", it)
 	}
@@ -425,7 +425,7 @@ func TestLateAcknowledgementKeepsLaterStatus(t *testing.T) {
 	wait := &seos.StatusResponse{DocID: seos.DocumentID{GUID: doc}, Status: seos.StatusWaitRegistration}
 	outbox.ApplyStatus(ctx, n.dbA, n.bEnt.GUID, wait, time.Now())
 	it, _ := outbox.Get(ctx, n.dbA, id)
-	if it.DocStatus != string(seos.StatusRegistered) || it.PeerNumber != "Б-9" || it.State != outbox.Delivered {
+	if it.DocStatus != outbox.StateRegistered || it.PeerNumber != "Б-9" || it.State != outbox.Delivered {
 		t.Errorf("after a late acknowledgement: %+v", it)
 	}
 }

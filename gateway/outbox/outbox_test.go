@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,12 +12,7 @@ import (
 )
 
 func TestQueueLifecycleAndRetention(t *testing.T) {
-	ctx := context.Background()
-	db, err := store.OpenGateway(ctx, filepath.Join(t.TempDir(), "gw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	ctx, db := context.Background(), openDB(t)
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	doc := &seos.Document{ID: seos.DocumentID{GUID: seos.NewGUID()}, Kind: "Писмо"}
 	id, created, err := Enqueue(ctx, db, KindRegistration, "{B}", doc.ID.GUID, 0, &Request{Document: doc}, "k1", t0)
@@ -44,11 +40,22 @@ func TestQueueLifecycleAndRetention(t *testing.T) {
 		t.Errorf("prune: %d %v", n, err)
 	}
 	it, err := Get(ctx, db, id)
-	if err != nil || it.Request.Document != nil || it.DocStatus != string(seos.StatusWaitRegistration) || it.LastMessageGUID != "{m}" {
+	if err != nil || it.Request.Document != nil || it.DocStatus != StateWaiting || it.LastMessageGUID != "{m}" {
 		t.Errorf("after pruning: %+v %v", it, err)
 	}
 	ev, _ := Events(ctx, db, id)
 	if len(ev) != 2 || ev[0].Event != "queued" || ev[1].Event != "delivered" {
 		t.Errorf("history: %+v", ev)
 	}
+}
+
+// openDB is a gateway database in the test's folder, closed after it.
+func openDB(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := store.OpenGateway(context.Background(), filepath.Join(t.TempDir(), "gw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

@@ -51,13 +51,15 @@ type Item struct {
 	LastMessageGUID string            `json:"lastMessageGuid,omitempty"`
 	CreatedAt       time.Time         `json:"createdAt"`
 	UpdatedAt       time.Time         `json:"updatedAt"`
-	DocStatus       string            `json:"docStatus,omitempty"`
+	DocStatus       State             `json:"docStatus,omitempty"`
 	PeerNumber      string            `json:"peerNumber,omitempty"`
 	PeerDate        string            `json:"peerDate,omitempty"`
 	PeerURI         *seos.DocumentURI `json:"peerUri,omitempty"`
 	RejectionReason string            `json:"rejectionReason,omitempty"`
 	ExpectClose     string            `json:"expectClose,omitempty"`
 	StatusAskedAt   time.Time         `json:"statusAskedAt,omitempty"`
+	StatusAsks      int               `json:"statusAsks,omitempty"`   // status requests that left it waiting
+	StatusNextAt    time.Time         `json:"statusNextAt,omitempty"` // when the next may go (zero: not asked yet)
 	Request         *Request          `json:"-"`
 }
 
@@ -102,14 +104,14 @@ func Enqueue(ctx context.Context, q Full, kind, recipientGUID, documentGUID stri
 		inbox = inboxID
 	}
 	ts := store.FormatTime(now)
-	docStatus := ""
+	docStatus := StateNone
 	if kind == KindRegistration {
-		docStatus = "queued"
+		docStatus = StateQueued
 	}
 	res, err := q.ExecContext(ctx, `INSERT INTO outbox (kind, idempotency_key, recipient_guid_key, recipient_guid, document_guid_key, document_guid,
 		inbox_id, request_json, state, next_attempt_at, created_at, updated_at, doc_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		kind, key, seos.CanonicalGUID(recipientGUID), recipientGUID, seos.CanonicalGUID(documentGUID), documentGUID, inbox, string(body),
-		Queued, ts, ts, ts, docStatus)
+		Queued, ts, ts, ts, string(docStatus))
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue: %w", err)
 	}
@@ -122,24 +124,27 @@ func Enqueue(ctx context.Context, q Full, kind, recipientGUID, documentGUID stri
 
 const itemColumns = `id, kind, COALESCE(idempotency_key, ''), recipient_guid, document_guid, COALESCE(inbox_id, 0), state, attempts,
 	next_attempt_at, last_error, last_message_guid, created_at, updated_at, doc_status, peer_number, peer_date, peer_uri_json,
-	rejection_reason, expect_close, status_asked_at, request_json`
+	rejection_reason, expect_close, status_asked_at, status_asks, status_next_at, request_json`
 
 type scanner interface{ Scan(...any) error }
 
 func scanItem(s scanner) (*Item, error) {
 	var it Item
-	var next, created, updated, asked, uri, req string
+	var next, created, updated, asked, askNext, uri, req string
 	if err := s.Scan(&it.ID, &it.Kind, &it.IdempotencyKey, &it.RecipientGUID, &it.DocumentGUID, &it.InboxID, &it.State, &it.Attempts,
 		&next, &it.LastError, &it.LastMessageGUID, &created, &updated, &it.DocStatus, &it.PeerNumber, &it.PeerDate, &uri,
-		&it.RejectionReason, &it.ExpectClose, &asked, &req); err != nil {
+		&it.RejectionReason, &it.ExpectClose, &asked, &it.StatusAsks, &askNext, &req); err != nil {
 		return nil, err
 	}
-	var errs [4]error
+	var errs [5]error
 	it.NextAttemptAt, errs[0] = store.ParseTime(next)
 	it.CreatedAt, errs[1] = store.ParseTime(created)
 	it.UpdatedAt, errs[2] = store.ParseTime(updated)
 	if asked != "" {
 		it.StatusAskedAt, errs[3] = store.ParseTime(asked)
+	}
+	if askNext != "" {
+		it.StatusNextAt, errs[4] = store.ParseTime(askNext)
 	}
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, fmt.Errorf("outbox: item %d: %w", it.ID, err)
@@ -262,25 +267,40 @@ type Outcome struct {
 	Detail      string
 }
 
-// Record stores an attempt's outcome and its history line.
+// Record stores an attempt's outcome and its history line. A registration's
+// state moves by the transition table: a waiting acknowledgement never
+// overwrites a later status the recipient sent while the attempt was in
+// flight, and a document the recipient has reported on is not turned back
+// into "failed". Any other status in an acknowledgement is the caller's to
+// ApplyStatus.
 func Record(ctx context.Context, q Querier, it *Item, o Outcome, now time.Time) error {
 	ts := store.FormatTime(now)
+	var kind string
+	var docStatus State
+	if err := q.QueryRowContext(ctx, `SELECT kind, doc_status FROM outbox WHERE id = ?`, it.ID).Scan(&kind, &docStatus); err != nil {
+		return fmt.Errorf("outbox: record attempt: %w", err)
+	}
+	move := func(to State) {
+		if kind == KindRegistration && Decide(docStatus, to) == Applied {
+			docStatus = to
+		}
+	}
 	var err error
 	switch {
 	case o.Delivered:
-		// The acknowledgement must not overwrite a later status the
-		// recipient already sent us while the attempt was in flight.
-		_, err = q.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = '', last_message_guid = ?, updated_at = ?,
-			doc_status = CASE WHEN ? <> '' AND doc_status IN ('', 'queued', 'DS_WAIT_REGISTRATION', 'DS_ALREADY_RECEIVED') THEN ? ELSE doc_status END
-			WHERE id = ?`,
-			Delivered, seos.CanonicalGUID(o.MessageGUID), ts, o.DocStatus, o.DocStatus, it.ID)
+		if to := State(o.DocStatus); to.Waiting() {
+			move(to)
+		}
+		_, err = q.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = '', last_message_guid = ?, updated_at = ?, doc_status = ? WHERE id = ?`,
+			Delivered, seos.CanonicalGUID(o.MessageGUID), ts, string(docStatus), it.ID)
 		if err == nil {
 			err = AddEvent(ctx, q, it.ID, "delivered", o.Detail, now)
 		}
 	case o.Final:
+		move(StateFailed)
 		_, err = q.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = ?, last_message_guid = CASE WHEN ? <> '' THEN ? ELSE last_message_guid END,
-			updated_at = ?, doc_status = CASE WHEN kind = 'registration' THEN 'failed' ELSE doc_status END WHERE id = ?`,
-			Failed, o.Detail, seos.CanonicalGUID(o.MessageGUID), seos.CanonicalGUID(o.MessageGUID), ts, it.ID)
+			updated_at = ?, doc_status = ? WHERE id = ?`,
+			Failed, o.Detail, seos.CanonicalGUID(o.MessageGUID), seos.CanonicalGUID(o.MessageGUID), ts, string(docStatus), it.ID)
 		if err == nil {
 			err = AddEvent(ctx, q, it.ID, "failed", o.Detail, now)
 		}
@@ -317,13 +337,18 @@ func Depths(ctx context.Context, db *sql.DB) (map[string]int, error) {
 	return out, rows.Err()
 }
 
-// AwaitingStatus returns delivered registrations still waiting registration
-// since before `before` and not asked about since then.
-func AwaitingStatus(ctx context.Context, db *sql.DB, before time.Time) ([]*Item, error) {
-	b := store.FormatTime(before)
-	rows, err := db.QueryContext(ctx, `SELECT `+itemColumns+` FROM outbox WHERE kind = 'registration' AND state = ?
-		AND doc_status IN ('DS_WAIT_REGISTRATION', 'DS_ALREADY_RECEIVED') AND updated_at < ? AND (status_asked_at = '' OR status_asked_at < ?)`,
-		Delivered, b, b)
+// AwaitingStatus returns the delivered registrations due a status
+// question at now: still waiting (or not found) at the recipient, first
+// asked once they waited since firstBefore or earlier, then when their
+// status_next_at comes; never while a question about them is still on its
+// way, so one document is never asked about twice at once.
+func AwaitingStatus(ctx context.Context, db *sql.DB, now, firstBefore time.Time) ([]*Item, error) {
+	rows, err := db.QueryContext(ctx, `SELECT `+itemColumns+` FROM outbox o WHERE kind = ? AND state = ? AND doc_status IN (?, ?, ?)
+		AND ((status_next_at = '' AND updated_at <= ?) OR (status_next_at <> '' AND status_next_at <= ?))
+		AND NOT EXISTS (SELECT 1 FROM outbox s WHERE s.kind = ? AND s.state IN (?, ?)
+			AND s.recipient_guid_key = o.recipient_guid_key AND s.document_guid_key = o.document_guid_key)`,
+		KindRegistration, Delivered, string(StateWaiting), string(StateAlreadyReceived), string(StateNotFound),
+		store.FormatTime(firstBefore), store.FormatTime(now), KindStatusRequest, Queued, Sending)
 	if err != nil {
 		return nil, err
 	}
@@ -339,9 +364,11 @@ func AwaitingStatus(ctx context.Context, db *sql.DB, before time.Time) ([]*Item,
 	return out, rows.Err()
 }
 
-// MarkAsked records that a status request about item id is on its way.
-func MarkAsked(ctx context.Context, q Querier, id int64, now time.Time) error {
-	_, err := q.ExecContext(ctx, `UPDATE outbox SET status_asked_at = ? WHERE id = ?`, store.FormatTime(now), id)
+// MarkAsked records that a status request about item id is on its way and
+// that the next may go at next.
+func MarkAsked(ctx context.Context, q Querier, id int64, now, next time.Time) error {
+	_, err := q.ExecContext(ctx, `UPDATE outbox SET status_asked_at = ?, status_asks = status_asks + 1, status_next_at = ? WHERE id = ?`,
+		store.FormatTime(now), store.FormatTime(next), id)
 	return err
 }
 

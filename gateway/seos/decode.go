@@ -31,9 +31,11 @@ type RuleError struct {
 
 func (e *RuleError) Error() string { return e.Path + ": " + e.Msg }
 
-// FromDocument validates doc and builds the model.
+// FromDocument validates doc and builds the model. It accepts the known
+// quirks of production peers (see Quirk) and lists them in Message.Tolerated.
 func FromDocument(doc *etree.Document) (*Message, error) {
-	if err := Validate(doc); err != nil {
+	quirks, err := validate(doc, true)
+	if err != nil {
 		return nil, err
 	}
 	root := doc.Root()
@@ -47,7 +49,8 @@ func FromDocument(doc *etree.Document) (*Message, error) {
 			Recipient:   entity(kid(h, "Recipient")),
 			MessageGUID: text(kid(h, "MessageGUID")),
 		},
-		Signed: kid(root, "Signature") != nil,
+		Signed:    kid(root, "Signature") != nil,
+		Tolerated: quirks,
 	}
 	content := kid(root, "Body").ChildElements()[0]
 	var bodyType MessageType

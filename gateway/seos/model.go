@@ -59,6 +59,9 @@ type Message struct {
 	// Signed records that the parsed message carried a Message-level
 	// ds:Signature; the xmldsig package checks it. Encoding ignores it.
 	Signed bool
+	// Tolerated lists the schema departures of production peers the
+	// parser accepted in this message (empty for a schema-valid one).
+	Tolerated []Quirk
 }
 
 // Header is Message/Header.

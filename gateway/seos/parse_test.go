@@ -3,6 +3,7 @@ package seos
 import (
 	"errors"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -304,6 +305,43 @@ func TestCanonicalGUID(t *testing.T) {
 	} {
 		if got := CanonicalGUID(in); got != want {
 			t.Errorf("CanonicalGUID(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// An empty DocAttachmentList, as the deployed .NET node writes a document
+// without files, parses as "no attachments" and is reported; the strict
+// Validate (the schema's verdict) still refuses it, and nothing else is
+// tolerated: an empty correspondent list, or an attachment list with text.
+func TestEmptyAttachmentListTolerated(t *testing.T) {
+	good, _ := fullMessage().Marshal()
+	s := string(good)
+	start, end := strings.Index(s, "<DocAttachmentList>"), strings.Index(s, "</DocAttachmentList>")+len("</DocAttachmentList>")
+	for name, list := range map[string]string{"self-closing": "<DocAttachmentList/>", "open and close": "<DocAttachmentList></DocAttachmentList>", "whitespace": "<DocAttachmentList>\n  </DocAttachmentList>"} {
+		t.Run(name, func(t *testing.T) {
+			in := s[:start] + list + s[end:]
+			m, doc, err := Parse([]byte(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m.Body.RegistrationRequest.Document.Attachments) != 0 || len(m.Tolerated) != 1 || m.Tolerated[0] != QuirkEmptyAttachmentList {
+				t.Errorf("attachments %v, tolerated %v", m.Body.RegistrationRequest.Document.Attachments, m.Tolerated)
+			}
+			if Validate(doc) == nil {
+				t.Error("the strict schema check accepted an empty DocAttachmentList")
+			}
+		})
+	}
+	if m, _, err := Parse(good); err != nil || len(m.Tolerated) != 0 {
+		t.Errorf("a schema-valid message reports quirks: %v %v", m.Tolerated, err)
+	}
+	for name, in := range map[string]string{
+		"text in the list":          s[:start] + "<DocAttachmentList>x</DocAttachmentList>" + s[end:],
+		"empty correspondent list":  regexp.MustCompile(`<DocCorrespondentList>.*</DocCorrespondentList>`).ReplaceAllString(s, "<DocCorrespondentList/>"),
+		"attachment without a body": strings.Replace(s, "<AttBody>YSAmIGIgPCBjID4gZA0K</AttBody>", "", 1),
+	} {
+		if _, _, err := Parse([]byte(in)); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 }

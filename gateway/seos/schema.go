@@ -136,6 +136,8 @@ var (
 var (
 	messageDecl *element
 	globals     map[[2]string]*element
+	// attachmentListDecl is the one declaration with a tolerated quirk.
+	attachmentListDecl *element
 )
 
 func init() {
@@ -169,12 +171,13 @@ func init() {
 		el(str(NS, "AttFileName")), el(typed(NS, "AttBody", tBase64)),
 		optStr("AttComment"), el(str(NS, "AttMIMEType")),
 	))
+	attachmentListDecl = complexEl(NS, "DocAttachmentList", seq(el(attachment).many()))
 	document := complexEl(NS, "Document", seq(
 		el(docID("DocID")),
 		el(docID("DocParentID")).opt(),
 		el(str(NS, "DocKind")),
 		el(complexEl(NS, "DocCorrespondentList", seq(el(correspondent).many()))).opt(),
-		el(complexEl(NS, "DocAttachmentList", seq(el(attachment).many()))).opt(),
+		el(attachmentListDecl).opt(),
 		optStr("DocAbout"),
 		el(complexEl(NS, "DocService", seq(el(str(NS, "ServiceName")), el(str(NS, "ServiceType")), el(str(NS, "ServiceCode"))))).opt(),
 		optStr("DocComment"),

@@ -17,21 +17,43 @@ type SchemaError struct {
 
 func (e *SchemaError) Error() string { return e.Path + ": " + e.Msg }
 
-// Validate checks a parsed document against the SEOS message schema.
+// Quirk is a departure from the schema that a production peer sends and
+// that the gateway accepts on purpose; each is counted and logged.
+type Quirk string
+
+// QuirkEmptyAttachmentList is <DocAttachmentList/> without an Attachment:
+// the deployed .NET node serialises a document without files so (an empty
+// array) and accepts it itself; the schema wants at least one Attachment.
+const QuirkEmptyAttachmentList Quirk = "empty_attachment_list"
+
+// Validate checks a parsed document against the SEOS message schema,
+// exactly: it tolerates nothing.
 func Validate(doc *etree.Document) error {
+	_, err := validate(doc, false)
+	return err
+}
+
+// validate checks doc; with tolerate it accepts the known quirks and
+// reports which it met.
+func validate(doc *etree.Document, tolerate bool) ([]Quirk, error) {
 	root := doc.Root()
 	if root == nil {
-		return &SchemaError{Path: "/", Msg: "no root element"}
+		return nil, &SchemaError{Path: "/", Msg: "no root element"}
 	}
-	v := &validator{ids: map[string]bool{}}
+	v := &validator{ids: map[string]bool{}, tolerate: tolerate}
 	if ns := root.NamespaceURI(); ns != NS || root.Tag != "Message" {
-		return &SchemaError{Path: "/" + root.Tag, Msg: fmt.Sprintf("root element must be Message in namespace %s, found %s", NS, qname(ns, root.Tag))}
+		return nil, &SchemaError{Path: "/" + root.Tag, Msg: fmt.Sprintf("root element must be Message in namespace %s, found %s", NS, qname(ns, root.Tag))}
 	}
-	return v.element(root, messageDecl, "/Message")
+	if err := v.element(root, messageDecl, "/Message"); err != nil {
+		return nil, err
+	}
+	return v.quirks, nil
 }
 
 type validator struct {
-	ids map[string]bool // xsd:ID values seen, which must be unique
+	ids      map[string]bool // xsd:ID values seen, which must be unique
+	tolerate bool
+	quirks   []Quirk
 }
 
 func qname(ns, local string) string {
@@ -76,6 +98,10 @@ func (v *validator) element(x *etree.Element, d *element, path string) error {
 				return &SchemaError{Path: path, Msg: fmt.Sprintf("text %q is not allowed here (element-only content)", shorten(t.Data))}
 			}
 		}
+	}
+	if len(kids) == 0 && d == attachmentListDecl && v.tolerate {
+		v.quirks = append(v.quirks, QuirkEmptyAttachmentList) // no attachments
+		return nil
 	}
 	paths := childPaths(path, kids)
 	if d.content == nil {

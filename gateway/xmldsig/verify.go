@@ -1,6 +1,7 @@
 package xmldsig
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rsa"
 	"crypto/subtle"
@@ -63,8 +64,9 @@ const seosNS = "http://schemas.egov.bg/messaging/v1"
 
 // Verify checks the message signature of doc as received, strictly: the one
 // ds:Signature that is the last child of the root, one Reference URI="" with
-// the enveloped transform, allowed algorithms, exactly one certificate valid
-// at opts.Now. It never searches the document for "a" signature.
+// the enveloped transform, allowed algorithms, one signer certificate valid
+// at opts.Now (copies of it may repeat, as the deployed .NET node writes
+// them). It never searches the document for "a" signature.
 func Verify(doc *etree.Document, opts Options) (*Result, error) {
 	root := doc.Root()
 	if root == nil {
@@ -317,57 +319,98 @@ func attrText(a *etree.Attr) string {
 	return fmt.Sprintf("URI=%q", a.Value)
 }
 
+// readKeyInfo finds the signer's certificate. The deployed .NET node
+// writes it twice in one X509Data (KeyInfoX509Data(cert, EndCertOnly) and
+// then AddCertificate(cert) again) with an X509IssuerSerial, so copies of
+// that one certificate may repeat in any order; anything that could make
+// "the signer" ambiguous is refused and named: a second, different
+// certificate, a chain, or an X509IssuerSerial naming another certificate.
 func (p *profile) readKeyInfo(ki *etree.Element) error {
-	var certs []*etree.Element
-	var serials []*etree.Element
-	x509Datas := 0
+	var data []*etree.Element
 	for _, k := range ki.ChildElements() {
 		switch {
 		case isDS(k, "X509Data"):
-			x509Datas++
-			for _, d := range k.ChildElements() {
-				switch {
-				case isDS(d, "X509Certificate"):
-					certs = append(certs, d)
-				case isDS(d, "X509IssuerSerial"):
-					serials = append(serials, d)
-				case isDS(d, "X509SubjectName"), isDS(d, "X509SKI"):
-				default:
-					return fail(KindShape, "unexpected %s in X509Data", d.FullTag())
-				}
-			}
+			data = append(data, k)
 		case isDS(k, "KeyName"), isDS(k, "KeyValue"):
 			// informative; the certificate decides
 		default:
 			return fail(KindShape, "unexpected %s in KeyInfo", k.FullTag())
 		}
 	}
-	if x509Datas != 1 || len(certs) != 1 {
-		return fail(KindCertificate, "KeyInfo must carry exactly one X509Certificate, found %d", len(certs))
+	if len(data) != 1 {
+		return fail(KindCertificate, "KeyInfo must carry one X509Data with the signer's certificate, found %d X509Data elements", len(data))
 	}
-	der, err := decodeB64(text(certs[0]))
-	if err != nil {
-		return fail(KindCertificate, "X509Certificate is not base64: %v", err)
+	var ders [][]byte
+	var serials []*etree.Element
+	for _, d := range data[0].ChildElements() {
+		switch {
+		case isDS(d, "X509Certificate"):
+			der, err := decodeB64(text(d))
+			if err != nil {
+				return fail(KindCertificate, "X509Certificate %d is not base64: %v", len(ders)+1, err)
+			}
+			ders = append(ders, der)
+		case isDS(d, "X509IssuerSerial"):
+			serials = append(serials, d)
+		case isDS(d, "X509SubjectName"), isDS(d, "X509SKI"):
+		default:
+			return fail(KindShape, "unexpected %s in X509Data", d.FullTag())
+		}
 	}
-	cert, err := x509.ParseCertificate(der)
+	if len(ders) == 0 {
+		return fail(KindCertificate, "KeyInfo carries no X509Certificate: the signer's certificate must be in the message")
+	}
+	cert, err := x509.ParseCertificate(ders[0])
 	if err != nil {
 		return fail(KindCertificate, "X509Certificate does not parse: %v", err)
+	}
+	for i, der := range ders[1:] {
+		if bytes.Equal(der, ders[0]) {
+			continue // a copy, as the deployed .NET node writes it
+		}
+		other, err := x509.ParseCertificate(der)
+		if err != nil {
+			return fail(KindCertificate, "X509Certificate %d does not parse: %v", i+2, err)
+		}
+		if bytes.Equal(other.RawSubject, cert.RawIssuer) || bytes.Equal(cert.RawSubject, other.RawIssuer) {
+			return fail(KindCertificate, "KeyInfo carries a certificate chain (serial %X %q and serial %X %q): a SEOS signer sends its own certificate only",
+				cert.SerialNumber, cert.Subject.String(), other.SerialNumber, other.Subject.String())
+		}
+		return fail(KindCertificate, "KeyInfo carries a second, different certificate (serial %X %q) besides serial %X %q: only copies of the signer's certificate may repeat",
+			other.SerialNumber, other.Subject.String(), cert.SerialNumber, cert.Subject.String())
 	}
 	pub, ok := cert.PublicKey.(*rsa.PublicKey)
 	if !ok {
 		return fail(KindAlgorithm, "the certificate key is not RSA")
 	}
 	for _, s := range serials {
-		n := s.SelectElement("X509SerialNumber")
-		if n == nil {
-			return fail(KindShape, "X509IssuerSerial without X509SerialNumber")
-		}
-		v, ok := new(big.Int).SetString(strings.TrimSpace(text(n)), 10)
-		if !ok || v.Cmp(cert.SerialNumber) != 0 {
-			return fail(KindCertificate, "X509IssuerSerial names serial %s but the certificate's is %s", strings.TrimSpace(text(n)), cert.SerialNumber)
+		if err := checkIssuerSerial(s, cert); err != nil {
+			return err
 		}
 	}
 	p.cert, p.pub = cert, pub
+	return nil
+}
+
+// checkIssuerSerial requires an X509IssuerSerial to name cert: its decimal
+// serial and its issuer, however the peer wrote the name.
+func checkIssuerSerial(s *etree.Element, cert *x509.Certificate) error {
+	n, name := s.SelectElement("X509SerialNumber"), s.SelectElement("X509IssuerName")
+	if n == nil || name == nil {
+		return fail(KindShape, "X509IssuerSerial must hold X509IssuerName and X509SerialNumber")
+	}
+	serial := strings.TrimSpace(text(n))
+	if v, ok := new(big.Int).SetString(serial, 10); !ok || v.Cmp(cert.SerialNumber) != 0 {
+		return fail(KindCertificate, "X509IssuerSerial names another certificate: serial %.60s, but the certificate's is %s", serial, cert.SerialNumber)
+	}
+	issuer := strings.TrimSpace(text(name))
+	same, err := sameName(issuer, cert.RawIssuer)
+	if err != nil {
+		return fail(KindCertificate, "X509IssuerName %.120q is not a distinguished name we can compare: %v", issuer, err)
+	}
+	if !same {
+		return fail(KindCertificate, "X509IssuerSerial names another certificate: issuer %.120q, but the certificate's issuer is %q", issuer, cert.Issuer.String())
+	}
 	return nil
 }
 

@@ -2,7 +2,10 @@ package xmldsig
 
 import (
 	"bytes"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -236,4 +239,82 @@ func flipFirst(b []byte, marker string) []byte {
 		out[i] = 'A'
 	}
 	return out
+}
+
+// KeyInfo as peers write it: the deployed .NET node repeats the signer's
+// certificate and adds X509IssuerSerial; any order is fine, and every other
+// certificate or a serial/issuer naming another one is refused by name.
+func TestKeyInfoAsPeersWriteIt(t *testing.T) {
+	p := getPKI(t)
+	signed := string(signBytes(t, p.signer(p.a, SHA256), message(t, 0)))
+	cert := "<X509Certificate>" + base64.StdEncoding.EncodeToString(p.a.Cert.Raw) + "</X509Certificate>"
+	wrapped := "<X509Certificate>" + wrap76(base64.StdEncoding.EncodeToString(p.a.Cert.Raw)) + "</X509Certificate>"
+	other := "<X509Certificate>" + base64.StdEncoding.EncodeToString(p.b.Cert.Raw) + "</X509Certificate>"
+	caCert := "<X509Certificate>" + base64.StdEncoding.EncodeToString(p.ca.Cert.Raw) + "</X509Certificate>"
+	serial := func(issuer, n string) string {
+		return "<X509IssuerSerial><X509IssuerName>" + issuer + "</X509IssuerName><X509SerialNumber>" + n + "</X509SerialNumber></X509IssuerSerial>"
+	}
+	dotnet := serial(dotnetName(p.a.Cert.Issuer), p.a.Cert.SerialNumber.String())
+	rfc := serial(p.a.Cert.Issuer.String(), p.a.Cert.SerialNumber.String())
+	cases := []struct {
+		name, x509Data, want string // want: "" accepted, else part of the error
+	}{
+		{"deployed .NET node: twice, then issuer/serial", cert + cert + dotnet, ""},
+		{"issuer/serial first", dotnet + cert + cert, ""},
+		{"issuer/serial between copies", cert + dotnet + cert, ""},
+		{"three copies, one wrapped, no issuer/serial", cert + wrapped + cert, ""},
+		{"RFC 4514 issuer name", cert + rfc, ""},
+		{"issuer/serial twice", rfc + cert + dotnet + cert, ""},
+		{"a different second certificate", cert + other, "second, different certificate"},
+		{"a different first certificate", other + cert + dotnet, "second, different certificate"},
+		{"a chain", cert + caCert, "certificate chain"},
+		{"a chain, CA first", caCert + cert, "certificate chain"},
+		{"serial of another certificate", cert + cert + serial(dotnetName(p.a.Cert.Issuer), p.b.Cert.SerialNumber.String()), "names another certificate: serial"},
+		{"issuer of another certificate", cert + cert + serial("CN=another CA, O=Elsewhere", p.a.Cert.SerialNumber.String()), "names another certificate: issuer"},
+		{"issuer name that is no name", cert + serial("just text", p.a.Cert.SerialNumber.String()), "not a distinguished name"},
+		{"no certificate", dotnet, "no X509Certificate"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			doc := regexp.MustCompile(`<KeyInfo>.*</KeyInfo>`).ReplaceAllLiteralString(signed, "<KeyInfo><X509Data>"+c.x509Data+"</X509Data></KeyInfo>")
+			r, err := verifyBytes(t, []byte(doc))
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if !r.Cert.Equal(p.a.Cert) {
+					t.Error("wrong signer")
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Kind != KindCertificate || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want a certificate failure saying %q", err, c.want)
+			}
+		})
+	}
+}
+
+// dotnetName writes a name as .NET's X500DistinguishedName.Name does:
+// most specific first, ", " between attributes.
+func dotnetName(n pkix.Name) string {
+	rdns := n.ToRDNSequence()
+	var parts []string
+	for i := len(rdns) - 1; i >= 0; i-- {
+		for _, a := range rdns[i] {
+			parts = append(parts, shortType[a.Type.String()]+"="+fmt.Sprint(a.Value))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+var shortType = map[string]string{"2.5.4.3": "CN", "2.5.4.10": "O", "2.5.4.6": "C", "2.5.4.11": "OU", "2.5.4.7": "L"}
+
+func wrap76(s string) string {
+	var b strings.Builder
+	for len(s) > 76 {
+		b.WriteString(s[:76] + "\r\n")
+		s = s[76:]
+	}
+	return b.String() + s
 }

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
 )
 
 var (
@@ -20,7 +22,9 @@ var (
 // so, because gateway/xmldoc reads only UTF-8. NuSOAP declares ISO-8859-1 by
 // default, and an unconfigured NuSOAP sends PHP's UTF-8 bytes under that
 // label; valid UTF-8 with multi-byte sequences is therefore read as UTF-8,
-// anything else as Latin-1. The XML declaration wins over the HTTP charset.
+// anything else as Latin-1. windows-1251 (Cyrillic; a proxy or a non-.NET
+// stack may re-encode to it) is decoded as such. The XML declaration wins
+// over the HTTP charset.
 func ToUTF8(b []byte, contentType string) ([]byte, error) {
 	b = bytes.TrimPrefix(b, []byte{0xEF, 0xBB, 0xBF})
 	if bytes.HasPrefix(b, []byte{0xFE, 0xFF}) || bytes.HasPrefix(b, []byte{0xFF, 0xFE}) {
@@ -36,16 +40,22 @@ func ToUTF8(b []byte, contentType string) ([]byte, error) {
 			charset = string(m[1])
 		}
 	}
+	body := b[len(decl):]
 	switch strings.ToLower(strings.TrimSpace(charset)) {
 	case "", "utf-8", "utf8", "us-ascii", "ascii":
 		return b, nil // a wrong ASCII label on UTF-8 bytes changes nothing we read
 	case "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "cp819", "ibm819", "iso-ir-100":
+		if !(utf8.Valid(body) && hasMultiByte(body)) {
+			body = latin1ToUTF8(body)
+		}
+	case "windows-1251", "cp1251", "x-cp1251", "cp-1251", "win-1251":
+		var err error
+		// Every byte maps to a character, so this cannot fail on content.
+		if body, err = charmap.Windows1251.NewDecoder().Bytes(body); err != nil {
+			return nil, fmt.Errorf("windows-1251: %w", err)
+		}
 	default:
-		return nil, fmt.Errorf("unsupported character encoding %q; the register sends UTF-8 or ISO-8859-1", charset)
-	}
-	body := b[len(decl):]
-	if !(utf8.Valid(body) && hasMultiByte(body)) {
-		body = latin1ToUTF8(body)
+		return nil, fmt.Errorf("unsupported character encoding %q; the register sends UTF-8, ISO-8859-1 or windows-1251", charset)
 	}
 	if decl == nil {
 		return body, nil

@@ -152,7 +152,10 @@ func (c *Client) GetByGuid(ctx context.Context, guid string) (*register.Listing,
 }
 
 // GetByCertificateSN returns the entity whose transport certificate has the
-// serial (upper-case hex, as the register stores it).
+// serial. The serial is sent exactly as given: pass the register's own text
+// (Entity.CertificateSN from a listing), because a register compares the
+// strings it stores, and .NET's serial keeps leading zeros and may be lower
+// case; pki.NormalizeSerial's form could miss.
 func (c *Client) GetByCertificateSN(ctx context.Context, serial string) (*register.Listing, error) {
 	return c.Call(ctx, GetByCertificateSN, serial)
 }
@@ -175,6 +178,7 @@ func (c *Client) Call(ctx context.Context, op Op, param string) (*register.Listi
 		return nil, c.transportError(ctx, op, err)
 	}
 	defer resp.Body.Close()
+	answered := answeredCursor(resp.Header.Get("Date"), time.Since(start), c.zone)
 	if resp.ContentLength > c.max {
 		return nil, &MalformedError{Op: op, Msg: fmt.Sprintf("Content-Length %d", resp.ContentLength), Err: ErrTooLarge}
 	}
@@ -196,9 +200,22 @@ func (c *Client) Call(ctx context.Context, op Op, param string) (*register.Listi
 	case err != nil:
 		return nil, err
 	}
+	l.AnsweredCursor = answered
 	c.log.DebugContext(ctx, "register call", "op", string(op), "entities", len(l.Entities),
 		"bytes", len(b), "duration_seconds", time.Since(start).Seconds())
 	return l, nil
+}
+
+// answeredCursor is a time no later than when the register started on the
+// answer, by the register's clock: its HTTP Date (whole seconds, so one
+// more) less the call's duration. A cursor from it may fetch a change
+// twice but never misses one.
+func answeredCursor(date string, took time.Duration, zone *time.Location) string {
+	t, err := http.ParseTime(date)
+	if err != nil {
+		return ""
+	}
+	return FormatDateTime(t.Add(-took-time.Second).Truncate(time.Second), zone)
 }
 
 func (c *Client) transportError(ctx context.Context, op Op, err error) error {

@@ -120,6 +120,8 @@ func TestClientCallsAllOperations(t *testing.T) {
 		{GetByEntityIdentifier, "000695089", func() (*register.Listing, error) { return c.GetByEntityIdentifier(ctx, "000695089") }},
 		{GetByGuid, "{8f5e1c2a-0c1d-4e7b-9a55-2f4f7c1d0e11}", func() (*register.Listing, error) { return c.GetByGuid(ctx, "{8f5e1c2a-0c1d-4e7b-9a55-2f4f7c1d0e11}") }},
 		{GetByCertificateSN, "4A1F00C3D2", func() (*register.Listing, error) { return c.GetByCertificateSN(ctx, "4A1F00C3D2") }},
+		// The register's own text goes as it is: no leading zeros dropped, no case changed.
+		{GetByCertificateSN, "004a1f00c3d2", func() (*register.Listing, error) { return c.GetByCertificateSN(ctx, "004a1f00c3d2") }},
 	}
 	for i, cl := range calls {
 		l, err := cl.call()

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func sampleEntities() []register.Entity {
 		Contact:                register.Contact{Phone: "+359 2 000 0000", EmailAddress: "obshtina@example.bg"},
 		CertificateSN:          "4A1F00C3D2",
 		Services: []register.Service{{GUID: "{7060efa8-f1fa-4938-8b2b-12a78c86988f}", Name: "Обмен на документи",
-			URI: "https://primerno.obmen.local:4443/EGovService.svc", Status: register.Active, Type: "SEOS", Version: 1}},
+			URI: "https://primerno.obmen.local:4443/EGovService.svc", Status: register.Active, Type: "SEOS", Version: "1"}},
 		LastChange: time.Date(2024, 3, 5, 10, 20, 30, 0, time.FixedZone("", 2*3600)),
 		Status:     register.Active,
 	}, {
@@ -122,8 +123,19 @@ func TestDecodeEmptyListings(t *testing.T) {
 // applied to the NuSOAP form of the first sample entity.
 func entityDoc(t *testing.T, repl ...string) []byte {
 	t.Helper()
-	l := &register.Listing{Entities: sampleEntities()[:1], Cursor: "2024-03-05T10:20:30+02:00"}
-	s := string(EncodeResponse(GetAllRecords, l, nil))
+	return sampleDoc(t, sampleEntities()[:1], repl...)
+}
+
+// twoEntityDoc is entityDoc with the second sample entity after the first.
+func twoEntityDoc(t *testing.T, repl ...string) []byte {
+	t.Helper()
+	return sampleDoc(t, sampleEntities(), repl...)
+}
+
+// sampleDoc is the NuSOAP answer listing es, each replacement applied once.
+func sampleDoc(t *testing.T, es []register.Entity, repl ...string) []byte {
+	t.Helper()
+	s := string(EncodeResponse(GetAllRecords, &register.Listing{Entities: es, Cursor: "2024-03-05T10:20:30+02:00"}, nil))
 	for i := 0; i < len(repl); i += 2 {
 		if !strings.Contains(s, repl[i]) {
 			t.Fatalf("test bug: %q not in %s", repl[i], s)
@@ -134,30 +146,17 @@ func entityDoc(t *testing.T, repl ...string) []byte {
 }
 
 func TestDecodeMalformed(t *testing.T) {
-	guid := `<Guid xsi:type="xsd:string">{8f5e1c2a-0c1d-4e7b-9a55-2f4f7c1d0e11}</Guid>`
 	cases := []struct {
 		name string
 		doc  []byte
 		want string
 	}{
 		{"array length mismatch", entityDoc(t, "tns:Entity[1]", "tns:Entity[2]"), "arrayType says 2 members, the array has 1"},
-		{"service array length", entityDoc(t, "tns:Service[1]", "tns:Service[3]"), "says 3 members"},
 		{"partial array", entityDoc(t, `SOAP-ENC:arrayType="tns:Entity[1]"`, `SOAP-ENC:arrayType="tns:Entity[1]" SOAP-ENC:offset="[1]"`), "offset"},
 		{"sparse array", entityDoc(t, `<item xsi:type="tns:Entity">`, `<item xsi:type="tns:Entity" SOAP-ENC:position="[0]">`), "position"},
 		{"two-dimensional", entityDoc(t, "tns:Entity[1]", "tns:Entity[1,1]"), "one-dimensional"},
 		{"array of the wrong type", entityDoc(t, "tns:Entity[1]", "tns:Service[1]"), "not an array of Entity"},
-		{"item of the wrong type", entityDoc(t, `<item xsi:type="tns:Entity">`, `<item xsi:type="tns:Contact">`), `xsi:type "tns:Contact" is not Entity`},
-		{"undeclared prefix", entityDoc(t, `<item xsi:type="tns:Entity">`, `<item xsi:type="zz:Entity">`), `prefix "zz"`},
-		{"bad dateTime", entityDoc(t, "<LastChange xsi:type=\"xsd:dateTime\">2024-03-05T10:20:30+02:00</LastChange><Status", "<LastChange xsi:type=\"xsd:dateTime\">05.03.2024</LastChange><Status"), "not an xsd:dateTime"},
 		{"bad directory dateTime", entityDoc(t, "<LastChange xsi:type=\"xsd:dateTime\">2024-03-05T10:20:30+02:00</LastChange></return>", "<LastChange xsi:type=\"xsd:dateTime\">yesterday</LastChange></return>"), "not an xsd:dateTime"},
-		{"bad Version", entityDoc(t, `<Version xsi:type="xsd:integer">1</Version>`, `<Version xsi:type="xsd:integer">one</Version>`), "not an integer"},
-		{"member twice", entityDoc(t, guid, guid+guid), "Guid appears twice"},
-		{"no Guid", entityDoc(t, guid, ""), "has no Guid"},
-		{"element in a scalar", entityDoc(t, `<Status xsi:type="xsd:string">Active</Status></item></Entities>`, `<Status xsi:type="xsd:string"><b>Active</b></Status></item></Entities>`), "simple value holds elements"},
-		{"unresolved href", entityDoc(t, `<Contact xsi:type="tns:Contact">`, `<Contact href="#nowhere"/><X xsi:type="tns:Contact">`, `</Contact>`, `</X>`), `no element with id "nowhere"`},
-		{"external href", entityDoc(t, `<Contact xsi:type="tns:Contact">`, `<Contact href="http://evil/x"/><X xsi:type="tns:Contact">`, `</Contact>`, `</X>`), "points outside the message"},
-		{"href loop", entityDoc(t, `<Contact xsi:type="tns:Contact">`, `<Contact id="a" href="#a"/><X xsi:type="tns:Contact">`, `</Contact>`, `</X>`), "href chain"},
-		{"text in a struct", entityDoc(t, `<Contact xsi:type="tns:Contact">`, `<Contact xsi:type="tns:Contact">hello`), "text inside a Contact"},
 		{"wrong wrapper namespace", entityDoc(t, `xmlns:ns1="uri:egovmsg"`, `xmlns:ns1="urn:other"`), "not a response of the register"},
 		{"empty body", []byte(`<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body/></SOAP-ENV:Envelope>`), "empty SOAP Body"},
 		{"not SOAP", []byte(`<html><body>502 Bad Gateway</body></html>`), "not a SOAP 1.1 Envelope"},
@@ -167,6 +166,8 @@ func TestDecodeMalformed(t *testing.T) {
 		{"DOCTYPE", append([]byte(`<!DOCTYPE x [<!ENTITY a "b">]>`), entityDoc(t)[38:]...), "DOCTYPE"},
 		{"UTF-16", append([]byte{0xFF, 0xFE}, entityDoc(t)...), "UTF-16"},
 		{"unknown charset", bytes.Replace(entityDoc(t), []byte(`encoding="UTF-8"`), []byte(`encoding="KOI8-R"`), 1), `unsupported character encoding "KOI8-R"`},
+		{"bad directory LastChange", entityDoc(t, "<LastChange xsi:type=\"xsd:dateTime\">2024-03-05T10:20:30+02:00</LastChange></return>", "<LastChange xsi:type=\"xsd:dateTime\">0000-00-00 00:00:00</LastChange></return>"), "not an xsd:dateTime"},
+		{"multi-ref bomb", multiRefBomb(), "expand beyond"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -186,6 +187,74 @@ func TestDecodeMalformed(t *testing.T) {
 	// The untouched document decodes, so each case fails for its own reason.
 	if _, err := DecodeResponse(GetAllRecords, entityDoc(t), "", nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// multiRefBomb shares one Contact among many entities' hrefs... and each
+// entity among many array members, so that a small answer would decode
+// into a huge one: the whole answer is refused, not one entity.
+func multiRefBomb() []byte {
+	var b strings.Builder
+	b.WriteString(`<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><r:GetAllRecordsResponse xmlns:r="uri:egovmsg"><return><Entities>`)
+	for i := 0; i < 400; i++ {
+		b.WriteString(`<item href="#e"/>`)
+	}
+	b.WriteString(`</Entities></return></r:GetAllRecordsResponse><Entity id="e"><Guid>{8f5e1c2a-0c1d-4e7b-9a55-2f4f7c1d0e11}</Guid><Contact href="#c"/><Services><item href="#s"/><item href="#s"/><item href="#s"/><item href="#s"/></Services></Entity><Contact id="c"/><Service id="s"/></e:Body></e:Envelope>`)
+	return []byte(b.String())
+}
+
+// TestDecodeRejectsOneEntity: a malformed entity is left out with its Guid,
+// the field (schema path, no positions) and the value; the other entity of
+// the answer is kept.
+func TestDecodeRejectsOneEntity(t *testing.T) {
+	guid := `<Guid xsi:type="xsd:string">{8f5e1c2a-0c1d-4e7b-9a55-2f4f7c1d0e11}</Guid>`
+	lastChange := "<LastChange xsi:type=\"xsd:dateTime\">2024-03-05T10:20:30+02:00</LastChange><Status"
+	cases := []struct {
+		name         string
+		repl         []string
+		field, value string
+		says         string
+	}{
+		{"service array length", []string{"tns:Service[1]", "tns:Service[3]"}, "Services", "", "says 3 members"},
+		{"item of the wrong type", []string{`<item xsi:type="tns:Entity">`, `<item xsi:type="tns:Contact">`}, "Entity", "", `xsi:type "tns:Contact" is not Entity`},
+		{"undeclared prefix", []string{`<item xsi:type="tns:Entity">`, `<item xsi:type="zz:Entity">`}, "Entity", "", `prefix "zz"`},
+		{"bad dateTime", []string{lastChange, "<LastChange xsi:type=\"xsd:dateTime\">05.03.2024</LastChange><Status"}, "LastChange", "05.03.2024", "not an xsd:dateTime"},
+		{"MySQL zero date", []string{lastChange, "<LastChange xsi:type=\"xsd:dateTime\">0000-00-00 00:00:00</LastChange><Status"}, "LastChange", "0000-00-00 00:00:00", "not an xsd:dateTime"},
+		{"service Guid twice", []string{`<Guid xsi:type="xsd:string">{7060efa8`, `<Guid>x</Guid><Guid xsi:type="xsd:string">{7060efa8`}, "Services/Guid", "{7060efa8-f1fa-4938-8b2b-12a78c86988f}", "Guid appears twice in Service"},
+		{"member twice", []string{guid, guid + guid}, "Guid", "{8f5e1c2a-0c1d-4e7b-9a55-2f4f7c1d0e11}", "Guid appears twice"},
+		{"no Guid", []string{guid, ""}, "Guid", "", "no Guid"},
+		{"element in a scalar", []string{`<Status xsi:type="xsd:string">Active</Status></item><item`, `<Status xsi:type="xsd:string"><b>Active</b></Status></item><item`}, "Status", "Active", "simple value holds elements"},
+		{"element in a contact field", []string{`<Phone xsi:type="xsd:string">+359 2 000 0000</Phone>`, `<Phone><n>1</n></Phone>`}, "Contact/Phone", "1", "simple value holds elements"},
+		{"unresolved href", []string{`<Contact xsi:type="tns:Contact">`, `<Contact href="#nowhere"/><X xsi:type="tns:Contact">`, `</Contact>`, `</X>`}, "Contact", "", `no element with id "nowhere"`},
+		{"external href", []string{`<Contact xsi:type="tns:Contact">`, `<Contact href="http://evil/x"/><X xsi:type="tns:Contact">`, `</Contact>`, `</X>`}, "Contact", "", "points outside the message"},
+		{"href loop", []string{`<Contact xsi:type="tns:Contact">`, `<Contact id="a" href="#a"/><X xsi:type="tns:Contact">`, `</Contact>`, `</X>`}, "Contact", "", "href chain"},
+		{"text in a struct", []string{`<Contact xsi:type="tns:Contact">`, `<Contact xsi:type="tns:Contact">hello`}, "Contact", "hello", "text inside a Contact"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l, err := DecodeResponse(GetAllRecords, twoEntityDoc(t, c.repl...), "text/xml", nil)
+			if err != nil {
+				t.Fatalf("one bad entity failed the answer: %v", err)
+			}
+			if len(l.Entities) != 1 || l.Entities[0].GUID != "{1b0c9e77-5d7a-4f25-8c3e-6a1d2b9f4e02}" {
+				t.Errorf("kept %+v; want the second entity", l.Entities)
+			}
+			if len(l.Rejected) != 1 {
+				t.Fatalf("rejected %+v", l.Rejected)
+			}
+			r := l.Rejected[0]
+			wantGUID := "{8f5e1c2a-0c1d-4e7b-9a55-2f4f7c1d0e11}"
+			if c.name == "no Guid" {
+				wantGUID = ""
+			}
+			if r.Index != 1 || r.GUID != wantGUID || r.Name != "Община Примерно" || r.Field != c.field ||
+				!strings.Contains(r.Value, c.value) || !strings.Contains(r.Err, c.says) || r.Path == "" {
+				t.Errorf("rejection %+v; want field %q value %q saying %q", r, c.field, c.value, c.says)
+			}
+			if !slices.Contains(register.EntityFields, r.Field) {
+				t.Errorf("field %q is not one of register.EntityFields (the metric's label values)", r.Field)
+			}
+		})
 	}
 }
 
@@ -318,7 +387,7 @@ func TestRoundTrip(t *testing.T) {
 	es := sampleEntities()
 	es[1].Contact = register.Contact{Phone: "<1>\r\n2", Fax: "'2'\x01", EmailAddress: "a&b@example.bg"}
 	es[1].Services = []register.Service{{GUID: "{00000000-0000-0000-0000-000000000001}", Name: "x", URI: "https://h/?a=1&b=2",
-		Status: register.TemporarilyInactive, Type: "T", Version: -9223372036854775808}}
+		Status: register.TemporarilyInactive, Type: "T", Version: "1.0"}}
 	in := &register.Listing{Entities: es, LastChange: time.Date(2024, 3, 5, 8, 20, 30, 0, time.UTC)}
 	l, err := DecodeResponse(GetAllRecords, EncodeResponse(GetAllRecords, in, nil), "", nil)
 	if err != nil {
@@ -361,5 +430,112 @@ func TestDecodeRequestForms(t *testing.T) {
 	}
 	if _, err := DecodeRequest([]byte(`<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><m:GetByGuid xmlns:m="uri:egovmsg"/></e:Body></e:Envelope>`), ""); err == nil {
 		t.Error("GetByGuid without its part accepted")
+	}
+}
+
+// TestGoldenResponses decodes each answer of testdata (README.md there says
+// how each shape arises) and checks what it must give.
+func TestGoldenResponses(t *testing.T) {
+	sofia := workdays.Sofia()
+	ms := time.Date(2024, 3, 5, 8, 20, 30, 123e6, time.UTC)
+	// asmx: .NET's property values, its serial text and a MinValue LastChange.
+	asmx := sampleEntities()
+	asmx[0].CertificateSN = "004A1F00C3D2"
+	asmx[0].Services[0].Version = "1.0"
+	asmx[0].LastChange = ms
+	asmx[1].CertificateSN = "7b00e1"
+	asmx[1].Contact = asmx[0].Contact // one shared multi-ref
+	asmx[1].LastChange = time.Time{}
+	axis := sampleEntities()
+	axis[0].LastChange = ms
+	axis[1].Contact = axis[0].Contact
+	axis[1].Services = nil
+	cases := []struct {
+		file, contentType string
+		op                Op
+		entities          []register.Entity
+		cursor            string
+		rejected          []string // GUID:Field
+		warnings          []string // GUID:Field
+	}{
+		{"nusoap-getallrecords-response.xml", "text/xml; charset=UTF-8", GetAllRecords, sampleEntities(), "2024-03-05T10:20:30+02:00", nil, nil},
+		{"nusoap-getnewrecords-response-empty.xml", "text/xml; charset=UTF-8", GetNewRecords, nil, "2024-03-05T10:20:30+02:00", nil, nil},
+		{"extsoap-getallrecords-response.xml", "text/xml; charset=utf-8", GetAllRecords, func() []register.Entity {
+			w := sampleEntities()
+			w[1].Contact = w[0].Contact
+			w[1].LastChange = time.Date(2024, 2, 1, 9, 0, 0, 0, sofia)
+			return w
+		}(), "2024-03-05T10:20:30+02:00", nil, nil},
+		{"asmx-getallrecords-response.xml", "text/xml; charset=utf-8", GetAllRecords, asmx, "2024-03-05T10:20:30.123+02:00", nil,
+			[]string{asmx[1].GUID + ":LastChange"}},
+		{"asmx-getallrecords-response-null-guid.xml", "text/xml; charset=utf-8", GetAllRecords, asmx[:1], "2024-03-05T10:20:30.123+02:00",
+			[]string{":Guid"}, nil},
+		{"asmx-getnewrecords-response-null.xml", "text/xml; charset=utf-8", GetNewRecords, nil, "", nil, nil},
+		{"asmx-getnewrecords-response-unset.xml", "text/xml; charset=utf-8", GetNewRecords, nil, "", nil, []string{":LastChange"}},
+		{"axis-getallrecords-response.xml", "text/xml; charset=utf-8", GetAllRecords, axis, "2024-03-05T08:20:30.123Z", nil, nil},
+		{"axis-getnewrecords-response-nil.xml", "text/xml; charset=utf-8", GetNewRecords, nil, "", nil, nil},
+		{"axis-getnewrecords-response-no-accessor.xml", "text/xml; charset=utf-8", GetNewRecords, nil, "", nil, nil},
+		{"windows1251-getallrecords-response.xml", "text/xml", GetAllRecords, sampleEntities(), "2024-03-05T10:20:30+02:00", nil, nil},
+		{"windows1251-getallrecords-response.xml", "text/xml; charset=windows-1251", GetAllRecords, sampleEntities(), "2024-03-05T10:20:30+02:00", nil, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.file+" "+c.contentType, func(t *testing.T) {
+			l, err := DecodeResponse(c.op, readTestdata(t, c.file), c.contentType, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameEntities(t, l.Entities, c.entities)
+			if l.Cursor != c.cursor {
+				t.Errorf("cursor %q, want %q", l.Cursor, c.cursor)
+			}
+			var rejected, warnings []string
+			for _, r := range l.Rejected {
+				rejected = append(rejected, r.GUID+":"+r.Field)
+			}
+			for _, w := range l.Warnings {
+				warnings = append(warnings, w.GUID+":"+w.Field)
+				if w.GUID != "" && w.Name == "" {
+					t.Errorf("warning %+v does not name the participant", w)
+				}
+			}
+			if !slices.Equal(rejected, c.rejected) || !slices.Equal(warnings, c.warnings) {
+				t.Errorf("rejected %v warnings %v; want %v and %v", rejected, warnings, c.rejected, c.warnings)
+			}
+		})
+	}
+}
+
+// TestUnsetDateTime: .NET's DateTime.MinValue in every form .NET writes it
+// is "no value", not a time and not a failure.
+func TestUnsetDateTime(t *testing.T) {
+	for _, s := range []string{"0001-01-01T00:00:00", "0001-01-01T00:00:00.0000000", "0001-01-01T00:00:00Z",
+		"0001-01-01T00:00:00.0000000+02:00", "0001-01-01T00:00:00-05:00", " 0001-01-01T00:00:00\n"} {
+		if got, err := ParseDateTime(s, nil); !errors.Is(err, ErrUnsetDateTime) || !got.IsZero() {
+			t.Errorf("%q: %v, %v; want ErrUnsetDateTime", s, got, err)
+		}
+	}
+	for _, s := range []string{"0001-01-01T00:00:01", "0001-01-02T00:00:00", "0001-01-01"} {
+		if _, err := ParseDateTime(s, nil); err == nil || errors.Is(err, ErrUnsetDateTime) {
+			t.Errorf("%q: %v; want an error other than unset", s, err)
+		}
+	}
+}
+
+// TestFormatDateTimeMilliseconds: the test register writes milliseconds
+// when a time has them, whole seconds as the NuSOAP samples do.
+func TestFormatDateTimeMilliseconds(t *testing.T) {
+	for in, want := range map[time.Time]string{
+		time.Date(2024, 3, 5, 8, 20, 30, 0, time.UTC):       "2024-03-05T10:20:30+02:00",
+		time.Date(2024, 3, 5, 8, 20, 30, 120e6, time.UTC):   "2024-03-05T10:20:30.12+02:00",
+		time.Date(2024, 3, 5, 8, 20, 30, 999999, time.UTC):  "2024-03-05T10:20:30+02:00",
+		time.Date(2024, 7, 5, 8, 20, 30, 1000000, time.UTC): "2024-07-05T11:20:30.001+03:00",
+	} {
+		got := FormatDateTime(in, nil)
+		if got != want {
+			t.Errorf("%v: %q, want %q", in, got, want)
+		}
+		if back, err := ParseDateTime(got, nil); err != nil || !back.Equal(in.Truncate(time.Millisecond)) {
+			t.Errorf("%q reads back as %v, %v", got, back, err)
+		}
 	}
 }

@@ -1,16 +1,26 @@
 package soap
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/workdays"
 )
 
-// DateTimeLayout is how the test register writes xsd:dateTime: seconds and
-// a numeric offset, like the register's own samples.
-const DateTimeLayout = "2006-01-02T15:04:05-07:00"
+// DateTimeLayout is how the test register writes xsd:dateTime: seconds,
+// milliseconds when there are any, and a numeric offset, like the
+// register's own samples.
+const DateTimeLayout = "2006-01-02T15:04:05.999-07:00"
+
+// ErrUnsetDateTime is .NET's DateTime.MinValue (0001-01-01T00:00:00), what
+// a .NET register writes for a DateTime it never set: no value, not a time.
+var ErrUnsetDateTime = errors.New("unset DateTime (0001-01-01T00:00:00)")
+
+// unsetDateTime matches MinValue as .NET writes it for each DateTimeKind.
+var unsetDateTime = regexp.MustCompile(`^0001-01-01T00:00:00(\.0+)?(Z|[+-]\d\d:\d\d)?$`)
 
 // DefaultZone is the zone of register times written without an offset.
 func DefaultZone() *time.Location { return workdays.Sofia() }
@@ -26,11 +36,15 @@ var (
 // RFC 3339 with or without fractional seconds and offset, or a MySQL
 // DATETIME ("2006-01-02 15:04:05") that PHP passed through. A value without
 // an offset is in zone (nil = Europe/Sofia), never the host's zone. Anything
-// else is an error, never the zero time.
+// else is an error, never the zero time; .NET's unset DateTime is
+// ErrUnsetDateTime.
 func ParseDateTime(s string, zone *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if zone == nil {
 		zone = DefaultZone()
+	}
+	if unsetDateTime.MatchString(s) {
+		return time.Time{}, ErrUnsetDateTime
 	}
 	for _, l := range zoned {
 		if t, err := time.Parse(l, s); err == nil {

@@ -26,10 +26,17 @@ type decoder struct {
 	// budget bounds the structs decoded, so shared multi-refs cannot expand
 	// a small answer into a huge one.
 	budget int
+	// unset collects dateTime values written as .NET's unset DateTime,
+	// read as "no value"; the caller turns them into warnings.
+	unset []unsetValue
 }
 
+type unsetValue struct{ field, raw string }
+
 func (d *decoder) errorf(el *etree.Element, format string, args ...any) error {
-	return &MalformedError{Op: d.op, Msg: path(el) + ": " + fmt.Sprintf(format, args...)}
+	detail := fmt.Sprintf(format, args...)
+	at := path(el)
+	return &MalformedError{Op: d.op, Msg: at + ": " + detail, at: at, detail: detail, value: Snippet([]byte(innerText(el)), 80)}
 }
 
 // path names el for error messages, e.g. Body/…/Entities/item[2]/Guid.
@@ -122,7 +129,9 @@ func firstChild(e *etree.Element) *etree.Element {
 
 // DecodeResponse reads the register's answer to op. zone places times
 // written without an offset (nil = Europe/Sofia). A SOAP fault comes back
-// as *FaultError, anything unreadable as *MalformedError.
+// as *FaultError, anything unreadable as *MalformedError. An entity that
+// cannot be read is left out and listed in Listing.Rejected, so one bad
+// record does not stop the rest.
 func DecodeResponse(op Op, b []byte, contentType string, zone *time.Location) (*register.Listing, error) {
 	body, ids, err := parseEnvelope(b, contentType)
 	if err != nil {
@@ -140,6 +149,7 @@ func DecodeResponse(op Op, b []byte, contentType string, zone *time.Location) (*
 	case w.NamespaceURI() != NS:
 		return nil, d.errorf(w, "{%s}%s is not a response of the register (namespace %s)", w.NamespaceURI(), w.Tag, NS)
 	}
+	l := &register.Listing{}
 	// The result accessor is conventionally "return"; SOAP 1.1 rpc allows any name.
 	ret := firstChild(w)
 	for _, c := range w.ChildElements() {
@@ -149,24 +159,92 @@ func DecodeResponse(op Op, b []byte, contentType string, zone *time.Location) (*
 		}
 	}
 	if ret == nil {
-		return nil, d.errorf(w, "no result accessor (return)")
+		// .NET's `return null` omits the accessor (<GetNewRecordsResponse/>):
+		// like xsi:nil, no entities and no LastChange.
+		return l, nil
 	}
-	l := &register.Listing{}
 	if err := decodeStruct(d, ret, "EGovMessageDir", dirFields, l); err != nil {
 		return nil, err
 	}
-	seen := map[string]int{}
-	for i, e := range l.Entities {
-		if e.GUID == "" {
-			return nil, &MalformedError{Op: op, Msg: fmt.Sprintf("entity #%d (EIK %q) has no Guid", i+1, e.Identifier)}
-		}
-		k := strings.ToLower(e.GUID)
-		if j, dup := seen[k]; dup {
-			return nil, &MalformedError{Op: op, Msg: fmt.Sprintf("entities #%d and #%d have the same Guid %s", j+1, i+1, e.GUID)}
-		}
-		seen[k] = i
+	for _, u := range d.unset {
+		l.Warnings = append(l.Warnings, register.Warning{Field: u.field, Value: u.raw,
+			Msg: "the register's LastChange is unset (.NET's empty DateTime); the cursor stays where it was"})
 	}
+	rejectDuplicates(l)
 	return l, nil
+}
+
+// rejectDuplicates moves every entity whose Guid is listed more than once
+// to Rejected: which copy is right cannot be told, so the cache keeps its own.
+func rejectDuplicates(l *register.Listing) {
+	n := map[string]int{}
+	for _, e := range l.Entities {
+		n[strings.ToLower(e.GUID)]++
+	}
+	kept := l.Entities[:0]
+	for _, e := range l.Entities {
+		if n[strings.ToLower(e.GUID)] == 1 {
+			kept = append(kept, e)
+			continue
+		}
+		l.Rejected = append(l.Rejected, register.Rejection{GUID: e.GUID, Name: e.AdministrativeBodyName, Field: "Guid",
+			Path: "Entities", Value: e.GUID, Err: fmt.Sprintf("the answer lists Guid %s %d times", e.GUID, n[strings.ToLower(e.GUID)])})
+	}
+	l.Entities = kept
+}
+
+// decodeEntities reads the Entities array member by member: an entity that
+// fails is rejected (with where and why) and the others are kept. Only the
+// multi-ref budget fails the whole answer.
+func decodeEntities(d *decoder, items []*etree.Element, l *register.Listing) error {
+	l.Entities = make([]register.Entity, 0, len(items))
+	for i, it := range items {
+		var e register.Entity
+		mark := len(d.unset)
+		err := decodeStruct(d, it, "Entity", entityFields, &e)
+		if err == nil && strings.TrimSpace(e.GUID) == "" {
+			err = &MalformedError{Op: d.op, Msg: path(it) + ": no Guid", at: path(it), detail: "no Guid", field: []string{"Guid"}}
+		}
+		unset := d.unset[mark:]
+		d.unset = d.unset[:mark]
+		if err != nil {
+			var me *MalformedError
+			if !errors.As(err, &me) || me.fatal {
+				return err
+			}
+			l.Rejected = append(l.Rejected, rejection(d, i+1, it, me))
+			continue
+		}
+		for _, u := range unset {
+			l.Warnings = append(l.Warnings, register.Warning{GUID: e.GUID, Name: e.AdministrativeBodyName, Field: u.field, Value: u.raw,
+				Msg: "the register left " + u.field + " unset (.NET's empty DateTime); kept without a time of change"})
+		}
+		l.Entities = append(l.Entities, e)
+	}
+	return nil
+}
+
+// rejection describes entity #index that failed with me, reading its Guid
+// and name past the error where they can be read.
+func rejection(d *decoder, index int, item *etree.Element, me *MalformedError) register.Rejection {
+	r := register.Rejection{Index: index, Field: strings.Join(me.field, "/"), Path: me.at, Value: me.value, Err: me.detail}
+	if r.Field == "" {
+		r.Field = "Entity" // the item itself (its type, its href)
+	}
+	if r.Err == "" {
+		r.Err = me.Msg
+	}
+	if el, err := d.deref(item); err == nil {
+		for _, c := range el.ChildElements() {
+			switch c.Tag {
+			case "Guid":
+				r.GUID, _ = d.scalar(c)
+			case "AdministrativeBodyName":
+				r.Name, _ = d.scalar(c)
+			}
+		}
+	}
+	return r
 }
 
 func countElements(e *etree.Element) int {
@@ -335,6 +413,10 @@ func (d *decoder) dateTime(el *etree.Element) (time.Time, string, error) {
 		return time.Time{}, "", err
 	}
 	t, err := ParseDateTime(s, d.zone)
+	if errors.Is(err, ErrUnsetDateTime) {
+		d.unset = append(d.unset, unsetValue{field: el.Tag, raw: s})
+		return time.Time{}, "", nil
+	}
 	if err != nil {
 		return time.Time{}, "", d.errorf(el, "%v", err)
 	}
@@ -398,7 +480,9 @@ func decodeStruct[T any](d *decoder, el *etree.Element, typeName string, fields 
 		return err
 	}
 	if d.budget--; d.budget < 0 {
-		return d.errorf(el, "multi-reference values expand beyond what the message holds")
+		err := d.errorf(el, "multi-reference values expand beyond what the message holds")
+		err.(*MalformedError).fatal = true
+		return err
 	}
 	if isNil(el) {
 		return nil
@@ -425,10 +509,16 @@ func decodeStruct[T any](d *decoder, el *etree.Element, typeName string, fields 
 			continue
 		}
 		if seen[c.Tag] {
-			return d.errorf(c, "%s appears twice in %s", c.Tag, typeName)
+			err := d.errorf(c, "%s appears twice in %s", c.Tag, typeName)
+			err.(*MalformedError).field = []string{c.Tag}
+			return err
 		}
 		seen[c.Tag] = true
 		if err := f.decode(d, c, v); err != nil {
+			var me *MalformedError
+			if errors.As(err, &me) {
+				me.field = append([]string{c.Tag}, me.field...)
+			}
 			return err
 		}
 	}

@@ -73,6 +73,14 @@ type MalformedError struct {
 	Op  Op
 	Msg string
 	Err error
+
+	// What the decoder knows of where it went wrong, for rejecting one
+	// entity rather than the answer.
+	at     string   // path of the offending element in the document
+	detail string   // Msg without the path
+	value  string   // the offending text, shortened
+	field  []string // member names from the entity down, filled in as the error rises
+	fatal  bool     // the whole answer is unusable (the multi-ref budget)
 }
 
 func (e *MalformedError) Error() string {

@@ -1,7 +1,6 @@
 package soap
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/beevik/etree"
@@ -40,20 +39,16 @@ var serviceFields = []field[register.Service]{
 	stringField("URI", "xsd:anyURI", func(s *register.Service) *string { return &s.URI }),
 	statusField[register.Service](func(s *register.Service) *register.Status { return &s.Status }),
 	stringField("Type", "xsd:string", func(s *register.Service) *string { return &s.Type }),
+	// Version is kept as the register's text: xsd:integer in the WSDL, a
+	// string in the .NET register ("1.0").
 	{name: "Version", xsiType: "xsd:integer",
 		encode: func(e *encoder, p *etree.Element, s *register.Service) {
-			e.scalar(p, "Version", "xsd:integer", strconv.FormatInt(s.Version, 10))
+			e.scalar(p, "Version", "xsd:integer", string(s.Version))
 		},
 		decode: func(d *decoder, el *etree.Element, s *register.Service) error {
 			txt, err := d.scalar(el)
-			if err != nil || txt == "" {
-				return err
-			}
-			s.Version, err = strconv.ParseInt(txt, 10, 64)
-			if err != nil {
-				return d.errorf(el, "Version %q is not an integer", txt)
-			}
-			return nil
+			s.Version = register.Version(txt)
+			return err
 		}},
 }
 
@@ -129,13 +124,7 @@ var dirFields = []field[register.Listing]{
 			if err != nil {
 				return err
 			}
-			l.Entities = make([]register.Entity, len(items))
-			for i, it := range items {
-				if err := decodeStruct(d, it, "Entity", entityFields, &l.Entities[i]); err != nil {
-					return err
-				}
-			}
-			return nil
+			return decodeEntities(d, items, l)
 		}},
 	{name: "LastChange", xsiType: "xsd:dateTime",
 		encode: func(e *encoder, p *etree.Element, l *register.Listing) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/seosgw/seosgw/integration/extools"
+	"github.com/seosgw/seosgw/register"
 	"github.com/seosgw/seosgw/wsdl"
 	"github.com/seosgw/seosgw/wsdl/registry"
 )
@@ -107,5 +108,28 @@ func TestFieldsMatchWSDLs(t *testing.T) {
 				t.Errorf("%s: %s has %v, the codec %v", name, typ, types[typ], ours)
 			}
 		}
+	}
+}
+
+// TestEntityFieldsMatchTables: register.EntityFields, the label values of
+// seosgw_register_records_rejected_total, are exactly the fields a
+// rejection can name.
+func TestEntityFieldsMatchTables(t *testing.T) {
+	want := []string{"Entity"}
+	for _, f := range names(entityFields) {
+		want = append(want, f)
+		switch f {
+		case "Contact":
+			for _, c := range names(contactFields) {
+				want = append(want, "Contact/"+c)
+			}
+		case "Services":
+			for _, s := range names(serviceFields) {
+				want = append(want, "Services/"+s)
+			}
+		}
+	}
+	if !slices.Equal(register.EntityFields, want) {
+		t.Errorf("register.EntityFields %v, the field tables give %v", register.EntityFields, want)
 	}
 }

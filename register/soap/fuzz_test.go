@@ -3,8 +3,11 @@ package soap
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/seosgw/seosgw/register"
 )
 
 func addSeeds(f *testing.F) {
@@ -16,6 +19,8 @@ func addSeeds(f *testing.F) {
 		}
 		f.Add(b, "text/xml; charset=UTF-8")
 	}
+	// The charset from HTTP alone, for the shapes that decode by it.
+	f.Add([]byte("<?xml version=\"1.0\"?><e:Envelope xmlns:e=\"http://schemas.xmlsoap.org/soap/envelope/\"><e:Body><r:GetNewRecordsResponse xmlns:r=\"uri:egovmsg\"><return><Entities><item><Guid>{a}</Guid><AdministrativeBodyName>\xce\xe1\xf9\xe8\xed\xe0</AdministrativeBodyName><LastChange>0001-01-01T00:00:00</LastChange></item></Entities><LastChange>0001-01-01T00:00:00</LastChange></return></r:GetNewRecordsResponse></e:Body></e:Envelope>"), "text/xml; charset=windows-1251")
 	f.Add([]byte(`<?xml version="1.0" encoding="ISO-8859-1"?><e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><r:GetAllRecordsResponse xmlns:r="uri:egovmsg"><return><Entities><item><Guid>{a}</Guid><Contact href="#c"/></item></Entities></return><Contact id="c"><Phone>`+"\xe9"+`</Phone></Contact></r:GetAllRecordsResponse></e:Body></e:Envelope>`), "text/xml; charset=iso-8859-1")
 }
 
@@ -37,6 +42,11 @@ func FuzzDecodeResponse(f *testing.F) {
 		for _, e := range l.Entities {
 			if e.GUID == "" {
 				t.Fatal("entity without GUID accepted")
+			}
+		}
+		for _, r := range l.Rejected {
+			if !slices.Contains(register.EntityFields, r.Field) || r.Err == "" {
+				t.Fatalf("rejection %+v: field outside register.EntityFields or no reason", r)
 			}
 		}
 		again, err := DecodeResponse(GetAllRecords, EncodeResponse(GetAllRecords, l, nil), "", nil)

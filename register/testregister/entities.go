@@ -21,7 +21,7 @@ var ErrActivation = errors.New("Inactive → Active only through `seosgw registe
 // `admin add --uri` enters it.
 func ExchangeService(uri string) register.Service {
 	return register.Service{GUID: register.ExchangeServiceGUID, Name: "Обмен на документи", URI: uri,
-		Status: register.Active, Type: "SEOS", Version: 1}
+		Status: register.Active, Type: "SEOS", Version: "1"}
 }
 
 // TransportCertFromFile reads a transport certificate (PEM) for the admin
@@ -144,7 +144,7 @@ func (r *Register) UpdateService(ctx context.Context, guid, serviceGUID string, 
 				return nil
 			}
 		}
-		s := register.Service{GUID: serviceGUID, Status: register.Active, Version: 1}
+		s := register.Service{GUID: serviceGUID, Status: register.Active, Version: "1"}
 		if strings.EqualFold(serviceGUID, register.ExchangeServiceGUID) {
 			s.GUID, s.Name, s.Type = register.ExchangeServiceGUID, "Обмен на документи", "SEOS"
 		}
@@ -207,7 +207,7 @@ func (r *Register) All(ctx context.Context) (*register.Listing, error) {
 
 // Since answers GetNewRecords: the participants changed after t.
 func (r *Register) Since(ctx context.Context, t time.Time) (*register.Listing, error) {
-	return r.listing(ctx, `WHERE last_change > ? ORDER BY last_change, guid_key`, t.Unix())
+	return r.listing(ctx, `WHERE last_change > ? ORDER BY last_change, guid_key`, t.UnixMilli())
 }
 
 // ByEIK answers GetByEntityIdentifier.

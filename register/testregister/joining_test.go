@@ -39,7 +39,7 @@ func open(t *testing.T, clk clock.Clock, cal *workdays.Calendar) *Register {
 
 func participant(guid, eik string, st register.Status) register.Entity {
 	return register.Entity{GUID: guid, Identifier: eik, AdministrativeBodyName: "Агенция " + eik, Status: st, CertificateSN: "0a:" + eik,
-		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: "https://" + eik + ".obmen.local:4443/seos", Status: register.Active, Version: 1}}}
+		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: "https://" + eik + ".obmen.local:4443/seos", Status: register.Active, Version: "1"}}}
 }
 
 // TestDeadlineUsesTheCalendar: 14 working days on the Bulgarian calendar,

@@ -74,7 +74,7 @@ func Open(ctx context.Context, path string, opt Options) (*Register, error) {
 	r := &Register{db: db, clk: opt.Clock, cal: opt.Calendar, log: opt.Log}
 	// The register's LastChange starts at its creation, so the first
 	// LastChange handed out is earlier than any change.
-	if _, err := db.ExecContext(ctx, `INSERT OR IGNORE INTO register_meta (id, last_change) VALUES (1, ?)`, r.clk.Now().Unix()); err != nil {
+	if _, err := db.ExecContext(ctx, `INSERT OR IGNORE INTO register_meta (id, last_change) VALUES (1, ?)`, r.clk.Now().UnixMilli()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("test register: %w", err)
 	}
@@ -100,19 +100,20 @@ func (r *Register) Close() error { return r.db.Close() }
 
 func key(guid string) string { return strings.ToLower(strings.TrimSpace(guid)) }
 
-// bump takes the LastChange of a change: now, but always a later second
-// than any LastChange handed out before, so GetNewRecords(previous
-// LastChange) sees it even when two changes share a second.
+// bump takes the LastChange of a change: now to the millisecond, as the
+// real register keeps it, but always a later millisecond than any
+// LastChange handed out before, so GetNewRecords(previous LastChange) sees
+// it even when two changes share one.
 func bump(ctx context.Context, tx *sql.Tx, now time.Time) (time.Time, error) {
 	var last int64
 	if err := tx.QueryRowContext(ctx, `SELECT last_change FROM register_meta WHERE id = 1`).Scan(&last); err != nil {
 		return time.Time{}, fmt.Errorf("read register LastChange: %w", err)
 	}
-	t := max(now.Unix(), last+1)
+	t := max(now.UnixMilli(), last+1)
 	if _, err := tx.ExecContext(ctx, `UPDATE register_meta SET last_change = ? WHERE id = 1`, t); err != nil {
 		return time.Time{}, fmt.Errorf("bump register LastChange: %w", err)
 	}
-	return time.Unix(t, 0).In(workdays.Sofia()), nil
+	return time.UnixMilli(t).In(workdays.Sofia()), nil
 }
 
 // lastChange is the register-wide LastChange.
@@ -121,7 +122,7 @@ func (r *Register) lastChange(ctx context.Context, q querier) (time.Time, error)
 	if err := q.QueryRowContext(ctx, `SELECT last_change FROM register_meta WHERE id = 1`).Scan(&last); err != nil {
 		return time.Time{}, fmt.Errorf("test register: read LastChange: %w", err)
 	}
-	return time.Unix(last, 0).In(workdays.Sofia()), nil
+	return time.UnixMilli(last).In(workdays.Sofia()), nil
 }
 
 type querier interface {
@@ -143,7 +144,7 @@ func scanEntities(rows *sql.Rows) ([]register.Entity, error) {
 			return nil, fmt.Errorf("test register: read entity: %w", err)
 		}
 		e.Status = register.Status(status)
-		e.LastChange = time.Unix(last, 0).In(workdays.Sofia())
+		e.LastChange = time.UnixMilli(last).In(workdays.Sofia())
 		if err := json.Unmarshal([]byte(services), &e.Services); err != nil {
 			return nil, fmt.Errorf("test register: entity %s services: %w", e.GUID, err)
 		}
@@ -247,7 +248,7 @@ func put(ctx context.Context, tx *sql.Tx, e *register.Entity, t time.Time) error
 		name=excluded.name, phone=excluded.phone, fax=excluded.fax, email=excluded.email, certificate_sn=excluded.certificate_sn,
 		status=excluded.status, services_json=excluded.services_json, last_change=excluded.last_change`,
 		key(e.GUID), e.GUID, e.Identifier, e.ParentGUID, e.AdministrativeBodyName, e.Contact.Phone, e.Contact.Fax,
-		e.Contact.EmailAddress, e.CertificateSN, string(e.Status), string(js), t.Unix())
+		e.Contact.EmailAddress, e.CertificateSN, string(e.Status), string(js), t.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("store %s: %w", e.GUID, err)
 	}

@@ -177,6 +177,11 @@ func (r *Register) Import(ctx context.Context, rd io.Reader, opt ImportOptions) 
 			}
 		}
 		latest := d.LastChange
+		var held int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM entities`).Scan(&held); err != nil {
+			return err
+		}
+		empty := held == 0
 		for i := range d.Entities {
 			e := &d.Entities[i]
 			if err := r.checkImport(ctx, tx, e, fileCases, opt.Force); err != nil {
@@ -195,8 +200,14 @@ func (r *Register) Import(ctx context.Context, rd io.Reader, opt ImportOptions) 
 			}
 		}
 		if opt.KeepLastChange {
-			// The register's LastChange never goes back.
-			if _, err := tx.ExecContext(ctx, `UPDATE register_meta SET last_change = max(last_change, ?) WHERE id = 1`, latest.Unix()); err != nil {
+			// The register's LastChange never goes back, except that a
+			// restore into an empty register takes the file's: its own is
+			// only when the file was created, to the millisecond.
+			q := `UPDATE register_meta SET last_change = max(last_change, ?) WHERE id = 1`
+			if empty {
+				q = `UPDATE register_meta SET last_change = ? WHERE id = 1`
+			}
+			if _, err := tx.ExecContext(ctx, q, latest.UnixMilli()); err != nil {
 				return err
 			}
 		}

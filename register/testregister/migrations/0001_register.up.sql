@@ -11,7 +11,7 @@ CREATE TABLE entities (
     certificate_sn  TEXT NOT NULL DEFAULT '',      -- upper-case hex
     status          TEXT NOT NULL CHECK (status IN ('Active', 'Inactive', 'TemporarilyInactive')),
     services_json   TEXT NOT NULL DEFAULT '[]',
-    last_change     INTEGER NOT NULL               -- Unix seconds
+    last_change     INTEGER NOT NULL               -- Unix seconds (milliseconds from 0002)
 );
 CREATE INDEX entities_eik ON entities(eik);
 CREATE INDEX entities_cert ON entities(certificate_sn);

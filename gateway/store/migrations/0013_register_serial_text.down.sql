@@ -1,0 +1,1 @@
+ALTER TABLE register_entities DROP COLUMN certificate_sn_text;
