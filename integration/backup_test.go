@@ -30,12 +30,10 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 	}
 	dir := t.TempDir()
 	r := newReceiver(t, dir, filepath.Join(dir, "b", "b.db"))
-	a, b, url, cfg, fields := r.a, r.b, r.url, r.cfg, r.fields
-	node := start(t, filepath.Join(dir, "b.log"), "serve", "--config", cfg)
-	waitTCP(t, node, r.listen)
+	node := r.start(t, filepath.Join(dir, "b.log"))
+	a, b, url, cfg := r.a, r.b, r.url, r.cfg
 
 	// The build is named in the start log and in /metrics.
-	waitUntil(t, 10*time.Second, "the start log line", func() bool { return strings.Contains(node.output(), `"msg":"seosgw serving"`) })
 	if out := node.output(); !strings.Contains(out, `"version":"`) || !strings.Contains(out, `"go":"go1.`) {
 		t.Errorf("the start log line does not name the build:\n%s", out)
 	}
@@ -125,24 +123,16 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 	}
 
 	// A second gateway, same identity, its own folder: restored from the backup.
-	listen2 := freePort(t)
-	url2 := "https://" + listen2 + "/seos/endpoint"
-	cfg2 := filepath.Join(dir, "b2.yaml")
 	db2 := filepath.Join(dir, "b2", "seosgw.db")
-	fields2 := map[string]string{}
-	for k, v := range fields {
-		fields2[k] = v
-	}
-	fields2["LISTEN"], fields2["DB"], fields2["OPS"], fields2["AIS"] = listen2, db2, freePort(t), ""
-	writeConfig(t, cfg2, fields2)
-	if r := runBinary(t, "restore", "--config", cfg2, dest); r.code != 0 || !strings.Contains(r.out, "restored:        "+db2) {
+	r2 := r.twin(t, filepath.Join(dir, "b2.yaml"), db2)
+	if r := runBinary(t, "restore", "--config", r2.cfg, dest); r.code != 0 || !strings.Contains(r.out, "restored:        "+db2) {
 		t.Fatalf("restore into the second gateway: exit %d\n%s", r.code, r.out)
 	}
-	if r := runBinary(t, "migrate", "status", "--config", cfg2); r.code != 0 || !strings.Contains(r.out, "up to date") {
+	if r := runBinary(t, "migrate", "status", "--config", r2.cfg); r.code != 0 || !strings.Contains(r.out, "up to date") {
 		t.Errorf("migrate status after restore: exit %d\n%s", r.code, r.out)
 	}
-	node2 := start(t, filepath.Join(dir, "b2.log"), "serve", "--config", cfg2)
-	waitTCP(t, node2, listen2)
+	node2 := r2.start(t, filepath.Join(dir, "b2.log"))
+	url2 := r2.url
 	ask := func(doc string) seos.DocStatus {
 		t.Helper()
 		m := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: a.entity, Recipient: b.entity, MessageGUID: seos.NewGUID()},
