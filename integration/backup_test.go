@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,7 +36,7 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 	if out := node.output(); !strings.Contains(out, `"version":"`) || !strings.Contains(out, `"go":"go1.`) {
 		t.Errorf("the start log line does not name the build:\n%s", out)
 	}
-	if m := httpGet(t, "http://"+r.ops+"/metrics"); !strings.Contains(m, "seosgw_build_info{goversion=\"go1.") {
+	if m := getText(t, "http://"+r.ops+"/metrics"); !strings.Contains(m, "seosgw_build_info{goversion=\"go1.") {
 		t.Errorf("/metrics has no seosgw_build_info")
 	}
 
@@ -178,17 +177,6 @@ func TestServeRefusesNewerDatabase(t *testing.T) {
 	if r := runBinary(t, "migrate", "up", "--config", cfg); r.code != 1 || !strings.Contains(r.out, want) {
 		t.Errorf("migrate up: exit %d\n%s", r.code, r.out)
 	}
-}
-
-func httpGet(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
 
 func apiStatus(t *testing.T, url, token string) int {
