@@ -63,6 +63,83 @@ func seedCache(t *testing.T, dbPath string, ents ...register.Entity) {
 	}
 }
 
+// receiver is participant B of a test PKI shared with A: its register
+// copy lists both, its configuration is written (fields are what went
+// into it), nothing is started.
+type receiver struct {
+	tp                        *pki.TestPKI
+	a, b                      participant
+	listen, url, ops, db, cfg string
+	fields                    map[string]string
+}
+
+func newReceiver(t *testing.T, dir, dbPath string) *receiver {
+	t.Helper()
+	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
+	r := &receiver{tp: tp, a: ps["a.obmen.local"], b: ps["b.obmen.local"], listen: freePort(t), ops: freePort(t), db: dbPath,
+		cfg: filepath.Join(dir, "b.yaml")}
+	r.url = "https://" + r.listen + "/seos/endpoint"
+	seedCache(t, dbPath, r.a.registerEntity("https://a.obmen.local/seos"), r.b.registerEntity(r.url))
+	r.fields = map[string]string{"GUID": r.b.entity.GUID, "EIK": r.b.entity.Identifier, "NAME": r.b.entity.AdministrativeBodyName,
+		"CERT": r.b.files.Cert, "KEY": r.b.files.Key, "CA": tp.CACert, "LISTEN": r.listen, "REGISTER": "https://127.0.0.1:1/service/",
+		"DB": dbPath, "OPS": r.ops}
+	writeConfig(t, r.cfg, r.fields)
+	return r
+}
+
+// twin is another node with B's identity: its own configuration file and
+// database, fresh ports.
+func (r *receiver) twin(t *testing.T, cfg, dbPath string) *receiver {
+	t.Helper()
+	c := *r
+	c.cfg, c.db, c.listen, c.ops = cfg, dbPath, freePort(t), freePort(t)
+	c.url = "https://" + c.listen + "/seos/endpoint"
+	c.fields = map[string]string{}
+	for k, v := range r.fields {
+		c.fields[k] = v
+	}
+	c.fields["LISTEN"], c.fields["DB"], c.fields["OPS"], c.fields["AIS"] = c.listen, dbPath, c.ops, ""
+	writeConfig(t, cfg, c.fields)
+	return &c
+}
+
+// start runs `seosgw serve` on r's configuration until it serves. freePort
+// only finds a port free when asked; one taken meanwhile by another process
+// (any outgoing connection may take it) gets fresh ports and another try.
+func (r *receiver) start(t *testing.T, logPath string) *proc {
+	t.Helper()
+	for try := 1; ; try++ {
+		p := start(t, logPath, "serve", "--config", r.cfg)
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(p.output(), `"msg":"seosgw serving"`) {
+			select {
+			case <-p.done:
+				out := p.output()
+				if try == 3 || !strings.Contains(out, "address already in use") {
+					t.Fatalf("seosgw serve exited:\n%s", out)
+				}
+				r.listen, r.ops = freePort(t), freePort(t)
+				r.url = "https://" + r.listen + "/seos/endpoint"
+				r.fields["LISTEN"], r.fields["OPS"], r.fields["AIS"] = r.listen, r.ops, ""
+				seedCache(t, r.db, r.a.registerEntity("https://a.obmen.local/seos"), r.b.registerEntity(r.url))
+				writeConfig(t, r.cfg, r.fields)
+				p = nil
+			default:
+			}
+			if p == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("seosgw serve not serving after 30s:\n%s", p.output())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if p != nil {
+			return p
+		}
+	}
+}
+
 // TestCrashDuringBurst kills the node with SIGKILL while concurrent submits
 // are in flight; after a restart every acknowledged document is stored
 // exactly once, and resending the rest stores each once more at most.
@@ -71,20 +148,11 @@ func TestCrashDuringBurst(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	dir := t.TempDir()
-	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
-	a, b := ps["a.obmen.local"], ps["b.obmen.local"]
-	listen, opsAddr := freePort(t), freePort(t)
-	url := "https://" + listen + "/seos/endpoint"
-	dbPath := filepath.Join(dir, "b.db")
-	seedCache(t, dbPath, a.registerEntity("https://a.obmen.local/seos"), b.registerEntity(url))
-	cfg := filepath.Join(dir, "b.yaml")
-	writeConfig(t, cfg, map[string]string{"GUID": b.entity.GUID, "EIK": b.entity.Identifier, "NAME": b.entity.AdministrativeBodyName,
-		"CERT": b.files.Cert, "KEY": b.files.Key, "CA": tp.CACert, "LISTEN": listen, "REGISTER": "https://127.0.0.1:1/service/",
-		"DB": dbPath, "OPS": opsAddr})
-	node := start(t, filepath.Join(dir, "b.log"), "serve", "--config", cfg)
-	waitTCP(t, node, listen)
+	r := newReceiver(t, dir, filepath.Join(dir, "b.db"))
+	node := r.start(t, filepath.Join(dir, "b.log"))
+	a, b, url, dbPath, cfg := r.a, r.b, r.url, r.db, r.cfg
 
-	client := peerClient(a.id, tp.Authority, "b.obmen.local")
+	client := peerClient(a.id, r.tp.Authority, "b.obmen.local")
 	const docs, workers = 80, 8
 	guids := make([]string, docs)
 	for i := range guids {
@@ -129,8 +197,8 @@ func TestCrashDuringBurst(t *testing.T) {
 	}
 	t.Logf("%d of %d acknowledged before SIGKILL", n, docs)
 
-	node = start(t, filepath.Join(dir, "b2.log"), "serve", "--config", cfg)
-	waitTCP(t, node, listen)
+	node = r.start(t, filepath.Join(dir, "b2.log"))
+	url = r.url
 	db := openDB(t, dbPath)
 	acked.Range(func(k, _ any) bool {
 		if c := countDoc(t, db, k.(string)); c != 1 {

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
-	"fmt"
 	goio "io"
 	"log/slog"
 
@@ -12,10 +10,13 @@ import (
 	"github.com/seosgw/seosgw/gateway/seos"
 )
 
-func runAcceptance(ctx context.Context, args []string, io stdio) int {
-	return subcommands("acceptance", map[string]command{
-		"check": {"judge a message or files offline: check [--rules FILE] [--lang en|bg|latin] [--json] FILE.xml | ATTACHMENT...", acceptanceCheck},
-	})(ctx, args, io)
+func acceptanceVerbs() map[string]command {
+	return map[string]command{
+		"check": {args: "[--rules FILE] [--lang en|bg|latin] [--json] FILE.xml | ATTACHMENT...",
+			summary: "judge a SEOS registration request or attachment files offline", run: acceptanceCheck,
+			help: "Runs the acceptance policy on a SEOS registration request, or on attachment files (with --kind,\n" +
+				"--about, --comment, --sender-eik), and prints every check.\nExit status: 0 accept, 3 hold, 4 reject, 1 error, 2 usage."},
+	}
 }
 
 // Exit codes of `acceptance check`, so scripts can tell outcomes apart.
@@ -26,34 +27,26 @@ const (
 )
 
 func acceptanceCheck(ctx context.Context, args []string, io stdio) int {
-	fs := flag.NewFlagSet("seosgw acceptance check", flag.ContinueOnError)
-	fs.SetOutput(io.err)
+	fs := io.flags()
 	rules := fs.String("rules", "/etc/seosgw/acceptance.yaml", "acceptance rules file (see configs/acceptance.maritime.example.yaml)")
-	lang := fs.String("lang", "en", "language of the reasons: en, bg or latin")
+	lang := enumFlag(fs, "lang", "en", "language of the reasons", "en", "bg", "latin")
 	asJSON := fs.Bool("json", false, "print the verdict as JSON (as stored and shown in the AIS API)")
 	kind := fs.String("kind", "Писмо", "DocKind, when checking attachment files")
 	about := fs.String("about", "", "DocAbout text, when checking attachment files")
 	comment := fs.String("comment", "", "Comment text, when checking attachment files")
 	eik := fs.String("sender-eik", "", "the sending administration's EIK, when checking attachment files")
-	fs.Usage = func() {
-		fmt.Fprint(io.err, "usage: seosgw acceptance check [flags] FILE.xml | ATTACHMENT...\n\n"+
-			"Runs the acceptance policy offline on a SEOS registration request, or on attachment\n"+
-			"files (with --kind, --about, --comment, --sender-eik), and prints every check.\n"+
-			"Exit status: 0 accept, 3 hold, 4 reject, 1 error, 2 usage.\n\n")
-		fs.PrintDefaults()
+	paths, code, ok := io.parse(fs, args)
+	if !ok {
+		return code
 	}
-	if fs.Parse(args) != nil {
-		return 2
-	}
-	if fs.NArg() == 0 || (*lang != "en" && *lang != "bg" && *lang != "latin") {
-		fs.Usage()
-		return 2
+	if len(paths) == 0 {
+		return io.usageError(fs, "give a FILE.xml or attachment files")
 	}
 	policy, err := acceptance.Load(*rules, acceptance.WithLogger(slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	if err != nil {
 		return fail(io, "%s", acceptance.Sanitize(err.Error()))
 	}
-	in, closeAll, err := checkInput(fs.Args(), *kind, *about, *comment, *eik, io)
+	in, closeAll, err := checkInput(paths, *kind, *about, *comment, *eik, io)
 	if err != nil {
 		return fail(io, "%s", acceptance.Sanitize(err.Error()))
 	}

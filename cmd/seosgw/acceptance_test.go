@@ -54,7 +54,7 @@ func TestAcceptanceCheck(t *testing.T) {
 
 	run1 := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
-		code := run(context.Background(), append([]string{"acceptance", "check", "--rules", rulesPath}, args...), stdio{strings.NewReader(""), &out, &errb})
+		code := run(context.Background(), append([]string{"acceptance", "check", "--rules", rulesPath}, args...), stdio{in: strings.NewReader(""), out: &out, err: &errb})
 		return code, out.String(), errb.String()
 	}
 

@@ -22,7 +22,7 @@ import (
 func runCmd(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, stdio{strings.NewReader(""), &out, &errb})
+	code := run(context.Background(), args, stdio{in: strings.NewReader(""), out: &out, err: &errb})
 	return out.String(), errb.String(), code
 }
 

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/msglog"
@@ -58,6 +59,7 @@ type fixture struct {
 	srv    *httptest.Server
 	logBuf *syncBuffer
 	queued atomic.Int32 // Service.Queued calls
+	reg    *prometheus.Registry
 }
 
 type syncBuffer struct {
@@ -90,11 +92,11 @@ func newFixture(t *testing.T) *fixture {
 	if err := cache.Apply(ctx, true, []register.Entity{self, peer, other, inactive, twinA, twinB}, "2026-11-23T10:00:00+02:00"); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, db: db, clk: clk, logBuf: &syncBuffer{}}
+	f := &fixture{t: t, db: db, clk: clk, logBuf: &syncBuffer{}, reg: prometheus.NewRegistry()}
 	log := slog.New(slog.NewTextHandler(f.logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.svc = &Service{DB: db, Dir: cache, Policy: register.Policy{SelfGUID: self.GUID}, Self: seEntity(self), Clock: clk, Log: log,
 		Queued: func() { f.queued.Add(1) }}
-	f.srv = httptest.NewServer(NewAPI(f.svc, testToken, log))
+	f.srv = httptest.NewServer(NewAPI(f.svc, StaticToken(testToken), log, NewAPIMetrics(f.reg)))
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -104,19 +106,23 @@ func newFixture(t *testing.T) *fixture {
 // a value to encode.
 func (f *fixture) do(method, path string, body any, header ...string) (int, http.Header, []byte) {
 	f.t.Helper()
-	var rd io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case []byte:
-		rd = bytes.NewReader(b)
+		raw = b
 	case string:
-		rd = strings.NewReader(b)
+		raw = []byte(b)
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			f.t.Fatal(err)
 		}
-		rd = bytes.NewReader(j)
+		raw = j
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, f.srv.URL+path, rd)
 	if err != nil {
@@ -135,8 +141,12 @@ func (f *fixture) do(method, path string, body any, header ...string) (int, http
 		f.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, raw
+	answer, _ := io.ReadAll(resp.Body)
+	// Every answer the API tests get must be one openapi.yaml describes.
+	sent, _ := http.NewRequest(method, f.srv.URL+path, bytes.NewReader(raw))
+	sent.Header = req.Header
+	spec.check(f.t, sent, resp.StatusCode, resp.Header, answer)
+	return resp.StatusCode, resp.Header, answer
 }
 
 // decodeInto fails the test unless raw is JSON for v.

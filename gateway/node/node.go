@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/seosgw/seosgw/gateway/ais"
+	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/inbound"
@@ -60,7 +61,8 @@ type Node struct {
 	endpoint *http.Server
 	opsSrv   *http.Server
 	aisSrv   *http.Server
-	aisToken string
+	aisToken *ais.TokenFile
+	aisAPI   *ais.APIMetrics
 	// spoolWrites tracks prompt writes of received documents to the spool,
 	// so shutdown waits for them before closing the database.
 	spoolWrites sync.WaitGroup
@@ -95,6 +97,9 @@ func (n *Node) hashFor(guid string) xmldsig.Hash {
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Clock) (*Node, error) {
 	n := &Node{Config: cfg, Log: log, Clock: clk, Registry: prometheus.NewRegistry()}
 	n.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := buildinfo.Register(n.Registry, buildinfo.Get()); err != nil {
+		return nil, err
+	}
 	trustMetrics := trust.NewMetrics(n.Registry)
 	var err error
 	if n.Identity, n.Trust, err = LoadTransport(cfg, clk, log, trustMetrics); err != nil {
@@ -145,7 +150,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		PeerSeen: trustMetrics.PeerSeen,
 	}
 	n.AIS = &ais.Service{DB: n.DB, Dir: n.Cache, Policy: n.Pipeline.Policy, Self: self, Clock: clk, Log: log, Queued: n.Outbound.Notify}
-	if n.aisToken, err = ais.ReadToken(cfg.Path(cfg.AIS.TokenFile)); err != nil {
+	n.aisAPI = ais.NewAPIMetrics(n.Registry)
+	if n.aisToken, err = ais.OpenTokenFile(cfg.Path(cfg.AIS.TokenFile), log); err != nil {
 		n.DB.Close()
 		return nil, fmt.Errorf("ais.token_file: %w", err)
 	}
@@ -155,6 +161,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 			return nil, fmt.Errorf("ais.spool: %w", err)
 		}
 		sp := n.Spool
+		if err := sp.RegisterMetrics(n.Registry); err != nil {
+			n.DB.Close()
+			return nil, fmt.Errorf("ais.spool: %w", err)
+		}
 		sp.RegisterFresh = n.Syncer.Fresh // hold drops for unknown recipients until the register copy is fresh
 		n.Pipeline.Received = func(id int64) {
 			// The spool's scan catches up anyway; this only makes it prompt.
@@ -223,7 +233,7 @@ func (n *Node) Run(ctx context.Context) error {
 		opsLn.Close()
 		return fmt.Errorf("ais.listen %s: %w", cfg.AIS.Listen, err)
 	}
-	n.aisSrv = ais.NewServer(cfg.AIS.Listen, ais.NewAPI(n.AIS, n.aisToken, n.Log))
+	n.aisSrv = ais.NewServer(cfg.AIS.Listen, ais.NewAPI(n.AIS, n.aisToken, n.Log, n.aisAPI))
 	publicURL := cfg.Endpoint.PublicURL
 	if publicURL == "" {
 		publicURL = "https://" + epLn.Addr().String() + cfg.Endpoint.Path
@@ -249,7 +259,8 @@ func (n *Node) Run(ctx context.Context) error {
 	go func() { errs <- serveTLS(n.endpoint, epLn) }()
 	go func() { errs <- serve(n.opsSrv, opsLn) }()
 	go func() { errs <- serve(n.aisSrv, aisLn) }()
-	n.Log.Info("seosgw serving", "participant", cfg.Participant.GUID, "endpoint", epLn.Addr().String(), "path", cfg.Endpoint.Path,
+	bi := buildinfo.Get()
+	n.Log.Info("seosgw serving", "version", bi.Version, "revision", bi.Revision, "built", bi.Date, "go", bi.GoVersion, "participant", cfg.Participant.GUID, "endpoint", epLn.Addr().String(), "path", cfg.Endpoint.Path,
 		"public_url", publicURL, "ops", opsLn.Addr().String(), "ais_api", aisLn.Addr().String())
 
 	var runErr error

@@ -3,7 +3,7 @@ package conformance
 import (
 	"context"
 	"encoding/base64"
-	"runtime/debug"
+	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"strings"
 	"testing"
 	"time"
@@ -194,16 +194,17 @@ func TestClassifyTiming(t *testing.T) {
 }
 
 func TestBuildOf(t *testing.T) {
-	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
-		{Key: "vcs.revision", Value: "f0c967c1234567890abc"}, {Key: "vcs.time", Value: "2026-11-30T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
-	b := buildOf("", bi)
-	if got := b.Text(English); got != "development build, commit f0c967c12345 with uncommitted changes (2026-11-30T10:00:00Z), go1.26.8" {
+	dev := buildinfo.Info{Version: "devel", Revision: "f0c967c1234567890abc", Date: "2026-11-30T10:00:00Z", GoVersion: "go1.26.8", Modified: true}
+	if got := BuildOf(dev).Text(English); got != "development build, commit f0c967c12345 with uncommitted changes (2026-11-30T10:00:00Z), go1.26.8" {
 		t.Error(got)
 	}
-	if got := buildOf("v1.2.0", bi).Text(Bulgarian); !strings.HasPrefix(got, "v1.2.0, къмит f0c967c12345") {
+	rel := dev
+	rel.Version = "v1.2.0"
+	if got := BuildOf(rel).Text(Bulgarian); !strings.HasPrefix(got, "v1.2.0, къмит f0c967c12345") {
 		t.Error(got)
 	}
-	if got := buildOf("", nil).Text(Bulgarian); got != "версия за разработка" {
+	none := buildinfo.Info{Version: "devel", Revision: "unknown", Date: "unknown", GoVersion: "unknown"}
+	if got := BuildOf(none).Text(Bulgarian); got != "версия за разработка" {
 		t.Error(got)
 	}
 }

@@ -71,8 +71,8 @@ type Options struct {
 	PDF bool
 	// TestedBy names the DAEU official for the report's sign-off block.
 	TestedBy string
-	// Version is the release version stamped into the binary, "" for none.
-	Version string
+	// Build is the binary running the harness, named in the report.
+	Build Build
 	// Out gets progress lines and what the operator should do meanwhile.
 	Out   io.Writer
 	Clock clock.Clock
@@ -192,7 +192,7 @@ func newSuite(opt Options) (*suite, error) {
 	}
 	s.logFile, s.log = logFile, slog.New(slog.NewJSONHandler(logFile, nil))
 	s.rep = &Report{Tool: "seosgw conformance", RunID: s.runID, Participant: opt.Participant, StartedAt: now, Lang: lang,
-		Harness: ReadBuild(opt.Version), TestedBy: strings.TrimSpace(opt.TestedBy),
+		Harness: opt.Build, TestedBy: strings.TrimSpace(opt.TestedBy),
 		Files: map[string]string{"json": s.runID + "/report.json", "html": s.runID + "/report.html", "log": s.runID + "/harness.log"}}
 	if opt.PDF {
 		s.rep.Files["pdf"] = s.runID + "/report.pdf"

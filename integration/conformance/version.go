@@ -1,49 +1,37 @@
 package conformance
 
 import (
-	"runtime/debug"
 	"strings"
+
+	"github.com/seosgw/seosgw/gateway/buildinfo"
 )
 
 // Build identifies the harness that made a report, so a filed report says
 // which code judged the participant.
 type Build struct {
 	Version  string `json:"version,omitempty"`  // a release's version, when one was stamped in
-	Module   string `json:"module,omitempty"`   // the main module's version as Go recorded it
 	Revision string `json:"revision,omitempty"` // VCS commit
 	Time     string `json:"time,omitempty"`     // commit time
 	Modified bool   `json:"modified,omitempty"` // built from a work tree with changes
 	Go       string `json:"go,omitempty"`
 }
 
-// ReadBuild describes the running binary. version is what a release build
-// stamps in (ldflags -X, for a later `seosgw version`); "" when none was.
-func ReadBuild(version string) Build {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		bi = nil
+// BuildOf describes the binary the harness runs in, from the identity
+// gateway/buildinfo resolves (stamped by the Makefile, else Go's build info),
+// so the report and `seosgw version` never disagree.
+func BuildOf(i buildinfo.Info) Build {
+	b := Build{Revision: i.Revision, Time: i.Date, Modified: i.Modified, Go: i.GoVersion}
+	if i.Version != "devel" {
+		b.Version = i.Version
 	}
-	return buildOf(version, bi)
-}
-
-func buildOf(version string, bi *debug.BuildInfo) Build {
-	b := Build{Version: version}
-	if bi == nil {
-		return b
+	if b.Revision == "unknown" {
+		b.Revision = ""
 	}
-	b.Go = bi.GoVersion
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		b.Module = v
+	if b.Time == "unknown" {
+		b.Time = ""
 	}
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			b.Revision = s.Value
-		case "vcs.time":
-			b.Time = s.Value
-		case "vcs.modified":
-			b.Modified = s.Value == "true"
-		}
+	if b.Go == "unknown" {
+		b.Go = ""
 	}
 	return b
 }
@@ -57,8 +45,6 @@ func (b Build) Text(l Lang) string {
 	switch {
 	case b.Version != "":
 		parts = append(parts, b.Version)
-	case b.Module != "":
-		parts = append(parts, b.Module)
 	default:
 		parts = append(parts, l.pick("development build", "версия за разработка"))
 	}
