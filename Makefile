@@ -6,27 +6,49 @@ BIN      := $(BUILD)/seosgw
 PEER     := $(BUILD)/dotnet-peer/SeosPeer.exe
 FUZZTIME ?= 10s
 
+# What `seosgw version`, the start log and seosgw_build_info report.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS  := -s -w -X github.com/seosgw/seosgw/gateway/buildinfo.version=$(VERSION) \
+            -X github.com/seosgw/seosgw/gateway/buildinfo.commit=$(COMMIT) \
+            -X github.com/seosgw/seosgw/gateway/buildinfo.date=$(DATE)
+
 # Debian packages the tests drive for real: tool=package.
 DEB_TOOLS := xmllint=libxml2-utils xmlsec1=xmlsec1 mono=mono-runtime mcs=mono-mcs \
-             openssl=openssl promtool=prometheus ip=iproute2 systemd-analyze=systemd
+             openssl=openssl promtool=prometheus ip=iproute2 \
+             clamd=clamav-daemon qpdf=qpdf pdfsig=poppler-utils soffice=libreoffice-writer-nogui zip=zip chromium=chromium \
+             dpkg-deb=dpkg systemd-sysusers=systemd systemd-analyze=systemd
 DEB_EXTRA := libmono-system-security4.0-cil libmono-system-xml4.0-cil
+# Packages without a command of their own, by a file they install: the
+# acceptance tests make Office files through LibreOffice's Python bridge and
+# check test-made compound files with olefile.
+DEB_FILES := /usr/lib/python3/dist-packages/uno.py=python3-uno \
+             /usr/lib/libreoffice/program/libsclo.so=libreoffice-calc-nogui \
+             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf=fonts-dejavu-core \
+             /usr/lib/python3/dist-packages/olefile/__init__.py=python3-olefile
 
 export SEOSGW_SHARED := $(SHARED)
 export SEOSGW_DOTNET_PEER := $(PEER)
 export SEOSGW_REQUIRE_TOOLS := 1
 
-.PHONY: help build test unit lint bench fuzz deps peer demo clean
+.PHONY: help build deb test unit lint bench fuzz deps peer demo clean
 
 help:
 	@echo "make demo   - two gateways exchange a document over mutual TLS (see README)"
 	@echo "make test   - every test (installs the Debian packages it needs when root)"
-	@echo "make build  - build $(BIN)"
+	@echo "make build  - build $(BIN) (static, version-stamped)"
+	@echo "make deb    - build the Debian package into $(BUILD)/ (see configs/README.md)"
 	@echo "make lint   - go vet + gofmt check"
 	@echo "make bench  - benchmarks with allocations"
 	@echo "make fuzz   - each fuzz target for FUZZTIME ($(FUZZTIME))"
 
+# Static (modernc SQLite is pure Go), so the package runs on any Debian.
 build:
-	$(GO) build -o $(BIN) ./cmd/seosgw
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/seosgw
+
+deb: build
+	sh configs/debian/build-deb.sh $(BIN) "$(VERSION)" $(BUILD)
 
 # deps installs what the tests run (as root) or names exactly what is missing.
 deps:
@@ -34,6 +56,8 @@ deps:
 	for pair in $(DEB_TOOLS); do tool=$${pair%%=*}; pkg=$${pair#*=}; \
 	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	[ -e /usr/lib/mono/4.5/System.Security.dll ] || missing="$$missing $(DEB_EXTRA)"; \
+	for pair in $(DEB_FILES); do file=$${pair%%=*}; pkg=$${pair#*=}; \
+	  [ -e $$file ] || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "deps: installing$$missing"; \

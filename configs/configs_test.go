@@ -15,12 +15,15 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/ais"
+	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbound"
 	"github.com/seosgw/seosgw/gateway/netcheck"
 	"github.com/seosgw/seosgw/gateway/ops"
 	"github.com/seosgw/seosgw/gateway/outbound"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/spool"
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/integration/extools"
 	"github.com/seosgw/seosgw/register"
@@ -64,6 +67,15 @@ var knownMetrics = map[string]metric{
 	"seosgw_register_sync_consecutive_failures":        {},
 	"seosgw_register_sync_duration_seconds":            {labels: []string{"mode", "result"}, histogram: true},
 	"seosgw_register_sync_failures_total":              {labels: []string{"kind"}},
+	"seosgw_peer_info":                                 {labels: []string{"peer", "eik", "name"}},
+	"seosgw_build_info":                                {labels: []string{"version", "revision", "goversion"}},
+	"seosgw_spool_drops_total":                         {labels: []string{"result"}},
+	"seosgw_spool_backlog_drops":                       {labels: []string{"folder"}},
+	"seosgw_spool_held_drops":                          {},
+	"seosgw_spool_received_written_total":              {},
+	"seosgw_spool_last_scan_success_timestamp_seconds": {},
+	"seosgw_ais_api_requests_total":                    {labels: []string{"route", "code"}},
+	"seosgw_ais_api_request_duration_seconds":          {labels: []string{"route"}, histogram: true},
 	"seosgw_register_records_rejected_total":           {labels: []string{"field"}},
 	// Prometheus's own per target.
 	"up": {},
@@ -75,7 +87,9 @@ var knownValues = map[string][]string{
 	"seosgw_outbox_items/state":                        {"queued", "sending", "delivered", "failed"},
 	"seosgw_outbound_attempts_total/result":            {"delivered", "retry", "failed"},
 	"seosgw_certificate_expiry_timestamp_seconds/cert": {"transport"},
-	"up/job": {"seosgw"},
+	"seosgw_spool_drops_total/result":                  {"queued", "receipt_applied", "failed"},
+	"seosgw_spool_backlog_drops/folder":                {"outbox", "receipts", "work"},
+	"up/job":                                           {"seosgw"},
 }
 
 // targetLabels are added by Prometheus to every series.
@@ -118,7 +132,8 @@ func allMetrics(t *testing.T) map[string]metric {
 }
 
 // recorder is a Registerer that keeps the descriptions of what is
-// registered, including vectors that have no series yet.
+// registered, including vectors that have no series yet; its labels are
+// the variable and the constant ones.
 type recorder struct{ descs map[string][]string }
 
 func (r *recorder) Register(c prometheus.Collector) error {
@@ -130,8 +145,11 @@ func (r *recorder) Register(c prometheus.Collector) error {
 			return errors.New("cannot read " + d.String())
 		}
 		var labels []string
-		if m[2] != "" {
-			labels = strings.Split(m[2], ",")
+		if m[3] != "" {
+			labels = strings.Split(m[3], ",")
+		}
+		for _, kv := range constLabelRE.FindAllStringSubmatch(m[2], -1) {
+			labels = append(labels, kv[1])
 		}
 		r.descs[m[1]] = labels
 	}
@@ -148,7 +166,10 @@ func (r *recorder) MustRegister(cs ...prometheus.Collector) {
 
 func (r *recorder) Unregister(prometheus.Collector) bool { return false }
 
-var descRE = regexp.MustCompile(`^Desc\{fqName: "([^"]+)",.*variableLabels: \{([^}]*)\}\}$`)
+var (
+	descRE       = regexp.MustCompile(`^Desc\{fqName: "([^"]+)",.*constLabels: \{([^}]*)\}, variableLabels: \{([^}]*)\}\}$`)
+	constLabelRE = regexp.MustCompile(`(\w+)="`)
+)
 
 // TestKnownMetricsExist checks knownMetrics against the metrics the
 // packages register, so that the list cannot vouch for a metric that was
@@ -162,6 +183,13 @@ func TestKnownMetricsExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	ops.New(rec, prometheus.NewRegistry())
+	ais.NewAPIMetrics(rec)
+	if err := buildinfo.Register(rec, buildinfo.Get()); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&spool.Spool{}).RegisterMetrics(rec); err != nil {
+		t.Fatal(err)
+	}
 	for name, m := range knownMetrics {
 		if name == "up" {
 			continue
@@ -383,7 +411,8 @@ func TestAlertRules(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"SeosgwNetworkPathDown", "SeosgwRegisterStale", "SeosgwCertificateExpiring", "SeosgwOutboxBacklog",
-		"SeosgwOutboundFailed", "SeosgwSignatureFailures", "SeosgwCRLStale", "SeosgwDown"} {
+		"SeosgwOutboundFailed", "SeosgwSignatureFailures", "SeosgwCRLStale", "SeosgwDown", "SeosgwSpoolDropsFailed", "SeosgwSpoolStalled",
+		"SeosgwAISAPIErrors"} {
 		if !seen[want] {
 			t.Errorf("alert %s is missing", want)
 		}
@@ -508,7 +537,8 @@ func TestDashboard(t *testing.T) {
 		"seosgw_register_sync_failures_total", "seosgw_certificate_expiry_timestamp_seconds", "seosgw_crl_stale", "seosgw_outbox_items",
 		"seosgw_inbound_requests_total", "seosgw_inbound_refusals_total", "seosgw_inbound_signature_failures_total",
 		"seosgw_outbound_delivery_latency_seconds_bucket", "seosgw_outbound_failures_total", "seosgw_outbound_last_success_timestamp_seconds",
-		"seosgw_peer_certificate_expiry_timestamp_seconds", "seosgw_register_full_sync_overdue"} {
+		"seosgw_peer_certificate_expiry_timestamp_seconds", "seosgw_register_full_sync_overdue", "seosgw_peer_info", "seosgw_build_info",
+		"seosgw_spool_drops_total", "seosgw_spool_backlog_drops", "seosgw_ais_api_requests_total"} {
 		if !used[m] {
 			t.Errorf("no panel shows %s", m)
 		}

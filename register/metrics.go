@@ -27,6 +27,7 @@ type Metrics struct {
 	entities      *prometheus.GaugeVec
 	ageFunc       prometheus.GaugeFunc
 	fullOverdue   prometheus.Gauge
+	peerInfo      *prometheus.Desc
 	rejectedTotal *prometheus.CounterVec
 }
 
@@ -86,6 +87,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, c := range m.collectors() {
 		c.Describe(ch)
 	}
+	ch <- m.peerInfo
 }
 
 // Collect makes Metrics one prometheus.Collector.
@@ -93,6 +95,30 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.refresh()
 	for _, c := range m.collectors() {
 		c.Collect(ch)
+	}
+	m.collectPeers(ch)
+}
+
+// collectPeers emits seosgw_peer_info for every participant in the
+// register copy (removed ones not), read at each scrape: the set follows
+// the copy without stale series.
+func (m *Metrics) collectPeers(ch chan<- prometheus.Metric) {
+	src := m.state.Load()
+	if src == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	rows, err := src.cache.db.QueryContext(ctx, `SELECT guid, eik, name FROM register_entities WHERE removed = 0`)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var guid, eik, name string
+		if rows.Scan(&guid, &eik, &name) == nil {
+			ch <- prometheus.MustNewConstMetric(m.peerInfo, prometheus.GaugeValue, 1, guid, eik, name)
+		}
 	}
 }
 
@@ -136,6 +162,9 @@ func NewMetrics(reg prometheus.Registerer, clk clock.Clock) (*Metrics, error) {
 			Help: "1 while a due full register sync (GetAllRecords) keeps failing; the copy then follows GetNewRecords only and misses removals.",
 		}),
 	}
+	m.peerInfo = prometheus.NewDesc("seosgw_peer_info",
+		"Always 1 for each participant in the register copy: its GUID (the peer label of the other metrics), EIK and name, for dashboards to join on.",
+		[]string{"peer", "eik", "name"}, nil)
 	m.ageFunc = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "seosgw_register_age_seconds",
 		Help: "Seconds since the last successful register sync (+Inf = never); readiness fails past register.stale_after.",

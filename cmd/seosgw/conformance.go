@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"path/filepath"
 	"strings"
 
@@ -12,21 +12,24 @@ import (
 	"github.com/seosgw/seosgw/register/testregister"
 )
 
-func runConformance(ctx context.Context, args []string, io stdio) int {
-	return subcommands("conformance", map[string]command{
-		"run": {"test a joining participant's SEOS node as DAEU's test participant: run --config FILE --participant GUID [--target URL] " +
-			"[--report-dir DIR] [--skip CHECKS] [--record] [--every DURATION --until DATE]", conformanceRun},
-		"cases": {"participants under test with their 14-working-day deadline and last verdict: cases (--register-db FILE | --config FILE) [--all] [--json]", conformanceCases},
-	})(ctx, args, io)
+// The harness has its own configuration (configs/conformance.example.yaml),
+// not the node's: its --config has no default.
+func conformanceVerbs() map[string]command {
+	return map[string]command{
+		"run": {args: "--config FILE --participant GUID [--target URL] [--report-dir DIR] [--skip CHECKS] [--record] [--lang bg|en] [--pdf] [--tested-by NAME] [--every DURATION --until DATE]",
+			summary: "test a joining participant's SEOS node as DAEU's test participant", run: conformanceRun,
+			help: "checks: " + strings.Join(conformance.CheckNames, ", ") + "\n\nExit 0: passed; 1: a check failed; 2: bad arguments or the harness could not test; 3: nothing failed but checks were skipped."},
+		"cases": {args: "(--register-db FILE | --config FILE) [--holidays FILE] [--all] [--json]",
+			summary: "participants under test with their 14-working-day deadline and last verdict", run: conformanceCases},
+	}
 }
 
 // conformanceRun exits 0 when the participant passed, 1 when a check
 // failed, 2 on bad arguments or when the harness could not test, 3 when
 // nothing failed but checks were skipped. With --every, the last run's.
 func conformanceRun(ctx context.Context, args []string, io stdio) int {
-	fs := flag.NewFlagSet("seosgw conformance run", flag.ContinueOnError)
-	fs.SetOutput(io.err)
-	cfgPath := fs.String("config", "", "the harness's configuration file (see configs/conformance.example.yaml)")
+	fs := io.flags()
+	cfgPath := fs.String("config", "", "the harness's configuration file (see configs/conformance.example.yaml); required")
 	participant := fs.String("participant", "", "register GUID of the participant under test")
 	target := fs.String("target", "", "the participant's endpoint URL (default: the URI the register lists)")
 	reportDir := fs.String("report-dir", "", "folder for the reports and the run history (default: report_dir of the config)")
@@ -36,20 +39,14 @@ func conformanceRun(ctx context.Context, args []string, io stdio) int {
 	asyncTimeout := fs.String("async-timeout", "", "how long to wait for the participant's asynchronous messages (default: timeouts.async)")
 	every := fs.String("every", "", "rerun the suite this often (e.g. 6h), with --until")
 	until := fs.String("until", "", "last day (YYYY-MM-DD, Bulgarian time) or instant (RFC 3339) a scheduled run may start")
-	fs.Usage = func() {
-		fmt.Fprintf(io.err, "usage: seosgw conformance run --config FILE --participant GUID [flags]\n\nchecks: %s\n\n", strings.Join(conformance.CheckNames, ", "))
-		fs.PrintDefaults()
-	}
-	if fs.Parse(args) != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(io.err, "seosgw conformance run: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	lang := fs.String("lang", "", "language of the report: bg (Bulgarian) or en (English) (default: language of the config, bg)")
+	pdf := fs.Bool("pdf", false, "also print report.pdf with Debian's chromium (apt-get install chromium)")
+	testedBy := fs.String("tested-by", "", "the DAEU official running the test, for the report's sign-off block")
+	if code, ok := io.parseNoArgs(fs, args); !ok {
+		return code
 	}
 	if *cfgPath == "" || *participant == "" {
-		fmt.Fprintln(io.err, "seosgw conformance run: --config FILE and --participant GUID are required")
-		return 2
+		return io.usageError(fs, "--config FILE and --participant GUID are required")
 	}
 	cfg, err := conformance.LoadConfig(*cfgPath)
 	if err != nil {
@@ -74,7 +71,23 @@ func conformanceRun(ctx context.Context, args []string, io stdio) int {
 		}
 		cfg.Timeouts.Async = d
 	}
-	opt := conformance.Options{Config: cfg, Participant: *participant, Target: *target, ReportDir: *reportDir, Record: *record, Out: io.out}
+	opt := conformance.Options{Config: cfg, Participant: *participant, Target: *target, ReportDir: *reportDir, Record: *record, Out: io.out,
+		PDF: *pdf, TestedBy: *testedBy, Build: conformance.BuildOf(buildinfo.Get())}
+	if *lang != "" {
+		l, err := conformance.ParseLang(*lang)
+		if err != nil {
+			fmt.Fprintf(io.err, "seosgw conformance run: --lang: %v\n", err)
+			return 2
+		}
+		opt.Lang = l
+	}
+	if *pdf {
+		// Before a run that may take half an hour, not after it.
+		if _, err := conformance.FindChromium(); err != nil {
+			fmt.Fprintf(io.err, "seosgw conformance run: --pdf: %v\n", err)
+			return 2
+		}
+	}
 	if *skip != "" {
 		opt.Skip = strings.Split(*skip, ",")
 		if err := conformance.ValidateSkip(opt.Skip); err != nil {
@@ -108,15 +121,14 @@ func conformanceRun(ctx context.Context, args []string, io stdio) int {
 }
 
 func conformanceCases(ctx context.Context, args []string, io stdio) int {
-	fs := flag.NewFlagSet("seosgw conformance cases", flag.ContinueOnError)
-	fs.SetOutput(io.err)
+	fs := io.flags()
 	dbPath := fs.String("register-db", "", "the test register's database")
 	cfgPath := fs.String("config", "", "a conformance configuration naming joining.register_db and joining.holidays")
 	holidays := fs.String("holidays", "", "working-day overrides file (decree days) for the deadlines")
 	all := fs.Bool("all", false, "list closed cases too")
 	asJSON := fs.Bool("json", false, "JSON instead of a table")
-	if fs.Parse(args) != nil {
-		return 2
+	if code, ok := io.parseNoArgs(fs, args); !ok {
+		return code
 	}
 	if *cfgPath != "" {
 		cfg, err := conformance.LoadConfig(*cfgPath)
@@ -132,8 +144,7 @@ func conformanceCases(ctx context.Context, args []string, io stdio) int {
 		}
 	}
 	if *dbPath == "" {
-		fmt.Fprintln(io.err, "seosgw conformance cases: --register-db FILE (or --config FILE with joining.register_db) is required")
-		return 2
+		return io.usageError(fs, "--register-db FILE (or --config FILE with joining.register_db) is required")
 	}
 	reg, err := testregister.OpenWithHolidays(ctx, *dbPath, *holidays, testregister.Options{Existing: true})
 	if err != nil {

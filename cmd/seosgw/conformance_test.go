@@ -22,7 +22,7 @@ import (
 func runCmd(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, stdio{strings.NewReader(""), &out, &errb})
+	code := run(context.Background(), args, stdio{in: strings.NewReader(""), out: &out, err: &errb})
 	return out.String(), errb.String(), code
 }
 
@@ -46,6 +46,7 @@ func TestConformanceRunArguments(t *testing.T) {
 		{[]string{"conformance", "run", "--config", cfg, "--participant", guid, "--every", "6h"}, "--every and --until go together"},
 		{[]string{"conformance", "run", "--config", cfg, "--participant", guid, "--every", "soon", "--until", "2026-12-15"}, "give a duration"},
 		{[]string{"conformance", "run", "--config", cfg, "--participant", guid, "--async-timeout", "-1m"}, "--async-timeout"},
+		{[]string{"conformance", "run", "--config", cfg, "--participant", guid, "--lang", "de"}, `--lang: "de" is not a report language`},
 		{[]string{"conformance", "cases"}, "--register-db FILE"},
 	} {
 		_, errOut, code := runCmd(t, tc.args...)
@@ -55,6 +56,24 @@ func TestConformanceRunArguments(t *testing.T) {
 	}
 	if _, errOut, code := runCmd(t, "conformance"); code != 2 || !strings.Contains(errOut, "run") || !strings.Contains(errOut, "cases") {
 		t.Errorf("seosgw conformance: exit %d\n%s", code, errOut)
+	}
+}
+
+// --pdf needs Debian's chromium; without it the run does not start, and
+// the error says how to get it.
+func TestConformanceRunPDFNeedsChromium(t *testing.T) {
+	dir := t.TempDir()
+	example, _ := os.ReadFile(filepath.Join("..", "..", "configs", "conformance.example.yaml"))
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, example, 0o644)
+	t.Setenv("PATH", t.TempDir())
+	_, errOut, code := runCmd(t, "conformance", "run", "--config", cfg, "--participant", "{11111111-2222-4333-8444-555555555555}", "--pdf",
+		"--report-dir", filepath.Join(dir, "reports"))
+	if code != 2 || !strings.Contains(errOut, "--pdf") || !strings.Contains(errOut, "apt-get install chromium") {
+		t.Errorf("exit %d:\n%s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "reports")); err == nil {
+		t.Error("a run started without the means to print its PDF")
 	}
 }
 

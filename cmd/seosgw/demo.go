@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"os"
 
@@ -10,18 +10,22 @@ import (
 )
 
 func runDemo(ctx context.Context, args []string, io stdio) int {
-	fs := flag.NewFlagSet("seosgw demo", flag.ContinueOnError)
-	fs.SetOutput(io.err)
-	dir := fs.String("dir", "", "work folder (default: a temporary one, removed afterwards)")
-	keep := fs.Bool("keep", false, "keep the work folder: configs, PKI, databases, logs")
-	if fs.Parse(args) != nil {
-		return 2
+	fs := io.flags()
+	dir := fs.String("dir", "", "work folder, new or empty (default: a temporary one); removed afterwards unless --keep")
+	keep := fs.Bool("keep", false, "keep the work folder: configs, PKI (with private keys), databases, logs")
+	if code, ok := io.parseNoArgs(fs, args); !ok {
+		return code
 	}
 	self, err := os.Executable()
 	if err != nil {
 		return fail(io, "demo: %v", err)
 	}
-	if err := demo.Run(ctx, demo.Options{Binary: self, Dir: *dir, Keep: *keep, Out: io.out}); err != nil {
+	err = demo.Run(ctx, demo.Options{Binary: self, Dir: *dir, Keep: *keep, Out: io.out})
+	switch {
+	case errors.Is(err, demo.ErrCancelled):
+		fmt.Fprintln(io.err, "demo cancelled")
+		return 130 // as a shell reports a command ended by SIGINT
+	case err != nil:
 		fmt.Fprintf(io.err, "demo failed: %v\n", err)
 		return 1
 	}

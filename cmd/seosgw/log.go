@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
@@ -16,11 +15,12 @@ import (
 	"github.com/seosgw/seosgw/gateway/store"
 )
 
-func runLog(ctx context.Context, args []string, io stdio) int {
-	return subcommands("log", map[string]command{
-		"list": {"list logged messages: list --config F [--direction in|out] [--peer GUID] [--type T] [--message GUID] [--document GUID] [--outcome O] [--since RFC3339] [--limit N] [--json]", logList},
-		"show": {"show one: show --config F [--raw|--message] ID", logShow},
-	})(ctx, args, io)
+func logVerbs() map[string]command {
+	return map[string]command{
+		"list": {args: "[--config FILE] [--direction in|out] [--peer GUID] [--type T] [--message GUID] [--document GUID] [--outcome O] [--since RFC3339] [--limit N] [--json]",
+			summary: "list logged messages, newest first", run: logList},
+		"show": {args: "[--config FILE] [--raw|--message] ID", summary: "show one entry: what it was, or its exact bytes", run: logShow},
+	}
 }
 
 func openLog(ctx context.Context, path string) (*msglog.Log, func(), error) {
@@ -36,28 +36,32 @@ func openLog(ctx context.Context, path string) (*msglog.Log, func(), error) {
 }
 
 func logList(ctx context.Context, args []string, io stdio) int {
-	fs := flag.NewFlagSet("seosgw log list", flag.ContinueOnError)
-	fs.SetOutput(io.err)
-	path := fs.String("config", "/etc/seosgw/seosgw.yaml", "configuration file")
+	fs := io.flags()
+	path := configFlag(fs)
 	var f msglog.Filter
-	fs.StringVar(&f.Direction, "direction", "", "in or out")
+	direction := enumFlag(fs, "direction", "", "only messages in or out", msglog.In, msglog.Out)
 	fs.StringVar(&f.Peer, "peer", "", "peer participant GUID")
-	fs.StringVar(&f.MessageType, "type", "", "message type, e.g. MSG_DocumentRegistrationRequest")
+	msgType := enumFlag(fs, "type", "", "only this message type", string(seos.TypeRegistrationRequest), string(seos.TypeStatusRequest),
+		string(seos.TypeStatusResponse), string(seos.TypeError))
 	fs.StringVar(&f.MessageGUID, "message", "", "MessageGUID")
 	fs.StringVar(&f.DocumentGUID, "document", "", "DocumentGUID")
 	fs.StringVar(&f.Outcome, "outcome", "", "accepted, refused, replied, sent, failed ...")
 	since := fs.String("since", "", "only entries at or after this time (RFC 3339)")
 	fs.IntVar(&f.Limit, "limit", 50, "at most this many entries, newest first")
 	asJSON := fs.Bool("json", false, "JSON lines instead of a table")
-	if fs.Parse(args) != nil {
-		return 2
+	if code, ok := io.parseNoArgs(fs, args); !ok {
+		return code
 	}
+	f.Direction, f.MessageType = *direction, *msgType
 	if *since != "" {
 		t, err := time.Parse(time.RFC3339, *since)
 		if err != nil {
-			return fail(io, "--since: %q is not an RFC 3339 time like 2026-11-23T10:00:00+02:00", *since)
+			return io.usageError(fs, "--since: %q is not an RFC 3339 time like 2026-11-23T10:00:00+02:00", *since)
 		}
 		f.Since = t
+	}
+	if f.Limit < 1 {
+		return io.usageError(fs, "--limit %d: give at least 1", f.Limit)
 	}
 	l, closeDB, err := openLog(ctx, *path)
 	if err != nil {
@@ -86,20 +90,20 @@ func logList(ctx context.Context, args []string, io stdio) int {
 }
 
 func logShow(ctx context.Context, args []string, io stdio) int {
-	fs := flag.NewFlagSet("seosgw log show", flag.ContinueOnError)
-	fs.SetOutput(io.err)
-	path := fs.String("config", "/etc/seosgw/seosgw.yaml", "configuration file")
+	fs := io.flags()
+	path := configFlag(fs)
 	raw := fs.Bool("raw", false, "print the exact bytes that crossed the wire (the SOAP envelope)")
 	message := fs.Bool("message", false, "print the signed SEOS message carried in the envelope")
-	if fs.Parse(args) != nil {
-		return 2
+	arg, code, ok := io.parseOne(fs, args, "one entry ID")
+	if !ok {
+		return code
 	}
-	if fs.NArg() != 1 {
-		return fail(io, "log show: give one entry ID")
+	if *raw && *message {
+		return io.usageError(fs, "--raw or --message, not both")
 	}
-	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil {
-		return fail(io, "log show: %q is not an entry ID", fs.Arg(0))
+		return io.usageError(fs, "%q is not an entry ID (the first column of log list)", arg)
 	}
 	l, closeDB, err := openLog(ctx, *path)
 	if err != nil {

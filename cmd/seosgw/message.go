@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 
@@ -16,32 +15,24 @@ import (
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 )
 
-func runMessage(ctx context.Context, args []string, io stdio) int {
-	return subcommands("message", map[string]command{
-		"validate": {"check a message against the SEOS schema: validate [FILE]", messageValidate},
-		"sign":     {"sign a message: sign --cert CERT.pem --key KEY.pem [--digest sha256|sha1] [FILE]", messageSign},
-		"verify":   {"verify the signature: verify [--ca CA.pem] [--serial HEX] [FILE]", messageVerify},
-		"show":     {"print a readable summary: show [FILE]", messageShow},
-	})(ctx, args, io)
-}
-
-func newFlags(name string, io stdio) *flag.FlagSet {
-	fs := flag.NewFlagSet("seosgw message "+name, flag.ContinueOnError)
-	fs.SetOutput(io.err)
-	return fs
-}
-
-func fail(io stdio, format string, args ...any) int {
-	fmt.Fprintf(io.err, format+"\n", args...)
-	return 1
+// FILE omitted (or "-") reads standard input.
+func messageVerbs() map[string]command {
+	return map[string]command{
+		"validate": {args: "[FILE]", summary: "check a message against the SEOS schema; exit 1 names the first violation", run: messageValidate},
+		"sign": {args: "--cert CERT.pem --key KEY.pem [--digest sha256|sha1] [FILE]", summary: "sign a message, re-serialised compactly as .NET peers verify it",
+			run: messageSign},
+		"verify": {args: "[--ca CA.pem] [--serial HEX] [FILE]", summary: "verify the message signature", run: messageVerify},
+		"show":   {args: "[FILE]", summary: "print a readable summary", run: messageShow},
+	}
 }
 
 func messageValidate(_ context.Context, args []string, io stdio) int {
-	fs := newFlags("validate", io)
-	if fs.Parse(args) != nil {
-		return 2
+	fs := io.flags()
+	pos, code, ok := io.parse(fs, args)
+	if !ok {
+		return code
 	}
-	b, name, err := readInput(fs.Args(), io)
+	b, name, err := readInput(pos, io)
 	if err != nil {
 		return fail(io, "%s: %v", name, err)
 	}
@@ -58,25 +49,23 @@ func messageValidate(_ context.Context, args []string, io stdio) int {
 }
 
 func messageSign(_ context.Context, args []string, io stdio) int {
-	fs := newFlags("sign", io)
+	fs := io.flags()
 	certPath := fs.String("cert", "", "transport certificate (PEM)")
 	keyPath := fs.String("key", "", "its private key (PEM)")
-	digest := fs.String("digest", "sha256", "sha256, or sha1 for older .NET peers")
-	if fs.Parse(args) != nil {
-		return 2
+	digest := enumFlag(fs, "digest", "sha256", "signature hash; sha1 only for older .NET peers", "sha256", "sha1")
+	pos, code, ok := io.parse(fs, args)
+	if !ok {
+		return code
 	}
 	if *certPath == "" || *keyPath == "" {
-		return fail(io, "sign: --cert and --key are required")
+		return io.usageError(fs, "--cert and --key are required")
 	}
-	hash, ok := xmldsig.ParseHash(*digest)
-	if !ok {
-		return fail(io, "sign: --digest must be sha256 or sha1, not %q", *digest)
-	}
+	hash, _ := xmldsig.ParseHash(*digest)
 	id, err := pki.LoadIdentity(*certPath, *keyPath)
 	if err != nil {
 		return fail(io, "sign: %v", err)
 	}
-	b, name, err := readInput(fs.Args(), io)
+	b, name, err := readInput(pos, io)
 	if err != nil {
 		return fail(io, "%s: %v", name, err)
 	}
@@ -97,13 +86,14 @@ func messageSign(_ context.Context, args []string, io stdio) int {
 }
 
 func messageVerify(_ context.Context, args []string, io stdio) int {
-	fs := newFlags("verify", io)
+	fs := io.flags()
 	caPath := fs.String("ca", "", "CA bundle (PEM) the signer certificate must chain to")
 	serial := fs.String("serial", "", "certificate serial (hex) the signer must have, e.g. the register's CertificateSN")
-	if fs.Parse(args) != nil {
-		return 2
+	pos, code, ok := io.parse(fs, args)
+	if !ok {
+		return code
 	}
-	b, name, err := readInput(fs.Args(), io)
+	b, name, err := readInput(pos, io)
 	if err != nil {
 		return fail(io, "%s: %v", name, err)
 	}
@@ -133,11 +123,12 @@ func messageVerify(_ context.Context, args []string, io stdio) int {
 }
 
 func messageShow(_ context.Context, args []string, io stdio) int {
-	fs := newFlags("show", io)
-	if fs.Parse(args) != nil {
-		return 2
+	fs := io.flags()
+	pos, code, ok := io.parse(fs, args)
+	if !ok {
+		return code
 	}
-	b, name, err := readInput(fs.Args(), io)
+	b, name, err := readInput(pos, io)
 	if err != nil {
 		return fail(io, "%s: %v", name, err)
 	}

@@ -84,7 +84,7 @@ func TestMessageVerbs(t *testing.T) {
 	if code != 0 || !strings.Contains(sha1Signed, "rsa-sha1") {
 		t.Errorf("sign sha1: %d", code)
 	}
-	if code, _, errOut := cli(t, msg, "message", "sign", "--cert", certPath, "--key", keyPath, "--digest", "md5"); code != 1 || !strings.Contains(errOut, "sha256 or sha1") {
+	if code, _, errOut := cli(t, msg, "message", "sign", "--cert", certPath, "--key", keyPath, "--digest", "md5"); code != 2 || !strings.Contains(errOut, "not one of sha256, sha1") {
 		t.Errorf("bad digest: %d %s", code, errOut)
 	}
 	if code, _, _ := cli(t, []byte(signed), "message", "sign", "--cert", certPath, "--key", keyPath); code != 1 {

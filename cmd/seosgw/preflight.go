@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"log/slog"
 
@@ -19,20 +18,11 @@ import (
 // and prints the checklist. Exit 0: every check passed; 1: a check failed;
 // 2: bad arguments or configuration.
 func runPreflight(ctx context.Context, args []string, io stdio) int {
-	fs := flag.NewFlagSet("seosgw preflight", flag.ContinueOnError)
-	fs.SetOutput(io.err)
-	path := fs.String("config", "/etc/seosgw/seosgw.yaml", "configuration file")
+	fs := io.flags()
+	path := configFlag(fs)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(io.err, "usage: seosgw preflight [--config FILE] [--json]\n\nChecks the VPN/EESMDANS path, DNS, TCP and mutual TLS to the register and our certificate's validity;\nexits 1 when a check fails.")
-		fs.PrintDefaults()
-	}
-	if fs.Parse(args) != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(io.err, "seosgw preflight: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, ok := io.parseNoArgs(fs, args); !ok {
+		return code
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strconv"
 
@@ -11,34 +10,27 @@ import (
 	"github.com/seosgw/seosgw/gateway/config"
 )
 
+const sendHelp = `DOCUMENT.json is the API's Outgoing document; an attachment may give "file": "name"
+(relative to DOCUMENT.json) instead of base64 "content". Prints the document's id.
+The API's address and token come from ais.listen and ais.token_file of the configuration.`
+
 // runSend posts a document to the local node's AIS API, the path an AIS
 // takes, so what works here works for the AIS.
 func runSend(ctx context.Context, args []string, io stdio) int {
-	fs := flag.NewFlagSet("seosgw send", flag.ContinueOnError)
-	fs.SetOutput(io.err)
-	cfgPath := fs.String("config", "/etc/seosgw/seosgw.yaml", "configuration file (ais.listen, ais.token_file)")
+	fs := io.flags()
+	cfgPath := configFlag(fs)
 	key := fs.String("idempotency-key", "", "names the request: sending again with the same key does not send twice")
-	fs.Usage = func() {
-		fmt.Fprintln(io.err, "usage: seosgw send --config FILE [--idempotency-key K] DOCUMENT.json")
-		fmt.Fprintln(io.err, "\nDOCUMENT.json is the API's Outgoing document; an attachment may give \"file\": \"name\"")
-		fmt.Fprintln(io.err, "(relative to DOCUMENT.json) instead of base64 \"content\". Prints the document's id.")
-		fs.PrintDefaults()
-	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return 2
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return 2
+	arg, code, ok := io.parseOne(fs, args, "one DOCUMENT.json")
+	if !ok {
+		return code
 	}
 	client, err := apiClient(*cfgPath)
 	if err != nil {
 		return fail(io, "seosgw send: %v", err)
 	}
-	doc, err := ais.ReadEnvelopeFile(pos[0])
+	doc, err := ais.ReadEnvelopeFile(arg)
 	if err != nil {
-		return fail(io, "seosgw send: %s: %v", pos[0], err)
+		return fail(io, "seosgw send: %s: %v", arg, err)
 	}
 	q, created, err := client.Send(ctx, doc, *key)
 	if err != nil {
@@ -55,25 +47,16 @@ func runSend(ctx context.Context, args []string, io stdio) int {
 
 // runStatus shows where a sent document stands, with its history.
 func runStatus(ctx context.Context, args []string, io stdio) int {
-	fs := flag.NewFlagSet("seosgw status", flag.ContinueOnError)
-	fs.SetOutput(io.err)
-	cfgPath := fs.String("config", "/etc/seosgw/seosgw.yaml", "configuration file (ais.listen, ais.token_file)")
+	fs := io.flags()
+	cfgPath := configFlag(fs)
 	asJSON := fs.Bool("json", false, "print the API's JSON as it is")
-	fs.Usage = func() {
-		fmt.Fprintln(io.err, "usage: seosgw status --config FILE [--json] ID")
-		fs.PrintDefaults()
+	arg, code, ok := io.parseOne(fs, args, "one document ID")
+	if !ok {
+		return code
 	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return 2
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return 2
-	}
-	id, err := strconv.ParseInt(pos[0], 10, 64)
+	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id < 1 {
-		return fail(io, "seosgw status: %q is not a document id (the number seosgw send printed)", pos[0])
+		return fail(io, "seosgw status: %q is not a document id (the number seosgw send printed)", arg)
 	}
 	client, err := apiClient(*cfgPath)
 	if err != nil {

@@ -46,7 +46,7 @@ func aisNode(t *testing.T) (cfgPath string, svc *ais.Service) {
 	svc = &ais.Service{DB: db, Dir: cache, Policy: register.Policy{SelfGUID: self.GUID},
 		Self: seos.Entity{Identifier: self.Identifier, AdministrativeBodyName: self.AdministrativeBodyName, GUID: self.GUID}, Clock: clock.System, Log: log}
 	const token = "cli-test-token-1234567890"
-	srv := httptest.NewServer(ais.NewAPI(svc, token, log))
+	srv := httptest.NewServer(ais.NewAPI(svc, ais.StaticToken(token), log, nil))
 	t.Cleanup(srv.Close)
 
 	for _, f := range []string{"cert.pem", "key.pem", "ca.pem"} {

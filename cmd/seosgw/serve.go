@@ -2,20 +2,19 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/node"
+	"github.com/seosgw/seosgw/gateway/store"
 )
 
 func runServe(ctx context.Context, args []string, io stdio) int {
-	fs := flag.NewFlagSet("seosgw serve", flag.ContinueOnError)
-	fs.SetOutput(io.err)
-	path := fs.String("config", "/etc/seosgw/seosgw.yaml", "configuration file")
-	if fs.Parse(args) != nil {
-		return 2
+	fs := io.flags()
+	path := configFlag(fs)
+	if code, ok := io.parseNoArgs(fs, args); !ok {
+		return code
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
@@ -23,6 +22,14 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 		return 1
 	}
 	log := node.NewLogger(cfg.Log.Level, cfg.Log.Format, io.err)
+	// Held while serving, so that restore and migrate up refuse to touch
+	// the database underneath; the kernel drops it however we end.
+	lock, err := store.Acquire(cfg.Path(cfg.Database.Path))
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return 1
+	}
+	defer lock.Release()
 	n, err := node.New(ctx, cfg, log, clock.System)
 	if err != nil {
 		log.Error("cannot start", "error", err)

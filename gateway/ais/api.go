@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,38 +61,39 @@ func routes() []route {
 }
 
 type api struct {
-	svc   *Service
-	max   int64             // request body limit
-	token [sha256.Size]byte // digest, so the comparison takes the same time whatever the length
-	empty bool              // no token configured: refuse everyone
-	log   *slog.Logger
+	svc     *Service
+	max     int64 // request body limit
+	token   Token // read per request: a rotated token works at once
+	log     *slog.Logger
+	metrics *APIMetrics
 }
 
 // NewAPI serves the AIS HTTP API (see openapi.yaml). Every operation but
 // the description needs "Authorization: Bearer TOKEN"; an empty token
-// refuses every request.
-func NewAPI(svc *Service, token string, log *slog.Logger) http.Handler {
-	return newAPI(svc, token, log, MaxRequestBytes)
+// refuses every request. m may be nil.
+func NewAPI(svc *Service, token Token, log *slog.Logger, m *APIMetrics) http.Handler {
+	return newAPI(svc, token, log, m, MaxRequestBytes)
 }
 
-func newAPI(svc *Service, token string, log *slog.Logger, max int64) http.Handler {
-	a := &api{svc: svc, max: max, token: sha256.Sum256([]byte(token)), empty: token == "", log: log}
+func newAPI(svc *Service, token Token, log *slog.Logger, m *APIMetrics, max int64) http.Handler {
+	a := &api{svc: svc, max: max, token: token, log: log, metrics: m}
 	mux := http.NewServeMux()
 	allow := map[string][]string{}
 	for _, rt := range routes() {
 		rt := rt
-		mux.Handle(rt.method+" "+Prefix+rt.path, a.serve(rt.public, func(w http.ResponseWriter, r *http.Request) error { return rt.handle(a, w, r) }))
+		mux.Handle(rt.method+" "+Prefix+rt.path, a.serve(rt.method+" "+rt.path, rt.public,
+			func(w http.ResponseWriter, r *http.Request) error { return rt.handle(a, w, r) }))
 		allow[rt.path] = append(allow[rt.path], rt.method)
 	}
 	for path, methods := range allow {
 		sort.Strings(methods)
 		m := strings.Join(methods, ", ")
-		mux.Handle(Prefix+path, a.serve(false, func(w http.ResponseWriter, r *http.Request) error {
+		mux.Handle(Prefix+path, a.serve(otherRoute, false, func(w http.ResponseWriter, r *http.Request) error {
 			w.Header().Set("Allow", m)
 			return &Error{Code: "method_not_allowed", Status: http.StatusMethodNotAllowed, Msg: fmt.Sprintf("%s is not served here; use %s", r.Method, m)}
 		}))
 	}
-	mux.Handle("/", a.serve(false, func(w http.ResponseWriter, r *http.Request) error {
+	mux.Handle("/", a.serve(otherRoute, false, func(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Code: "not_found", Status: http.StatusNotFound, Msg: fmt.Sprintf("no such resource %s; the API is described at %s/openapi.yaml", r.URL.Path, Prefix)}
 	}))
 	return mux
@@ -104,28 +104,6 @@ func newAPI(svc *Service, token string, log *slog.Logger, max int64) http.Handle
 func NewServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Minute,
 		WriteTimeout: 10 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
-}
-
-// ReadToken reads the API's bearer token from a file (surrounding
-// whitespace ignored).
-func ReadToken(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("ais token: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 4<<10))
-	if err != nil {
-		return "", fmt.Errorf("ais token %s: %w", path, err)
-	}
-	t := strings.TrimSpace(string(b))
-	if t == "" {
-		return "", fmt.Errorf("ais token %s: the file is empty; write a long random string to it (openssl rand -hex 32)", path)
-	}
-	if strings.ContainsAny(t, " \t\r\n") {
-		return "", fmt.Errorf("ais token %s: the token must be one word without spaces", path)
-	}
-	return t, nil
 }
 
 // ErrorBody is how every API error looks.
@@ -156,7 +134,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 // serve checks the token, bounds the body, runs h and turns its error into
 // the JSON error body. One log line per request; never the token.
-func (a *api) serve(public bool, h func(http.ResponseWriter, *http.Request) error) http.Handler {
+func (a *api) serve(route string, public bool, h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
@@ -188,8 +166,10 @@ func (a *api) serve(public bool, h func(http.ResponseWriter, *http.Request) erro
 		} else if r.Method == http.MethodGet && rec.status < 400 {
 			level = slog.LevelDebug
 		}
+		took := time.Since(start)
+		a.metrics.observe(route, rec.status, took)
 		a.log.Log(r.Context(), level, "ais api", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
+			"ms", took.Milliseconds(), "remote", r.RemoteAddr)
 	})
 }
 
@@ -199,8 +179,13 @@ func (a *api) authorized(r *http.Request) (presented, ok bool) {
 	if len(h) < len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
 		return false, false
 	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(h[len(scheme):])))
-	return true, !a.empty && subtle.ConstantTimeCompare(sum[:], a.token[:]) == 1
+	tok := ""
+	if a.token != nil {
+		tok = a.token.Current()
+	}
+	// Digests, so the comparison takes the same time whatever the lengths.
+	sum, want := sha256.Sum256([]byte(strings.TrimSpace(h[len(scheme):]))), sha256.Sum256([]byte(tok))
+	return true, tok != "" && subtle.ConstantTimeCompare(sum[:], want[:]) == 1
 }
 
 func tooLarge() *Error {

@@ -64,7 +64,7 @@ func TestAPIAuth(t *testing.T) {
 	}
 
 	t.Run("no token configured refuses all", func(t *testing.T) {
-		srv := httptest.NewServer(NewAPI(f.svc, "", slog.New(slog.NewTextHandler(io.Discard, nil))))
+		srv := httptest.NewServer(NewAPI(f.svc, StaticToken(""), slog.New(slog.NewTextHandler(io.Discard, nil)), nil))
 		defer srv.Close()
 		for _, auth := range []string{"", "Bearer ", "Bearer x"} {
 			req, _ := http.NewRequest("GET", srv.URL+"/api/v1/inbox", nil)
@@ -158,7 +158,7 @@ func TestAPISendValidation(t *testing.T) {
 func TestAPITooLarge(t *testing.T) {
 	f := newFixture(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(newAPI(f.svc, testToken, log, 4096))
+	srv := httptest.NewServer(newAPI(f.svc, StaticToken(testToken), log, nil, 4096))
 	defer srv.Close()
 	big := with(letter(), "about", strings.Repeat("я", 4096))
 	cases := []struct {

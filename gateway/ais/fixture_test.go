@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/seos"
@@ -45,6 +45,7 @@ type fixture struct {
 	srv    *httptest.Server
 	logBuf *testkit.SyncBuffer
 	queued atomic.Int32 // Service.Queued calls
+	reg    *prometheus.Registry
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -52,11 +53,11 @@ func newFixture(t *testing.T) *fixture {
 	db := testkit.DB(t)
 	clk := clock.NewManual(time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC))
 	cache := testkit.Seed(t, db, clk, self, peer, other, inactive, twinA, twinB)
-	f := &fixture{t: t, db: db, clk: clk, logBuf: &testkit.SyncBuffer{}}
+	f := &fixture{t: t, db: db, clk: clk, logBuf: &testkit.SyncBuffer{}, reg: prometheus.NewRegistry()}
 	log := slog.New(slog.NewTextHandler(f.logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.svc = &Service{DB: db, Dir: cache, Policy: register.Policy{SelfGUID: self.GUID}, Self: self.Node(), Clock: clk, Log: log,
 		Queued: func() { f.queued.Add(1) }}
-	f.srv = httptest.NewServer(NewAPI(f.svc, testToken, log))
+	f.srv = httptest.NewServer(NewAPI(f.svc, StaticToken(testToken), log, NewAPIMetrics(f.reg)))
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -66,19 +67,23 @@ func newFixture(t *testing.T) *fixture {
 // a value to encode.
 func (f *fixture) do(method, path string, body any, header ...string) (int, http.Header, []byte) {
 	f.t.Helper()
-	var rd io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case []byte:
-		rd = bytes.NewReader(b)
+		raw = b
 	case string:
-		rd = strings.NewReader(b)
+		raw = []byte(b)
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			f.t.Fatal(err)
 		}
-		rd = bytes.NewReader(j)
+		raw = j
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, f.srv.URL+path, rd)
 	if err != nil {
@@ -97,8 +102,12 @@ func (f *fixture) do(method, path string, body any, header ...string) (int, http
 		f.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, raw
+	answer, _ := io.ReadAll(resp.Body)
+	// Every answer the API tests get must be one openapi.yaml describes.
+	sent, _ := http.NewRequest(method, f.srv.URL+path, bytes.NewReader(raw))
+	sent.Header = req.Header
+	spec.check(f.t, sent, resp.StatusCode, resp.Header, answer)
+	return resp.StatusCode, resp.Header, answer
 }
 
 // decodeInto fails the test unless raw is JSON for v.

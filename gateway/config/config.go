@@ -139,6 +139,10 @@ type Log struct {
 	Format string `yaml:"format"` // json, text, or auto (text on a terminal)
 }
 
+// DefaultOpsListen is where /metrics listens unless configured: not 9090,
+// which is Prometheus's own, nor the exporters' range 9100-9999.
+const DefaultOpsListen = "127.0.0.1:7360"
+
 // Defaults returns a configuration whose values suit the local demo.
 func Defaults() *Config {
 	return &Config{
@@ -157,7 +161,7 @@ func Defaults() *Config {
 			MaxReplyBytes: 64 << 20, StatusAfter: Duration(72 * time.Hour), StatusMaxInterval: Duration(7 * 24 * time.Hour), Poll: Duration(time.Minute)},
 		AIS:     AIS{Listen: "127.0.0.1:8080", Spool: Spool{ScanEvery: Duration(5 * time.Second)}},
 		Network: NetworkDefaults(),
-		Ops:     Ops{Listen: "127.0.0.1:9090"},
+		Ops:     Ops{Listen: DefaultOpsListen},
 		Log:     Log{Level: "info", Format: "auto"},
 	}
 }
@@ -190,14 +194,25 @@ func Parse(b []byte, dir string) (*Config, error) {
 
 // DecodeStrict reads YAML into v (already holding the defaults): a
 // misspelt field must not silently keep its default, and an empty file
-// is no error. example names the file that lists the fields.
+// is no error. example names the file that lists the fields. A value
+// that is not a duration or a size is named by its field and line.
 func DecodeStrict(b []byte, v any, example string) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w (field names are listed in %s)", err, example)
+	err := dec.Decode(v)
+	if err == nil || errors.Is(err, io.EOF) {
+		return nil
 	}
-	return nil
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		fields := fieldsByPosition(b)
+		msgs := make([]string, len(te.Errors))
+		for i, e := range te.Errors {
+			msgs[i] = nameField(e, fields)
+		}
+		return fmt.Errorf("%s (field names are listed in %s)", strings.Join(msgs, "; "), example)
+	}
+	return fmt.Errorf("%w (field names are listed in %s)", err, example)
 }
 
 // Path resolves a configured path against the config file's folder.
@@ -367,6 +382,6 @@ func positive(add func(string, string, ...any), field string, d Duration) {
 
 func checkListen(add func(string, string, ...any), field, addr string) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
-		add(field, "%q is not host:port, e.g. 127.0.0.1:9090 or :4443", addr)
+		add(field, "%q is not host:port, e.g. 127.0.0.1:7360 or :4443", addr)
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -43,7 +44,7 @@ func TestValidationNamesFieldAndFix(t *testing.T) {
 		{"bad guid", strings.Replace(minimal, "{11111111-1111-4111-8111-111111111111}", "11111111", 1), "participant.guid", "copy it from your register entry"},
 		{"missing cert", strings.Replace(minimal, "cert: cert.pem", "cert: nothere.pem", 1), "tls.cert", "check the path"},
 		{"http register", strings.Replace(minimal, "https://register", "http://register", 1), "register.url", "https URL"},
-		{"bad duration", strings.Replace(minimal, `service/"}`, `service/", refresh: soon}`, 1), "", "duration like"},
+		{"bad duration", strings.Replace(minimal, `service/"}`, `service/", refresh: soon}`, 1), "register.refresh (line 4)", `"soon" is not a duration like`},
 		{"unknown field", minimal + "endpont: {listen: \":1\"}\n", "endpont", "field"},
 		{"stale shorter than refresh", strings.Replace(minimal, `register: {url: "https://register.obmen.local/service/"}`, `register: {url: "https://register.obmen.local/service/", refresh: 1h, stale_after: 30m}`, 1), "register.stale_after", "flap"},
 		{"tiny message limit", minimal + "endpoint: {max_message_bytes: 1KiB}\n", "endpoint.max_message_bytes", "at least 1MiB"},
@@ -51,7 +52,7 @@ func TestValidationNamesFieldAndFix(t *testing.T) {
 		{"retry schedule over a year", minimal + "outbound: {retry_first: 30d, retries: 10}\n", "outbound.retry_first", "over a year"},
 		{"status polling cap below its start", minimal + "outbound: {status_after: 72h, status_max_interval: 24h}\n", "outbound.status_max_interval", "shorter than outbound.status_after"},
 		{"bad listen", minimal + "ops: {listen: nowhere}\n", "ops.listen", "host:port"},
-		{"bad size", minimal + "endpoint: {max_message_bytes: lots}\n", "", "size like"},
+		{"bad size", minimal + "endpoint: {max_message_bytes: lots}\n", "endpoint.max_message_bytes (line 6)", `"lots" is not a size like`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -63,6 +64,43 @@ func TestValidationNamesFieldAndFix(t *testing.T) {
 				t.Errorf("error %q should name %q and say %q", err, c.field, c.fix)
 			}
 		})
+	}
+}
+
+// Every bad duration and size is named by its field and line, block or
+// flow style, nested or in a list, all at once.
+func TestBadValuesNameFieldAndLine(t *testing.T) {
+	text := minimal + `endpoint:
+  clock_skew: 10 minutes
+  max_message_bytes: [1, 2]
+network: {mode: internet, timeout: 5x}
+outbound:
+  peers: {}
+  retry_first: quarter hour
+`
+	_, err := Parse([]byte(text), writeFiles(t))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		`endpoint.clock_skew (line 7): "10 minutes" is not a duration`,
+		`endpoint.max_message_bytes (line 8): "" is not a size`,
+		`network.timeout (line 9): "5x" is not a duration`,
+		`outbound.retry_first (line 12): "quarter hour" is not a duration`,
+		"field names are listed in configs/seosgw.example.yaml",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+// The default ops listener is not Prometheus's own port: a node and a
+// Prometheus on one host must both start.
+func TestOpsDefaultIsNotPrometheusPort(t *testing.T) {
+	_, port, err := net.SplitHostPort(Defaults().Ops.Listen)
+	if err != nil || port == "9090" || port == "9093" || port == "9091" {
+		t.Errorf("ops.listen default %q", Defaults().Ops.Listen)
 	}
 }
 
@@ -113,8 +151,20 @@ func TestExampleConfigIsCompleteAndValid(t *testing.T) {
 	dir := writeFiles(t)
 	text := strings.NewReplacer("/etc/seosgw/transport.pem", "cert.pem", "/etc/seosgw/transport-key.pem", "key.pem",
 		"/etc/seosgw/daeu-ca.pem", "ca.pem", "/etc/seosgw/ais-token", "ais-token").Replace(string(b))
-	if _, err := Parse([]byte(text), dir); err != nil {
+	c, err := Parse([]byte(text), dir)
+	if err != nil {
 		t.Fatalf("example config: %v", err)
+	}
+	// What a ministry copies should be what it runs: the DAEU VPN, and
+	// sha256 for everyone unless a peer is known to need sha1.
+	if c.Network.Mode != "vpn" || c.Network.Interface == "" {
+		t.Errorf("the example's network is %q on %q; want mode vpn with an interface", c.Network.Mode, c.Network.Interface)
+	}
+	if len(c.Outbound.Peers) != 0 || c.TLS.Digest != "sha256" {
+		t.Errorf("the example turns sha1 on for a peer: %+v", c.Outbound.Peers)
+	}
+	if c.Ops.Listen != DefaultOpsListen {
+		t.Errorf("the example's ops.listen %q is not the default %q", c.Ops.Listen, DefaultOpsListen)
 	}
 	for _, field := range yamlFields(reflect.TypeOf(Config{}), "") {
 		if !strings.Contains(string(b), strings.Split(field, ".")[len(strings.Split(field, "."))-1]+":") {

@@ -34,13 +34,9 @@ func ParseDuration(s string) (Duration, error) {
 
 // UnmarshalYAML reads a duration string.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
-	}
-	v, err := ParseDuration(s)
-	if err != nil {
-		return err
+	v, err := ParseDuration(n.Value)
+	if err != nil || n.Kind != yaml.ScalarNode {
+		return valueError(n, "%q is not a duration like 90s, 10m, 24h or 30d", n.Value)
 	}
 	*d = v
 	return nil
@@ -75,14 +71,17 @@ func ParseByteSize(s string) (ByteSize, error) {
 
 // UnmarshalYAML reads a size string or number.
 func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
-	}
-	v, err := ParseByteSize(s)
-	if err != nil {
-		return err
+	v, err := ParseByteSize(n.Value)
+	if err != nil || n.Kind != yaml.ScalarNode {
+		return valueError(n, "%q is not a size like 64MiB, 10MB, 512KiB or a byte count", n.Value)
 	}
 	*b = v
 	return nil
+}
+
+// valueError is a bad value at n, in yaml's own form ("line L: ..."), so
+// that decoding goes on and reports every bad value; DecodeStrict then
+// puts the field's name in front.
+func valueError(n *yaml.Node, format string, args ...any) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d column %d: %s", n.Line, n.Column, fmt.Sprintf(format, args...))}}
 }

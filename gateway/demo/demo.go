@@ -57,8 +57,13 @@ func (r *run) say(format string, args ...any) { fmt.Fprintf(r.opt.Out, "==> "+fo
 
 func (r *run) detail(format string, args ...any) { fmt.Fprintf(r.opt.Out, "    "+format+"\n", args...) }
 
-// Run performs the demo and cleans up after itself.
-func Run(ctx context.Context, opt Options) (err error) {
+// ErrCancelled is Run's error when its context was cancelled (Ctrl-C):
+// the processes are stopped and the folder removed unless Keep.
+var ErrCancelled = errors.New("demo cancelled")
+
+// Run performs the demo and cleans up after itself: the folder holds
+// private keys, so it goes unless Keep, or the demo failed (to look at).
+func Run(parent context.Context, opt Options) (err error) {
 	r := &run{opt: opt}
 	if opt.Dir == "" {
 		if r.dir, err = os.MkdirTemp("", "seosgw-demo-"); err != nil {
@@ -66,19 +71,27 @@ func Run(ctx context.Context, opt Options) (err error) {
 		}
 	} else {
 		r.dir = opt.Dir
-		if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		// Removed afterwards: never a folder that holds something else.
+		if entries, err := os.ReadDir(r.dir); err == nil && len(entries) > 0 {
+			return fmt.Errorf("--dir %s is not empty; give a new or empty folder (the demo removes it afterwards)", r.dir)
+		}
+		if err := os.MkdirAll(r.dir, 0o700); err != nil {
 			return err
 		}
 	}
 	defer func() {
 		r.stopAll()
-		if opt.Keep || err != nil {
-			fmt.Fprintf(opt.Out, "\nThe demo's files (configs, PKI, databases, logs) are in %s\n", r.dir)
-		} else {
+		if parent.Err() != nil {
+			err = ErrCancelled
+		}
+		switch {
+		case opt.Keep || err != nil && !errors.Is(err, ErrCancelled):
+			fmt.Fprintf(opt.Out, "\nThe demo's files (configs, PKI with private keys, databases, logs) are in %s\n", r.dir)
+		default:
 			os.RemoveAll(r.dir)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancel := context.WithTimeout(parent, 3*time.Minute)
 	defer cancel()
 
 	a := &admin{name: "Министерство на електронното управление (демо)", host: "ministry-a.obmen.local", eik: "177394200", guid: seos.NewGUID()}

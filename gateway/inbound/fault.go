@@ -36,6 +36,11 @@ const (
 	NotAccepting      Reason = "not_accepting"
 )
 
+// Reasons lists every Reason, so that metrics can show each at 0 before
+// the first refusal.
+var Reasons = []Reason{TooLarge, NotWellFormed, SchemaInvalid, WrongRecipient, SenderNotAllowed, TLSCertMismatch, SignatureInvalid,
+	SignerMismatch, ClockSkew, DuplicateMessage, UnexpectedMessage, Internal, NotAccepting}
+
 // Fault is a refusal of a message.
 type Fault struct {
 	Kind        seos.ErrorKind

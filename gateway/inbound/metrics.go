@@ -2,7 +2,9 @@ package inbound
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/xmldsig"
 )
 
 // Metrics of the inbound endpoint.
@@ -40,5 +42,32 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.requests, m.refusals, m.signatureFailures, m.size, m.latency, m.inFlight, m.rejectedBusy, m.tolerated)
 	m.tolerated.WithLabelValues(string(seos.QuirkEmptyAttachmentList))
+	// Every known series at 0 from the start: a panel or rate() over a
+	// series that does not exist yet shows "No data", not "none".
+	for _, r := range Reasons {
+		m.refusals.WithLabelValues(string(r))
+	}
+	for _, k := range xmldsig.Kinds {
+		m.signatureFailures.WithLabelValues(string(k))
+	}
+	m.signatureFailures.WithLabelValues(signerMismatch)
+	m.signatureFailures.WithLabelValues(otherSignatureFailure)
+	for t, outcomes := range map[seos.MessageType][]string{
+		seos.TypeRegistrationRequest: {"accepted", "already_received", "refused"},
+		seos.TypeStatusRequest:       {"accepted", "not_found", "refused"},
+		seos.TypeStatusResponse:      {string(outbox.Applied), string(outbox.Repeated), string(outbox.NotApplied), "refused"},
+		seos.TypeError:               {string(outbox.Applied), string(outbox.Repeated), string(outbox.NotApplied), "unmatched_error", "refused"},
+		"none":                       {"soap_fault"},
+	} {
+		for _, o := range outcomes {
+			m.requests.WithLabelValues(string(t), o)
+		}
+	}
 	return m
 }
+
+// Signature failure kinds besides xmldsig's.
+const (
+	signerMismatch        = "signer_mismatch" // signed with another certificate than the TLS one / the register's
+	otherSignatureFailure = "other"
+)

@@ -140,7 +140,7 @@ func (p *Pipeline) checkTLSCertificate(_ context.Context, x *exchange) error {
 func (p *Pipeline) checkSignature(_ context.Context, x *exchange) error {
 	res, err := xmldsig.Verify(x.doc, xmldsig.Options{Now: p.Clock.Now})
 	if err != nil {
-		kind := "other"
+		kind := otherSignatureFailure
 		var ve *xmldsig.Error
 		if errors.As(err, &ve) {
 			kind = string(ve.Kind)
@@ -149,7 +149,7 @@ func (p *Pipeline) checkSignature(_ context.Context, x *exchange) error {
 		return senderFault(SignatureInvalid, "Електронният подпис на съобщението е невалиден: "+err.Error(), "signature does not hold", err)
 	}
 	if !res.Cert.Equal(x.req.ClientCert) || !x.sender.HasCertificate(pki.SerialHex(res.Cert)) {
-		p.Metrics.signatureFailures.WithLabelValues("signer_mismatch").Inc()
+		p.Metrics.signatureFailures.WithLabelValues(signerMismatch).Inc()
 		return senderFault(SignerMismatch,
 			"Съобщението е подписано със сертификат, различен от транспортния сертификат на подателя.",
 			fmt.Sprintf("signed with certificate serial %s, sender's register serial is %s", pki.SerialHex(res.Cert), x.sender.CertificateSN), nil)

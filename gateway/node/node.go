@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/seosgw/seosgw/gateway/ais"
+	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/inbound"
@@ -56,7 +57,8 @@ type Node struct {
 	Retention *retention.Pruner
 	Ops       *ops.Ops
 
-	aisToken string
+	aisToken *ais.TokenFile
+	aisAPI   *ais.APIMetrics
 	closers  cleanup // what New opened, closed in reverse by Close
 }
 
@@ -71,6 +73,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		}
 	}()
 	n.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := buildinfo.Register(n.Registry, buildinfo.Get()); err != nil {
+		return n, err
+	}
 	digest, err := Digests(cfg)
 	if err != nil {
 		return n, err
@@ -125,11 +130,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		PeerSeen: trustMetrics.PeerSeen,
 	}
 	n.AIS = &ais.Service{DB: n.DB, Dir: n.Cache, Policy: policy, Self: self, Clock: clk, Log: component(log, "ais"), Queued: n.Outbound.Notify}
-	if n.aisToken, err = ais.ReadToken(cfg.Path(cfg.AIS.TokenFile)); err != nil {
+	n.aisAPI = ais.NewAPIMetrics(n.Registry)
+	if n.aisToken, err = ais.OpenTokenFile(cfg.Path(cfg.AIS.TokenFile), n.AIS.Log); err != nil {
 		return n, fmt.Errorf("ais.token_file: %w", err)
 	}
 	if cfg.AIS.Spool.Dir != "" {
 		if n.Spool, err = spool.New(SpoolOptions(cfg), n.AIS, component(log, "spool"), clk); err != nil {
+			return n, fmt.Errorf("ais.spool: %w", err)
+		}
+		if err := n.Spool.RegisterMetrics(n.Registry); err != nil {
 			return n, fmt.Errorf("ais.spool: %w", err)
 		}
 		n.Spool.RegisterFresh = n.Syncer.Fresh // hold drops for unknown recipients until the register copy is fresh
@@ -221,7 +230,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	}{
 		{"endpoint", endpoint, tls.NewListener(epLn, endpoint.TLSConfig)},
 		{"ops", &http.Server{Handler: n.Ops.Handler(), ReadHeaderTimeout: 10 * time.Second}, opsLn},
-		{"ais", ais.NewServer(cfg.AIS.Listen, ais.NewAPI(n.AIS, n.aisToken, n.AIS.Log)), aisLn},
+		{"ais", ais.NewServer(cfg.AIS.Listen, ais.NewAPI(n.AIS, n.aisToken, n.AIS.Log, n.aisAPI)), aisLn},
 	}
 
 	loopCtx, stopLoops := context.WithCancel(context.Background())
@@ -243,7 +252,8 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			}
 		}()
 	}
-	n.Log.Info("seosgw serving", "participant", cfg.Participant.GUID, "endpoint", epLn.Addr().String(), "path", cfg.Endpoint.Path,
+	bi := buildinfo.Get()
+	n.Log.Info("seosgw serving", "version", bi.Version, "revision", bi.Revision, "built", bi.Date, "go", bi.GoVersion, "participant", cfg.Participant.GUID, "endpoint", epLn.Addr().String(), "path", cfg.Endpoint.Path,
 		"public_url", publicURL, "ops", opsLn.Addr().String(), "ais_api", aisLn.Addr().String())
 
 	var runErr error

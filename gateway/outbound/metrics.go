@@ -37,8 +37,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, s := range []outbox.Delivery{outbox.Queued, outbox.Sending, outbox.Delivered, outbox.Failed} {
 		m.depth.WithLabelValues(string(s))
 	}
+	// Every known series at 0 from the start, so panels and rate() show 0
+	// rather than "No data" before the first failure.
+	for _, r := range failureReasons {
+		m.failures.WithLabelValues(r)
+	}
+	for _, k := range []outbox.Kind{outbox.KindRegistration, outbox.KindStatus, outbox.KindStatusRequest} {
+		for _, r := range []string{"delivered", "retry", "failed"} {
+			m.attempts.WithLabelValues(string(k), r)
+		}
+	}
 	return m
 }
+
+// failureReasons are the reasons deliver.go gives a failed attempt (the
+// label of seosgw_outbound_failures_total); tls_* are trust.CertError's.
+var failureReasons = []string{"network", "register", "build", "sign", "bad_endpoint", "store", "soap_fault", "http_status",
+	"bad_reply", "reply_signature", "reply_signer", "reply_parties", "peer_error", "attempts_exhausted",
+	"tls_untrusted", "tls_revoked", "tls_revocation_unknown", "tls_not_registered"}
 
 func (m *Metrics) observe(it *outbox.Item, o outbox.Outcome, reason string, took, sinceQueued time.Duration) {
 	m.attemptTime.Observe(took.Seconds())

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/golang-migrate/migrate/v4"
@@ -43,14 +44,33 @@ func Open(ctx context.Context, path string, fsys fs.FS, dir string) (*sql.DB, er
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if err := migrateUp(db, fsys, dir); err != nil {
+	if err := migrateUp(ctx, db, path, fsys, dir); err != nil {
 		db.Close()
+		var newer *NewerSchemaError
+		var dirty *DirtyError
+		if errors.As(err, &newer) || errors.As(err, &dirty) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
 	return db, nil
 }
 
-func migrateUp(db *sql.DB, fsys fs.FS, dir string) error {
+// migrateUp applies the pending migrations. A database from a newer
+// seosgw, or one whose last migration failed halfway, is refused with
+// what to do: golang-migrate alone would fail on the first with "no
+// migration found for version N".
+func migrateUp(ctx context.Context, db *sql.DB, path string, fsys fs.FS, dir string) error {
+	st, err := Status(ctx, db, fsys, dir)
+	if err != nil {
+		return err
+	}
+	switch {
+	case st.Newer():
+		return &NewerSchemaError{Path: path, Current: st.Current, Known: st.Latest}
+	case st.Dirty:
+		return &DirtyError{Path: path, Version: st.Current}
+	}
 	src, err := iofs.New(fsys, dir)
 	if err != nil {
 		return err
@@ -124,4 +144,12 @@ func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// FilesDir is the folder beside the database at path where bulk data kept
+// as files (attachments) belongs: backup and restore carry it with the
+// database. Nothing writes there yet; it is named here so that whatever
+// does is backed up.
+func FilesDir(path string) string {
+	return strings.TrimSuffix(path, filepath.Ext(path)) + ".files"
 }

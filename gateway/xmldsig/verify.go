@@ -30,6 +30,9 @@ const (
 	KindSignature   Kind = "signature"   // SignatureValue does not verify
 )
 
+// Kinds lists every Kind, for metrics that show each at 0 from the start.
+var Kinds = []Kind{KindMissing, KindWrapping, KindShape, KindAlgorithm, KindCertificate, KindDigest, KindSignature}
+
 // Error is a signature that does not hold.
 type Error struct {
 	Kind Kind

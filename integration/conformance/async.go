@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -169,17 +170,17 @@ func (s *suite) runAsync(ctx context.Context, done int) {
 		// check's document, and the answer to its document.
 		for _, c := range []*checkCtx{status, document} {
 			if !s.skipped(c.Name) {
-				c.skip("needs tls: %s", s.tlsProblem)
+				c.skip(s.needsTLS())
 			}
 		}
 		wantStatus, wantDoc = false, false
 	}
 	if wantStatus && s.reg == nil {
-		status.skip("needs the registration check's document, which the participant did not acknowledge with DS_WAIT_REGISTRATION")
+		status.skip(status.l("needs the registration check's document: %s", "нужен е документът от проверката за регистрация: %s", s.regMissing()))
 		wantStatus = false
 	}
 	if wantStatus && s.regOutboxID == 0 {
-		status.skip("the harness could not track the registration check's document")
+		status.skip(status.l("the harness could not track the registration check's document", "изпитващата система не можа да проследи документа от проверката за регистрация"))
 		wantStatus = false
 	}
 	if wantStatus || wantDoc {
@@ -192,7 +193,7 @@ func (s *suite) runAsync(ctx context.Context, done int) {
 func (s *suite) waitAsync(ctx context.Context, status, document *checkCtx, wantStatus, wantDoc bool) {
 	timeout := s.cfg.Timeouts.Async.D()
 	deadline := s.clk.Now().Add(timeout)
-	s.say("\nWaiting up to %s (until %s) for the participant's asynchronous messages at %s.", timeout, deadline.Local().Format("2006-01-02 15:04:05"), s.cfg.Listen.PublicURL)
+	s.say("\nWaiting up to %s (until %s) for the participant's asynchronous messages at %s.", timeout, English.when(deadline), s.cfg.Listen.PublicURL)
 	s.say("Meanwhile, in the records system (AIS) of %s:", s.target.AdministrativeBodyName)
 	if wantStatus {
 		rr := s.reg.msg.Body.RegistrationRequest
@@ -205,13 +206,18 @@ func (s *suite) waitAsync(ctx context.Context, status, document *checkCtx, wantS
 	}
 	s.say("")
 	var gotStatus seos.DocStatus
+	var refused *msglog.Entry
 	var gotDoc *inbox.Item
 	statusAt, docAt := time.Time{}, time.Time{}
 	for {
-		if wantStatus && gotStatus == "" {
+		if wantStatus && gotStatus == "" && refused == nil {
 			if st := s.notifiedStatus(ctx); st != "" {
 				gotStatus, statusAt = st, s.clk.Now()
 				s.say("async: the participant sent %s about %s", st, s.reg.docGUID)
+			} else if refused = s.refusedNotification(ctx); refused != nil {
+				// An Error is final for its sender (PROTOCOL §5): the
+				// participant will not send this notification again.
+				s.say("async: the test participant refused the participant's notification about %s: %s", s.reg.docGUID, refused.Reason)
 			}
 		}
 		if wantDoc && gotDoc == nil {
@@ -220,7 +226,7 @@ func (s *suite) waitAsync(ctx context.Context, status, document *checkCtx, wantS
 				s.say("async: the participant sent document %s (%s)", it.DocumentGUID, it.Document.Kind)
 			}
 		}
-		if (!wantStatus || gotStatus != "") && (!wantDoc || gotDoc != nil) {
+		if (!wantStatus || gotStatus != "" || refused != nil) && (!wantDoc || gotDoc != nil) {
 			break
 		}
 		if !s.clk.Now().Before(deadline) || ctx.Err() != nil {
@@ -233,34 +239,58 @@ func (s *suite) waitAsync(ctx context.Context, status, document *checkCtx, wantS
 	}
 	if ctx.Err() != nil {
 		for _, c := range []*checkCtx{status, document} {
-			c.skip("interrupted while waiting")
+			c.skip(c.l("interrupted while waiting", "прекъснато по време на изчакването"))
 		}
 		return
 	}
 	waited := func(at time.Time) time.Duration { return at.Sub(status.StartedAt).Round(100 * time.Millisecond) }
 	in := s.incoming(ctx)
 	if wantStatus {
-		s.judgeAsyncStatus(ctx, status, in, gotStatus, waited(statusAt), timeout)
+		s.judgeAsyncStatus(ctx, status, in, gotStatus, refused, waited(statusAt), timeout)
 	}
 	if wantDoc {
 		s.judgeAsyncDocument(ctx, document, in, gotDoc, waited(docAt), timeout)
 	}
 }
 
-func (s *suite) judgeAsyncStatus(ctx context.Context, c *checkCtx, in []incomingMessage, got seos.DocStatus, after, timeout time.Duration) {
+// refusedNotification is the participant's status notification about the
+// registration check's document that the test participant refused, if any.
+func (s *suite) refusedNotification(ctx context.Context) *msglog.Entry {
+	l := &msglog.Log{DB: s.db()}
+	entries, err := l.List(ctx, msglog.Filter{Direction: msglog.In, Since: s.rep.StartedAt, Limit: 1000})
+	if err != nil {
+		return nil
+	}
+	for i := len(entries) - 1; i >= 0; i-- { // oldest first
+		e := entries[i]
+		if e.Outcome == "refused" && e.MessageType == string(seos.TypeStatusResponse) && seos.EqualGUID(e.DocumentGUID, s.reg.docGUID) {
+			return &e
+		}
+	}
+	return nil
+}
+
+func (s *suite) judgeAsyncStatus(ctx context.Context, c *checkCtx, in []incomingMessage, got seos.DocStatus, refused *msglog.Entry, after, timeout time.Duration) {
 	for _, m := range in {
 		if m.entry.MessageType == string(seos.TypeStatusResponse) && seos.EqualGUID(m.entry.DocumentGUID, s.reg.docGUID) || m.unattributed() {
 			c.Exchanges = append(c.Exchanges, m.exchange)
 		}
 	}
+	want := c.l("%s or %s about document %s, which the test participant accepts (schema-valid, signed with the participant's registered certificate, from it to the test participant)",
+		"%s или %s за документ %s, което тестовият участник приема (валидно по схемата, подписано с вписания сертификат на участника, от него до тестовия участник)",
+		seos.StatusRegistered, seos.StatusRejected, s.reg.docGUID)
 	if got == "" {
-		c.expect(false, "%s or %s about document %s arrives within %s", seos.StatusRegistered, seos.StatusRejected, s.reg.docGUID, timeout)
+		if refused != nil {
+			c.expect(false, want, c.l("the notification was refused at %s: %s (%s)", "уведомлението е отказано в %s: %s (%s)", s.lang.when(refused.At), refused.Reason, refused.Detail))
+			return
+		}
+		c.expect(false, want, c.l("nothing accepted within %s", "нищо прието в рамките на %s", s.lang.duration(timeout)))
 		s.refusalsFor(c, in, string(seos.TypeStatusResponse))
 		return
 	}
 	it, err := outbox.Get(ctx, s.db(), s.regOutboxID)
 	if err != nil {
-		c.expect(false, "the harness reads what arrived: %v", err)
+		c.expect(false, c.l("the harness reads what arrived", "изпитващата система прочита полученото"), err.Error())
 		return
 	}
 	// A quick participant may have closed the document already: what
@@ -278,23 +308,23 @@ func (s *suite) judgeAsyncStatus(ctx context.Context, c *checkCtx, in []incoming
 			break
 		}
 	}
-	if !c.expect(got == seos.StatusRegistered || got == seos.StatusRejected, "%s or %s about document %s arrives first (got %s)",
-		seos.StatusRegistered, seos.StatusRejected, s.reg.docGUID, strings.Join(first, ", ")) {
+	if got != seos.StatusRegistered && got != seos.StatusRejected {
+		c.expect(false, want, strings.Join(first, ", "))
 		return
 	}
-	c.expect(true, "%s about document %s arrived %s after the harness started waiting, signed with the participant's registered certificate and sent over its registered TLS certificate", got, s.reg.docGUID, after)
+	c.expect(true, want, c.l("%s, %s after the harness started waiting", "%s, %s след началото на изчакването", got, s.lang.duration(after)))
 	switch got {
 	case seos.StatusRegistered:
-		reg := "none"
+		reg := c.l("none", "липсва")
 		switch {
 		case it.PeerNumber != "":
-			reg = fmt.Sprintf("No %s of %s", it.PeerNumber, it.PeerDate)
+			reg = c.l("No %s of %s", "№ %s от %s", it.PeerNumber, it.PeerDate)
 		case it.PeerURI != nil:
 			reg = "URI " + it.PeerURI.String()
 		}
-		c.expect(it.PeerNumber != "" || it.PeerURI != nil, "DocID carries the participant's registration number or URI (%s)", reg)
+		c.expect(it.PeerNumber != "" || it.PeerURI != nil, c.l("DocID carries the participant's registration number or URI", "DocID съдържа регистрационния номер или URI на участника"), reg)
 	case seos.StatusRejected:
-		c.expect(it.RejectionReason != "", "RejectionReason says why (%q)", it.RejectionReason)
+		c.expect(it.RejectionReason != "", c.l("RejectionReason says why", "RejectionReason посочва причината"), strconv.Quote(it.RejectionReason))
 	}
 }
 
@@ -304,22 +334,24 @@ func (s *suite) judgeAsyncDocument(ctx context.Context, c *checkCtx, in []incomi
 			c.Exchanges = append(c.Exchanges, m.exchange)
 		}
 	}
+	want := c.l("a DocumentRegistrationRequest from the participant that the test participant accepts (DS_WAIT_REGISTRATION)",
+		"DocumentRegistrationRequest от участника, която тестовият участник приема (DS_WAIT_REGISTRATION)")
 	if got == nil {
-		c.expect(false, "a DocumentRegistrationRequest from the participant arrives within %s", timeout)
+		c.expect(false, want, c.l("nothing accepted within %s", "нищо прието в рамките на %s", s.lang.duration(timeout)))
 		s.refusalsFor(c, in, string(seos.TypeRegistrationRequest))
 		return
 	}
 	if full, err := inbox.Get(ctx, s.db(), got.ID); err == nil {
 		got = full
 	}
-	c.expect(true, "a DocumentRegistrationRequest arrived %s after the harness started waiting: DocumentGUID %s, %s %q, %d attachment(s); the test participant answered DS_WAIT_REGISTRATION",
-		after, got.DocumentGUID, got.Document.Kind, deref(got.Document.About), len(got.Attachments))
+	c.expect(true, want, c.l("%s after the harness started waiting: DocumentGUID %s, %s %q, %d attachment(s)", "%s след началото на изчакването: DocumentGUID %s, %s „%s“, приложения: %d",
+		s.lang.duration(after), got.DocumentGUID, got.Document.Kind, deref(got.Document.About), len(got.Attachments)))
 
 	// The test participant registers it, and tells the participant so.
 	now := s.clk.Now()
 	id := seos.DocumentID{Number: &seos.DocumentNumber{Number: fmt.Sprintf("ДАЕУ-ВХ-%s", s.runID), Date: seos.DateOf(now)}, GUID: got.DocumentGUID}
 	if err := inbox.Apply(ctx, s.db(), got.ID, &inbox.Update{State: inbox.Registered, ID: &id}, now); err != nil {
-		c.note("the harness could not mark the document registered: %v", err)
+		c.warn(c.l("the harness could not mark the document registered: %v", "изпитващата система не можа да отбележи документа като регистриран: %v", err))
 	}
 	m := seos.NewMessage(s.self, got.Sender, s.clk.Now(), seos.Body{StatusResponse: &seos.StatusResponse{DocID: id, Status: seos.StatusRegistered}})
 	signed, err := sign(m, s.harness)
@@ -327,21 +359,25 @@ func (s *suite) judgeAsyncDocument(ctx context.Context, c *checkCtx, in []incomi
 		c.harnessError(err)
 		return
 	}
-	r := c.submit(ctx, "DS_REGISTERED notification to the participant", s.harness, signed)
+	r := c.submit(ctx, c.l("DS_REGISTERED notification to the participant", "уведомление DS_REGISTERED към участника"), s.harness, signed)
+	wantEmpty := c.l("the participant answers the DS_REGISTERED notification (No %s) with an empty SubmitResult", "участникът отговаря на уведомлението DS_REGISTERED (№ %s) с празен SubmitResult", id.Number.Number)
 	switch {
-	case r.err != nil:
-		c.expect(false, "the participant answers the DS_REGISTERED notification: %v", r.err)
-	case r.fault != nil:
-		c.expect(false, "the participant answers the DS_REGISTERED notification with an empty SubmitResult, not a SOAP fault (HTTP %d, %s: %s)", r.status, r.fault.Code, r.fault.String)
-	case r.soapErr != nil:
-		c.expect(false, "the participant answers the DS_REGISTERED notification with a SubmitResponse (HTTP %d): %v", r.status, r.soapErr)
+	case r.err != nil || r.fault != nil || r.soapErr != nil:
+		c.expect(false, wantEmpty, c.unreadable(r))
 	case len(strings.TrimSpace(string(r.payload))) == 0:
-		c.expect(true, "the participant answers the DS_REGISTERED notification (No %s) with an empty SubmitResult (HTTP %d)", id.Number.Number, r.status)
+		c.expect(true, wantEmpty, fmt.Sprintf("HTTP %d", r.status))
 	case r.msg != nil && r.msg.Body.Error != nil:
-		c.expect(false, "the participant answers the DS_REGISTERED notification with an empty SubmitResult, not an Error (%s: %s)", r.msg.Body.Error.Type, r.msg.Body.Error.Description)
+		c.expect(false, wantEmpty, fmt.Sprintf("Error %s: %s", r.msg.Body.Error.Type, r.msg.Body.Error.Description))
 	default:
-		c.expect(false, "the participant answers the DS_REGISTERED notification with an empty SubmitResult (got %d bytes%s)", len(r.payload), errSuffix(r.parseErr))
+		c.expect(false, wantEmpty, c.l("%d bytes%s", "%d байта%s", len(r.payload), errSuffix(r.parseErr)))
 	}
+}
+
+func errSuffix(err error) string {
+	if err == nil {
+		return ""
+	}
+	return ": " + err.Error()
 }
 
 func deref(s *string) string {
@@ -356,7 +392,8 @@ func deref(s *string) string {
 func (s *suite) refusalsFor(c *checkCtx, in []incomingMessage, msgType string) {
 	for _, m := range in {
 		if m.entry.Outcome == "refused" && (m.entry.MessageType == msgType || m.unattributed()) {
-			c.expect(false, "the participant sent a message the test participant refused at %s: %s (%s)", m.entry.At.Local().Format("15:04:05"), m.entry.Reason, m.entry.Detail)
+			c.expect(false, c.l("every message the participant sends is accepted", "всяко съобщение от участника се приема"),
+				c.l("refused at %s: %s (%s)", "отказано в %s: %s (%s)", s.lang.when(m.entry.At), m.entry.Reason, m.entry.Detail))
 		}
 	}
 }
@@ -403,15 +440,16 @@ func (s *suite) incoming(ctx context.Context) []incomingMessage {
 		if err != nil {
 			continue
 		}
-		ex := &Exchange{Label: "from the participant: " + orDefault(e.MessageType, "a message"), Direction: "from participant",
-			As: "serial " + e.PeerSerial, At: e.At, SentBytes: e.Size, HTTPStatus: http.StatusOK}
+		lang := s.lang
+		ex := &Exchange{Label: lang.pick("from the participant: %s", "от участника: %s", orDefault(e.MessageType, lang.pick("a message", "съобщение"))),
+			Direction: lang.pick("from the participant", "от участника"), As: lang.pick("serial %s", "сериен номер %s", e.PeerSerial), At: e.At, SentBytes: e.Size, HTTPStatus: http.StatusOK}
 		if payload, err := soap.ParseSubmit(full.Raw); err == nil && len(payload) > 0 {
 			ex.Sent = Elide(payload)
 		} else {
 			ex.Sent = Elide(full.Raw)
 		}
 		if e.Outcome == "refused" {
-			ex.Error = fmt.Sprintf("refused by the test participant: %s (%s)", e.Reason, e.Detail)
+			ex.Error = lang.pick("refused by the test participant: %s (%s)", "отказано от тестовия участник: %s (%s)", e.Reason, e.Detail)
 		}
 		if reply := s.replyTo(ctx, l, e.ID); reply != nil {
 			ex.ReceivedBytes = len(reply.Raw)

@@ -25,43 +25,57 @@ import (
 
 // title says in one line what a check asserts.
 func (s *suite) title(name string) string {
+	l := s.lang
 	switch name {
 	case CheckTLS:
-		return "Mutual TLS: a client certificate is required; the server certificate chains to the DAEU CA, has the register's CertificateSN and the endpoint's host name"
+		return l.pick("Mutual TLS: a client certificate is required; the server certificate chains to the DAEU CA, has the register's CertificateSN and the endpoint's host name",
+			"Двустранен TLS: изисква се клиентски сертификат; сървърният сертификат е издаден от удостоверителя на ДАЕУ, има вписания в регистъра CertificateSN и името на хоста на точката за достъп")
 	case CheckSOAPBinding:
-		return "SOAP 1.1 binding: a wrong SOAPAction, a body that is not XML and XML that is not a SOAP envelope each get a SOAP fault with HTTP 500, and the endpoint keeps answering"
+		return l.pick("SOAP 1.1 binding: a wrong SOAPAction, a body that is not XML and XML that is not a SOAP envelope each get a SOAP fault with HTTP 500, and the endpoint keeps answering",
+			"SOAP 1.1: грешен SOAPAction, тяло, което не е XML, и XML, което не е SOAP плик, получават SOAP грешка с HTTP 500, а точката за достъп продължава да отговаря")
 	case CheckWSDL:
-		return "GET ?wsdl returns a WSDL of the SEOS endpoint: the Submit operation with its SOAPAction over SOAP 1.1 and a soap:address (the registered URL, else a note)"
+		return l.pick("GET ?wsdl returns a WSDL of the SEOS endpoint: the Submit operation with its SOAPAction over SOAP 1.1 and a soap:address (the registered URL, else a note)",
+			"GET ?wsdl връща WSDL на точката за достъп на СЕОС: операцията Submit с нейния SOAPAction по SOAP 1.1 и soap:address (вписаният адрес, иначе бележка)")
 	case CheckRegistration:
-		return "A valid DocumentRegistrationRequest gets a signed, schema-valid DS_WAIT_REGISTRATION from the participant's registered certificate, DocID echoed, Sender/Recipient swapped"
+		return l.pick("A valid DocumentRegistrationRequest gets a signed, schema-valid DS_WAIT_REGISTRATION from the participant's registered certificate, DocID echoed, Sender/Recipient swapped",
+			"Валидна DocumentRegistrationRequest получава подписан, валиден по схемата DS_WAIT_REGISTRATION с вписания сертификат на участника, със същия DocID и разменени Sender/Recipient")
 	case CheckDuplicateDocument:
-		return "The same DocumentGUID in a new message gets DS_ALREADY_RECEIVED"
+		return l.pick("The same DocumentGUID in a new message gets DS_ALREADY_RECEIVED", "Същият DocumentGUID в ново съобщение получава DS_ALREADY_RECEIVED")
 	case CheckDuplicateMessage:
-		return "A repeated MessageGUID gets a signed Error, ERR_EXTERNAL, naming it"
+		return l.pick("A repeated MessageGUID gets a signed Error, ERR_EXTERNAL, naming it", "Повторен MessageGUID получава подписано Error, ERR_EXTERNAL, което го посочва")
 	case CheckStatusRequest:
-		return "A DocumentStatusRequest about the registration check's document gets its current status (DS_WAIT_REGISTRATION until the participant registers it)"
+		return l.pick("A DocumentStatusRequest about the registration check's document gets its current status (DS_WAIT_REGISTRATION until the participant registers it)",
+			"DocumentStatusRequest за документа от проверката за регистрация получава текущото му състояние (DS_WAIT_REGISTRATION, докато участникът не го регистрира)")
 	case CheckStatusUnknown:
-		return "A DocumentStatusRequest about an unknown document gets DS_NOT_FOUND"
+		return l.pick("A DocumentStatusRequest about an unknown document gets DS_NOT_FOUND", "DocumentStatusRequest за непознат документ получава DS_NOT_FOUND")
 	case CheckMalformedXML:
-		return "A message that is not well-formed XML gets a signed Error, ERR_EXTERNAL"
+		return l.pick("A message that is not well-formed XML gets a signed Error, ERR_EXTERNAL", "Съобщение, което не е добре оформен XML (well-formed), получава подписано Error, ERR_EXTERNAL")
 	case CheckSchemaInvalid:
-		return "A signed message that breaks the schema gets a signed Error, ERR_EXTERNAL, naming its MessageGUID"
+		return l.pick("A signed message that breaks the schema gets a signed Error, ERR_EXTERNAL, naming its MessageGUID",
+			"Подписано съобщение, което нарушава схемата, получава подписано Error, ERR_EXTERNAL, което посочва неговия MessageGUID")
 	case CheckUnsigned:
-		return "An unsigned message gets a signed Error, ERR_EXTERNAL, naming its MessageGUID"
+		return l.pick("An unsigned message gets a signed Error, ERR_EXTERNAL, naming its MessageGUID", "Неподписано съобщение получава подписано Error, ERR_EXTERNAL, което посочва неговия MessageGUID")
 	case CheckTampered:
-		return "A message changed after signing gets a signed Error, ERR_EXTERNAL, naming its MessageGUID"
+		return l.pick("A message changed after signing gets a signed Error, ERR_EXTERNAL, naming its MessageGUID",
+			"Съобщение, променено след подписването, получава подписано Error, ERR_EXTERNAL, което посочва неговия MessageGUID")
 	case CheckWrongCertificate:
-		return "A message signed with a certificate other than the sender's registered one gets a signed Error, ERR_EXTERNAL, naming its MessageGUID"
+		return l.pick("A message signed with a certificate other than the sender's registered one gets a signed Error, ERR_EXTERNAL, naming its MessageGUID",
+			"Съобщение, подписано със сертификат, различен от вписания за подателя, получава подписано Error, ERR_EXTERNAL, което посочва неговия MessageGUID")
 	case CheckInactiveSender:
-		return "A message from an Inactive participant (signed and sent over TLS with its own registered certificate) gets a signed Error, ERR_EXTERNAL, naming its MessageGUID"
+		return l.pick("A message from an Inactive participant (signed and sent over TLS with its own registered certificate) gets a signed Error, ERR_EXTERNAL, naming its MessageGUID",
+			"Съобщение от неактивен участник (подписано и изпратено по TLS с неговия вписан сертификат) получава подписано Error, ERR_EXTERNAL, което посочва неговия MessageGUID")
 	case CheckWrongRecipient:
-		return "A message for another recipient gets a signed Error, ERR_EXTERNAL, naming its MessageGUID"
+		return l.pick("A message for another recipient gets a signed Error, ERR_EXTERNAL, naming its MessageGUID",
+			"Съобщение до друг получател получава подписано Error, ERR_EXTERNAL, което посочва неговия MessageGUID")
 	case CheckLargeAttachment:
-		return fmt.Sprintf("A DocumentRegistrationRequest with a %d MiB attachment is accepted (DS_WAIT_REGISTRATION)", int64(s.cfg.LargeAttachment)>>20)
+		return l.pick("A DocumentRegistrationRequest with a %d MiB attachment is accepted (DS_WAIT_REGISTRATION)",
+			"DocumentRegistrationRequest с приложение от %d MiB се приема (DS_WAIT_REGISTRATION)", int64(s.cfg.LargeAttachment)>>20)
 	case CheckAsyncStatus:
-		return "The participant later sends DS_REGISTERED (with its registration number or URI) or DS_REJECTED (with a reason) about the registration check's document"
+		return l.pick("The participant later sends DS_REGISTERED (with its registration number or URI) or DS_REJECTED (with a reason) about the registration check's document",
+			"По-късно участникът изпраща DS_REGISTERED (с регистрационния си номер или URI) или DS_REJECTED (с причина) за документа от проверката за регистрация")
 	case CheckAsyncDocument:
-		return "The participant sends a DocumentRegistrationRequest to the test participant, and answers the test participant's DS_REGISTERED notification with an empty SubmitResult"
+		return l.pick("The participant sends a DocumentRegistrationRequest to the test participant, and answers the test participant's DS_REGISTERED notification with an empty SubmitResult",
+			"Участникът изпраща DocumentRegistrationRequest до тестовия участник и отговаря на уведомлението DS_REGISTERED от тестовия участник с празен SubmitResult")
 	}
 	return name
 }
@@ -79,12 +93,12 @@ func (s *suite) checkTLS(ctx context.Context, c *checkCtx) {
 		// they are skipped rather than all failing for this one reason.
 		s.tlsProblem = problem
 	}
-	c.tlsRefused(ctx, addr, u, nil, "without a client certificate")
+	c.tlsRefused(ctx, addr, u, nil, c.l("without a client certificate", "без клиентски сертификат"))
 	untrusted, err := untrustedIdentity()
 	if err != nil {
 		c.harnessError(err)
 	} else {
-		c.tlsRefused(ctx, addr, u, untrusted, "with a client certificate from a CA other than DAEU's")
+		c.tlsRefused(ctx, addr, u, untrusted, c.l("with a client certificate from a CA other than DAEU's", "с клиентски сертификат от удостоверител, различен от този на ДАЕУ"))
 	}
 }
 
@@ -97,26 +111,28 @@ func (s *suite) checkTLS(ctx context.Context, c *checkCtx) {
 // else why not.
 func (c *checkCtx) serverCertificate(ctx context.Context, addr string) string {
 	s := c.s
-	ex := &Exchange{Label: "TLS handshake as the test participant", Direction: "to participant", Method: "TLS", URL: addr, As: s.identityName(s.harness), At: s.clk.Now()}
+	ex := &Exchange{Label: c.l("TLS handshake as the test participant", "TLS връзка като тестовия участник"), Direction: c.l("to the participant", "към участника"),
+		Method: "TLS", URL: addr, As: s.identityName(s.harness), At: s.clk.Now()}
 	c.Exchanges = append(c.Exchanges, ex)
-	start := time.Now()
+	start := s.clk.Now()
 	conn, err := s.dialTLS(ctx, addr, s.harness)
-	ex.DurationMS = time.Since(start).Milliseconds()
+	ex.DurationMS = s.clk.Now().Sub(start).Milliseconds()
 	var chain []*x509.Certificate
 	var unverified *tls.CertificateVerificationError
+	handshake := c.l("a handshake with the test participant's registered certificate succeeds", "TLS връзката с вписания сертификат на тестовия участник успява")
 	switch {
 	case err == nil:
 		st := conn.ConnectionState()
 		conn.Close()
 		chain = st.PeerCertificates
-		c.expect(true, "a handshake with the test participant's registered certificate succeeds (TLS %s, %s)", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+		c.expect(true, handshake, fmt.Sprintf("TLS %s, %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)))
 	case errors.As(err, &unverified) && len(unverified.UnverifiedCertificates) > 0:
 		ex.Error = err.Error()
 		chain = unverified.UnverifiedCertificates
 	default:
 		ex.Error = err.Error()
-		c.expect(false, "a handshake with the test participant's registered certificate succeeds%s", errSuffix(err))
-		return "the handshake as the test participant failed (see the tls check)"
+		c.expect(false, handshake, err.Error())
+		return c.l("the handshake as the test participant failed (see the tls check)", "TLS връзката като тестовия участник не успя (вижте проверката tls)")
 	}
 	cert := chain[0]
 	ex.Received = describeCert(cert)
@@ -125,20 +141,24 @@ func (c *checkCtx) serverCertificate(ctx context.Context, addr string) string {
 		inter.AddCert(ic)
 	}
 	_, verr := cert.Verify(x509.VerifyOptions{Roots: s.roots, Intermediates: inter, CurrentTime: s.clk.Now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
-	ok := c.expect(verr == nil, "the server certificate (%s) chains to the DAEU CA, is valid now and is for TLS servers%s", cert.Subject.CommonName, errSuffix(verr))
+	ok := c.expect(verr == nil, c.l("the server certificate chains to the DAEU CA, is valid now and is for TLS servers", "сървърният сертификат е издаден от удостоверителя на ДАЕУ, валиден е сега и е за TLS сървър"),
+		orDefault(errText(verr), cert.Subject.CommonName))
 	serial := pki.SerialHex(cert)
-	ok = c.expect(s.target.HasCertificate(serial), "its serial %s is the participant's CertificateSN in the register (%s)", serial, s.target.CertificateSN) && ok
+	ok = c.expect(s.target.HasCertificate(serial), c.l("its serial is the participant's CertificateSN in the register, %s", "серийният му номер е вписаният в регистъра CertificateSN на участника, %s", s.target.CertificateSN),
+		serial) && ok
 	herr := cert.VerifyHostname(s.serverName)
-	ok = c.expect(herr == nil, "it is issued for the endpoint's host %s%s", s.serverName, errSuffix(herr)) && ok
+	ok = c.expect(herr == nil, c.l("it is issued for the endpoint's host %s", "издаден е за хоста на точката за достъп, %s", s.serverName),
+		orDefault(errText(herr), strings.Join(cert.DNSNames, ", "))) && ok
 	if unverified != nil {
 		// Whatever the pieces above say, the harness's TLS refused it.
-		ok = c.expect(false, "the harness's TLS client, verifying as a peer does, accepts the server certificate: %v", unverified.Err) && ok
+		ok = c.expect(false, c.l("the harness's TLS client, verifying as a peer does, accepts the server certificate", "TLS клиентът на изпитващата система, проверяващ като другите участници, приема сървърния сертификат"),
+			unverified.Err.Error()) && ok
 	}
 	if left := cert.NotAfter.Sub(s.clk.Now()); left > 0 && left < 30*24*time.Hour {
-		c.note("the server certificate expires in %d days (%s)", int(left.Hours()/24), cert.NotAfter.UTC().Format(time.RFC3339))
+		c.warn(c.l("the server certificate expires in %d days (%s)", "сървърният сертификат изтича след %d дни (%s)", int(left.Hours()/24), s.lang.when(cert.NotAfter)))
 	}
 	if !ok {
-		return "the participant's server certificate is not trusted (see the tls check)"
+		return c.l("the participant's server certificate is not trusted (see the tls check)", "сървърният сертификат на участника не е доверен (вижте проверката tls)")
 	}
 	return ""
 }
@@ -149,24 +169,26 @@ func (c *checkCtx) serverCertificate(ctx context.Context, addr string) string {
 // must get no HTTP answer.
 func (c *checkCtx) tlsRefused(ctx context.Context, addr string, u *url.URL, id *pki.Identity, how string) {
 	s := c.s
-	ex := &Exchange{Label: "TLS handshake " + how, Direction: "to participant", Method: "TLS", URL: addr, As: s.identityName(id), At: s.clk.Now()}
+	ex := &Exchange{Label: c.l("TLS handshake %s", "TLS връзка %s", how), Direction: c.l("to the participant", "към участника"), Method: "TLS", URL: addr,
+		As: s.identityName(id), At: s.clk.Now()}
 	if id != nil {
-		ex.As = "a certificate of a CA other than DAEU's (made by the harness)"
+		ex.As = c.l("a certificate of a CA other than DAEU's (made by the harness)", "сертификат от удостоверител, различен от ДАЕУ (създаден от изпитващата система)")
 	}
 	c.Exchanges = append(c.Exchanges, ex)
-	start := time.Now()
-	defer func() { ex.DurationMS = time.Since(start).Milliseconds() }()
+	start := s.clk.Now()
+	defer func() { ex.DurationMS = s.clk.Now().Sub(start).Milliseconds() }()
+	want := c.l("a client %s is refused", "клиент %s е отказан", how)
 	conn, err := s.dialTLS(ctx, addr, id)
 	var unverified *tls.CertificateVerificationError
 	switch {
 	case errors.As(err, &unverified):
 		// The harness, not the participant, ended this handshake.
 		ex.Error = err.Error()
-		c.note("whether a client %s is refused was not tested: the harness does not trust the server certificate", how)
+		c.warn(c.l("whether a client %s is refused was not tested: the harness does not trust the server certificate", "не е проверено дали клиент %s се отказва: изпитващата система не се доверява на сървърния сертификат", how))
 		return
 	case err != nil:
 		ex.Error = err.Error()
-		c.expect(true, "a client %s is refused in the handshake (%v)", how, err)
+		c.expect(true, want, c.l("refused in the handshake: %v", "отказан при TLS връзката: %v", err))
 		return
 	}
 	defer conn.Close()
@@ -178,14 +200,14 @@ func (c *checkCtx) tlsRefused(ctx context.Context, addr string, u *url.URL, id *
 	switch {
 	case err != nil && errors.As(err, &ne) && ne.Timeout():
 		ex.Error = err.Error()
-		c.expect(false, "a client %s is refused (the endpoint neither answered nor closed the connection within %s)", how, wait)
+		c.expect(false, want, c.l("the endpoint neither answered nor closed the connection within %s", "точката за достъп нито отговори, нито затвори връзката в рамките на %s", s.lang.duration(wait)))
 	case err != nil:
 		ex.Error = err.Error()
-		c.expect(true, "a client %s is refused: the connection ends after the handshake (%v)", how, err)
+		c.expect(true, want, c.l("the connection ends after the handshake (%v)", "връзката се прекратява след TLS договарянето (%v)", err))
 	default:
 		resp.Body.Close()
 		ex.HTTPStatus = resp.StatusCode
-		c.expect(false, "a client %s is refused (the endpoint answered HTTP %d)", how, resp.StatusCode)
+		c.expect(false, want, c.l("the endpoint answered HTTP %d", "точката за достъп отговори с HTTP %d", resp.StatusCode))
 	}
 }
 
@@ -230,46 +252,41 @@ func (s *suite) checkSOAPBinding(ctx context.Context, c *checkCtx) {
 		return
 	}
 	env, _ := soap.Submit(msg)
-	c.soapFault(c.do(ctx, request{label: "a Submit with a wrong SOAPAction", as: s.harness, action: `"http://services.egov.bg/messaging/IEGovService/NoSuchOperation"`, body: env}), "a wrong SOAPAction")
-	c.soapFault(c.do(ctx, request{label: "a body that is not XML", as: s.harness, body: []byte("this is not a SOAP message\n")}), "a body that is not XML")
-	notEnvelope := []byte(`<?xml version="1.0" encoding="utf-8"?><Submit xmlns="http://services.egov.bg/messaging/"><request>not in a SOAP envelope</request></Submit>`)
-	c.soapFault(c.do(ctx, request{label: "XML that is not a SOAP envelope", as: s.harness, body: notEnvelope}), "XML that is not a SOAP envelope")
+	for _, tc := range []struct {
+		what   string
+		action string
+		body   []byte
+	}{
+		{c.l("a Submit with a wrong SOAPAction", "Submit с грешен SOAPAction"), `"http://services.egov.bg/messaging/IEGovService/NoSuchOperation"`, env},
+		{c.l("a body that is not XML", "тяло, което не е XML"), "", []byte("this is not a SOAP message\n")},
+		{c.l("XML that is not a SOAP envelope", "XML, което не е SOAP плик"), "",
+			[]byte(`<?xml version="1.0" encoding="utf-8"?><Submit xmlns="http://services.egov.bg/messaging/"><request>not in a SOAP envelope</request></Submit>`)},
+	} {
+		c.soapFault(c.do(ctx, request{label: tc.what, as: s.harness, action: tc.action, body: tc.body}), tc.what)
+	}
 
-	after, err := sign(s.statusRequest(seos.NewGUID()), s.harness)
+	m := s.statusRequest(seos.NewGUID())
+	after, err := sign(m, s.harness)
 	if err != nil {
 		c.harnessError(err)
 		return
 	}
-	r := c.submit(ctx, "a valid Submit afterwards", s.harness, after)
-	c.expect(r.err == nil && r.fault == nil && r.soapErr == nil, "the endpoint still answers a valid Submit afterwards (HTTP %d%s)", r.status, errSuffix(firstErr(r.err, faultErr(r.fault), r.soapErr)))
-}
-
-func firstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
-}
-
-func faultErr(f *soap.Fault) error {
-	if f == nil {
-		return nil
-	}
-	return f
+	// The endpoint still answers, and its answer is judged like any other.
+	r := c.submit(ctx, c.l("a valid Submit afterwards (DocumentStatusRequest)", "валиден Submit след това (DocumentStatusRequest)"), s.harness, after)
+	c.statusReply(r, s.self, m.Header.MessageGUID, m.Body.StatusRequest.DocID.GUID)
 }
 
 func (c *checkCtx) soapFault(r *response, what string) {
-	if !c.expect(r.err == nil, "%s gets an answer%s", what, errSuffix(r.err)) {
+	if !c.expect(r.err == nil, c.l("%s gets an answer", "%s получава отговор", what), errText(r.err)) {
 		return
 	}
 	_, err := soap.ParseSubmitResponse(r.body)
 	var f *soap.Fault
-	if !c.expect(errors.As(err, &f), "%s gets a SOAP fault (HTTP %d: %s)", what, r.status, daeu.Snippet(r.body, 160)) {
+	if !c.expect(errors.As(err, &f), c.l("%s gets a SOAP fault", "%s получава SOAP грешка (fault)", what), fmt.Sprintf("HTTP %d: %s", r.status, daeu.Snippet(r.body, 160))) {
 		return
 	}
-	c.expect(r.status == http.StatusInternalServerError, "the fault (%s: %s) comes with HTTP 500, as SOAP 1.1 requires (got %d)", f.Code, f.String, r.status)
+	c.expect(r.status == http.StatusInternalServerError, c.l("the fault comes with HTTP 500, as SOAP 1.1 requires", "грешката идва с HTTP 500, както изисква SOAP 1.1"),
+		fmt.Sprintf("HTTP %d, %s: %s", r.status, f.Code, f.String))
 }
 
 // ---- wsdl
@@ -288,7 +305,7 @@ func (s *suite) checkWSDL(ctx context.Context, c *checkCtx) {
 	u, _ := url.Parse(s.targetURL)
 	u.RawQuery = "wsdl"
 	r := c.do(ctx, request{label: "GET ?wsdl", as: s.harness, method: http.MethodGet, url: u.String()})
-	if !c.expect(r.err == nil && r.status == http.StatusOK, "GET %s answers HTTP 200 (got %d%s)", u, r.status, errSuffix(r.err)) {
+	if !c.expect(r.err == nil && r.status == http.StatusOK, c.l("GET %s answers HTTP 200", "GET %s отговаря с HTTP 200", u), httpText(r)) {
 		return
 	}
 	roots, ok := c.wsdlDocs(ctx, u, r.body)
@@ -328,31 +345,43 @@ func (s *suite) checkWSDL(ctx context.Context, c *checkCtx) {
 			}
 		}
 	}
-	c.expect(submitOp != "", "a portType declares the Submit operation")
-	if c.expect(binding != "", "a SOAP 1.1 binding binds Submit") {
-		c.expect(action == soap.Action, "its soapAction is %s (got %q)", soap.Action, action)
+	none := c.l("none", "липсва")
+	c.expect(submitOp != "", c.l("a portType declares the Submit operation", "portType обявява операцията Submit"), orDefault(submitOp, none))
+	if c.expect(binding != "", c.l("a SOAP 1.1 binding binds Submit", "SOAP 1.1 binding свързва Submit"), orDefault(binding, none)) {
+		c.expect(action == soap.Action, c.l("its soapAction is %s", "неговият soapAction е %s", soap.Action), orDefault(action, none))
 	}
-	if !c.expect(address != "", "a service port has a SOAP 1.1 soap:address") {
+	if !c.expect(address != "", c.l("a service port has a SOAP 1.1 soap:address", "порт на услугата има SOAP 1.1 soap:address"), orDefault(address, none)) {
 		return
 	}
 	if sameURL(address, s.registeredURL) {
-		c.expect(true, "soap:address is the registered URL %s", address)
+		c.expect(true, c.l("soap:address is the registered URL", "soap:address е вписаният в регистъра адрес"), address)
 	} else {
-		c.note("soap:address is %s, the register lists %s; peers use the register's URL, so this is not a failure", address, s.registeredURL)
+		c.note(c.l("soap:address is %s, the register lists %s; peers use the register's URL, so this is not a failure",
+			"soap:address е %s, а в регистъра е вписан %s; другите участници ползват адреса от регистъра, затова това не е грешка", address, s.registeredURL))
 	}
+}
+
+// httpText says how a plain HTTP request went.
+func httpText(r *response) string {
+	if r.err != nil {
+		return r.err.Error()
+	}
+	return fmt.Sprintf("HTTP %d", r.status)
 }
 
 // wsdlDocs parses the WSDL and the WSDLs it imports (one level, as WCF splits them).
 func (c *checkCtx) wsdlDocs(ctx context.Context, base *url.URL, body []byte) ([]*etree.Element, bool) {
 	doc, err := xmldoc.Parse(body)
-	if !c.expect(err == nil, "the answer is well-formed XML%s", errSuffix(err)) {
+	if !c.expect(err == nil, c.l("the answer is well-formed XML", "отговорът е добре оформен XML"), errText(err)) {
 		return nil, false
 	}
 	root := doc.Root()
-	if !c.expect(root.Tag == "definitions" && root.NamespaceURI() == nsWSDL, "its root is wsdl:definitions (got {%s}%s)", root.NamespaceURI(), root.Tag) {
+	if !c.expect(root.Tag == "definitions" && root.NamespaceURI() == nsWSDL, c.l("its root is wsdl:definitions", "коренът му е wsdl:definitions"),
+		fmt.Sprintf("{%s}%s", root.NamespaceURI(), root.Tag)) {
 		return nil, false
 	}
-	c.expect(root.SelectAttrValue("targetNamespace", "") == soap.ServiceNS, "its targetNamespace is %s (got %q)", soap.ServiceNS, root.SelectAttrValue("targetNamespace", ""))
+	tns := root.SelectAttrValue("targetNamespace", "")
+	c.expect(tns == soap.ServiceNS, c.l("its targetNamespace is %s", "неговото targetNamespace е %s", soap.ServiceNS), tns)
 	roots := []*etree.Element{root}
 	for _, imp := range kids(root, nsWSDL, "import") {
 		loc := imp.SelectAttrValue("location", "")
@@ -360,11 +389,11 @@ func (c *checkCtx) wsdlDocs(ctx context.Context, base *url.URL, body []byte) ([]
 		if loc == "" || err != nil {
 			continue
 		}
-		r := c.do(ctx, request{label: "GET imported WSDL", as: c.s.harness, method: http.MethodGet, url: ref.String()})
-		if !c.expect(r.err == nil && r.status == http.StatusOK, "the imported WSDL %s is served (HTTP %d%s)", ref, r.status, errSuffix(r.err)) {
+		r := c.do(ctx, request{label: c.l("GET imported WSDL", "GET на внесения WSDL"), as: c.s.harness, method: http.MethodGet, url: ref.String()})
+		if !c.expect(r.err == nil && r.status == http.StatusOK, c.l("the imported WSDL %s is served", "внесеният WSDL %s е достъпен", ref), httpText(r)) {
 			continue
 		}
-		if d, err := xmldoc.Parse(r.body); c.expect(err == nil, "the imported WSDL is well-formed XML%s", errSuffix(err)) {
+		if d, err := xmldoc.Parse(r.body); c.expect(err == nil, c.l("the imported WSDL is well-formed XML", "внесеният WSDL е добре оформен XML"), errText(err)) {
 			roots = append(roots, d.Root())
 		}
 	}
@@ -395,52 +424,37 @@ func (s *suite) checkRegistration(ctx context.Context, c *checkCtx) {
 	}
 	doc := &sentDocument{msg: m, signed: signed, docGUID: m.Body.RegistrationRequest.Document.ID.GUID}
 	r := c.submit(ctx, "DocumentRegistrationRequest", s.harness, signed)
+	if why := c.unreadable(r); why != "" {
+		s.regUnreadable = why
+	}
 	if r.msg != nil {
 		if sr := r.msg.Body.StatusResponse; sr != nil && sr.Status == seos.StatusWaitRegistration {
 			doc.accepted = true
 			s.reg = doc
 			if err := s.trackRegistration(ctx, doc); err != nil {
-				c.note("the harness could not track the document for the async-status check: %v", err)
+				c.warn(c.l("the harness could not track the document for the async-status check: %v", "изпитващата система не можа да проследи документа за проверката async-status: %v", err))
 			}
 		}
 	}
-	if !c.answered(r) || !c.schemaValid(r) {
-		return
+	if sr := c.statusReply(r, s.self, m.Header.MessageGUID, doc.docGUID); sr != nil {
+		c.expect(sr.Status == seos.StatusWaitRegistration, c.l("DocRegStatus is DS_WAIT_REGISTRATION", "DocRegStatus е DS_WAIT_REGISTRATION"), string(sr.Status))
 	}
-	c.signedByParticipant(r)
-	c.parties(r, s.self, true)
-	c.expect(!seos.EqualGUID(r.msg.Header.MessageGUID, m.Header.MessageGUID), "the reply has a MessageGUID of its own (%s)", r.msg.Header.MessageGUID)
-	if sr := c.statusReply(r, doc.docGUID); sr != nil {
-		c.expect(sr.Status == seos.StatusWaitRegistration, "DocRegStatus is DS_WAIT_REGISTRATION (got %s)", sr.Status)
+}
+
+// regMissing says why there is no registration check's document to build on.
+func (s *suite) regMissing() string {
+	if s.regUnreadable != "" {
+		return s.lang.pick("the reply to the registration request could not be read (%s)", "отговорът на заявката за регистрация не можа да бъде прочетен (%s)", s.regUnreadable)
 	}
-	if t, err := r.msg.Header.MessageDate.Time(); err == nil {
-		if d := t.Sub(s.clk.Now()); d > s.cfg.ClockSkew.D() || d < -s.cfg.ClockSkew.D() {
-			c.note("the reply's MessageDate %s is %s away from the harness's clock (clock skew?)", r.msg.Header.MessageDate, d.Round(time.Second))
-		}
-	}
+	return s.lang.pick("the participant did not acknowledge the registration request with DS_WAIT_REGISTRATION",
+		"участникът не потвърди заявката за регистрация с DS_WAIT_REGISTRATION")
 }
 
 // needRegistration skips checks that build on the registration check's document.
 func (s *suite) needRegistration(c *checkCtx) bool {
 	if s.reg == nil {
-		c.skip("needs the registration check's document, which the participant did not acknowledge with DS_WAIT_REGISTRATION")
+		c.skip(c.l("needs the registration check's document: %s", "нужен е документът от проверката за регистрация: %s", s.regMissing()))
 		return false
-	}
-	return true
-}
-
-// readable asserts an answer the check can judge: a SubmitResponse with a
-// SEOS message that parses. xmllint's opinion is a note here; the
-// registration check asserts it.
-func (c *checkCtx) readable(r *reply) bool {
-	if !c.answered(r) {
-		return false
-	}
-	if !c.expect(r.parseErr == nil, "the reply is a schema-valid SEOS message%s", errSuffix(r.parseErr)) {
-		return false
-	}
-	if r.linted && r.lintErr != nil {
-		c.note("xmllint finds the reply schema-invalid: %v", r.lintErr)
 	}
 	return true
 }
@@ -455,15 +469,10 @@ func (s *suite) checkDuplicateDocument(ctx context.Context, c *checkCtx) {
 		c.harnessError(err)
 		return
 	}
-	r := c.submit(ctx, "the same document in a new message", s.harness, signed)
-	if !c.readable(r) {
-		return
+	r := c.submit(ctx, c.l("the same document in a new message", "същият документ в ново съобщение"), s.harness, signed)
+	if sr := c.statusReply(r, s.self, m.Header.MessageGUID, s.reg.docGUID); sr != nil {
+		c.expect(sr.Status == seos.StatusAlreadyReceived, c.l("DocRegStatus is DS_ALREADY_RECEIVED", "DocRegStatus е DS_ALREADY_RECEIVED"), string(sr.Status))
 	}
-	if sr := c.statusReply(r, s.reg.docGUID); sr != nil {
-		c.expect(sr.Status == seos.StatusAlreadyReceived, "DocRegStatus is DS_ALREADY_RECEIVED (got %s)", sr.Status)
-	}
-	c.signatureNote(r)
-	c.parties(r, s.self, false)
 }
 
 func (s *suite) checkDuplicateMessage(ctx context.Context, c *checkCtx) {
@@ -479,46 +488,39 @@ func (s *suite) checkDuplicateMessage(ctx context.Context, c *checkCtx) {
 		c.harnessError(err)
 		return
 	}
-	c.refused(c.submit(ctx, "a new document under an already used MessageGUID", s.harness, signed), s.self, m.Header.MessageGUID)
+	r := c.submit(ctx, c.l("a new document under an already used MessageGUID", "нов документ с вече използван MessageGUID"), s.harness, signed)
+	c.refused(r, s.self, m.Header.MessageGUID, m.Header.MessageGUID)
 }
 
 func (s *suite) checkStatusRequest(ctx context.Context, c *checkCtx) {
 	if !s.needRegistration(c) {
 		return
 	}
-	signed, err := sign(s.statusRequest(s.reg.docGUID), s.harness)
+	m := s.statusRequest(s.reg.docGUID)
+	signed, err := sign(m, s.harness)
 	if err != nil {
 		c.harnessError(err)
 		return
 	}
-	r := c.submit(ctx, "DocumentStatusRequest about the registered document", s.harness, signed)
-	if !c.readable(r) {
-		return
-	}
-	if sr := c.statusReply(r, s.reg.docGUID); sr != nil {
+	r := c.submit(ctx, c.l("DocumentStatusRequest about the registered document", "DocumentStatusRequest за изпратения документ"), s.harness, signed)
+	if sr := c.statusReply(r, s.self, m.Header.MessageGUID, s.reg.docGUID); sr != nil {
 		want := s.knownStatus(ctx)
-		c.expect(sr.Status == want, "DocRegStatus is the document's current status %s (got %s)", want, sr.Status)
+		c.expect(sr.Status == want, c.l("DocRegStatus is the document's current status %s", "DocRegStatus е текущото състояние на документа, %s", want), string(sr.Status))
 	}
-	c.signatureNote(r)
-	c.parties(r, s.self, false)
 }
 
 func (s *suite) checkStatusUnknown(ctx context.Context, c *checkCtx) {
 	unknown := seos.NewGUID()
-	signed, err := sign(s.statusRequest(unknown), s.harness)
+	m := s.statusRequest(unknown)
+	signed, err := sign(m, s.harness)
 	if err != nil {
 		c.harnessError(err)
 		return
 	}
-	r := c.submit(ctx, "DocumentStatusRequest about an unknown document", s.harness, signed)
-	if !c.readable(r) {
-		return
+	r := c.submit(ctx, c.l("DocumentStatusRequest about an unknown document", "DocumentStatusRequest за непознат документ"), s.harness, signed)
+	if sr := c.statusReply(r, s.self, m.Header.MessageGUID, unknown); sr != nil {
+		c.expect(sr.Status == seos.StatusNotFound, c.l("DocRegStatus is DS_NOT_FOUND", "DocRegStatus е DS_NOT_FOUND"), string(sr.Status))
 	}
-	if sr := c.statusReply(r, unknown); sr != nil {
-		c.expect(sr.Status == seos.StatusNotFound, "DocRegStatus is DS_NOT_FOUND (got %s)", sr.Status)
-	}
-	c.signatureNote(r)
-	c.parties(r, s.self, false)
 }
 
 // ---- refusals
@@ -528,7 +530,8 @@ func (s *suite) checkStatusUnknown(ctx context.Context, c *checkCtx) {
 // participant altogether would otherwise pass every refusal check.
 func (s *suite) baseline(c *checkCtx) bool {
 	if s.reg == nil && !s.skipped(CheckRegistration) {
-		c.skip("inconclusive: the participant did not accept the valid registration request either (see the registration check), so a refusal here proves nothing")
+		c.skip(c.l("inconclusive: %s, so a refusal here proves nothing (see the registration check)",
+			"без извод: %s, затова отказ тук не доказва нищо (вижте проверката registration)", s.regMissing()))
 		return false
 	}
 	return true
@@ -548,7 +551,8 @@ func (s *suite) checkMalformed(ctx context.Context, c *checkCtx) {
 	}
 	bad := bytes.Replace(signed, []byte("</Header>"), []byte("</Headr>"), 1)
 	// The MessageGUID is not readable once the XML breaks, so it is not required.
-	c.refused(c.submit(ctx, "a message with a mismatched end tag", s.harness, bad), s.self, "")
+	r := c.submit(ctx, c.l("a message with a mismatched end tag", "съобщение с несъответстващ затварящ таг"), s.harness, bad)
+	c.refused(r, s.self, m.Header.MessageGUID, "")
 }
 
 func (s *suite) checkSchemaInvalid(ctx context.Context, c *checkCtx) {
@@ -575,7 +579,8 @@ func (s *suite) checkSchemaInvalid(ctx context.Context, c *checkCtx) {
 		c.harnessError(fmt.Errorf("the schema-invalid message passes the harness's own validator (%v)", err))
 		return
 	}
-	c.refused(c.submit(ctx, "a signed message with an element the schema does not allow (Document/DocColour)", s.harness, signed), s.self, m.Header.MessageGUID)
+	r := c.submit(ctx, c.l("a signed message with an element the schema does not allow (Document/DocColour)", "подписано съобщение с елемент, който схемата не допуска (Document/DocColour)"), s.harness, signed)
+	c.refused(r, s.self, m.Header.MessageGUID, m.Header.MessageGUID)
 }
 
 func (s *suite) checkUnsigned(ctx context.Context, c *checkCtx) {
@@ -588,7 +593,7 @@ func (s *suite) checkUnsigned(ctx context.Context, c *checkCtx) {
 		c.harnessError(err)
 		return
 	}
-	c.refused(c.submit(ctx, "an unsigned message", s.harness, b), s.self, m.Header.MessageGUID)
+	c.refused(c.submit(ctx, c.l("an unsigned message", "неподписано съобщение"), s.harness, b), s.self, m.Header.MessageGUID, m.Header.MessageGUID)
 }
 
 func (s *suite) checkTampered(ctx context.Context, c *checkCtx) {
@@ -611,7 +616,8 @@ func (s *suite) checkTampered(ctx context.Context, c *checkCtx) {
 		c.harnessError(err)
 		return
 	}
-	c.refused(c.submit(ctx, "a signed message whose Comment was changed after signing", s.harness, b), s.self, m.Header.MessageGUID)
+	r := c.submit(ctx, c.l("a signed message whose Comment was changed after signing", "подписано съобщение, чийто Comment е променен след подписването"), s.harness, b)
+	c.refused(r, s.self, m.Header.MessageGUID, m.Header.MessageGUID)
 }
 
 func (s *suite) checkWrongCertificate(ctx context.Context, c *checkCtx) {
@@ -624,12 +630,13 @@ func (s *suite) checkWrongCertificate(ctx context.Context, c *checkCtx) {
 		c.harnessError(err)
 		return
 	}
-	what := "wrong_certificate"
+	what := c.l("wrong_certificate", "сертификата от wrong_certificate")
 	if s.wrongIsInactive {
-		what = "the inactive identity's"
+		what = c.l("the inactive identity's certificate", "сертификата на неактивния участник")
 	}
-	c.note("signed with %s certificate, serial %s; sent over TLS as the test participant", what, pki.SerialHex(s.wrongID.Cert))
-	c.refused(c.submit(ctx, "a message from the test participant signed with another DAEU certificate", s.harness, signed), s.self, m.Header.MessageGUID)
+	c.note(c.l("signed with %s, serial %s; sent over TLS as the test participant", "подписано с %s, сериен номер %s; изпратено по TLS като тестовия участник", what, pki.SerialHex(s.wrongID.Cert)))
+	r := c.submit(ctx, c.l("a message from the test participant signed with another DAEU certificate", "съобщение от тестовия участник, подписано с друг сертификат от ДАЕУ"), s.harness, signed)
+	c.refused(r, s.self, m.Header.MessageGUID, m.Header.MessageGUID)
 }
 
 func (s *suite) checkInactiveSender(ctx context.Context, c *checkCtx) {
@@ -644,7 +651,8 @@ func (s *suite) checkInactiveSender(ctx context.Context, c *checkCtx) {
 		c.harnessError(err)
 		return
 	}
-	c.refused(c.submit(ctx, "a message from the Inactive participant, signed and sent with its registered certificate", s.inactive, signed), s.inactiveEntity, m.Header.MessageGUID)
+	r := c.submit(ctx, c.l("a message from the Inactive participant, signed and sent with its registered certificate", "съобщение от неактивния участник, подписано и изпратено с неговия вписан сертификат"), s.inactive, signed)
+	c.refused(r, s.inactiveEntity, m.Header.MessageGUID, m.Header.MessageGUID)
 }
 
 func (s *suite) checkWrongRecipient(ctx context.Context, c *checkCtx) {
@@ -658,7 +666,8 @@ func (s *suite) checkWrongRecipient(ctx context.Context, c *checkCtx) {
 		c.harnessError(err)
 		return
 	}
-	c.refused(c.submit(ctx, "a message addressed to another participant", s.harness, signed), s.self, m.Header.MessageGUID)
+	r := c.submit(ctx, c.l("a message addressed to another participant", "съобщение, адресирано до друг участник"), s.harness, signed)
+	c.refused(r, s.self, m.Header.MessageGUID, m.Header.MessageGUID)
 }
 
 // ---- large-attachment
@@ -671,21 +680,12 @@ func (s *suite) checkLargeAttachment(ctx context.Context, c *checkCtx) {
 		c.harnessError(err)
 		return
 	}
-	r := c.submit(ctx, fmt.Sprintf("DocumentRegistrationRequest with a %d MiB attachment", size>>20), s.harness, signed)
-	c.note("the request is %d bytes (%.1f MiB); the answer took %d ms", len(signed), float64(len(signed))/(1<<20), r.ex.DurationMS)
-	if !c.readable(r) {
-		return
+	r := c.submit(ctx, c.l("DocumentRegistrationRequest with a %d MiB attachment", "DocumentRegistrationRequest с приложение от %d MiB", size>>20), s.harness, signed)
+	c.note(c.l("the request is %d bytes (%.1f MiB); the answer took %s", "заявката е %d байта (%.1f MiB); отговорът дойде след %s",
+		len(signed), float64(len(signed))/(1<<20), s.lang.duration(time.Duration(r.ex.DurationMS)*time.Millisecond)))
+	if sr := c.statusReply(r, s.self, m.Header.MessageGUID, m.Body.RegistrationRequest.Document.ID.GUID); sr != nil {
+		c.expect(sr.Status == seos.StatusWaitRegistration, c.l("the document is accepted: DS_WAIT_REGISTRATION", "документът е приет: DS_WAIT_REGISTRATION"), string(sr.Status))
 	}
-	sr := r.msg.Body.StatusResponse
-	if !c.expect(sr != nil, "the reply is a DocumentStatusResponse (got %s%s)", r.msg.Header.MessageType, errorText(r.msg)) {
-		return
-	}
-	c.expect(sr.Status == seos.StatusWaitRegistration, "the document is accepted: DS_WAIT_REGISTRATION (got %s)", sr.Status)
-	if docGUID := m.Body.RegistrationRequest.Document.ID.GUID; !seos.EqualGUID(sr.DocID.GUID, docGUID) {
-		c.note("the reply's DocID is %s, the document's is %s; the registration check asserts the echo", sr.DocID.GUID, docGUID)
-	}
-	c.signatureNote(r)
-	c.parties(r, s.self, false)
 }
 
 // knownStatus is the registration document's status as far as the harness

@@ -26,19 +26,25 @@ type checkCtx struct {
 	*Check
 }
 
-// expect records an assertion and returns whether it held.
-func (c *checkCtx) expect(ok bool, format string, args ...any) bool {
-	c.Assertions = append(c.Assertions, Assertion{OK: ok, Text: fmt.Sprintf(format, args...)})
+// l is a text in the report's language.
+func (c *checkCtx) l(en, bg string, args ...any) string { return c.s.lang.pick(en, bg, args...) }
+
+// expect records an assertion: want says what was expected, got what the
+// participant did ("" when there is nothing to add). It returns ok.
+func (c *checkCtx) expect(ok bool, want, got string) bool {
+	c.Assertions = append(c.Assertions, Assertion{OK: ok, Text: want, Got: got})
 	return ok
 }
 
-func (c *checkCtx) note(format string, args ...any) {
-	c.Notes = append(c.Notes, fmt.Sprintf(format, args...))
-}
+// warn records something that looked wrong without failing the check.
+func (c *checkCtx) warn(text string) { c.Warnings = append(c.Warnings, text) }
+
+// note records a harmless observation.
+func (c *checkCtx) note(text string) { c.Notes = append(c.Notes, text) }
 
 // skip ends a check that cannot run, with the reason.
-func (c *checkCtx) skip(format string, args ...any) {
-	c.Verdict, c.Reason = Skip, fmt.Sprintf(format, args...)
+func (c *checkCtx) skip(reason string) {
+	c.Verdict, c.Reason = Skip, reason
 }
 
 func (c *checkCtx) failed() *Assertion {
@@ -50,9 +56,17 @@ func (c *checkCtx) failed() *Assertion {
 	return nil
 }
 
+// failReason is a failed assertion as the summary table shows it.
+func (l Lang) failReason(a *Assertion) string {
+	if a.Got == "" {
+		return l.pick("expected: %s", "очаквано: %s", a.Text)
+	}
+	return l.pick("expected: %s / got: %s", "очаквано: %s / получено: %s", a.Text, a.Got)
+}
+
 // harnessError records a failure of the harness itself inside a check.
 func (c *checkCtx) harnessError(err error) {
-	c.expect(false, "the harness could not build the request: %v", err)
+	c.expect(false, c.l("the harness builds the request", "изпитващата система съставя заявката"), err.Error())
 }
 
 // client returns the HTTP client that presents id (nil: no certificate).
@@ -141,7 +155,8 @@ type response struct {
 	err    error // transport failure
 }
 
-// do sends a request and records the exchange in the check.
+// do sends a request, records the exchange in the check and judges how
+// long the answer took.
 func (c *checkCtx) do(ctx context.Context, r request) *response {
 	s := c.s
 	if r.method == "" {
@@ -159,12 +174,16 @@ func (c *checkCtx) do(ctx context.Context, r request) *response {
 	if r.shown == nil {
 		r.shown = r.body
 	}
-	ex := &Exchange{Label: r.label, Direction: "to participant", Method: r.method, URL: r.url, SOAPAction: r.action,
+	ex := &Exchange{Label: r.label, Direction: c.l("to the participant", "към участника"), Method: r.method, URL: r.url, SOAPAction: r.action,
 		As: s.identityName(r.as), At: s.clk.Now(), Sent: Elide(r.shown), SentBytes: len(r.body)}
 	c.Exchanges = append(c.Exchanges, ex)
 	resp := &response{ex: ex}
-	start := time.Now()
-	defer func() { ex.DurationMS = time.Since(start).Milliseconds() }()
+	start := s.clk.Now()
+	defer func() {
+		took := s.clk.Now().Sub(start)
+		ex.DurationMS = took.Milliseconds()
+		c.timed(r.label, took, resp.err)
+	}()
 	var rd io.Reader
 	if r.body != nil {
 		rd = bytes.NewReader(r.body)
@@ -201,16 +220,64 @@ func (c *checkCtx) do(ctx context.Context, r request) *response {
 	return resp
 }
 
+// timing is how an answer's time compares with the limits.
+type timing int
+
+const (
+	onTime timing = iota
+	slow          // longer than timeouts.slow_reply: a warning
+	late          // past the client's timeout (timeouts.request): a failure
+)
+
+// classifyTiming judges one answer. An answer that arrives after the
+// client's timeout fails like one that never came: a peer would have given
+// up on it. timedOut says the client gave up waiting.
+func classifyTiming(took time.Duration, timedOut bool, slowAfter, timeout time.Duration) timing {
+	switch {
+	case timedOut || took > timeout:
+		return late
+	case took > slowAfter:
+		return slow
+	}
+	return onTime
+}
+
+// timed records a slow answer as a warning and a late one as a failure.
+func (c *checkCtx) timed(label string, took time.Duration, err error) {
+	s := c.s
+	limit, slowAfter := s.cfg.Timeouts.Request.D(), s.cfg.Timeouts.SlowReply.D()
+	timedOut := isTimeout(err)
+	switch classifyTiming(took, timedOut, slowAfter, limit) {
+	case late:
+		got := c.l("%s: the answer took %s", "%s: отговорът дойде след %s", label, s.lang.duration(took))
+		if timedOut {
+			got = c.l("%s: no answer within %s", "%s: няма отговор в рамките на %s", label, s.lang.duration(limit))
+		}
+		c.expect(false, c.l("an answer within the client's timeout of %s (timeouts.request)", "отговор в рамките на времето за изчакване на клиента, %s (timeouts.request)",
+			s.lang.duration(limit)), got)
+	case slow:
+		c.warn(c.l("%s: the answer took %s, longer than %s (timeouts.slow_reply)", "%s: отговорът дойде след %s, по-бавно от %s (timeouts.slow_reply)",
+			label, s.lang.duration(took), s.lang.duration(slowAfter)))
+	}
+}
+
+// isTimeout tells a client that gave up waiting from other failures.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout())
+}
+
 func (s *suite) identityName(id *pki.Identity) string {
+	l := s.lang
 	switch id {
 	case nil:
-		return "no client certificate"
+		return l.pick("no client certificate", "без клиентски сертификат")
 	case s.harness:
-		return "test participant, serial " + pki.SerialHex(id.Cert)
+		return l.pick("test participant, serial %s", "тестовия участник, сериен номер %s", pki.SerialHex(id.Cert))
 	case s.inactive:
-		return "inactive identity, serial " + pki.SerialHex(id.Cert)
+		return l.pick("inactive identity, serial %s", "неактивния участник, сериен номер %s", pki.SerialHex(id.Cert))
 	}
-	return id.Cert.Subject.CommonName + ", serial " + pki.SerialHex(id.Cert)
+	return l.pick("%s, serial %s", "%s, сериен номер %s", id.Cert.Subject.CommonName, pki.SerialHex(id.Cert))
 }
 
 // reply is a SEOS answer as the harness read it.
@@ -260,7 +327,10 @@ func (s *suite) read(ctx context.Context, r *response) *reply {
 		return rep
 	}
 	rep.msg, rep.doc, rep.parseErr = seos.Parse(payload)
-	if rep.doc != nil && rep.parseErr == nil {
+	if rep.parseErr != nil {
+		rep.msg = nil
+	}
+	if rep.msg != nil {
 		if s.validator != nil {
 			rep.linted, rep.lintErr = true, s.validator.validate(ctx, payload)
 		}
@@ -274,57 +344,94 @@ func (s *suite) read(ctx context.Context, r *response) *reply {
 	return rep
 }
 
-// answered asserts that a SubmitResponse carrying a SEOS message came back.
-func (c *checkCtx) answered(r *reply) bool {
+// unreadable says why the harness could not read a SEOS message in the
+// answer, or "" when it could.
+func (c *checkCtx) unreadable(r *reply) string {
 	switch {
 	case r.err != nil:
-		return c.expect(false, "the participant answered: %v", r.err)
+		return c.l("no answer: %v", "няма отговор: %v", r.err)
 	case r.fault != nil:
-		return c.expect(false, "the answer is a SubmitResponse, not a SOAP fault (HTTP %d, %s: %s)", r.status, r.fault.Code, r.fault.String)
+		return c.l("a SOAP fault (HTTP %d, %s: %s)", "SOAP грешка (HTTP %d, %s: %s)", r.status, r.fault.Code, r.fault.String)
 	case r.soapErr != nil:
-		return c.expect(false, "the answer is a SOAP SubmitResponse (HTTP %d): %v", r.status, r.soapErr)
+		return c.l("HTTP %d, not a SOAP SubmitResponse: %v", "HTTP %d, което не е SOAP SubmitResponse: %v", r.status, r.soapErr)
 	case len(bytes.TrimSpace(r.payload)) == 0:
-		return c.expect(false, "SubmitResult carries a SEOS message (HTTP %d, it is empty)", r.status)
+		return c.l("HTTP %d with an empty SubmitResult", "HTTP %d с празен SubmitResult", r.status)
+	case r.parseErr != nil:
+		return c.l("a SubmitResult that is not a schema-valid SEOS message: %v", "SubmitResult, който не съдържа валидно по схемата СЕОС съобщение: %v", r.parseErr)
 	}
-	if r.status != http.StatusOK {
-		c.note("the SubmitResponse came with HTTP %d; peers send 200", r.status)
-	}
-	return c.expect(true, "HTTP %d with a SubmitResponse carrying a message", r.status)
+	return ""
 }
 
-// schemaValid asserts the reply parsed and validated.
-func (c *checkCtx) schemaValid(r *reply) bool {
-	if !c.expect(r.parseErr == nil, "the reply is a schema-valid SEOS message (seosgw validator)%s", errSuffix(r.parseErr)) {
-		return false
+// replyWant is what a reply must be. Every check judges every reply it gets
+// against it in the same way, so a node cannot sign or address one kind of
+// reply correctly and another wrongly without a check failing.
+type replyWant struct {
+	kind        seos.MessageType // TypeStatusResponse or TypeError
+	to          seos.Entity      // who sent the request: the reply's Recipient
+	requestGUID string           // the request's MessageGUID; the reply needs one of its own
+	docGUID     string           // a DocumentStatusResponse must be about this document
+	refusedGUID string           // an Error must name this MessageGUID ("" when the request had none readable)
+}
+
+// judge asserts that the answer is a SubmitResponse carrying a SEOS
+// message that is schema-valid (seosgw's validator and xmllint), of the
+// expected kind, signed by the participant's registered certificate, from
+// the participant to the request's sender, with a MessageGUID of its own,
+// about the right document (or naming the refused message). It returns the
+// message when the check can go on to its own assertions.
+func (c *checkCtx) judge(r *reply, w replyWant) *seos.Message {
+	if why := c.unreadable(r); why != "" {
+		c.expect(false, c.l("a SubmitResponse carrying a schema-valid SEOS message", "SubmitResponse със СЕОС съобщение, валидно по схемата"), why)
+		return nil
 	}
+	if r.status != http.StatusOK {
+		c.warn(c.l("the SubmitResponse came with HTTP %d; peers send 200", "SubmitResponse дойде с HTTP %d; другите участници изпращат 200", r.status))
+	}
+	m := r.msg
+	c.expect(true, c.l("a SubmitResponse carrying a SEOS message valid by seosgw's schema validator", "SubmitResponse със СЕОС съобщение, валидно по схемата (валидатор на seosgw)"),
+		fmt.Sprintf("HTTP %d, %s", r.status, m.Header.MessageType))
 	if r.linted {
-		return c.expect(r.lintErr == nil, "the reply validates against the SEOS schemas with xmllint%s", errSuffix(r.lintErr))
+		c.expect(r.lintErr == nil, c.l("the reply validates against the SEOS schemas with xmllint", "отговорът е валиден по схемите на СЕОС и според xmllint"), errText(r.lintErr))
 	}
-	return true
+	kindOK := c.expect(m.Header.MessageType == w.kind, c.l("the reply is a %s", "отговорът е %s", w.kind), string(m.Header.MessageType)+errorText(m)+statusText(m))
+	c.signedByParticipant(r)
+	c.parties(m, w.to)
+	c.expect(!seos.EqualGUID(m.Header.MessageGUID, w.requestGUID),
+		c.l("the reply has a MessageGUID of its own, not the request's %s", "отговорът има собствен MessageGUID, различен от този на заявката %s", w.requestGUID), m.Header.MessageGUID)
+	switch {
+	case m.Body.StatusResponse != nil && w.docGUID != "":
+		c.expect(seos.EqualGUID(m.Body.StatusResponse.DocID.GUID, w.docGUID),
+			c.l("DocID/DocumentGUID is the document's %s", "DocID/DocumentGUID е този на документа, %s", w.docGUID), m.Body.StatusResponse.DocID.GUID)
+	case m.Body.Error != nil && w.refusedGUID != "":
+		named := deref(m.Body.Error.MessageGUID)
+		c.expect(seos.EqualGUID(named, w.refusedGUID),
+			c.l("Error/MessageGUID names the refused message %s", "Error/MessageGUID посочва отказаното съобщение %s", w.refusedGUID), orDefault(named, c.l("none", "липсва")))
+	}
+	if t, err := m.Header.MessageDate.Time(); err == nil {
+		if d := t.Sub(c.s.clk.Now()); d > c.s.cfg.ClockSkew.D() || d < -c.s.cfg.ClockSkew.D() {
+			c.warn(c.l("the reply's MessageDate %s is %s away from the harness's clock (clock skew?)", "MessageDate на отговора, %s, се разминава с часовника на изпитващата система с %s (разлика в часовниците?)",
+				m.Header.MessageDate, d.Round(time.Second)))
+		}
+	}
+	if !kindOK {
+		return nil
+	}
+	return m
 }
 
 // signedByParticipant asserts the reply's signature holds and its
 // certificate is the participant's registered transport certificate.
 func (c *checkCtx) signedByParticipant(r *reply) bool {
-	if !c.expect(r.sigErr == nil, "the reply carries a valid message signature (enveloped, C14N 1.0)%s", errSuffix(r.sigErr)) {
+	if !c.expect(r.sigErr == nil, c.l("the reply carries a valid message signature (enveloped, C14N 1.0)", "отговорът носи валиден подпис на съобщението (enveloped, C14N 1.0)"),
+		orDefault(errText(r.sigErr), c.l("a valid signature", "валиден подпис"))) {
 		return false
 	}
-	ok := c.expect(c.s.chains(r.signer) == nil, "the signing certificate chains to the DAEU CA%s", errSuffix(c.s.chains(r.signer)))
+	chainErr := c.s.chains(r.signer)
+	ok := c.expect(chainErr == nil, c.l("the signing certificate chains to the DAEU CA", "сертификатът на подписа е издаден от удостоверителя на ДАЕУ"),
+		orDefault(errText(chainErr), r.signer.Issuer.String()))
 	serial := pki.SerialHex(r.signer)
-	return c.expect(c.s.target.HasCertificate(serial), "it is the participant's registered certificate (serial %s, register %s)", serial, c.s.target.CertificateSN) && ok
-}
-
-// signatureNote records the reply's signature as an observation: the
-// registration and refusal checks assert signatures, the others keep their
-// verdict to the one property they test.
-func (c *checkCtx) signatureNote(r *reply) {
-	switch {
-	case r.msg == nil:
-	case r.sigErr != nil:
-		c.note("the reply's signature does not hold (%v); the registration check asserts reply signatures", r.sigErr)
-	case !c.s.target.HasCertificate(pki.SerialHex(r.signer)):
-		c.note("the reply is signed with certificate %s, not the registered %s", pki.SerialHex(r.signer), c.s.target.CertificateSN)
-	}
+	return c.expect(c.s.target.HasCertificate(serial), c.l("it is the participant's registered certificate %s", "това е вписаният в регистъра сертификат на участника, %s", c.s.target.CertificateSN),
+		serial) && ok
 }
 
 func (s *suite) chains(cert *x509.Certificate) error {
@@ -335,66 +442,49 @@ func (s *suite) chains(cert *x509.Certificate) error {
 	return err
 }
 
-// parties asserts (or notes) Sender = participant and Recipient = to.
-func (c *checkCtx) parties(r *reply, to seos.Entity, assert bool) bool {
-	h := r.msg.Header
-	from := seos.EqualGUID(h.Sender.GUID, c.s.target.GUID)
-	rcpt := seos.EqualGUID(h.Recipient.GUID, to.GUID)
-	if !assert {
-		if !from || !rcpt {
-			c.note("the reply is from %s to %s; expected from the participant %s to %s", h.Sender.GUID, h.Recipient.GUID, c.s.target.GUID, to.GUID)
-		}
-		return true
-	}
-	ok := c.expect(from, "Sender is the participant (%s; got %s)", c.s.target.GUID, h.Sender.GUID)
-	ok = c.expect(rcpt, "Recipient is the sender of the request (%s; got %s)", to.GUID, h.Recipient.GUID) && ok
+// parties asserts Sender = participant and Recipient = to.
+func (c *checkCtx) parties(m *seos.Message, to seos.Entity) bool {
+	h := m.Header
+	ok := c.expect(seos.EqualGUID(h.Sender.GUID, c.s.target.GUID), c.l("Sender is the participant %s", "подател (Sender) е участникът, %s", c.s.target.GUID), h.Sender.GUID)
+	ok = c.expect(seos.EqualGUID(h.Recipient.GUID, to.GUID), c.l("Recipient is the sender of the request %s", "получател (Recipient) е подателят на заявката, %s", to.GUID), h.Recipient.GUID) && ok
 	if h.Sender.Identifier != c.s.target.Identifier {
-		c.note("Sender/Identifier is %q, the register lists EIK %q", h.Sender.Identifier, c.s.target.Identifier)
+		c.warn(c.l("Sender/Identifier is %q, the register lists EIK %q", "Sender/Identifier е %q, а в регистъра ЕИК е %q", h.Sender.Identifier, c.s.target.Identifier))
 	}
 	return ok
 }
 
-// statusReply asserts a DocumentStatusResponse about docGUID and returns it.
-func (c *checkCtx) statusReply(r *reply, docGUID string) *seos.StatusResponse {
-	sr := r.msg.Body.StatusResponse
-	if !c.expect(sr != nil, "the reply is a DocumentStatusResponse (got %s%s)", r.msg.Header.MessageType, errorText(r.msg)) {
+// statusReply judges a reply that must be a DocumentStatusResponse about
+// docGUID to a request (from to, with requestGUID) and returns its body.
+func (c *checkCtx) statusReply(r *reply, to seos.Entity, requestGUID, docGUID string) *seos.StatusResponse {
+	m := c.judge(r, replyWant{kind: seos.TypeStatusResponse, to: to, requestGUID: requestGUID, docGUID: docGUID})
+	if m == nil {
 		return nil
 	}
-	c.expect(seos.EqualGUID(sr.DocID.GUID, docGUID), "DocID/DocumentGUID is the document's (%s; got %s)", docGUID, sr.DocID.GUID)
-	return sr
+	return m.Body.StatusResponse
 }
 
-// refused asserts the reply to a message the participant must refuse: a
-// signed, schema-valid Error, ERR_EXTERNAL, naming messageGUID when not "".
-func (c *checkCtx) refused(r *reply, sentBy seos.Entity, messageGUID string) {
-	if !c.answered(r) || !c.schemaValid(r) {
+// refused judges the reply to a message the participant must refuse: a
+// signed, schema-valid Error, ERR_EXTERNAL, naming refusedGUID when not ""
+// (requestGUID is the MessageGUID the harness put in the request).
+func (c *checkCtx) refused(r *reply, sentBy seos.Entity, requestGUID, refusedGUID string) {
+	m := c.judge(r, replyWant{kind: seos.TypeError, to: sentBy, requestGUID: requestGUID, refusedGUID: refusedGUID})
+	if m == nil {
 		return
 	}
-	e := r.msg.Body.Error
-	if !c.expect(e != nil, "the reply is an Error (got %s%s)", r.msg.Header.MessageType, statusText(r.msg)) {
-		return
-	}
-	c.signedByParticipant(r)
-	c.expect(e.Type == seos.ErrExternal, "ErrorType is ERR_EXTERNAL, the sender's fault (got %s)", e.Type)
-	named := ""
-	if e.MessageGUID != nil {
-		named = *e.MessageGUID
-	}
-	if messageGUID != "" {
-		c.expect(seos.EqualGUID(named, messageGUID), "Error/MessageGUID names the refused message (%s; got %q)", messageGUID, named)
-	}
-	c.parties(r, sentBy, false)
+	e := m.Body.Error
+	c.expect(e.Type == seos.ErrExternal, c.l("ErrorType is ERR_EXTERNAL, the sender's fault", "ErrorType е ERR_EXTERNAL, грешка на подателя"), string(e.Type))
 	if !strings.HasPrefix(e.Description, "Неуспешен – Грешка при подателя.") {
-		c.note("ErrorDescription does not start with \"Неуспешен – Грешка при подателя.\" as peers write it")
+		c.warn(c.l("ErrorDescription does not start with \"Неуспешен – Грешка при подателя.\" as peers write it", "ErrorDescription не започва с „Неуспешен – Грешка при подателя.“, както го пишат другите участници"))
 	}
-	c.note("ErrorDescription: %s", e.Description)
+	c.note(c.l("ErrorDescription: %s", "ErrorDescription: %s", e.Description))
 }
 
-func errSuffix(err error) string {
+// errText is an error's text, or "" for none.
+func errText(err error) string {
 	if err == nil {
 		return ""
 	}
-	return ": " + err.Error()
+	return err.Error()
 }
 
 func errorText(m *seos.Message) string {

@@ -42,8 +42,10 @@ type Config struct {
 	// "off", or the path of an xmllint binary. seosgw's own validator always runs.
 	SchemaValidator string `yaml:"schema_validator"`
 	// ReportDir holds one folder per run and the history (index.html, history.json).
-	ReportDir string  `yaml:"report_dir"`
-	Joining   Joining `yaml:"joining"`
+	ReportDir string `yaml:"report_dir"`
+	// Language of the reports: bg (DAEU files them in Bulgarian) or en.
+	Language Lang    `yaml:"language"`
+	Joining  Joining `yaml:"joining"`
 
 	dir string
 }
@@ -81,8 +83,10 @@ type Listen struct {
 
 // Timeouts bound the harness's waits.
 type Timeouts struct {
-	Request config.Duration `yaml:"request"` // one request to the participant, connect to last byte
-	Async   config.Duration `yaml:"async"`   // how long to wait for the asynchronous messages
+	Request config.Duration `yaml:"request"` // one request to the participant, connect to last byte; a later answer fails
+	// SlowReply: an answer slower than this is a warning in the report.
+	SlowReply config.Duration `yaml:"slow_reply"`
+	Async     config.Duration `yaml:"async"` // how long to wait for the asynchronous messages
 }
 
 // Joining ties runs to the participant's joining case in the test register.
@@ -96,11 +100,12 @@ type Joining struct {
 func Defaults() *Config {
 	return &Config{
 		Register:        Register{Timeout: config.Duration(30 * time.Second)},
-		Timeouts:        Timeouts{Request: config.Duration(2 * time.Minute), Async: config.Duration(30 * time.Minute)},
+		Timeouts:        Timeouts{Request: config.Duration(2 * time.Minute), SlowReply: config.Duration(30 * time.Second), Async: config.Duration(30 * time.Minute)},
 		LargeAttachment: MinLargeAttachment,
 		ClockSkew:       config.Duration(10 * time.Minute),
 		SchemaValidator: "auto",
 		ReportDir:       "conformance-reports",
+		Language:        Bulgarian,
 	}
 }
 
@@ -181,6 +186,9 @@ func (c *Config) Validate() error {
 	if c.Timeouts.Request <= 0 {
 		add("timeouts.request", "must be a positive duration such as 2m")
 	}
+	if c.Timeouts.SlowReply <= 0 || c.Timeouts.SlowReply >= c.Timeouts.Request && c.Timeouts.Request > 0 {
+		add("timeouts.slow_reply", "must be a positive duration below timeouts.request (%s), such as 30s", c.Timeouts.Request.D())
+	}
 	if c.Timeouts.Async <= 0 {
 		add("timeouts.async", "must be a positive duration such as 30m")
 	}
@@ -195,6 +203,9 @@ func (c *Config) Validate() error {
 	case strings.Contains(v, "/"):
 	default:
 		add("schema_validator", "%q; use auto, xmllint, off or the path of an xmllint binary", v)
+	}
+	if _, err := ParseLang(string(c.Language)); err != nil || c.Language == "" {
+		add("language", "%q; use bg (Bulgarian, as DAEU files the reports) or en (English)", c.Language)
 	}
 	if strings.TrimSpace(c.ReportDir) == "" {
 		add("report_dir", "empty; give a folder for the reports")

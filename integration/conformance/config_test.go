@@ -15,12 +15,12 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.LargeAttachment != 8<<20 || c.Timeouts.Async.D() != 30*time.Minute || c.SchemaValidator != "auto" {
+	if c.LargeAttachment != 8<<20 || c.Timeouts.Async.D() != 30*time.Minute || c.SchemaValidator != "auto" || c.Timeouts.SlowReply.D() != 30*time.Second || c.Language != Bulgarian {
 		t.Errorf("example differs from the defaults it documents: %+v", c)
 	}
 	b, _ := os.ReadFile(path)
 	for _, field := range []string{"test_participant", "inactive_participant", "wrong_certificate", "register", "listen", "timeouts",
-		"large_attachment", "clock_skew", "schema_validator", "report_dir", "joining", "register_db", "record", "holidays", "public_url", "address", "request", "async"} {
+		"large_attachment", "clock_skew", "schema_validator", "report_dir", "joining", "register_db", "record", "holidays", "public_url", "address", "request", "slow_reply", "async", "language"} {
 		if !strings.Contains(string(b), field+":") {
 			t.Errorf("the example does not document %s", field)
 		}
@@ -44,6 +44,9 @@ listen: {address: ":4443", public_url: "https://daeu.obmen.local:4443/seos/endpo
 		{"schema_validator: maybe\n", "schema_validator"},
 		{"wrong_certificate: {cert: w.pem}\n", "wrong_certificate.key"},
 		{"colour: red\n", "colour"},
+		{"language: de\n", "language"},
+		{"timeouts: {request: 20s}\n", "timeouts.slow_reply"},
+		{"timeouts: {slow_reply: 0s}\n", "timeouts.slow_reply"},
 	} {
 		_, err := ParseConfig([]byte(base+tc.extra), "/etc")
 		if err == nil || !strings.Contains(err.Error(), tc.field) {

@@ -72,7 +72,11 @@ func appendHistory(dir string, r *Report) error {
 		return err
 	}
 	var idx strings.Builder
-	if err := writeIndex(&idx, h); err != nil {
+	lang := r.Lang
+	if lang == "" {
+		lang = Bulgarian
+	}
+	if err := writeIndex(&idx, h, lang); err != nil {
 		return fmt.Errorf("history: index.html: %w", err)
 	}
 	return writeAtomic(filepath.Join(dir, "index.html"), []byte(idx.String()))

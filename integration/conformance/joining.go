@@ -55,6 +55,7 @@ func joiningInfo(c *testregister.Case) *JoiningInfo {
 // what happened, for the report. Only pass and fail are verdicts: an
 // incomplete run or one that could not test records nothing.
 func (s *suite) record(ctx context.Context) string {
+	l := s.lang
 	var v testregister.Verdict
 	switch s.rep.Verdict {
 	case Pass:
@@ -62,27 +63,29 @@ func (s *suite) record(ctx context.Context) string {
 	case Fail:
 		v = testregister.Fail
 	default:
-		return fmt.Sprintf("not recorded: a run with verdict %q is not a test result", s.rep.Verdict)
+		return l.pick("not recorded: a run with verdict %q is not a test result", "не е вписано: изпитване с резултат „%s“ не е резултат от тест", l.verdict(s.rep.Verdict))
 	}
 	if s.cfg.Joining.RegisterDB == "" {
-		return "not recorded: no joining.register_db"
+		return l.pick("not recorded: no joining.register_db", "не е вписано: липсва joining.register_db")
 	}
 	reg, err := s.openRegister(ctx)
 	if err != nil {
-		return "not recorded: " + err.Error()
+		return l.pick("not recorded: %v", "не е вписано: %v", err)
 	}
 	defer reg.Close()
 	report := s.reportPath("report.html")
 	c, err := reg.RecordVerdict(ctx, s.opt.Participant, v, report)
 	if err != nil {
-		return "not recorded: " + err.Error()
+		return l.pick("not recorded: %v", "не е вписано: %v", err)
 	}
 	s.rep.Joining = joiningInfo(c)
 	ji := s.rep.Joining
-	msg := fmt.Sprintf("%s recorded on the joining case (applied %s", v, ji.AppliedOn)
+	msg := l.pick("%s recorded on the joining case (applied %s", "резултатът „%s“ е вписан в преписката за присъединяване (заявление от %s",
+		l.verdict(s.rep.Verdict), l.date(ji.AppliedOn))
 	if ji.WorkingDaysLeft != nil {
-		msg += fmt.Sprintf(", deadline %s, %d working days left", ji.Deadline, *ji.WorkingDaysLeft)
+		msg += l.pick(", deadline %s, %d working days left", ", срок %s, остават %d работни дни", l.date(ji.Deadline), *ji.WorkingDaysLeft)
 	}
-	msg += "); activation stays `seosgw register admin activate " + c.GUID + "`"
+	// Plain text: the report is read and printed, not rendered as markdown.
+	msg += l.pick("); activation stays a separate step: seosgw register admin activate %s", "); активирането остава отделна стъпка: seosgw register admin activate %s", c.GUID)
 	return msg
 }

@@ -39,6 +39,12 @@ type Report struct {
 	FinishedAt  time.Time `json:"finishedAt"`
 	DurationMS  int64     `json:"durationMs"`
 	Verdict     Verdict   `json:"verdict"`
+	// Lang is the language of the report's texts (assertions, notes, the HTML).
+	Lang Lang `json:"lang"`
+	// Harness is the build of the harness that made the report.
+	Harness Build `json:"harness"`
+	// TestedBy is the DAEU official who ran the test, for the sign-off block.
+	TestedBy string `json:"testedBy,omitempty"`
 	// Error says why a run ended with the Error verdict.
 	Error   string   `json:"error,omitempty"`
 	Summary Summary  `json:"summary"`
@@ -52,17 +58,25 @@ type Report struct {
 	Files map[string]string `json:"files,omitempty"`
 }
 
-// Summary counts checks by verdict.
+// Summary counts checks by verdict, and the warnings and notes of the run
+// (the setup's and every check's).
 type Summary struct {
-	Pass int `json:"pass"`
-	Fail int `json:"fail"`
-	Skip int `json:"skip"`
+	Pass     int `json:"pass"`
+	Fail     int `json:"fail"`
+	Skip     int `json:"skip"`
+	Warnings int `json:"warnings"`
+	Notes    int `json:"notes"`
 }
 
 // Setup is what the harness worked with: the register entries it used and
 // its own identities.
 type Setup struct {
 	RegisterURL string `json:"registerUrl"`
+	// RegisterReadAt is when the harness read the participant's entry (the
+	// register snapshot the run rests on); RegisterLastChange is the
+	// LastChange the register reported with it.
+	RegisterReadAt     time.Time `json:"registerReadAt"`
+	RegisterLastChange time.Time `json:"registerLastChange"`
 	// Entry is the participant's register entry, as GetByGuid returned it.
 	Entry *register.Entity `json:"entry,omitempty"`
 	// RegisteredURL is the document-exchange service URI of Entry.
@@ -75,7 +89,10 @@ type Setup struct {
 	WrongCertSerial string           `json:"wrongCertificateSerial,omitempty"`
 	ListenURL       string           `json:"listenUrl,omitempty"`
 	SchemaValidator string           `json:"schemaValidator,omitempty"`
-	Notes           []string         `json:"notes,omitempty"`
+	// Warnings looked wrong in the register without stopping the run;
+	// Notes are plain observations.
+	Warnings []string `json:"warnings,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
 }
 
 // JoiningInfo is the case the run belongs to.
@@ -92,20 +109,28 @@ type JoiningInfo struct {
 type Check struct {
 	Name  string `json:"name"`
 	Title string `json:"title"` // what it asserts, one line
-	// Verdict is fail when any assertion failed, skip with Reason when it did not run.
+	// Verdict is fail when any assertion failed, skip with Reason when it
+	// did not run. A failed check's Reason is its first failed assertion,
+	// "expected … / got …".
 	Verdict    Verdict     `json:"verdict"`
 	Reason     string      `json:"reason,omitempty"`
 	Assertions []Assertion `json:"assertions"`
-	Notes      []string    `json:"notes,omitempty"` // observations that do not fail the check
+	// Warnings looked wrong but do not fail the check (a slow reply, a
+	// certificate close to expiry); Notes are harmless observations (the
+	// ErrorDescription a refusal carried).
+	Warnings   []string    `json:"warnings,omitempty"`
+	Notes      []string    `json:"notes,omitempty"`
 	Exchanges  []*Exchange `json:"exchanges"`
 	StartedAt  time.Time   `json:"startedAt"`
 	DurationMS int64       `json:"durationMs"`
 }
 
-// Assertion is one thing a check asserted and whether it held.
+// Assertion is one thing a check asserted and whether it held: Text says
+// what was expected, Got what the participant did.
 type Assertion struct {
 	OK   bool   `json:"ok"`
 	Text string `json:"text"`
+	Got  string `json:"got,omitempty"`
 }
 
 // Exchange is one request to the participant (or from it, for the
@@ -134,8 +159,10 @@ type Exchange struct {
 func (r *Report) finish(now time.Time) {
 	r.FinishedAt = now
 	r.DurationMS = now.Sub(r.StartedAt).Milliseconds()
-	r.Summary = Summary{}
+	r.Summary = Summary{Warnings: len(r.Setup.Warnings), Notes: len(r.Setup.Notes)}
 	for _, c := range r.Checks {
+		r.Summary.Warnings += len(c.Warnings)
+		r.Summary.Notes += len(c.Notes)
 		switch c.Verdict {
 		case Pass:
 			r.Summary.Pass++

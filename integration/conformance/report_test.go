@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"encoding/base64"
+	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"strings"
 	"testing"
 	"time"
@@ -69,11 +70,155 @@ func TestHTMLReportIsSelfContainedAndEscaped(t *testing.T) {
 	}
 	var idx strings.Builder
 	h := &History{Runs: []HistoryEntry{{RunID: "a", Verdict: Pass, Report: "a/report.html"}, {RunID: "b", Verdict: Fail, Failed: []string{evil}, Report: "b/report.html"}}}
-	if err := writeIndex(&idx, h); err != nil {
+	if err := writeIndex(&idx, h, Bulgarian); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(idx.String(), "<script") || strings.Index(idx.String(), "b/report.html") > strings.Index(idx.String(), "a/report.html") {
 		t.Error("index.html: escaped, newest first")
+	}
+}
+
+// sampleReport is a failed run as a joining participant's first test
+// often ends: a long name, warnings in the setup, every check recorded,
+// the registration check failing on one of several assertions.
+func sampleReport(l Lang) *Report {
+	start := time.Date(2026, 3, 27, 8, 30, 0, 0, time.UTC) // 10:30 in Sofia (EET)
+	s := &suite{lang: l, cfg: Defaults()}
+	r := &Report{Tool: "seosgw conformance", RunID: "20260327-083000-1a2b3c4d", Participant: "{1a2b3c4d-1111-4111-8111-111111111111}",
+		Target: "https://obshtina-testovo.obmen.local:4443/SEOS/EGovService.svc", StartedAt: start, Lang: l, TestedBy: "Мария Иванова",
+		Harness: Build{Revision: "0123456789abcdef0123", Time: "2026-03-20T10:00:00Z", Go: "go1.26.8"},
+		Setup: Setup{RegisterURL: "https://register.obmen.local/service/", RegisterReadAt: start, RegisterLastChange: start.Add(-26 * time.Hour),
+			Entry: &register.Entity{GUID: "{1a2b3c4d-1111-4111-8111-111111111111}", Identifier: "000695089",
+				AdministrativeBodyName: "Община Тестово – Дирекция „Административно-правно обслужване и деловодство“", Status: register.Inactive, CertificateSN: "4F1A2B"},
+			Warnings: []string{l.pick("the participant's document-exchange service is Inactive in the register", "услугата за обмен на документи на участника е Inactive в регистъра")},
+			Notes:    []string{"изпитва се https://10.1.2.3:4443/SEOS, а в регистъра е вписан https://obshtina-testovo.obmen.local:4443/SEOS"}},
+		Joining: &JoiningInfo{State: "open", Status: "Inactive", AppliedOn: "2026-03-20", CertIssuedOn: "2026-03-23", Deadline: "2026-04-14", WorkingDaysLeft: ptr(11)},
+		Files:   map[string]string{"json": "r/report.json", "html": "r/report.html", "pdf": "r/report.pdf"},
+	}
+	for i, name := range CheckNames {
+		c := &Check{Name: name, Title: s.title(name), Verdict: Pass, StartedAt: start.Add(time.Duration(i) * time.Second), DurationMS: int64(40 * (i + 1)),
+			Assertions: []Assertion{{OK: true, Text: l.pick("a SubmitResponse carrying a schema-valid SEOS message", "SubmitResponse със СЕОС съобщение, валидно по схемата"), Got: "HTTP 200"}}}
+		switch name {
+		case CheckRegistration:
+			bad := Assertion{OK: false, Text: l.pick("the reply carries a valid message signature (enveloped, C14N 1.0)", "отговорът носи валиден подпис на съобщението (enveloped, C14N 1.0)"),
+				Got: "xmldsig: the message has no Signature"}
+			c.Assertions = append(c.Assertions, bad, Assertion{OK: true, Text: "DocRegStatus е DS_WAIT_REGISTRATION", Got: "DS_WAIT_REGISTRATION"})
+			c.Verdict, c.Reason = Fail, l.failReason(&bad)
+			c.Warnings = []string{"DocumentRegistrationRequest: отговорът дойде след 41.0 с, по-бавно от 30.0 с (timeouts.slow_reply)"}
+			c.Exchanges = []*Exchange{{Label: "DocumentRegistrationRequest", Direction: "към участника", Method: "POST", URL: r.Target, At: start, DurationMS: 41000,
+				Sent: "<Message>…</Message>", SentBytes: 4096, HTTPStatus: 200, Received: "<Message>…</Message>", ReceivedBytes: 2048}}
+		case CheckMalformedXML:
+			c.Notes = []string{"ErrorDescription: Неуспешен – Грешка при подателя. Съобщението не е валиден XML документ."}
+		case CheckAsyncStatus, CheckAsyncDocument:
+			c.Verdict, c.Reason, c.Assertions = Skip, l.pick("skipped on request (--skip)", "пропусната по искане (--skip)"), nil
+		}
+		r.Checks = append(r.Checks, c)
+	}
+	r.finish(start.Add(3 * time.Minute))
+	return r
+}
+
+func TestReportSummaryCountsWarningsAndNotes(t *testing.T) {
+	r := sampleReport(Bulgarian)
+	want := Summary{Pass: 15, Fail: 1, Skip: 2, Warnings: 2, Notes: 2}
+	if r.Summary != want || r.Verdict != Fail {
+		t.Errorf("summary %+v (%s), want %+v", r.Summary, r.Verdict, want)
+	}
+}
+
+// The report is written for the people who file it: in Bulgarian unless
+// asked otherwise, times in Sofia, the harness's build, the register
+// snapshot, a sign-off block, reasons as "expected … / got …", and no
+// markdown.
+func TestHTMLReportLanguages(t *testing.T) {
+	for _, tc := range []struct {
+		lang Lang
+		want []string
+	}{
+		{Bulgarian, []string{`<html lang="bg">`, "Протокол от изпитване за съответствие", "неуспешно", "очаквано: отговорът носи валиден подпис на съобщението (enveloped, C14N 1.0) / получено: xmldsig: the message has no Signature",
+			"27.03.2026 10:30:00 EET", "14.04.2026 г.", "остават работни дни: 11", "Изпитването проведе", "Мария Иванова", "Подпис", "Решение", "последна промяна в регистъра 26.03.2026 08:30:00 EET",
+			"къмит 0123456789ab", "go1.26.8", "предупреждения: 2", "бележки: 2", "@page", "size: A4", "break-before: page"}},
+		{English, []string{`<html lang="en">`, "Conformance test of a joining participant", "failed", "expected: the reply carries a valid message signature (enveloped, C14N 1.0) / got: xmldsig: the message has no Signature",
+			"2026-03-27 10:30:00 EET", "2026-04-14", "working days left: 11", "Tested by", "Signature", "Decision", "commit 0123456789ab",
+			"Obshtina Testovo – Direktsia „Administrativno-pravno obsluzhvane i delovodstvo“"}},
+	} {
+		var b strings.Builder
+		if err := writeHTML(&b, sampleReport(tc.lang)); err != nil {
+			t.Fatal(err)
+		}
+		html := b.String()
+		for _, w := range tc.want {
+			if !strings.Contains(html, w) {
+				t.Errorf("%s: report.html lacks %q", tc.lang, w)
+			}
+		}
+		if strings.Contains(html, "`") {
+			t.Errorf("%s: report.html has a markdown backtick near %q", tc.lang, html[max(0, strings.Index(html, "`")-60):strings.Index(html, "`")+1])
+		}
+		if strings.Contains(html, "%!") {
+			t.Errorf("%s: a formatting mistake: %q", tc.lang, html[strings.Index(html, "%!")-40:strings.Index(html, "%!")+20])
+		}
+	}
+}
+
+func TestFailReason(t *testing.T) {
+	a := &Assertion{Text: "DocRegStatus е DS_NOT_FOUND", Got: "DS_CLOSED"}
+	if got := Bulgarian.failReason(a); got != "очаквано: DocRegStatus е DS_NOT_FOUND / получено: DS_CLOSED" {
+		t.Error(got)
+	}
+	if got := English.failReason(&Assertion{Text: "an answer"}); got != "expected: an answer" {
+		t.Error(got)
+	}
+}
+
+// A slow answer is a warning, one past the client's timeout a failure,
+// whether the client gave up or the answer came late.
+func TestClassifyTiming(t *testing.T) {
+	slowAfter, timeout := 30*time.Second, 2*time.Minute
+	for _, tc := range []struct {
+		took     time.Duration
+		timedOut bool
+		want     timing
+	}{
+		{0, false, onTime},
+		{30 * time.Second, false, onTime},
+		{30*time.Second + time.Millisecond, false, slow},
+		{2 * time.Minute, false, slow},
+		{2*time.Minute + time.Millisecond, false, late},
+		{time.Second, true, late},
+	} {
+		if got := classifyTiming(tc.took, tc.timedOut, slowAfter, timeout); got != tc.want {
+			t.Errorf("%s (timed out %v): %d, want %d", tc.took, tc.timedOut, got, tc.want)
+		}
+	}
+}
+
+func TestBuildOf(t *testing.T) {
+	dev := buildinfo.Info{Version: "devel", Revision: "f0c967c1234567890abc", Date: "2026-11-30T10:00:00Z", GoVersion: "go1.26.8", Modified: true}
+	if got := BuildOf(dev).Text(English); got != "development build, commit f0c967c12345 with uncommitted changes (2026-11-30T10:00:00Z), go1.26.8" {
+		t.Error(got)
+	}
+	rel := dev
+	rel.Version = "v1.2.0"
+	if got := BuildOf(rel).Text(Bulgarian); !strings.HasPrefix(got, "v1.2.0, къмит f0c967c12345") {
+		t.Error(got)
+	}
+	none := buildinfo.Info{Version: "devel", Revision: "unknown", Date: "unknown", GoVersion: "unknown"}
+	if got := BuildOf(none).Text(Bulgarian); got != "версия за разработка" {
+		t.Error(got)
+	}
+}
+
+func TestLangFormats(t *testing.T) {
+	summer := time.Date(2026, 7, 1, 21, 30, 0, 0, time.UTC) // 00:30 the next day in Sofia
+	if got := Bulgarian.when(summer); got != "02.07.2026 00:30:00 EEST" {
+		t.Error(got)
+	}
+	if got := English.duration(125 * time.Second); got != "2 min 5 s" {
+		t.Error(got)
+	}
+	if _, err := ParseLang("de"); err == nil {
+		t.Error("de accepted")
 	}
 }
 

@@ -65,6 +65,14 @@ type Options struct {
 	// Record puts the run's verdict on the participant's joining case in the
 	// test register (as does Config.Joining.Record).
 	Record bool
+	// Lang is the report's language; "" means Config.Language.
+	Lang Lang
+	// PDF also prints report.pdf with Debian's chromium (FindChromium).
+	PDF bool
+	// TestedBy names the DAEU official for the report's sign-off block.
+	TestedBy string
+	// Build is the binary running the harness, named in the report.
+	Build Build
 	// Out gets progress lines and what the operator should do meanwhile.
 	Out   io.Writer
 	Clock clock.Clock
@@ -91,6 +99,7 @@ type suite struct {
 	// harness's own log lines.
 	logFile *os.File
 	rep     *Report
+	lang    Lang
 	runID   string
 	dir     string // this run's folder
 
@@ -114,6 +123,8 @@ type suite struct {
 
 	// reg is the registration check's document once the participant accepted it.
 	reg *sentDocument
+	// regUnreadable says why the reply to it could not be read, when so.
+	regUnreadable string
 	// regOutboxID is its row in the listener's outbox (for async-status).
 	regOutboxID int64
 }
@@ -156,7 +167,19 @@ func newSuite(opt Options) (*suite, error) {
 	if err := ValidateSkip(opt.Skip); err != nil {
 		return nil, err
 	}
-	s := &suite{cfg: opt.Config, opt: opt, clk: opt.Clock, out: opt.Out}
+	if opt.Lang == "" {
+		opt.Lang = opt.Config.Language
+	}
+	lang, err := ParseLang(string(opt.Lang))
+	if err != nil {
+		return nil, fmt.Errorf("conformance: %w", err)
+	}
+	if opt.PDF {
+		if _, err := FindChromium(); err != nil {
+			return nil, fmt.Errorf("conformance: --pdf: %w", err)
+		}
+	}
+	s := &suite{cfg: opt.Config, opt: opt, clk: opt.Clock, out: opt.Out, lang: lang}
 	now := s.clk.Now()
 	s.runID = newRunID(opt.ReportDir, now, opt.Participant)
 	s.dir = filepath.Join(opt.ReportDir, s.runID)
@@ -168,8 +191,12 @@ func newSuite(opt Options) (*suite, error) {
 		return nil, fmt.Errorf("conformance: %w", err)
 	}
 	s.logFile, s.log = logFile, slog.New(slog.NewJSONHandler(logFile, nil))
-	s.rep = &Report{Tool: "seosgw conformance", RunID: s.runID, Participant: opt.Participant, StartedAt: now,
+	s.rep = &Report{Tool: "seosgw conformance", RunID: s.runID, Participant: opt.Participant, StartedAt: now, Lang: lang,
+		Harness: opt.Build, TestedBy: strings.TrimSpace(opt.TestedBy),
 		Files: map[string]string{"json": s.runID + "/report.json", "html": s.runID + "/report.html", "log": s.runID + "/harness.log"}}
+	if opt.PDF {
+		s.rep.Files["pdf"] = s.runID + "/report.pdf"
+	}
 	return s, nil
 }
 
@@ -212,7 +239,7 @@ func (s *suite) run(ctx context.Context) {
 		s.log.Error("setup failed", "error", err)
 		for _, name := range CheckNames {
 			c := s.newCheck(name)
-			c.Verdict, c.Reason = Skip, "not run: the harness could not test"
+			c.skip(s.lang.pick("not run: the harness could not test", "не е изпълнена: изпитващата система не можа да проведе изпитването"))
 		}
 		return
 	}
@@ -246,7 +273,7 @@ func (s *suite) run(ctx context.Context) {
 		switch {
 		case s.skipped(st.name) || ctx.Err() != nil:
 		case st.name != CheckTLS && s.tlsProblem != "":
-			c.skip("needs tls: %s", s.tlsProblem)
+			c.skip(s.needsTLS())
 		default:
 			st.run(ctx, c)
 		}
@@ -255,8 +282,13 @@ func (s *suite) run(ctx context.Context) {
 	s.runAsync(ctx, len(steps))
 	if ctx.Err() != nil {
 		// An interrupted run says nothing about the participant.
-		s.rep.Error = "interrupted before the suite finished"
+		s.rep.Error = s.lang.pick("interrupted before the suite finished", "прекъснато преди края на изпитването")
 	}
+}
+
+// needsTLS is why a check that talks to the participant did not run.
+func (s *suite) needsTLS() string {
+	return s.lang.pick("needs tls: %s", "нужна е проверката tls: %s", s.tlsProblem)
 }
 
 // newCheck starts a check's record.
@@ -271,12 +303,12 @@ func (s *suite) finishCheck(c *checkCtx, n int) {
 	c.DurationMS = s.clk.Now().Sub(c.StartedAt).Milliseconds()
 	switch {
 	case s.skipped(c.Name):
-		c.Verdict, c.Reason = Skip, "skipped on request (--skip)"
+		c.skip(s.lang.pick("skipped on request (--skip)", "пропусната по искане (--skip)"))
 	case c.Verdict == Skip:
 	case c.failed() != nil:
-		c.Verdict, c.Reason = Fail, c.failed().Text
+		c.Verdict, c.Reason = Fail, s.lang.failReason(c.failed())
 	case len(c.Assertions) == 0:
-		c.Verdict, c.Reason = Skip, "did not run (interrupted)"
+		c.skip(s.lang.pick("did not run (interrupted)", "не е изпълнена (прекъсване)"))
 	default:
 		c.Verdict = Pass
 	}
@@ -369,20 +401,34 @@ func (s *suite) lookUp(ctx context.Context) error {
 		return nil, fmt.Errorf("register %s does not list %s %s", cfg.Register.URL, what, guid)
 	}
 	setup := &s.rep.Setup
-	if s.target, err = get(s.opt.Participant, "the participant under test"); err != nil {
-		return err
+	l := s.lang
+	l0, err := client.GetByGuid(ctx, s.opt.Participant)
+	if err != nil {
+		return fmt.Errorf("register %s: GetByGuid(%s) for the participant under test: %w", cfg.Register.URL, s.opt.Participant, err)
+	}
+	// The register snapshot the run rests on: when it was read, and the
+	// register's own LastChange at that moment.
+	setup.RegisterReadAt, setup.RegisterLastChange = s.clk.Now(), l0.LastChange
+	for i := range l0.Entities {
+		if seos.EqualGUID(l0.Entities[i].GUID, s.opt.Participant) {
+			s.target = &l0.Entities[i]
+		}
+	}
+	if s.target == nil {
+		return fmt.Errorf("register %s does not list the participant under test %s", cfg.Register.URL, s.opt.Participant)
 	}
 	setup.Entry = s.target
 	s.targetEntity = s.target.Node()
 	if svc := s.target.ExchangeService(); svc != nil {
 		s.registeredURL = strings.TrimSpace(svc.URI)
 		if svc.Status != register.Active {
-			setup.Notes = append(setup.Notes, fmt.Sprintf("the participant's document-exchange service is %s in the register", svc.Status))
+			setup.Warnings = append(setup.Warnings, l.pick("the participant's document-exchange service is %s in the register",
+				"услугата за обмен на документи на участника е %s в регистъра", svc.Status))
 		}
 	}
 	setup.RegisteredURL = s.registeredURL
 	if s.target.Status == register.Active {
-		setup.Notes = append(setup.Notes, "the participant is already Active in the register")
+		setup.Warnings = append(setup.Warnings, l.pick("the participant is already Active in the register", "участникът вече е активен (Active) в регистъра"))
 	}
 	s.targetURL = s.opt.Target
 	if s.targetURL == "" {
@@ -403,7 +449,7 @@ func (s *suite) lookUp(ctx context.Context) error {
 	if r, err := url.Parse(s.registeredURL); err == nil && r.Hostname() != "" {
 		s.serverName = r.Hostname()
 		if !strings.EqualFold(strings.TrimRight(s.registeredURL, "/"), strings.TrimRight(s.targetURL, "/")) {
-			setup.Notes = append(setup.Notes, fmt.Sprintf("testing %s, while the register lists %s", s.targetURL, s.registeredURL))
+			setup.Notes = append(setup.Notes, l.pick("testing %s, while the register lists %s", "изпитва се %s, а в регистъра е вписан %s", s.targetURL, s.registeredURL))
 		}
 	}
 
@@ -464,7 +510,16 @@ func (s *suite) writeReport(ctx context.Context) error {
 		return err
 	}
 	abs, _ := filepath.Abs(filepath.Join(s.dir, "report.html"))
-	s.say("verdict: %s (%d passed, %d failed, %d skipped); report %s", s.rep.Verdict, s.rep.Summary.Pass, s.rep.Summary.Fail, s.rep.Summary.Skip, abs)
+	sum := s.rep.Summary
+	s.say("verdict: %s (%d passed, %d failed, %d skipped; %d warnings, %d notes); report %s", s.rep.Verdict, sum.Pass, sum.Fail, sum.Skip, sum.Warnings, sum.Notes, abs)
+	if s.opt.PDF {
+		pdf := filepath.Join(s.dir, "report.pdf")
+		if err := PrintPDF(ctx, filepath.Join(s.dir, "report.html"), pdf); err != nil {
+			return err
+		}
+		abs, _ := filepath.Abs(pdf)
+		s.say("printable report %s", abs)
+	}
 	return nil
 }
 

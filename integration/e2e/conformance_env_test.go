@@ -100,7 +100,7 @@ inactive_participant: {guid: "%s", eik: "%s", name: "%s", cert: "%s", key: "%s"}
 ca: "%s"
 register: {url: "%s", timeout: 10s}
 listen: {address: "%s", public_url: "%s"}
-timeouts: {request: 30s, async: 60s}
+timeouts: {request: 30s, slow_reply: 10s, async: 60s}
 large_attachment: 8MiB
 schema_validator: auto
 report_dir: reports
@@ -144,7 +144,11 @@ func assertionsText(c *conformance.Check) string {
 		if !a.OK {
 			mark = "FAIL"
 		}
-		fmt.Fprintf(&b, "    %s %s\n", mark, a.Text)
+		fmt.Fprintf(&b, "    %s %s", mark, a.Text)
+		if a.Got != "" {
+			fmt.Fprintf(&b, " (got: %s)", a.Got)
+		}
+		b.WriteString("\n")
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(&b, "    note %s\n", n)

@@ -118,17 +118,23 @@ func TestConformanceAgainstSeosgw(t *testing.T) {
 	if st := rep.Check(conformance.CheckAsyncStatus); st != nil && !strings.Contains(assertionsText(st), fmt.Sprintf("ОБЩ-%d", inboxID)) {
 		t.Errorf("async-status does not show the participant's registration number:\n%s", assertionsText(st))
 	}
-	if !strings.HasPrefix(rep.Recorded, "pass recorded") || rep.Joining == nil || rep.Joining.Deadline == "" {
+	if !strings.HasPrefix(rep.Recorded, "резултатът „успешно“ е вписан") || rep.Joining == nil || rep.Joining.Deadline == "" {
 		t.Errorf("verdict not recorded on the joining case: %q %+v", rep.Recorded, rep.Joining)
 	}
 	html, err := os.ReadFile(filepath.Join(reports, h.Runs[0].Report))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"SEOS conformance test", e.target.entity.GUID, rep.Setup.Entry.CertificateSN, "base64 characters elided", "DS_WAIT_REGISTRATION"} {
+	// The report DAEU files: in Bulgarian, with the harness's build (its
+	// commit too where the build stamped one: GOFLAGS may say -buildvcs=false).
+	for _, want := range []string{"Протокол от изпитване за съответствие", e.target.entity.GUID, rep.Setup.Entry.CertificateSN, "base64 characters elided",
+		"DS_WAIT_REGISTRATION", "seosgw conformance, " + rep.Harness.Text(conformance.Bulgarian), "Изпитването проведе", "прочетени в "} {
 		if !strings.Contains(string(html), want) {
 			t.Errorf("report.html lacks %q", want)
 		}
+	}
+	if rep.Lang != conformance.Bulgarian || rep.Harness.Go == "" || rep.Setup.RegisterReadAt.IsZero() || strings.Contains(string(html), "`") {
+		t.Errorf("report: language %s, harness %+v, register read at %s, or a markdown backtick", rep.Lang, rep.Harness, rep.Setup.RegisterReadAt)
 	}
 	if len(html) > 4<<20 {
 		t.Errorf("report.html is %d bytes: the 8 MiB attachment was not elided", len(html))

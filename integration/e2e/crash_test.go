@@ -47,6 +47,83 @@ func (p participant) registerEntity(url string) register.Entity {
 		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: url, Status: register.Active, Version: "1"}}}
 }
 
+// receiver is participant B of a test PKI shared with A: its register
+// copy lists both, its configuration is written (fields are what went
+// into it), nothing is started.
+type receiver struct {
+	tp                        *pki.TestPKI
+	a, b                      participant
+	listen, url, ops, db, cfg string
+	fields                    map[string]string
+}
+
+func newReceiver(t *testing.T, dir, dbPath string) *receiver {
+	t.Helper()
+	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
+	r := &receiver{tp: tp, a: ps["a.obmen.local"], b: ps["b.obmen.local"], listen: testkit.FreeAddr(t), ops: testkit.FreeAddr(t), db: dbPath,
+		cfg: filepath.Join(dir, "b.yaml")}
+	r.url = "https://" + r.listen + "/seos/endpoint"
+	testkit.SeedFile(t, dbPath, r.a.registerEntity("https://a.obmen.local/seos"), r.b.registerEntity(r.url))
+	r.fields = map[string]string{"GUID": r.b.entity.GUID, "EIK": r.b.entity.Identifier, "NAME": r.b.entity.AdministrativeBodyName,
+		"CERT": r.b.files.Cert, "KEY": r.b.files.Key, "CA": tp.CACert, "LISTEN": r.listen, "REGISTER": "https://127.0.0.1:1/service/",
+		"DB": dbPath, "OPS": r.ops}
+	writeConfig(t, r.cfg, r.fields)
+	return r
+}
+
+// twin is another node with B's identity: its own configuration file and
+// database, fresh ports.
+func (r *receiver) twin(t *testing.T, cfg, dbPath string) *receiver {
+	t.Helper()
+	c := *r
+	c.cfg, c.db, c.listen, c.ops = cfg, dbPath, testkit.FreeAddr(t), testkit.FreeAddr(t)
+	c.url = "https://" + c.listen + "/seos/endpoint"
+	c.fields = map[string]string{}
+	for k, v := range r.fields {
+		c.fields[k] = v
+	}
+	c.fields["LISTEN"], c.fields["DB"], c.fields["OPS"], c.fields["AIS"] = c.listen, dbPath, c.ops, ""
+	writeConfig(t, cfg, c.fields)
+	return &c
+}
+
+// start runs `seosgw serve` on r's configuration until it serves. freePort
+// only finds a port free when asked; one taken meanwhile by another process
+// (any outgoing connection may take it) gets fresh ports and another try.
+func (r *receiver) start(t *testing.T, logPath string) *testkit.Proc {
+	t.Helper()
+	for try := 1; ; try++ {
+		p := testkit.Start(t, logPath, "serve", "--config", r.cfg)
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(p.Output(), `"msg":"seosgw serving"`) {
+			select {
+			case <-p.Done():
+				out := p.Output()
+				if try == 3 || !strings.Contains(out, "address already in use") {
+					t.Fatalf("seosgw serve exited:\n%s", out)
+				}
+				r.listen, r.ops = testkit.FreeAddr(t), testkit.FreeAddr(t)
+				r.url = "https://" + r.listen + "/seos/endpoint"
+				r.fields["LISTEN"], r.fields["OPS"], r.fields["AIS"] = r.listen, r.ops, ""
+				testkit.SeedFile(t, r.db, r.a.registerEntity("https://a.obmen.local/seos"), r.b.registerEntity(r.url))
+				writeConfig(t, r.cfg, r.fields)
+				p = nil
+			default:
+			}
+			if p == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("seosgw serve not serving after 30s:\n%s", p.Output())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if p != nil {
+			return p
+		}
+	}
+}
+
 // TestCrashDuringBurst kills the node with SIGKILL while concurrent submits
 // are in flight; after a restart every acknowledged document is stored
 // exactly once, and resending the rest stores each once more at most.
@@ -55,20 +132,11 @@ func TestCrashDuringBurst(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	dir := t.TempDir()
-	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
-	a, b := ps["a.obmen.local"], ps["b.obmen.local"]
-	listen, opsAddr := testkit.FreeAddr(t), testkit.FreeAddr(t)
-	url := "https://" + listen + "/seos/endpoint"
-	dbPath := filepath.Join(dir, "b.db")
-	testkit.SeedFile(t, dbPath, a.registerEntity("https://a.obmen.local/seos"), b.registerEntity(url))
-	cfg := filepath.Join(dir, "b.yaml")
-	writeConfig(t, cfg, map[string]string{"GUID": b.entity.GUID, "EIK": b.entity.Identifier, "NAME": b.entity.AdministrativeBodyName,
-		"CERT": b.files.Cert, "KEY": b.files.Key, "CA": tp.CACert, "LISTEN": listen, "REGISTER": "https://127.0.0.1:1/service/",
-		"DB": dbPath, "OPS": opsAddr})
-	node := testkit.Start(t, filepath.Join(dir, "b.log"), "serve", "--config", cfg)
-	node.WaitTCP(t, listen)
+	r := newReceiver(t, dir, filepath.Join(dir, "b.db"))
+	node := r.start(t, filepath.Join(dir, "b.log"))
+	a, b, url, dbPath, cfg := r.a, r.b, r.url, r.db, r.cfg
 
-	client := testkit.Client(a.id, tp.Authority.Pool(), "b.obmen.local")
+	client := testkit.Client(a.id, r.tp.Authority.Pool(), "b.obmen.local")
 	const docs, workers = 80, 8
 	guids := make([]string, docs)
 	for i := range guids {
@@ -113,8 +181,8 @@ func TestCrashDuringBurst(t *testing.T) {
 	}
 	t.Logf("%d of %d acknowledged before SIGKILL", n, docs)
 
-	node = testkit.Start(t, filepath.Join(dir, "b2.log"), "serve", "--config", cfg)
-	node.WaitTCP(t, listen)
+	node = r.start(t, filepath.Join(dir, "b2.log"))
+	url = r.url
 	db := testkit.OpenDB(t, dbPath)
 	acked.Range(func(k, _ any) bool {
 		if c := testkit.CountDocument(t, db, k.(string)); c != 1 {
@@ -156,8 +224,11 @@ func TestCrashDuringBurst(t *testing.T) {
 }
 
 func registrationMsg(from, to seos.Entity, docGUID string) *seos.Message {
-	return seos.NewMessage(from, to, time.Now(), seos.Body{RegistrationRequest: &seos.RegistrationRequest{Document: seos.Document{
-		ID: seos.DocumentID{GUID: docGUID}, Kind: "Писмо",
-		Attachments: []seos.Attachment{{FileName: "a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte(strings.Repeat("%PDF ", 2000)))}},
-	}, Comment: "тест"}})
+	return &seos.Message{
+		Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: from, Recipient: to, MessageGUID: seos.NewGUID()},
+		Body: seos.Body{RegistrationRequest: &seos.RegistrationRequest{Document: seos.Document{
+			ID: seos.DocumentID{GUID: docGUID}, Kind: "Писмо",
+			Attachments: []seos.Attachment{{FileName: "a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte(strings.Repeat("%PDF ", 2000)))}},
+		}, Comment: "тест"}},
+	}
 }
