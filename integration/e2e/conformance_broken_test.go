@@ -26,7 +26,6 @@ import (
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
-	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
@@ -142,11 +141,7 @@ func (d flawDirectory) ByGUID(ctx context.Context, guid string) (*register.Entit
 func startBrokenEndpoint(t *testing.T, e *confEnv) *brokenEndpoint {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.OpenGateway(ctx, filepath.Join(e.dir, "broken.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.OpenDB(t, filepath.Join(e.dir, "broken.db"))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
