@@ -118,3 +118,19 @@ func read(t testing.TB, path string) []byte {
 	}
 	return b
 }
+
+// Swaks sends mail with swaks, an SMTP client independent of ours, and
+// returns what it printed and how it exited.
+func Swaks(t testing.TB, args ...string) extools.Result {
+	t.Helper()
+	bin := extools.Require(t, "swaks")
+	return extools.Run(t, nil, bin, append([]string{"--timeout", "60", "--hide-informational"}, args...)...)
+}
+
+// WriteFile writes b to a temporary file and returns its path.
+func WriteFile(t testing.TB, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	write(t, p, b)
+	return p
+}

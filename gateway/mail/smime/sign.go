@@ -67,7 +67,7 @@ type signedData struct {
 
 type contentInfo struct {
 	ContentType asn1.ObjectIdentifier
-	Content     asn1.RawValue `asn1:"explicit,tag:0"`
+	Content     asn1.RawValue // [0] EXPLICIT, built by hand: encoding/asn1 drops the tag on a RawValue with FullBytes
 }
 
 // Signer signs with the administration's signing certificate.
@@ -128,10 +128,10 @@ func (s *Signer) SignDetached(content []byte) ([]byte, error) {
 		return nil, err
 	}
 	si := signerInfo{
-		Version:         1,
-		SID:             issuerAndSerial{Issuer: asn1.RawValue{FullBytes: s.id.Cert.RawIssuer}, Serial: s.id.Cert.SerialNumber},
-		DigestAlgorithm: algorithmIdentifier{Algorithm: oidSHA256},
-		SignedAttrs:     asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: signedAttrs.Bytes},
+		Version:            1,
+		SID:                issuerAndSerial{Issuer: asn1.RawValue{FullBytes: s.id.Cert.RawIssuer}, Serial: s.id.Cert.SerialNumber},
+		DigestAlgorithm:    algorithmIdentifier{Algorithm: oidSHA256},
+		SignedAttrs:        asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: signedAttrs.Bytes},
 		SignatureAlgorithm: sigAlg, Signature: sig,
 	}
 	siDER, err := asn1.Marshal(si)
@@ -157,7 +157,7 @@ func (s *Signer) SignDetached(content []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return asn1.Marshal(contentInfo{ContentType: oidSignedData, Content: asn1.RawValue{FullBytes: sdDER}})
+	return asn1.Marshal(contentInfo{ContentType: oidSignedData, Content: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sdDER}})
 }
 
 // attribute encodes Attribute ::= SEQUENCE { attrType, attrValues SET OF }
