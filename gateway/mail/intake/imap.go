@@ -66,29 +66,16 @@ func (o IMAPOptions) withDefaults() IMAPOptions {
 	if o.ProcessedFlag == "" {
 		o.ProcessedFlag = DefaultProcessedFlag
 	}
-	setDur := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	setDur(&o.Interval, time.Minute)
-	setDur(&o.Timeout, 2*time.Minute)
-	setDur(&o.SinkTimeout, 2*time.Minute)
+	orDuration(&o.Interval, time.Minute)
+	orDuration(&o.Timeout, 2*time.Minute)
+	orDuration(&o.SinkTimeout, 2*time.Minute)
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = 64 << 20
 	}
 	if o.Batch <= 0 {
 		o.Batch = 50
 	}
-	if o.Clock == nil {
-		o.Clock = clock.System
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	if o.Registry == nil {
-		o.Registry = prometheus.NewRegistry()
-	}
+	o.Clock, o.Logger, o.Registry = deps(o.Clock, o.Logger, o.Registry)
 	return o
 }
 

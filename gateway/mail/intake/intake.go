@@ -11,8 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/clock"
 )
 
 // Channels a mail arrives by.
@@ -91,4 +95,25 @@ func deliver(ctx context.Context, sink Sink, m *Received, timeout time.Duration)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	return sink.Deliver(ctx, m)
+}
+
+func orDuration(d *time.Duration, v time.Duration) {
+	if *d <= 0 {
+		*d = v
+	}
+}
+
+// deps fills in the system clock, the default logger and a private
+// registry where the caller gave none.
+func deps(c clock.Clock, l *slog.Logger, r prometheus.Registerer) (clock.Clock, *slog.Logger, prometheus.Registerer) {
+	if c == nil {
+		c = clock.System
+	}
+	if l == nil {
+		l = slog.Default()
+	}
+	if r == nil {
+		r = prometheus.NewRegistry()
+	}
+	return c, l, r
 }

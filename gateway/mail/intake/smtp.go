@@ -60,28 +60,15 @@ func (o SMTPOptions) withDefaults() SMTPOptions {
 	if o.MaxConnections <= 0 {
 		o.MaxConnections = 32
 	}
-	setDur := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	setDur(&o.ReadTimeout, 5*time.Minute)
-	setDur(&o.WriteTimeout, time.Minute)
-	setDur(&o.DataTimeout, 10*time.Minute)
-	setDur(&o.IdleTimeout, 3*time.Minute)
-	setDur(&o.SinkTimeout, 2*time.Minute)
+	orDuration(&o.ReadTimeout, 5*time.Minute)
+	orDuration(&o.WriteTimeout, time.Minute)
+	orDuration(&o.DataTimeout, 10*time.Minute)
+	orDuration(&o.IdleTimeout, 3*time.Minute)
+	orDuration(&o.SinkTimeout, 2*time.Minute)
 	if o.Domain == "" {
 		o.Domain, _ = os.Hostname()
 	}
-	if o.Clock == nil {
-		o.Clock = clock.System
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	if o.Registry == nil {
-		o.Registry = prometheus.NewRegistry()
-	}
+	o.Clock, o.Logger, o.Registry = deps(o.Clock, o.Logger, o.Registry)
 	return o
 }
 

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/seosgw/seosgw/gateway/mail/intake"
 	"github.com/seosgw/seosgw/gateway/mail/mailtest"
-	"github.com/seosgw/seosgw/gateway/pki"
 )
 
 const official = "ebma@marad.example"
@@ -134,10 +134,7 @@ var letter = mailtest.CRLF("From: Иван Петров <ivan@example.bg>\nTo: "
 	"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n.a line that starts with a dot\n..two dots\nЖелая потвърждаване.\n")
 
 func TestSMTPWithSwaks(t *testing.T) {
-	id, err := testIdentity()
-	if err != nil {
-		t.Fatal(err)
-	}
+	id, _ := mailtest.ServerCert(t, "intake")
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{id.TLSCertificate()}}
 	// swaks ends the data with CRLF . CRLF itself: the file holds the mail
 	// without its last line break.
@@ -159,6 +156,9 @@ func TestSMTPWithSwaks(t *testing.T) {
 		}
 		if s.count("smtp", "delivered") != 1 {
 			t.Error("seosgw_mail_received_total{result=delivered} not counted")
+		}
+		if problems, err := testutil.GatherAndLint(s.reg); err != nil || len(problems) > 0 {
+			t.Errorf("metric lint: %v %v", err, problems)
 		}
 	})
 
@@ -317,13 +317,4 @@ func first(g []*stored) string {
 		return ""
 	}
 	return string(g[0].content)
-}
-
-// testIdentity is a server certificate for 127.0.0.1.
-func testIdentity() (*pki.Identity, error) {
-	ca, err := pki.NewAuthority("seosgw mail test CA")
-	if err != nil {
-		return nil, err
-	}
-	return ca.IssueTransport("localhost")
 }

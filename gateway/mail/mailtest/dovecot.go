@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/integration/extools"
 )
 
@@ -38,14 +37,7 @@ func StartDovecot(t testing.TB) *Dovecot {
 	t.Helper()
 	bin := extools.Require(t, "dovecot")
 	extools.Require(t, "doveadm")
-	ca, err := pki.NewAuthority("seosgw dovecot test CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := ca.IssueTransport("localhost")
-	if err != nil {
-		t.Fatal(err)
-	}
+	id, client := ServerCert(t, "dovecot")
 	// Outside t.TempDir: its parents are private to root, and the mail
 	// user must reach the maildir.
 	dir, err := os.MkdirTemp("", "seosgw-dovecot-")
@@ -53,8 +45,7 @@ func StartDovecot(t testing.TB) *Dovecot {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	d := &Dovecot{User: "official", Password: "mailbox-secret", dir: dir, done: make(chan struct{}),
-		TLSConfig: &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS12}}
+	d := &Dovecot{User: "official", Password: "mailbox-secret", dir: dir, done: make(chan struct{}), TLSConfig: client}
 	certPath, keyPath, err := id.WriteFiles(dir, "server")
 	if err != nil {
 		t.Fatal(err)

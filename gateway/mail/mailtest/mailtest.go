@@ -6,12 +6,14 @@ package mailtest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/seosgw/seosgw/gateway/acceptance/acceptancetest"
+	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/integration/extools"
 )
 
@@ -133,4 +135,19 @@ func WriteFile(t testing.TB, name string, b []byte) string {
 	p := filepath.Join(t.TempDir(), name)
 	write(t, p, b)
 	return p
+}
+
+// ServerCert is a server certificate for "localhost" from a CA made on the
+// spot, and a client configuration that trusts it.
+func ServerCert(t testing.TB, name string) (*pki.Identity, *tls.Config) {
+	t.Helper()
+	ca, err := pki.NewAuthority("seosgw " + name + " test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := ca.IssueTransport("localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS12}
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
-	"github.com/seosgw/seosgw/gateway/pki"
 )
 
 // Submitted is one mail the submission server took.
@@ -49,16 +48,9 @@ func StartSubmission(t testing.TB, withTLS bool) *Submission {
 	srv.Domain = "localhost"
 	srv.ErrorLog = discardLogger{}
 	if withTLS {
-		ca, err := pki.NewAuthority("seosgw submission test CA")
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, err := ca.IssueTransport("localhost")
-		if err != nil {
-			t.Fatal(err)
-		}
+		id, client := ServerCert(t, "submission")
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{id.TLSCertificate()}}
-		s.TLSConfig = &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}
+		s.TLSConfig = client
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

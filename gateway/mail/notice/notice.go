@@ -258,7 +258,7 @@ func (c *Composer) messageID(now time.Time) (string, error) {
 	return fmt.Sprintf("%d.%s@%s", now.Unix(), hex.EncodeToString(r[:]), domain), nil
 }
 
-// bilingual is a subject in Cyrillic and Latin: "Отказ – Otkaz".
+// bilingual is a subject in Cyrillic and Latin: "Отказ / Otkaz".
 func bilingual(bg, extra string) string {
 	if extra != "" {
 		bg += " (" + extra + ")"
