@@ -31,6 +31,7 @@ type Config struct {
 	Outbound    Outbound        `yaml:"outbound"`
 	AIS         AIS             `yaml:"ais"`
 	Network     netcheck.Config `yaml:"network"`
+	Mail        Mail            `yaml:"mail"`
 	Ops         Ops             `yaml:"ops"`
 	Log         Log             `yaml:"log"`
 
@@ -158,6 +159,7 @@ func Defaults() *Config {
 			MaxReplyBytes: 64 << 20, StatusAfter: Duration(72 * time.Hour), StatusMaxInterval: Duration(7 * 24 * time.Hour), Poll: Duration(time.Minute)},
 		AIS:     AIS{Listen: "127.0.0.1:8080", Spool: Spool{ScanEvery: Duration(5 * time.Second)}},
 		Network: netcheck.Defaults(),
+		Mail:    mailDefaults(),
 		Ops:     Ops{Listen: DefaultOpsListen},
 		Log:     Log{Level: "info", Format: "auto"},
 	}
@@ -357,6 +359,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	p = append(p, c.Network.Validate()...)
+	c.validateMail(add)
 	checkListen(add, "ops.listen", c.Ops.Listen)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
