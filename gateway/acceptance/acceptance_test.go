@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/acceptance/acceptancetest"
+	"github.com/seosgw/seosgw/gateway/acceptance/cms"
 )
 
 const senderEIK = "000695089"
@@ -224,6 +226,16 @@ func TestPolicy(t *testing.T) {
 		{"signer is not the author", e.input(pdfAtt(acceptancetest.SignPDF(t, e.pki, stranger, o.PDF))), expect{acceptance.Hold, []want{
 			{"signature.author", "писмо.pdf", acceptance.Fail, "neither the sender (EIK " + senderEIK + ")"}}}},
 
+		{"unsigned PDF in an S/MIME-signed mail", withEnvelope(e.input(pdfAtt(acceptancetest.Read(t, o.PDF))), envelope(t, e, e.signer, mailBody, mailBody)),
+			expect{acceptance.Accept, []want{{"signature.presence", "писмо.pdf", acceptance.Pass, "S/MIME"}, {"signature.integrity", "писмо.pdf", acceptance.Pass, "integrity verified"},
+				{"signature.author", "писмо.pdf", acceptance.Pass, "NTRBG-" + senderEIK}}}},
+		{"signed mail, nothing attached: the mail is the document", withEnvelope(e.input(), envelope(t, e, e.signer, mailBody, mailBody)),
+			expect{acceptance.Accept, []want{{"signature.presence", "", acceptance.Pass, "Иван Петров (S/MIME"}, {"signature.trust", "", acceptance.Pass, "trusted provider"}}}},
+		{"S/MIME mail changed after signing", withEnvelope(e.input(pdfAtt(acceptancetest.Read(t, o.PDF))), envelope(t, e, e.signer, mailBody, append(bytes.Clone(mailBody), '!'))),
+			expect{acceptance.Reject, []want{{"signature.integrity", "писмо.pdf", acceptance.Fail, "changed after signing"}}}},
+		{"S/MIME signature whose content cannot be read", withEnvelope(e.input(), acceptance.EnvelopeSignature{Form: "S/MIME", Err: errors.New("truncated")}),
+			expect{acceptance.Reject, []want{{"signature.integrity", "", acceptance.Fail, "truncated"}}}},
+
 		{"EICAR in a PDF", e.input(pdfAtt(eicarPDF)), expect{acceptance.Reject, []want{
 			{"virus", "писмо.pdf", acceptance.Fail, acceptancetest.EICARSignature}}}},
 
@@ -257,6 +269,27 @@ func TestPolicy(t *testing.T) {
 			t.Error("a receipt for a sender who declined it")
 		}
 	})
+}
+
+// mailBody stands for the signed MIME entity of a mail.
+var mailBody = []byte("Content-Type: text/plain; charset=utf-8\r\n\r\nМоля, регистрирайте приложеното писмо.\r\n")
+
+// envelope signs signed with openssl and verifies the signature over got,
+// as the mail channel does before it hands the signature to the policy.
+func envelope(t *testing.T, e *env, signer *acceptancetest.Cert, signed, got []byte) acceptance.EnvelopeSignature {
+	t.Helper()
+	der := acceptancetest.SignCMS(t, e.pki, signer, signed, acceptancetest.CMSOptions{})
+	sd, err := cms.Parse(bytes.NewReader(der), int64(len(der)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sd.Verify(bytes.NewReader(got))
+	return acceptance.EnvelopeSignature{Form: "S/MIME (multipart/signed)", Signed: sd, Results: res, Err: err}
+}
+
+func withEnvelope(in acceptance.Input, s acceptance.EnvelopeSignature) acceptance.Input {
+	in.EnvelopeSignatures = append(in.EnvelopeSignatures, s)
+	return in
 }
 
 func withKind(in acceptance.Input, k string) acceptance.Input { in.DocKind = k; return in }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/seosgw/seosgw/gateway/acceptance/cms"
 	"github.com/seosgw/seosgw/gateway/seos"
 )
 
@@ -21,6 +22,20 @@ type Input struct {
 	// AuthorXMLSignature: the Document carries its own ds:Signature (an
 	// author's signature, not the message signature); it is not verified.
 	AuthorXMLSignature bool
+	// EnvelopeSignatures sign the whole submission rather than one file
+	// (an S/MIME mail signature): each counts as a signature of every
+	// attached document, and of the submission itself when nothing is
+	// attached.
+	EnvelopeSignatures []EnvelopeSignature
+}
+
+// EnvelopeSignature is a CMS signature over everything a channel carried,
+// already verified by that channel over the exact signed bytes.
+type EnvelopeSignature struct {
+	Form    string // for people, e.g. "S/MIME (multipart/signed)"
+	Signed  *cms.SignedData
+	Results []cms.Result
+	Err     error // the signed content could not be read or verified at all
 }
 
 // Sender is the sending administration (the message header's Sender).

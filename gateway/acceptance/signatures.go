@@ -43,7 +43,12 @@ func (p *Policy) checkSignatures(ctx context.Context, in Input, files []*file) [
 		}
 		targets[t] = append(targets[t], f)
 	}
-	if docs := documents(files); len(docs) == 0 && s.Required {
+	docs := documents(files)
+	if len(docs) == 0 && len(in.EnvelopeSignatures) > 0 {
+		// Nothing attached: the signed submission (a signed letter) is the document.
+		return append(out, p.judge(ctx, in, "", p.envelopeCandidates(in))...)
+	}
+	if len(docs) == 0 && s.Required {
 		// Nothing attached carries the author's signature; the request's own
 		// texts are not a signed document (an XML signature inside Document
 		// is not verified here).
@@ -55,35 +60,62 @@ func (p *Policy) checkSignatures(ctx context.Context, in Input, files []*file) [
 		}
 		out = append(out, c)
 	}
-	for _, f := range documents(files) {
-		cands := p.candidates(f, targets[f])
+	for _, f := range docs {
+		cands := append(p.candidates(f, targets[f]), p.envelopeCandidates(in)...)
 		if len(cands) == 0 {
 			out = append(out, p.unsigned(f))
 			continue
 		}
-		var best *docsig.Report
-		var bestForm string
-		for _, c := range cands {
-			for _, r := range c.results {
-				rep := p.verifier.Judge(ctx, r, c.sd.Certificates, in.Sender.EIK, c.hint)
-				if c.problem != nil && rep.Integrity.Status == docsig.Pass {
-					rep.Integrity = *c.problem
-				}
-				if best == nil || rep.Score() > best.Score() {
-					best, bestForm = &rep, c.form
-				}
+		out = append(out, p.judge(ctx, in, f.att.Name, cands)...)
+	}
+	return out
+}
+
+// envelopeCandidates are the signatures over the whole submission.
+func (p *Policy) envelopeCandidates(in Input) []candidate {
+	var out []candidate
+	for _, e := range in.EnvelopeSignatures {
+		c := candidate{form: e.Form, sd: e.Signed, results: e.Results}
+		if e.Err != nil {
+			c.problem = &docsig.Finding{Status: docsig.Fail, BG: "подписаното съдържание не може да бъде проверено", EN: e.Err.Error()}
+		}
+		if c.sd == nil {
+			c.sd = &cms.SignedData{}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// judge reports the best of a document's signatures; subject is the
+// attachment's name, or "" for the submission itself.
+func (p *Policy) judge(ctx context.Context, in Input, subject string, cands []candidate) []Check {
+	var best *docsig.Report
+	var bestForm string
+	for _, c := range cands {
+		for _, r := range c.results {
+			rep := p.verifier.Judge(ctx, r, c.sd.Certificates, in.Sender.EIK, c.hint)
+			if c.problem != nil && rep.Integrity.Status == docsig.Pass {
+				rep.Integrity = *c.problem
 			}
-			if len(c.results) == 0 && c.problem != nil && best == nil {
-				na := docsig.Finding{Status: docsig.NotApplicable, BG: "подписът не може да бъде проверен", EN: "the signature cannot be checked"}
-				best = &docsig.Report{Signer: "?", Integrity: *c.problem, Validity: na, Revocation: na, Trust: na, Author: na}
-				bestForm = c.form
+			if best == nil || rep.Score() > best.Score() {
+				best, bestForm = &rep, c.form
 			}
 		}
-		out = append(out, Check{Rule: "signature.presence", Subject: f.att.Name, Mode: s.Presence.Mode, Status: Pass, Effect: Accept,
-			Reason: text(fmt.Sprintf("подписан от %s (%s)", best.Signer, bestForm), fmt.Sprintf("signed by %s (%s)", best.Signer, bestForm))})
-		for _, a := range best.Findings() {
-			out = append(out, p.signatureCheck(a.Aspect, f.att.Name, best.Signer, a.F))
+		if len(c.results) == 0 && best == nil {
+			problem := c.problem
+			if problem == nil {
+				problem = &docsig.Finding{Status: docsig.Fail, BG: "подписът няма подписващ", EN: "the signature has no signer"}
+			}
+			na := docsig.Finding{Status: docsig.NotApplicable, BG: "подписът не може да бъде проверен", EN: "the signature cannot be checked"}
+			best = &docsig.Report{Signer: "?", Integrity: *problem, Validity: na, Revocation: na, Trust: na, Author: na}
+			bestForm = c.form
 		}
+	}
+	out := []Check{{Rule: "signature.presence", Subject: subject, Mode: p.rules.Signatures.Presence.Mode, Status: Pass, Effect: Accept,
+		Reason: text(fmt.Sprintf("подписан от %s (%s)", best.Signer, bestForm), fmt.Sprintf("signed by %s (%s)", best.Signer, bestForm))}}
+	for _, a := range best.Findings() {
+		out = append(out, p.signatureCheck(a.Aspect, subject, best.Signer, a.F))
 	}
 	return out
 }

@@ -34,6 +34,7 @@ type Config struct {
 	Outbound    Outbound    `yaml:"outbound"`
 	AIS         AIS         `yaml:"ais"`
 	Network     Network     `yaml:"network"`
+	Mail        Mail        `yaml:"mail"`
 	Ops         Ops         `yaml:"ops"`
 	Log         Log         `yaml:"log"`
 
@@ -161,6 +162,7 @@ func Defaults() *Config {
 			MaxReplyBytes: 64 << 20, StatusAfter: Duration(72 * time.Hour), StatusMaxInterval: Duration(7 * 24 * time.Hour), Poll: Duration(time.Minute)},
 		AIS:     AIS{Listen: "127.0.0.1:8080", Spool: Spool{ScanEvery: Duration(5 * time.Second)}},
 		Network: NetworkDefaults(),
+		Mail:    mailDefaults(),
 		Ops:     Ops{Listen: DefaultOpsListen},
 		Log:     Log{Level: "info", Format: "auto"},
 	}
@@ -350,6 +352,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	p = append(p, c.Network.Validate()...)
+	c.validateMail(add)
 	checkListen(add, "ops.listen", c.Ops.Listen)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
