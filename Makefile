@@ -18,7 +18,7 @@ LDFLAGS  := -s -w -X github.com/seosgw/seosgw/gateway/buildinfo.version=$(VERSIO
 DEB_TOOLS := xmllint=libxml2-utils xmlsec1=xmlsec1 mono=mono-runtime mcs=mono-mcs \
              openssl=openssl promtool=prometheus ip=iproute2 \
              clamd=clamav-daemon qpdf=qpdf pdfsig=poppler-utils soffice=libreoffice-writer-nogui zip=zip chromium=chromium \
-             dpkg-deb=dpkg systemd-sysusers=systemd swaks=swaks dovecot=dovecot-imapd doveadm=dovecot-core
+             dpkg-deb=dpkg systemd-sysusers=systemd systemd-analyze=systemd swaks=swaks dovecot=dovecot-imapd doveadm=dovecot-core
 DEB_EXTRA := libmono-system-security4.0-cil libmono-system-xml4.0-cil
 # Packages without a command of their own, by a file they install: the
 # acceptance tests make Office files through LibreOffice's Python bridge and

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -106,9 +105,7 @@ func allMetrics(t *testing.T) map[string]metric {
 	}
 	reg := prometheus.NewRegistry()
 	id := &pki.Identity{Cert: &x509.Certificate{NotAfter: time.Now().Add(time.Hour)}}
-	cfg := netcheck.Defaults()
-	cfg.Timeout = time.Second
-	p, err := netcheck.NewProber(cfg, netcheck.Deps{RegisterURL: "https://127.0.0.1:1/", Identity: id}, reg)
+	p, err := netcheck.NewProber(netcheck.Options{Timeout: time.Second}, netcheck.Deps{RegisterURL: "https://127.0.0.1:1/", Identity: id}, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -611,10 +608,7 @@ func TestSystemdUnit(t *testing.T) {
 // installed: verify (syntax, known options) and security (the exposure
 // score must stay "OK", at most 2.0).
 func TestSystemdUnitVerifies(t *testing.T) {
-	bin, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("systemd-analyze is not installed; TestSystemdUnit checked the options by parsing")
-	}
+	bin := extools.Require(t, "systemd-analyze")
 	// verify wants ExecStart's program to exist; any executable stands in.
 	self, err := os.Executable()
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Asker is the register's lookups by key; register/soap.Client is one.
+// Asker is the register's lookups by key; register/daeu.Client is one.
 type Asker interface {
 	GetByGuid(ctx context.Context, guid string) (*Listing, error)
 	GetByEntityIdentifier(ctx context.Context, eik string) (*Listing, error)

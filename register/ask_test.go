@@ -12,7 +12,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/register"
-	"github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 )
 
 // TestAskUsesTheRegistersSerial: a register that compares serials as the
@@ -28,7 +28,7 @@ func TestAskUsesTheRegistersSerial(t *testing.T) {
 	var asked []string
 	url := stubRegister(t, p, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		call, err := soap.DecodeRequest(b, "")
+		call, err := daeu.DecodeRequest(b, "")
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -37,10 +37,10 @@ func TestAskUsesTheRegistersSerial(t *testing.T) {
 		asked = append(asked, string(call.Op)+"("+call.Param+")")
 		mu.Unlock()
 		l := &register.Listing{Cursor: "2026-04-08T12:00:00+03:00"}
-		if call.Op == soap.GetAllRecords || call.Op == soap.GetByCertificateSN && call.Param == a.CertificateSN {
+		if call.Op == daeu.GetAllRecords || call.Op == daeu.GetByCertificateSN && call.Param == a.CertificateSN {
 			l.Entities = []register.Entity{a}
 		}
-		w.Write(soap.EncodeResponse(call.Op, l, nil))
+		w.Write(daeu.EncodeResponse(call.Op, l, nil))
 	})
 	cache, _ := openCache(t, clk)
 	client := p.client(t, url, p.node, 5*time.Second, 0)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/register"
 )
 
@@ -27,11 +28,7 @@ var t0 = time.Date(2026, 4, 8, 9, 0, 0, 0, time.UTC)
 
 func openCache(t *testing.T, clk clock.Clock) (*register.Cache, *sql.DB) {
 	t.Helper()
-	db, err := store.OpenGateway(context.Background(), filepath.Join(t.TempDir(), "gw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.DB(t)
 	return register.NewCache(db, clk), db
 }
 

@@ -2,9 +2,6 @@ package register_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"net"
 	"net/http"
@@ -17,8 +14,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/register"
-	"github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 	"github.com/seosgw/seosgw/register/testregister"
 )
 
@@ -38,41 +36,22 @@ type testPKI struct {
 
 func newPKI(t *testing.T) *testPKI {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader) // fast; RSA adds nothing here
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &testPKI{dir: t.TempDir()}
-	if p.ca, err = pki.NewAuthority("Test DAEU CA", pki.WithKey(key)); err != nil {
-		t.Fatal(err)
-	}
-	if p.caFile, _, err = p.ca.WriteFiles(p.dir, "ca"); err != nil {
-		t.Fatal(err)
-	}
-	other, err := pki.NewAuthority("Other CA", pki.WithKey(key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	issue := func(ca *pki.Authority, host, base string, opts ...pki.Option) (*pki.Identity, string, string) {
-		id, err := ca.IssueTransport(host, append(opts, pki.WithKey(key))...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, k, err := id.WriteFiles(p.dir, base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return id, c, k
-	}
-	p.register, p.regCert, p.regKey = issue(p.ca, "register.obmen.local", "register", pki.WithLoopback())
-	p.node, p.nodeCert, p.nodeKey = issue(p.ca, "node.obmen.local", "node")
-	_, p.strangerCert, p.strangerKey = issue(other, "node.obmen.local", "stranger")
+	key := testkit.ECKey(t) // one key for every certificate: fast; RSA adds nothing here
+	daeu := testkit.NewPKI(t, "Test DAEU CA", key)
+	other := testkit.NewPKI(t, "Other CA", key)
+	p := &testPKI{dir: t.TempDir(), ca: daeu.CA}
+	p.caFile = daeu.CAFile(t, p.dir)
+	p.register = daeu.Issue(t, "register.obmen.local", pki.WithLoopback())
+	p.regCert, p.regKey = testkit.Files(t, p.dir, p.register, "register")
+	p.node = daeu.Issue(t, "node.obmen.local")
+	p.nodeCert, p.nodeKey = testkit.Files(t, p.dir, p.node, "node")
+	p.strangerCert, p.strangerKey = testkit.Files(t, p.dir, other.Issue(t, "node.obmen.local"), "stranger")
 	return p
 }
 
-func (p *testPKI) client(t *testing.T, url string, id *pki.Identity, timeout time.Duration, max int64) *soap.Client {
+func (p *testPKI) client(t *testing.T, url string, id *pki.Identity, timeout time.Duration, max int64) *daeu.Client {
 	t.Helper()
-	c, err := soap.NewClient(soap.ClientConfig{URL: url, Identity: id, RootCAs: p.ca.Pool(), Timeout: timeout, MaxResponseBytes: max})
+	c, err := daeu.NewClient(daeu.Options{URL: url, Identity: id, RootCAs: p.ca.Pool(), Timeout: timeout, MaxResponseBytes: max})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,32 +63,15 @@ func (p *testPKI) client(t *testing.T, url string, id *pki.Identity, timeout tim
 // mutual TLS and returns it with its URL.
 func startRegister(t *testing.T, p *testPKI, clk clock.Clock) (*testregister.Register, string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	reg, err := testregister.Open(ctx, filepath.Join(t.TempDir(), "register.db"), testregister.Options{Clock: clk})
+	reg, err := testregister.Open(context.Background(), filepath.Join(t.TempDir(), "register.db"), testregister.Options{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- reg.Serve(ctx, testregister.ServeConfig{Listen: "127.0.0.1:0", CertFile: p.regCert, KeyFile: p.regKey, ClientCAFile: p.caFile},
-			func(a net.Addr) { addr <- a })
-	}()
-	var url string
-	select {
-	case a := <-addr:
-		url = "https://" + a.String() + "/service/"
-	case err := <-done:
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-		reg.Close()
+	t.Cleanup(func() { reg.Close() })
+	addr := testkit.Serve(t, func(ctx context.Context, ready func(net.Addr)) error {
+		return reg.Serve(ctx, testregister.ServeConfig{Listen: "127.0.0.1:0", CertFile: p.regCert, KeyFile: p.regKey, ClientCAFile: p.caFile}, ready)
 	})
-	return reg, url
+	return reg, "https://" + addr.String() + "/service/"
 }
 
 // stubRegister serves h as a "register" with the real register's
@@ -158,18 +120,6 @@ func value(m *dto.Metric) float64 {
 		return float64(m.Histogram.GetSampleCount())
 	}
 	return -1
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // spy records what the sync asks the register.

@@ -5,7 +5,7 @@
 // The cache (Cache) shares the gateway database file: its tables
 // register_entities and register_sync come with the gateway's migrations in
 // gateway/store, so one file holds all a node knows and backs up
-// consistently. The register's SOAP client is in register/soap, the test
+// consistently. The register's SOAP client is in register/daeu, the test
 // register service in register/testregister.
 package register
 
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/seos"
 )
 
 // Status of an entity or a service in the register.
@@ -99,6 +100,12 @@ type Entity struct {
 	// Removed marks an entity that a full listing no longer contains; the
 	// cache keeps it so that refusals can say so instead of "unknown".
 	Removed bool `json:"removed,omitempty"`
+}
+
+// Node is the participant as a message header names it (EntityNodeType):
+// the register's EIK, name and GUID.
+func (e *Entity) Node() seos.Entity {
+	return seos.Entity{Identifier: e.Identifier, AdministrativeBodyName: e.AdministrativeBodyName, GUID: e.GUID}
 }
 
 // ExchangeService returns the document-exchange service, or nil.

@@ -12,8 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/register"
-	"github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 )
 
 // brokenFull is a register whose full listing can be broken while its
@@ -74,7 +75,7 @@ func TestFullSyncFailureFallsBack(t *testing.T) {
 		fullErr    func() (*register.Listing, error)
 	}{
 		{"too large", register.KindTooLarge, func() (*register.Listing, error) {
-			return nil, &soap.MalformedError{Op: soap.GetAllRecords, Msg: "more than 64 MiB", Err: soap.ErrTooLarge}
+			return nil, &daeu.MalformedError{Op: daeu.GetAllRecords, Msg: "more than 64 MiB", Err: daeu.ErrTooLarge}
 		}},
 		{"empty listing refused", register.KindRefused, func() (*register.Listing, error) {
 			return &register.Listing{Cursor: "999"}, nil
@@ -158,30 +159,39 @@ func TestFullSyncFailureFallsBack(t *testing.T) {
 
 // TestRunKeepsFollowingWhileFullFails: the background loop keeps the copy
 // current while the full listing fails, and retries the full listing with
-// the failure backoff rather than in a tight loop.
+// the failure backoff rather than in a tight loop: each pass schedules the
+// next one RetryMin (±10%) or more ahead, never at once.
 func TestRunKeepsFollowingWhileFullFails(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cache, _ := openCache(t, clock.System)
+	clk := clock.NewManual(t0) // still while the loop runs: NextAttempt minus now is the loop's wait
+	cache, _ := openCache(t, clk)
 	src := &brokenFull{entities: []register.Entity{ent(guidA, "1", register.Active, "01")}, cursor: 1}
-	s := register.NewSyncer(cache, src, register.SyncOptions{Refresh: 200 * time.Millisecond, FullSync: time.Nanosecond, // every pass is due for a full sync
-		RetryMin: 100 * time.Millisecond})
+	s := register.NewSyncer(cache, src, register.SyncOptions{Refresh: 200 * time.Millisecond, FullSync: time.Nanosecond,
+		RetryMin: 100 * time.Millisecond, Clock: clk})
 	if _, err := s.Sync(ctx, register.Auto); err != nil {
 		t.Fatal(err)
 	}
+	clk.Advance(time.Second) // every pass from now on is due for a full sync
 	src.set(register.TemporarilyInactive, func() (*register.Listing, error) { return &register.Listing{}, nil })
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	eventually(t, "the loop applies the incremental change", 5*time.Second, func() bool {
+	testkit.Eventually(t, 5*time.Second, "the loop applies the incremental change", func() bool {
 		e, _ := cache.ByGUID(ctx, guidA)
 		return e != nil && e.Status == register.TemporarilyInactive
 	})
-	time.Sleep(500 * time.Millisecond)
+	var st register.SyncState
+	testkit.Eventually(t, 5*time.Second, "the loop schedules its next pass", func() bool {
+		st, _ = s.State(ctx)
+		return !st.NextAttempt.IsZero()
+	})
 	cancel()
 	<-done
-	// Backoff from 100ms capped at 200ms: a handful of passes, not a spin.
-	if n := len(src.reset()); n > 40 {
-		t.Errorf("%d register calls in about half a second: the loop spins on the overdue full sync", n)
+	if wait := st.NextAttempt.Sub(clk.Now()); wait < 90*time.Millisecond || wait > 220*time.Millisecond {
+		t.Errorf("the next pass after a failed full listing waits %s; want the backoff (100ms..200ms ±10%%), not a spin", wait)
+	}
+	if !st.FullSyncOverdue {
+		t.Errorf("full sync not reported overdue: %+v", st)
 	}
 }
 

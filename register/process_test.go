@@ -8,13 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -23,12 +21,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
+	"github.com/seosgw/seosgw/gateway/node"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/gateway/trust"
-	"github.com/seosgw/seosgw/integration/extools"
 	"github.com/seosgw/seosgw/register"
-	"github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 )
 
 const (
@@ -36,32 +35,6 @@ const (
 	peerGUID   = "{22222222-3333-4444-8555-666666666666}"
 	joinerGUID = "{33333333-4444-4555-8666-777777777777}"
 )
-
-// buildSeosgw builds the real binary, as an operator runs it.
-func buildSeosgw(t *testing.T) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(t.TempDir(), "seosgw")
-	cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/seosgw")
-	cmd.Dir = extools.RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/seosgw: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // serveProcess starts `seosgw register serve` and waits until it listens.
 func serveProcess(t *testing.T, bin, addr, db string, p *testPKI) *exec.Cmd {
@@ -146,7 +119,7 @@ func TestRegisterProcessOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the seosgw binary")
 	}
-	bin := buildSeosgw(t)
+	bin := testkit.Binary(t)
 	p := newPKI(t)
 	dir := t.TempDir()
 	regDB := filepath.Join(dir, "register.db")
@@ -193,7 +166,7 @@ func TestRegisterProcessOutage(t *testing.T) {
 		t.Errorf("export → import → export differs (%v)", err)
 	}
 
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	srv := serveProcess(t, bin, addr, regDB, p)
 	cfgPath := writeConfig(t, dir, p, addr)
 
@@ -233,7 +206,7 @@ func TestRegisterProcessOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := soap.NewClientFromConfig(cfg, id, ts, log)
+	client, err := node.RegisterClient(cfg, id, ts, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,14 +229,14 @@ func TestRegisterProcessOutage(t *testing.T) {
 		return e.Status
 	}
 	run("register", "admin", "set-status", "--db", regDB, peerGUID, "TemporarilyInactive")
-	eventually(t, "the incremental sync sees the status change", 10*time.Second, func() bool { return status(peerGUID) == register.TemporarilyInactive })
+	testkit.Eventually(t, 10*time.Second, "the incremental sync sees the status change", func() bool { return status(peerGUID) == register.TemporarilyInactive })
 
 	// Kill the register.
 	if err := srv.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	srv.Wait()
-	eventually(t, "failures recorded", 10*time.Second, func() bool {
+	testkit.Eventually(t, 10*time.Second, "failures recorded", func() bool {
 		st, _ := s.State(ctx)
 		return st.ConsecutiveFailures >= 2 &&
 			metric(t, prom, "seosgw_register_sync_failures_total", map[string]string{"kind": register.KindTransport}) >= 2
@@ -286,7 +259,7 @@ func TestRegisterProcessOutage(t *testing.T) {
 	// DAEU ends the suspension while its service is down, then restarts it.
 	run("register", "admin", "set-status", "--db", regDB, peerGUID, "Active")
 	serveProcess(t, bin, addr, regDB, p)
-	eventually(t, "the same loop heals after the restart", 10*time.Second, func() bool {
+	testkit.Eventually(t, 10*time.Second, "the same loop heals after the restart", func() bool {
 		st, _ := s.State(ctx)
 		return st.ConsecutiveFailures == 0 && status(peerGUID) == register.Active
 	})
@@ -321,7 +294,7 @@ func TestRegisterNullAnswersKeepReadiness(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the seosgw binary")
 	}
-	bin := buildSeosgw(t)
+	bin := testkit.Binary(t)
 	p := newPKI(t)
 	dir := t.TempDir()
 	full := readGolden(t, "asmx-getallrecords-response-null-guid.xml")
@@ -333,22 +306,22 @@ func TestRegisterNullAnswersKeepReadiness(t *testing.T) {
 	)
 	url := stubRegister(t, p, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		call, err := soap.DecodeRequest(b, r.Header.Get("Content-Type"))
+		call, err := daeu.DecodeRequest(b, r.Header.Get("Content-Type"))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		switch call.Op {
-		case soap.GetAllRecords:
+		case daeu.GetAllRecords:
 			w.Write(full)
-		case soap.GetNewRecords:
+		case daeu.GetNewRecords:
 			mu.Lock()
 			nulls++
 			dates[call.Param] = true
 			mu.Unlock()
 			w.Write(null)
-		case soap.GetByCertificateSN, soap.GetByEntityIdentifier:
+		case daeu.GetByCertificateSN, daeu.GetByEntityIdentifier:
 			// A .NET register compares the strings it stores.
 			if call.Param == "004A1F00C3D2" {
 				w.Write(full)
@@ -361,7 +334,7 @@ func TestRegisterNullAnswersKeepReadiness(t *testing.T) {
 	})
 	answered := func() int { mu.Lock(); defer mu.Unlock(); return nulls }
 
-	ops := freeAddr(t)
+	ops := testkit.FreeAddr(t)
 	cfgPath := filepath.Join(dir, "seosgw.yaml")
 	token := filepath.Join(dir, "ais-token")
 	if err := os.WriteFile(token, []byte("0123456789abcdef0123456789abcdef"), 0o600); err != nil {
@@ -375,7 +348,7 @@ database: {path: gw.db}
 ops: {listen: "%s"}
 ais: {listen: "%s", token_file: %s}
 log: {level: info, format: json}
-`, selfGUID, p.nodeCert, p.nodeKey, p.caFile, freeAddr(t), url, ops, freeAddr(t), token)
+`, selfGUID, p.nodeCert, p.nodeKey, p.caFile, testkit.FreeAddr(t), url, ops, testkit.FreeAddr(t), token)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -424,9 +397,9 @@ log: {level: info, format: json}
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	eventually(t, "the node is ready", 30*time.Second, func() bool { code, _ := ready(); return code == http.StatusOK })
+	testkit.Eventually(t, 30*time.Second, "the node is ready", func() bool { code, _ := ready(); return code == http.StatusOK })
 	for n := 10; n <= 240; n += 10 {
-		eventually(t, fmt.Sprintf("%d null answers", n), 30*time.Second, func() bool {
+		testkit.Eventually(t, 30*time.Second, fmt.Sprintf("%d null answers", n), func() bool {
 			select {
 			case <-exited:
 				t.Fatalf("seosgw serve exited:\n%s", nodeLog.String())
@@ -461,7 +434,7 @@ log: {level: info, format: json}
 
 func readGolden(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("soap", "testdata", name))
+	b, err := os.ReadFile(filepath.Join("daeu", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}

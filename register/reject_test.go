@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/register"
-	"github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 )
 
 // fifty is a register of 50 participants, the 17th with a .NET serial.
@@ -36,7 +36,7 @@ func answering(t *testing.T, p *testPKI, date string) (set func(l *register.List
 	set = func(l *register.Listing, text ...string) []byte {
 		var b []byte
 		if l != nil {
-			b = soap.EncodeResponse(soap.GetAllRecords, l, nil)
+			b = daeu.EncodeResponse(daeu.GetAllRecords, l, nil)
 		} else {
 			b = []byte(strings.Join(text, ""))
 		}
@@ -168,7 +168,7 @@ func TestSyncUnsetLastChange(t *testing.T) {
 		Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	a := ent(guidA, "000695089", register.Active, "01")
 	a.LastChange = time.Time{}
-	unset := strings.ReplaceAll(string(soap.EncodeResponse(soap.GetAllRecords, &register.Listing{Entities: []register.Entity{a}}, nil)),
+	unset := strings.ReplaceAll(string(daeu.EncodeResponse(daeu.GetAllRecords, &register.Listing{Entities: []register.Entity{a}}, nil)),
 		"<LastChange xsi:type=\"xsd:dateTime\"></LastChange>", "<LastChange xsi:type=\"xsd:dateTime\">0001-01-01T00:00:00</LastChange>")
 	set(nil, unset)
 	ch, err := s.Sync(ctx, register.Full)

@@ -44,7 +44,7 @@ type Rejection struct {
 
 // EntityFields are the values Rejection.Field takes: "Entity" for the item
 // itself, then the Entity members and, under Contact and Services, theirs.
-// register/soap's tests tie this list to its field tables.
+// register/daeu's tests tie this list to its field tables.
 var EntityFields = []string{"Entity", "EntityIdentifier", "Guid", "ParentGuid", "AdministrativeBodyName",
 	"Contact", "Contact/Phone", "Contact/Fax", "Contact/EmailAddress", "CertificateSN",
 	"Services", "Services/Guid", "Services/Name", "Services/URI", "Services/Status", "Services/Type", "Services/Version",
@@ -58,7 +58,7 @@ type Warning struct {
 	Msg        string
 }
 
-// Source is where the sync reads the register from; register/soap.Client
+// Source is where the sync reads the register from; register/daeu.Client
 // is the real one.
 type Source interface {
 	GetAllRecords(ctx context.Context) (*Listing, error)
@@ -82,7 +82,7 @@ const (
 // FailureKinds lists every kind, so metrics can start every series at zero.
 var FailureKinds = []string{KindTransport, KindTimeout, KindHTTPStatus, KindFault, KindMalformed, KindTooLarge, KindStore, KindRefused, KindPanic, KindOther}
 
-// ErrorKind classifies a sync error. Errors of register/soap say their kind
+// ErrorKind classifies a sync error. Errors of register/daeu say their kind
 // through a Kind method; this package cannot import that one (it imports us).
 func ErrorKind(err error) string {
 	var k interface{ Kind() string }

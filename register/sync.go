@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/clock"
-	"github.com/seosgw/seosgw/gateway/config"
 )
 
 // SyncOptions tune the sync loop; zero values take the defaults.
@@ -24,11 +23,6 @@ type SyncOptions struct {
 	Clock    clock.Clock
 	Log      *slog.Logger
 	Metrics  *Metrics // nil = none
-}
-
-// OptionsFromConfig takes the periods from the register section.
-func OptionsFromConfig(r config.Register) SyncOptions {
-	return SyncOptions{Refresh: r.Refresh.D(), FullSync: r.FullSync.D(), StaleAfter: r.StaleAfter.D()}
 }
 
 // Mode chooses the operation of a sync.
@@ -192,7 +186,7 @@ func (s *Syncer) Sync(ctx context.Context, mode Mode) (*Changes, error) {
 		return nil, err
 	}
 	s.log.WarnContext(ctx, "register full sync failed; keeping the copy current with GetNewRecords, the full sync stays overdue",
-		"kind", ErrorKind(err), "err", err, "full_sync_failures", n, "last_full", st.LastFull)
+		"kind", ErrorKind(err), "error", err, "full_sync_failures", n, "last_full", st.LastFull)
 	return s.attempt(ctx, false, st.Cursor)
 }
 
@@ -291,7 +285,7 @@ func (s *Syncer) report(ctx context.Context, ch *Changes) {
 	for _, r := range ch.Rejected {
 		s.opt.Metrics.rejected(r.Field)
 		s.log.WarnContext(ctx, "register entity rejected; the rest of the answer applied", "guid", r.GUID, "name", r.Name,
-			"index", r.Index, "field", r.Field, "path", r.Path, "value", r.Value, "err", r.Err, "kept_last_good_copy", r.Kept)
+			"index", r.Index, "field", r.Field, "path", r.Path, "value", r.Value, "error", r.Err, "kept_last_good_copy", r.Kept)
 	}
 	if ch.RemovalsSkipped {
 		s.log.WarnContext(ctx, "register full listing had an entity without a Guid among the rejected; nothing marked removed this time")
@@ -304,11 +298,11 @@ func (s *Syncer) report(ctx context.Context, ch *Changes) {
 func (s *Syncer) recordFailure(ctx context.Context, mode string, err error) {
 	kind := ErrorKind(err)
 	if rerr := s.cache.RecordFailure(ctx, err); rerr != nil {
-		s.log.ErrorContext(ctx, "register sync failure not recorded", "err", rerr)
+		s.log.ErrorContext(ctx, "register sync failure not recorded", "error", rerr)
 	}
 	st, _ := s.cache.State(ctx)
 	s.opt.Metrics.failed(kind, st.ConsecutiveFailures)
-	attrs := []any{"mode", mode, "kind", kind, "err", err, "consecutive_failures", st.ConsecutiveFailures}
+	attrs := []any{"mode", mode, "kind", kind, "error", err, "consecutive_failures", st.ConsecutiveFailures}
 	if !st.LastSuccess.IsZero() {
 		attrs = append(attrs, "serving_copy_age_seconds", s.opt.Clock.Now().Sub(st.LastSuccess).Seconds())
 	}
@@ -321,7 +315,7 @@ func (s *Syncer) updateCounts(ctx context.Context) {
 	}
 	counts, err := s.cache.Counts(ctx)
 	if err != nil {
-		s.log.WarnContext(ctx, "register metrics: count entities", "err", err)
+		s.log.WarnContext(ctx, "register metrics: count entities", "error", err)
 		return
 	}
 	s.opt.Metrics.setCounts(counts)

@@ -14,8 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/register"
-	"github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 	"github.com/seosgw/seosgw/register/testregister"
 )
 
@@ -156,7 +157,7 @@ func TestBadAnswersLeaveTheCache(t *testing.T) {
 	}
 	es, st := snapshot(t, cache)
 	full, _ := reg.All(ctx)
-	valid := soap.EncodeResponse(soap.GetAllRecords, full, nil)
+	valid := daeu.EncodeResponse(daeu.GetAllRecords, full, nil)
 	drain := func(r *http.Request) { io.Copy(io.Discard, r.Body) }
 	cases := []struct {
 		name, kind, says string
@@ -177,10 +178,10 @@ func TestBadAnswersLeaveTheCache(t *testing.T) {
 		}},
 		{"fault", register.KindFault, "SOAP fault SOAP-ENV:Server", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(500)
-			w.Write(soap.EncodeFault(soap.FaultServer, "the register database is unavailable", ""))
+			w.Write(daeu.EncodeFault(daeu.FaultServer, "the register database is unavailable", ""))
 		}},
 		{"empty full listing", register.KindRefused, "empty full listing", func(w http.ResponseWriter, r *http.Request) {
-			w.Write(soap.EncodeResponse(soap.GetAllRecords, &register.Listing{LastChange: t0}, nil))
+			w.Write(daeu.EncodeResponse(daeu.GetAllRecords, &register.Listing{LastChange: t0}, nil))
 		}},
 	}
 	for i, c := range cases {
@@ -263,7 +264,7 @@ func TestRunRecoversAndLints(t *testing.T) {
 	s := register.NewSyncer(cache, src, register.SyncOptions{Refresh: 100 * time.Millisecond, RetryMin: 10 * time.Millisecond, Metrics: m})
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	eventually(t, "the loop syncs after two failures and a panic", 5*time.Second, func() bool {
+	testkit.Eventually(t, 5*time.Second, "the loop syncs after two failures and a panic", func() bool {
 		st, _ := s.State(ctx)
 		return !st.LastSuccess.IsZero() && st.ConsecutiveFailures == 0
 	})

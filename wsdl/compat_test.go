@@ -18,16 +18,9 @@ import (
 // position. Prose, prefixes and layout may differ, and so may wsdl:service: the
 // reference endpoint WSDL has none and the register's address is a placeholder.
 func TestCompatibleWithReference(t *testing.T) {
-	shared := extools.SharedDir()
-	if shared == "" {
-		t.Skip("../shared (reference WSDLs) not found; set SEOSGW_SHARED")
-	}
 	for _, name := range []string{wsdl.EndpointFile, wsdl.RegistryFile} {
 		t.Run(name, func(t *testing.T) {
-			refBytes, err := os.ReadFile(filepath.Join(shared, "reference", "wsdl", name))
-			if os.IsNotExist(err) {
-				t.Skipf("no reference %s in %s", name, shared)
-			}
+			refBytes, err := os.ReadFile(extools.Reference(t, filepath.Join("wsdl", name)))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -36,7 +36,12 @@ func runPreflight(ctx context.Context, args []string, io stdio) int {
 		deps.IdentityErr, deps.TrustErr = deps.TrustErr, nil
 	}
 
-	rep := netcheck.Run(ctx, cfg.Network, deps)
+	opt, err := node.NetworkOptions(cfg)
+	if err != nil {
+		fmt.Fprintln(io.err, err)
+		return 2
+	}
+	rep := netcheck.Run(ctx, opt, deps)
 	if *asJSON {
 		enc := json.NewEncoder(io.out)
 		enc.SetIndent("", "  ")

@@ -121,7 +121,7 @@ func TestPreflight(t *testing.T) {
 			[]string{"[FAIL] interface", "no interface nosuch0", "[skip] route", "[skip] tcp", "[skip] tls", "[ok]   certificate"}, nil},
 		{"invalid network section", "network:\n  mode: vpn\n  probe: 1s\n", year, 2, nil,
 			[]string{"network.interface: empty", "network.probe:"}},
-		{"misspelt network field", "network:\n  mode: internet\n  timout: 5s\n", year, 2, nil, []string{"netcheck.Config", "timout"}},
+		{"misspelt network field", "network:\n  mode: internet\n  timout: 5s\n", year, 2, nil, []string{"config.Network", "timout"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

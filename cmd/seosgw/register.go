@@ -18,7 +18,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/register"
-	"github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 	"github.com/seosgw/seosgw/register/testregister"
 )
 
@@ -63,7 +63,7 @@ func registerSync(ctx context.Context, args []string, io stdio) int {
 		return fail(io, "register sync: %v", err)
 	}
 	defer client.CloseIdleConnections()
-	opt := register.OptionsFromConfig(cfg.Register)
+	opt := node.SyncOptions(cfg)
 	opt.Log = log
 	mode := register.Auto
 	if *full {
@@ -92,13 +92,13 @@ func registerSync(ctx context.Context, args []string, io stdio) int {
 
 // registerClient is the node's register client for a CLI command, whose
 // outcome is printed: the log adds only what goes wrong besides.
-func registerClient(cfg *config.Config, io stdio) (*soap.Client, *slog.Logger, error) {
+func registerClient(cfg *config.Config, io stdio) (*daeu.Client, *slog.Logger, error) {
 	log := slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelError}))
 	id, ts, err := nodeTrust(cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	client, err := soap.NewClientFromConfig(cfg, id, ts, log)
+	client, err := node.RegisterClient(cfg, id, ts, log)
 	return client, log, err
 }
 

@@ -203,7 +203,7 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 			e = tooLarge()
 		} else {
 			ref := newRef()
-			a.log.Error("ais api: internal error", "method", r.Method, "path", r.URL.Path, "ref", ref, "error", err)
+			a.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "ref", ref, "error", err)
 			e = &Error{Code: "internal", Status: http.StatusInternalServerError, Msg: "internal error; the seosgw log has the details under ref " + ref}
 		}
 	}

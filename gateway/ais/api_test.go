@@ -603,7 +603,7 @@ func TestAPITransitions(t *testing.T) {
 				want++
 				var got ReceivedDocument
 				decodeInto(t, raw, &got)
-				if got.ID != id || inbox.DocStatus(got.State) != s.doc {
+				if got.ID != id || inbox.State(got.State).DocStatus() != s.doc {
 					t.Errorf("step %d: document %+v", i, got)
 				}
 				if len(items) != want {

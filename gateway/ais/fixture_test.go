@@ -2,27 +2,21 @@ package ais
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/clock"
-	"github.com/seosgw/seosgw/gateway/inbox"
-	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/seos"
-	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/register"
 )
 
@@ -30,25 +24,17 @@ const testToken = "s3cret-token-0123456789abcdef"
 
 // Participants of the test register.
 var (
-	self     = entity(1, "000000001", "Община Тестово", register.Active)
-	peer     = entity(2, "000000002", "Министерство на тестовете", register.Active)
-	other    = entity(3, "000000003", "Агенция по примерите", register.Active)
-	inactive = entity(4, "000000004", "Неактивна агенция", register.Inactive)
-	twinA    = entity(5, "000000099", "Близнак А", register.Active)
-	twinB    = entity(6, "000000099", "Близнак Б", register.Active)
+	self     = testkit.Participant(1, "000000001", "Община Тестово")
+	peer     = testkit.Participant(2, "000000002", "Министерство на тестовете")
+	other    = testkit.Participant(3, "000000003", "Агенция по примерите")
+	inactive = func() register.Entity {
+		e := testkit.Participant(4, "000000004", "Неактивна агенция")
+		e.Status = register.Inactive
+		return e
+	}()
+	twinA = testkit.Participant(5, "000000099", "Близнак А")
+	twinB = testkit.Participant(6, "000000099", "Близнак Б")
 )
-
-func entity(n int, eik, name string, st register.Status) register.Entity {
-	guid := strings.ReplaceAll("{0000000N-0000-4000-8000-00000000000N}", "N", string(rune('0'+n)))
-	return register.Entity{Identifier: eik, GUID: guid, AdministrativeBodyName: name, Status: st,
-		LastChange: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC),
-		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен на документи",
-			URI: "https://n" + eik + ".obmen.local/seos", Status: register.Active, Version: "1"}}}
-}
-
-func seEntity(e register.Entity) seos.Entity {
-	return seos.Entity{Identifier: e.Identifier, AdministrativeBodyName: e.AdministrativeBodyName, GUID: e.GUID}
-}
 
 // fixture is a Service on a real SQLite file, served over loopback.
 type fixture struct {
@@ -57,44 +43,19 @@ type fixture struct {
 	clk    *clock.Manual
 	svc    *Service
 	srv    *httptest.Server
-	logBuf *syncBuffer
+	logBuf *testkit.SyncBuffer
 	queued atomic.Int32 // Service.Queued calls
 	reg    *prometheus.Registry
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.OpenGateway(ctx, filepath.Join(t.TempDir(), "gw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.DB(t)
 	clk := clock.NewManual(time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC))
-	cache := register.NewCache(db, clk)
-	if err := cache.Apply(ctx, true, []register.Entity{self, peer, other, inactive, twinA, twinB}, "2026-11-23T10:00:00+02:00"); err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, db: db, clk: clk, logBuf: &syncBuffer{}, reg: prometheus.NewRegistry()}
+	cache := testkit.Seed(t, db, clk, self, peer, other, inactive, twinA, twinB)
+	f := &fixture{t: t, db: db, clk: clk, logBuf: &testkit.SyncBuffer{}, reg: prometheus.NewRegistry()}
 	log := slog.New(slog.NewTextHandler(f.logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.svc = &Service{DB: db, Dir: cache, Policy: register.Policy{SelfGUID: self.GUID}, Self: seEntity(self), Clock: clk, Log: log,
+	f.svc = &Service{DB: db, Dir: cache, Policy: register.Policy{SelfGUID: self.GUID}, Self: self.Node(), Clock: clk, Log: log,
 		Queued: func() { f.queued.Add(1) }}
 	f.srv = httptest.NewServer(NewAPI(f.svc, StaticToken(testToken), log, NewAPIMetrics(f.reg)))
 	t.Cleanup(f.srv.Close)
@@ -157,26 +118,11 @@ func decodeInto(t *testing.T, raw []byte, v any) {
 	}
 }
 
-// receive stores a document as the inbound pipeline does and returns its
-// inbox id.
+// receive stores a document from `from` as the inbound pipeline does and
+// returns its inbox id.
 func (f *fixture) receive(from register.Entity, doc seos.Document) int64 {
 	f.t.Helper()
-	ctx := context.Background()
-	var id int64
-	err := store.InTx(ctx, f.db, func(tx *sql.Tx) error {
-		msgGUID := seos.NewGUID()
-		logID, err := msglog.Insert(ctx, tx, &msglog.Entry{Direction: msglog.In, At: f.clk.Now(), PeerGUID: from.GUID,
-			MessageType: string(seos.TypeRegistrationRequest), MessageGUID: msgGUID, DocumentGUID: doc.ID.GUID, Outcome: "accepted", Raw: []byte("<x/>")})
-		if err != nil {
-			return err
-		}
-		id, err = inbox.Add(ctx, tx, seEntity(from), msgGUID, &seos.RegistrationRequest{Document: doc, Comment: "за регистрация"}, logID, f.clk.Now())
-		return err
-	})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return id
+	return testkit.Receive(f.t, f.db, from.Node(), doc, f.clk.Now())
 }
 
 // receivedLetter is a document from peer with a Cyrillic-named PDF.
@@ -195,28 +141,8 @@ func receivedLetter() seos.Document {
 }
 
 // outboxItems returns the outbox items of a kind, oldest first.
-func (f *fixture) outboxItems(kind string) []*outbox.Item {
-	f.t.Helper()
-	rows, err := f.db.Query(`SELECT id FROM outbox WHERE kind = ? ORDER BY id`, kind)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		rows.Scan(&id)
-		ids = append(ids, id)
-	}
-	rows.Close()
-	var out []*outbox.Item
-	for _, id := range ids {
-		it, err := outbox.Get(context.Background(), f.db, id)
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		out = append(out, it)
-	}
-	return out
+func (f *fixture) outboxItems(kind outbox.Kind) []*outbox.Item {
+	return testkit.OutboxItems(f.t, f.db, kind)
 }
 
 // letter is a valid outgoing document to peer.

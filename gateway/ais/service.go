@@ -119,13 +119,13 @@ type Outgoing struct {
 // key reused for a different request is idempotency_conflict: the second
 // document would otherwise be silently dropped.
 func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id int64, docGUID string, created bool, err error) {
-	hash, err := requestHash(in)
+	hash, err := RequestHash(in)
 	if err != nil {
 		return 0, "", false, err
 	}
 	if idemKey != "" {
-		if id, guid, ok, err := s.byKey(ctx, s.DB, idemKey, hash); err != nil || ok {
-			return id, guid, false, err
+		if k, ok, err := s.byKey(ctx, s.DB, idemKey, hash); err != nil || ok {
+			return k.ID, k.DocumentGUID, false, err
 		}
 	}
 	doc, err := in.document()
@@ -139,13 +139,10 @@ func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id in
 	comment := strings.TrimSpace(in.Comment)
 	// Build the message once now, so a schema problem is the caller's 400,
 	// not a failed delivery later.
-	probe := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(s.Clock.Now()), Sender: s.Self,
-		Recipient:   seos.Entity{Identifier: to.Identifier, AdministrativeBodyName: to.AdministrativeBodyName, GUID: to.GUID},
-		MessageGUID: seos.NewGUID()}, Body: seos.Body{RegistrationRequest: &seos.RegistrationRequest{Document: *doc, Comment: comment}}}
+	probe := seos.NewMessage(s.Self, to.Node(), s.Clock.Now(), seos.Body{RegistrationRequest: &seos.RegistrationRequest{Document: *doc, Comment: comment}})
 	if _, err := probe.Document(); err != nil {
 		return 0, "", false, invalid("", "the document cannot form a valid SEOS message: %v", err)
 	}
-	callerKey := idemKey
 	// A DocumentGUID names one document across the exchange, and the same
 	// document may go to several recipients: it is a repeat only towards the
 	// same recipient, whatever key the caller sends it under.
@@ -154,41 +151,27 @@ func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id in
 	}
 	repeat := false
 	err = store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
-		if callerKey != "" {
-			// Taken meanwhile by a concurrent request with the same key.
-			var e error
-			if id, docGUID, repeat, e = s.byKey(ctx, tx, callerKey, hash); e != nil || repeat {
+		if in.DocumentGUID != "" {
+			k, ok, e := outbox.FindRegistration(ctx, tx, to.GUID, doc.ID.GUID)
+			if e != nil || ok {
+				id, docGUID, repeat = k.ID, k.DocumentGUID, ok
 				return e
 			}
 		}
-		if in.DocumentGUID != "" {
-			e := tx.QueryRowContext(ctx, `SELECT id, document_guid FROM outbox WHERE kind = ? AND recipient_guid_key = ? AND document_guid_key = ? ORDER BY id LIMIT 1`,
-				outbox.KindRegistration, seos.CanonicalGUID(to.GUID), seos.CanonicalGUID(doc.ID.GUID)).Scan(&id, &docGUID)
-			if e == nil {
-				repeat = true
-				return nil
-			}
-			if !errors.Is(e, sql.ErrNoRows) {
-				return fmt.Errorf("ais: look up document %s: %w", doc.ID.GUID, e)
-			}
-		}
+		// The key again, in the transaction: a concurrent request may have
+		// taken it meanwhile.
 		var e error
-		if id, created, e = outbox.Enqueue(ctx, tx, outbox.KindRegistration, to.GUID, doc.ID.GUID, 0,
-			&outbox.Request{Document: doc, Comment: comment}, idemKey, s.Clock.Now()); e != nil {
-			return e
+		if id, created, e = outbox.Enqueue(ctx, tx, outbox.Entry{Kind: outbox.KindRegistration, Recipient: to.GUID, Document: doc.ID.GUID,
+			Request: &outbox.Request{Document: doc, Comment: comment}, Key: idemKey, Hash: hash}, s.Clock.Now()); e != nil {
+			return conflict(e)
 		}
 		if !created {
-			// Only a derived doc: key can meet an earlier item here; the
-			// caller's key was looked up above.
 			it, e := outbox.Get(ctx, tx, id)
 			if e != nil {
 				return e
 			}
 			repeat, docGUID = true, it.DocumentGUID
 			return nil
-		}
-		if _, e := tx.ExecContext(ctx, `UPDATE outbox SET request_hash = ? WHERE id = ?`, hash, id); e != nil {
-			return fmt.Errorf("ais: record request hash: %w", e)
 		}
 		docGUID = doc.ID.GUID
 		return nil
@@ -200,14 +183,14 @@ func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id in
 		return id, docGUID, false, nil
 	}
 	s.notify()
-	s.Log.Info("ais: document queued", "id", id, "recipient", to.GUID, "document_guid", docGUID)
+	s.Log.Info("document queued", "id", id, "recipient", to.GUID, "document_guid", docGUID)
 	return id, docGUID, true, nil
 }
 
-// requestHash names what was asked: the request as the caller gave it, in
+// RequestHash names what was asked: the request as the caller gave it, in
 // canonical JSON (Go's encoding of the struct: fixed field order, whatever
 // order or spacing the caller used).
-func requestHash(in *Outgoing) (string, error) {
+func RequestHash(in *Outgoing) (string, error) {
 	b, err := json.Marshal(in)
 	if err != nil {
 		return "", fmt.Errorf("ais: encode request: %w", err)
@@ -216,27 +199,21 @@ func requestHash(in *Outgoing) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// byKey returns the document queued under an idempotency key. One queued
-// for a different request is an idempotency_conflict; one queued before
-// requests were hashed (request_hash empty) is taken as the same.
-func (s *Service) byKey(ctx context.Context, q querier, key, hash string) (id int64, docGUID string, ok bool, err error) {
-	var stored string
-	err = q.QueryRowContext(ctx, `SELECT id, document_guid, request_hash FROM outbox WHERE idempotency_key = ?`, key).Scan(&id, &docGUID, &stored)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, "", false, nil
-	}
-	if err != nil {
-		return 0, "", false, fmt.Errorf("ais: idempotency lookup: %w", err)
-	}
-	if stored != "" && stored != hash {
-		return 0, "", false, &Error{Code: "idempotency_conflict", Field: "Idempotency-Key", Status: 409,
-			Msg: fmt.Sprintf("this key already queued a different document (id %d, %s); send a new document under a new key", id, docGUID)}
-	}
-	return id, docGUID, true, nil
+// byKey is outbox.ByKey with a key conflict in the AIS's terms.
+func (s *Service) byKey(ctx context.Context, q outbox.Querier, key, hash string) (outbox.Keyed, bool, error) {
+	k, ok, err := outbox.ByKey(ctx, q, key, hash)
+	return k, ok, conflict(err)
 }
 
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+// conflict turns an idempotency key taken by a different request into
+// idempotency_conflict.
+func conflict(err error) error {
+	var kc *outbox.KeyConflict
+	if errors.As(err, &kc) {
+		return &Error{Code: "idempotency_conflict", Field: "Idempotency-Key", Status: 409,
+			Msg: fmt.Sprintf("this key already queued a different document (id %d, %s); send a new document under a new key", kc.ID, kc.DocumentGUID)}
+	}
+	return err
 }
 
 func (s *Service) notify() {
@@ -489,12 +466,10 @@ func PublicState(it *outbox.Item) string {
 
 // Inbox lists received documents in a state ("" = all).
 func (s *Service) Inbox(ctx context.Context, state string, limit int) ([]inbox.Item, error) {
-	switch state {
-	case "", inbox.Received, inbox.Registered, inbox.Rejected, inbox.Closed, inbox.Stopped:
-	default:
+	if st := inbox.State(state); state != "" && !st.Valid() {
 		return nil, invalid("state", "%q; use received, registered, rejected, closed or stopped", state)
 	}
-	return inbox.List(ctx, s.DB, state, limit)
+	return inbox.List(ctx, s.DB, inbox.State(state), limit)
 }
 
 // InboxItem returns a received document with its attachment list.
@@ -564,7 +539,7 @@ func (s *Service) Stop(ctx context.Context, id int64) error {
 
 // transition moves a received document to state and, in the same
 // transaction, queues the status notification for its sender.
-func (s *Service) transition(ctx context.Context, id int64, state string, fill func(*inbox.Item, *inbox.Update) error) error {
+func (s *Service) transition(ctx context.Context, id int64, state inbox.State, fill func(*inbox.Item, *inbox.Update) error) error {
 	var outID int64
 	err := store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
 		it, err := inbox.Get(ctx, tx, id)
@@ -590,29 +565,22 @@ func (s *Service) transition(ctx context.Context, id int64, state string, fill f
 		if err != nil {
 			return err
 		}
-		resp := &seos.StatusResponse{DocID: it.StatusID(), Status: inbox.DocStatus(state)}
-		if it.RejectionReason != "" && state == inbox.Rejected {
-			resp.RejectionReason = seos.Str(it.RejectionReason)
-		}
-		if it.ExpectClose != "" {
-			v := seos.Date(it.ExpectClose)
-			resp.ExpectCloseDate = &v
-		}
+		resp := it.StatusResponse()
 		// Build the message once now, as Send does: what is queued must be
 		// sendable, or the sender would never learn what we did.
-		probe := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(s.Clock.Now()), Sender: s.Self, Recipient: it.Sender,
-			MessageGUID: seos.NewGUID()}, Body: seos.Body{StatusResponse: resp}}
+		probe := seos.NewMessage(s.Self, it.Sender, s.Clock.Now(), seos.Body{StatusResponse: resp})
 		if _, err := probe.Document(); err != nil {
 			return invalid("", "the %s notification to the sender cannot form a valid SEOS message, so nothing was recorded: %v", resp.Status, err)
 		}
-		outID, _, err = outbox.Enqueue(ctx, tx, outbox.KindStatus, it.Sender.GUID, it.DocumentGUID, id, &outbox.Request{Status: resp}, "", s.Clock.Now())
+		outID, _, err = outbox.Enqueue(ctx, tx, outbox.Entry{Kind: outbox.KindStatus, Recipient: it.Sender.GUID, Document: it.DocumentGUID,
+			InboxID: id, Request: &outbox.Request{Status: resp}}, s.Clock.Now())
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.notify()
-	s.Log.Info("ais: status queued", "inbox_id", id, "state", state, "outbox_id", outID)
+	s.Log.Info("status queued", "inbox_id", id, "state", state, "outbox_id", outID)
 	return nil
 }
 
@@ -659,36 +627,18 @@ func uriOf(u *seos.DocumentURI) *URI {
 }
 
 // QueuedByKey returns the outgoing document queued under an idempotency
-// key, if any. The spool asks before it re-reads a drop it claimed before a
-// restart, so that a drop already queued is finished, not judged again.
-func (s *Service) QueuedByKey(ctx context.Context, key string) (id int64, docGUID string, ok bool, err error) {
-	err = s.DB.QueryRowContext(ctx, `SELECT id, document_guid FROM outbox WHERE idempotency_key = ?`, key).Scan(&id, &docGUID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, "", false, nil
-	}
-	if err != nil {
-		return 0, "", false, fmt.Errorf("ais: idempotency lookup: %w", err)
-	}
-	return id, docGUID, true, nil
+// key, if any, for the request whose RequestHash is hash. The spool asks
+// before it re-reads a drop it claimed before a restart, so that a drop
+// already queued is finished, not judged again.
+func (s *Service) QueuedByKey(ctx context.Context, key, hash string) (id int64, docGUID string, ok bool, err error) {
+	k, ok, err := s.byKey(ctx, s.DB, key, hash)
+	return k.ID, k.DocumentGUID, ok, err
 }
 
 // ReceivedIDs lists the ids of received documents still waiting for the
-// AIS (state received) after `after`, in order, at most limit of them.
+// AIS after `after`, in order, at most limit of them.
 func (s *Service) ReceivedIDs(ctx context.Context, after int64, limit int) ([]int64, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM inbox WHERE id > ? AND state = ? ORDER BY id LIMIT ?`, after, inbox.Received, limit)
-	if err != nil {
-		return nil, fmt.Errorf("ais: list received: %w", err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return inbox.ReceivedIDs(ctx, s.DB, after, limit)
 }
 
 // FindReceived returns the id of the document a sender sent with a

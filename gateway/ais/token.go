@@ -74,7 +74,7 @@ func (t *TokenFile) Current() string {
 		return t.token
 	}
 	if tok != t.token {
-		t.log.Info("ais api: the token in ais.token_file changed; the new one is in force", "file", t.path)
+		t.log.Info("the token in ais.token_file changed; the new one is in force", "file", t.path)
 	}
 	t.stamp, t.token, t.bad = s, tok, tokenStamp{}
 	return t.token
@@ -85,7 +85,7 @@ func (t *TokenFile) unusable(s tokenStamp, err error) {
 		return
 	}
 	t.bad = s
-	t.log.Warn("ais api: cannot read the changed ais.token_file; the previous token stays in force", "file", t.path, "error", err)
+	t.log.Warn("cannot read the changed ais.token_file; the previous token stays in force", "file", t.path, "error", err)
 }
 
 // ReadToken reads the API's bearer token from a file (surrounding

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
 // A token rotated in ais.token_file is in force at the next request: the
@@ -34,7 +35,7 @@ func TestTokenFileRotation(t *testing.T) {
 		}
 	}
 	write("first-token-aaaaaaaa\n")
-	logBuf := &syncBuffer{}
+	logBuf := &testkit.SyncBuffer{}
 	tf, err := OpenTokenFile(path, slog.New(slog.NewTextHandler(logBuf, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -91,7 +91,7 @@ type ReceivedDocument struct {
 func ViewReceived(it *inbox.Item, links bool) *ReceivedDocument {
 	d := &it.Document
 	v := &ReceivedDocument{
-		ID: it.ID, State: it.State, DocumentGUID: it.DocumentGUID, MessageGUID: it.MessageGUID,
+		ID: it.ID, State: string(it.State), DocumentGUID: it.DocumentGUID, MessageGUID: it.MessageGUID,
 		Sender:     Party{EIK: it.Sender.Identifier, Name: it.Sender.AdministrativeBodyName, GUID: it.Sender.GUID},
 		ReceivedAt: it.ReceivedAt, UpdatedAt: it.UpdatedAt, Kind: d.Kind, Comment: it.Comment,
 		About: deref(d.About), DocComment: deref(d.Comment), AttentionTo: deref(d.AttentionTo),

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
 var now = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
@@ -23,11 +24,7 @@ var now = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 func node(t *testing.T) (string, *sql.DB) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "var", "seosgw.db")
-	db, err := store.OpenGateway(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.OpenDB(t, path)
 	if _, err := db.Exec(`CREATE TABLE load (n INTEGER PRIMARY KEY, pad TEXT)`); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,9 @@
 // defaults (which suit the local demo), and validation at start with
 // messages that name the field and the fix. configs/seosgw.example.yaml
 // documents every field.
+//
+// It is plain data and imports no other seosgw package: each part of the
+// gateway takes its own options, and gateway/node maps this file to them.
 package config
 
 import (
@@ -13,27 +16,27 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"time"
 
-	"github.com/seosgw/seosgw/gateway/netcheck"
-	"github.com/seosgw/seosgw/gateway/seos"
 	"go.yaml.in/yaml/v3"
 )
 
 // Config is the whole file.
 type Config struct {
-	Participant Participant     `yaml:"participant"`
-	TLS         TLS             `yaml:"tls"`
-	Endpoint    Endpoint        `yaml:"endpoint"`
-	Register    Register        `yaml:"register"`
-	Database    Database        `yaml:"database"`
-	Outbound    Outbound        `yaml:"outbound"`
-	AIS         AIS             `yaml:"ais"`
-	Network     netcheck.Config `yaml:"network"`
-	Mail        Mail            `yaml:"mail"`
-	Ops         Ops             `yaml:"ops"`
-	Log         Log             `yaml:"log"`
+	Participant Participant `yaml:"participant"`
+	TLS         TLS         `yaml:"tls"`
+	Endpoint    Endpoint    `yaml:"endpoint"`
+	Register    Register    `yaml:"register"`
+	Database    Database    `yaml:"database"`
+	Outbound    Outbound    `yaml:"outbound"`
+	AIS         AIS         `yaml:"ais"`
+	Network     Network     `yaml:"network"`
+	Mail        Mail        `yaml:"mail"`
+	Ops         Ops         `yaml:"ops"`
+	Log         Log         `yaml:"log"`
 
 	// dir is the folder of the file; relative paths are resolved from it.
 	dir string
@@ -158,7 +161,7 @@ func Defaults() *Config {
 		Outbound: Outbound{RetryFirst: Duration(15 * time.Minute), Retries: 10, Workers: 4, Timeout: Duration(2 * time.Minute),
 			MaxReplyBytes: 64 << 20, StatusAfter: Duration(72 * time.Hour), StatusMaxInterval: Duration(7 * 24 * time.Hour), Poll: Duration(time.Minute)},
 		AIS:     AIS{Listen: "127.0.0.1:8080", Spool: Spool{ScanEvery: Duration(5 * time.Second)}},
-		Network: netcheck.Defaults(),
+		Network: NetworkDefaults(),
 		Mail:    mailDefaults(),
 		Ops:     Ops{Listen: DefaultOpsListen},
 		Log:     Log{Level: "info", Format: "auto"},
@@ -189,16 +192,6 @@ func Parse(b []byte, dir string) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// DigestFor is the signature hash for messages to a participant.
-func (c *Config) DigestFor(guid string) string {
-	for g, p := range c.Outbound.Peers {
-		if seos.EqualGUID(g, guid) && p.Digest != "" {
-			return p.Digest
-		}
-	}
-	return c.TLS.Digest
 }
 
 // DecodeStrict reads YAML into v (already holding the defaults): a
@@ -245,7 +238,7 @@ func (c *Config) Validate() error {
 	add := func(field, format string, args ...any) {
 		p = append(p, field+": "+fmt.Sprintf(format, args...))
 	}
-	if !seos.IsGUID(c.Participant.GUID) {
+	if !isGUID(c.Participant.GUID) {
 		add("participant.guid", "%q is not a register GUID; copy it from your register entry, e.g. {7060efa8-f1fa-4938-8b2b-12a78c86988f}", c.Participant.GUID)
 	}
 	if strings.TrimSpace(c.Participant.EIK) == "" {
@@ -301,7 +294,7 @@ func (c *Config) Validate() error {
 	if c.Register.MaxResponseBytes < 1<<20 {
 		add("register.max_response_bytes", "too small for a full register listing (the default is 64MiB); at least 1MiB")
 	}
-	if c.Register.TestParticipant != "" && !seos.IsGUID(c.Register.TestParticipant) {
+	if c.Register.TestParticipant != "" && !isGUID(c.Register.TestParticipant) {
 		add("register.test_participant", "%q is not a GUID in braces", c.Register.TestParticipant)
 	}
 	if c.Database.Path == "" {
@@ -330,7 +323,7 @@ func (c *Config) Validate() error {
 		add("outbound.max_reply_bytes", "too small (the default is 64MiB); at least 1MiB")
 	}
 	for guid, peer := range c.Outbound.Peers {
-		if !seos.IsGUID(guid) {
+		if !isGUID(guid) {
 			add("outbound.peers", "key %q is not a participant GUID in braces", guid)
 		}
 		if peer.Digest != "" && peer.Digest != "sha256" && peer.Digest != "sha1" {
@@ -372,10 +365,17 @@ func (c *Config) Validate() error {
 		add("log.format", "%q; use json, text or auto", c.Log.Format)
 	}
 	if len(p) > 0 {
+		sort.Strings(p) // by field: the same file gives the same message
 		return p
 	}
 	return nil
 }
+
+// guid is the SEOS GUID pattern, braces included (gateway/seos.IsGUID;
+// TestGUIDPatternIsSeos keeps the two the same).
+var guid = regexp.MustCompile(`^\{[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}\}$`)
+
+func isGUID(s string) bool { return guid.MatchString(s) }
 
 func positive(add func(string, string, ...any), field string, d Duration) {
 	if d <= 0 {

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/seosgw/seosgw/gateway/fault"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 	"github.com/seosgw/seosgw/register"
 )
@@ -27,7 +27,7 @@ func TestRegistrationAcceptedStoredAndAnswered(t *testing.T) {
 	w.pipeline.PeerSeen = func(g string, t time.Time) { seenGUID, seenExpiry = g, t }
 	doc := seos.NewGUID()
 	req := registration(w.a.entity, w.b.entity, doc)
-	reply, _ := w.submit(w.a.id, sign(t, w.a.id, req))
+	reply, _ := w.submit(w.a.id, testkit.Sign(t, w.a.id, req))
 	if seenGUID != w.a.entity.GUID || !seenExpiry.Equal(w.a.id.Cert.NotAfter) {
 		t.Errorf("peer certificate expiry not reported: %s %v", seenGUID, seenExpiry)
 	}
@@ -68,11 +68,11 @@ func TestRegistrationAcceptedStoredAndAnswered(t *testing.T) {
 func TestDuplicatesBothWays(t *testing.T) {
 	w := newWorld(t, options{})
 	doc := seos.NewGUID()
-	first := sign(t, w.a.id, registration(w.a.entity, w.b.entity, doc))
+	first := testkit.Sign(t, w.a.id, registration(w.a.entity, w.b.entity, doc))
 	w.submit(w.a.id, first)
 
 	// The same DocumentGUID in a new message: DS_ALREADY_RECEIVED.
-	reply, _ := w.submit(w.a.id, sign(t, w.a.id, registration(w.a.entity, w.b.entity, doc)))
+	reply, _ := w.submit(w.a.id, testkit.Sign(t, w.a.id, registration(w.a.entity, w.b.entity, doc)))
 	if reply.Body.StatusResponse == nil || reply.Body.StatusResponse.Status != seos.StatusAlreadyReceived {
 		t.Fatalf("same document again: %+v", reply.Body)
 	}
@@ -80,7 +80,7 @@ func TestDuplicatesBothWays(t *testing.T) {
 	reply, _ = w.submit(w.a.id, first)
 	assertError(t, reply, seos.ErrExternal, mustParse(t, first).Header.MessageGUID, "вече е получено")
 	// Another sender may use the same DocumentGUID: it is a different document.
-	reply, _ = w.submit(w.c.id, sign(t, w.c.id, registration(w.c.entity, w.b.entity, doc)))
+	reply, _ = w.submit(w.c.id, testkit.Sign(t, w.c.id, registration(w.c.entity, w.b.entity, doc)))
 	if reply.Body.StatusResponse == nil || reply.Body.StatusResponse.Status != seos.StatusWaitRegistration {
 		t.Fatalf("other sender, same DocumentGUID: %+v", reply.Body)
 	}
@@ -101,9 +101,9 @@ func assertError(t *testing.T, reply *seos.Message, kind seos.ErrorKind, guid, t
 	if guid != "" && (e.MessageGUID == nil || *e.MessageGUID != guid) {
 		t.Errorf("Error names %v, want %s", e.MessageGUID, guid)
 	}
-	prefix := fault.SenderPrefix
+	prefix := SenderPrefix
 	if kind == seos.ErrInternal {
-		prefix = fault.ReceiverPrefix
+		prefix = ReceiverPrefix
 	}
 	if !strings.HasPrefix(e.Description, prefix) || !strings.Contains(e.Description, text) {
 		t.Errorf("ErrorDescription %q lacks %q", e.Description, text)
@@ -124,7 +124,7 @@ func TestRefusals(t *testing.T) {
 		wrap func([]byte) []byte
 	}
 	signedBy := func(signer party, m *seos.Message) func() ([]byte, string) {
-		return func() ([]byte, string) { return sign(t, signer.id, m), m.Header.MessageGUID }
+		return func() ([]byte, string) { return testkit.Sign(t, signer.id, m), m.Header.MessageGUID }
 	}
 	reg := func(from party) *seos.Message { return registration(from.entity, w.b.entity, seos.NewGUID()) }
 	skewed := reg(w.a)
@@ -132,12 +132,12 @@ func TestRefusals(t *testing.T) {
 	wrongRecipient := registration(w.a.entity, w.c.entity, seos.NewGUID())
 	schemaBad := func() ([]byte, string) {
 		m := reg(w.a)
-		b := sign(t, w.a.id, m)
+		b := testkit.Sign(t, w.a.id, m)
 		return bytes.Replace(b, []byte("<DocKind>Писмо</DocKind>"), []byte(""), 1), m.Header.MessageGUID
 	}
 	tampered := func() ([]byte, string) {
 		m := reg(w.a)
-		return bytes.Replace(sign(t, w.a.id, m), []byte("Относно проверка"), []byte("Относно промяна"), 1), m.Header.MessageGUID
+		return bytes.Replace(testkit.Sign(t, w.a.id, m), []byte("Относно проверка"), []byte("Относно промяна"), 1), m.Header.MessageGUID
 	}
 	unsigned := func() ([]byte, string) {
 		m := reg(w.a)
@@ -195,7 +195,7 @@ func TestRefusals(t *testing.T) {
 func TestStatusRequests(t *testing.T) {
 	w := newWorld(t, options{})
 	doc := seos.NewGUID()
-	w.submit(w.a.id, sign(t, w.a.id, registration(w.a.entity, w.b.entity, doc)))
+	w.submit(w.a.id, testkit.Sign(t, w.a.id, registration(w.a.entity, w.b.entity, doc)))
 	cases := []struct {
 		name string
 		from party
@@ -209,7 +209,7 @@ func TestStatusRequests(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			reply, _ := w.submit(c.from.id, sign(t, c.from.id, statusRequest(c.from.entity, w.b.entity, c.doc)))
+			reply, _ := w.submit(c.from.id, testkit.Sign(t, c.from.id, statusRequest(c.from.entity, w.b.entity, c.doc)))
 			if reply.Body.StatusResponse == nil || reply.Body.StatusResponse.Status != c.want {
 				t.Fatalf("got %+v", reply.Body)
 			}
@@ -217,7 +217,7 @@ func TestStatusRequests(t *testing.T) {
 	}
 	// Once the AIS registers it, the number goes out with DS_REGISTERED.
 	w.db.Exec(`UPDATE inbox SET state = 'registered', reg_number = '94-00-12', reg_date = '2026-11-24'`)
-	reply, _ := w.submit(w.a.id, sign(t, w.a.id, statusRequest(w.a.entity, w.b.entity, doc)))
+	reply, _ := w.submit(w.a.id, testkit.Sign(t, w.a.id, statusRequest(w.a.entity, w.b.entity, doc)))
 	r := reply.Body.StatusResponse
 	if r.Status != seos.StatusRegistered || r.DocID.Number == nil || r.DocID.Number.Number != "94-00-12" {
 		t.Errorf("registered status: %+v %+v", r, r.DocID.Number)
@@ -235,13 +235,10 @@ func TestPeerNotificationsApplyToSentDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	notify := func(status seos.DocStatus, docGUID string) *seos.Message {
-		return &seos.Message{
-			Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: w.a.entity, Recipient: w.b.entity, MessageGUID: seos.NewGUID()},
-			Body: seos.Body{StatusResponse: &seos.StatusResponse{Status: status,
-				DocID: seos.DocumentID{Number: &seos.DocumentNumber{Number: "МЕУ-5", Date: "2026-11-24"}, GUID: docGUID}}},
-		}
+		return seos.NewMessage(w.a.entity, w.b.entity, time.Now(), seos.Body{StatusResponse: &seos.StatusResponse{Status: status,
+			DocID: seos.DocumentID{Number: &seos.DocumentNumber{Number: "МЕУ-5", Date: "2026-11-24"}, GUID: docGUID}}})
 	}
-	reply, raw := w.submit(w.a.id, sign(t, w.a.id, notify(seos.StatusRegistered, doc)))
+	reply, raw := w.submit(w.a.id, testkit.Sign(t, w.a.id, notify(seos.StatusRegistered, doc)))
 	if reply != nil || len(raw) != 0 {
 		t.Fatalf("a notification gets an empty SubmitResult, got %s", raw)
 	}
@@ -252,7 +249,7 @@ func TestPeerNotificationsApplyToSentDocuments(t *testing.T) {
 	}
 	// About a document we never sent to them: an Error.
 	n := notify(seos.StatusRegistered, seos.NewGUID())
-	reply, _ = w.submit(w.a.id, sign(t, w.a.id, n))
+	reply, _ = w.submit(w.a.id, testkit.Sign(t, w.a.id, n))
 	assertError(t, reply, seos.ErrExternal, n.Header.MessageGUID, "не е изпращан")
 	// A peer's Error about our message fails a waiting document for good;
 	// one it has registered keeps its registration, the Error an event.
@@ -264,9 +261,8 @@ func TestPeerNotificationsApplyToSentDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, about := range []string{sentMsg, waitingMsg} {
-		e := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: w.a.entity, Recipient: w.b.entity, MessageGUID: seos.NewGUID()},
-			Body: seos.Body{Error: &seos.ErrorBody{MessageGUID: seos.Str(strings.ToUpper(about)), Type: seos.ErrExternal, Description: fault.SenderPrefix + " Лош формат."}}}
-		if reply, _ := w.submit(w.a.id, sign(t, w.a.id, e)); reply != nil {
+		e := seos.NewMessage(w.a.entity, w.b.entity, time.Now(), seos.Body{Error: &seos.ErrorBody{MessageGUID: seos.Str(strings.ToUpper(about)), Type: seos.ErrExternal, Description: SenderPrefix + " Лош формат."}})
+		if reply, _ := w.submit(w.a.id, testkit.Sign(t, w.a.id, e)); reply != nil {
 			t.Fatalf("Error notification answered with %+v", reply.Body)
 		}
 	}
@@ -313,7 +309,7 @@ func TestNotSOAPGetsAFault(t *testing.T) {
 
 func TestClientWithoutTrustedCertificateCannotConnect(t *testing.T) {
 	w := newWorld(t, options{})
-	c := &tls.Config{RootCAs: w.ca.Pool(), ServerName: "b.obmen.local"}
+	c := &tls.Config{RootCAs: w.ca.CA.Pool(), ServerName: "b.obmen.local"}
 	conn, err := tls.Dial("tcp", strings.TrimPrefix(strings.TrimSuffix(w.url, "/seos/endpoint"), "https://"), c)
 	if err == nil {
 		// TLS 1.3 reports the missing certificate on first read.
@@ -338,7 +334,7 @@ func TestPanicBecomesInternalError(t *testing.T) {
 	w := newWorld(t, options{})
 	w.pipeline.Dir = panicky{w.cache}
 	m := registration(w.a.entity, w.b.entity, seos.NewGUID())
-	reply, raw := w.submit(w.a.id, sign(t, w.a.id, m))
+	reply, raw := w.submit(w.a.id, testkit.Sign(t, w.a.id, m))
 	assertError(t, reply, seos.ErrInternal, m.Header.MessageGUID, "Вътрешна грешка")
 	if bytes.Contains(raw, []byte("secret")) || bytes.Contains(raw, []byte("goroutine")) {
 		t.Error("internals leaked to the peer")
@@ -351,7 +347,7 @@ func TestDatabaseFailureIsOurFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := registration(w.a.entity, w.b.entity, seos.NewGUID())
-	reply, raw := w.submit(w.a.id, sign(t, w.a.id, m))
+	reply, raw := w.submit(w.a.id, testkit.Sign(t, w.a.id, m))
 	assertError(t, reply, seos.ErrInternal, m.Header.MessageGUID, "не може да бъде съхранено")
 	if bytes.Contains(raw, []byte("inbox_attachments")) {
 		t.Error("SQL details leaked to the peer")
@@ -367,19 +363,19 @@ func TestConcurrencyCap(t *testing.T) {
 	w := newWorld(t, options{maxConcurrent: 1})
 	cert := w.a.id.TLSCertificate()
 	host := strings.TrimPrefix(strings.TrimSuffix(w.url, "/seos/endpoint"), "https://")
-	conn, err := tls.Dial("tcp", host, &tls.Config{RootCAs: w.ca.Pool(), ServerName: "b.obmen.local", Certificates: []tls.Certificate{cert}})
+	conn, err := tls.Dial("tcp", host, &tls.Config{RootCAs: w.ca.CA.Pool(), ServerName: "b.obmen.local", Certificates: []tls.Certificate{cert}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "POST /seos/endpoint HTTP/1.1\r\nHost: b\r\nContent-Type: text/xml\r\nContent-Length: 100000\r\n\r\n<s:Envelope")
-	time.Sleep(200 * time.Millisecond) // the stalled request holds the slot
+	testkit.Eventually(t, 10*time.Second, "the stalled request holds the slot", func() bool { return len(w.handler.busy) == 1 })
 	var wg sync.WaitGroup
 	wg.Add(1)
 	var status int
 	go func() {
 		defer wg.Done()
-		env, _ := soap.Submit(sign(t, w.a.id, registration(w.a.entity, w.b.entity, seos.NewGUID())))
+		env, _ := soap.Submit(testkit.Sign(t, w.a.id, registration(w.a.entity, w.b.entity, seos.NewGUID())))
 		status, _ = w.post(w.a.id, env)
 	}()
 	wg.Wait()
@@ -404,7 +400,7 @@ func TestRepliesUseThePeersDigest(t *testing.T) {
 		from party
 		want string
 	}{{w.a, xmldsig.RSASHA1}, {w.c, xmldsig.RSASHA256}} {
-		_, raw := w.submit(c.from.id, sign(t, c.from.id, registration(c.from.entity, w.b.entity, seos.NewGUID())))
+		_, raw := w.submit(c.from.id, testkit.Sign(t, c.from.id, registration(c.from.entity, w.b.entity, seos.NewGUID())))
 		_, doc, err := seos.Parse(raw)
 		if err != nil {
 			t.Fatal(err)
@@ -419,13 +415,13 @@ func TestRepliesUseThePeersDigest(t *testing.T) {
 // While we are inactive in the register, refusals are our fault.
 func TestWeAreInactive(t *testing.T) {
 	w := newWorld(t, options{})
-	ents := []register.Entity{w.a.registerEntity(), w.b.registerEntity()}
+	ents := []register.Entity{w.a.reg, w.b.reg}
 	ents[1].Status = register.Inactive
 	if err := w.cache.Apply(context.Background(), true, ents, "c2"); err != nil {
 		t.Fatal(err)
 	}
 	m := registration(w.a.entity, w.b.entity, seos.NewGUID())
-	reply, _ := w.submit(w.a.id, sign(t, w.a.id, m))
+	reply, _ := w.submit(w.a.id, testkit.Sign(t, w.a.id, m))
 	assertError(t, reply, seos.ErrInternal, m.Header.MessageGUID, "не е активен")
 }
 

@@ -24,7 +24,7 @@ func TestDotnetPeerInterop(t *testing.T) {
 	}
 	pfx := filepath.Join(dir, "a.pfx")
 	extools.PKCS12(t, certPath, keyPath, pfx, "test")
-	schemaDir := extools.ReferenceSchemas()
+	schemaDir := extools.ReferenceSchemas(t)
 	entry := filepath.Join(schemaDir, "seos-all.xsd")
 	if schemaDir == "" {
 		schemaDir = filepath.Join(dir, "schemas")

@@ -2,7 +2,6 @@ package inbound
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/seosgw/seosgw/gateway/fault"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
@@ -45,7 +44,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.tolerated.WithLabelValues(string(seos.QuirkEmptyAttachmentList))
 	// Every known series at 0 from the start: a panel or rate() over a
 	// series that does not exist yet shows "No data", not "none".
-	for _, r := range fault.Reasons {
+	for _, r := range Reasons {
 		m.refusals.WithLabelValues(string(r))
 	}
 	for _, k := range xmldsig.Kinds {

@@ -27,7 +27,7 @@ func TestMetricsStartAtZero(t *testing.T) {
 		}
 	}
 	if n, err := testutil.GatherAndCount(reg, "seosgw_inbound_refusals_total"); err != nil || n < 13 {
-		t.Errorf("%d refusal series, want one per fault.Reason: %v", n, err)
+		t.Errorf("%d refusal series, want one per Reason: %v", n, err)
 	}
 }
 

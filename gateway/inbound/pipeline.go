@@ -15,7 +15,6 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/seosgw/seosgw/gateway/clock"
-	"github.com/seosgw/seosgw/gateway/fault"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/pki"
@@ -100,8 +99,8 @@ func (p *Pipeline) Handle(ctx context.Context, req Request) (resp Response) {
 	defer p.Metrics.inFlight.Dec()
 	defer func() {
 		if r := recover(); r != nil {
-			p.Log.Error("inbound: panic", "panic", r, "stack", string(debug.Stack()))
-			resp = p.refuse(ctx, x, fault.Ours(fault.Internal, "Вътрешна грешка при обработката на съобщението.", "panic while processing", fmt.Errorf("%v", r)))
+			p.Log.Error("panic", "panic", r, "stack", string(debug.Stack()))
+			resp = p.refuse(ctx, x, ourFault(Internal, "Вътрешна грешка при обработката на съобщението.", "panic while processing", fmt.Errorf("%v", r)))
 		}
 		p.Metrics.size.Observe(float64(req.Size))
 		p.Metrics.latency.Observe(p.Clock.Now().Sub(x.start).Seconds())
@@ -122,19 +121,19 @@ func (p *Pipeline) Handle(ctx context.Context, req Request) (resp Response) {
 			if errors.As(err, &sf) {
 				return p.soapFault(ctx, x, sf)
 			}
-			return p.refuse(ctx, x, fault.As(err))
+			return p.refuse(ctx, x, asFault(err))
 		}
 	}
 	resp, err := p.accept(ctx, x)
 	if err != nil {
-		return p.refuse(ctx, x, fault.As(err))
+		return p.refuse(ctx, x, asFault(err))
 	}
 	return resp
 }
 
 func (p *Pipeline) soapFault(ctx context.Context, x *exchange, f *soap.Fault) Response {
 	p.Metrics.requests.WithLabelValues("none", "soap_fault").Inc()
-	p.Log.Info("inbound: not a SOAP Submit", "peer_serial", x.serial, "fault", f.String)
+	p.Log.Info("not a SOAP Submit", "peer_serial", x.serial, "fault", f.String)
 	body := soap.FaultEnvelope(f)
 	p.logRefused(ctx, x, "soap_fault", f.String, body)
 	return Response{Status: 500, Body: body}
@@ -162,13 +161,13 @@ func (p *Pipeline) logRefused(ctx context.Context, x *exchange, reason, detail s
 		in.DocumentGUID = documentGUID(x.msg)
 	}
 	if _, err := msglog.Insert(ctx, p.DB, in); err != nil {
-		p.Log.Error("inbound: message log", "error", err)
+		p.Log.Error("message log", "error", err)
 		return
 	}
 	out := &msglog.Entry{Direction: msglog.Out, At: now, PeerGUID: in.PeerGUID, PeerSerial: x.serial, ReplyTo: in.ID,
 		MessageType: string(seos.TypeError), Outcome: "replied", Reason: reason, Size: len(reply), Raw: reply}
 	if _, err := msglog.Insert(ctx, p.DB, out); err != nil {
-		p.Log.Error("inbound: message log", "error", err)
+		p.Log.Error("message log", "error", err)
 	}
 }
 

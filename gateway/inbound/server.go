@@ -82,7 +82,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := io.Copy(&buf, io.LimitReader(r.Body, h.Pipeline.MaxMessageBytes+1))
 	if err != nil {
-		h.Log.Warn("inbound: reading the request failed", "error", err, "read", n)
+		h.Log.Warn("reading the request failed", "error", err, "read", n)
 		http.Error(w, "request body could not be read", http.StatusBadRequest)
 		return
 	}
@@ -100,7 +100,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serveWSDL(w http.ResponseWriter) {
 	b, err := wsdl.EndpointWSDL(h.PublicURL)
 	if err != nil {
-		h.Log.Error("inbound: WSDL", "error", err)
+		h.Log.Error("WSDL", "error", err)
 		http.Error(w, "WSDL unavailable", http.StatusInternalServerError)
 		return
 	}

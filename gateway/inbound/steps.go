@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	"github.com/seosgw/seosgw/gateway/fault"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
@@ -23,7 +22,7 @@ import (
 
 func (p *Pipeline) checkSize(_ context.Context, x *exchange) error {
 	if x.req.TooLarge {
-		return fault.Sender(fault.TooLarge,
+		return senderFault(TooLarge,
 			fmt.Sprintf("Съобщението надвишава допустимия размер от %d MiB.", p.MaxMessageBytes>>20),
 			fmt.Sprintf("request larger than %d bytes", p.MaxMessageBytes), nil)
 	}
@@ -35,18 +34,18 @@ func (p *Pipeline) checkSize(_ context.Context, x *exchange) error {
 // participants, and parsing 64 MiB for a stranger is work we need not do.
 func (p *Pipeline) checkTLSIdentity(ctx context.Context, x *exchange) error {
 	if x.req.ClientCert == nil {
-		return fault.Sender(fault.TLSCertMismatch, "Липсва клиентски TLS сертификат.", "no TLS client certificate", nil)
+		return senderFault(TLSCertMismatch, "Липсва клиентски TLS сертификат.", "no TLS client certificate", nil)
 	}
 	es, err := p.Dir.BySerial(ctx, x.serial)
 	if err != nil {
-		return fault.Ours(fault.Internal, "Регистърът на участниците е недостъпен.", "register lookup failed", err)
+		return ourFault(Internal, "Регистърът на участниците е недостъпен.", "register lookup failed", err)
 	}
 	for _, e := range es {
 		if !e.Removed {
 			return nil
 		}
 	}
-	return fault.Sender(fault.TLSCertMismatch,
+	return senderFault(TLSCertMismatch,
 		"TLS сертификатът на клиента не е транспортен сертификат на участник в регистъра.",
 		fmt.Sprintf("TLS client certificate serial %s is no participant's in the register", x.serial), nil)
 }
@@ -57,7 +56,7 @@ func (p *Pipeline) unwrapSOAP(_ context.Context, x *exchange) error {
 		return err // a *soap.Fault: not a SOAP Submit at all
 	}
 	if len(bytes.TrimSpace(payload)) == 0 {
-		return fault.Sender(fault.NotWellFormed, "Заявката не съдържа съобщение.", "Submit carries no message", nil)
+		return senderFault(NotWellFormed, "Заявката не съдържа съобщение.", "Submit carries no message", nil)
 	}
 	x.payload = payload
 	return nil
@@ -70,7 +69,7 @@ func (p *Pipeline) parseMessage(_ context.Context, x *exchange) error {
 		x.msgType = string(msg.Header.MessageType)
 		for _, q := range msg.Tolerated {
 			p.Metrics.tolerated.WithLabelValues(string(q)).Inc()
-			p.Log.Info("inbound: tolerated a production peer's schema departure", "quirk", q, "message_guid", msg.Header.MessageGUID,
+			p.Log.Info("tolerated a production peer's schema departure", "quirk", q, "message_guid", msg.Header.MessageGUID,
 				"sender", msg.Header.Sender.GUID, "peer_serial", x.serial)
 		}
 		return nil
@@ -80,14 +79,14 @@ func (p *Pipeline) parseMessage(_ context.Context, x *exchange) error {
 	}
 	var xe *xmldoc.Error
 	if errors.As(err, &xe) {
-		return fault.Sender(fault.NotWellFormed, "Съобщението не е валиден XML документ: "+xe.Msg, "message is not acceptable XML", err).WithGUID(x.guess.messageGUID)
+		return senderFault(NotWellFormed, "Съобщението не е валиден XML документ: "+xe.Msg, "message is not acceptable XML", err).WithGUID(x.guess.messageGUID)
 	}
-	return fault.Sender(fault.SchemaInvalid, "Съобщението не отговаря на схемата: "+err.Error(), "message breaks the schema", err).WithGUID(x.guess.messageGUID)
+	return senderFault(SchemaInvalid, "Съобщението не отговаря на схемата: "+err.Error(), "message breaks the schema", err).WithGUID(x.guess.messageGUID)
 }
 
 func (p *Pipeline) checkRecipient(_ context.Context, x *exchange) error {
 	if !seos.EqualGUID(x.msg.Header.Recipient.GUID, p.Self.GUID) {
-		return fault.Sender(fault.WrongRecipient,
+		return senderFault(WrongRecipient,
 			fmt.Sprintf("Получателят %s не е участникът, обслужван от тази точка за достъп (%s).", x.msg.Header.Recipient.GUID, p.Self.GUID),
 			fmt.Sprintf("recipient %s is not this participant %s", x.msg.Header.Recipient.GUID, p.Self.GUID), nil)
 	}
@@ -98,11 +97,11 @@ func (p *Pipeline) checkSender(ctx context.Context, x *exchange) error {
 	guid := x.msg.Header.Sender.GUID
 	sender, err := p.Dir.ByGUID(ctx, guid)
 	if err != nil {
-		return fault.Ours(fault.Internal, "Регистърът на участниците е недостъпен.", "register lookup failed", err)
+		return ourFault(Internal, "Регистърът на участниците е недостъпен.", "register lookup failed", err)
 	}
 	self, err := p.Dir.ByGUID(ctx, p.Self.GUID)
 	if err != nil {
-		return fault.Ours(fault.Internal, "Регистърът на участниците е недостъпен.", "register lookup failed", err)
+		return ourFault(Internal, "Регистърът на участниците е недостъпен.", "register lookup failed", err)
 	}
 	x.sender = sender
 	d := p.Policy.MayExchange(self, sender)
@@ -110,9 +109,9 @@ func (p *Pipeline) checkSender(ctx context.Context, x *exchange) error {
 		return nil
 	}
 	if d.OurFault {
-		return fault.Ours(fault.NotAccepting, "Получателят не е активен участник в обмена.", d.Detail, nil)
+		return ourFault(NotAccepting, "Получателят не е активен участник в обмена.", d.Detail, nil)
 	}
-	return fault.Sender(fault.SenderNotAllowed, senderRefusalBG(d.Reason, guid), "sender may not exchange: "+d.Detail, nil)
+	return senderFault(SenderNotAllowed, senderRefusalBG(d.Reason, guid), "sender may not exchange: "+d.Detail, nil)
 }
 
 func senderRefusalBG(reason register.Reason, guid string) string {
@@ -131,7 +130,7 @@ func senderRefusalBG(reason register.Reason, guid string) string {
 
 func (p *Pipeline) checkTLSCertificate(_ context.Context, x *exchange) error {
 	if x.req.ClientCert == nil || !x.sender.HasCertificate(x.serial) {
-		return fault.Sender(fault.TLSCertMismatch,
+		return senderFault(TLSCertMismatch,
 			"TLS сертификатът на клиента не е транспортният сертификат на подателя според регистъра.",
 			fmt.Sprintf("TLS client certificate serial %q is not sender %s's register CertificateSN %q", x.serial, x.sender.GUID, x.sender.CertificateSN), nil)
 	}
@@ -147,11 +146,11 @@ func (p *Pipeline) checkSignature(_ context.Context, x *exchange) error {
 			kind = string(ve.Kind)
 		}
 		p.Metrics.signatureFailures.WithLabelValues(kind).Inc()
-		return fault.Sender(fault.SignatureInvalid, "Електронният подпис на съобщението е невалиден: "+err.Error(), "signature does not hold", err)
+		return senderFault(SignatureInvalid, "Електронният подпис на съобщението е невалиден: "+err.Error(), "signature does not hold", err)
 	}
 	if !res.Cert.Equal(x.req.ClientCert) || !x.sender.HasCertificate(pki.SerialHex(res.Cert)) {
 		p.Metrics.signatureFailures.WithLabelValues(signerMismatch).Inc()
-		return fault.Sender(fault.SignerMismatch,
+		return senderFault(SignerMismatch,
 			"Съобщението е подписано със сертификат, различен от транспортния сертификат на подателя.",
 			fmt.Sprintf("signed with certificate serial %s, sender's register serial is %s", pki.SerialHex(res.Cert), x.sender.CertificateSN), nil)
 	}
@@ -164,11 +163,11 @@ func (p *Pipeline) checkSignature(_ context.Context, x *exchange) error {
 func (p *Pipeline) checkClock(_ context.Context, x *exchange) error {
 	t, err := x.msg.Header.MessageDate.Time()
 	if err != nil {
-		return fault.Sender(fault.SchemaInvalid, "Невалидна дата на съобщението.", "MessageDate does not parse", err)
+		return senderFault(SchemaInvalid, "Невалидна дата на съобщението.", "MessageDate does not parse", err)
 	}
 	now := p.Clock.Now()
 	if d := now.Sub(t); d > p.Skew || d < -p.Skew {
-		return fault.Sender(fault.ClockSkew,
+		return senderFault(ClockSkew,
 			fmt.Sprintf("Датата на съобщението (%s) се различава от часовника на получателя (%s) с повече от %s. Проверете часовника (clock skew).",
 				x.msg.Header.MessageDate, now.UTC().Format(time.RFC3339), p.Skew),
 			fmt.Sprintf("clock skew: MessageDate %s is %s away from our clock %s (limit %s)", x.msg.Header.MessageDate, d.Round(time.Second), now.UTC().Format(time.RFC3339), p.Skew), nil)

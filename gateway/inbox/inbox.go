@@ -1,5 +1,6 @@
-// Package inbox keeps the documents other participants sent us for
-// registration, as the AIS sees them, and their registration state.
+// Package inbox is what we received: the documents other participants sent
+// us for registration, as the AIS sees them, with their registration state,
+// and the MessageGUID of every message accepted, so none is accepted twice.
 package inbox
 
 import (
@@ -8,24 +9,68 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/store"
 )
 
-// States of a received document, driven by the AIS.
+// State is where a received document stands (inbox.state), driven by the
+// AIS.
+type State string
+
 const (
-	Received   = "received" // DS_WAIT_REGISTRATION
-	Registered = "registered"
-	Rejected   = "rejected"
-	Closed     = "closed"
-	Stopped    = "stopped"
+	Received   State = "received" // DS_WAIT_REGISTRATION
+	Registered State = "registered"
+	Rejected   State = "rejected"
+	Closed     State = "closed"
+	Stopped    State = "stopped"
 )
 
-// DocStatus maps a state to what the protocol calls it.
-func DocStatus(state string) seos.DocStatus {
-	switch state {
+// transitions is the one table of what the AIS may do to a received
+// document (PROTOCOL §5): register or reject it while it waits, then close
+// or stop the work on a registered one. Rejected, closed and stopped are
+// final.
+var transitions = map[State][]State{
+	Received:   {Registered, Rejected},
+	Registered: {Closed, Stopped},
+	Rejected:   nil,
+	Closed:     nil,
+	Stopped:    nil,
+}
+
+// CanMove says whether the AIS may move a document from one state to another.
+func CanMove(from, to State) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Valid reports whether s is a state of the table.
+func (s State) Valid() bool {
+	_, ok := transitions[s]
+	return ok
+}
+
+// final lists the states the table lets nothing leave: the work on the
+// document is over.
+func final() []any {
+	var out []any
+	for s, next := range transitions {
+		if len(next) == 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// DocStatus is what the protocol calls a state.
+func (s State) DocStatus() seos.DocStatus {
+	switch s {
 	case Registered:
 		return seos.StatusRegistered
 	case Rejected:
@@ -46,7 +91,7 @@ type Item struct {
 	MessageGUID     string            `json:"messageGuid"`
 	ReceivedAt      time.Time         `json:"receivedAt"`
 	LogID           int64             `json:"logId"`
-	State           string            `json:"state"`
+	State           State             `json:"state"`
 	Document        seos.Document     `json:"document"`
 	Comment         string            `json:"comment"`
 	RegNumber       string            `json:"regNumber,omitempty"`
@@ -152,7 +197,7 @@ func Get(ctx context.Context, q Querier, id int64) (*Item, error) {
 }
 
 // List returns documents in a state ("" for all), oldest first.
-func List(ctx context.Context, q Querier, state string, limit int) ([]Item, error) {
+func List(ctx context.Context, q Querier, state State, limit int) ([]Item, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -238,20 +283,23 @@ func (it *Item) StatusID() seos.DocumentID {
 	return id
 }
 
-// CanMove says which state changes the AIS may make.
-func CanMove(from, to string) bool {
-	switch to {
-	case Registered, Rejected:
-		return from == Received
-	case Closed, Stopped:
-		return from == Registered
+// StatusResponse is this node's report on a received document, as a
+// DocumentStatusResponse to its sender says it.
+func (it *Item) StatusResponse() *seos.StatusResponse {
+	r := &seos.StatusResponse{DocID: it.StatusID(), Status: it.State.DocStatus()}
+	if it.RejectionReason != "" {
+		r.RejectionReason = seos.Str(it.RejectionReason)
 	}
-	return false
+	if it.ExpectClose != "" {
+		v := seos.Date(it.ExpectClose)
+		r.ExpectCloseDate = &v
+	}
+	return r
 }
 
 // Update is what an AIS action changes.
 type Update struct {
-	State       string
+	State       State
 	ID          *seos.DocumentID // our registration (number or URI) when registering
 	Reason      string           // rejection reason
 	ExpectClose string
@@ -289,13 +337,33 @@ func Apply(ctx context.Context, q Querier, id int64, u *Update, at time.Time) er
 }
 
 // PruneAttachments drops the content of attachments of documents whose
-// work is over (rejected, closed, stopped) since before `before`; the
+// work is over (rejected, closed, stopped: the table's final states) since before `before`; the
 // listing stays. The AIS has had the retention period to collect them.
 func PruneAttachments(ctx context.Context, q Querier, before time.Time) (int64, error) {
+	states := final()
 	res, err := q.ExecContext(ctx, `UPDATE inbox_attachments SET content = x'' WHERE length(content) > 0 AND inbox_id IN
-		(SELECT id FROM inbox WHERE state IN (?, ?, ?) AND updated_at < ?)`, Rejected, Closed, Stopped, store.FormatTime(before))
+		(SELECT id FROM inbox WHERE state IN (?`+strings.Repeat(", ?", len(states)-1)+`) AND updated_at < ?)`, append(states, store.FormatTime(before))...)
 	if err != nil {
 		return 0, fmt.Errorf("inbox: prune attachments: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// ReceivedIDs lists the ids of received documents still waiting for the
+// AIS (state received) after `after`, in order, at most limit of them.
+func ReceivedIDs(ctx context.Context, q Querier, after int64, limit int) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id FROM inbox WHERE id > ? AND state = ? ORDER BY id LIMIT ?`, after, Received, limit)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: list received: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

@@ -161,6 +161,20 @@ func (l *Log) Get(ctx context.Context, id int64) (*Entry, error) {
 	return e, nil
 }
 
+// ReplyTo returns our answer to the entry id (the first entry whose
+// reply_to names it), with its raw bytes.
+func (l *Log) ReplyTo(ctx context.Context, id int64) (*Entry, error) {
+	var rid int64
+	err := l.DB.QueryRowContext(ctx, `SELECT id FROM message_log WHERE reply_to = ? ORDER BY id LIMIT 1`, id).Scan(&rid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return l.Get(ctx, rid)
+}
+
 type scanner interface{ Scan(...any) error }
 
 func scan(s scanner, extra ...any) (*Entry, error) {

@@ -1,44 +1,40 @@
-package msglog
+package msglog_test
 
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/msglog"
+	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
 func TestInsertListGetPrune(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.OpenGateway(ctx, filepath.Join(t.TempDir(), "gw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	l := &Log{DB: db}
+	db := testkit.DB(t)
+	l := &msglog.Log{DB: db}
 	base := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
-	in := &Entry{Direction: In, At: base, PeerGUID: "{AA}", MessageType: "MSG_DocumentRegistrationRequest", MessageGUID: "{M1}",
+	in := &msglog.Entry{Direction: msglog.In, At: base, PeerGUID: "{AA}", MessageType: "MSG_DocumentRegistrationRequest", MessageGUID: "{M1}",
 		DocumentGUID: "{D1}", Outcome: "accepted", Size: 5, Raw: []byte("<x/>\x00")}
-	if _, err := Insert(ctx, db, in); err != nil {
+	if _, err := msglog.Insert(ctx, db, in); err != nil {
 		t.Fatal(err)
 	}
-	out := &Entry{Direction: Out, At: base.Add(time.Second), PeerGUID: "{AA}", MessageType: "MSG_DocumentStatusResponse", ReplyTo: in.ID, Outcome: "replied", Size: 3, Raw: []byte("abc")}
-	Insert(ctx, db, out)
-	Insert(ctx, db, &Entry{Direction: In, At: base.Add(40 * 24 * time.Hour), PeerGUID: "{BB}", Outcome: "refused", Reason: "schema_invalid", Size: 1, Raw: []byte("z")})
+	out := &msglog.Entry{Direction: msglog.Out, At: base.Add(time.Second), PeerGUID: "{AA}", MessageType: "MSG_DocumentStatusResponse", ReplyTo: in.ID, Outcome: "replied", Size: 3, Raw: []byte("abc")}
+	msglog.Insert(ctx, db, out)
+	msglog.Insert(ctx, db, &msglog.Entry{Direction: msglog.In, At: base.Add(40 * 24 * time.Hour), PeerGUID: "{BB}", Outcome: "refused", Reason: "schema_invalid", Size: 1, Raw: []byte("z")})
 
 	cases := map[string]struct {
-		f    Filter
+		f    msglog.Filter
 		want int
 	}{
-		"all":           {Filter{}, 3},
-		"peer any case": {Filter{Peer: "{aa}"}, 2},
-		"direction":     {Filter{Direction: Out}, 1},
-		"outcome":       {Filter{Outcome: "refused"}, 1},
-		"document":      {Filter{DocumentGUID: "{d1}"}, 1},
-		"since":         {Filter{Since: base.Add(time.Hour)}, 1},
-		"limit":         {Filter{Limit: 1}, 1},
+		"all":           {msglog.Filter{}, 3},
+		"peer any case": {msglog.Filter{Peer: "{aa}"}, 2},
+		"direction":     {msglog.Filter{Direction: msglog.Out}, 1},
+		"outcome":       {msglog.Filter{Outcome: "refused"}, 1},
+		"document":      {msglog.Filter{DocumentGUID: "{d1}"}, 1},
+		"since":         {msglog.Filter{Since: base.Add(time.Hour)}, 1},
+		"limit":         {msglog.Filter{Limit: 1}, 1},
 	}
 	for name, c := range cases {
 		got, err := l.List(ctx, c.f)
@@ -53,7 +49,13 @@ func TestInsertListGetPrune(t *testing.T) {
 	if r, _ := l.Get(ctx, out.ID); r.ReplyTo != in.ID {
 		t.Error("reply link lost")
 	}
-	if _, err := l.Get(ctx, 999); !errors.Is(err, ErrNotFound) {
+	if r, err := l.ReplyTo(ctx, in.ID); err != nil || r.ID != out.ID || string(r.Raw) != "abc" {
+		t.Errorf("our answer to the entry: %+v %v", r, err)
+	}
+	if _, err := l.ReplyTo(ctx, out.ID); !errors.Is(err, msglog.ErrNotFound) {
+		t.Errorf("an entry we did not answer: %v", err)
+	}
+	if _, err := l.Get(ctx, 999); !errors.Is(err, msglog.ErrNotFound) {
 		t.Errorf("missing id: %v", err)
 	}
 	n, err := l.Prune(ctx, base.Add(24*time.Hour))
@@ -64,7 +66,7 @@ func TestInsertListGetPrune(t *testing.T) {
 	if len(got.Raw) != 0 || !got.Truncated || got.Size != 5 {
 		t.Errorf("pruned entry: %+v", got)
 	}
-	if _, err := Insert(ctx, db, &Entry{Direction: "sideways", At: base}); err == nil {
+	if _, err := msglog.Insert(ctx, db, &msglog.Entry{Direction: "sideways", At: base}); err == nil {
 		t.Error("bad direction accepted")
 	}
 }

@@ -41,7 +41,7 @@ func TestRunInternetMode(t *testing.T) {
 		t.Cleanup(func() { ln.Close() })
 		return ln
 	}
-	cfg := Defaults()
+	cfg := defaults()
 	cfg.Timeout = 5 * time.Second
 
 	cases := []struct {
@@ -88,7 +88,7 @@ func TestRunInternetMode(t *testing.T) {
 			ln := listen(t)
 			serveRegister(t, ln, registerID, daeu)
 			d.RegisterURL = "https://" + host + ":" + port(ln) + "/"
-			d.Identity = daeu.expiringIn(t, "node.seos.test", 10*24*time.Hour)
+			d.Identity = daeu.ExpiringIn(t, "node.seos.test", 10*24*time.Hour)
 		}, map[string]string{CheckCertificate: "fail"}, map[string]string{CheckCertificate: "new transport certificate"}},
 		{"our certificate not yet valid (clock behind)", func(t *testing.T, d *Deps) {
 			ln := listen(t)
@@ -151,7 +151,7 @@ func TestRunTLSTimeout(t *testing.T) {
 			t.Cleanup(func() { c.Close() })
 		}
 	}()
-	cfg := Defaults()
+	cfg := defaults()
 	cfg.Timeout = time.Second
 	rep := Run(context.Background(), cfg, Deps{RegisterURL: "https://127.0.0.1:" + port(ln) + "/", Identity: daeu.issue(t, "node.seos.test"), Trust: daeu.store})
 	wantItems(t, rep, map[string]string{CheckTLS: "fail"})

@@ -1,85 +1,49 @@
 package netcheck
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/gateway/trust"
 )
 
-// testPKI is a DAEU-like CA made at test time, with ECDSA keys because RSA
-// generation would dominate the package's test time and the checks do not
-// depend on the key type.
+// testPKI is a DAEU-like CA made at test time (the kit's fast ECDSA one:
+// the checks do not depend on the key type), its ca.pem in dir and a
+// trust store of it.
 type testPKI struct {
-	ca    *pki.Authority
+	*testkit.PKI
 	dir   string
 	store *trust.Store
 }
 
 func newTestPKI(t testing.TB, name string) *testPKI {
 	t.Helper()
-	ca, err := pki.NewAuthority(name, pki.WithKey(ecKey(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if _, _, err := ca.WriteFiles(dir, "ca"); err != nil {
-		t.Fatal(err)
-	}
-	store, err := trust.New(dir+"/ca.pem", nil, false, clock.System, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testPKI{ca: ca, dir: dir, store: store}
-}
-
-func ecKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	p := &testPKI{PKI: testkit.NewPKI(t, name, nil), dir: t.TempDir()}
+	p.CAFile(t, p.dir)
+	p.store = p.Trust(t)
+	return p
 }
 
 // issue makes a transport identity for host.
 func (p *testPKI) issue(t testing.TB, host string, opts ...pki.Option) *pki.Identity {
 	t.Helper()
-	id, err := p.ca.IssueTransport(host, append([]pki.Option{pki.WithKey(ecKey(t))}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
+	return p.Issue(t, host, opts...)
 }
 
 // write stores an identity as <base>.pem and <base>-key.pem in the PKI's folder.
 func (p *testPKI) write(t testing.TB, id *pki.Identity, base string) (cert, key string) {
 	t.Helper()
-	cert, key, err := id.WriteFiles(p.dir, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
-}
-
-// expiringIn issues a client identity whose certificate ends d from now.
-func (p *testPKI) expiringIn(t testing.TB, host string, d time.Duration) *pki.Identity {
-	now := time.Now()
-	return p.issue(t, host, pki.WithValidity(now.Add(-time.Hour), now.Add(d)))
+	return testkit.Files(t, p.dir, id, base)
 }
 
 // serveRegister serves a stand-in for the DAEU register on ln: mutual TLS
@@ -147,4 +111,9 @@ func wantItems(t testing.TB, rep Report, want map[string]string) {
 	for name := range want {
 		mustItem(t, rep, name)
 	}
+}
+
+// defaults are the settings a node gets from an empty network section.
+func defaults() Options {
+	return Options{Mode: ModeInternet, Timeout: 10 * time.Second, CertMinDays: 30, Probe: time.Minute}
 }

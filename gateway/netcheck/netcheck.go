@@ -54,7 +54,7 @@ const maxAddrs = 8
 
 // run is the state of one run of the checks.
 type run struct {
-	cfg  Config
+	cfg  Options
 	deps Deps
 	rep  Report
 
@@ -70,7 +70,8 @@ type run struct {
 // than tried: in particular no connection is opened to the register while its
 // route is wrong, so our client certificate (sent in clear text by TLS 1.2)
 // never leaves outside the VPN or EESMDANS.
-func Run(ctx context.Context, cfg Config, deps Deps) Report {
+func Run(ctx context.Context, opt Options, deps Deps) Report {
+	cfg := opt.withDefaults()
 	r := &run{cfg: cfg, deps: deps}
 	r.rep = Report{Mode: cfg.Mode, At: deps.clock().Now()}
 	defer func() {
@@ -91,8 +92,8 @@ func Run(ctx context.Context, cfg Config, deps Deps) Report {
 			needs = append(needs, CheckInterface)
 		}
 		r.add(r.needs(CheckRoute, append(slices.Clone(needs), CheckDNS), r.checkRoute))
-		for _, s := range cfg.Prefixes {
-			r.add(r.needs(PrefixCheck(s), needs, func() Item { return r.checkPrefix(s) }))
+		for _, p := range cfg.Prefixes {
+			r.add(r.needs(PrefixCheck(p), needs, func() Item { return r.checkPrefix(p) }))
 		}
 		r.add(r.needs(CheckTCP, []string{CheckDNS, CheckRoute}, func() Item { return r.checkTCP(ctx) }))
 	} else {
@@ -245,7 +246,7 @@ func (r *run) rule() (pathRule, error) {
 	if r.ifi != nil {
 		p.ifIndex, p.ifName = r.ifi.Index, r.ifi.Name
 	}
-	if a, err := netip.ParseAddr(r.cfg.NextHop); err == nil {
+	if a := r.cfg.NextHop; a.IsValid() {
 		p.nextHop = a.Unmap()
 		rt, err := lookupRoute(p.nextHop)
 		if err != nil {
@@ -270,9 +271,9 @@ func (r *run) routeFix(dest string) string {
 	switch {
 	case r.cfg.Mode == ModeVPN:
 		return fmt.Sprintf("route %s through %s: the VPN server should push it (OpenVPN `route`, WireGuard AllowedIPs); by hand: ip route add %s dev %s", dest, r.cfg.Interface, dest, r.cfg.Interface)
-	case r.cfg.NextHop != "" && r.cfg.Interface != "":
+	case r.cfg.NextHop.IsValid() && r.cfg.Interface != "":
 		return fmt.Sprintf("route %s through the EESMDANS gateway: ip route add %s via %s dev %s (make it permanent in the system's network configuration)", dest, dest, r.cfg.NextHop, r.cfg.Interface)
-	case r.cfg.NextHop != "":
+	case r.cfg.NextHop.IsValid():
 		return fmt.Sprintf("route %s through the EESMDANS gateway: ip route add %s via %s (make it permanent in the system's network configuration)", dest, dest, r.cfg.NextHop)
 	case r.cfg.Interface != "":
 		return fmt.Sprintf("route %s through %s: ip route add %s via <EESMDANS gateway> dev %s (make it permanent in the system's network configuration)", dest, r.cfg.Interface, dest, r.cfg.Interface)
@@ -301,11 +302,7 @@ func (r *run) checkRoute() Item {
 
 func hostPrefix(a netip.Addr) string { return netip.PrefixFrom(a, a.BitLen()).String() }
 
-func (r *run) checkPrefix(s string) Item {
-	p, err := ParsePrefix(s)
-	if err != nil {
-		return fail(fmt.Sprintf("%q is not a network: %v", s, err), "fix network.prefixes")
-	}
+func (r *run) checkPrefix(p netip.Prefix) Item {
 	a := probeAddr(p)
 	rt, err := lookupRoute(a)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,7 +66,7 @@ func TestMain(m *testing.M) {
 
 // helperSpec is what the helper process runs.
 type helperSpec struct {
-	Config      Config
+	Options     Options
 	RegisterURL string
 	Cert, Key   string
 	CA          string
@@ -82,7 +83,7 @@ func runHelper(spec string) int {
 	d.Trust, d.TrustErr = trust.New(s.CA, nil, false, clock.System, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := json.NewEncoder(os.Stdout).Encode(Run(ctx, s.Config, d)); err != nil {
+	if err := json.NewEncoder(os.Stdout).Encode(Run(ctx, s.Options, d)); err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 3
 	}
@@ -232,10 +233,10 @@ func (l *lab) resolver() {
 }
 
 // preflight runs the checks inside namespace "c".
-func (l *lab) preflight(cfg Config, registerURL string, id *pki.Identity, p *testPKI) Report {
+func (l *lab) preflight(cfg Options, registerURL string, id *pki.Identity, p *testPKI) Report {
 	l.t.Helper()
 	cert, key := p.write(l.t, id, fmt.Sprintf("client-%d", labSeq.Add(1)))
-	spec, err := json.Marshal(helperSpec{Config: cfg, RegisterURL: registerURL, Cert: cert, Key: key, CA: l.caFile})
+	spec, err := json.Marshal(helperSpec{Options: cfg, RegisterURL: registerURL, Cert: cert, Key: key, CA: l.caFile})
 	if err != nil {
 		l.t.Fatal(err)
 	}
@@ -352,13 +353,16 @@ func TestNetns(t *testing.T) {
 	daeu := newTestPKI(t, "test DAEU CA")
 	registerID := daeu.issue(t, registerHost)
 	client := daeu.issue(t, "node.seos.test")
-	short := daeu.expiringIn(t, "node.seos.test", 10*24*time.Hour)
+	short := daeu.ExpiringIn(t, "node.seos.test", 10*24*time.Hour)
 
-	vpn := Defaults()
-	vpn.Mode, vpn.Interface, vpn.Prefixes, vpn.Timeout = ModeVPN, "wgt0", []string{seosPrefix}, 3*time.Second
-	eesmdans := func(nextHop string) Config {
-		c := Defaults()
-		c.Mode, c.NextHop, c.Prefixes, c.Timeout = ModeEESMDANS, nextHop, []string{seosPrefix}, 3*time.Second
+	vpn := defaults()
+	vpn.Mode, vpn.Interface, vpn.Prefixes, vpn.Timeout = ModeVPN, "wgt0", []netip.Prefix{netip.MustParsePrefix(seosPrefix)}, 3*time.Second
+	eesmdans := func(nextHop string) Options {
+		c := defaults()
+		c.Mode, c.Prefixes, c.Timeout = ModeEESMDANS, []netip.Prefix{netip.MustParsePrefix(seosPrefix)}, 3*time.Second
+		if nextHop != "" {
+			c.NextHop = netip.MustParseAddr(nextHop)
+		}
 		return c
 	}
 	prefixItem := CheckRoute + " " + seosPrefix
@@ -372,7 +376,7 @@ func TestNetns(t *testing.T) {
 
 	cases := []struct {
 		name   string
-		cfg    Config
+		cfg    Options
 		break_ func(l *lab)
 		id     *pki.Identity
 		url    string // "" is the lab's register

@@ -23,7 +23,7 @@ import (
 // network.on_failure is refuse and a check failed), then go p.Run(ctx), and
 // ops.AddCheck("network", p.Ready).
 type Prober struct {
-	cfg  Config
+	cfg  Options
 	deps Deps
 	log  *slog.Logger
 
@@ -36,7 +36,8 @@ type Prober struct {
 }
 
 // NewProber registers the network metrics on reg.
-func NewProber(cfg Config, deps Deps, reg prometheus.Registerer) (*Prober, error) {
+func NewProber(opt Options, deps Deps, reg prometheus.Registerer) (*Prober, error) {
+	cfg := opt.withDefaults()
 	log := deps.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -104,7 +105,7 @@ func (p *Prober) Check(ctx context.Context) Report {
 func (p *Prober) Startup(ctx context.Context) error {
 	rep := p.Check(ctx)
 	if err := rep.Blocking(); err != nil {
-		if p.cfg.OnFailure == OnFailureRefuse {
+		if p.cfg.RefuseOnFailure {
 			return fmt.Errorf("%w (network.on_failure is refuse; `seosgw preflight` prints each check with its fix)", err)
 		}
 		p.log.Warn("starting not ready: the SEOS network checks failed; they are rerun every network.probe", "error", err, "probe", p.cfg.Probe.String())

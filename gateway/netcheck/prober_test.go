@@ -48,8 +48,8 @@ func newFlakyRegister(t *testing.T, p *testPKI) *flakyRegister {
 	return f
 }
 
-func proberConfig() Config {
-	c := Defaults()
+func proberConfig() Options {
+	c := defaults()
 	c.Timeout = 2 * time.Second
 	return c
 }
@@ -131,22 +131,22 @@ func TestProberStartup(t *testing.T) {
 	reg := newFlakyRegister(t, daeu)
 	reg.down.Store(true)
 	id := daeu.issue(t, "node.seos.test")
-	for _, onFailure := range []string{OnFailureRefuse, OnFailureNotReady} {
+	for _, refuse := range []bool{true, false} {
 		cfg := proberConfig()
-		cfg.OnFailure = onFailure
+		cfg.RefuseOnFailure = refuse
 		p, err := NewProber(cfg, Deps{RegisterURL: reg.url, Identity: id, Trust: daeu.store}, prometheus.NewRegistry())
 		if err != nil {
 			t.Fatal(err)
 		}
 		err = p.Startup(context.Background())
-		if (err != nil) != (onFailure == OnFailureRefuse) {
-			t.Errorf("on_failure %s: Startup = %v", onFailure, err)
+		if (err != nil) != refuse {
+			t.Errorf("refuse on failure %v: Startup = %v", refuse, err)
 		}
 		if err != nil && !strings.Contains(err.Error(), "tls") {
 			t.Errorf("refusal does not name the check: %v", err)
 		}
 		if p.Ready(context.Background()) == nil {
-			t.Errorf("on_failure %s: ready after a failed start", onFailure)
+			t.Errorf("refuse on failure %v: ready after a failed start", refuse)
 		}
 	}
 }
@@ -157,8 +157,8 @@ func TestProberCertificateWarning(t *testing.T) {
 	daeu := newTestPKI(t, "test DAEU CA")
 	reg := newFlakyRegister(t, daeu)
 	cfg := proberConfig()
-	cfg.OnFailure = OnFailureRefuse
-	p, err := NewProber(cfg, Deps{RegisterURL: reg.url, Identity: daeu.expiringIn(t, "node.seos.test", 10*24*time.Hour), Trust: daeu.store},
+	cfg.RefuseOnFailure = true
+	p, err := NewProber(cfg, Deps{RegisterURL: reg.url, Identity: daeu.ExpiringIn(t, "node.seos.test", 10*24*time.Hour), Trust: daeu.store},
 		prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)

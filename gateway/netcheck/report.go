@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -20,12 +21,7 @@ const (
 )
 
 // PrefixCheck is the name of the route check for a network.prefixes entry.
-func PrefixCheck(prefix string) string {
-	if p, err := ParsePrefix(prefix); err == nil {
-		prefix = p.String()
-	}
-	return CheckRoute + " " + prefix
-}
+func PrefixCheck(p netip.Prefix) string { return CheckRoute + " " + p.String() }
 
 // Item is one line of the checklist.
 type Item struct {
@@ -44,7 +40,7 @@ type Item struct {
 
 // Report is the outcome of one run of the checks, in the order they ran.
 type Report struct {
-	Mode     string    `json:"mode"`
+	Mode     Mode      `json:"mode"`
 	Register string    `json:"register"` // host:port checked
 	At       time.Time `json:"at"`
 	Items    []Item    `json:"items"`

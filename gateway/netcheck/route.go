@@ -49,7 +49,7 @@ var internetProbe = map[bool]netip.Addr{
 
 // pathRule is what a route to the SEOS network must look like.
 type pathRule struct {
-	mode    string
+	mode    Mode
 	ifIndex int // 0: any interface
 	ifName  string
 	nextHop netip.Addr // invalid: any next hop

@@ -108,7 +108,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	if n, err := outbox.Recover(ctx, d.DB, d.Clock.Now(), d.Clock.Now()); err != nil {
 		d.Log.Error("outbox recovery", "error", err)
 	} else if n > 0 {
-		d.Log.Info("outbox: resuming items a stop interrupted", "items", n)
+		d.Log.Info("resuming items a stop interrupted", "items", n)
 	}
 	workers := max(d.Workers, 1)
 	jobs := make(chan *outbox.Item)
@@ -207,7 +207,7 @@ func (d *Deliverer) attempt(ctx context.Context, it *outbox.Item) {
 		return nil
 	})
 	if err != nil {
-		d.Log.Error("outbox: cannot record an attempt; it will be retried", "id", it.ID, "error", err)
+		d.Log.Error("cannot record an attempt; it will be retried", "id", it.ID, "error", err)
 		return
 	}
 	d.Transitions.Observe(transition)
@@ -271,12 +271,9 @@ func (d *Deliverer) try(ctx context.Context, it *outbox.Item) (result, string) {
 }
 
 func (d *Deliverer) build(it *outbox.Item, to *register.Entity) (*seos.Message, error) {
-	m := &seos.Message{Header: seos.Header{
-		MessageDate: seos.DateTimeOf(d.Clock.Now()),
-		Sender:      d.Self,
-		Recipient:   seos.Entity{Identifier: to.Identifier, AdministrativeBodyName: to.AdministrativeBodyName, GUID: to.GUID},
-		MessageGUID: seos.NewGUID(), // a new one per attempt: a receiver refuses a repeated MessageGUID
-	}}
+	// A new message (and MessageGUID) per attempt: a receiver refuses a
+	// repeated MessageGUID.
+	m := seos.NewMessage(d.Self, to.Node(), d.Clock.Now(), seos.Body{})
 	req := it.Request
 	switch it.Kind {
 	case outbox.KindRegistration:
@@ -485,15 +482,15 @@ func (d *Deliverer) askAboutWaiting(ctx context.Context) {
 	now := d.Clock.Now()
 	items, err := outbox.AwaitingStatus(ctx, d.DB, now, now.Add(-d.StatusAfter))
 	if err != nil {
-		d.Log.Error("outbox: status poll", "error", err)
+		d.Log.Error("status poll", "error", err)
 		return
 	}
 	for _, it := range items {
 		gap := d.statusGap(it.StatusAsks + 1)
 		err := store.InTx(ctx, d.DB, func(tx *sql.Tx) error {
 			id := seos.DocumentID{GUID: it.DocumentGUID}
-			if _, _, err := outbox.Enqueue(ctx, tx, outbox.KindStatusRequest, it.RecipientGUID, it.DocumentGUID, 0,
-				&outbox.Request{DocID: &id}, "", now); err != nil {
+			if _, _, err := outbox.Enqueue(ctx, tx, outbox.Entry{Kind: outbox.KindStatusRequest, Recipient: it.RecipientGUID,
+				Document: it.DocumentGUID, Request: &outbox.Request{DocID: &id}}, now); err != nil {
 				return err
 			}
 			if err := outbox.MarkAsked(ctx, tx, it.ID, now, now.Add(gap)); err != nil {
@@ -503,7 +500,7 @@ func (d *Deliverer) askAboutWaiting(ctx context.Context) {
 				it.StatusAsks+1, it.DocStatus, now.Add(gap).UTC().Format(time.RFC3339)), now)
 		})
 		if err != nil {
-			d.Log.Error("outbox: queue a status request", "id", it.ID, "error", err)
+			d.Log.Error("queue a status request", "id", it.ID, "error", err)
 		}
 	}
 }

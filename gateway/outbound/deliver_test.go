@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,8 +22,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
-	"github.com/seosgw/seosgw/gateway/store"
-	"github.com/seosgw/seosgw/gateway/trust"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 	"github.com/seosgw/seosgw/register"
 )
@@ -43,80 +41,45 @@ type testNet struct {
 	reg      *prometheus.Registry
 	bURL     string
 	bLn      net.Listener
-	caPath   string
 	log      *slog.Logger
 	entities []register.Entity
 }
 
-var shared struct {
-	ca      *pki.Authority
-	a, b, x *pki.Identity
-}
-
 func newNet(t *testing.T) *testNet {
 	t.Helper()
-	if shared.ca == nil {
-		var err error
-		shared.ca, err = pki.NewAuthority("test DAEU CA")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range []struct {
-			id   **pki.Identity
-			host string
-		}{{&shared.a, "a.obmen.local"}, {&shared.b, "b.obmen.local"}, {&shared.x, "x.obmen.local"}} {
-			if *p.id, err = shared.ca.IssueTransport(p.host, pki.WithLoopback()); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	n := &testNet{t: t, ca: shared.ca, a: shared.a, b: shared.b, x: shared.x, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	p := testkit.SharedPKI(t)
+	n := &testNet{t: t, ca: p.CA, a: p.Host(t, "a.obmen.local"), b: p.Host(t, "b.obmen.local"), x: p.Host(t, "x.obmen.local"),
+		log: slog.New(slog.DiscardHandler)}
 	n.aEnt = seos.Entity{Identifier: "000000001", AdministrativeBodyName: "А", GUID: "{aaaaaaaa-0000-4000-8000-000000000001}"}
 	n.bEnt = seos.Entity{Identifier: "000000002", AdministrativeBodyName: "Б", GUID: "{bbbbbbbb-0000-4000-8000-000000000002}"}
-	dir := t.TempDir()
-	n.caPath = filepath.Join(dir, "ca.pem")
-	os.WriteFile(n.caPath, n.ca.CertPEM(), 0o644)
 	var err error
 	if n.bLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	n.bURL = "https://" + n.bLn.Addr().String() + "/seos/endpoint"
 	n.entities = []register.Entity{entity(n.aEnt, n.a, "https://a.invalid/seos"), entity(n.bEnt, n.b, n.bURL)}
-	if n.dbA, err = store.OpenGateway(context.Background(), filepath.Join(dir, "a.db")); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.dbA.Close() })
-	cache := register.NewCache(n.dbA, clock.System)
-	if err := cache.Apply(context.Background(), true, n.entities, "c"); err != nil {
-		t.Fatal(err)
-	}
-	ts, err := trust.New(n.caPath, nil, false, clock.System, n.log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n.dbA = testkit.DB(t)
+	cache := testkit.Seed(t, n.dbA, nil, n.entities...)
 	n.reg = prometheus.NewRegistry()
-	n.d = &Deliverer{DB: n.dbA, Dir: cache, Policy: register.Policy{SelfGUID: n.aEnt.GUID}, Self: n.aEnt, Identity: n.a, Trust: ts,
+	n.d = &Deliverer{DB: n.dbA, Dir: cache, Policy: register.Policy{SelfGUID: n.aEnt.GUID}, Self: n.aEnt, Identity: n.a, Trust: p.Trust(t),
 		Clock: clock.System, Log: n.log, Metrics: NewMetrics(n.reg), Schedule: Schedule{First: 200 * time.Millisecond, Retries: 3},
 		Workers: 2, Timeout: 10 * time.Second, MaxReply: 16 << 20, StatusAfter: time.Hour, Poll: time.Second}
 	return n
 }
 
+// entity is a participant's register entry with id's certificate and its
+// endpoint at url.
 func entity(e seos.Entity, id *pki.Identity, url string) register.Entity {
-	return register.Entity{Identifier: e.Identifier, GUID: e.GUID, AdministrativeBodyName: e.AdministrativeBodyName,
-		CertificateSN: pki.SerialHex(id.Cert), Status: register.Active, LastChange: time.Now().UTC().Truncate(time.Second),
-		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен", URI: url, Status: register.Active, Version: "1"}}}
+	return testkit.NewParty(register.Entity{Identifier: e.Identifier, GUID: e.GUID, AdministrativeBodyName: e.AdministrativeBodyName,
+		LastChange: time.Now().UTC().Truncate(time.Second)}, id).At(url, register.Active)
 }
 
 // serveRealB runs B's real endpoint (the inbound pipeline) on the listener.
 func (n *testNet) serveRealB() (*sql.DB, func()) {
 	n.t.Helper()
-	db, err := store.OpenGateway(context.Background(), filepath.Join(n.t.TempDir(), "b.db"))
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	cache := register.NewCache(db, clock.System)
-	cache.Apply(context.Background(), true, n.entities, "c")
-	ts, _ := trust.New(n.caPath, nil, false, clock.System, n.log, nil)
+	db := testkit.OpenDB(n.t, filepath.Join(n.t.TempDir(), "b.db"))
+	cache := testkit.Seed(n.t, db, nil, n.entities...)
+	ts := testkit.SharedPKI(n.t).Trust(n.t)
 	p := &inbound.Pipeline{Self: n.bEnt, Dir: cache, Policy: register.Policy{SelfGUID: n.bEnt.GUID},
 		Signer: &xmldsig.Signer{Key: n.b.Key, Cert: n.b.Cert}, DB: db, Clock: clock.System, Skew: 10 * time.Minute,
 		MaxMessageBytes: 64 << 20, Log: n.log, Metrics: inbound.NewMetrics(prometheus.NewRegistry())}
@@ -134,16 +97,13 @@ func (n *testNet) listener() net.Listener {
 		n.bLn = nil
 		return ln
 	}
-	var err error
-	for i := 0; i < 50; i++ {
-		var ln net.Listener
-		if ln, err = net.Listen("tcp", strings.TrimSuffix(strings.TrimPrefix(n.bURL, "https://"), "/seos/endpoint")); err == nil {
-			return ln
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	n.t.Fatal(err)
-	return nil
+	var ln net.Listener
+	testkit.Eventually(n.t, time.Second, "B's port free again", func() bool {
+		var err error
+		ln, err = net.Listen("tcp", strings.TrimSuffix(strings.TrimPrefix(n.bURL, "https://"), "/seos/endpoint"))
+		return err == nil
+	})
+	return ln
 }
 
 // serveBroken answers every Submit with reply(request message).
@@ -162,7 +122,7 @@ func (n *testNet) serveBroken(serverID *pki.Identity, reply func(req *seos.Messa
 }
 
 func (n *testNet) answer(req *seos.Message, signer *pki.Identity, from seos.Entity, body seos.Body) []byte {
-	m := &seos.Message{Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: from, Recipient: req.Header.Sender, MessageGUID: seos.NewGUID()}, Body: body}
+	m := seos.NewMessage(from, req.Header.Sender, time.Now(), body)
 	doc, err := m.Document()
 	if err != nil {
 		n.t.Error(err)
@@ -179,7 +139,7 @@ func (n *testNet) enqueue(doc string) int64 {
 	n.t.Helper()
 	d := &seos.Document{ID: seos.DocumentID{GUID: doc}, Kind: "Писмо",
 		Attachments: []seos.Attachment{{FileName: "a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte("%PDF"))}}}
-	id, _, err := outbox.Enqueue(context.Background(), n.dbA, outbox.KindRegistration, n.bEnt.GUID, doc, 0, &outbox.Request{Document: d, Comment: "тест"}, "", time.Now())
+	id, _, err := outbox.Enqueue(context.Background(), n.dbA, outbox.Entry{Kind: outbox.KindRegistration, Recipient: n.bEnt.GUID, Document: doc, Request: &outbox.Request{Document: d, Comment: "тест"}}, time.Now())
 	if err != nil {
 		n.t.Fatal(err)
 	}

@@ -34,17 +34,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Last acknowledged delivery per recipient participant."}, []string{"peer"}),
 	}
 	reg.MustRegister(m.depth, m.attempts, m.failures, m.latency, m.attemptTime, m.lastSuccess)
-	for _, s := range []string{outbox.Queued, outbox.Sending, outbox.Delivered, outbox.Failed} {
-		m.depth.WithLabelValues(s)
+	for _, s := range []outbox.Delivery{outbox.Queued, outbox.Sending, outbox.Delivered, outbox.Failed} {
+		m.depth.WithLabelValues(string(s))
 	}
 	// Every known series at 0 from the start, so panels and rate() show 0
 	// rather than "No data" before the first failure.
 	for _, r := range failureReasons {
 		m.failures.WithLabelValues(r)
 	}
-	for _, k := range []string{outbox.KindRegistration, outbox.KindStatus, outbox.KindStatusRequest} {
+	for _, k := range []outbox.Kind{outbox.KindRegistration, outbox.KindStatus, outbox.KindStatusRequest} {
 		for _, r := range []string{"delivered", "retry", "failed"} {
-			m.attempts.WithLabelValues(k, r)
+			m.attempts.WithLabelValues(string(k), r)
 		}
 	}
 	return m
@@ -60,20 +60,20 @@ func (m *Metrics) observe(it *outbox.Item, o outbox.Outcome, reason string, took
 	m.attemptTime.Observe(took.Seconds())
 	switch {
 	case o.Delivered:
-		m.attempts.WithLabelValues(it.Kind, "delivered").Inc()
+		m.attempts.WithLabelValues(string(it.Kind), "delivered").Inc()
 		m.latency.Observe(sinceQueued.Seconds())
 		m.lastSuccess.WithLabelValues(it.RecipientGUID).SetToCurrentTime()
 	case o.Final:
-		m.attempts.WithLabelValues(it.Kind, "failed").Inc()
+		m.attempts.WithLabelValues(string(it.Kind), "failed").Inc()
 		m.failures.WithLabelValues(reason).Inc()
 	default:
-		m.attempts.WithLabelValues(it.Kind, "retry").Inc()
+		m.attempts.WithLabelValues(string(it.Kind), "retry").Inc()
 		m.failures.WithLabelValues(reason).Inc()
 	}
 }
 
-func (m *Metrics) setDepths(d map[string]int) {
+func (m *Metrics) setDepths(d map[outbox.Delivery]int) {
 	for s, n := range d {
-		m.depth.WithLabelValues(s).Set(float64(n))
+		m.depth.WithLabelValues(string(s)).Set(float64(n))
 	}
 }

@@ -35,8 +35,7 @@ func TestStatusPollingBacksOff(t *testing.T) {
 	clk := clock.NewManual(t0)
 	n.d.Clock, n.d.StatusAfter, n.d.StatusMaxInterval = clk, time.Hour, 5*time.Hour
 	doc := seos.NewGUID()
-	id, _, err := outbox.Enqueue(ctx, n.dbA, outbox.KindRegistration, n.bEnt.GUID, doc, 0,
-		&outbox.Request{Document: &seos.Document{ID: seos.DocumentID{GUID: doc}, Kind: "Писмо"}}, "", t0)
+	id, _, err := outbox.Enqueue(ctx, n.dbA, outbox.Entry{Kind: outbox.KindRegistration, Recipient: n.bEnt.GUID, Document: doc, Request: &outbox.Request{Document: &seos.Document{ID: seos.DocumentID{GUID: doc}, Kind: "Писмо"}}}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,106 +12,47 @@ import (
 	"github.com/seosgw/seosgw/gateway/store"
 )
 
-// Kinds of outgoing messages.
-const (
-	KindRegistration  = "registration"   // a document for the recipient to register
-	KindStatus        = "status"         // our status of a document we received
-	KindStatusRequest = "status_request" // asking the recipient about a document we sent
-)
-
-// Delivery states.
-const (
-	Queued    = "queued"    // waiting for its next attempt
-	Sending   = "sending"   // an attempt is in flight
-	Delivered = "delivered" // the recipient acknowledged it
-	Failed    = "failed"    // given up: an Error reply, or attempts exhausted
-)
-
-// Request is what to send; exactly one part is set, by Kind.
-type Request struct {
-	Document *seos.Document       `json:"document,omitempty"` // registration, attachments inline
-	Comment  string               `json:"comment,omitempty"`  // RegistrationRequest/Comment
-	Status   *seos.StatusResponse `json:"status,omitempty"`   // status notification
-	DocID    *seos.DocumentID     `json:"docId,omitempty"`    // status request
+// Entry is a message to queue.
+type Entry struct {
+	Kind      Kind
+	Recipient string // the recipient's participant GUID
+	Document  string // the DocumentGUID the message is about
+	InboxID   int64  // the received document a status notification reports on
+	Request   *Request
+	// Key is the idempotency key ("" for none); Hash names the request
+	// asked under it (see ByKey).
+	Key, Hash string
 }
-
-// Item is one outgoing message and, for a registration, what the
-// recipient has said about the document since.
-type Item struct {
-	ID              int64             `json:"id"`
-	Kind            string            `json:"kind"`
-	IdempotencyKey  string            `json:"idempotencyKey,omitempty"`
-	RecipientGUID   string            `json:"recipient"`
-	DocumentGUID    string            `json:"documentGuid"`
-	InboxID         int64             `json:"inboxId,omitempty"`
-	State           string            `json:"state"`
-	Attempts        int               `json:"attempts"`
-	NextAttemptAt   time.Time         `json:"nextAttemptAt"`
-	LastError       string            `json:"lastError,omitempty"`
-	LastMessageGUID string            `json:"lastMessageGuid,omitempty"`
-	CreatedAt       time.Time         `json:"createdAt"`
-	UpdatedAt       time.Time         `json:"updatedAt"`
-	DocStatus       State             `json:"docStatus,omitempty"`
-	PeerNumber      string            `json:"peerNumber,omitempty"`
-	PeerDate        string            `json:"peerDate,omitempty"`
-	PeerURI         *seos.DocumentURI `json:"peerUri,omitempty"`
-	RejectionReason string            `json:"rejectionReason,omitempty"`
-	ExpectClose     string            `json:"expectClose,omitempty"`
-	StatusAskedAt   time.Time         `json:"statusAskedAt,omitempty"`
-	StatusAsks      int               `json:"statusAsks,omitempty"`   // status requests that left it waiting
-	StatusNextAt    time.Time         `json:"statusNextAt,omitempty"` // when the next may go (zero: not asked yet)
-	Request         *Request          `json:"-"`
-}
-
-// Event is a line of an item's history.
-type Event struct {
-	At     time.Time `json:"at"`
-	Event  string    `json:"event"`
-	Detail string    `json:"detail,omitempty"`
-}
-
-// Full is a *sql.DB or *sql.Tx with every method the queue uses.
-type Full interface {
-	Querier
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// ErrNotFound is an id the outbox does not hold.
-var ErrNotFound = errors.New("outbox: no such item")
 
 // Enqueue stores a message to send, due now. With an idempotency key that
-// is already taken it returns the existing item's id and created=false.
-func Enqueue(ctx context.Context, q Full, kind, recipientGUID, documentGUID string, inboxID int64, req *Request, idemKey string, now time.Time) (int64, bool, error) {
-	if idemKey != "" {
-		var id int64
-		err := q.QueryRowContext(ctx, `SELECT id FROM outbox WHERE idempotency_key = ?`, idemKey).Scan(&id)
-		if err == nil {
-			return id, false, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return 0, false, fmt.Errorf("outbox: idempotency lookup: %w", err)
+// is already taken it returns the existing item's id and created=false, or
+// a *KeyConflict when the key was taken by a different request.
+func Enqueue(ctx context.Context, q Full, e Entry, now time.Time) (int64, bool, error) {
+	if e.Key != "" {
+		if k, ok, err := ByKey(ctx, q, e.Key, e.Hash); err != nil || ok {
+			return k.ID, false, err
 		}
 	}
-	body, err := json.Marshal(req)
+	body, err := json.Marshal(e.Request)
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: encode request: %w", err)
 	}
 	var key, inbox any
-	if idemKey != "" {
-		key = idemKey
+	if e.Key != "" {
+		key = e.Key
 	}
-	if inboxID != 0 {
-		inbox = inboxID
+	if e.InboxID != 0 {
+		inbox = e.InboxID
 	}
 	ts := store.FormatTime(now)
 	docStatus := StateNone
-	if kind == KindRegistration {
+	if e.Kind == KindRegistration {
 		docStatus = StateQueued
 	}
 	res, err := q.ExecContext(ctx, `INSERT INTO outbox (kind, idempotency_key, recipient_guid_key, recipient_guid, document_guid_key, document_guid,
-		inbox_id, request_json, state, next_attempt_at, created_at, updated_at, doc_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		kind, key, seos.CanonicalGUID(recipientGUID), recipientGUID, seos.CanonicalGUID(documentGUID), documentGUID, inbox, string(body),
-		Queued, ts, ts, ts, string(docStatus))
+		inbox_id, request_json, state, next_attempt_at, created_at, updated_at, doc_status, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.Kind, key, seos.CanonicalGUID(e.Recipient), e.Recipient, seos.CanonicalGUID(e.Document), e.Document, inbox, string(body),
+		Queued, ts, ts, ts, docStatus, e.Hash)
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue: %w", err)
 	}
@@ -119,7 +60,59 @@ func Enqueue(ctx context.Context, q Full, kind, recipientGUID, documentGUID stri
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue: %w", err)
 	}
-	return id, true, AddEvent(ctx, q, id, "queued", kind+" to "+recipientGUID, now)
+	return id, true, AddEvent(ctx, q, id, "queued", string(e.Kind)+" to "+e.Recipient, now)
+}
+
+// Keyed is an item found by its idempotency key or its document.
+type Keyed struct {
+	ID           int64
+	DocumentGUID string
+}
+
+// KeyConflict is an idempotency key that already queued a different
+// request: answering with the first item would silently drop the second.
+type KeyConflict struct{ Keyed }
+
+func (e *KeyConflict) Error() string {
+	return fmt.Sprintf("outbox: the idempotency key already queued a different request (item %d, document %s)", e.ID, e.DocumentGUID)
+}
+
+// ByKey is the one idempotency lookup: the item queued under key, if any.
+// hash names what is asked now (the request in canonical form); an item
+// queued for a different request is a *KeyConflict. An item queued before
+// requests were hashed has no hash and is taken as the same, as is any
+// item when the caller cannot say (hash "": a spool drop claimed by an
+// older version, whose files have moved on).
+func ByKey(ctx context.Context, q Querier, key, hash string) (Keyed, bool, error) {
+	var k Keyed
+	var stored string
+	err := q.QueryRowContext(ctx, `SELECT id, document_guid, request_hash FROM outbox WHERE idempotency_key = ?`, key).Scan(&k.ID, &k.DocumentGUID, &stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Keyed{}, false, nil
+	}
+	if err != nil {
+		return Keyed{}, false, fmt.Errorf("outbox: idempotency lookup: %w", err)
+	}
+	if stored != "" && hash != "" && stored != hash {
+		return Keyed{}, false, &KeyConflict{k}
+	}
+	return k, true, nil
+}
+
+// FindRegistration returns the first registration request of a document
+// queued to a recipient: a DocumentGUID names one document across the
+// exchange, so a second request for it to the same recipient is a repeat.
+func FindRegistration(ctx context.Context, q Querier, recipientGUID, documentGUID string) (Keyed, bool, error) {
+	var k Keyed
+	err := q.QueryRowContext(ctx, `SELECT id, document_guid FROM outbox WHERE kind = ? AND recipient_guid_key = ? AND document_guid_key = ? ORDER BY id LIMIT 1`,
+		KindRegistration, seos.CanonicalGUID(recipientGUID), seos.CanonicalGUID(documentGUID)).Scan(&k.ID, &k.DocumentGUID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Keyed{}, false, nil
+	}
+	if err != nil {
+		return Keyed{}, false, fmt.Errorf("outbox: look up document %s: %w", documentGUID, err)
+	}
+	return k, true, nil
 }
 
 const itemColumns = `id, kind, COALESCE(idempotency_key, ''), recipient_guid, document_guid, COALESCE(inbox_id, 0), state, attempts,
@@ -275,7 +268,7 @@ type Outcome struct {
 // ApplyStatus.
 func Record(ctx context.Context, q Querier, it *Item, o Outcome, now time.Time) error {
 	ts := store.FormatTime(now)
-	var kind string
+	var kind Kind
 	var docStatus State
 	if err := q.QueryRowContext(ctx, `SELECT kind, doc_status FROM outbox WHERE id = ?`, it.ID).Scan(&kind, &docStatus); err != nil {
 		return fmt.Errorf("outbox: record attempt: %w", err)
@@ -319,15 +312,15 @@ func Record(ctx context.Context, q Querier, it *Item, o Outcome, now time.Time) 
 }
 
 // Depths counts items by state, for metrics.
-func Depths(ctx context.Context, db *sql.DB) (map[string]int, error) {
+func Depths(ctx context.Context, db *sql.DB) (map[Delivery]int, error) {
 	rows, err := db.QueryContext(ctx, `SELECT state, count(*) FROM outbox GROUP BY state`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]int{Queued: 0, Sending: 0, Delivered: 0, Failed: 0}
+	out := map[Delivery]int{Queued: 0, Sending: 0, Delivered: 0, Failed: 0}
 	for rows.Next() {
-		var s string
+		var s Delivery
 		var n int
 		if err := rows.Scan(&s, &n); err != nil {
 			return nil, err

@@ -4,24 +4,6 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/seosgw/seosgw/gateway/seos"
-)
-
-// State is where a document we sent for registration stands, as its
-// recipient reported it (outbox.doc_status of registration items).
-type State string
-
-const (
-	StateNone            State = ""       // not a registration: status notifications and requests
-	StateQueued          State = "queued" // not acknowledged yet
-	StateWaiting         State = State(seos.StatusWaitRegistration)
-	StateAlreadyReceived State = State(seos.StatusAlreadyReceived) // waiting too: the recipient had it already
-	StateRegistered      State = State(seos.StatusRegistered)
-	StateRejected        State = State(seos.StatusRejected)
-	StateClosed          State = State(seos.StatusClosed)
-	StateStopped         State = State(seos.StatusStopped)
-	StateNotFound        State = State(seos.StatusNotFound) // the recipient says it does not know the document
-	StateFailed          State = "failed"                   // not delivered: an Error reply, or attempts exhausted
 )
 
 // transitions is the one table of what a recipient's report may do to a
@@ -114,8 +96,8 @@ func (o *Observer) Observe(t Transition) {
 	o.counter.WithLabelValues(string(class(t.From)), string(t.To), string(t.Verdict)).Inc()
 	args := []any{"id", t.ID, "peer", t.Peer, "document_guid", t.Document, "from", t.From, "to", t.To, "verdict", t.Verdict, "detail", t.Detail}
 	if t.Verdict == NotApplied {
-		o.log.Warn("outbox: a recipient's report is not a protocol transition; kept the document's state", args...)
+		o.log.Warn("a recipient's report is not a protocol transition; kept the document's state", args...)
 		return
 	}
-	o.log.Info("outbox: status", args...)
+	o.log.Info("status", args...)
 }

@@ -1,6 +1,3 @@
-// Package outbox is what we send: a durable queue of messages built from AIS
-// requests, and the tracking of each sent document through the recipient's
-// later status notifications.
 package outbox
 
 import (
@@ -15,16 +12,6 @@ import (
 	"github.com/seosgw/seosgw/gateway/store"
 )
 
-// Querier is a *sql.DB or *sql.Tx.
-type Querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// ErrUnknownDocument is a notification about a document we never sent to
-// that participant.
-var ErrUnknownDocument = errors.New("outbox: no document with that GUID was sent to this participant")
-
 // ApplyStatus judges a recipient's DocumentStatusResponse about a
 // registration request we sent it against the transition table and records
 // it: an allowed transition is applied, a repeat fills in what was missing,
@@ -32,10 +19,11 @@ var ErrUnknownDocument = errors.New("outbox: no document with that GUID was sent
 // number once known is never replaced or erased.
 func ApplyStatus(ctx context.Context, q Querier, from string, r *seos.StatusResponse, at time.Time) (Transition, error) {
 	t := Transition{Peer: from, Document: r.DocID.GUID, To: State(r.Status)}
-	var knownNumber, knownDate, knownURI, state string
+	var knownNumber, knownDate, knownURI string
+	var state Delivery
 	err := q.QueryRowContext(ctx, `SELECT id, doc_status, state, peer_number, peer_date, peer_uri_json FROM outbox
-		WHERE kind = 'registration' AND recipient_guid_key = ? AND document_guid_key = ? ORDER BY id DESC LIMIT 1`,
-		seos.CanonicalGUID(from), seos.CanonicalGUID(r.DocID.GUID)).Scan(&t.ID, &t.From, &state, &knownNumber, &knownDate, &knownURI)
+		WHERE kind = ? AND recipient_guid_key = ? AND document_guid_key = ? ORDER BY id DESC LIMIT 1`,
+		KindRegistration, seos.CanonicalGUID(from), seos.CanonicalGUID(r.DocID.GUID)).Scan(&t.ID, &t.From, &state, &knownNumber, &knownDate, &knownURI)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrUnknownDocument
 	}
@@ -137,7 +125,7 @@ func ApplyError(ctx context.Context, q Querier, from string, e *seos.ErrorBody, 
 	if e.MessageGUID == nil {
 		return t, ErrUnknownDocument
 	}
-	var kind string
+	var kind Kind
 	err := q.QueryRowContext(ctx, `SELECT id, kind, document_guid, doc_status FROM outbox WHERE recipient_guid_key = ? AND last_message_guid = ?`,
 		seos.CanonicalGUID(from), seos.CanonicalGUID(*e.MessageGUID)).Scan(&t.ID, &kind, &t.Document, &t.From)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -155,8 +143,12 @@ func ApplyError(ctx context.Context, q Querier, from string, e *seos.ErrorBody, 
 			return t, AddEvent(ctx, q, t.ID, "peer_error_not_applied", t.Detail, at)
 		}
 	}
-	if _, err := q.ExecContext(ctx, `UPDATE outbox SET state = 'failed', doc_status = CASE WHEN kind = 'registration' THEN 'failed' ELSE doc_status END,
-		last_error = ?, updated_at = ? WHERE id = ?`, why, store.FormatTime(at), t.ID); err != nil {
+	docStatus := t.From
+	if kind == KindRegistration {
+		docStatus = StateFailed
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE outbox SET state = ?, doc_status = ?, last_error = ?, updated_at = ? WHERE id = ?`,
+		Failed, docStatus, why, store.FormatTime(at), t.ID); err != nil {
 		return t, fmt.Errorf("outbox: apply error: %w", err)
 	}
 	if kind != KindRegistration {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
 const hostA, hostB = "ministry-a.obmen.local", "ministry-b.obmen.local"
@@ -201,7 +202,7 @@ func TestOptionErrors(t *testing.T) {
 
 func TestECDSAKeyDropsKeyEncipherment(t *testing.T) {
 	ca := newAuthority(t, "Test DAEU CA", pki.WithKey(key(0)))
-	id := issue(t, ca, hostA, pki.WithKey(ecKey(t)))
+	id := issue(t, ca, hostA, pki.WithKey(testkit.ECKey(t)))
 	if id.Cert.KeyUsage != x509.KeyUsageDigitalSignature {
 		t.Errorf("KeyUsage %b, want digitalSignature only (no RSA key transport with an EC key)", id.Cert.KeyUsage)
 	}

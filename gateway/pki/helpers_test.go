@@ -1,8 +1,6 @@
 package pki_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"os"
@@ -71,13 +69,4 @@ func keyPEM(t testing.TB, id *pki.Identity) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func ecKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }

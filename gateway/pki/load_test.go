@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/integration/extools"
 )
 
@@ -25,7 +26,7 @@ func pemBlock(typ string, der []byte, headers map[string]string) []byte {
 func TestLoadIdentity(t *testing.T) {
 	ca := newAuthority(t, "Test DAEU CA", pki.WithKey(key(0)))
 	rsaID := issue(t, ca, hostA, pki.WithKey(key(1)))
-	ecPriv := ecKey(t)
+	ecPriv := testkit.ECKey(t)
 	ecID := issue(t, ca, hostB, pki.WithKey(ecPriv))
 	other := issue(t, ca, hostB, pki.WithKey(key(2)))
 

@@ -40,7 +40,7 @@ func TestDifferentialAgainstXMLLint(t *testing.T) {
 		}
 	}
 	xsds := map[string]string{"project": filepath.Join(schemaDir, schemas.Entry)}
-	if ref := extools.ReferenceSchemas(); ref != "" {
+	if ref := extools.ReferenceSchemas(t); ref != "" {
 		xsds["reference"] = filepath.Join(ref, "seos-all.xsd")
 	}
 	valid, invalid := 0, 0

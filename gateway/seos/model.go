@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"strings"
 	"time"
+
+	"github.com/seosgw/seosgw/gateway/clock"
 )
 
 // MessageType is Header/MessageType.
@@ -62,6 +64,13 @@ type Message struct {
 	// Tolerated lists the schema departures of production peers the
 	// parser accepted in this message (empty for a schema-valid one).
 	Tolerated []Quirk
+}
+
+// NewMessage is a message from one participant to another, dated now,
+// under a new MessageGUID (a receiver refuses a MessageGUID it has seen);
+// Version and MessageType follow from the body when it is encoded.
+func NewMessage(from, to Entity, now time.Time, body Body) *Message {
+	return &Message{Header: Header{MessageDate: DateTimeOf(now), Sender: from, Recipient: to, MessageGUID: NewGUID()}, Body: body}
 }
 
 // Header is Message/Header.
@@ -237,7 +246,7 @@ func (d Date) Time() (time.Time, error) {
 	if len(s) > 10 {
 		return time.Parse("2006-01-02Z07:00", s)
 	}
-	return time.ParseInLocation("2006-01-02", s, Sofia)
+	return time.ParseInLocation("2006-01-02", s, clock.Sofia)
 }
 
 // DateTime is the lexical form of an xsd:dateTime.
@@ -255,20 +264,12 @@ func (d DateTime) Time() (time.Time, error) {
 	if strings.HasSuffix(s, "Z") || hasOffset(s) {
 		return time.Parse(time.RFC3339Nano, s)
 	}
-	return time.ParseInLocation("2006-01-02T15:04:05.999999999", s, Sofia)
+	return time.ParseInLocation("2006-01-02T15:04:05.999999999", s, clock.Sofia)
 }
 
 func hasOffset(s string) bool {
 	return len(s) > 6 && (s[len(s)-6] == '+' || s[len(s)-6] == '-') && s[len(s)-3] == ':'
 }
-
-// Sofia is Bulgarian civil time; without tzdata it falls back to EET.
-var Sofia = func() *time.Location {
-	if loc, err := time.LoadLocation("Europe/Sofia"); err == nil {
-		return loc
-	}
-	return time.FixedZone("EET", 2*3600)
-}()
 
 // Str returns a pointer to s, for optional elements.
 func Str(s string) *string { return &s }

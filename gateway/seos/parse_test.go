@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/xmldoc"
 )
 
@@ -206,7 +207,7 @@ func TestDateTimes(t *testing.T) {
 			t.Errorf("%s: %v %v", c.in, got.UTC(), err)
 		}
 	}
-	if s := DateTimeOf(time.Date(2026, 11, 23, 10, 0, 0, 123456789, Sofia)); s != "2026-11-23T10:00:00.123+02:00" || !IsDateTime(string(s)) {
+	if s := DateTimeOf(time.Date(2026, 11, 23, 10, 0, 0, 123456789, clock.Sofia)); s != "2026-11-23T10:00:00.123+02:00" || !IsDateTime(string(s)) {
 		t.Errorf("DateTimeOf = %s", s)
 	}
 }

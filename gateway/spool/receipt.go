@@ -26,7 +26,7 @@ type Receipt struct {
 }
 
 // receipt actions and the state each leads to.
-var actions = map[string]string{"register": inbox.Registered, "reject": inbox.Rejected, "close": inbox.Closed, "stop": inbox.Stopped}
+var actions = map[string]inbox.State{"register": inbox.Registered, "reject": inbox.Rejected, "close": inbox.Closed, "stop": inbox.Stopped}
 
 func bad(field, format string, args ...any) *ais.Error {
 	return &ais.Error{Code: "invalid_request", Status: 400, Field: field, Msg: fmt.Sprintf(format, args...)}

@@ -23,6 +23,23 @@ const DocumentFile = "document.json"
 // so that folders sort in the order they arrived.
 func FolderName(inboxID int64) string { return fmt.Sprintf("%08d", inboxID) }
 
+// Received writes a document the endpoint has just stored to its inbox
+// folder at once, in the background: the scan would catch up anyway; this
+// only makes it prompt. It never blocks (the inbound pipeline calls it);
+// Run and Wait wait for these writes.
+func (s *Spool) Received(inboxID int64) {
+	s.prompt.Add(1)
+	go func() {
+		defer s.prompt.Done()
+		if err := s.WriteReceived(context.Background(), inboxID); err != nil {
+			s.log.Warn("writing a received document", "inbox_id", inboxID, "error", err)
+		}
+	}()
+}
+
+// Wait waits for the writes Received started.
+func (s *Spool) Wait() { s.prompt.Wait() }
+
 // WriteReceived writes a received document to inbox/ID/: document.json
 // (the API's ReceivedDocument, each attachment with the "file" it is
 // saved as) and the attachment files under safe names. The folder is
@@ -93,7 +110,7 @@ func (s *Spool) WriteReceived(ctx context.Context, inboxID int64) error {
 		return err
 	}
 	s.count(func(st *Status) { st.Written++ })
-	s.log.Info("spool: received document written", "inbox_id", inboxID, "folder", filepath.Join(Inbox, name), "attachments", len(view.Attachments))
+	s.log.Info("received document written", "inbox_id", inboxID, "folder", filepath.Join(Inbox, name), "attachments", len(view.Attachments))
 	return nil
 }
 

@@ -16,7 +16,6 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/clock"
-	"github.com/seosgw/seosgw/gateway/config"
 )
 
 // Folders under the spool directory.
@@ -56,7 +55,8 @@ type Spool struct {
 	held   map[string]bool    // claims this scan held back for the register copy
 	before map[string]bool    // … and the previous scan, so each is logged loudly once
 
-	writeMu sync.Mutex // WriteReceived
+	writeMu sync.Mutex     // WriteReceived
+	prompt  sync.WaitGroup // Received's writes in flight
 
 	mu    sync.Mutex
 	state Status
@@ -79,14 +79,20 @@ type Status struct {
 	Waiting   int       `json:"waiting"`  // drops held in work/ until the register copy is fresh
 }
 
-// New prepares the spool directory cfg.AIS.Spool.Dir (creating its
-// folders) and loads the legacy mapping if one is configured.
-func New(cfg *config.Config, svc *ais.Service, log *slog.Logger, clk clock.Clock) (*Spool, error) {
-	sc := cfg.AIS.Spool
-	if sc.Dir == "" {
+// Options say where the spool is and how it reads.
+type Options struct {
+	Dir       string        // the spool directory (ais.spool.dir)
+	Mapping   string        // the legacy XML mapping file; "": JSON envelopes only
+	ScanEvery time.Duration // default 5s
+}
+
+// New prepares the spool directory (creating its folders) and loads the
+// legacy mapping if one is configured.
+func New(opt Options, svc *ais.Service, log *slog.Logger, clk clock.Clock) (*Spool, error) {
+	if opt.Dir == "" {
 		return nil, errors.New("ais.spool.dir is empty: no spool configured")
 	}
-	s := &Spool{dir: cfg.Path(sc.Dir), svc: svc, every: sc.ScanEvery.D(), log: log, clk: clk, seen: map[string]fileSig{}, held: map[string]bool{}}
+	s := &Spool{dir: opt.Dir, svc: svc, every: opt.ScanEvery, log: log, clk: clk, seen: map[string]fileSig{}, held: map[string]bool{}}
 	if s.every <= 0 {
 		s.every = 5 * time.Second
 	}
@@ -95,8 +101,8 @@ func New(cfg *config.Config, svc *ais.Service, log *slog.Logger, clk clock.Clock
 			return nil, fmt.Errorf("ais.spool.dir: %w", err)
 		}
 	}
-	if sc.Mapping != "" {
-		m, err := LoadMapping(cfg.Path(sc.Mapping))
+	if opt.Mapping != "" {
+		m, err := LoadMapping(opt.Mapping)
 		if err != nil {
 			return nil, fmt.Errorf("ais.spool.mapping: %w", err)
 		}
@@ -109,12 +115,14 @@ func New(cfg *config.Config, svc *ais.Service, log *slog.Logger, clk clock.Clock
 func (s *Spool) Dir() string { return s.dir }
 
 // Run scans every ScanEvery until ctx ends. A failed scan (disk, database)
-// is logged and shown by Check; the next one tries again.
+// is logged and shown by Check; the next one tries again. It returns once
+// the prompt writes Received started are done.
 func (s *Spool) Run(ctx context.Context) {
-	s.log.Info("spool: watching", "dir", s.dir, "every", s.every.String(), "legacy_mapping", s.mapping != nil)
+	defer s.prompt.Wait()
+	s.log.Info("watching", "dir", s.dir, "every", s.every.String(), "legacy_mapping", s.mapping != nil)
 	for {
 		if err := s.Scan(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("spool: scan incomplete; retrying next scan", "error", err)
+			s.log.Warn("scan incomplete; retrying next scan", "error", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -133,7 +141,7 @@ func (s *Spool) Scan(ctx context.Context) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("spool: scan panicked: %v", p)
-			s.log.Error("spool: scan panicked", "panic", p)
+			s.log.Error("scan panicked", "panic", p)
 		}
 		s.mu.Lock()
 		s.state.LastScan = s.clk.Now()
@@ -285,7 +293,7 @@ func (s *Spool) claim(kind, name string) (bool, error) {
 func (s *Spool) process(ctx context.Context, kind, name string) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("spool: drop made seosgw panic; moving it to failed", "drop", kind+"/"+name, "panic", p)
+			s.log.Error("drop made seosgw panic; moving it to failed", "drop", kind+"/"+name, "panic", p)
 			err = s.fail(kind, name, &ais.Error{Code: "internal", Msg: "seosgw could not read this file (an internal error; see its log)"})
 		}
 	}()
@@ -350,13 +358,28 @@ func (s *Spool) keyFile(name string) string {
 	return filepath.Join(s.dir, Work, Outbox, "."+name+".key")
 }
 
-func (s *Spool) rememberedKey(name string) (string, bool) {
+func (s *Spool) rememberedKey(name string) (key, hash string, ok bool) {
 	b, err := os.ReadFile(s.keyFile(name))
 	if err != nil {
-		return "", false
+		return "", "", false
 	}
-	k := strings.TrimSpace(string(b))
-	return k, strings.HasPrefix(k, "spool:"+name+":")
+	f := strings.Fields(string(b))
+	if len(f) == 0 || !strings.HasPrefix(f[0], "spool:"+name+":") {
+		return "", "", false
+	}
+	if len(f) > 1 {
+		hash = f[1] // absent in files an older version wrote
+	}
+	return f[0], hash, true
+}
+
+// rememberKey writes the key file: the key and the hash of the request
+// queued under it (ais.RequestHash).
+func (s *Spool) rememberKey(name, key, hash string) error {
+	if err := writeAtomic(s.keyFile(name), []byte(key+"\n"+hash+"\n")); err != nil {
+		return fmt.Errorf("spool: remember the key of %s: %w", name, err)
+	}
+	return nil
 }
 
 // dropStaleKeys removes the keys of drops that are no longer claimed.
@@ -406,10 +429,10 @@ func (s *Spool) send(ctx context.Context, name string) error {
 		return fmt.Errorf("spool: read %s: %w", path, err)
 	}
 	env, perr := s.parse(name, b)
-	if k, ok := s.rememberedKey(name); ok {
+	if k, h, ok := s.rememberedKey(name); ok {
 		// Claimed and about to be queued before a crash: if it was queued,
 		// only finish the move (its files may be in done/ already).
-		if id, guid, ok, err := s.svc.QueuedByKey(ctx, k); err != nil {
+		if id, guid, ok, err := s.svc.QueuedByKey(ctx, k, h); err != nil {
 			return err
 		} else if ok {
 			var files []string
@@ -430,15 +453,16 @@ func (s *Spool) send(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if id, guid, ok, err := s.svc.QueuedByKey(ctx, k); err != nil {
+	hash, err := ais.RequestHash(out)
+	if err != nil {
 		return err
-	} else if ok {
-		// The same drop with the same files again, or queued before a crash.
-		return s.finish(name, id, guid, files, false)
 	}
-	if err := writeAtomic(s.keyFile(name), []byte(k+"\n")); err != nil {
-		return fmt.Errorf("spool: remember the key of %s: %w", name, err)
+	if err := s.rememberKey(name, k, hash); err != nil {
+		return err
 	}
+	// Send looks the key up first: the same drop with the same files
+	// again, or one queued before a crash, gets its first id back
+	// (created=false) and is only moved on.
 	id, guid, created, err := s.svc.Send(ctx, out, k)
 	if err != nil {
 		return err
@@ -483,9 +507,9 @@ func (s *Spool) finish(name string, id int64, guid string, files []string, creat
 	}
 	if created {
 		s.count(func(st *Status) { st.Queued++ })
-		s.log.Info("spool: document queued", "drop", name, "id", id, "document_guid", guid)
+		s.log.Info("document queued", "drop", name, "id", id, "document_guid", guid)
 	} else {
-		s.log.Info("spool: drop was queued before; not sent again", "drop", name, "id", id, "document_guid", guid)
+		s.log.Info("drop was queued before; not sent again", "drop", name, "id", id, "document_guid", guid)
 	}
 	return nil
 }
@@ -517,7 +541,7 @@ func (s *Spool) fail(kind, name string, e *ais.Error) error {
 		}
 	}
 	s.count(func(st *Status) { st.Failed++ })
-	s.log.Warn("spool: drop refused", "drop", kind+"/"+name, "moved_to", filepath.Join(filepath.Base(dir), target), "code", e.Code, "field", e.Field, "error", e.Msg)
+	s.log.Warn("drop refused", "drop", kind+"/"+name, "moved_to", filepath.Join(filepath.Base(dir), target), "code", e.Code, "field", e.Field, "error", e.Msg)
 	return nil
 }
 
@@ -575,6 +599,6 @@ func (s *Spool) applyReceipt(ctx context.Context, name string) error {
 		return fmt.Errorf("spool: move receipt %s to done: %w", name, err)
 	}
 	s.count(func(st *Status) { st.Receipts++ })
-	s.log.Info("spool: receipt applied", "receipt", name, "inbox_id", id, "action", r.Action, "repeat", repeat, "moved_to", used)
+	s.log.Info("receipt applied", "receipt", name, "inbox_id", id, "action", r.Action, "repeat", repeat, "moved_to", used)
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/register"
 )
 
@@ -298,7 +299,11 @@ func (e *env) queueAsBeforeCrash(name string, body []byte) int64 {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := writeAtomic(e.sp.keyFile(name), []byte(k+"\n")); err != nil {
+	hash, err := ais.RequestHash(out)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.sp.rememberKey(name, k, hash); err != nil {
 		e.t.Fatal(err)
 	}
 	id, _, _, err := e.svc.Send(context.Background(), out, k)
@@ -319,14 +324,12 @@ func (downDirectory) List(context.Context, register.Status) ([]*register.Entity,
 	return nil, errDown
 }
 
-func sleep() { time.Sleep(10 * time.Millisecond) }
-
 func TestReceipts(t *testing.T) {
 	type drop struct {
 		receipt string
 		failed  string // the .error's code, "" when taken
 		field   string
-		state   string // the document's state after it
+		state   inbox.State // the document's state after it
 		status  seos.DocStatus
 	}
 	cases := []struct {
@@ -515,17 +518,11 @@ func TestRunRecovers(t *testing.T) {
 	go func() { e.sp.Run(ctx); close(done) }()
 	e.put("outbox/a.json", []byte(`{"recipient":"000000002","kind":"Писмо"}`))
 	id := e.receive(receivedLetter())
-	for i := 0; i < 500; i++ {
-		if exists(e.path("inbox/"+FolderName(id))) && len(e.files("done")) == 1 {
-			break
-		}
-		sleep()
-	}
+	testkit.Eventually(t, 10*time.Second, "Run takes the drop and writes the document", func() bool {
+		return exists(e.path("inbox/"+FolderName(id))) && len(e.files("done")) == 1
+	})
 	cancel()
 	<-done
-	if !exists(e.path("inbox/"+FolderName(id))) || len(e.files("done")) != 1 {
-		t.Errorf("Run did not take the drop or write the document: done %v inbox %v", e.files("done"), e.files("inbox"))
-	}
 }
 
 // hasField says whether an .error file names field (or, for "", none).
@@ -663,7 +660,7 @@ func TestDropKeyCoversFiles(t *testing.T) {
 // does not know, or that may not exchange, fails the drop only when the
 // copy is fresh; otherwise the drop waits in work/ for a later scan.
 func TestRecipientRefusedWhileRegisterStale(t *testing.T) {
-	newcomer := entity(3, "000000003", "Нова агенция")
+	newcomer := testkit.Participant(3, "000000003", "Нова агенция")
 	cases := []struct {
 		name string
 		sync []register.Entity // the register once synced

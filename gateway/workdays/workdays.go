@@ -11,26 +11,15 @@ package workdays
 import (
 	"sort"
 	"time"
-	// The appliance may run where /usr/share/zoneinfo is missing; without
-	// Europe/Sofia, instants near midnight would fall on the wrong date.
-	_ "time/tzdata"
+
+	"github.com/seosgw/seosgw/gateway/clock"
 )
 
 const dateLayout = "2006-01-02"
 
-var sofia = mustLoadSofia()
-
-func mustLoadSofia() *time.Location {
-	loc, err := time.LoadLocation("Europe/Sofia")
-	if err != nil {
-		// Cannot happen: time/tzdata embeds the zone.
-		panic("workdays: load Europe/Sofia: " + err.Error())
-	}
-	return loc
-}
-
-// Sofia returns the Europe/Sofia location.
-func Sofia() *time.Location { return sofia }
+// sofia is clock.Sofia, whose loading cannot fail (it embeds time/tzdata):
+// without it, instants near midnight would fall on the wrong date.
+var sofia = clock.Sofia
 
 // SofiaDate returns the civil date of instant t in Bulgaria, as midnight
 // Europe/Sofia. Use it on clock readings before any other function here.

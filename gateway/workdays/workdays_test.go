@@ -96,7 +96,7 @@ func TestHolidays(t *testing.T) {
 		for _, h := range c.Holidays(year) {
 			k := map[Kind]string{Public: "P", Substitute: "S", Decree: "D"}[h.Kind]
 			got = append(got, h.Date.Format("01-02")+" "+k)
-			if h.Date.Location() != Sofia() {
+			if h.Date.Location() != sofia {
 				t.Errorf("%d: Holidays date %s in %s, want Europe/Sofia", year, h.Date, h.Date.Location())
 			}
 		}
@@ -161,7 +161,7 @@ func TestIsWorkingDay(t *testing.T) {
 // the time of day; SofiaDate is how an instant becomes such a date.
 func TestCivilDates(t *testing.T) {
 	c := New(Overrides{})
-	late := time.Date(2025, time.March, 3, 23, 59, 59, 0, Sofia()) // Liberation Day
+	late := time.Date(2025, time.March, 3, 23, 59, 59, 0, sofia) // Liberation Day
 	if c.IsWorkingDay(late) {
 		t.Errorf("IsWorkingDay(%s) = true, want false", late)
 	}
@@ -175,7 +175,7 @@ func TestCivilDates(t *testing.T) {
 		t.Errorf("instant read as UTC Sunday must be off, its Sofia date Monday working")
 	}
 	// The result keeps the caller's location.
-	got := c.AddWorkingDays(time.Date(2025, time.March, 28, 17, 0, 0, 0, Sofia()), 1)
+	got := c.AddWorkingDays(time.Date(2025, time.March, 28, 17, 0, 0, 0, sofia), 1)
 	if got.Format(time.RFC3339) != "2025-03-31T00:00:00+03:00" {
 		t.Errorf("AddWorkingDays across the DST change = %s", got.Format(time.RFC3339))
 	}

@@ -76,22 +76,16 @@ func (p *testPKI) signer(id *pki.Identity, h Hash) *Signer {
 // message is a compact, valid, unsigned SEOS message.
 func message(t testing.TB, attachment int) []byte {
 	t.Helper()
-	m := &seos.Message{
-		Header: seos.Header{
-			MessageDate: seos.DateTimeOf(time.Now()),
-			Sender:      seos.Entity{Identifier: "000695089", AdministrativeBodyName: "Министерство А", GUID: "{11111111-1111-4111-8111-111111111111}"},
-			Recipient:   seos.Entity{Identifier: "121857413", AdministrativeBodyName: "Община Б", GUID: "{22222222-2222-4222-8222-222222222222}"},
-			MessageGUID: seos.NewGUID(),
+	from := seos.Entity{Identifier: "000695089", AdministrativeBodyName: "Министерство А", GUID: "{11111111-1111-4111-8111-111111111111}"}
+	to := seos.Entity{Identifier: "121857413", AdministrativeBodyName: "Община Б", GUID: "{22222222-2222-4222-8222-222222222222}"}
+	m := seos.NewMessage(from, to, time.Now(), seos.Body{RegistrationRequest: &seos.RegistrationRequest{
+		Document: seos.Document{
+			ID:    seos.DocumentID{Number: &seos.DocumentNumber{Number: "А-1/2026", Date: "2026-11-23"}, GUID: seos.NewGUID()},
+			Kind:  "Писмо",
+			About: seos.Str("Относно: \"тест\" & <проверка>\r\n"),
 		},
-		Body: seos.Body{RegistrationRequest: &seos.RegistrationRequest{
-			Document: seos.Document{
-				ID:    seos.DocumentID{Number: &seos.DocumentNumber{Number: "А-1/2026", Date: "2026-11-23"}, GUID: seos.NewGUID()},
-				Kind:  "Писмо",
-				About: seos.Str("Относно: \"тест\" & <проверка>\r\n"),
-			},
-			Comment: "за регистрация",
-		}},
-	}
+		Comment: "за регистрация",
+	}})
 	if attachment > 0 {
 		m.Body.RegistrationRequest.Document.Attachments = []seos.Attachment{{
 			FileName: "приложение.pdf", MIMEType: "application/pdf",

@@ -88,7 +88,7 @@ func TestDotnetSignedVerifiesInSeosgw(t *testing.T) {
 
 // xmlsec1 signs from a template; these cover rsa-sha1/sha1 (older peers)
 // and exclusive C14N. Java-style prefixed messages, whose bindings
-// SignedInfo inherits, are in the peer zoo (integration/testdata/zoo/java).
+// SignedInfo inherits, are in the peer zoo (integration/e2e/testdata/zoo/java).
 func TestXmlsecSignedVerifiesInSeosgw(t *testing.T) {
 	p := getPKI(t)
 	bin := extools.Require(t, "xmlsec1")
@@ -142,7 +142,7 @@ func nsDecl(p string) string {
 // serial this holds only because X509IssuerSerial is left out.
 func TestSignedMessagesAreSchemaValid(t *testing.T) {
 	p := getPKI(t)
-	dir := extools.ReferenceSchemas()
+	dir := extools.ReferenceSchemas(t)
 	if dir == "" {
 		dir = t.TempDir()
 		if err := schemas.WriteDir(dir); err != nil {

@@ -126,8 +126,8 @@ func (s *suite) trackRegistration(ctx context.Context, doc *sentDocument) error 
 	}
 	now := s.clk.Now()
 	rr := doc.msg.Body.RegistrationRequest
-	id, _, err := outbox.Enqueue(ctx, db, outbox.KindRegistration, s.target.GUID, doc.docGUID, 0,
-		&outbox.Request{Document: &rr.Document, Comment: rr.Comment}, "", now)
+	id, _, err := outbox.Enqueue(ctx, db, outbox.Entry{Kind: outbox.KindRegistration, Recipient: s.target.GUID, Document: doc.docGUID,
+		Request: &outbox.Request{Document: &rr.Document, Comment: rr.Comment}}, now)
 	if err != nil {
 		return err
 	}
@@ -353,7 +353,7 @@ func (s *suite) judgeAsyncDocument(ctx context.Context, c *checkCtx, in []incomi
 	if err := inbox.Apply(ctx, s.db(), got.ID, &inbox.Update{State: inbox.Registered, ID: &id}, now); err != nil {
 		c.warn(c.l("the harness could not mark the document registered: %v", "изпитващата система не можа да отбележи документа като регистриран: %v", err))
 	}
-	m := &seos.Message{Header: s.header(s.self, got.Sender), Body: seos.Body{StatusResponse: &seos.StatusResponse{DocID: id, Status: seos.StatusRegistered}}}
+	m := seos.NewMessage(s.self, got.Sender, s.clk.Now(), seos.Body{StatusResponse: &seos.StatusResponse{DocID: id, Status: seos.StatusRegistered}})
 	signed, err := sign(m, s.harness)
 	if err != nil {
 		c.harnessError(err)
@@ -469,11 +469,7 @@ func (s *suite) incoming(ctx context.Context) []incomingMessage {
 }
 
 func (s *suite) replyTo(ctx context.Context, l *msglog.Log, id int64) *msglog.Entry {
-	var rid int64
-	if err := s.db().QueryRowContext(ctx, `SELECT id FROM message_log WHERE reply_to = ? ORDER BY id LIMIT 1`, id).Scan(&rid); err != nil {
-		return nil
-	}
-	e, err := l.Get(ctx, rid)
+	e, err := l.ReplyTo(ctx, id)
 	if err != nil {
 		return nil
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/soap"
 	"github.com/seosgw/seosgw/gateway/xmldoc"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
-	regsoap "github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 )
 
 // title says in one line what a check asserts.
@@ -282,7 +282,7 @@ func (c *checkCtx) soapFault(r *response, what string) {
 	}
 	_, err := soap.ParseSubmitResponse(r.body)
 	var f *soap.Fault
-	if !c.expect(errors.As(err, &f), c.l("%s gets a SOAP fault", "%s получава SOAP грешка (fault)", what), fmt.Sprintf("HTTP %d: %s", r.status, regsoap.Snippet(r.body, 160))) {
+	if !c.expect(errors.As(err, &f), c.l("%s gets a SOAP fault", "%s получава SOAP грешка (fault)", what), fmt.Sprintf("HTTP %d: %s", r.status, daeu.Snippet(r.body, 160))) {
 		return
 	}
 	c.expect(r.status == http.StatusInternalServerError, c.l("the fault comes with HTTP 500, as SOAP 1.1 requires", "грешката идва с HTTP 500, както изисква SOAP 1.1"),
@@ -463,7 +463,7 @@ func (s *suite) checkDuplicateDocument(ctx context.Context, c *checkCtx) {
 	if !s.needRegistration(c) {
 		return
 	}
-	m := &seos.Message{Header: s.header(s.self, s.targetEntity), Body: s.reg.msg.Body}
+	m := seos.NewMessage(s.self, s.targetEntity, s.clk.Now(), s.reg.msg.Body)
 	signed, err := sign(m, s.harness)
 	if err != nil {
 		c.harnessError(err)

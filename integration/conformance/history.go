@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/clock"
-	"github.com/seosgw/seosgw/gateway/workdays"
 )
 
 // History lists the runs kept in a report folder (history.json), newest last.
@@ -97,7 +96,7 @@ func ParseUntil(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	d, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(s), workdays.Sofia())
+	d, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(s), clock.Sofia)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is neither a date YYYY-MM-DD nor an RFC 3339 time", s)
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/seosgw/seosgw/gateway/workdays"
+	"github.com/seosgw/seosgw/gateway/clock"
 )
 
 // Lang is the language a report is written in. DAEU files the report in
@@ -42,7 +42,7 @@ func (l Lang) when(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	t = t.In(workdays.Sofia())
+	t = t.In(clock.Sofia)
 	if l == English {
 		return t.Format("2006-01-02 15:04:05 MST")
 	}

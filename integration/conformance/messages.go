@@ -10,11 +10,6 @@ import (
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 )
 
-// header is a new message header from one participant to another.
-func (s *suite) header(from, to seos.Entity) seos.Header {
-	return seos.Header{MessageDate: seos.DateTimeOf(s.clk.Now()), Sender: from, Recipient: to, MessageGUID: seos.NewGUID()}
-}
-
 // registration is a DocumentRegistrationRequest from the test participant
 // to the participant about a new document, numbered in the harness's own
 // register of sent documents.
@@ -36,15 +31,12 @@ func (s *suite) registration(about, comment string, atts ...seos.Attachment) *se
 		doc.Attachments = []seos.Attachment{{FileName: "писмо.txt", MIMEType: "text/plain",
 			Body: seos.Base64Of([]byte("Тестово писмо от изпитването за съответствие на ДАЕУ.\n" + about + "\n"))}}
 	}
-	return &seos.Message{
-		Header: s.header(s.self, s.targetEntity),
-		Body:   seos.Body{RegistrationRequest: &seos.RegistrationRequest{Document: doc, Comment: comment}},
-	}
+	return seos.NewMessage(s.self, s.targetEntity, now, seos.Body{RegistrationRequest: &seos.RegistrationRequest{Document: doc, Comment: comment}})
 }
 
 // statusRequest asks the participant about a document.
 func (s *suite) statusRequest(docGUID string) *seos.Message {
-	return &seos.Message{Header: s.header(s.self, s.targetEntity), Body: seos.Body{StatusRequest: &seos.StatusRequest{DocID: seos.DocumentID{GUID: docGUID}}}}
+	return seos.NewMessage(s.self, s.targetEntity, s.clk.Now(), seos.Body{StatusRequest: &seos.StatusRequest{DocID: seos.DocumentID{GUID: docGUID}}})
 }
 
 // sign builds, signs and serialises m as id.

@@ -20,7 +20,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/register"
-	regsoap "github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 )
 
 // Names of the checks, in the order they run.
@@ -382,7 +382,7 @@ func (s *suite) setup(ctx context.Context) error {
 // must be as the checks assume or every result would be misleading.
 func (s *suite) lookUp(ctx context.Context) error {
 	cfg := s.cfg
-	client, err := regsoap.NewClient(regsoap.ClientConfig{URL: cfg.Register.URL, Identity: s.harness, RootCAs: s.roots,
+	client, err := daeu.NewClient(daeu.Options{URL: cfg.Register.URL, Identity: s.harness, RootCAs: s.roots,
 		Timeout: cfg.Register.Timeout.D(), Log: s.log})
 	if err != nil {
 		return fmt.Errorf("register: %w", err)
@@ -418,7 +418,7 @@ func (s *suite) lookUp(ctx context.Context) error {
 		return fmt.Errorf("register %s does not list the participant under test %s", cfg.Register.URL, s.opt.Participant)
 	}
 	setup.Entry = s.target
-	s.targetEntity = seos.Entity{Identifier: s.target.Identifier, AdministrativeBodyName: s.target.AdministrativeBodyName, GUID: s.target.GUID}
+	s.targetEntity = s.target.Node()
 	if svc := s.target.ExchangeService(); svc != nil {
 		s.registeredURL = strings.TrimSpace(svc.URI)
 		if svc.Status != register.Active {

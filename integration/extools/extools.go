@@ -58,13 +58,42 @@ func SharedDir() string {
 	return ""
 }
 
-// ReferenceSchemas returns the reference schema folder, or "" when ../shared is absent.
-func ReferenceSchemas() string {
+// Reference returns the path of rel under ../shared/reference (the
+// official XSDs and WSDLs). When it is missing the test skips, or fails
+// under SEOSGW_REQUIRE_TOOLS=1 like any other missing tool.
+func Reference(t testing.TB, rel string) string {
+	t.Helper()
+	p := OptionalReference(t, rel)
+	if p == "" {
+		missing(t, "../shared/reference/"+rel+" not found (set SEOSGW_SHARED)")
+	}
+	return p
+}
+
+// OptionalReference is Reference for tests that can also check less without
+// the reference files: it returns "" when they are missing, except under
+// SEOSGW_REQUIRE_TOOLS=1, where the test fails instead.
+func OptionalReference(t testing.TB, rel string) string {
+	t.Helper()
 	if d := SharedDir(); d != "" {
-		p := filepath.Join(d, "reference", "schemas")
-		if _, err := os.Stat(filepath.Join(p, "seos-all.xsd")); err == nil {
+		p := filepath.Join(d, "reference", rel)
+		if _, err := os.Stat(p); err == nil {
 			return p
 		}
+	}
+	if Required() {
+		t.Fatalf("required reference file: ../shared/reference/%s not found (set SEOSGW_SHARED)", rel)
+	}
+	return ""
+}
+
+// ReferenceSchemas returns the reference schema folder, or "" when
+// ../shared is absent (failing the test instead under
+// SEOSGW_REQUIRE_TOOLS=1).
+func ReferenceSchemas(t testing.TB) string {
+	t.Helper()
+	if p := OptionalReference(t, filepath.Join("schemas", "seos-all.xsd")); p != "" {
+		return filepath.Dir(p)
 	}
 	return ""
 }

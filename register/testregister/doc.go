@@ -1,6 +1,6 @@
 // Package testregister is a participant register for test environments:
 // DAEU's register as a SOAP service speaking exactly the real one's
-// rpc/encoded dialect (register/soap), the admin operations behind
+// rpc/encoded dialect (register/daeu), the admin operations behind
 // `seosgw register admin`, and the joining cases of PROTOCOL.md §7 with
 // their 14-working-day test deadline. Its data is its own SQLite file.
 //

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/gateway/workdays"
 	"github.com/seosgw/seosgw/register"
@@ -97,7 +98,7 @@ func (r *Register) Deadline(applied, certIssued time.Time) time.Time {
 
 // Date reads a civil date YYYY-MM-DD as midnight Europe/Sofia.
 func Date(s string) (time.Time, error) {
-	t, err := time.ParseInLocation(dateLayout, strings.TrimSpace(s), workdays.Sofia())
+	t, err := time.ParseInLocation(dateLayout, strings.TrimSpace(s), clock.Sofia)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is not a date YYYY-MM-DD", s)
 	}
@@ -115,7 +116,7 @@ func civil(t time.Time) time.Time {
 	if t.IsZero() {
 		return t
 	}
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, workdays.Sofia())
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, clock.Sofia)
 }
 
 // OpenCase opens the joining case of a participant already in the

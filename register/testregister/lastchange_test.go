@@ -12,7 +12,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/register"
-	"github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 )
 
 // TestLastChangeKeepsMilliseconds: a change at 10:00:00.123 (in a register
@@ -30,11 +30,11 @@ func TestLastChangeKeepsMilliseconds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	answer := string(soap.EncodeResponse(soap.GetAllRecords, all, nil))
+	answer := string(daeu.EncodeResponse(daeu.GetAllRecords, all, nil))
 	if !strings.Contains(answer, "<LastChange xsi:type=\"xsd:dateTime\">2026-04-09T10:00:00.124+03:00</LastChange><Status") {
 		t.Fatalf("the entity's LastChange lost its milliseconds:\n%s", answer)
 	}
-	l, err := soap.DecodeResponse(soap.GetAllRecords, []byte(answer), "", nil)
+	l, err := daeu.DecodeResponse(daeu.GetAllRecords, []byte(answer), "", nil)
 	if err != nil || l.Cursor != "2026-04-09T10:00:00.124+03:00" {
 		t.Fatalf("cursor %q, %v", l.Cursor, err)
 	}
@@ -42,7 +42,7 @@ func TestLastChangeKeepsMilliseconds(t *testing.T) {
 	if _, err := r.SetStatus(ctx, gC, register.TemporarilyInactive); err != nil {
 		t.Fatal(err)
 	}
-	since, err := soap.ParseDateTime(l.Cursor, nil)
+	since, err := daeu.ParseDateTime(l.Cursor, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/register"
-	"github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 	"github.com/seosgw/seosgw/wsdl"
 )
 
@@ -64,39 +64,39 @@ func (r *Register) serveSOAP(w http.ResponseWriter, req *http.Request) {
 	log := r.log.With("remote", req.RemoteAddr, "client_serial", clientSerial(req))
 	body, err := io.ReadAll(io.LimitReader(req.Body, maxRequestBytes+1))
 	if err != nil {
-		log.WarnContext(ctx, "register: read request", "err", err)
+		log.WarnContext(ctx, "read request", "error", err)
 		return
 	}
 	if len(body) > maxRequestBytes {
-		fault(w, soap.FaultClient, "request larger than 1 MiB")
+		fault(w, daeu.FaultClient, "request larger than 1 MiB")
 		return
 	}
-	call, err := soap.DecodeRequest(body, req.Header.Get("Content-Type"))
+	call, err := daeu.DecodeRequest(body, req.Header.Get("Content-Type"))
 	if err != nil {
-		var unknown *soap.UnknownOperationError
+		var unknown *daeu.UnknownOperationError
 		if errors.As(err, &unknown) {
-			fault(w, soap.FaultClient, err.Error())
+			fault(w, daeu.FaultClient, err.Error())
 		} else {
-			fault(w, soap.FaultClient, "error in msg parsing: "+err.Error())
+			fault(w, daeu.FaultClient, "error in msg parsing: "+err.Error())
 		}
-		log.InfoContext(ctx, "register: bad request", "err", err)
+		log.InfoContext(ctx, "bad request", "error", err)
 		return
 	}
 	l, err := r.answer(ctx, call)
 	if err != nil {
 		var bad *badParam
 		if errors.As(err, &bad) {
-			fault(w, soap.FaultClient, err.Error())
+			fault(w, daeu.FaultClient, err.Error())
 			return
 		}
-		log.ErrorContext(ctx, "register: query failed", "op", string(call.Op), "err", err)
-		fault(w, soap.FaultServer, "the register database is unavailable")
+		log.ErrorContext(ctx, "query failed", "op", string(call.Op), "error", err)
+		fault(w, daeu.FaultServer, "the register database is unavailable")
 		return
 	}
 	log.InfoContext(ctx, "register call", "op", string(call.Op), "param", call.Param, "entities", len(l.Entities))
 	w.Header().Set("Server", "seosgw test register (NuSOAP-compatible)")
 	w.Header().Set("Content-Type", "text/xml; charset=UTF-8")
-	w.Write(soap.EncodeResponse(call.Op, l, nil))
+	w.Write(daeu.EncodeResponse(call.Op, l, nil))
 }
 
 type badParam struct{ msg string }
@@ -104,24 +104,24 @@ type badParam struct{ msg string }
 func (e *badParam) Error() string { return e.msg }
 
 // answer runs the query behind an operation.
-func (r *Register) answer(ctx context.Context, call *soap.Request) (*register.Listing, error) {
+func (r *Register) answer(ctx context.Context, call *daeu.Request) (*register.Listing, error) {
 	switch call.Op {
-	case soap.GetAllRecords:
+	case daeu.GetAllRecords:
 		return r.All(ctx)
-	case soap.GetNewRecords:
+	case daeu.GetNewRecords:
 		if call.Param == "" {
 			return r.All(ctx) // what PHP's "last_change > ''" gives
 		}
-		t, err := soap.ParseDateTime(call.Param, nil)
+		t, err := daeu.ParseDateTime(call.Param, nil)
 		if err != nil {
 			return nil, &badParam{"GetNewRecords: date: " + err.Error()}
 		}
 		return r.Since(ctx, t)
-	case soap.GetByEntityIdentifier:
+	case daeu.GetByEntityIdentifier:
 		return r.ByEIK(ctx, call.Param)
-	case soap.GetByGuid:
+	case daeu.GetByGuid:
 		return r.ByGUID(ctx, call.Param)
-	case soap.GetByCertificateSN:
+	case daeu.GetByCertificateSN:
 		return r.BySerial(ctx, call.Param)
 	}
 	return nil, &badParam{fmt.Sprintf("Operation '%s' is not defined in the WSDL for this service", call.Op)}
@@ -131,7 +131,7 @@ func fault(w http.ResponseWriter, code, msg string) {
 	w.Header().Set("Server", "seosgw test register (NuSOAP-compatible)")
 	w.Header().Set("Content-Type", "text/xml; charset=UTF-8")
 	w.WriteHeader(http.StatusInternalServerError)
-	w.Write(soap.EncodeFault(code, msg, ""))
+	w.Write(daeu.EncodeFault(code, msg, ""))
 }
 
 func clientSerial(req *http.Request) string {

@@ -3,9 +3,6 @@ package testregister
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -17,8 +14,9 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/register"
-	"github.com/seosgw/seosgw/register/soap"
+	"github.com/seosgw/seosgw/register/daeu"
 )
 
 type serverPKI struct {
@@ -29,57 +27,20 @@ type serverPKI struct {
 
 func newServerPKI(t *testing.T) *serverPKI {
 	t.Helper()
+	key := testkit.ECKey(t)
+	daeu, other := testkit.NewPKI(t, "Test DAEU CA", key), testkit.NewPKI(t, "Other CA", key)
 	dir := t.TempDir()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &serverPKI{}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	p.ca, err = pki.NewAuthority("Test DAEU CA", pki.WithKey(key))
-	must(err)
-	other, err := pki.NewAuthority("Other CA", pki.WithKey(key))
-	must(err)
-	p.caFile, _, err = p.ca.WriteFiles(dir, "ca")
-	must(err)
-	srv, err := p.ca.IssueTransport("register.obmen.local", pki.WithKey(key), pki.WithLoopback())
-	must(err)
-	p.certFile, p.keyFile, err = srv.WriteFiles(dir, "register")
-	must(err)
-	p.client, err = p.ca.IssueTransport("node.obmen.local", pki.WithKey(key))
-	must(err)
-	p.stranger, err = other.IssueTransport("node.obmen.local", pki.WithKey(key))
-	must(err)
+	p := &serverPKI{ca: daeu.CA, caFile: daeu.CAFile(t, dir), client: daeu.Issue(t, "node.obmen.local"), stranger: other.Issue(t, "node.obmen.local")}
+	p.certFile, p.keyFile = testkit.Files(t, dir, daeu.Issue(t, "register.obmen.local", pki.WithLoopback()), "register")
 	return p
 }
 
 func serve(t *testing.T, r *Register, p *serverPKI, publicURL string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- r.Serve(ctx, ServeConfig{Listen: "127.0.0.1:0", CertFile: p.certFile, KeyFile: p.keyFile, ClientCAFile: p.caFile, PublicURL: publicURL},
-			func(a net.Addr) { addr <- a })
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
+	addr := testkit.Serve(t, func(ctx context.Context, ready func(net.Addr)) error {
+		return r.Serve(ctx, ServeConfig{Listen: "127.0.0.1:0", CertFile: p.certFile, KeyFile: p.keyFile, ClientCAFile: p.caFile, PublicURL: publicURL}, ready)
 	})
-	select {
-	case a := <-addr:
-		return "https://" + a.String() + "/service/"
-	case err := <-done:
-		t.Fatal(err)
-	}
-	return ""
+	return "https://" + addr.String() + "/service/"
 }
 
 // rawClient speaks HTTP to the register with an optional client certificate.
@@ -104,14 +65,14 @@ func TestServerRequiresTrustedClientCertificate(t *testing.T) {
 			var l *register.Listing
 			var err error
 			if id != nil {
-				c, cerr := soap.NewClient(soap.ClientConfig{URL: url, Identity: id, RootCAs: p.ca.Pool(), Timeout: 5 * time.Second})
+				c, cerr := daeu.NewClient(daeu.Options{URL: url, Identity: id, RootCAs: p.ca.Pool(), Timeout: 5 * time.Second})
 				if cerr != nil {
 					t.Fatal(cerr)
 				}
 				l, err = c.GetAllRecords(ctx)
 			} else {
 				var resp *http.Response
-				resp, err = rawClient(p, nil).Post(url, "text/xml", bytes.NewReader(soap.EncodeRequest(soap.GetAllRecords, "")))
+				resp, err = rawClient(p, nil).Post(url, "text/xml", bytes.NewReader(daeu.EncodeRequest(daeu.GetAllRecords, "")))
 				if err == nil {
 					resp.Body.Close()
 				}
@@ -122,7 +83,7 @@ func TestServerRequiresTrustedClientCertificate(t *testing.T) {
 				}
 				return
 			}
-			var te *soap.TransportError
+			var te *daeu.TransportError
 			if err == nil || (id != nil && !errors.As(err, &te)) {
 				t.Fatalf("a client the register does not trust got through: %v", err)
 			}
@@ -161,7 +122,7 @@ func TestServerSpeaksNuSOAP(t *testing.T) {
 <SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns1="uri:egovmsg"><SOAP-ENV:Body><ns1:GetByEntityIdentifier><EntityIdentifier>333</EntityIdentifier></ns1:GetByEntityIdentifier></SOAP-ENV:Body></SOAP-ENV:Envelope>`
 	for _, action := range []string{`"uri:egovmsg/GetByEntityIdentifier"`, `uri:egovmsg/GetByEntityIdentifier`, ``} {
 		code, b := post(extSoap, action)
-		l, err := soap.DecodeResponse(soap.GetByEntityIdentifier, b, "", nil)
+		l, err := daeu.DecodeResponse(daeu.GetByEntityIdentifier, b, "", nil)
 		if code != 200 || err != nil || len(l.Entities) != 1 || !bytes.Contains(b, []byte(`<item xsi:type="tns:Entity">`)) {
 			t.Errorf("SOAPAction %q: HTTP %d %v %s", action, code, err, b)
 		}
@@ -173,9 +134,9 @@ func TestServerSpeaksNuSOAP(t *testing.T) {
 	}
 	for body, says := range faults {
 		code, b := post(body, "")
-		_, err := soap.DecodeResponse(soap.GetAllRecords, b, "", nil)
-		var f *soap.FaultError
-		if code != 500 || !errors.As(err, &f) || f.Code != soap.FaultClient || !strings.Contains(f.String, says) {
+		_, err := daeu.DecodeResponse(daeu.GetAllRecords, b, "", nil)
+		var f *daeu.FaultError
+		if code != 500 || !errors.As(err, &f) || f.Code != daeu.FaultClient || !strings.Contains(f.String, says) {
 			t.Errorf("%s: HTTP %d, %v; want a Client fault saying %q", body, code, err, says)
 		}
 	}

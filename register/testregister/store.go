@@ -113,7 +113,7 @@ func bump(ctx context.Context, tx *sql.Tx, now time.Time) (time.Time, error) {
 	if _, err := tx.ExecContext(ctx, `UPDATE register_meta SET last_change = ? WHERE id = 1`, t); err != nil {
 		return time.Time{}, fmt.Errorf("bump register LastChange: %w", err)
 	}
-	return time.UnixMilli(t).In(workdays.Sofia()), nil
+	return time.UnixMilli(t).In(clock.Sofia), nil
 }
 
 // lastChange is the register-wide LastChange.
@@ -122,7 +122,7 @@ func (r *Register) lastChange(ctx context.Context, q querier) (time.Time, error)
 	if err := q.QueryRowContext(ctx, `SELECT last_change FROM register_meta WHERE id = 1`).Scan(&last); err != nil {
 		return time.Time{}, fmt.Errorf("test register: read LastChange: %w", err)
 	}
-	return time.UnixMilli(last).In(workdays.Sofia()), nil
+	return time.UnixMilli(last).In(clock.Sofia), nil
 }
 
 type querier interface {
@@ -144,7 +144,7 @@ func scanEntities(rows *sql.Rows) ([]register.Entity, error) {
 			return nil, fmt.Errorf("test register: read entity: %w", err)
 		}
 		e.Status = register.Status(status)
-		e.LastChange = time.UnixMilli(last).In(workdays.Sofia())
+		e.LastChange = time.UnixMilli(last).In(clock.Sofia)
 		if err := json.Unmarshal([]byte(services), &e.Services); err != nil {
 			return nil, fmt.Errorf("test register: entity %s services: %w", e.GUID, err)
 		}

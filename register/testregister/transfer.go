@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/store"
-	"github.com/seosgw/seosgw/gateway/workdays"
 	"github.com/seosgw/seosgw/register"
 )
 
@@ -192,7 +192,7 @@ func (r *Register) Import(ctx context.Context, rd io.Reader, opt ImportOptions) 
 				if t = e.LastChange; t.IsZero() {
 					return fmt.Errorf("%s has no lastChange to keep", e.GUID)
 				}
-				t = t.In(workdays.Sofia())
+				t = t.In(clock.Sofia)
 			}
 			latest = later(latest, t)
 			if err := put(ctx, tx, e, t); err != nil {

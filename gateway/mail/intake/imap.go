@@ -109,7 +109,7 @@ func NewIMAPPoller(o IMAPOptions, sink Sink) (*IMAPPoller, error) {
 func (p *IMAPPoller) Run(ctx context.Context) error {
 	for {
 		if n, err := p.Poll(ctx); err != nil && ctx.Err() == nil {
-			p.log.Error("mailbox poll failed; retrying at the next poll", "err", err)
+			p.log.Error("mailbox poll failed; retrying at the next poll", "error", err)
 		} else if n > 0 {
 			p.log.Info("mailbox poll", "taken", n)
 		}
@@ -186,7 +186,7 @@ func (p *IMAPPoller) poll(ctx context.Context) (int, error) {
 	}
 	wd.Reset(p.o.Timeout)
 	if err := c.Logout().Wait(); err != nil {
-		p.log.Debug("IMAP LOGOUT", "err", err)
+		p.log.Debug("IMAP LOGOUT", "error", err)
 	}
 	return taken, nil
 }
@@ -238,7 +238,7 @@ func (p *IMAPPoller) take(ctx context.Context, c *imapclient.Client, validity ui
 	if err := deliver(ctx, p.sink, rec, p.o.SinkTimeout); err != nil {
 		if errors.Is(err, ErrRefused) {
 			p.m.received.WithLabelValues(ChannelIMAP, "refused").Inc()
-			p.log.Warn("mail refused by the sink, flagged", "id", rec.ID, "err", err, "flag", RefusedFlag)
+			p.log.Warn("mail refused by the sink, flagged", "id", rec.ID, "error", err, "flag", RefusedFlag)
 			return false, p.flag(c, set, RefusedFlag)
 		}
 		p.m.received.WithLabelValues(ChannelIMAP, "sink_failed").Inc()

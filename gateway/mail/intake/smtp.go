@@ -261,7 +261,7 @@ func (ss *session) data(r io.Reader) error {
 			s.m.received.WithLabelValues(s.channel, "aborted").Inc()
 			return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Timeout or broken connection during DATA"}
 		}
-		s.log.Error("mail intake: spooling failed", "err", err)
+		s.log.Error("mail intake: spooling failed", "error", err)
 		s.m.received.WithLabelValues(s.channel, "spool_failed").Inc()
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Local error in processing; try again later"}
 	}
@@ -271,11 +271,11 @@ func (ss *session) data(r io.Reader) error {
 	if err := deliver(context.Background(), s.sink, m, s.o.SinkTimeout); err != nil {
 		if errors.Is(err, ErrRefused) {
 			s.m.received.WithLabelValues(s.channel, "refused").Inc()
-			s.log.Warn("mail refused by the sink", "id", m.ID, "from", m.From, "err", err)
+			s.log.Warn("mail refused by the sink", "id", m.ID, "from", m.From, "error", err)
 			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message refused"}
 		}
 		s.m.received.WithLabelValues(s.channel, "sink_failed").Inc()
-		s.log.Error("mail not stored; the client is asked to retry", "id", m.ID, "from", m.From, "err", err)
+		s.log.Error("mail not stored; the client is asked to retry", "id", m.ID, "from", m.From, "error", err)
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Local error in processing; try again later"}
 	}
 	s.m.received.WithLabelValues(s.channel, "delivered").Inc()

@@ -113,13 +113,13 @@ func (s *Sender) Wake() {
 func (s *Sender) Run(ctx context.Context) error {
 	now := s.o.Clock.Now()
 	if n, err := recoverStale(ctx, s.db, now, now); err != nil {
-		s.log.Error("mail queue: recovering mail left in flight", "err", err)
+		s.log.Error("mail queue: recovering mail left in flight", "error", err)
 	} else if n > 0 {
 		s.log.Warn("mail queue: mail left in flight by a stop is queued again", "count", n)
 	}
 	for {
 		if _, err := s.SendDue(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("mail queue pass", "err", err)
+			s.log.Error("mail queue pass", "error", err)
 		}
 		wait := s.o.Poll
 		if next, err := nextDue(ctx, s.db); err == nil && !next.IsZero() {
@@ -166,9 +166,9 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 				sent++
 				s.log.Info("mail sent", "id", it.ID, "kind", it.Kind, "to", it.To, "message_id", it.MessageID, "attempt", it.Attempts)
 			case Failed:
-				s.log.Error("mail failed for good", "id", it.ID, "kind", it.Kind, "to", it.To, "attempt", it.Attempts, "err", detail)
+				s.log.Error("mail failed for good", "id", it.ID, "kind", it.Kind, "to", it.To, "attempt", it.Attempts, "error", detail)
 			default:
-				s.log.Warn("mail not sent; will retry", "id", it.ID, "to", it.To, "attempt", it.Attempts, "retry_at", retryAt, "err", detail)
+				s.log.Warn("mail not sent; will retry", "id", it.ID, "to", it.To, "attempt", it.Attempts, "retry_at", retryAt, "error", detail)
 			}
 		}
 		if ctx.Err() != nil {

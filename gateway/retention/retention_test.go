@@ -1,0 +1,71 @@
+package retention_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/msglog"
+	"github.com/seosgw/seosgw/gateway/outbox"
+	"github.com/seosgw/seosgw/gateway/retention"
+	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/testkit"
+)
+
+// TestPrune: what is older than the retention period loses its bulk, the
+// rows stay, and what is younger is untouched.
+func TestPrune(t *testing.T) {
+	ctx, db := context.Background(), testkit.DB(t)
+	old := time.Date(2025, 11, 1, 10, 0, 0, 0, time.UTC)
+	now := old.Add(400 * 24 * time.Hour)
+	sender := testkit.Participant(2, "000000002", "Министерство")
+	doc := seos.Document{ID: seos.DocumentID{GUID: seos.NewGUID()}, Kind: "Писмо",
+		Attachments: []seos.Attachment{{FileName: "a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte("%PDF"))}}}
+	finished := testkit.Receive(t, db, sender.Node(), doc, old) // its message log entry is old too
+	if err := inbox.Apply(ctx, db, finished, &inbox.Update{State: inbox.Rejected, Reason: "не е наш"}, old); err != nil {
+		t.Fatal(err)
+	}
+	doc.ID.GUID = seos.NewGUID()
+	recent := testkit.Receive(t, db, sender.Node(), doc, now)
+	if err := inbox.Apply(ctx, db, recent, &inbox.Update{State: inbox.Rejected, Reason: "не е наш"}, now); err != nil {
+		t.Fatal(err)
+	}
+	sent, _, err := outbox.Enqueue(ctx, db, outbox.Entry{Kind: outbox.KindRegistration, Recipient: sender.GUID, Document: doc.ID.GUID,
+		Request: &outbox.Request{Document: &doc}}, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, _ := outbox.Claim(ctx, db, old, 1)
+	if err := outbox.Record(ctx, db, items[0], outbox.Outcome{Delivered: true, DocStatus: string(seos.StatusWaitRegistration)}, old); err != nil {
+		t.Fatal(err)
+	}
+
+	p := &retention.Pruner{DB: db, Keep: 365 * 24 * time.Hour, Clock: clock.NewManual(now), Log: slog.New(slog.DiscardHandler)}
+	want := map[string]int64{"message log raw bytes": 1, "outbox requests": 1, "finished inbox attachments": 1}
+	for what, n := range p.Prune(ctx) {
+		if n != want[what] {
+			t.Errorf("%s: pruned %d, want %d", what, n, want[what])
+		}
+	}
+	if _, body, err := inbox.AttachmentContent(ctx, db, finished, 1); err != nil || len(body) != 0 {
+		t.Errorf("old attachment kept: %d bytes %v", len(body), err)
+	}
+	if _, body, err := inbox.AttachmentContent(ctx, db, recent, 1); err != nil || len(body) == 0 {
+		t.Errorf("recent attachment pruned: %v", err)
+	}
+	if it, err := outbox.Get(ctx, db, sent); err != nil || it.Request.Document != nil || it.State != outbox.Delivered {
+		t.Errorf("outbox item after pruning: %+v %v", it, err)
+	}
+	entries, err := (&msglog.Log{DB: db}).List(ctx, msglog.Filter{})
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("message log rows: %d %v", len(entries), err)
+	}
+	for what, n := range p.Prune(ctx) {
+		if n != 0 {
+			t.Errorf("a second pass pruned %d of %s", n, what)
+		}
+	}
+}
