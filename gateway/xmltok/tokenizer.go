@@ -252,7 +252,7 @@ func (t *Tokenizer) text(cdata bool) (*Token, error) {
 	var out []byte
 	copied := false
 	start, from, i := t.pos, t.pos, t.pos // chunk start; bytes before from are in out
-	skip := 0                            // bytes after the chunk that end it ("]]>")
+	skip := 0                             // bytes after the chunk that end it ("]]>")
 	for {
 		for i < t.end && plain[t.buf[i]] {
 			i++

@@ -243,4 +243,3 @@ func FuzzTokenizer(f *testing.F) {
 		}
 	})
 }
-
