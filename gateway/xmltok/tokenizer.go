@@ -40,6 +40,7 @@ type Tokenizer struct {
 	sawRoot    bool
 	pendingEnd bool
 	inText     int8 // 0 none, 1 text run, 2 CDATA section
+	outside    bool // the text run outside the root is not white space
 }
 
 type frame struct {
@@ -375,8 +376,13 @@ func (t *Tokenizer) text(cdata bool) (*Token, error) {
 	if len(t.stack) == 0 {
 		for _, b := range tok.Data {
 			if b != ' ' && b != '\t' && b != '\n' && b != '\r' {
-				return nil, t.syntax("text outside the root element")
+				t.outside = true
 			}
+		}
+		// Said at the end of the run, so that how the input was cut
+		// into reads cannot change which error comes first.
+		if t.outside && !tok.More {
+			return nil, t.syntax("text outside the root element")
 		}
 	}
 	return tok, nil
