@@ -430,19 +430,20 @@ func (a *api) getAttachment(w http.ResponseWriter, r *http.Request) error {
 	if n > 1<<20 {
 		return &Error{Code: "not_found", Status: http.StatusNotFound, Msg: fmt.Sprintf("document %d has no attachment %d", id, n)}
 	}
-	att, body, err := a.svc.Attachment(r.Context(), id, int(n))
+	att, body, err := a.svc.OpenAttachment(r.Context(), id, int(n))
 	if err != nil {
 		return err
 	}
+	defer body.Close()
 	ct := "application/octet-stream"
 	if mt, params, err := mime.ParseMediaType(att.MIMEType); err == nil {
 		ct = mime.FormatMediaType(mt, params)
 	}
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Content-Disposition", ContentDisposition(att.FileName))
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Header().Set("Content-Length", strconv.FormatInt(att.Size, 10))
 	w.WriteHeader(http.StatusOK)
-	w.Write(body)
+	io.Copy(w, body) // streamed: a 64 MiB attachment is not held in memory
 	return nil
 }
 

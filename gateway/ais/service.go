@@ -11,10 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"regexp"
 	"strings"
 
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/outbox"
@@ -34,6 +36,7 @@ type Directory interface {
 // outbound deliverer, woken by Queued, does the sending.
 type Service struct {
 	DB     *sql.DB
+	Files  *blob.Store // where large attachments are
 	Dir    Directory
 	Policy register.Policy
 	Self   seos.Entity
@@ -483,11 +486,21 @@ func (s *Service) InboxItem(ctx context.Context, id int64) (*inbox.Item, error) 
 
 // Attachment returns one attachment of a received document.
 func (s *Service) Attachment(ctx context.Context, id int64, n int) (*inbox.Attachment, []byte, error) {
-	a, b, err := inbox.AttachmentContent(ctx, s.DB, id, n)
+	a, b, err := inbox.AttachmentContent(ctx, s.DB, s.Files, id, n)
 	if errors.Is(err, inbox.ErrNotFound) {
 		return nil, nil, &Error{Code: "not_found", Msg: fmt.Sprintf("document %d has no attachment %d", id, n), Status: 404}
 	}
 	return a, b, err
+}
+
+// OpenAttachment returns one attachment of a received document with a
+// reader of its bytes (the caller closes it).
+func (s *Service) OpenAttachment(ctx context.Context, id int64, n int) (*inbox.Attachment, io.ReadCloser, error) {
+	a, r, err := inbox.OpenAttachment(ctx, s.DB, s.Files, id, n)
+	if errors.Is(err, inbox.ErrNotFound) {
+		return nil, nil, &Error{Code: "not_found", Msg: fmt.Sprintf("document %d has no attachment %d", id, n), Status: 404}
+	}
+	return a, r, err
 }
 
 // Registration is how the AIS registered a received document.

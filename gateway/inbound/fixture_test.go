@@ -6,14 +6,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 	"github.com/seosgw/seosgw/register"
@@ -37,6 +40,7 @@ type world struct {
 	tempOff  party
 	stranger party // certificate from the DAEU CA, not in the register
 	db       *sql.DB
+	files    *blob.Store
 	cache    *register.Cache
 	pipeline *Pipeline
 	handler  *Handler
@@ -55,6 +59,7 @@ func newParty(t *testing.T, n int, host, name string, st register.Status) party 
 type options struct {
 	maxBytes      int64
 	maxConcurrent int
+	limits        Limits    // the handler's (maxConcurrent aside)
 	dir           Directory // replaces the cache (fault injection only)
 }
 
@@ -83,15 +88,25 @@ func newWorld(t *testing.T, o options) *world {
 	if o.dir != nil {
 		dir = o.dir
 	}
+	files, err := blob.Open(filepath.Join(w.dir, "gw.files"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.files = files
+	commit := store.NewCommitter(w.db, 64)
+	t.Cleanup(commit.Close)
 	w.pipeline = &Pipeline{Self: w.b.entity, Dir: dir, Policy: register.Policy{SelfGUID: w.b.entity.GUID},
-		Signer: &xmldsig.Signer{Key: w.b.id.Key, Cert: w.b.id.Cert}, DB: w.db, Clock: clock.System, Skew: 10 * time.Minute,
+		Signer: &xmldsig.Signer{Key: w.b.id.Key, Cert: w.b.id.Cert}, DB: w.db, Files: files, Commit: commit, Clock: clock.System, Skew: 10 * time.Minute,
 		MaxMessageBytes: o.maxBytes, Log: log, Metrics: NewMetrics(w.reg)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.handler = NewHandler(w.pipeline, "/seos/endpoint", "https://b.obmen.local:4443/seos/endpoint", o.maxConcurrent, log)
-	w.srv = NewServer(ln.Addr().String(), ts.ServerTLS(w.b.id), w.handler, Timeouts{Read: time.Minute, Write: time.Minute, Idle: time.Minute}, log)
+	lim := o.limits
+	lim.MaxConcurrent = o.maxConcurrent
+	w.handler = NewHandler(w.pipeline, "/seos/endpoint", "https://b.obmen.local:4443/seos/endpoint", lim, log)
+	w.srv = NewServer(ln.Addr().String(), RegisterOnly(ts.ServerTLS(w.b.id), w.cache, w.pipeline.Metrics, log), w.handler,
+		Timeouts{Read: time.Minute, Write: time.Minute, Idle: time.Minute}, log)
 	go w.srv.ServeTLS(ln, "", "")
 	t.Cleanup(func() { w.srv.Close() })
 	w.url = "https://" + ln.Addr().String() + "/seos/endpoint"

@@ -1,17 +1,20 @@
 // Package inbox is what we received: the documents other participants sent
-// us for registration, as the AIS sees them, with their registration state,
-// and the MessageGUID of every message accepted, so none is accepted twice.
+// us for registration, as the AIS sees them, with their registration state.
+// (The MessageGUIDs accepted are marked in the message log, gateway/msglog.)
 package inbox
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/store"
 )
@@ -119,8 +122,10 @@ type Querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Add stores a received registration request and its decoded attachments.
-// The caller's transaction also records the message and its log entry.
+// Add stores a received registration request and its decoded attachments
+// (a body read as a stream is in a file of the file store, or in its
+// Stored.Data). The caller's transaction also records the message and its
+// log entry.
 func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string, req *seos.RegistrationRequest, logID int64, at time.Time) (int64, error) {
 	doc := req.Document
 	doc.Attachments = nil // bodies go to inbox_attachments, decoded
@@ -147,16 +152,28 @@ func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string,
 		return 0, fmt.Errorf("inbox: insert: %w", err)
 	}
 	for i, a := range req.Document.Attachments {
-		body, err := a.Body.Decode()
-		if err != nil {
-			return 0, fmt.Errorf("inbox: attachment %d (%s): %w", i+1, a.FileName, err)
+		var body []byte
+		var size int64
+		file := ""
+		switch s := a.Stored; {
+		case s != nil:
+			body, file, size = s.Data, s.Blob, s.Size
+		default:
+			var err error
+			if body, err = a.Body.Decode(); err != nil {
+				return 0, fmt.Errorf("inbox: attachment %d (%s): %w", i+1, a.FileName, err)
+			}
+			size = int64(len(body))
+		}
+		if body == nil {
+			body = []byte{}
 		}
 		comment := ""
 		if a.Comment != nil {
 			comment = *a.Comment
 		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO inbox_attachments (inbox_id, idx, file_name, mime_type, comment, size, content) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			id, i+1, a.FileName, a.MIMEType, comment, len(body), body); err != nil {
+		if _, err := q.ExecContext(ctx, `INSERT INTO inbox_attachments (inbox_id, idx, file_name, mime_type, comment, size, content, file) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, i+1, a.FileName, a.MIMEType, comment, size, body, file); err != nil {
 			return 0, fmt.Errorf("inbox: attachment %d: %w", i+1, err)
 		}
 	}
@@ -223,16 +240,60 @@ func List(ctx context.Context, q Querier, state State, limit int) ([]Item, error
 	return out, rows.Err()
 }
 
-// AttachmentContent returns one attachment's bytes.
-func AttachmentContent(ctx context.Context, q Querier, id int64, idx int) (*Attachment, []byte, error) {
+// AttachmentContent returns one attachment's bytes: in memory, whatever
+// their size (OpenAttachment streams them).
+func AttachmentContent(ctx context.Context, q Querier, files *blob.Store, id int64, idx int) (*Attachment, []byte, error) {
+	a, r, err := OpenAttachment(ctx, q, files, id, idx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	body, err := io.ReadAll(r)
+	return a, body, err
+}
+
+// OpenAttachment returns one attachment with a reader of its bytes, from
+// its row or its file in files.
+func OpenAttachment(ctx context.Context, q Querier, files *blob.Store, id int64, idx int) (*Attachment, io.ReadCloser, error) {
 	var a Attachment
 	var body []byte
-	err := q.QueryRowContext(ctx, `SELECT idx, file_name, mime_type, comment, size, content FROM inbox_attachments WHERE inbox_id = ? AND idx = ?`, id, idx).
-		Scan(&a.Index, &a.FileName, &a.MIMEType, &a.Comment, &a.Size, &body)
+	var file string
+	err := q.QueryRowContext(ctx, `SELECT idx, file_name, mime_type, comment, size, content, file FROM inbox_attachments WHERE inbox_id = ? AND idx = ?`, id, idx).
+		Scan(&a.Index, &a.FileName, &a.MIMEType, &a.Comment, &a.Size, &body, &file)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, ErrNotFound
 	}
-	return &a, body, err
+	if err != nil {
+		return nil, nil, err
+	}
+	if file == "" {
+		return &a, io.NopCloser(bytes.NewReader(body)), nil
+	}
+	if files == nil {
+		return nil, nil, fmt.Errorf("inbox: attachment %d of %d is in file %s, and no file store is open", idx, id, file)
+	}
+	f, err := files.Open(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("inbox: attachment %d of %d: %w", idx, id, err)
+	}
+	return &a, f, nil
+}
+
+// FileRefs adds the files the inbox refers to, for the file store's sweep.
+func FileRefs(ctx context.Context, q Querier, refs map[string]bool) error {
+	rows, err := q.QueryContext(ctx, `SELECT file FROM inbox_attachments WHERE file != ''`)
+	if err != nil {
+		return fmt.Errorf("inbox: files: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f string
+		if err := rows.Scan(&f); err != nil {
+			return err
+		}
+		refs[f] = true
+	}
+	return rows.Err()
 }
 
 func one(ctx context.Context, q Querier, query string, args ...any) (*Item, error) {
@@ -341,7 +402,8 @@ func Apply(ctx context.Context, q Querier, id int64, u *Update, at time.Time) er
 // listing stays. The AIS has had the retention period to collect them.
 func PruneAttachments(ctx context.Context, q Querier, before time.Time) (int64, error) {
 	states := final()
-	res, err := q.ExecContext(ctx, `UPDATE inbox_attachments SET content = x'' WHERE length(content) > 0 AND inbox_id IN
+	// Files go with the next sweep of the file store.
+	res, err := q.ExecContext(ctx, `UPDATE inbox_attachments SET content = x'', file = '' WHERE (length(content) > 0 OR file != '') AND inbox_id IN
 		(SELECT id FROM inbox WHERE state IN (?`+strings.Repeat(", ?", len(states)-1)+`) AND updated_at < ?)`, append(states, store.FormatTime(before))...)
 	if err != nil {
 		return 0, fmt.Errorf("inbox: prune attachments: %w", err)

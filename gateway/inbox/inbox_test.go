@@ -99,29 +99,6 @@ func TestApplyAndReport(t *testing.T) {
 	}
 }
 
-// TestSeenOnce: a MessageGUID, however it is spelt, is accepted once.
-func TestSeenOnce(t *testing.T) {
-	ctx, db := context.Background(), testkit.DB(t)
-	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	guid := "{ABCDEF01-0000-4000-8000-000000000001}"
-	sender := testkit.Participant(2, "000000002", "Министерство")
-	logID := testkit.Count(t, db, `SELECT log_id FROM inbox WHERE id = ?`, testkit.Receive(t, db, sender.Node(), letter(), at))
-	if seen, err := inbox.Seen(ctx, db, guid); err != nil || seen {
-		t.Fatalf("seen before: %v %v", seen, err)
-	}
-	if err := inbox.MarkSeen(ctx, db, guid, testkit.GUID(2), int64(logID), at); err != nil {
-		t.Fatal(err)
-	}
-	for _, g := range []string{guid, "{abcdef01-0000-4000-8000-000000000001}", "abcdef01-0000-4000-8000-000000000001"} {
-		if seen, err := inbox.Seen(ctx, db, g); err != nil || !seen {
-			t.Errorf("%s: %v %v", g, seen, err)
-		}
-	}
-	if err := inbox.MarkSeen(ctx, db, guid, testkit.GUID(2), int64(logID), at); err == nil {
-		t.Error("a MessageGUID recorded twice")
-	}
-}
-
 func TestReceivedIDsAndPruning(t *testing.T) {
 	ctx, db := context.Background(), testkit.DB(t)
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
@@ -164,7 +141,7 @@ func TestReceivedIDsAndPruning(t *testing.T) {
 	}
 	for st, list := range ids {
 		for _, id := range list {
-			a, body, err := inbox.AttachmentContent(ctx, db, id, 1)
+			a, body, err := inbox.AttachmentContent(ctx, db, nil, id, 1)
 			final := st == inbox.Rejected || st == inbox.Closed || st == inbox.Stopped
 			if err != nil || (len(body) == 0) != final || a.Size == 0 {
 				t.Errorf("%s document %d: %d bytes kept (size %d), %v", st, id, len(body), a.Size, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/seosgw/seosgw/gateway/ais"
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
@@ -55,6 +56,8 @@ type Node struct {
 	Spool     *spool.Spool // nil without ais.spool.dir
 	Network   *netcheck.Prober
 	Retention *retention.Pruner
+	Files     *blob.Store      // large attachments and messages, beside the database
+	Commit    *store.Committer // the endpoint's group commit
 	Ops       *ops.Ops
 
 	aisToken *ais.TokenFile
@@ -92,6 +95,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		return n, fmt.Errorf("database.path: %w", err)
 	}
 	n.closers.push(n.DB.Close)
+	if n.Files, err = blob.Open(store.FilesDir(cfg.Path(cfg.Database.Path))); err != nil {
+		return n, fmt.Errorf("database.path: the folder beside the database: %w", err)
+	}
+	n.Commit = store.NewCommitter(n.DB, commitBatch)
+	n.closers.push(func() error { n.Commit.Close(); return nil })
 
 	n.Cache = register.NewCache(n.DB, clk)
 	regLog := component(log, "register")
@@ -113,9 +121,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 	n.Pipeline = &inbound.Pipeline{
 		Self: self, Dir: n.Cache, Policy: policy,
 		Signer: &xmldsig.Signer{Key: n.Identity.Key, Cert: n.Identity.Cert}, // Hash picks the algorithm per peer
-		Hash:   digest, DB: n.DB, Clock: clk,
-		Skew:            cfg.Endpoint.ClockSkew.D(),
-		MaxMessageBytes: int64(cfg.Endpoint.MaxMessageBytes),
+		Hash:   digest, DB: n.DB, Files: n.Files, Commit: n.Commit, Clock: clk,
+		Skew:               cfg.Endpoint.ClockSkew.D(),
+		MaxMessageBytes:    cfg.Endpoint.MessageLimit(),
+		MaxAttachmentBytes: int64(cfg.Endpoint.MaxAttachmentBytes),
 		Log:             component(log, "inbound"),
 		Metrics:         inbound.NewMetrics(n.Registry),
 		Transitions:     transitions,
@@ -129,7 +138,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		StatusAfter: cfg.Outbound.StatusAfter.D(), StatusMaxInterval: cfg.Outbound.StatusMaxInterval.D(), Poll: cfg.Outbound.Poll.D(),
 		PeerSeen: trustMetrics.PeerSeen,
 	}
-	n.AIS = &ais.Service{DB: n.DB, Dir: n.Cache, Policy: policy, Self: self, Clock: clk, Log: component(log, "ais"), Queued: n.Outbound.Notify}
+	n.AIS = &ais.Service{DB: n.DB, Files: n.Files, Dir: n.Cache, Policy: policy, Self: self, Clock: clk, Log: component(log, "ais"), Queued: n.Outbound.Notify}
 	n.aisAPI = ais.NewAPIMetrics(n.Registry)
 	if n.aisToken, err = ais.OpenTokenFile(cfg.Path(cfg.AIS.TokenFile), n.AIS.Log); err != nil {
 		return n, fmt.Errorf("ais.token_file: %w", err)
@@ -148,11 +157,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		Trust: n.Trust, Clock: clk, Log: component(log, "network")}, n.Registry); err != nil {
 		return n, fmt.Errorf("network: %w", err)
 	}
-	n.Retention = &retention.Pruner{DB: n.DB, Keep: cfg.Database.LogRetention.D(), Clock: clk, Log: component(log, "retention")}
+	retLog := component(log, "retention")
+	n.Retention = &retention.Pruner{DB: n.DB, Keep: cfg.Database.LogRetention.D(), Clock: clk, Log: retLog,
+		Files: &retention.Files{DB: n.DB, Store: n.Files, Log: retLog}}
 	n.Ops = ops.New(n.Registry, n.Registry)
 	n.addChecks()
 	return n, nil
 }
+
+// commitBatch is how many requests' work one transaction takes at most.
+const commitBatch = 64
 
 // component is the logger of one part of the node.
 func component(log *slog.Logger, name string) *slog.Logger { return log.With("component", name) }
@@ -220,8 +234,14 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	if publicURL == "" {
 		publicURL = "https://" + epLn.Addr().String() + cfg.Endpoint.Path
 	}
-	h := inbound.NewHandler(n.Pipeline, cfg.Endpoint.Path, publicURL, cfg.Endpoint.MaxConcurrent, n.Pipeline.Log)
-	endpoint := inbound.NewServer(cfg.Endpoint.Listen, n.Trust.ServerTLS(n.Identity), h,
+	// Nothing is in flight yet: every file no row refers to is a crash's
+	// leftover.
+	if _, _, err := n.Retention.Files.Sweep(ctx, 0); err != nil {
+		n.Log.Warn("file store sweep at start", "error", err)
+	}
+	h := inbound.NewHandler(n.Pipeline, cfg.Endpoint.Path, publicURL, inbound.Limits{MaxConcurrent: cfg.Endpoint.MaxConcurrent,
+		PerPeer: cfg.Endpoint.MaxConcurrentPerPeer, MinBodyRate: int64(cfg.Endpoint.MinBodyRate), Grace: cfg.Endpoint.MinBodyRateGrace.D()}, n.Pipeline.Log)
+	endpoint := inbound.NewServer(cfg.Endpoint.Listen, inbound.RegisterOnly(n.Trust.ServerTLS(n.Identity), n.Cache, n.Pipeline.Metrics, n.Pipeline.Log), h,
 		inbound.Timeouts{Read: cfg.Endpoint.ReadTimeout.D(), Write: cfg.Endpoint.WriteTimeout.D(), Idle: cfg.Endpoint.IdleTimeout.D()}, n.Pipeline.Log)
 	servers := []struct {
 		name string

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/seos"
@@ -369,10 +370,31 @@ func MarkAsked(ctx context.Context, q Querier, id int64, now, next time.Time) er
 // attachments) of items delivered or failed before `before`: the message
 // log keeps what was sent, under its own retention.
 func PruneRequests(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
-	res, err := db.ExecContext(ctx, `UPDATE outbox SET request_json = '{}' WHERE state IN (?, ?) AND updated_at < ? AND request_json <> '{}'`,
+	// The attachments' files go with the next sweep of the file store.
+	res, err := db.ExecContext(ctx, `UPDATE outbox SET request_json = '{}', files = '' WHERE state IN (?, ?) AND updated_at < ? AND request_json <> '{}'`,
 		Delivered, Failed, store.FormatTime(before))
 	if err != nil {
 		return 0, fmt.Errorf("outbox: prune requests: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// FileRefs adds the files outgoing requests' attachments are in, for the
+// file store's sweep.
+func FileRefs(ctx context.Context, q Full, refs map[string]bool) error {
+	rows, err := q.QueryContext(ctx, `SELECT files FROM outbox WHERE files != ''`)
+	if err != nil {
+		return fmt.Errorf("outbox: files: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fs string
+		if err := rows.Scan(&fs); err != nil {
+			return err
+		}
+		for _, f := range strings.Fields(fs) {
+			refs[f] = true
+		}
+	}
+	return rows.Err()
 }

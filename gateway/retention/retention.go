@@ -25,6 +25,9 @@ type Pruner struct {
 	Keep  time.Duration
 	Clock clock.Clock
 	Log   *slog.Logger
+	// Files, when set, is swept after each pass: the files of pruned rows
+	// go, and those a crash left behind.
+	Files *Files
 }
 
 // Prune runs each pruning once and returns how much each pruned; a failed
@@ -49,6 +52,13 @@ func (p *Pruner) Prune(ctx context.Context) map[string]int64 {
 			p.Log.Info("retention", "what", s.what, "pruned", k, "before", before.UTC().Format(time.RFC3339))
 		}
 		pruned[s.what] = k
+	}
+	if p.Files != nil {
+		files, _, err := p.Files.Sweep(ctx, FileGrace)
+		if err != nil && ctx.Err() == nil {
+			p.Log.Warn("retention failed", "what", "file store", "error", err)
+		}
+		pruned["files"] = int64(files)
 	}
 	return pruned
 }
