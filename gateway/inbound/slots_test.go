@@ -131,4 +131,3 @@ func TestSlowBodiesCutOff(t *testing.T) {
 		t.Fatalf("a peer after the slow ones: %+v", reply.Body)
 	}
 }
-

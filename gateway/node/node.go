@@ -125,10 +125,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		Skew:               cfg.Endpoint.ClockSkew.D(),
 		MaxMessageBytes:    cfg.Endpoint.MessageLimit(),
 		MaxAttachmentBytes: int64(cfg.Endpoint.MaxAttachmentBytes),
-		Log:             component(log, "inbound"),
-		Metrics:         inbound.NewMetrics(n.Registry),
-		Transitions:     transitions,
-		PeerSeen:        trustMetrics.PeerSeen,
+		Log:                component(log, "inbound"),
+		Metrics:            inbound.NewMetrics(n.Registry),
+		Transitions:        transitions,
+		PeerSeen:           trustMetrics.PeerSeen,
 	}
 	n.Outbound = &outbound.Deliverer{
 		DB: n.DB, Dir: n.Cache, Policy: policy, Self: self, Identity: n.Identity, Trust: n.Trust, Hash: digest,
