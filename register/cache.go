@@ -11,6 +11,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/store"
 )
 
 // Cache is seosgw's copy of the register. It lives in the gateway database
@@ -18,8 +19,9 @@ import (
 // gateway/store), so one file holds everything a node needs and a backup
 // of it is consistent. It is safe for concurrent use.
 type Cache struct {
-	db  *sql.DB
-	clk clock.Clock
+	db    *sql.DB
+	clk   clock.Clock
+	stmts *store.Stmts // every request looks participants up: statements parsed once
 }
 
 // NewCache uses db, a gateway database from store.OpenGateway.
@@ -27,7 +29,7 @@ func NewCache(db *sql.DB, clk clock.Clock) *Cache {
 	if clk == nil {
 		clk = clock.System
 	}
-	return &Cache{db: db, clk: clk}
+	return &Cache{db: db, clk: clk, stmts: store.NewStmts(db)}
 }
 
 // ListRemoved is the List filter for entities a full listing no longer has.
@@ -154,7 +156,7 @@ type querier interface {
 }
 
 func (c *Cache) query(ctx context.Context, where string, args ...any) ([]*Entity, error) {
-	return queryEntities(ctx, c.db, where, args...)
+	return queryEntities(ctx, c.stmts.On(c.db), where, args...)
 }
 
 func queryEntities(ctx context.Context, q querier, where string, args ...any) ([]*Entity, error) {

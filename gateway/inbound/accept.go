@@ -30,9 +30,13 @@ func (p *Pipeline) accept(ctx context.Context, x *exchange) (Response, error) {
 		return Response{}, ourFault(Internal, "Съобщението не може да бъде съхранено.", "cannot keep the message's bytes", err)
 	}
 	for attempt := 0; ; attempt++ {
-		pred, err := predict(ctx, p.DB, m)
-		if err != nil {
-			return Response{}, ourFault(Internal, "Съобщението не може да бъде съхранено.", "cannot read the database", err)
+		// A registration is taken to be new (it nearly always is): its
+		// reply needs no query. Anything else asks the database.
+		var pred prediction
+		if m.Body.RegistrationRequest == nil || attempt > 0 {
+			if pred, err = predict(ctx, p.q(), m); err != nil {
+				return Response{}, ourFault(Internal, "Съобщението не може да бъде съхранено.", "cannot read the database", err)
+			}
 		}
 		if pred.duplicate {
 			return Response{}, duplicate(m)

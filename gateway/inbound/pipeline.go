@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/beevik/etree"
@@ -66,6 +67,15 @@ type Pipeline struct {
 	Received func(inboxID int64)
 	// PeerSeen, when set, is told each sender's certificate expiry.
 	PeerSeen func(guid string, notAfter time.Time)
+
+	stmtsOnce sync.Once
+	stmts     *store.Stmts
+}
+
+// q is the database with its statements prepared once.
+func (p *Pipeline) q() store.Querier {
+	p.stmtsOnce.Do(func() { p.stmts = store.NewStmts(p.DB) })
+	return p.stmts.On(p.DB)
 }
 
 // Request is one HTTP request body, as it arrives, with what TLS told us
@@ -172,7 +182,8 @@ func (p *Pipeline) inTx(ctx context.Context, fn func(store.Querier) error) error
 	if p.Commit != nil {
 		return p.Commit.Do(ctx, fn)
 	}
-	return store.InTx(ctx, p.DB, func(tx *sql.Tx) error { return fn(tx) })
+	p.q() // prepare the statements cache
+	return store.InTx(ctx, p.DB, func(tx *sql.Tx) error { return fn(p.stmts.On(tx)) })
 }
 
 func (p *Pipeline) soapFault(ctx context.Context, x *exchange, f *soap.Fault) Response {

@@ -23,10 +23,11 @@ type Querier interface {
 // caller hears back before its work is committed, and a caller whose work
 // fails has only its own part rolled back.
 type Committer struct {
-	db   *sql.DB
-	max  int
-	jobs chan *job
-	done chan struct{}
+	db    *sql.DB
+	stmts *Stmts
+	max   int
+	jobs  chan *job
+	done  chan struct{}
 	// closing guards jobs: no send after Close closed it.
 	closing sync.RWMutex
 	closed  bool
@@ -36,7 +37,9 @@ type Committer struct {
 }
 
 type job struct {
-	ctx  context.Context
+	ctx context.Context
+	// fn may run twice (see commit): it must only do database work and
+	// set what it reports afresh each time.
 	fn   func(Querier) error
 	err  error
 	done chan struct{}
@@ -45,7 +48,7 @@ type job struct {
 // NewCommitter starts a committer on db taking up to maxBatch callers'
 // work into one transaction.
 func NewCommitter(db *sql.DB, maxBatch int) *Committer {
-	c := &Committer{db: db, max: max(maxBatch, 1), jobs: make(chan *job, 4*max(maxBatch, 1)), done: make(chan struct{})}
+	c := &Committer{db: db, stmts: NewStmts(db), max: max(maxBatch, 1), jobs: make(chan *job, 4*max(maxBatch, 1)), done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -119,7 +122,44 @@ func (c *Committer) run() {
 	}
 }
 
+// commit runs a batch in one transaction. The work of a batch nearly
+// always succeeds, so it first runs as it is; should one part fail, the
+// transaction is rolled back and the batch runs again with each part
+// under a savepoint of its own, so that only the failed part is lost.
 func (c *Committer) commit(batch []*job) {
+	if c.commitTogether(batch) {
+		return
+	}
+	c.commitApart(batch)
+}
+
+// commitTogether runs the batch without savepoints; false when a part
+// failed and nothing was kept.
+func (c *Committer) commitTogether(batch []*job) bool {
+	ctx := context.Background()
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		for _, j := range batch {
+			j.err = fmt.Errorf("store: begin: %w", err)
+		}
+		return true
+	}
+	q := c.stmts.On(tx)
+	for _, j := range batch {
+		if j.ctx.Err() != nil || runJob(j, q) != nil {
+			tx.Rollback()
+			return false
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		for _, j := range batch {
+			j.err = fmt.Errorf("store: commit: %w", err)
+		}
+	}
+	return true
+}
+
+func (c *Committer) commitApart(batch []*job) {
 	ctx := context.Background()
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -128,19 +168,20 @@ func (c *Committer) commit(batch []*job) {
 		}
 		return
 	}
+	q := c.stmts.On(tx)
 	ok := 0
 	for _, j := range batch {
 		if err := j.ctx.Err(); err != nil {
 			j.err = err // its caller is gone; nothing of it is stored
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
+		if _, err := q.ExecContext(ctx, "SAVEPOINT job"); err != nil {
 			j.err = err
 			continue
 		}
-		j.err = runJob(j, tx)
+		j.err = runJob(j, q)
 		if j.err != nil {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
+			if _, err := q.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
 				// The transaction can no longer be trusted: nobody's work is kept.
 				tx.Rollback()
 				for _, k := range batch {
@@ -151,7 +192,7 @@ func (c *Committer) commit(batch []*job) {
 				return
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE job"); err != nil && j.err == nil {
+		if _, err := q.ExecContext(ctx, "RELEASE job"); err != nil && j.err == nil {
 			j.err = err
 		}
 		if j.err == nil {
@@ -171,11 +212,11 @@ func (c *Committer) commit(batch []*job) {
 	}
 }
 
-func runJob(j *job, tx *sql.Tx) (err error) {
+func runJob(j *job, q Querier) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("store: panic in a transaction: %v", r)
 		}
 	}()
-	return j.fn(tx)
+	return j.fn(q)
 }

@@ -32,7 +32,9 @@ func Open(ctx context.Context, path string, fsys fs.FS, dir string) (*sql.DB, er
 		return nil, fmt.Errorf("store: create folder for %s: %w", path, err)
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(15000)"} {
+	// temp_store(MEMORY): savepoints keep their page copies in memory, not
+	// in a temporary file.
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(15000)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate") // writers take the lock up front: no upgrade deadlocks
@@ -44,6 +46,9 @@ func Open(ctx context.Context, path string, fsys fs.FS, dir string) (*sql.DB, er
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	// Keep connections (and the statements prepared on them) for the
+	// concurrent readers of a busy endpoint instead of reopening them.
+	db.SetMaxIdleConns(32)
 	if err := migrateUp(ctx, db, path, fsys, dir); err != nil {
 		db.Close()
 		var newer *NewerSchemaError

@@ -22,7 +22,7 @@ type participant struct {
 	files  pki.HostFiles
 }
 
-func participants(t *testing.T, dir string, hosts ...string) (*pki.TestPKI, map[string]participant) {
+func participants(t testing.TB, dir string, hosts ...string) (*pki.TestPKI, map[string]participant) {
 	t.Helper()
 	tp, err := pki.MakeTestPKI(dir, hosts, pki.WithLoopback())
 	if err != nil {
@@ -57,7 +57,7 @@ type receiver struct {
 	fields                    map[string]string
 }
 
-func newReceiver(t *testing.T, dir, dbPath string) *receiver {
+func newReceiver(t testing.TB, dir, dbPath string) *receiver {
 	t.Helper()
 	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
 	r := &receiver{tp: tp, a: ps["a.obmen.local"], b: ps["b.obmen.local"], listen: testkit.FreeAddr(t), ops: testkit.FreeAddr(t), db: dbPath,
@@ -73,7 +73,7 @@ func newReceiver(t *testing.T, dir, dbPath string) *receiver {
 
 // twin is another node with B's identity: its own configuration file and
 // database, fresh ports.
-func (r *receiver) twin(t *testing.T, cfg, dbPath string) *receiver {
+func (r *receiver) twin(t testing.TB, cfg, dbPath string) *receiver {
 	t.Helper()
 	c := *r
 	c.cfg, c.db, c.listen, c.ops = cfg, dbPath, testkit.FreeAddr(t), testkit.FreeAddr(t)
@@ -90,7 +90,7 @@ func (r *receiver) twin(t *testing.T, cfg, dbPath string) *receiver {
 // start runs `seosgw serve` on r's configuration until it serves. freePort
 // only finds a port free when asked; one taken meanwhile by another process
 // (any outgoing connection may take it) gets fresh ports and another try.
-func (r *receiver) start(t *testing.T, logPath string) *testkit.Proc {
+func (r *receiver) start(t testing.TB, logPath string) *testkit.Proc {
 	t.Helper()
 	for try := 1; ; try++ {
 		p := testkit.Start(t, logPath, "serve", "--config", r.cfg)
