@@ -1,6 +1,7 @@
 package ais
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -231,6 +232,46 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
+// decodeOutgoing reads a document: the body once into memory, its large
+// attachment contents lifted out of it (see liftContents), the rest
+// decoded strictly.
+func decodeOutgoing(r *http.Request) (*Outgoing, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, jsonError(err)
+	}
+	small, spans, err := liftContents(body, liftMin)
+	if err != nil {
+		return nil, invalid("", "not valid JSON: %v", err)
+	}
+	var in Outgoing
+	if err := DecodeJSON(bytes.NewReader(small), &in, false); err != nil {
+		return nil, err
+	}
+	for i := range in.Attachments {
+		a := &in.Attachments[i]
+		if n, ok := liftedIndex(a.Content); ok && n < len(spans) {
+			a.raw, a.Content = spans[n], ""
+		}
+	}
+	return &in, nil
+}
+
+// readBody reads a request's body into one buffer: of the announced size
+// (bounded by the limit already checked), grown only when none was.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength <= 0 {
+		var buf bytes.Buffer
+		_, err := buf.ReadFrom(r.Body)
+		return buf.Bytes(), err
+	}
+	body := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(r.Body, body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
 // decode reads the JSON body into v; unknown fields are refused, naming
 // them. An empty body is allowed only when optional.
 func decode(r *http.Request, v any, optional bool) error {
@@ -343,11 +384,11 @@ func (a *api) postDocument(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in Outgoing
-	if err := decode(r, &in, false); err != nil {
+	in, err := decodeOutgoing(r)
+	if err != nil {
 		return err
 	}
-	id, guid, created, err := a.svc.Send(r.Context(), &in, key)
+	id, guid, created, err := a.svc.Send(r.Context(), in, key)
 	if err != nil {
 		return err
 	}

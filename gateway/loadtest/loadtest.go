@@ -49,9 +49,9 @@ type Options struct {
 // Report is what a run measured.
 type Report struct {
 	N, C, Accepted, Refused, Failed int
-	Prepare                      time.Duration // signing the messages, before the run
-	Elapsed                      time.Duration
-	P50, P99, Max                time.Duration
+	Prepare                         time.Duration // signing the messages, before the run
+	Elapsed                         time.Duration
+	P50, P99, Max                   time.Duration
 	// CPUPerSubmit is the recipient's process CPU time over the run per
 	// Submit sent (0 when not measured).
 	CPUPerSubmit time.Duration

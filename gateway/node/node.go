@@ -131,7 +131,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		PeerSeen:           trustMetrics.PeerSeen,
 	}
 	n.Outbound = &outbound.Deliverer{
-		DB: n.DB, Dir: n.Cache, Policy: policy, Self: self, Identity: n.Identity, Trust: n.Trust, Hash: digest,
+		DB: n.DB, Files: n.Files, Dir: n.Cache, Policy: policy, Self: self, Identity: n.Identity, Trust: n.Trust, Hash: digest,
 		Clock: clk, Log: component(log, "outbound"), Metrics: outbound.NewMetrics(n.Registry), Transitions: transitions,
 		Schedule: outbound.Schedule{First: cfg.Outbound.RetryFirst.D(), Retries: cfg.Outbound.Retries},
 		Workers:  cfg.Outbound.Workers, Timeout: cfg.Outbound.Timeout.D(), MaxReply: int64(cfg.Outbound.MaxReplyBytes),

@@ -23,6 +23,8 @@ type Entry struct {
 	// Key is the idempotency key ("" for none); Hash names the request
 	// asked under it (see ByKey).
 	Key, Hash string
+	// Files are the file store's files the request's attachments are in.
+	Files []string
 }
 
 // Enqueue stores a message to send, due now. With an idempotency key that
@@ -51,9 +53,9 @@ func Enqueue(ctx context.Context, q Full, e Entry, now time.Time) (int64, bool, 
 		docStatus = StateQueued
 	}
 	res, err := q.ExecContext(ctx, `INSERT INTO outbox (kind, idempotency_key, recipient_guid_key, recipient_guid, document_guid_key, document_guid,
-		inbox_id, request_json, state, next_attempt_at, created_at, updated_at, doc_status, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inbox_id, request_json, state, next_attempt_at, created_at, updated_at, doc_status, request_hash, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Kind, key, seos.CanonicalGUID(e.Recipient), e.Recipient, seos.CanonicalGUID(e.Document), e.Document, inbox, string(body),
-		Queued, ts, ts, ts, docStatus, e.Hash)
+		Queued, ts, ts, ts, docStatus, e.Hash, strings.Join(e.Files, " "))
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue: %w", err)
 	}

@@ -5,6 +5,7 @@ package seos
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"time"
 
@@ -201,6 +202,18 @@ type StoredBody struct {
 	Size int64
 	Blob string `json:",omitempty"`
 	Data []byte `json:",omitempty"`
+}
+
+// Data returns the attachment's bytes when the model holds them (its
+// base64 Body, or a small Stored body); one kept in a file it cannot.
+func (a *Attachment) Data() ([]byte, error) {
+	switch {
+	case a.Stored == nil:
+		return a.Body.Decode()
+	case a.Stored.Blob != "":
+		return nil, fmt.Errorf("attachment %s is in file %s of the file store", a.FileName, a.Stored.Blob)
+	}
+	return a.Stored.Data, nil
 }
 
 // Len is the decoded size of the attachment.

@@ -267,7 +267,20 @@ func init() {
 
 const headLen = 60
 
+// write takes the next text, a bounded piece at a time: one write of a
+// whole attachment must not cost its size again in scratch space.
 func (s *bodyStream) write(p []byte) error {
+	for len(p) > 0 {
+		n := min(len(p), 64<<10)
+		if err := s.writePiece(p[:n]); err != nil {
+			return err
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
+func (s *bodyStream) writePiece(p []byte) error {
 	if len(s.head) < headLen {
 		s.head = append(s.head, p[:min(len(p), headLen-len(s.head))]...)
 	}
@@ -366,3 +379,39 @@ func indexByte(s string, c byte) bool {
 	}
 	return false
 }
+
+// Base64Decoder checks text against xsd:base64Binary as it streams past
+// (IsBase64's rule: white space anywhere, padding only at the end, unused
+// bits zero) and writes what it decodes to a writer, so that an
+// attachment never has to be held whole, encoded or decoded.
+type Base64Decoder struct{ s *bodyStream }
+
+// NewBase64Decoder decodes into w.
+func NewBase64Decoder(w io.Writer) *Base64Decoder {
+	return &Base64Decoder{s: newBodyStream(w, 0, 0)}
+}
+
+// ErrNotBase64 is text that is not base64.
+var ErrNotBase64 = errors.New("not base64")
+
+// Write takes the next part of the text.
+func (d *Base64Decoder) Write(p []byte) (int, error) {
+	if err := d.s.write(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Close ends the text: ErrNotBase64 when it was not base64.
+func (d *Base64Decoder) Close() error {
+	if err := d.s.close(); err != nil {
+		return err
+	}
+	if d.s.checked != nil {
+		return ErrNotBase64
+	}
+	return nil
+}
+
+// Size is how many bytes were decoded.
+func (d *Base64Decoder) Size() int64 { return d.s.size }

@@ -197,3 +197,26 @@ func sameOutcome(t *testing.T, in, want []byte, werr error, got []byte, err erro
 		t.Fatalf("%.200q: got %q %v, want %q %v", in, got, err, want, werr)
 	}
 }
+
+// WriteSubmit streams what Submit makes, however the message is cut.
+func TestWriteSubmitAsSubmit(t *testing.T) {
+	msg := []byte("<?xml version=\"1.0\"?><Message a=\"'\">текст & <x/>\t\n\r\"'" + strings.Repeat("я€😀", 1000) + "\xff</Message>")
+	want, err := Submit(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []int{1, 2, 3, 7, 1000, len(msg)} {
+		var got bytes.Buffer
+		err := WriteSubmit(&got, func(w io.Writer) error {
+			for i := 0; i < len(msg); i += step {
+				if _, err := w.Write(msg[i:min(i+step, len(msg))]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil || !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("pieces of %d: %v\ngot  %.200q\nwant %.200q", step, err, got.Bytes(), want)
+		}
+	}
+}

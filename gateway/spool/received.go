@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -80,11 +81,13 @@ func (s *Spool) WriteReceived(ctx context.Context, inboxID int64) error {
 	used := map[string]bool{strings.ToLower(DocumentFile): true}
 	for i := range view.Attachments {
 		a := &view.Attachments[i]
-		_, body, err := s.svc.Attachment(ctx, inboxID, a.Index)
+		// Streamed from the file store: a 64 MiB attachment is not held.
+		_, body, err := s.svc.OpenAttachment(ctx, inboxID, a.Index)
 		if err != nil {
 			return fmt.Errorf("spool: received document %d attachment %d: %w", inboxID, a.Index, err)
 		}
 		file, err := writeAttachment(stage, a, body, used)
+		body.Close()
 		if err != nil {
 			return fmt.Errorf("spool: write attachment %d: %w", a.Index, err)
 		}
@@ -120,7 +123,7 @@ func (s *Spool) WriteReceived(ctx context.Context, inboxID int64) error {
 // take it off) — and returns the name. Names are compared without case, for
 // the AIS may read the folder on a case-insensitive file system, and the
 // file is created exclusively, so a collision can never overwrite another.
-func writeAttachment(dir string, a *ais.ReceivedAttachment, body []byte, used map[string]bool) (string, error) {
+func writeAttachment(dir string, a *ais.ReceivedAttachment, body io.Reader, used map[string]bool) (string, error) {
 	base := translit.FileName(a.FileName)
 	for n := 0; ; n++ {
 		file := base
@@ -134,12 +137,29 @@ func writeAttachment(dir string, a *ais.ReceivedAttachment, body []byte, used ma
 			continue
 		}
 		used[strings.ToLower(file)] = true
-		err := writeNew(filepath.Join(dir, file), body)
+		err := writeNewFrom(filepath.Join(dir, file), body)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
 		return file, err
 	}
+}
+
+// writeNewFrom creates path (it must not exist) with what r yields, synced.
+func writeNewFrom(path string, r io.Reader) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func (s *Spool) mark(marker, name string) error {

@@ -93,3 +93,31 @@ func declared(a *etree.Attr) (string, bool) {
 	}
 	return "", false
 }
+
+// WalkElement feeds el and what is in it to f, as Walk does for a whole
+// document; el's depth and the namespaces in scope follow from its
+// ancestors.
+func WalkElement(el *etree.Element, f func(tok *xmltok.Token, el *etree.Element) error) error {
+	var chain []*etree.Element
+	for p := el.Parent(); p != nil; p = p.Parent() {
+		chain = append(chain, p)
+	}
+	var sc scope
+	depth := 0
+	for i := len(chain) - 1; i >= 0; i-- {
+		if chain[i].Tag == "" && chain[i].Parent() == nil {
+			continue // the document itself
+		}
+		depth++
+		for _, a := range chain[i].Attr {
+			if p, ok := declared(&a); ok {
+				if sc == nil {
+					sc = scope{}
+				}
+				sc[p] = a.Value
+			}
+		}
+	}
+	w := walker{f: f}
+	return w.element(el, depth+1, sc)
+}

@@ -5,12 +5,18 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/loadtest"
+	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
@@ -73,4 +79,72 @@ func processCPU(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkLargeDocument is the issue's 64 MiB row: a 64 MiB PDF sent
+// through A's AIS API to B and back from B to A, every limit at its
+// default, read out of the receiver's AIS API byte for byte. It reports
+// each gateway process's peak RSS (VmHWM) over the message's size on the
+// wire (85 MiB of base64 and envelope).
+func BenchmarkLargeDocument(b *testing.B) {
+	const size = 64 << 20
+	pdf := make([]byte, size)
+	rand.Read(pdf)
+	copy(pdf, "%PDF-1.7\n")
+	sum := sha256.Sum256(pdf)
+	content := base64.StdEncoding.EncodeToString(pdf)
+	wire := float64(len(content) + 8<<10) // the message: base64 plus envelope
+	for i := 0; i < b.N; i++ {
+		x := newExchange(b, nil)
+		x.a.start()
+		x.b.start()
+		for _, dir := range []struct{ from, to *gateway }{{x.a, x.b}, {x.b, x.a}} {
+			doc := &ais.Outgoing{Recipient: dir.to.p.entity.GUID, Kind: "Писмо", About: "голям документ", Comment: "за регистрация",
+				Attachments: []ais.Attachment{{FileName: "голям.pdf", MIMEType: "application/pdf", Content: content}}}
+			q, _, err := dir.from.api.Send(context.Background(), doc, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			dir.from.waitFor(q.ID, 5*time.Minute, state("waiting_registration"))
+			got := dir.to.receivedAttachment(q.DocumentGUID)
+			if got != sum {
+				b.Fatal("the document arrived changed")
+			}
+		}
+		for _, g := range []*gateway{x.a, x.b} {
+			rss, err := g.node.PeakRSS()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(rss)/wire, "peak-rss-"+map[bool]string{true: "a", false: "b"}[g == x.a]+"/msg")
+			b.ReportMetric(float64(rss)/(1<<20), "peak-rss-"+map[bool]string{true: "a", false: "b"}[g == x.a]+"-MiB")
+		}
+		x.a.node.Stop(syscall.SIGTERM)
+		x.b.node.Stop(syscall.SIGTERM)
+	}
+}
+
+// receivedAttachment reads the first attachment of a received document
+// from the node's AIS API and returns its SHA-256.
+func (g *gateway) receivedAttachment(docGUID string) [32]byte {
+	g.t.Helper()
+	var id int64
+	db := testkit.OpenDB(g.t, g.db)
+	if err := db.QueryRow(`SELECT id FROM inbox WHERE document_guid_key = ?`, seos.CanonicalGUID(docGUID)).Scan(&id); err != nil {
+		g.t.Fatalf("not received: %v", err)
+	}
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s%s/inbox/%d/attachments/1", g.api.BaseURL, ais.Prefix, id), nil)
+	req.Header.Set("Authorization", "Bearer "+g.api.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, resp.Body); err != nil || resp.StatusCode != 200 {
+		g.t.Fatalf("attachment: HTTP %d %v", resp.StatusCode, err)
+	}
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
 }

@@ -186,7 +186,7 @@ func nodeInboxID(t *testing.T, c *ais.Client, docGUID string) int64 {
 	return id
 }
 
-func aisPost(t *testing.T, c *ais.Client, path, body string) (int, string) {
+func aisPost(t testing.TB, c *ais.Client, path, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", c.BaseURL+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+c.Token)
