@@ -124,28 +124,35 @@ func escape(w *bufio.Writer, s string, attr bool) {
 	w.WriteString(s[last:])
 }
 
+// textPlain marks the bytes text passes through as they are.
+var textPlain [256]bool
+
+func init() {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		textPlain[c] = c != '&' && c != '<' && c != '>'
+	}
+	textPlain['\t'], textPlain['\n'] = true, true
+}
+
 // escapeBytes is escape for text, on bytes; plain ASCII passes in runs.
 func escapeBytes(w *bufio.Writer, b []byte) {
-	last := 0
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c >= 0x20 && c < utf8.RuneSelf && c != '&' && c != '<' && c != '>' || c == '\t' || c == '\n' {
-			continue
+	for len(b) > 0 {
+		i := 0
+		for i < len(b) && textPlain[b[i]] {
+			i++
 		}
-		w.Write(b[last:i])
-		j := i
-		for j < len(b) && b[j] >= utf8.RuneSelf {
+		w.Write(b[:i])
+		b = b[i:]
+		if len(b) == 0 {
+			return
+		}
+		j := 1
+		for j < len(b) && !textPlain[b[j]] {
 			j++
 		}
-		if j > i {
-			escape(w, string(b[i:j]), false)
-			i = j - 1
-		} else {
-			escape(w, string(b[i:i+1]), false)
-		}
-		last = i + 1
+		escape(w, string(b[:j]), false)
+		b = b[j:]
 	}
-	w.Write(b[last:])
 }
 
 func xmlChar(r rune) bool {

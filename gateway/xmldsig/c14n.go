@@ -96,9 +96,13 @@ func (c *canonicalizer) token(tok *xmltok.Token, exclude bool) {
 		if tok.Depth == 0 {
 			return // outside the root: not part of the node-set's output
 		}
-		c.esc = appendEscapedText(c.esc[:0], tok.Data)
+		text := tok.Data
+		if needsEscape(text) {
+			c.esc = appendEscapedText(c.esc[:0], text)
+			text = c.esc
+		}
 		for _, o := range c.outs {
-			o.w.Write(c.esc)
+			o.w.Write(text)
 		}
 	case xmltok.ProcInst:
 		if tok.Name.Local == "xml" && tok.Depth == 0 {
@@ -295,6 +299,24 @@ func writeQName(w *bufio.Writer, prefix, local string) {
 		w.WriteByte(':')
 	}
 	w.WriteString(local)
+}
+
+// c14nText marks the bytes canonical text keeps as they are.
+var c14nText [256]bool
+
+func init() {
+	for c := range c14nText {
+		c14nText[c] = c != '&' && c != '<' && c != '>' && c != '\r'
+	}
+}
+
+func needsEscape(s []byte) bool {
+	for _, c := range s {
+		if !c14nText[c] {
+			return true
+		}
+	}
+	return false
 }
 
 func appendEscapedText(out, s []byte) []byte {

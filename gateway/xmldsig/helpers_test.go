@@ -1,6 +1,7 @@
 package xmldsig
 
 import (
+	"bytes"
 	"io"
 	"math/big"
 	"os"
@@ -140,6 +141,10 @@ func verifyBytes(t testing.TB, b []byte) (*Result, error) {
 		t.Fatalf("DOM error %q, streamed error %q", err, serr)
 	case err == nil && (!res.Cert.Equal(sres.Cert) || res.DigestMethod != sres.DigestMethod):
 		t.Fatal("DOM and streamed results differ")
+	}
+	rres, rerr := VerifyReader(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }, Options{})
+	if (err == nil) != (rerr == nil) || err != nil && err.Error() != rerr.Error() || err == nil && !rres.Cert.Equal(res.Cert) {
+		t.Fatalf("DOM verdict %v, VerifyReader's %v", err, rerr)
 	}
 	return res, err
 }
