@@ -23,12 +23,14 @@ DEB_EXTRA := libmono-system-security4.0-cil libmono-system-xml4.0-cil
 # Packages without a command of their own, by a file they install: the
 # acceptance tests make Office files through LibreOffice's Python bridge and
 # check test-made compound files with olefile; swaks needs Net::SSLeay for
-# STARTTLS (the path is Debian 12's perl; elsewhere deps just reinstalls it).
+# STARTTLS (the path is Debian 12's perl; elsewhere deps just reinstalls it);
+# the benchmarks read a command's peak memory with GNU time.
 DEB_FILES := /usr/lib/python3/dist-packages/uno.py=python3-uno \
              /usr/lib/libreoffice/program/libsclo.so=libreoffice-calc-nogui \
              /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf=fonts-dejavu-core \
              /usr/lib/python3/dist-packages/olefile/__init__.py=python3-olefile \
-             /usr/lib/x86_64-linux-gnu/perl5/5.36/Net/SSLeay.pm=libnet-ssleay-perl
+             /usr/lib/x86_64-linux-gnu/perl5/5.36/Net/SSLeay.pm=libnet-ssleay-perl \
+             /usr/bin/time=time
 
 export SEOSGW_SHARED := $(SHARED)
 export SEOSGW_DOTNET_PEER := $(PEER)

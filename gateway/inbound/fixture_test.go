@@ -31,7 +31,7 @@ type party struct {
 
 // world is one node (b) on loopback with a register copy listing others.
 type world struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	ca       *testkit.PKI
 	b        party // this node
@@ -49,7 +49,7 @@ type world struct {
 	srv      *http.Server
 }
 
-func newParty(t *testing.T, n int, host, name string, st register.Status) party {
+func newParty(t testing.TB, n int, host, name string, st register.Status) party {
 	e := testkit.Participant(n, "12345678"+strconv.Itoa(n), name)
 	e.Status = st
 	p := testkit.NewParty(e, testkit.SharedPKI(t).Host(t, host))
@@ -63,7 +63,7 @@ type options struct {
 	dir           Directory // replaces the cache (fault injection only)
 }
 
-func newWorld(t *testing.T, o options) *world {
+func newWorld(t testing.TB, o options) *world {
 	t.Helper()
 	w := &world{t: t, dir: t.TempDir()}
 	w.b = newParty(t, 1, "b.obmen.local", "Община Б", register.Active)
@@ -163,7 +163,7 @@ func statusRequest(from, to seos.Entity, docGUID string) *seos.Message {
 
 func (w *world) count(query string, args ...any) int { return testkit.Count(w.t, w.db, query, args...) }
 
-func mustParse(t *testing.T, b []byte) *seos.Message {
+func mustParse(t testing.TB, b []byte) *seos.Message {
 	m, _, err := seos.Parse(b)
 	if err != nil {
 		t.Fatal(err)

@@ -79,10 +79,12 @@ func (p *Pipeline) readRequest(_ context.Context, x *exchange) error {
 }
 
 // envelopeLimits and messageLimits are the tokenizer's caps for the two
-// documents a request holds.
+// documents a request holds. A message's declarations and attributes are
+// capped below the tokenizer's defaults: what it keeps of them is held
+// until the message is judged (seos.ReadMessage caps the rest).
 var (
 	envelopeLimits = xmltok.Limits{}
-	messageLimits  = xmltok.Limits{}
+	messageLimits  = xmltok.Limits{MaxNamespaces: 4096, MaxAttrs: 1 << 14}
 )
 
 // envelopeFailure is a SOAP fault, or a body that stopped arriving.

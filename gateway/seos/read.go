@@ -60,10 +60,11 @@ type ReadOptions struct {
 
 // Defaults for what a message may hold besides its attachment bodies: a
 // real header, document metadata, DocAddData and signatures need tens of
-// kilobytes; these leave room and keep a hostile message's tree small.
+// kilobytes; these leave room a hundred times over and keep a hostile
+// message's tree small (BenchmarkHostileShapes in gateway/inbound).
 const (
-	DefaultMaxTreeBytes = 8 << 20
-	DefaultMaxTreeNodes = 1 << 16
+	DefaultMaxTreeBytes = 4 << 20
+	DefaultMaxTreeNodes = 1 << 14
 )
 
 // ErrBodyTooLarge is an attachment over ReadOptions.MaxBodyBytes.
@@ -192,6 +193,9 @@ func (r *reader) read(tz *xmltok.Tokenizer) error {
 			if tok.Depth > 0 {
 				r.nodes++
 				r.bytes += len(tok.Data)
+				if r.maxBytes >= 0 && r.bytes > r.maxBytes {
+					break // refused below, before the text is kept
+				}
 			}
 			r.tb.Add(tok)
 		default:

@@ -5,7 +5,9 @@
 package xmldoc
 
 import (
+	"bytes"
 	"io"
+	"strings"
 
 	"github.com/beevik/etree"
 	"github.com/seosgw/seosgw/gateway/xmltok"
@@ -69,14 +71,17 @@ func Build(tz *xmltok.Tokenizer) (*etree.Document, error) {
 
 // TreeBuilder adds tokens to a tree below a parent element.
 type TreeBuilder struct {
-	cur  *etree.Element
-	text []byte
+	cur *etree.Element
+	// text holds the chunks of a text run until it ends: copied once each,
+	// joined once, never regrown (a long run must not cost its size again
+	// in discarded buffers).
+	text [][]byte
 	run  bool
 }
 
 // Reset makes parent the element new tokens go into.
 func (b *TreeBuilder) Reset(parent *etree.Element) {
-	b.cur, b.text, b.run = parent, b.text[:0], false
+	b.cur, b.text, b.run = parent, nil, false
 }
 
 // Current is the element tokens go into now.
@@ -98,13 +103,24 @@ func (b *TreeBuilder) Add(tok *xmltok.Token) {
 		b.cur = b.cur.Parent()
 	case xmltok.Text:
 		if tok.More || b.run {
-			b.text = append(b.text, tok.Data...)
+			if len(tok.Data) > 0 {
+				b.text = append(b.text, bytes.Clone(tok.Data))
+			}
 			b.run = tok.More
 			if tok.More {
 				return
 			}
-			AddText(b.cur, string(b.text))
-			b.text = b.text[:0]
+			var s strings.Builder
+			n := 0
+			for _, c := range b.text {
+				n += len(c)
+			}
+			s.Grow(n)
+			for _, c := range b.text {
+				s.Write(c)
+			}
+			AddText(b.cur, s.String())
+			b.text = nil
 			return
 		}
 		AddText(b.cur, string(tok.Data))

@@ -22,6 +22,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/loadtest"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/soap"
 	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/integration/extools"
 )
@@ -255,3 +256,62 @@ func gnuTime(b *testing.B) string {
 const xmlsecTemplate = `<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo><CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>` +
 	`<SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><Reference URI=""><Transforms><Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/></Transforms>` +
 	`<DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data/></KeyInfo></Signature>`
+
+// BenchmarkConcurrentLarge is the issue's last row and the configuration's
+// worst case on a whole process: 32 Submits of 20 MiB documents at once,
+// and then 32 hostile requests of 60 MiB at once (a text run the reader
+// would hold), each against a fresh `seosgw serve`. It reports the
+// receiver's peak RSS (VmHWM) per request, and over the 20 MiB document.
+func BenchmarkConcurrentLarge(b *testing.B) {
+	const n = 32
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		r := newReceiver(b, dir, filepath.Join(dir, "b.db"))
+		r.fields["ENDPOINT"] = ", max_concurrent: 32, max_concurrent_per_peer: 32"
+		writeConfig(b, r.cfg, r.fields)
+		o := loadtest.Options{From: r.a.entity, To: r.b.entity, Identity: r.a.id, N: n, C: n, Size: 20 << 20,
+			TLS: testkit.ClientTLS(r.a.id, r.tp.Authority.Pool(), "b.obmen.local")}
+		honest, err := loadtest.Prepare(o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		hostile := make([][]byte, n)
+		text := strings.Repeat("текст ", (60<<20)/len("текст "))
+		m := registrationMsg(r.a.entity, r.b.entity, seos.NewGUID())
+		unsigned, _ := m.Marshal()
+		for k := range hostile {
+			msg := strings.Replace(string(unsigned), "</Document>", "<DocAddData>"+text+"</DocAddData></Document>", 1)
+			env, err := soap.Submit([]byte(msg))
+			if err != nil {
+				b.Fatal(err)
+			}
+			hostile[k] = env
+		}
+		for _, run := range []struct {
+			name   string
+			envs   [][]byte
+			honest bool
+		}{{"20MiB", honest, true}, {"hostile60MiB", hostile, false}} {
+			node := r.start(b, filepath.Join(dir, run.name+".log"))
+			o.URL = r.url
+			base, _ := node.PeakRSS()
+			rep, err := loadtest.Send(context.Background(), o, run.envs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if run.honest && rep.Accepted != n || !run.honest && rep.Refused != n {
+				b.Fatalf("%s: %d accepted, %d refused, %d failed: %s", run.name, rep.Accepted, rep.Refused, rep.Failed, rep.FirstProblem)
+			}
+			peak, err := node.PeakRSS()
+			if err != nil {
+				b.Fatal(err)
+			}
+			node.Stop(syscall.SIGTERM)
+			b.ReportMetric(float64(peak-base)/n/(1<<20), run.name+"-rss-MiB/request")
+			b.ReportMetric(float64(peak)/(1<<20), run.name+"-peak-rss-MiB")
+			if run.honest {
+				b.ReportMetric(float64(peak)/n/float64(o.Size), run.name+"-rss/document")
+			}
+		}
+	}
+}
