@@ -175,15 +175,20 @@ func (p *Pipeline) persist(ctx context.Context, x *exchange, raw keptBytes, pred
 	var r persisted
 	err := p.inTx(ctx, func(q store.Querier) error {
 		r = persisted{outcome: "accepted"}
-		got, err := predict(ctx, q, m)
-		if err != nil {
-			return err
-		}
-		if got.duplicate {
-			return duplicate(m)
-		}
-		if !reflect.DeepEqual(got, pred) {
-			return errChanged
+		// A status depends on the document's state: looked at again here.
+		// The rest the constraints check as the rows go in (a MessageGUID
+		// accepted before, a document received before).
+		if m.Body.StatusRequest != nil {
+			got, err := predict(ctx, q, m)
+			if err != nil {
+				return err
+			}
+			if got.duplicate {
+				return duplicate(m)
+			}
+			if !reflect.DeepEqual(got, pred) {
+				return errChanged
+			}
 		}
 		switch b := m.Body; {
 		case b.RegistrationRequest != nil && pred.received:
@@ -217,11 +222,18 @@ func (p *Pipeline) persist(ctx context.Context, x *exchange, raw keptBytes, pred
 			MessageType: string(m.Header.MessageType), MessageGUID: m.Header.MessageGUID, DocumentGUID: documentGUID(m),
 			Outcome: r.outcome, Size: int(raw.size), Raw: raw.data, RawFile: raw.file, Seen: true}
 		logID, err := msglog.Insert(ctx, q, in)
+		if errors.Is(err, msglog.ErrSeen) {
+			return duplicate(m)
+		}
 		if err != nil {
 			return err
 		}
 		if b := m.Body.RegistrationRequest; b != nil && !pred.received {
-			if r.inboxID, err = inbox.Add(ctx, q, m.Header.Sender, m.Header.MessageGUID, b, logID, now); err != nil {
+			r.inboxID, err = inbox.Add(ctx, q, m.Header.Sender, m.Header.MessageGUID, b, logID, now)
+			if errors.Is(err, inbox.ErrExists) {
+				return errChanged // it came before after all: the reply says so
+			}
+			if err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -478,5 +479,77 @@ func TestEmptyAttachmentListAccepted(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(w.pipeline.Metrics.tolerated.WithLabelValues(string(seos.QuirkEmptyAttachmentList))); v != 1 {
 		t.Errorf("tolerated metric %v", v)
+	}
+}
+
+// The same message, and the same document in different messages, arriving
+// at once: the database's constraints decide, one is accepted and every
+// other gets the answer it would have got arriving later.
+func TestDuplicatesAtOnce(t *testing.T) {
+	w := newWorld(t, options{})
+	const n = 8
+	type answer struct {
+		m   *seos.Message
+		err error
+	}
+	all := func(bodies [][]byte) []answer {
+		out := make([]answer, len(bodies))
+		var wg sync.WaitGroup
+		for i, b := range bodies {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m, _, err := testkit.Submit(context.Background(), w.client(w.a.id), w.url, b)
+				out[i] = answer{m, err}
+			}()
+		}
+		wg.Wait()
+		return out
+	}
+
+	same := testkit.Sign(t, w.a.id, registration(w.a.entity, w.b.entity, seos.NewGUID()))
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		bodies[i] = same
+	}
+	var accepted, refused int
+	for _, a := range all(bodies) {
+		switch {
+		case a.err != nil || a.m == nil:
+			t.Fatalf("submit: %v", a.err)
+		case a.m.Body.StatusResponse != nil && a.m.Body.StatusResponse.Status == seos.StatusWaitRegistration:
+			accepted++
+		case a.m.Body.Error != nil && strings.Contains(a.m.Body.Error.Description, "вече е получено"):
+			refused++
+		default:
+			t.Errorf("same message: %+v", a.m.Body)
+		}
+	}
+	if accepted != 1 || refused != n-1 {
+		t.Errorf("same message %d times: %d accepted, %d refused", n, accepted, refused)
+	}
+
+	doc := seos.NewGUID()
+	for i := range bodies {
+		bodies[i] = testkit.Sign(t, w.a.id, registration(w.a.entity, w.b.entity, doc))
+	}
+	accepted, refused = 0, 0
+	for _, a := range all(bodies) {
+		switch {
+		case a.err != nil || a.m == nil || a.m.Body.StatusResponse == nil:
+			t.Fatalf("same document: %v %+v", a.err, a.m)
+		case a.m.Body.StatusResponse.Status == seos.StatusWaitRegistration:
+			accepted++
+		case a.m.Body.StatusResponse.Status == seos.StatusAlreadyReceived:
+			refused++
+		default:
+			t.Errorf("same document: %+v", a.m.Body.StatusResponse)
+		}
+	}
+	if accepted != 1 || refused != n-1 {
+		t.Errorf("same document %d times: %d accepted, %d already received", n, accepted, refused)
+	}
+	if c := w.count(`SELECT count(*) FROM inbox`); c != 2 {
+		t.Errorf("%d documents stored, want 2", c)
 	}
 }

@@ -144,6 +144,9 @@ func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string,
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		seos.CanonicalGUID(sender.GUID), sender.GUID, sender.Identifier, sender.AdministrativeBodyName,
 		seos.CanonicalGUID(doc.ID.GUID), doc.ID.GUID, messageGUID, ts, logID, doc.Kind, about, string(docJSON), req.Comment, Received, ts)
+	if store.IsUniqueViolation(err) {
+		return 0, ErrExists
+	}
 	if err != nil {
 		return 0, fmt.Errorf("inbox: insert: %w", err)
 	}
@@ -179,6 +182,10 @@ func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string,
 	}
 	return id, nil
 }
+
+// ErrExists is a document the sender sent before (its DocumentGUID is
+// unique per sender).
+var ErrExists = errors.New("inbox: this sender sent a document with this DocumentGUID before")
 
 // ErrNotFound is a document that is not in the inbox.
 var ErrNotFound = errors.New("inbox: no such document")

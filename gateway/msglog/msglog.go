@@ -74,11 +74,18 @@ func Insert(ctx context.Context, q Execer, e *Entry) (int64, error) {
 		seos.CanonicalGUID(e.MessageGUID), seos.CanonicalGUID(e.DocumentGUID),
 		replyTo, e.Outcome, e.Reason, e.Detail, e.Size, e.Truncated, raw, e.RawFile, e.Seen)
 	if err != nil {
+		if e.Seen && store.IsUniqueViolation(err) {
+			return 0, ErrSeen
+		}
 		return 0, fmt.Errorf("msglog: insert: %w", err)
 	}
 	e.ID, err = res.LastInsertId()
 	return e.ID, err
 }
+
+// ErrSeen is an accepted message whose MessageGUID was accepted before
+// (the seen mark is unique).
+var ErrSeen = errors.New("msglog: a message with this MessageGUID was accepted before")
 
 // Seen reports whether an inbound message with this MessageGUID was
 // accepted before.

@@ -18,7 +18,8 @@ import (
 	"github.com/golang-migrate/migrate/v4"
 	"github.com/golang-migrate/migrate/v4/database/sqlite"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, no cgo
+	sqlitedrv "modernc.org/sqlite" // the "sqlite" database/sql driver, no cgo
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Open opens (creating if needed) the SQLite file at path and applies the
@@ -157,4 +158,12 @@ func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
 // does is backed up.
 func FilesDir(path string) string {
 	return strings.TrimSuffix(path, filepath.Ext(path)) + ".files"
+}
+
+// IsUniqueViolation reports whether err is a write refused by a UNIQUE
+// constraint: how a table's owner learns, without asking first, that
+// what it inserts is there already.
+func IsUniqueViolation(err error) bool {
+	var se *sqlitedrv.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
 }
