@@ -7,8 +7,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
-
-	"github.com/seosgw/seosgw/wsdl/endpoint"
 )
 
 // Namespaces and action of the binding (PROTOCOL §2).
@@ -53,14 +51,12 @@ func ParseSubmitResponse(body []byte) ([]byte, error) {
 
 // Submit wraps a signed message in a Submit request envelope.
 func Submit(message []byte) ([]byte, error) {
-	s := string(message)
-	return envelope(endpoint.Submit{Request: &s})
+	return submitParts.wrap(message)
 }
 
 // SubmitResponse wraps a reply (possibly empty) in a SubmitResponse envelope.
 func SubmitResponse(result []byte) ([]byte, error) {
-	s := string(result)
-	return envelope(endpoint.SubmitResponse{SubmitResult: &s})
+	return responseParts.wrap(result)
 }
 
 // envelope marshals a gowsdl-generated body element into the envelope

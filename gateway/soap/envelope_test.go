@@ -1,17 +1,18 @@
 package soap
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
-	"bytes"
 	"github.com/seosgw/seosgw/gateway/xmldoc"
 	"github.com/seosgw/seosgw/integration/extools"
-	"io"
-	"testing/iotest"
+	"github.com/seosgw/seosgw/wsdl/endpoint"
 )
 
 const message = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Message xmlns=\"http://schemas.egov.bg/messaging/v1\"><Header><Version>1.0</Version></Header><Body>&amp; \"кавички\" 'a'\n\t\r</Body></Message>"
@@ -198,12 +199,26 @@ func sameOutcome(t *testing.T, in, want []byte, werr error, got []byte, err erro
 	}
 }
 
-// WriteSubmit streams what Submit makes, however the message is cut.
+// Submit, SubmitResponse and WriteSubmit (however the message is cut)
+// write what the generated types encode.
 func TestWriteSubmitAsSubmit(t *testing.T) {
 	msg := []byte("<?xml version=\"1.0\"?><Message a=\"'\">текст & <x/>\t\n\r\"'" + strings.Repeat("я€😀", 1000) + "\xff</Message>")
-	want, err := Submit(msg)
+	text := string(msg)
+	want, err := envelope(endpoint.Submit{Request: &text})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got, err := Submit(msg); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("Submit: %v\ngot  %.200q\nwant %.200q", err, got, want)
+	}
+	for _, result := range []string{text, ""} {
+		wantResp, err := envelope(endpoint.SubmitResponse{SubmitResult: &result})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := SubmitResponse([]byte(result)); err != nil || !bytes.Equal(got, wantResp) {
+			t.Fatalf("SubmitResponse: %v\ngot  %.200q\nwant %.200q", err, got, wantResp)
+		}
 	}
 	for _, step := range []int{1, 2, 3, 7, 1000, len(msg)} {
 		var got bytes.Buffer

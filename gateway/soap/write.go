@@ -15,41 +15,66 @@ import (
 // into the writer it is given, is escaped into the request as it comes:
 // the same bytes Submit makes, without the message ever in memory whole.
 func WriteSubmit(w io.Writer, message func(io.Writer) error) error {
-	submitParts.once.Do(func() { submitParts.prefix, submitParts.suffix = split(endpoint.Submit{Request: &splitMark}) })
-	if _, err := io.WriteString(w, submitParts.prefix); err != nil {
+	return submitParts.write(w, message)
+}
+
+var (
+	splitMark   = "SEOSGW-MESSAGE-GOES-HERE"
+	submitParts = &parts{body: func(s *string) any { return endpoint.Submit{Request: s} }}
+	// A reply is signed and wrapped for every request: no encoder per reply.
+	responseParts = &parts{body: func(s *string) any { return endpoint.SubmitResponse{SubmitResult: s} }}
+)
+
+// parts is an envelope cut where its part's text goes: encoded once (by
+// envelope, so the bytes are what the generated types give), then only
+// the part's text is escaped.
+type parts struct {
+	body           func(*string) any
+	once           sync.Once
+	prefix, suffix string
+}
+
+func (p *parts) cut() {
+	p.once.Do(func() {
+		b, err := envelope(p.body(&splitMark))
+		if err != nil {
+			panic("soap: the envelope cannot be written: " + err.Error()) // a build defect
+		}
+		before, after, ok := strings.Cut(string(b), splitMark)
+		if !ok {
+			panic("soap: the envelope lost its part")
+		}
+		p.prefix, p.suffix = before, after
+	})
+}
+
+func (p *parts) write(w io.Writer, part func(io.Writer) error) error {
+	p.cut()
+	if _, err := io.WriteString(w, p.prefix); err != nil {
 		return err
 	}
 	esc := &escaper{w: w}
-	if err := message(esc); err != nil {
+	if err := part(esc); err != nil {
 		return err
 	}
 	if err := esc.close(); err != nil {
 		return err
 	}
-	_, err := io.WriteString(w, submitParts.suffix)
+	_, err := io.WriteString(w, p.suffix)
 	return err
 }
 
-var (
-	splitMark   = "SEOSGW-MESSAGE-GOES-HERE"
-	submitParts struct {
-		once           sync.Once
-		prefix, suffix string
+// wrap is write for a part in memory.
+func (p *parts) wrap(text []byte) ([]byte, error) {
+	p.cut()
+	var b bytes.Buffer
+	b.Grow(len(p.prefix) + len(text) + len(text)/8 + len(p.suffix))
+	b.WriteString(p.prefix)
+	if err := xml.EscapeText(&b, text); err != nil {
+		return nil, err
 	}
-)
-
-// split encodes an envelope whose part is splitMark and cuts it there, so
-// that the streamed envelope is exactly what envelope() writes.
-func split(body any) (string, string) {
-	b, err := envelope(body)
-	if err != nil {
-		panic("soap: the envelope cannot be written: " + err.Error()) // a build defect
-	}
-	before, after, ok := strings.Cut(string(b), splitMark)
-	if !ok {
-		panic("soap: the envelope lost its part")
-	}
-	return before, after
+	b.WriteString(p.suffix)
+	return b.Bytes(), nil
 }
 
 // escaper escapes text for element content as encoding/xml does
