@@ -5,17 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/translit"
 )
-
-// sofia is where dates in texts to the sender are written: the agency's time.
-var sofia = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Sofia")
-	if err != nil {
-		return time.FixedZone("EET", 2*3600)
-	}
-	return loc
-}()
 
 // RejectionReason is the text for DocumentStatusResponse/RejectionReason:
 // every enforced problem, first in Bulgarian Cyrillic, then in the
@@ -44,12 +36,13 @@ type Registration struct {
 
 // Receipt is the confirmation of receipt sent with DS_REGISTERED, in
 // Cyrillic and Latin. ok is false when the sender declined confirmation
-// ("не желая потвърждаване"): then nothing is to be sent.
+// ("не желая потвърждаване"): then nothing is to be sent. Times are written
+// in Bulgarian civil time, the agency's.
 func (v *Verdict) Receipt(r Registration) (text string, ok bool) {
 	if v.DeclinedReceipt {
 		return "", false
 	}
 	cyr := fmt.Sprintf("Потвърждаваме получаването на Вашия електронен документ на %s ч. Документът е регистриран с рег. № %s от %s.",
-		r.ReceivedAt.In(sofia).Format("02.01.2006 15:04"), r.Number, r.Date.In(sofia).Format("02.01.2006"))
+		r.ReceivedAt.In(clock.Sofia).Format("02.01.2006 15:04"), r.Number, r.Date.In(clock.Sofia).Format("02.01.2006"))
 	return cyr + "\n" + translit.String(cyr), true
 }
