@@ -443,7 +443,9 @@ func TestEmptyAttachmentListAccepted(t *testing.T) {
 		{name: "accepted", to: func(w *world) seos.Entity { return w.b.entity }, accepted: true},
 		{name: "wrong recipient", to: func(w *world) seos.Entity { return w.c.entity }},
 		{name: "signature does not verify", to: func(w *world) seos.Entity { return w.b.entity },
-			tamper: func(s string) string { return strings.Replace(s, "за регистрация", "за регистрациЯ", 1) }},
+			tamper: func(s string) string {
+				return strings.Replace(s, "за регистрация", "за регистрациЯ", 1)
+			}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld(t, options{})
