@@ -23,18 +23,22 @@ DEB_EXTRA := libmono-system-security4.0-cil libmono-system-xml4.0-cil
 # Packages without a command of their own, by a file they install: the
 # acceptance tests make Office files through LibreOffice's Python bridge and
 # check test-made compound files with olefile; swaks needs Net::SSLeay for
-# STARTTLS (the path is Debian 12's perl; elsewhere deps just reinstalls it).
+# STARTTLS (the path is Debian 12's perl; elsewhere deps just reinstalls it);
+# the .NET participant register (gateway/testkit/asmxregister) runs on Mono's
+# ASP.NET web services.
 DEB_FILES := /usr/lib/python3/dist-packages/uno.py=python3-uno \
              /usr/lib/libreoffice/program/libsclo.so=libreoffice-calc-nogui \
              /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf=fonts-dejavu-core \
              /usr/lib/python3/dist-packages/olefile/__init__.py=python3-olefile \
-             /usr/lib/x86_64-linux-gnu/perl5/5.36/Net/SSLeay.pm=libnet-ssleay-perl
+             /usr/lib/x86_64-linux-gnu/perl5/5.36/Net/SSLeay.pm=libnet-ssleay-perl \
+             /usr/lib/mono/4.5/System.Web.Services.dll=libmono-system-web-services4.0-cil \
+             /usr/lib/mono/4.5/System.Web.dll=libmono-system-web4.0-cil
 
 export SEOSGW_SHARED := $(SHARED)
 export SEOSGW_DOTNET_PEER := $(PEER)
 export SEOSGW_REQUIRE_TOOLS := 1
 
-.PHONY: help build deb test unit lint bench fuzz deps peer demo clean
+.PHONY: help build deb test unit lint bench fuzz deps peer goldens demo clean
 
 help:
 	@echo "make demo   - two gateways exchange a document over mutual TLS (see README)"
@@ -44,6 +48,7 @@ help:
 	@echo "make lint   - go vet + gofmt check"
 	@echo "make bench  - benchmarks with allocations"
 	@echo "make fuzz   - each fuzz target for FUZZTIME ($(FUZZTIME))"
+	@echo "make goldens - recapture register/daeu/testdata/asmx-*.xml from the .NET register"
 
 # Static (modernc SQLite is pure Go), so the package runs on any Debian.
 build:
@@ -84,6 +89,11 @@ unit:
 
 test: deps peer lint
 	$(GO) test -count=1 -timeout 30m ./...
+
+# goldens: the ASMX register answers in register/daeu/testdata are captures
+# of the running .NET register (see the README there), rewritten here.
+goldens: deps
+	$(GO) test -count=1 -run '^TestASMXGoldensAreCaptures$$' ./register/daeu -update
 
 bench: deps peer
 	$(GO) test -run '^$$' -bench . -benchmem ./...
