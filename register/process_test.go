@@ -309,7 +309,7 @@ func TestRegisterNullAnswersKeepReadiness(t *testing.T) {
 		LastChange: lastChange, Status: register.Active}
 	broken := register.Entity{Identifier: "0006950890123", ParentGUID: primerno.GUID, AdministrativeBodyName: `Дирекция "Пример" & сие`,
 		Contact: primerno.Contact, CertificateSN: "7b00e1", Services: []register.Service{}, Status: register.Inactive}
-	dotnet := testkit.StartASMXRegister(t, testkit.ASMXData{Entities: []register.Entity{primerno, broken}, LastChange: lastChange, NullWhenEmpty: true})
+	dotnet := testkit.StartASMXRegister(t, testkit.RegisterData{Entities: []register.Entity{primerno, broken}, LastChange: lastChange, NullWhenEmpty: true})
 	var (
 		mu    sync.Mutex
 		nulls int
