@@ -2,12 +2,11 @@ package testkit
 
 import (
 	"embed"
-	"fmt"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/seosgw/seosgw/integration/extools"
@@ -23,48 +22,35 @@ var asmxSources embed.FS
 // ASMXPath is the .NET service's path on its host.
 const ASMXPath = "/EgovRegistry.asmx"
 
-var (
-	asmxOnce sync.Once
-	asmxBin  string
-	asmxErr  string
-)
+var asmxBuild toolBuild
 
 // buildASMX compiles the service and its host with mcs.
 func buildASMX(t testing.TB) string {
 	t.Helper()
 	extools.Require(t, "mono")
 	mcs := extools.Require(t, "mcs")
-	asmxOnce.Do(func() {
+	return asmxBuild.get(t, ".NET register", func() (string, error) {
 		for _, lib := range []string{"System.Web.Services.dll", "System.Web.dll", "System.Web.Extensions.dll"} {
 			if _, err := os.Stat(filepath.Join("/usr/lib/mono/4.5", lib)); err != nil {
-				asmxErr = "Mono's " + lib + " is missing (run `make deps` as root: libmono-system-web-services4.0-cil, libmono-system-web4.0-cil, libmono-system-web-extensions4.0-cil)"
-				return
+				return "", errors.New("Mono's " + lib + " is missing (run `make deps` as root: libmono-system-web-services4.0-cil, libmono-system-web4.0-cil, libmono-system-web-extensions4.0-cil)")
 			}
 		}
 		sources := map[string][]byte{}
 		for _, name := range []string{"EgovRegistry.cs", "AsmxHost.cs"} {
 			sources[name], _ = asmxSources.ReadFile("asmxregister/" + name)
 		}
-		dir, err := cached("seosgw-asmx-register-", sources, func(dir string) error {
+		return cached("seosgw-asmx-register-", sources, func(dir string) error {
 			for _, args := range [][]string{
 				{"-target:library", "-out:" + filepath.Join(dir, "EgovRegistry.dll"), "-r:System.Web.Services.dll", "-r:System.Xml.dll", filepath.Join(dir, "EgovRegistry.cs")},
 				{"-out:" + filepath.Join(dir, "AsmxHost.exe"), "-r:System.Web.dll", filepath.Join(dir, "AsmxHost.cs")},
 			} {
-				if out, err := exec.Command(mcs, append([]string{"-nologo"}, args...)...).CombinedOutput(); err != nil {
-					return fmt.Errorf("mcs: %w\n%s", err, out)
+				if err := compile(mcs, append([]string{"-nologo"}, args...)...); err != nil {
+					return err
 				}
 			}
 			return nil
 		})
-		if err != nil {
-			asmxErr = err.Error()
-		}
-		asmxBin = dir
 	})
-	if asmxErr != "" {
-		unavailable(t, ".NET register", asmxErr)
-	}
-	return asmxBin
 }
 
 // StartASMXRegister runs the .NET register on loopback serving d, in
@@ -76,33 +62,17 @@ func StartASMXRegister(t testing.TB, d RegisterData) *SOAPRegister {
 	t.Helper()
 	bin := buildASMX(t)
 	site := t.TempDir()
-	if err := os.Mkdir(filepath.Join(site, "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"EgovRegistry.dll", "AsmxHost.exe"} {
-		b, err := os.ReadFile(filepath.Join(bin, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(site, "bin", name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(site, "EgovRegistry.asmx"), []byte(`<%@ WebService Class="EgovRegistry" %>`+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	// ASP.NET's scratch files stay in the site, which the test removes; it
 	// compiles nothing (the service is in bin), so it needs none of the
 	// assemblies Mono's machine-wide web.config lists for page compilation.
-	webConfig := `<?xml version="1.0" encoding="utf-8"?><configuration><system.web>` +
-		`<compilation tempDirectory="` + filepath.Join(site, "aspnet") + `"><assemblies><clear /></assemblies></compilation>` +
-		`<hostingEnvironment shadowCopyBinAssemblies="false" /></system.web></configuration>` + "\n"
-	if err := os.Mkdir(filepath.Join(site, "aspnet"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(site, "web.config"), []byte(webConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	install(t, bin, site, map[string]string{
+		"bin/EgovRegistry.dll": "EgovRegistry.dll", "bin/AsmxHost.exe": "AsmxHost.exe",
+		"EgovRegistry.asmx": `=<%@ WebService Class="EgovRegistry" %>` + "\n",
+		"web.config": `=<?xml version="1.0" encoding="utf-8"?><configuration><system.web>` +
+			`<compilation tempDirectory="` + filepath.Join(site, "aspnet") + `"><assemblies><clear /></assemblies></compilation>` +
+			`<hostingEnvironment shadowCopyBinAssemblies="false" /></system.web></configuration>` + "\n",
+		"aspnet/": "",
+	})
 	addr := FreeAddr(t)
 	_, port, _ := strings.Cut(addr, ":")
 	r := &SOAPRegister{URL: "http://" + addr + ASMXPath, path: ASMXPath, data: filepath.Join(site, "registry.tsv"), out: &SyncBuffer{}}

@@ -2,13 +2,12 @@ package testkit
 
 import (
 	"embed"
-	"fmt"
+	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/seosgw/seosgw/integration/extools"
@@ -29,11 +28,7 @@ const AxisPath = "/axis/services/EgovRegistry"
 var axisJars = []string{"axis.jar", "jaxrpc.jar", "saaj.jar", "commons-discovery.jar", "commons-logging.jar", "wsdl4j.jar",
 	"javax.activation.jar", "javax.mail.jar"}
 
-var (
-	axisOnce sync.Once
-	axisBin  string
-	axisErr  string
-)
+var axisBuild toolBuild
 
 func axisClasspath(extra ...string) string {
 	var cp []string
@@ -48,11 +43,10 @@ func buildAxis(t testing.TB) string {
 	t.Helper()
 	extools.Require(t, "java")
 	javac := extools.Require(t, "javac")
-	axisOnce.Do(func() {
+	return axisBuild.get(t, "Axis register", func() (string, error) {
 		for _, j := range axisJars {
 			if _, err := os.Stat(filepath.Join("/usr/share/java", j)); err != nil {
-				axisErr = "/usr/share/java/" + j + " is missing (run `make deps` as root: libaxis-java)"
-				return
+				return "", errors.New("/usr/share/java/" + j + " is missing (run `make deps` as root: libaxis-java)")
 			}
 		}
 		sources := map[string][]byte{}
@@ -60,23 +54,12 @@ func buildAxis(t testing.TB) string {
 		for _, name := range names {
 			sources[filepath.Base(name)], _ = axisSources.ReadFile(name)
 		}
-		dir, err := cached("seosgw-axis-register-", sources, func(dir string) error {
+		return cached("seosgw-axis-register-", sources, func(dir string) error {
 			java, _ := filepath.Glob(filepath.Join(dir, "*.java"))
 			args := append([]string{"-encoding", "UTF-8", "-nowarn", "-cp", axisClasspath(), "-d", filepath.Join(dir, "classes")}, java...)
-			if out, err := exec.Command(javac, args...).CombinedOutput(); err != nil {
-				return fmt.Errorf("javac: %w\n%s", err, out)
-			}
-			return nil
+			return compile(javac, args...)
 		})
-		if err != nil {
-			axisErr = err.Error()
-		}
-		axisBin = dir
 	})
-	if axisErr != "" {
-		unavailable(t, "Axis register", axisErr)
-	}
-	return axisBin
 }
 
 // StartAxisRegister runs the Axis register on loopback serving d and waits
@@ -87,13 +70,7 @@ func StartAxisRegister(t testing.TB, d RegisterData) *SOAPRegister {
 	bin := buildAxis(t)
 	// SimpleAxisServer reads its deployment from the working folder.
 	work := t.TempDir()
-	wsdd, err := os.ReadFile(filepath.Join(bin, "server-config.wsdd"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(work, "server-config.wsdd"), wsdd, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	install(t, bin, work, map[string]string{"server-config.wsdd": "server-config.wsdd"})
 	addr := FreeAddr(t)
 	_, port, _ := strings.Cut(addr, ":")
 	r := &SOAPRegister{URL: "http://" + addr + AxisPath, path: AxisPath, data: filepath.Join(work, "registry.tsv"), out: &SyncBuffer{}}

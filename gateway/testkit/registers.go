@@ -190,13 +190,62 @@ func cached(prefix string, sources map[string][]byte, build func(dir string) err
 	return dir, nil
 }
 
-// unavailable fails the test, or skips it without SEOSGW_REQUIRE_TOOLS.
-func unavailable(t testing.TB, what, why string) {
-	t.Helper()
-	if extools.Required() {
-		t.Fatalf("the %s does not build: %s", what, why)
+// compile runs a compiler; its output goes into the error.
+func compile(bin string, args ...string) error {
+	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %w\n%s", filepath.Base(bin), err, out)
 	}
-	t.Skipf("skipping: the %s does not build: %s", what, why)
+	return nil
+}
+
+// install lays out dir: each path (slash-separated) gets the build's file
+// of that name, or, for a value starting with "=", the text after it; a
+// path ending in "/" is an empty folder.
+func install(t testing.TB, build, dir string, files map[string]string) {
+	t.Helper()
+	for path, from := range files {
+		dst := filepath.Join(dir, filepath.FromSlash(path))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(path, "/") {
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		b := []byte(strings.TrimPrefix(from, "="))
+		if !strings.HasPrefix(from, "=") {
+			var err error
+			if b, err = os.ReadFile(filepath.Join(build, from)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// toolBuild is a build done once per process.
+type toolBuild struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// get runs build once and returns its folder. A failed build fails the
+// test, or skips it without SEOSGW_REQUIRE_TOOLS.
+func (b *toolBuild) get(t testing.TB, what string, build func() (string, error)) string {
+	t.Helper()
+	b.once.Do(func() { b.dir, b.err = build() })
+	if b.err != nil {
+		if extools.Required() {
+			t.Fatalf("the %s does not build: %v", what, b.err)
+		}
+		t.Skipf("skipping: the %s does not build: %v", what, b.err)
+	}
+	return b.dir
 }
 
 // plainHTTP reaches the loopback register without any proxy.
