@@ -251,18 +251,39 @@ func List(ctx context.Context, q Querier, state State, limit int) ([]Item, error
 	return out, rows.Err()
 }
 
-// Backlog counts the documents waiting for the acceptance policy's verdict
-// (checking) and those it held that a clerk has yet to decide (received,
-// needing review).
-func Backlog(ctx context.Context, q Querier) (checking, held int, err error) {
-	err = q.QueryRowContext(ctx, `SELECT
+// Backlog is what waits on others than the sender: documents waiting for
+// the acceptance policy's verdict, and those it held that a clerk has yet
+// to decide.
+type Backlog struct {
+	Checking int
+	Held     int       // received, needing review
+	Oldest   time.Time // when the longest-waiting checking document came; zero when none
+}
+
+// CountBacklog counts the backlog.
+func CountBacklog(ctx context.Context, q Querier) (Backlog, error) {
+	var b Backlog
+	err := q.QueryRowContext(ctx, `SELECT
 		COALESCE(SUM(CASE WHEN state = ? THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN state = ? AND needs_review = 1 THEN 1 ELSE 0 END), 0)
-		FROM inbox WHERE state IN (?, ?)`, Checking, Received, Checking, Received).Scan(&checking, &held)
+		FROM inbox WHERE state IN (?, ?)`, Checking, Received, Checking, Received).Scan(&b.Checking, &b.Held)
 	if err != nil {
-		return 0, 0, fmt.Errorf("inbox: backlog: %w", err)
+		return b, fmt.Errorf("inbox: backlog: %w", err)
 	}
-	return checking, held, nil
+	if b.Checking == 0 {
+		return b, nil
+	}
+	var oldest string
+	if err := q.QueryRowContext(ctx, `SELECT received_at FROM inbox WHERE state = ? ORDER BY id LIMIT 1`, Checking).Scan(&oldest); err != nil {
+		if errors.Is(err, sql.ErrNoRows) { // judged meanwhile
+			return b, nil
+		}
+		return b, fmt.Errorf("inbox: backlog: %w", err)
+	}
+	if b.Oldest, err = store.ParseTime(oldest); err != nil {
+		return b, fmt.Errorf("inbox: backlog: %w", err)
+	}
+	return b, nil
 }
 
 // AttachmentContent returns one attachment's bytes.

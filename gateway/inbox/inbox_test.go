@@ -207,8 +207,9 @@ func TestVerdictBacklogAndReceipt(t *testing.T) {
 	from := sender.Node()
 	backlog := func(wantChecking, wantHeld int) {
 		t.Helper()
-		if c, h, err := inbox.Backlog(ctx, db); err != nil || c != wantChecking || h != wantHeld {
-			t.Errorf("backlog: %d checking, %d held (%v); want %d, %d", c, h, err, wantChecking, wantHeld)
+		b, err := inbox.CountBacklog(ctx, db)
+		if err != nil || b.Checking != wantChecking || b.Held != wantHeld || (wantChecking > 0) != b.Oldest.Equal(t0) {
+			t.Errorf("backlog: %+v (%v); want %d checking since %s, %d held", b, err, wantChecking, t0, wantHeld)
 		}
 	}
 	verdict := func(o acceptance.Outcome, declined bool) *acceptance.Verdict {

@@ -283,6 +283,9 @@ func TestStopMidCheck(t *testing.T) {
 	if n := gauge(t, w.reg, "seosgw_acceptance_documents_waiting"); n != 1 {
 		t.Errorf("waiting: %v", n)
 	}
+	if at := gauge(t, w.reg, "seosgw_acceptance_oldest_waiting_timestamp_seconds"); at != float64(w.item(id).ReceivedAt.UnixNano())/1e9 {
+		t.Errorf("oldest waiting since %v, want %v", at, w.item(id).ReceivedAt)
+	}
 
 	gate.Open()
 	w.run(w.judge()) // nobody wakes it: it starts with what was left checking

@@ -18,6 +18,7 @@ type Metrics struct {
 	db       *sql.DB
 	log      *slog.Logger
 	waiting  *prometheus.Desc
+	oldest   *prometheus.Desc
 	held     *prometheus.Desc
 }
 
@@ -30,6 +31,8 @@ func NewMetrics(reg prometheus.Registerer, db *sql.DB, log *slog.Logger) (*Metri
 		db: db, log: log,
 		waiting: prometheus.NewDesc("seosgw_acceptance_documents_waiting",
 			"Received documents waiting for the acceptance policy's verdict (inbox state checking): the AIS does not see them yet.", nil, nil),
+		oldest: prometheus.NewDesc("seosgw_acceptance_oldest_waiting_timestamp_seconds",
+			"When the document waiting longest for a verdict was received (no sample when none waits).", nil, nil),
 		held: prometheus.NewDesc("seosgw_acceptance_documents_held",
 			"Documents the acceptance policy held that a clerk has not registered or rejected yet (received, needsReview).", nil, nil),
 	}
@@ -55,19 +58,23 @@ type backlog struct{ m *Metrics }
 
 func (b backlog) Describe(ch chan<- *prometheus.Desc) {
 	ch <- b.m.waiting
+	ch <- b.m.oldest
 	ch <- b.m.held
 }
 
 func (b backlog) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	waiting, held, err := inbox.Backlog(ctx, b.m.db)
+	n, err := inbox.CountBacklog(ctx, b.m.db)
 	if err != nil {
 		// No sample rather than a wrong zero (the rest of /metrics still
 		// answers; the database's own readiness check says why).
 		b.m.log.Warn("counting the acceptance backlog for /metrics", "error", err)
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(b.m.waiting, prometheus.GaugeValue, float64(waiting))
-	ch <- prometheus.MustNewConstMetric(b.m.held, prometheus.GaugeValue, float64(held))
+	ch <- prometheus.MustNewConstMetric(b.m.waiting, prometheus.GaugeValue, float64(n.Checking))
+	ch <- prometheus.MustNewConstMetric(b.m.held, prometheus.GaugeValue, float64(n.Held))
+	if !n.Oldest.IsZero() {
+		ch <- prometheus.MustNewConstMetric(b.m.oldest, prometheus.GaugeValue, float64(n.Oldest.UnixNano())/1e9)
+	}
 }
