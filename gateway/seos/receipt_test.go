@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
@@ -101,4 +102,43 @@ func TestReceiptReading(t *testing.T) {
 	if none.Receipt() != "" {
 		t.Error("no DocAddData is a receipt")
 	}
+}
+
+// FuzzReceipt: reading a peer's DocAddData never fails, and a receipt we
+// write reads back through its JSON (XML text) form.
+func FuzzReceipt(f *testing.F) {
+	f.Add(`<r:Receipt xmlns:r="`+seos.ReceiptNS+`"><r:Text xml:lang="bg">а</r:Text></r:Receipt>`, "Потвърждаваме", "Potvarzhdavame")
+	f.Add("просто текст", "a\nb", " ")
+	f.Add(`<Receipt xmlns="urn:x"/>`, "<&>", "]]>")
+	f.Fuzz(func(t *testing.T, fragment, cyrillic, latin string) {
+		if c, err := seos.ParseAnyContent(fragment); err == nil {
+			c.Receipt()
+		}
+		if !xmlText(cyrillic) || !xmlText(latin) {
+			return
+		}
+		back, err := seos.ParseAnyContent(seos.NewReceipt(cyrillic, latin).String())
+		if err != nil {
+			t.Fatalf("our receipt does not parse: %v", err)
+		}
+		var want []string
+		for _, s := range []string{cyrillic, latin} {
+			if s = strings.TrimSpace(strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(s)); s != "" {
+				want = append(want, s)
+			}
+		}
+		if got := back.Receipt(); got != strings.Join(want, "\n") {
+			t.Errorf("%q, %q read back as %q", cyrillic, latin, got)
+		}
+	})
+}
+
+// xmlText reports text XML 1.0 can carry (the schema's strings).
+func xmlText(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || (r >= 0xFFFE && r <= 0xFFFF) || (r >= 0xD800 && r <= 0xDFFF) {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
 }
