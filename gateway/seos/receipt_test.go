@@ -13,7 +13,6 @@ import (
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/integration/extools"
-	"github.com/seosgw/seosgw/schemas"
 )
 
 const (
@@ -58,14 +57,7 @@ func TestReceiptOnTheWire(t *testing.T) {
 	if err := os.WriteFile(out, signed, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	schemaDir := extools.ReferenceSchemas(t)
-	entry := filepath.Join(schemaDir, "seos-all.xsd")
-	if schemaDir == "" {
-		schemaDir = filepath.Join(dir, "schemas")
-		os.Mkdir(schemaDir, 0o755)
-		schemas.WriteDir(schemaDir)
-		entry = filepath.Join(schemaDir, schemas.Entry)
-	}
+	schemaDir, entry := testkit.Schemas(t)
 	if ok, msg := extools.XMLLint(t, entry, out); !ok {
 		t.Errorf("xmllint: %s", msg)
 	}

@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -80,8 +78,8 @@ func (p *policyExchange) send(kind, about string, atts []ais.Attachment) (int64,
 	return q.ID, q.DocumentGUID, inboxID
 }
 
-// received reads a document of B's inbox through B's AIS API; ok is false
-// when the API does not show it.
+// received reads a document of B's inbox through B's AIS API: nil, with
+// the HTTP status, when the API does not show it.
 func (p *policyExchange) received(id int64) (doc *ais.ReceivedDocument, code int) {
 	p.t.Helper()
 	code, body := aisGet(p.t, p.b.api, fmt.Sprintf("/api/v1/inbox/%d", id))
@@ -93,19 +91,6 @@ func (p *policyExchange) received(id int64) (doc *ais.ReceivedDocument, code int
 		p.t.Fatalf("B's inbox item %d: %v: %s", id, err, body)
 	}
 	return doc, code
-}
-
-func aisGet(t *testing.T, c *ais.Client, path string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest("GET", c.BaseURL+path, nil)
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 func findCheck(a *ais.Acceptance, rule string) *acceptance.Check {
