@@ -36,13 +36,26 @@ type Registration struct {
 
 // Receipt is the confirmation of receipt sent with DS_REGISTERED, in
 // Cyrillic and Latin. ok is false when the sender declined confirmation
-// ("не желая потвърждаване"): then nothing is to be sent. Times are written
-// in Bulgarian civil time, the agency's.
+// ("не желая потвърждаване"): then nothing is to be sent.
 func (v *Verdict) Receipt(r Registration) (text string, ok bool) {
-	if v.DeclinedReceipt {
+	t, ok := v.ReceiptText(r)
+	if !ok {
 		return "", false
 	}
-	cyr := fmt.Sprintf("Потвърждаваме получаването на Вашия електронен документ на %s ч. Документът е регистриран с рег. № %s от %s.",
-		r.ReceivedAt.In(clock.Sofia).Format("02.01.2006 15:04"), r.Number, r.Date.In(clock.Sofia).Format("02.01.2006"))
-	return cyr + "\n" + translit.String(cyr), true
+	return t.BG + "\n" + t.Latin, true
+}
+
+// ReceiptText is the confirmation of receipt in its three spellings, for
+// channels that carry the Cyrillic and Latin texts apart (SEOS's
+// DocAddData); ok is false when the sender declined confirmation.
+func (v *Verdict) ReceiptText(r Registration) (t Text, ok bool) {
+	if v.DeclinedReceipt {
+		return Text{}, false
+	}
+	received, date := r.ReceivedAt.In(clock.Sofia).Format("02.01.2006 15:04"), r.Date.In(clock.Sofia).Format("02.01.2006")
+	// The registration number is an identifier: the Latin text carries it
+	// as written, not transliterated.
+	const bg = "Потвърждаваме получаването на Вашия електронен документ на %s ч. Документът е регистриран с рег. № %s от %s."
+	return Text{BG: fmt.Sprintf(bg, received, r.Number, date), Latin: fmt.Sprintf(translit.String(bg), received, r.Number, date),
+		EN: fmt.Sprintf("We confirm receipt of your electronic document on %s. It is registered as No %s of %s.", received, r.Number, date)}, true
 }
