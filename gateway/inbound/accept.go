@@ -121,6 +121,13 @@ func (p *Pipeline) accept(ctx context.Context, x *exchange) (Response, error) {
 	p.Metrics.requests.WithLabelValues(x.msgType, outcome).Inc()
 	p.Log.Info("accepted", "type", x.msgType, "outcome", outcome, "message_guid", m.Header.MessageGUID,
 		"sender", m.Header.Sender.GUID, "document_guid", documentGUID(m))
+	// Quirks count only here: the metric counts accepted messages, and a
+	// refused one must not inflate it.
+	for _, q := range m.Tolerated {
+		p.Metrics.tolerated.WithLabelValues(string(q)).Inc()
+		p.Log.Info("tolerated a production peer's schema departure", "quirk", q, "message_guid", m.Header.MessageGUID,
+			"sender", m.Header.Sender.GUID, "peer_serial", x.serial)
+	}
 	switch {
 	case inboxID == 0:
 	case p.Judge != nil:

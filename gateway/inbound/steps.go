@@ -67,12 +67,7 @@ func (p *Pipeline) parseMessage(_ context.Context, x *exchange) error {
 	if err == nil {
 		x.msg, x.doc = msg, doc
 		x.msgType = string(msg.Header.MessageType)
-		for _, q := range msg.Tolerated {
-			p.Metrics.tolerated.WithLabelValues(string(q)).Inc()
-			p.Log.Info("tolerated a production peer's schema departure", "quirk", q, "message_guid", msg.Header.MessageGUID,
-				"sender", msg.Header.Sender.GUID, "peer_serial", x.serial)
-		}
-		return nil
+		return nil // msg.Tolerated is counted at accept, not for refusals
 	}
 	if doc != nil {
 		x.guess = guessHeader(doc) // for the Error's MessageGUID and Recipient

@@ -380,7 +380,7 @@ func TestConformanceAgainstBrokenEndpoints(t *testing.T) {
 		{flawUnregisteredServerCert, []string{conformance.CheckTLS}, "expected: its serial is the participant's CertificateSN in the register", nil},
 		// The chain comes from the harness's own verification error.
 		{flawForeignServerCert, []string{conformance.CheckTLS},
-			"expected: the server certificate chains to the DAEU CA, is valid now and is for TLS servers / got: x509: certificate signed by unknown authority", nil},
+			"expected: the server certificate chains to the DAEU CA, is valid now and is for TLS servers / got: the certificate is not issued by the DAEU CA (untrusted issuer) (technical detail: x509: certificate signed by unknown authority)", nil},
 	}
 	for i, tc := range cases {
 		name := tc.flaw
@@ -492,6 +492,36 @@ func TestConformanceAgainstBrokenEndpoints(t *testing.T) {
 		checkVerdicts(t, rep, []string{conformance.CheckStatusUnknown}, skip)
 		if c := rep.Check(conformance.CheckStatusUnknown); c == nil || !strings.Contains(c.Reason, "an answer within the client's timeout of 1.0 s (timeouts.request) / got: DocumentStatusRequest about an unknown document: no answer within 1.0 s") {
 			t.Errorf("reason: %+v", c)
+		}
+	})
+
+	// The Bulgarian report's "got" column names the failure in Bulgarian
+	// before the verifier's English text, which it marks as technical.
+	t.Run("bulgarian got column", func(t *testing.T) {
+		ep.flaw.Store(flawUnsignedAcks)
+		var skip []string
+		for _, n := range conformance.CheckNames {
+			if n != conformance.CheckTLS && n != conformance.CheckRegistration {
+				skip = append(skip, n)
+			}
+		}
+		rep, err := conformance.Run(context.Background(), conformance.Options{Config: cfg, Participant: e.target.entity.GUID,
+			Skip: skip, ReportDir: filepath.Join(e.dir, "bg"), Lang: conformance.Bulgarian})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := rep.Check(conformance.CheckRegistration)
+		if c == nil || c.Verdict != conformance.Fail {
+			t.Fatalf("registration: %+v", c)
+		}
+		var got []string
+		for _, a := range c.Assertions {
+			if !a.OK {
+				got = append(got, a.Got)
+			}
+		}
+		if len(got) != 1 || !strings.HasPrefix(got[0], "съобщението не е подписано (техническа подробност: signature: the message is not signed") {
+			t.Errorf("the failed assertions' got column: %q", got)
 		}
 	})
 
