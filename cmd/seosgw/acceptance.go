@@ -8,6 +8,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 func acceptanceVerbs() map[string]command {
@@ -44,11 +45,11 @@ func acceptanceCheck(ctx context.Context, args []string, io stdio) int {
 	}
 	policy, err := acceptance.Load(*rules, acceptance.WithLogger(slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	if err != nil {
-		return fail(io, "%s", acceptance.Sanitize(err.Error()))
+		return fail(io, "%s", textsafe.Text(err.Error()))
 	}
 	in, closeAll, err := checkInput(paths, *kind, *about, *comment, *eik, io)
 	if err != nil {
-		return fail(io, "%s", acceptance.Sanitize(err.Error()))
+		return fail(io, "%s", textsafe.Text(err.Error()))
 	}
 	defer closeAll()
 	v := policy.Evaluate(ctx, in)

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 // Client speaks to the AIS API of a local node; seosgw send and status use
@@ -126,7 +128,7 @@ func WriteStatus(w io.Writer, st *Status) error {
 	var b strings.Builder
 	line := func(label, v string) {
 		if v != "" {
-			fmt.Fprintf(&b, "%-17s %s\n", label+":", v)
+			fmt.Fprintf(&b, "%-17s %s\n", label+":", textsafe.Field(v))
 		}
 	}
 	line("Document", fmt.Sprintf("%d", st.ID))
@@ -147,7 +149,7 @@ func WriteStatus(w io.Writer, st *Status) error {
 	if len(st.History) > 0 {
 		b.WriteString("History:\n")
 		for _, e := range st.History {
-			fmt.Fprintf(&b, "  %s  %-10s %s\n", e.At.Local().Format("2006-01-02 15:04:05 -07:00"), e.Event, e.Detail)
+			fmt.Fprintf(&b, "  %s  %-10s %s\n", e.At.Local().Format("2006-01-02 15:04:05 -07:00"), textsafe.Field(e.Event), textsafe.Field(e.Detail))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

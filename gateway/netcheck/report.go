@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 // Names of the checks; they are also the values of the metric label "check".
@@ -150,9 +152,11 @@ func (r Report) Write(w io.Writer) error {
 		case !it.OK:
 			mark = "[FAIL]"
 		}
-		fmt.Fprintf(&b, "%s %-*s  %s\n", mark, width, it.Name, it.Detail)
+		// Details quote what the network answered (DNS, TLS alerts, the
+		// register's first line): made safe like every operator output.
+		fmt.Fprintf(&b, "%s %-*s  %s\n", mark, width, it.Name, textsafe.Cut(it.Detail, textsafe.MaxText))
 		if !it.OK && it.Fix != "" {
-			fmt.Fprintf(&b, "%sfix: %s\n", indent, it.Fix)
+			fmt.Fprintf(&b, "%sfix: %s\n", indent, textsafe.Cut(it.Fix, textsafe.MaxText))
 		}
 	}
 	failed, skipped := r.split()
