@@ -250,8 +250,12 @@ func (c *Config) Validate() error {
 	for field, path := range map[string]string{"tls.cert": c.TLS.Cert, "tls.key": c.TLS.Key, "tls.ca": c.TLS.CA} {
 		if path == "" {
 			add(field, "empty; give the path of a PEM file")
-		} else if _, err := os.Stat(c.Path(path)); err != nil {
+		} else if st, err := os.Stat(c.Path(path)); err != nil {
 			add(field, "%v; check the path (relative paths start at the config file's folder)", err)
+		} else if field == "tls.key" && st.Mode().Perm()&0o077 != 0 {
+			// The key signs every message as this administration: like the
+			// AIS token, it must be readable by seosgw's user alone.
+			add(field, "%s is readable by others (mode %o); chmod 600 it (and chown it to the user seosgw runs as)", path, st.Mode().Perm())
 		}
 	}
 	for i, crl := range c.TLS.CRLs {
