@@ -61,6 +61,9 @@ type TLS struct {
 	CRLPolicy string `yaml:"crl_policy"`
 	// Digest is the signature hash: sha256, or sha1 for older .NET peers.
 	Digest string `yaml:"digest"`
+	// MinRSABits is the smallest RSA key accepted in a peer's TLS or
+	// signing certificate, the register's, and our own at start.
+	MinRSABits int `yaml:"min_rsa_bits"`
 }
 
 // Endpoint is the SEOS Submit endpoint this node serves.
@@ -147,7 +150,7 @@ const DefaultOpsListen = "127.0.0.1:7360"
 // Defaults returns a configuration whose values suit the local demo.
 func Defaults() *Config {
 	return &Config{
-		TLS: TLS{CRLPolicy: "fail-closed", Digest: "sha256"},
+		TLS: TLS{CRLPolicy: "fail-closed", Digest: "sha256", MinRSABits: 2048},
 		Endpoint: Endpoint{
 			Listen: "127.0.0.1:4443", Path: "/seos/endpoint",
 			MaxMessageBytes: 64 << 20, MaxConcurrent: 32, ClockSkew: Duration(10 * time.Minute),
@@ -265,6 +268,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TLS.CRLPolicy != "fail-closed" && c.TLS.CRLPolicy != "fail-open" {
 		add("tls.crl_policy", "%q; use fail-closed (refuse peers while the CRL is unusable) or fail-open", c.TLS.CRLPolicy)
+	}
+	if c.TLS.MinRSABits < 1024 || c.TLS.MinRSABits > 16384 {
+		add("tls.min_rsa_bits", "%d; use 2048 (the default; DAEU issues 2048-bit keys) or more, at most 16384", c.TLS.MinRSABits)
 	}
 	if c.TLS.Digest != "sha256" && c.TLS.Digest != "sha1" {
 		add("tls.digest", "%q; use sha256, or sha1 only for peers that need it", c.TLS.Digest)

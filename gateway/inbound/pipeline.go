@@ -45,6 +45,9 @@ type Pipeline struct {
 	Skew  time.Duration // accepted MessageDate distance from our clock
 	// MaxMessageBytes is the request size limit (the HTTP layer enforces it).
 	MaxMessageBytes int64
+	// MinRSABits is the smallest RSA key a signature may be made with
+	// (tls.min_rsa_bits); 0 is pki.DefaultMinRSABits.
+	MinRSABits int
 	Log             *slog.Logger
 	Metrics         *Metrics
 	// Transitions logs and counts what peers' status reports did to the

@@ -154,10 +154,25 @@ func (p *Pipeline) checkSignature(_ context.Context, x *exchange) error {
 			"Съобщението е подписано със сертификат, различен от транспортния сертификат на подателя.",
 			fmt.Sprintf("signed with certificate serial %s, sender's register serial is %s", pki.SerialHex(res.Cert), x.sender.CertificateSN), nil)
 	}
+	if err := pki.CheckKey(res.Cert.PublicKey, p.MinRSABits); err != nil {
+		// TLS refuses such a certificate already; a signature is judged on
+		// its own all the same, whatever transport brought it.
+		p.Metrics.signatureFailures.WithLabelValues(weakKey).Inc()
+		return senderFault(WeakKey,
+			"Съобщението е подписано с RSA ключ, по-къс от допустимия ("+fmt.Sprint(minBits(p.MinRSABits))+" бита).",
+			fmt.Sprintf("signed with certificate serial %s: %v", pki.SerialHex(res.Cert), err), nil)
+	}
 	if p.PeerSeen != nil {
 		p.PeerSeen(x.sender.GUID, res.Cert.NotAfter)
 	}
 	return nil
+}
+
+func minBits(n int) int {
+	if n <= 0 {
+		return pki.DefaultMinRSABits
+	}
+	return n
 }
 
 func (p *Pipeline) checkClock(_ context.Context, x *exchange) error {

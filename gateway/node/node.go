@@ -116,6 +116,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		Hash:   digest, DB: n.DB, Clock: clk,
 		Skew:            cfg.Endpoint.ClockSkew.D(),
 		MaxMessageBytes: int64(cfg.Endpoint.MaxMessageBytes),
+		MinRSABits:      cfg.TLS.MinRSABits,
 		Log:             component(log, "inbound"),
 		Metrics:         inbound.NewMetrics(n.Registry),
 		Transitions:     transitions,

@@ -414,6 +414,8 @@ func (d *Deliverer) judge(status int, body []byte, it *outbox.Item, to *register
 		return retry("reply not believed: %v", err), "reply_signature"
 	case serverCert == nil || !res.Cert.Equal(serverCert) || !to.HasCertificate(pki.SerialHex(res.Cert)):
 		return retry("reply not believed: signed with certificate %s, the recipient's is %s", pki.SerialHex(res.Cert), to.CertificateSN), "reply_signer"
+	case d.Trust.CheckKey(res.Cert) != nil:
+		return retry("reply not believed: %v", d.Trust.CheckKey(res.Cert)), "tls_weak_key"
 	case !seos.EqualGUID(m.Header.Sender.GUID, to.GUID) || !seos.EqualGUID(m.Header.Recipient.GUID, d.Self.GUID):
 		return retry("reply not believed: it is from %s to %s", m.Header.Sender.GUID, m.Header.Recipient.GUID), "reply_parties"
 	}

@@ -54,7 +54,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // label of seosgw_outbound_failures_total); tls_* are trust.CertError's.
 var failureReasons = []string{"network", "register", "build", "sign", "bad_endpoint", "store", "soap_fault", "http_status",
 	"bad_reply", "reply_signature", "reply_signer", "reply_parties", "peer_error", "attempts_exhausted",
-	"tls_untrusted", "tls_revoked", "tls_revocation_unknown", "tls_not_registered"}
+	"tls_untrusted", "tls_weak_key", "tls_revoked", "tls_revocation_unknown", "tls_not_registered"}
 
 func (m *Metrics) observe(it *outbox.Item, o outbox.Outcome, reason string, took, sinceQueued time.Duration) {
 	m.attemptTime.Observe(took.Seconds())
