@@ -48,8 +48,8 @@ type Pipeline struct {
 	// MinRSABits is the smallest RSA key a signature may be made with
 	// (tls.min_rsa_bits); 0 is pki.DefaultMinRSABits.
 	MinRSABits int
-	Log             *slog.Logger
-	Metrics         *Metrics
+	Log        *slog.Logger
+	Metrics    *Metrics
 	// Transitions logs and counts what peers' status reports did to the
 	// documents we sent (nil: not counted).
 	Transitions *outbox.Observer
