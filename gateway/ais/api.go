@@ -395,7 +395,7 @@ func (a *api) listInbox(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := InboxList{Items: []*ReceivedDocument{}}
 	for i := range items {
-		out.Items = append(out.Items, ViewReceived(&items[i], true))
+		out.Items = append(out.Items, a.svc.View(r.Context(), &items[i], true))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -414,7 +414,7 @@ func (a *api) writeReceived(w http.ResponseWriter, r *http.Request, id int64, st
 	if err != nil {
 		return err
 	}
-	writeJSON(w, status, ViewReceived(it, true))
+	writeJSON(w, status, a.svc.View(r.Context(), it, true))
 	return nil
 }
 

@@ -86,6 +86,7 @@ type exchange struct {
 	msg     *seos.Message
 	doc     *etree.Document
 	sender  *register.Entity
+	self    *register.Entity // our register entry
 	msgType string
 	guess   headerGuess // from a message that failed to parse
 }
@@ -117,6 +118,7 @@ func (p *Pipeline) Handle(ctx context.Context, req Request) (resp Response) {
 		p.checkSender,
 		p.checkTLSCertificate,
 		p.checkSignature,
+		p.checkEIKs,
 		p.checkClock,
 	} {
 		if err := step(ctx, x); err != nil {

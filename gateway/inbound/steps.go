@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -18,7 +19,7 @@ import (
 
 // The steps, in order: size → TLS identity (cheap, before any parsing) →
 // SOAP → parse → recipient → sender → TLS certificate is the sender's →
-// signature → clock → dedupe/persist → reply.
+// signature → EIKs are the register's → clock → dedupe/persist → reply.
 
 func (p *Pipeline) checkSize(_ context.Context, x *exchange) error {
 	if x.req.TooLarge {
@@ -103,7 +104,7 @@ func (p *Pipeline) checkSender(ctx context.Context, x *exchange) error {
 	if err != nil {
 		return ourFault(Internal, "Регистърът на участниците е недостъпен.", "register lookup failed", err)
 	}
-	x.sender = sender
+	x.sender, x.self = sender, self
 	d := p.Policy.MayExchange(self, sender)
 	if d.Allowed {
 		return nil
@@ -112,6 +113,26 @@ func (p *Pipeline) checkSender(ctx context.Context, x *exchange) error {
 		return ourFault(NotAccepting, "Получателят не е активен участник в обмена.", d.Detail, nil)
 	}
 	return senderFault(SenderNotAllowed, senderRefusalBG(d.Reason, guid), "sender may not exchange: "+d.Detail, nil)
+}
+
+// checkEIKs compares the EIKs the signed header names with the register's:
+// the GUID alone would let a peer present itself as another administration
+// (the AIS shows the EIK and name). The name is not compared: the AIS is
+// shown the register's, and the message keeps its own as sent.
+func (p *Pipeline) checkEIKs(_ context.Context, x *exchange) error {
+	h := x.msg.Header
+	for _, c := range []struct {
+		role, roleBG string
+		said         seos.Entity
+		reg          *register.Entity
+	}{{"Sender", "подателя", h.Sender, x.sender}, {"Recipient", "получателя", h.Recipient, x.self}} {
+		if said, listed := strings.TrimSpace(c.said.Identifier), strings.TrimSpace(c.reg.Identifier); said != listed {
+			return senderFault(EIKMismatch,
+				fmt.Sprintf("ЕИК на %s в съобщението (%s) се различава от вписания в регистъра на участниците за %s (%s).", c.roleBG, said, c.reg.GUID, listed),
+				fmt.Sprintf("%s/Identifier %q is not the register's EIK %q of %s", c.role, said, listed, c.reg.GUID), nil)
+		}
+	}
+	return nil
 }
 
 func senderRefusalBG(reason register.Reason, guid string) string {

@@ -94,6 +94,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 	n.closers.push(n.DB.Close)
 
 	n.Cache = register.NewCache(n.DB, clk)
+	if err := n.checkSelf(ctx); err != nil {
+		return n, err
+	}
 	regLog := component(log, "register")
 	src, err := RegisterClient(cfg, n.Identity, n.Trust, regLog)
 	if err != nil {
@@ -161,6 +164,7 @@ func component(log *slog.Logger, name string) *slog.Logger { return log.With("co
 func (n *Node) addChecks() {
 	n.Ops.AddCheck("database", func(ctx context.Context) error { return store.Writable(ctx, n.DB) })
 	n.Ops.AddCheck("register", n.Syncer.Fresh)
+	n.Ops.AddCheck("participant", n.selfReady)
 	n.Ops.AddCheck("network", n.Network.Ready)
 	n.Ops.AddCheck("certificate", func(context.Context) error {
 		if left := n.Identity.Cert.NotAfter.Sub(n.Clock.Now()); left <= 0 {
