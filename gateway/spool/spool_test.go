@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +126,7 @@ func TestLegacyXMLDrop(t *testing.T) {
 
 func TestMalformedDrops(t *testing.T) {
 	sample, _ := os.ReadFile("testdata/legacy-letter.xml")
+	oneFile := regexp.MustCompile(`(?s)<File name="Опис.*?</File>`).ReplaceAllString(string(sample), "") // no file beside it
 	cases := []struct {
 		name, file, content string
 		mapping             string
@@ -144,6 +146,14 @@ func TestMalformedDrops(t *testing.T) {
 		{"XML bad date", "a.xml", strings.Replace(string(sample), `<RegDate>23.11.2026`, `<RegDate>2026-11-23`, 1), exampleMapping, "invalid_request", "number.date"},
 		{"XML no recipient", "a.xml", strings.Replace(string(sample), ` eik="000000002"`, ``, 1), exampleMapping, "invalid_request", "recipient"},
 		{"XML person without town", "a.xml", strings.Replace(string(sample), `<Town>Пловдив</Town>`, ``, 1), exampleMapping, "invalid_request", "correspondents[1].city"},
+		// What travels to the peer as an attachment's name is a name.
+		{"attachment name a path", "a.json", `{"recipient":"000000002","kind":"Писмо","attachments":[{"fileName":"../../x.pdf","mimeType":"a/b","content":"QQ=="}]}`, "",
+			"invalid_request", "attachments[0].fileName"},
+		{"XML attachment name a Windows path", "a.xml", strings.Replace(oneFile, `name="Покана.pdf"`, `name="C:\Деловодство\Покана.pdf"`, 1), exampleMapping,
+			"invalid_request", "attachments[0].fileName"},
+		{"XML attachment name with a bidi override", "a.xml", strings.Replace(oneFile, `name="Покана.pdf"`, "name=\"Покана\u202efdp.exe\"", 1), exampleMapping,
+			"invalid_request", "attachments[0].fileName"},
+		{"text not UTF-8", "a.json", "{\"recipient\":\"000000002\",\"kind\":\"Пис\xffмо\"}", "", "invalid_request", "kind"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
