@@ -22,7 +22,7 @@ type utf8Guard struct {
 	// Where the first bad string is: its path (attachments[0].fileName)
 	// and the byte offset in the body. why is empty while none is.
 	field, why string
-	at        int64
+	at         int64
 
 	off   int64
 	stack []jsonFrame
