@@ -186,14 +186,28 @@ func (n *Node) addChecks() {
 // Close closes what New opened (the database), once. Run calls it.
 func (n *Node) Close() error { return n.closers.run() }
 
-// shutdownGrace is how long requests in flight may take to finish.
-const shutdownGrace = 30 * time.Second
+// shutdownGrace is how long requests in flight may take to finish;
+// loopGrace how long the background loops then have to stop. The unit's
+// TimeoutStopSec (45s) covers both.
+const (
+	shutdownGrace = 30 * time.Second
+	loopGrace     = 10 * time.Second
+)
 
 // Run serves until ctx ends, then shuts down in order: stop taking
 // requests, let those in flight finish, stop the loops, close the
 // database. It returns what failed on the way, joined.
 func (n *Node) Run(ctx context.Context) (err error) {
-	defer func() { err = errors.Join(err, n.Close()) }() // last, after every loop and request has finished
+	stuck := false
+	defer func() {
+		if stuck {
+			// A loop may still hold a query: closing would wait on it.
+			// The process ends; SQLite's WAL keeps every commit.
+			n.Log.Error("leaving the database open: background work did not stop")
+			return
+		}
+		err = errors.Join(err, n.Close()) // last, after every loop and request has finished
+	}()
 	cfg := n.Config
 	// VPN/EESMDANS reachability first: with network.on_failure=refuse a
 	// failed check stops the start here; otherwise we start not-ready.
@@ -277,9 +291,21 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		}
 	}
 	stopLoops()
-	loopErr := loops.Wait()
+	loopErr := loops.WaitFor(loopGrace)
 	if n.Spool != nil {
-		n.Spool.Wait() // prompt writes of documents received before the endpoint stopped
+		// Prompt writes of documents received before the endpoint stopped,
+		// bounded like the loops.
+		written := make(chan struct{})
+		go func() { n.Spool.Wait(); close(written) }()
+		select {
+		case <-written:
+		case <-time.After(loopGrace):
+			loopErr = errors.Join(loopErr, fmt.Errorf("%w after %s: spool inbox writes", ErrStuck, loopGrace))
+		}
+	}
+	if errors.Is(loopErr, ErrStuck) {
+		stuck = true
+		n.Log.Error("stopping without waiting for background work any longer", "error", loopErr)
 	}
 	n.Log.Info("seosgw stopped")
 	return errors.Join(runErr, errors.Join(shutErrs...), loopErr)

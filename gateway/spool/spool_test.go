@@ -38,6 +38,10 @@ func TestJSONDropQueuedOnce(t *testing.T) {
 		t.Fatalf("taken on the first sight (%d queued); a drop must be seen unchanged twice", n)
 	}
 	e.scan(1)
+	if n := len(e.items(outbox.KindRegistration)); n != 0 {
+		t.Fatalf("taken on the first sight of its files (%d queued); they must be seen unchanged twice too", n)
+	}
+	e.scan(1)
 	items := e.items(outbox.KindRegistration)
 	if len(items) != 1 {
 		t.Fatalf("%d queued, want 1", len(items))
@@ -75,7 +79,7 @@ func TestJSONDropQueuedOnce(t *testing.T) {
 	e.put("outbox/letter-123/pokana.pdf", []byte("%PDF-1.4 покана"))
 	e.put("outbox/opis.txt", []byte("опис"))
 	e.put("outbox/letter.json", []byte(letterJSON))
-	e.scan(2)
+	e.scan(3)
 	if n := len(e.items(outbox.KindRegistration)); n != 1 {
 		t.Errorf("a repeated drop was queued again (%d)", n)
 	}
@@ -92,7 +96,7 @@ func TestLegacyXMLDrop(t *testing.T) {
 	}
 	e.put("outbox/letter-123/opis.txt", []byte("1. Покана\n2. Опис\n"))
 	e.put("outbox/ДЕЛ-123.xml", sample)
-	e.scan(2)
+	e.scan(3) // the drop, then its file opis.txt, each seen unchanged twice
 	items := e.items(outbox.KindRegistration)
 	if len(items) != 1 {
 		t.Fatalf("%d queued, want 1; failed/: %v", len(items), e.files("failed"))
@@ -244,7 +248,14 @@ func TestRestartBetweenClaimAndQueue(t *testing.T) {
 			e.put("work/outbox/letter.json", body) // claimed by the process that died
 			before := c.setup(e)
 			e.sp = e.newSpool()
-			e.scan(1) // claims are finished on the first scan, without waiting
+			// A claim is finished without waiting for the drop, which was
+			// seen settled before the crash; files not yet queued are seen
+			// unchanged twice first, by this process.
+			e.scan(1)
+			if n := len(e.items(outbox.KindRegistration)); before == 0 && n != 0 {
+				t.Fatalf("%d queued before the files were seen unchanged twice", n)
+			}
+			e.scan(1)
 			items := e.items(outbox.KindRegistration)
 			if len(items) != 1 {
 				t.Fatalf("%d queued, want exactly 1", len(items))
@@ -593,7 +604,7 @@ func TestDropKeyCoversFiles(t *testing.T) {
 	drop := func(pdf string) {
 		e.put("outbox/daily/doc.pdf", []byte(pdf))
 		e.put("outbox/daily.json", []byte(daily))
-		e.scan(2)
+		e.scan(3)
 	}
 	sent := func() []string {
 		var out []string
@@ -657,7 +668,7 @@ func TestDropKeyCoversFiles(t *testing.T) {
 	e.scan(1)
 	e.put("outbox/daily/doc.pdf", []byte("%PDF saturday"))
 	e.put("outbox/daily.json", []byte(daily))
-	e.scan(2)
+	e.scan(3)
 	if got := sent(); len(got) != 6 || got[5] != "%PDF saturday" {
 		t.Errorf("after a stale key: sent %q", got)
 	}
