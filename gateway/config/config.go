@@ -103,6 +103,7 @@ type Outbound struct {
 	RetryFirst    Duration `yaml:"retry_first"` // first retry delay; doubles (15m × 2^n)
 	Retries       int      `yaml:"retries"`     // retries after the first attempt
 	Workers       int      `yaml:"workers"`
+	PerPeer       int      `yaml:"per_peer"` // of the workers, how many may deliver to one recipient at once
 	Timeout       Duration `yaml:"timeout"` // one attempt
 	MaxReplyBytes ByteSize `yaml:"max_reply_bytes"`
 	StatusAfter   Duration `yaml:"status_after"` // ask about documents waiting registration this long
@@ -147,6 +148,16 @@ type Log struct {
 // which is Prometheus's own, nor the exporters' range 9100-9999.
 const DefaultOpsListen = "127.0.0.1:7360"
 
+// PerPeerLimit is outbound.per_peer as delivery applies it: below
+// outbound.workers, so that one recipient that hangs never holds every
+// worker (with one worker there is nothing to share).
+func (o Outbound) PerPeerLimit() int {
+	if o.Workers <= 1 {
+		return 1
+	}
+	return min(max(o.PerPeer, 1), o.Workers-1)
+}
+
 // Defaults returns a configuration whose values suit the local demo.
 func Defaults() *Config {
 	return &Config{
@@ -161,7 +172,7 @@ func Defaults() *Config {
 			Timeout: Duration(30 * time.Second), MaxResponseBytes: 64 << 20,
 		},
 		Database: Database{Path: "seosgw.db", LogRetention: Duration(365 * 24 * time.Hour)},
-		Outbound: Outbound{RetryFirst: Duration(15 * time.Minute), Retries: 10, Workers: 4, Timeout: Duration(2 * time.Minute),
+		Outbound: Outbound{RetryFirst: Duration(15 * time.Minute), Retries: 10, Workers: 4, PerPeer: 2, Timeout: Duration(2 * time.Minute),
 			MaxReplyBytes: 64 << 20, StatusAfter: Duration(72 * time.Hour), StatusMaxInterval: Duration(7 * 24 * time.Hour), Poll: Duration(time.Minute)},
 		AIS:     AIS{Listen: "127.0.0.1:8080", Spool: Spool{ScanEvery: Duration(5 * time.Second)}},
 		Network: NetworkDefaults(),
@@ -321,6 +332,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Outbound.Workers < 1 {
 		add("outbound.workers", "must be at least 1")
+	}
+	if c.Outbound.PerPeer < 1 {
+		add("outbound.per_peer", "%d; give at least 1 (the default is 2; it is used up to outbound.workers - 1)", c.Outbound.PerPeer)
 	}
 	positive(add, "outbound.timeout", c.Outbound.Timeout)
 	positive(add, "outbound.status_after", c.Outbound.StatusAfter)

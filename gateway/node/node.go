@@ -129,7 +129,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		DB: n.DB, Dir: n.Cache, Policy: policy, Self: self, Identity: n.Identity, Trust: n.Trust, Hash: digest,
 		Clock: clk, Log: component(log, "outbound"), Metrics: outbound.NewMetrics(n.Registry), Transitions: transitions,
 		Schedule: outbound.Schedule{First: cfg.Outbound.RetryFirst.D(), Retries: cfg.Outbound.Retries},
-		Workers:  cfg.Outbound.Workers, Timeout: cfg.Outbound.Timeout.D(), MaxReply: int64(cfg.Outbound.MaxReplyBytes),
+		Workers:  cfg.Outbound.Workers, PerPeer: cfg.Outbound.PerPeerLimit(), Timeout: cfg.Outbound.Timeout.D(), MaxReply: int64(cfg.Outbound.MaxReplyBytes),
 		StatusAfter: cfg.Outbound.StatusAfter.D(), StatusMaxInterval: cfg.Outbound.StatusMaxInterval.D(), Poll: cfg.Outbound.Poll.D(),
 		PeerSeen: trustMetrics.PeerSeen,
 	}

@@ -118,12 +118,18 @@ func (s *Store) ServerTLS(id *pki.Identity) *tls.Config {
 // at our clock's time, with a key of MinRSABits, and checked against the
 // CRLs; TLS 1.2+ with TLS12Suites.
 func (s *Store) ClientTLS(id *pki.Identity, serverName string) *tls.Config {
+	cert := id.TLSCertificate()
 	return Harden(&tls.Config{
-		Certificates:     []tls.Certificate{id.TLSCertificate()},
-		RootCAs:          s.Roots,
-		ServerName:       serverName,
-		Time:             s.clk.Now,
-		VerifyConnection: s.checkConnection,
+		Certificates: []tls.Certificate{cert},
+		// Always ours, whatever CAs the server hints at: SEOS knows one
+		// transport certificate, and a server that does not list DAEU's CA
+		// should say it does not know it (alert "unknown CA") rather than
+		// get no certificate at all ("certificate required").
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil },
+		RootCAs:              s.Roots,
+		ServerName:           serverName,
+		Time:                 s.clk.Now,
+		VerifyConnection:     s.checkConnection,
 	})
 }
 
