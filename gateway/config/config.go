@@ -104,7 +104,7 @@ type Outbound struct {
 	Retries       int      `yaml:"retries"`     // retries after the first attempt
 	Workers       int      `yaml:"workers"`
 	PerPeer       int      `yaml:"per_peer"` // of the workers, how many may deliver to one recipient at once
-	Timeout       Duration `yaml:"timeout"` // one attempt
+	Timeout       Duration `yaml:"timeout"`  // one attempt
 	MaxReplyBytes ByteSize `yaml:"max_reply_bytes"`
 	StatusAfter   Duration `yaml:"status_after"` // ask about documents waiting registration this long
 	// StatusMaxInterval caps the gap between two questions about one
