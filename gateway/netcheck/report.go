@@ -94,6 +94,25 @@ func (r Report) Err() error {
 	return errors.New(b.String())
 }
 
+// RegisterOnly reports whether the only failures are the register host's
+// own (tcp, tls) while every check of the path to it passed: a register
+// outage, not ours. It returns the first failed item.
+func (r Report) RegisterOnly() (Item, bool) {
+	var first Item
+	for _, it := range r.Items {
+		switch {
+		case it.OK || it.Warning:
+		case it.Name == CheckTCP && !it.Skipped, it.Name == CheckTLS:
+			if first.Name == "" {
+				first = it
+			}
+		default:
+			return Item{}, false
+		}
+	}
+	return first, first.Name != ""
+}
+
 // Blocking is Err without the warnings: nil when the node can serve.
 func (r Report) Blocking() error {
 	var blocking []Item

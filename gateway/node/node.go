@@ -92,6 +92,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		return n, fmt.Errorf("database.path: %w", err)
 	}
 	n.closers.push(n.DB.Close)
+	if n.Network, err = netcheck.NewProber(netOpt, netcheck.Deps{RegisterURL: cfg.Register.URL, Identity: n.Identity,
+		Trust: n.Trust, Clock: clk, Log: component(log, "network")}, n.Registry); err != nil {
+		return n, fmt.Errorf("network: %w", err)
+	}
 
 	n.Cache = register.NewCache(n.DB, clk)
 	if err := n.checkSelf(ctx); err != nil {
@@ -108,6 +112,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 	}
 	syncOpt := SyncOptions(cfg)
 	syncOpt.Clock, syncOpt.Log, syncOpt.Metrics = clk, regLog, regMetrics
+	syncOpt.OnSuccess = n.Network.Reprobe // the register answers again: so may the network checks
 	n.Syncer = register.NewSyncer(n.Cache, src, syncOpt)
 
 	self := Self(cfg)
@@ -148,10 +153,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		n.Spool.RegisterFresh = n.Syncer.Fresh // hold drops for unknown recipients until the register copy is fresh
 		n.Pipeline.Received = n.Spool.Received
 	}
-	if n.Network, err = netcheck.NewProber(netOpt, netcheck.Deps{RegisterURL: cfg.Register.URL, Identity: n.Identity,
-		Trust: n.Trust, Clock: clk, Log: component(log, "network")}, n.Registry); err != nil {
-		return n, fmt.Errorf("network: %w", err)
-	}
 	n.Retention = &retention.Pruner{DB: n.DB, Keep: cfg.Database.LogRetention.D(), Clock: clk, Log: component(log, "retention")}
 	n.Ops = ops.New(n.Registry, n.Registry)
 	n.addChecks()
@@ -163,7 +164,12 @@ func component(log *slog.Logger, name string) *slog.Logger { return log.With("co
 
 func (n *Node) addChecks() {
 	n.Ops.AddCheck("database", func(ctx context.Context) error { return store.Writable(ctx, n.DB) })
-	n.Ops.AddCheck("register", n.Syncer.Fresh)
+	n.Ops.AddCheck("register", func(ctx context.Context) error {
+		if err := n.Syncer.Fresh(ctx); err != nil {
+			return err
+		}
+		return n.Network.RegisterProblem()
+	})
 	n.Ops.AddCheck("participant", n.selfReady)
 	n.Ops.AddCheck("network", n.Network.Ready)
 	n.Ops.AddCheck("certificate", func(context.Context) error {
