@@ -92,10 +92,14 @@ type Register struct {
 	TestParticipant string `yaml:"test_participant"`
 }
 
-// Database is the SQLite file and the message log's retention.
+// Database is the SQLite file and what it keeps how long.
 type Database struct {
 	Path         string   `yaml:"path"`
 	LogRetention Duration `yaml:"message_log_retention"`
+	// AttachmentRetention is how long the attachments of a received
+	// document stay after the AIS registered, rejected, closed or stopped
+	// it; the document and its attachment list stay.
+	AttachmentRetention Duration `yaml:"received_attachment_retention"`
 }
 
 // Outbound is how the outbox is delivered.
@@ -171,7 +175,7 @@ func Defaults() *Config {
 			Refresh: Duration(10 * time.Minute), FullSync: Duration(24 * time.Hour), StaleAfter: Duration(24 * time.Hour),
 			Timeout: Duration(30 * time.Second), MaxResponseBytes: 64 << 20,
 		},
-		Database: Database{Path: "seosgw.db", LogRetention: Duration(365 * 24 * time.Hour)},
+		Database: Database{Path: "seosgw.db", LogRetention: Duration(365 * 24 * time.Hour), AttachmentRetention: Duration(90 * 24 * time.Hour)},
 		Outbound: Outbound{RetryFirst: Duration(15 * time.Minute), Retries: 10, Workers: 4, PerPeer: 2, Timeout: Duration(2 * time.Minute),
 			MaxReplyBytes: 64 << 20, StatusAfter: Duration(72 * time.Hour), StatusMaxInterval: Duration(7 * 24 * time.Hour), Poll: Duration(time.Minute)},
 		AIS:     AIS{Listen: "127.0.0.1:8080", Spool: Spool{ScanEvery: Duration(5 * time.Second)}},
@@ -323,6 +327,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Database.LogRetention.D() < 24*time.Hour {
 		add("database.message_log_retention", "%s; keep the message log at least a day (e.g. 365d)", c.Database.LogRetention.D())
+	}
+	if c.Database.AttachmentRetention.D() < 24*time.Hour {
+		add("database.received_attachment_retention", "%s; keep received attachments at least a day after the AIS acted on them (the default is 90d)", c.Database.AttachmentRetention.D())
 	}
 	positive(add, "outbound.retry_first", c.Outbound.RetryFirst)
 	if c.Outbound.Retries < 0 || c.Outbound.Retries > 20 {

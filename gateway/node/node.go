@@ -92,6 +92,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		return n, fmt.Errorf("database.path: %w", err)
 	}
 	n.closers.push(n.DB.Close)
+	if err := n.incrementalVacuum(ctx); err != nil {
+		return n, err
+	}
 	if n.Network, err = netcheck.NewProber(netOpt, netcheck.Deps{RegisterURL: cfg.Register.URL, Identity: n.Identity,
 		Trust: n.Trust, Clock: clk, Log: component(log, "network")}, n.Registry); err != nil {
 		return n, fmt.Errorf("network: %w", err)
@@ -153,10 +156,29 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		n.Spool.RegisterFresh = n.Syncer.Fresh // hold drops for unknown recipients until the register copy is fresh
 		n.Pipeline.Received = n.Spool.Received
 	}
-	n.Retention = &retention.Pruner{DB: n.DB, Keep: cfg.Database.LogRetention.D(), Clock: clk, Log: component(log, "retention")}
+	n.Retention = &retention.Pruner{DB: n.DB, Path: cfg.Path(cfg.Database.Path), Keep: cfg.Database.LogRetention.D(),
+		KeepAttachments: cfg.Database.AttachmentRetention.D(), Clock: clk, Log: component(log, "retention"), Metrics: retention.NewMetrics(n.Registry)}
 	n.Ops = ops.New(n.Registry, n.Registry)
 	n.addChecks()
 	return n, nil
+}
+
+// incrementalVacuum converts a database made before retention could
+// shrink the file, once, before anything else uses it.
+func (n *Node) incrementalVacuum(ctx context.Context) error {
+	path := n.Config.Path(n.Config.Database.Path)
+	start := time.Now()
+	state, err := store.EnableIncrementalVacuum(ctx, n.DB, path)
+	switch {
+	case err != nil:
+		return fmt.Errorf("database.path: %w", err)
+	case state == store.VacuumConverted:
+		n.Log.Info("database converted to incremental auto-vacuum: retention now shrinks the file", "path", path, "seconds", time.Since(start).Seconds())
+	case state == store.VacuumNoSpace:
+		n.Log.Warn("database not converted to incremental auto-vacuum: it needs twice its size free for one VACUUM; retention frees pages for reuse, and the next start tries again",
+			"path", path, "bytes", store.FileSize(path))
+	}
+	return nil
 }
 
 // component is the logger of one part of the node.

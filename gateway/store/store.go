@@ -35,7 +35,9 @@ func Open(ctx context.Context, path string, fsys fs.FS, dir string) (*sql.DB, er
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(15000)"} {
+	// auto_vacuum first: it takes effect only in a database without tables
+	// yet (a new one), and lets retention shrink the file (vacuum.go).
+	for _, p := range []string{"auto_vacuum(2)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(15000)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate") // writers take the lock up front: no upgrade deadlocks
