@@ -56,8 +56,10 @@ type TLS struct {
 	CA   string   `yaml:"ca"`  // DAEU CA bundle (PEM)
 	CRLs []string `yaml:"crl"` // CRL files, reloaded when they change
 	// CRLPolicy says what to do when a CRL is missing, unreadable or past
-	// its next update: "fail-closed" refuses peers, "fail-open" lets them in
-	// and raises seosgw_crl_stale. Never "revoked" when only the CRL failed.
+	// its next update: "fail-closed" refuses peers (and refuses to start
+	// without one), "fail-open" lets them in and raises seosgw_crl_stale.
+	// Never "revoked" when only the CRL failed; at runtime a file that
+	// breaks keeps its last good list until that list's NextUpdate.
 	CRLPolicy string `yaml:"crl_policy"`
 	// Digest is the signature hash: sha256, or sha1 for older .NET peers.
 	Digest string `yaml:"digest"`
