@@ -64,7 +64,32 @@ func TestWeakPeerKeysAreRefused(t *testing.T) {
 	}
 }
 
-// dialServer runs a server presenting id with cfg's defaults and dials it
+// handshakeServer accepts connections on loopback until the test ends and
+// shakes hands on each with cfg; it returns the address.
+func handshakeServer(t *testing.T, cfg *tls.Config) string {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				c.(*tls.Conn).Handshake()
+				c.Close()
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// dialServer runs a server presenting id, as opts change it, and dials it
 // with client.
 func dialServer(t *testing.T, id *pki.Identity, client *tls.Config, opts ...func(*tls.Config)) error {
 	t.Helper()
@@ -72,21 +97,7 @@ func dialServer(t *testing.T, id *pki.Identity, client *tls.Config, opts ...func
 	for _, o := range opts {
 		o(srv)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		c.(*tls.Conn).Handshake()
-		c.Close()
-	}()
-	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", ln.Addr().String(), client)
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", handshakeServer(t, srv), client)
 	if err == nil {
 		c.Close()
 	}
@@ -117,19 +128,8 @@ func TestTLS12SuitesAreAEADWithECDHE(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			// Our endpoint, to a TLS 1.2 client offering only this suite.
-			ln, err := tls.Listen("tcp", "127.0.0.1:0", s.ServerTLS(f.server))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			go func() {
-				if conn, err := ln.Accept(); err == nil {
-					conn.(*tls.Conn).Handshake()
-					conn.Close()
-				}
-			}()
-			conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: s.Roots, ServerName: "b.obmen.local", MaxVersion: tls.VersionTLS12,
-				CipherSuites: []uint16{c.suite}, Certificates: []tls.Certificate{cert}})
+			conn, err := tls.Dial("tcp", handshakeServer(t, s.ServerTLS(f.server)), &tls.Config{RootCAs: s.Roots, ServerName: "b.obmen.local",
+				MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{c.suite}, Certificates: []tls.Certificate{cert}})
 			if err == nil {
 				conn.Close()
 			}
@@ -163,26 +163,9 @@ func TestTLS12SuitesSeenByOpenSSL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", s.ServerTLS(f.server))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				c.(*tls.Conn).Handshake()
-				c.Close()
-			}()
-		}
-	}()
+	addr := handshakeServer(t, s.ServerTLS(f.server))
 	try := func(cipher string) string {
-		cmd := exec.Command(openssl, "s_client", "-connect", ln.Addr().String(), "-tls1_2", "-cipher", cipher,
+		cmd := exec.Command(openssl, "s_client", "-connect", addr, "-tls1_2", "-cipher", cipher,
 			"-cert", certFile, "-key", keyFile, "-CAfile", f.caPath, "-servername", "b.obmen.local")
 		out, _ := cmd.CombinedOutput() // stdin is empty: s_client ends after the handshake
 		return string(out)
