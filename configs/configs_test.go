@@ -15,10 +15,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbound"
+	"github.com/seosgw/seosgw/gateway/judge"
 	"github.com/seosgw/seosgw/gateway/netcheck"
 	"github.com/seosgw/seosgw/gateway/ops"
 	"github.com/seosgw/seosgw/gateway/outbound"
@@ -40,43 +42,53 @@ type metric struct {
 // ones are read from the package itself). TestKnownMetricsExist checks this
 // list against what the code registers.
 var knownMetrics = map[string]metric{
-	"seosgw_crl_load_errors_total":                     {},
-	"seosgw_crl_loads_total":                           {},
-	"seosgw_crl_next_update_timestamp_seconds":         {labels: []string{"file"}},
-	"seosgw_crl_revoked_certificates_seen_total":       {},
-	"seosgw_crl_stale":                                 {},
-	"seosgw_peer_certificate_expiry_timestamp_seconds": {labels: []string{"peer"}},
-	"seosgw_register_full_sync_overdue":                {},
-	"seosgw_inbound_busy_rejections_total":             {},
-	"seosgw_inbound_in_flight_requests":                {},
-	"seosgw_inbound_processing_seconds":                {histogram: true},
-	"seosgw_inbound_refusals_total":                    {labels: []string{"reason"}},
-	"seosgw_inbound_request_size_bytes":                {histogram: true},
-	"seosgw_inbound_requests_total":                    {labels: []string{"type", "outcome"}},
-	"seosgw_inbound_signature_failures_total":          {labels: []string{"kind"}},
-	"seosgw_outbound_attempt_seconds":                  {histogram: true},
-	"seosgw_outbound_attempts_total":                   {labels: []string{"kind", "result"}},
-	"seosgw_outbound_delivery_latency_seconds":         {histogram: true},
-	"seosgw_outbound_failures_total":                   {labels: []string{"reason"}},
-	"seosgw_outbound_last_success_timestamp_seconds":   {labels: []string{"peer"}},
-	"seosgw_outbox_items":                              {labels: []string{"state"}},
-	"seosgw_ready":                                     {labels: []string{"check"}},
-	"seosgw_register_age_seconds":                      {},
-	"seosgw_register_entities":                         {labels: []string{"status"}},
-	"seosgw_register_last_success_timestamp_seconds":   {},
-	"seosgw_register_sync_consecutive_failures":        {},
-	"seosgw_register_sync_duration_seconds":            {labels: []string{"mode", "result"}, histogram: true},
-	"seosgw_register_sync_failures_total":              {labels: []string{"kind"}},
-	"seosgw_peer_info":                                 {labels: []string{"peer", "eik", "name"}},
-	"seosgw_build_info":                                {labels: []string{"version", "revision", "goversion"}},
-	"seosgw_spool_drops_total":                         {labels: []string{"result"}},
-	"seosgw_spool_backlog_drops":                       {labels: []string{"folder"}},
-	"seosgw_spool_held_drops":                          {},
-	"seosgw_spool_received_written_total":              {},
-	"seosgw_spool_last_scan_success_timestamp_seconds": {},
-	"seosgw_ais_api_requests_total":                    {labels: []string{"route", "code"}},
-	"seosgw_ais_api_request_duration_seconds":          {labels: []string{"route"}, histogram: true},
-	"seosgw_register_records_rejected_total":           {labels: []string{"field"}},
+	"seosgw_crl_load_errors_total":                       {},
+	"seosgw_crl_loads_total":                             {},
+	"seosgw_crl_next_update_timestamp_seconds":           {labels: []string{"file"}},
+	"seosgw_crl_revoked_certificates_seen_total":         {},
+	"seosgw_crl_stale":                                   {},
+	"seosgw_peer_certificate_expiry_timestamp_seconds":   {labels: []string{"peer"}},
+	"seosgw_register_full_sync_overdue":                  {},
+	"seosgw_inbound_busy_rejections_total":               {},
+	"seosgw_inbound_in_flight_requests":                  {},
+	"seosgw_inbound_processing_seconds":                  {histogram: true},
+	"seosgw_inbound_refusals_total":                      {labels: []string{"reason"}},
+	"seosgw_inbound_request_size_bytes":                  {histogram: true},
+	"seosgw_inbound_requests_total":                      {labels: []string{"type", "outcome"}},
+	"seosgw_inbound_signature_failures_total":            {labels: []string{"kind"}},
+	"seosgw_outbound_attempt_seconds":                    {histogram: true},
+	"seosgw_outbound_attempts_total":                     {labels: []string{"kind", "result"}},
+	"seosgw_outbound_delivery_latency_seconds":           {histogram: true},
+	"seosgw_outbound_failures_total":                     {labels: []string{"reason"}},
+	"seosgw_outbound_last_success_timestamp_seconds":     {labels: []string{"peer"}},
+	"seosgw_outbox_items":                                {labels: []string{"state"}},
+	"seosgw_ready":                                       {labels: []string{"check"}},
+	"seosgw_register_age_seconds":                        {},
+	"seosgw_register_entities":                           {labels: []string{"status"}},
+	"seosgw_register_last_success_timestamp_seconds":     {},
+	"seosgw_register_sync_consecutive_failures":          {},
+	"seosgw_register_sync_duration_seconds":              {labels: []string{"mode", "result"}, histogram: true},
+	"seosgw_register_sync_failures_total":                {labels: []string{"kind"}},
+	"seosgw_peer_info":                                   {labels: []string{"peer", "eik", "name"}},
+	"seosgw_build_info":                                  {labels: []string{"version", "revision", "goversion"}},
+	"seosgw_spool_drops_total":                           {labels: []string{"result"}},
+	"seosgw_spool_backlog_drops":                         {labels: []string{"folder"}},
+	"seosgw_spool_held_drops":                            {},
+	"seosgw_spool_received_written_total":                {},
+	"seosgw_spool_last_scan_success_timestamp_seconds":   {},
+	"seosgw_ais_api_requests_total":                      {labels: []string{"route", "code"}},
+	"seosgw_ais_api_request_duration_seconds":            {labels: []string{"route"}, histogram: true},
+	"seosgw_register_records_rejected_total":             {labels: []string{"field"}},
+	"seosgw_acceptance_verdicts_total":                   {labels: []string{"outcome"}},
+	"seosgw_acceptance_checks_total":                     {labels: []string{"rule", "result", "effect"}},
+	"seosgw_acceptance_scanner_up":                       {},
+	"seosgw_acceptance_evaluation_seconds":               {histogram: true},
+	"seosgw_acceptance_revocation_fetch_failures_total":  {labels: []string{"method"}},
+	"seosgw_acceptance_revocation_fetch_seconds":         {labels: []string{"method"}, histogram: true},
+	"seosgw_acceptance_documents_waiting":                {},
+	"seosgw_acceptance_documents_held":                   {},
+	"seosgw_acceptance_oldest_waiting_timestamp_seconds": {},
+	"seosgw_acceptance_judge_failures_total":             {labels: []string{"step"}},
 	// Prometheus's own per target.
 	"up": {},
 }
@@ -84,12 +96,16 @@ var knownMetrics = map[string]metric{
 // knownValues are label values the code sets from a fixed set; a rule that
 // matches another value would never fire.
 var knownValues = map[string][]string{
-	"seosgw_outbox_items/state":                        {"queued", "sending", "delivered", "failed"},
-	"seosgw_outbound_attempts_total/result":            {"delivered", "retry", "failed"},
-	"seosgw_certificate_expiry_timestamp_seconds/cert": {"transport"},
-	"seosgw_spool_drops_total/result":                  {"queued", "receipt_applied", "failed"},
-	"seosgw_spool_backlog_drops/folder":                {"outbox", "receipts", "work"},
-	"up/job":                                           {"seosgw"},
+	"seosgw_outbox_items/state":                                {"queued", "sending", "delivered", "failed"},
+	"seosgw_outbound_attempts_total/result":                    {"delivered", "retry", "failed"},
+	"seosgw_certificate_expiry_timestamp_seconds/cert":         {"transport"},
+	"seosgw_spool_drops_total/result":                          {"queued", "receipt_applied", "failed"},
+	"seosgw_spool_backlog_drops/folder":                        {"outbox", "receipts", "work"},
+	"seosgw_acceptance_verdicts_total/outcome":                 {"accept", "hold", "reject"},
+	"seosgw_acceptance_revocation_fetch_failures_total/method": {"crl", "ocsp"},
+	"seosgw_acceptance_checks_total/result":                    {"pass", "fail", "unknown", "not-applicable"},
+	"seosgw_acceptance_judge_failures_total/step":              {"list", "read", "record"},
+	"up/job": {"seosgw"},
 }
 
 // targetLabels are added by Prometheus to every series.
@@ -188,6 +204,19 @@ func TestKnownMetricsExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := (&spool.Spool{}).RegisterMetrics(rec); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := acceptance.ParseRules([]byte(`kinds: {registrable: [{group: {bg: писма}, names: [писмо]}]}
+formats: {allowed: [pdf]}
+virus: {clamd: "unix:/nonexistent/clamd.ctl"}
+`), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acceptance.New(rules, acceptance.WithRegistry(rec)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := judge.NewMetrics(rec, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	for name, m := range knownMetrics {
@@ -412,7 +441,8 @@ func TestAlertRules(t *testing.T) {
 	}
 	for _, want := range []string{"SeosgwNetworkPathDown", "SeosgwRegisterStale", "SeosgwCertificateExpiring", "SeosgwOutboxBacklog",
 		"SeosgwOutboundFailed", "SeosgwSignatureFailures", "SeosgwCRLStale", "SeosgwDown", "SeosgwSpoolDropsFailed", "SeosgwSpoolStalled",
-		"SeosgwAISAPIErrors"} {
+		"SeosgwAISAPIErrors", "SeosgwAcceptanceScannerDown", "SeosgwAcceptanceRevocationFailing", "SeosgwAcceptanceHeldBacklog",
+		"SeosgwAcceptanceVerdictsStuck"} {
 		if !seen[want] {
 			t.Errorf("alert %s is missing", want)
 		}
@@ -538,7 +568,9 @@ func TestDashboard(t *testing.T) {
 		"seosgw_inbound_requests_total", "seosgw_inbound_refusals_total", "seosgw_inbound_signature_failures_total",
 		"seosgw_outbound_delivery_latency_seconds_bucket", "seosgw_outbound_failures_total", "seosgw_outbound_last_success_timestamp_seconds",
 		"seosgw_peer_certificate_expiry_timestamp_seconds", "seosgw_register_full_sync_overdue", "seosgw_peer_info", "seosgw_build_info",
-		"seosgw_spool_drops_total", "seosgw_spool_backlog_drops", "seosgw_ais_api_requests_total"} {
+		"seosgw_spool_drops_total", "seosgw_spool_backlog_drops", "seosgw_ais_api_requests_total",
+		"seosgw_acceptance_scanner_up", "seosgw_acceptance_documents_waiting", "seosgw_acceptance_documents_held",
+		"seosgw_acceptance_verdicts_total", "seosgw_acceptance_checks_total", "seosgw_acceptance_revocation_fetch_failures_total"} {
 		if !used[m] {
 			t.Errorf("no panel shows %s", m)
 		}

@@ -161,3 +161,17 @@ func (v *Verdict) WriteTable(w io.Writer, lang string) error {
 	_, err := fmt.Fprintf(w, "\noutcome: %s (policy %q; receipt %s)\n", v.Outcome, textsafe.Field(v.Policy), receipt)
 	return err
 }
+
+// Infected reports whether the virus scan found the named attachment
+// infected, with what it found; such a file is never handed out.
+func (v *Verdict) Infected(name string) (string, bool) {
+	if v == nil {
+		return "", false
+	}
+	for _, c := range v.Checks {
+		if c.Rule == "virus" && c.Status == Fail && c.Subject == name {
+			return c.Reason.EN, true
+		}
+	}
+	return "", false
+}

@@ -131,6 +131,13 @@ func WriteStatus(w io.Writer, st *Status) error {
 			fmt.Fprintf(&b, "%-17s %s\n", label+":", textsafe.Field(v))
 		}
 	}
+	// Multi-line texts (Cyrillic, then Latin) keep their lines, each
+	// indented under the first, so no line of them passes for a label.
+	lines := func(label, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "%-17s %s\n", label+":", textsafe.Block(v, strings.Repeat(" ", 18)))
+		}
+	}
 	line("Document", fmt.Sprintf("%d", st.ID))
 	line("DocumentGUID", st.DocumentGUID)
 	line("Recipient", st.Recipient)
@@ -144,8 +151,9 @@ func WriteStatus(w io.Writer, st *Status) error {
 	if u := st.PeerURI; u != nil {
 		line("Their URI", strings.TrimSpace(fmt.Sprintf("index %s, number %s, date %s", u.RegisterIndex, u.SequenceNumber, u.ReceiptOrSigningDate)))
 	}
-	line("Rejected because", st.Rejection)
+	lines("Rejected because", st.Rejection)
 	line("Expect close by", st.ExpectClose)
+	lines("Receipt", st.Receipt)
 	if len(st.History) > 0 {
 		b.WriteString("History:\n")
 		for _, e := range st.History {

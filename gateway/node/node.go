@@ -20,17 +20,20 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/inbound"
+	"github.com/seosgw/seosgw/gateway/judge"
 	"github.com/seosgw/seosgw/gateway/netcheck"
 	"github.com/seosgw/seosgw/gateway/ops"
 	"github.com/seosgw/seosgw/gateway/outbound"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/retention"
+	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/spool"
 	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/gateway/trust"
@@ -52,7 +55,9 @@ type Node struct {
 	Pipeline  *inbound.Pipeline
 	Outbound  *outbound.Deliverer
 	AIS       *ais.Service
-	Spool     *spool.Spool // nil without ais.spool.dir
+	Spool     *spool.Spool       // nil without ais.spool.dir
+	Policy    *acceptance.Policy // nil without acceptance.rules
+	Judge     *judge.Judge       // nil without acceptance.rules
 	Network   *netcheck.Prober
 	Retention *retention.Pruner
 	Ops       *ops.Ops
@@ -156,6 +161,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		n.Spool.RegisterFresh = n.Syncer.Fresh // hold drops for unknown recipients until the register copy is fresh
 		n.Pipeline.Received = n.Spool.Received
 	}
+	if cfg.Acceptance.Rules != "" {
+		if err := n.judgeReceived(self); err != nil {
+			return n, err
+		}
+	}
 	n.Retention = &retention.Pruner{DB: n.DB, Path: cfg.Path(cfg.Database.Path), Keep: cfg.Database.LogRetention.D(),
 		KeepAttachments: cfg.Database.AttachmentRetention.D(), Clock: clk, Log: component(log, "retention"), Metrics: retention.NewMetrics(n.Registry)}
 	n.Ops = ops.New(n.Registry, n.Registry)
@@ -178,6 +188,27 @@ func (n *Node) incrementalVacuum(ctx context.Context) error {
 		n.Log.Warn("database not converted to incremental auto-vacuum: it needs twice its size free for one VACUUM; retention frees pages for reuse, and the next start tries again",
 			"path", path, "bytes", store.FileSize(path))
 	}
+	return nil
+}
+
+// judgeReceived puts the acceptance policy between the endpoint and the
+// AIS: documents are stored checking, judged, and only then seen.
+func (n *Node) judgeReceived(self seos.Entity) error {
+	cfg, log := n.Config, component(n.Log, "acceptance")
+	var err error
+	if n.Policy, err = AcceptancePolicy(cfg, n.Clock, log, n.Registry); err != nil {
+		return err
+	}
+	m, err := judge.NewMetrics(n.Registry, n.DB, log)
+	if err != nil {
+		return fmt.Errorf("acceptance: %w", err)
+	}
+	n.Judge = &judge.Judge{DB: n.DB, Policy: n.Policy, Self: self, Clock: n.Clock, Log: log, Metrics: m,
+		Workers: cfg.Acceptance.Workers, Timeout: cfg.Acceptance.Timeout.D(), Queued: n.Outbound.Notify}
+	if n.Spool != nil {
+		n.Judge.Received = n.Spool.Received
+	}
+	n.Pipeline.Judge = n.Judge.Arrived
 	return nil
 }
 
@@ -205,6 +236,9 @@ func (n *Node) addChecks() {
 	})
 	if n.Spool != nil {
 		n.Ops.AddCheck("spool", n.Spool.Check)
+	}
+	if n.Policy != nil {
+		n.Ops.AddCheck("scanner", n.Policy.ScannerReady)
 	}
 	if n.Trust.CRLs != nil {
 		n.Ops.AddCheck("crl", func(context.Context) error { return n.Trust.CRLs.Problem() })
@@ -289,6 +323,9 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	loops.Go(loopCtx, "network probe", func(ctx context.Context) error { n.Network.Run(ctx); return nil })
 	if n.Spool != nil {
 		loops.Go(loopCtx, "spool", func(ctx context.Context) error { n.Spool.Run(ctx); return nil })
+	}
+	if n.Judge != nil {
+		loops.Go(loopCtx, "acceptance", n.Judge.Run)
 	}
 
 	serveErrs := make(chan error, len(servers))

@@ -27,6 +27,14 @@ func Field(s string) string { return clean(s, MaxField, false) }
 // cut with a marker.
 func Text(s string) string { return clean(s, MaxText, true) }
 
+// Block is Text for a value printed after a label: every line after the
+// first starts with indent, so that no line of the value can pass for a
+// label of its own (a carriage return, which would move back over the
+// indent, is escaped as in Text).
+func Block(s, indent string) string {
+	return strings.ReplaceAll(clean(s, MaxText, true), "\n", "\n"+indent)
+}
+
 // Cut is Field with another limit (at least 16 bytes).
 func Cut(s string, limit int) string { return clean(s, max(limit, 16), false) }
 

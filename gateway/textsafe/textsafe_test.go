@@ -77,3 +77,11 @@ func FuzzField(f *testing.F) {
 		}
 	})
 }
+
+func TestBlock(t *testing.T) {
+	in := "Отказ: не е наш.\nOtkaz: ne e nash.\r\nState: registered\u009b"
+	want := "Отказ: не е наш.\n    Otkaz: ne e nash.\\r\n    State: registered\\u009b"
+	if got := textsafe.Block(in, "    "); got != want {
+		t.Errorf("Block = %q, want %q", got, want)
+	}
+}
