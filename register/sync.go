@@ -20,9 +20,12 @@ type SyncOptions struct {
 	// RetryMin is the wait after a first failure; it doubles with each
 	// further failure up to Refresh. Default 10s.
 	RetryMin time.Duration
-	Clock    clock.Clock
-	Log      *slog.Logger
-	Metrics  *Metrics // nil = none
+	// OnSuccess, when set, is called after each successful sync (the
+	// network checks re-probe then); it must not block.
+	OnSuccess func()
+	Clock     clock.Clock
+	Log       *slog.Logger
+	Metrics   *Metrics // nil = none
 }
 
 // Mode chooses the operation of a sync.
@@ -212,6 +215,9 @@ func (s *Syncer) attempt(ctx context.Context, full bool, cursor string) (*Change
 		counts[c.Kind]++
 	}
 	s.report(ctx, ch)
+	if s.opt.OnSuccess != nil {
+		s.opt.OnSuccess()
+	}
 	s.log.InfoContext(ctx, "register synced", "mode", modeLabel, "added", counts[Added], "updated", counts[Updated],
 		"removed", counts[Removed], "restored", counts[Restored], "unchanged", ch.Unchanged, "rejected", len(ch.Rejected),
 		"cursor", ch.Cursor, "duration_seconds", elapsed.Seconds())

@@ -12,6 +12,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/node"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 func acceptanceVerbs() map[string]command {
@@ -58,11 +59,11 @@ func acceptanceCheck(ctx context.Context, args []string, io stdio) int {
 		policy, err = configuredPolicy(*cfgPath, logger)
 	}
 	if err != nil {
-		return fail(io, "%s", acceptance.Sanitize(err.Error()))
+		return fail(io, "%s", textsafe.Text(err.Error()))
 	}
 	in, closeAll, err := checkInput(paths, *kind, *about, *comment, *eik, io)
 	if err != nil {
-		return fail(io, "%s", acceptance.Sanitize(err.Error()))
+		return fail(io, "%s", textsafe.Text(err.Error()))
 	}
 	defer closeAll()
 	v := policy.Evaluate(ctx, in)

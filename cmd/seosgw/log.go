@@ -17,6 +17,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
 	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 func logVerbs() map[string]command {
@@ -87,7 +88,7 @@ func logList(ctx context.Context, args []string, io stdio) int {
 	fmt.Fprintln(tw, "ID\tTIME\tDIR\tPEER\tTYPE\tMESSAGE\tOUTCOME\tREASON\tSIZE")
 	for _, e := range entries {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", e.ID, e.At.Local().Format("2006-01-02 15:04:05"), e.Direction,
-			e.PeerGUID, e.MessageType, e.MessageGUID, e.Outcome, e.Reason, e.Size)
+			textsafe.Field(e.PeerGUID), textsafe.Field(e.MessageType), textsafe.Field(e.MessageGUID), textsafe.Field(e.Outcome), textsafe.Field(e.Reason), e.Size)
 	}
 	tw.Flush()
 	return 0
@@ -133,9 +134,9 @@ func logShow(ctx context.Context, args []string, io stdio) int {
 		return 0
 	}
 	fmt.Fprintf(io.out, "%-16s %d\n%-16s %s\n%-16s %s\n%-16s %s\n%-16s %s (%s)\n", "entry:", e.ID, "time:", e.At.Local().Format(time.RFC3339),
-		"direction:", e.Direction, "peer:", e.PeerGUID+" "+e.PeerSerial, "outcome:", e.Outcome, e.Reason)
+		"direction:", e.Direction, "peer:", textsafe.Field(e.PeerGUID+" "+e.PeerSerial), "outcome:", textsafe.Field(e.Outcome), textsafe.Field(e.Reason))
 	if e.Detail != "" {
-		fmt.Fprintf(io.out, "%-16s %s\n", "detail:", e.Detail)
+		fmt.Fprintf(io.out, "%-16s %s\n", "detail:", textsafe.Field(e.Detail))
 	}
 	if e.ReplyTo != 0 {
 		fmt.Fprintf(io.out, "%-16s %d\n", "reply to:", e.ReplyTo)
@@ -145,7 +146,7 @@ func logShow(ctx context.Context, args []string, io stdio) int {
 		if m, _, err := seos.Parse(b); err == nil {
 			m.WriteSummary(io.out)
 		} else {
-			fmt.Fprintf(io.out, "%-16s %v\n", "message:", err)
+			fmt.Fprintf(io.out, "%-16s %s\n", "message:", textsafe.Field(err.Error()))
 		}
 	}
 	if e.Direction == msglog.In && e.MessageType == string(seos.TypeRegistrationRequest) {

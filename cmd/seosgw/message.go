@@ -10,6 +10,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/textsafe"
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/gateway/xmldoc"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
@@ -152,6 +153,6 @@ func messageShow(_ context.Context, args []string, io stdio) int {
 			sig = "INVALID: " + err.Error()
 		}
 	}
-	fmt.Fprintf(io.out, "%-16s %s\n", "signature:", sig)
+	fmt.Fprintf(io.out, "%-16s %s\n", "signature:", textsafe.Field(sig))
 	return 0
 }

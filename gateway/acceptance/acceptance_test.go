@@ -391,21 +391,6 @@ func TestVerdictTexts(t *testing.T) {
 	}
 }
 
-func TestSanitize(t *testing.T) {
-	for in, want := range map[string]string{
-		"писмо.pdf":         "писмо.pdf",
-		"a\x1b[31mred":      `a\u001b[31mred`,
-		"tab\there":         `tab\u0009here`,
-		"evil\u202eexe.pdf": `evil\u202eexe.pdf`,
-		"bad\xffbyte":       `bad\ufffdbyte`,
-		"new\nline\r":       `new\u000aline\u000d`,
-	} {
-		if got := acceptance.Sanitize(in); got != want {
-			t.Errorf("Sanitize(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func gauge(t *testing.T, reg *prometheus.Registry, name string) prometheus.Collector {
 	t.Helper()
 	fams, err := reg.Gather()

@@ -237,9 +237,21 @@ func decode(r *http.Request, v any, optional bool) error {
 	return DecodeJSON(r.Body, v, optional)
 }
 
-// DecodeJSON reads one JSON object strictly (unknown fields refused) and
-// reports problems as invalid_request naming the field, or too_large.
+// DecodeJSON reads one JSON object strictly (unknown fields refused, text
+// that is not UTF-8 refused) and reports problems as invalid_request
+// naming the field, or too_large.
 func DecodeJSON(rd io.Reader, v any, optional bool) error {
+	guard := &utf8Guard{r: rd}
+	if err := decodeStrict(guard, v, optional); err != nil {
+		return err
+	}
+	if e := guard.problem(); e != nil {
+		return e
+	}
+	return nil
+}
+
+func decodeStrict(rd io.Reader, v any, optional bool) error {
 	dec := json.NewDecoder(rd)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -395,7 +407,7 @@ func (a *api) listInbox(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := InboxList{Items: []*ReceivedDocument{}}
 	for i := range items {
-		v := ViewReceived(&items[i], true)
+		v := a.svc.View(r.Context(), &items[i], true)
 		if v.Acceptance != nil {
 			v.Acceptance.Checks = nil // the outcome and reasons; GET /inbox/{id} has every check
 		}
@@ -418,7 +430,7 @@ func (a *api) writeReceived(w http.ResponseWriter, r *http.Request, id int64, st
 	if err != nil {
 		return err
 	}
-	writeJSON(w, status, ViewReceived(it, true))
+	writeJSON(w, status, a.svc.View(r.Context(), it, true))
 	return nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 // Client speaks to the AIS API of a local node; seosgw send and status use
@@ -126,7 +128,14 @@ func WriteStatus(w io.Writer, st *Status) error {
 	var b strings.Builder
 	line := func(label, v string) {
 		if v != "" {
-			fmt.Fprintf(&b, "%-17s %s\n", label+":", v)
+			fmt.Fprintf(&b, "%-17s %s\n", label+":", textsafe.Field(v))
+		}
+	}
+	// Multi-line texts (Cyrillic, then Latin) keep their lines, each
+	// indented under the first, so no line of them passes for a label.
+	lines := func(label, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "%-17s %s\n", label+":", textsafe.Block(v, strings.Repeat(" ", 18)))
 		}
 	}
 	line("Document", fmt.Sprintf("%d", st.ID))
@@ -142,14 +151,13 @@ func WriteStatus(w io.Writer, st *Status) error {
 	if u := st.PeerURI; u != nil {
 		line("Their URI", strings.TrimSpace(fmt.Sprintf("index %s, number %s, date %s", u.RegisterIndex, u.SequenceNumber, u.ReceiptOrSigningDate)))
 	}
-	// Multi-line texts (Cyrillic, then Latin) keep their lines, indented.
-	line("Rejected because", strings.ReplaceAll(st.Rejection, "\n", "\n"+strings.Repeat(" ", 18)))
+	lines("Rejected because", st.Rejection)
 	line("Expect close by", st.ExpectClose)
-	line("Receipt", strings.ReplaceAll(st.Receipt, "\n", "\n"+strings.Repeat(" ", 18)))
+	lines("Receipt", st.Receipt)
 	if len(st.History) > 0 {
 		b.WriteString("History:\n")
 		for _, e := range st.History {
-			fmt.Fprintf(&b, "  %s  %-10s %s\n", e.At.Local().Format("2006-01-02 15:04:05 -07:00"), e.Event, e.Detail)
+			fmt.Fprintf(&b, "  %s  %-10s %s\n", e.At.Local().Format("2006-01-02 15:04:05 -07:00"), textsafe.Field(e.Event), textsafe.Field(e.Detail))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

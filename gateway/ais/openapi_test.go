@@ -226,7 +226,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 	}
 	sort.Strings(listed)
 	want := []string{"conflict", "idempotency_conflict", "internal", "invalid_request", "method_not_allowed", "not_found", "recipient_ambiguous",
-		"recipient_not_exchanging", "recipient_unknown", "too_large", "unauthorized"}
+		"recipient_is_self", "recipient_not_exchanging", "recipient_unknown", "too_large", "unauthorized"}
 	if strings.Join(listed, ",") != strings.Join(want, ",") {
 		t.Errorf("error codes %v, want %v", listed, want)
 	}

@@ -257,6 +257,12 @@ func (s *Service) recipient(ctx context.Context, ref string) (*register.Entity, 
 	if e == nil {
 		return nil, &Error{Code: "recipient_unknown", Field: "recipient", Status: 422, Msg: fmt.Sprintf("%s is not in the register", ref)}
 	}
+	if seos.EqualGUID(e.GUID, s.Self.GUID) {
+		// The gateway would deliver to its own endpoint and register the
+		// document in its own inbox: never what the AIS meant.
+		return nil, &Error{Code: "recipient_is_self", Field: "recipient", Status: 422,
+			Msg: fmt.Sprintf("%s is this node's own participant (%s); give the recipient's GUID or EIK", ref, e.GUID)}
+	}
 	self, err := s.Dir.ByGUID(ctx, s.Self.GUID)
 	if err != nil {
 		return nil, err
@@ -336,9 +342,10 @@ func (in *Outgoing) document() (*seos.Document, error) {
 	}
 	for i, a := range in.Attachments {
 		f := fmt.Sprintf("attachments[%d]", i)
+		if err := CheckFileName(a.FileName); err != nil {
+			return nil, invalid(f+".fileName", "%v", err)
+		}
 		switch {
-		case strings.TrimSpace(a.FileName) == "":
-			return nil, invalid(f+".fileName", "required")
 		case strings.TrimSpace(a.MIMEType) == "":
 			return nil, invalid(f+".mimeType", "required, e.g. application/pdf")
 		case !seos.IsBase64(a.Content):

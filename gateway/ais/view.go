@@ -1,7 +1,9 @@
 package ais
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/acceptance"
@@ -13,11 +15,14 @@ import (
 // so what the AIS reads is spelled here, in the API's camelCase; the
 // OpenAPI test holds these types and openapi.yaml together.
 
-// Party is a participant as a document names it.
+// Party is a participant as a document names it. Name is the register's
+// when the register lists the participant: a header's name is the
+// sender's own claim. NameAsSent is the header's when it differs.
 type Party struct {
-	EIK  string `json:"eik"`
-	Name string `json:"name"`
-	GUID string `json:"guid"`
+	EIK        string `json:"eik"`
+	Name       string `json:"name"`
+	GUID       string `json:"guid"`
+	NameAsSent string `json:"nameAsSent,omitempty"`
 }
 
 // Correspondent is a person or body a document concerns.
@@ -119,8 +124,24 @@ func viewAcceptance(v *acceptance.Verdict) *Acceptance {
 	return a
 }
 
-// ViewReceived turns an inbox item into what the AIS reads. links adds
-// the API's download links to the attachments.
+// View is ViewReceived with the sender's name as the register lists it
+// (the EIK was checked against the register on arrival); the name the
+// message gave is kept in NameAsSent when it differs.
+func (s *Service) View(ctx context.Context, it *inbox.Item, links bool) *ReceivedDocument {
+	v := ViewReceived(it, links)
+	e, err := s.Dir.ByGUID(ctx, it.Sender.GUID)
+	if err != nil || e == nil || strings.TrimSpace(e.AdministrativeBodyName) == "" {
+		return v // the name as sent is all there is
+	}
+	if e.AdministrativeBodyName != v.Sender.Name {
+		v.Sender.Name, v.Sender.NameAsSent = e.AdministrativeBodyName, v.Sender.Name
+	}
+	return v
+}
+
+// ViewReceived turns an inbox item into what the AIS reads, the sender as
+// the message named it. links adds the API's download links to the
+// attachments.
 func ViewReceived(it *inbox.Item, links bool) *ReceivedDocument {
 	d := &it.Document
 	v := &ReceivedDocument{

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,24 @@ func TestValidationNamesFieldAndFix(t *testing.T) {
 				t.Errorf("error %q should name %q and say %q", err, c.field, c.fix)
 			}
 		})
+	}
+}
+
+// A transport key others can read is refused at start, as the AIS token
+// is: it signs every message as this administration.
+func TestKeyReadableByOthersIsRefused(t *testing.T) {
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o604} {
+		dir := writeFiles(t)
+		if err := os.Chmod(filepath.Join(dir, "key.pem"), mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Parse([]byte(minimal), dir)
+		if err == nil || !strings.Contains(err.Error(), "tls.key: key.pem is readable by others (mode "+strconv.FormatUint(uint64(mode), 8)+"); chmod 600 it") {
+			t.Errorf("key mode %o: %v", mode, err)
+		}
+	}
+	if _, err := Parse([]byte(minimal), writeFiles(t)); err != nil {
+		t.Errorf("key mode 600: %v", err)
 	}
 }
 

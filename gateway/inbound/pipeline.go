@@ -45,8 +45,11 @@ type Pipeline struct {
 	Skew  time.Duration // accepted MessageDate distance from our clock
 	// MaxMessageBytes is the request size limit (the HTTP layer enforces it).
 	MaxMessageBytes int64
-	Log             *slog.Logger
-	Metrics         *Metrics
+	// MinRSABits is the smallest RSA key a signature may be made with
+	// (tls.min_rsa_bits); 0 is pki.DefaultMinRSABits.
+	MinRSABits int
+	Log        *slog.Logger
+	Metrics    *Metrics
 	// Transitions logs and counts what peers' status reports did to the
 	// documents we sent (nil: not counted).
 	Transitions *outbox.Observer
@@ -89,6 +92,7 @@ type exchange struct {
 	msg     *seos.Message
 	doc     *etree.Document
 	sender  *register.Entity
+	self    *register.Entity // our register entry
 	msgType string
 	guess   headerGuess // from a message that failed to parse
 }
@@ -120,6 +124,7 @@ func (p *Pipeline) Handle(ctx context.Context, req Request) (resp Response) {
 		p.checkSender,
 		p.checkTLSCertificate,
 		p.checkSignature,
+		p.checkEIKs,
 		p.checkClock,
 	} {
 		if err := step(ctx, x); err != nil {

@@ -67,18 +67,6 @@ func (s State) Valid() bool {
 // spool) and may act on it: not while the policy has yet to judge it.
 func (s State) Visible() bool { return s.Valid() && s != Checking }
 
-// final lists the states the table lets nothing leave: the work on the
-// document is over.
-func final() []any {
-	var out []any
-	for s, next := range transitions {
-		if len(next) == 0 {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // DocStatus is what the protocol calls a state.
 func (s State) DocStatus() seos.DocStatus {
 	switch s {
@@ -451,17 +439,48 @@ func Apply(ctx context.Context, q Querier, id int64, u *Update, at time.Time) er
 	return nil
 }
 
-// PruneAttachments drops the content of attachments of documents whose
-// work is over (rejected, closed, stopped: the table's final states) since before `before`; the
-// listing stays. The AIS has had the retention period to collect them.
-func PruneAttachments(ctx context.Context, q Querier, before time.Time) (int64, error) {
-	states := final()
-	res, err := q.ExecContext(ctx, `UPDATE inbox_attachments SET content = x'' WHERE length(content) > 0 AND inbox_id IN
-		(SELECT id FROM inbox WHERE state IN (?`+strings.Repeat(", ?", len(states)-1)+`) AND updated_at < ?)`, append(states, store.FormatTime(before))...)
+// Pruned is what PruneAttachments reclaimed.
+type Pruned struct {
+	Attachments int64 // attachments whose content went
+	Bytes       int64 // the bytes they held
+}
+
+// PruneAttachments drops the content of the attachments of documents the
+// AIS has acted on — registered, rejected, closed or stopped — whose last
+// change is before `before`: the AIS took them when it registered or
+// refused the document, and they would otherwise fill the disk. The
+// document and its attachment list (names, types, sizes) stay. It says how
+// many bytes went, however attachments are kept.
+func PruneAttachments(ctx context.Context, db *sql.DB, before time.Time) (Pruned, error) {
+	states := actedOn()
+	where := `length(content) > 0 AND inbox_id IN (SELECT id FROM inbox WHERE state IN (?` + strings.Repeat(", ?", len(states)-1) + `) AND updated_at < ?)`
+	args := append(states, store.FormatTime(before))
+	var p Pruned
+	err := store.InTx(ctx, db, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(length(content)), 0) FROM inbox_attachments WHERE `+where, args...).
+			Scan(&p.Attachments, &p.Bytes); err != nil || p.Attachments == 0 {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE inbox_attachments SET content = ? WHERE `+where, append([]any{[]byte{}}, args...)...)
+		return err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("inbox: prune attachments: %w", err)
+		return Pruned{}, fmt.Errorf("inbox: prune attachments: %w", err)
 	}
-	return res.RowsAffected()
+	return p, nil
+}
+
+// actedOn lists the states of a document that no longer waits: the
+// policy or the AIS registered or rejected it (every state but checking
+// and received).
+func actedOn() []any {
+	var out []any
+	for s := range transitions {
+		if s != Checking && s != Received {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // ReceivedIDs lists the ids of received documents still waiting for the

@@ -179,16 +179,25 @@ func TestReceivedIDsAndPruning(t *testing.T) {
 			t.Errorf("document %d listed while checking", it.ID)
 		}
 	}
-	if n, err := inbox.PruneAttachments(ctx, db, t0); err != nil || n != 0 {
-		t.Errorf("pruned documents updated at the cut-off: %d %v", n, err)
+	if p, err := inbox.PruneAttachments(ctx, db, t0); err != nil || p.Attachments != 0 {
+		t.Errorf("pruned documents updated at the cut-off: %+v %v", p, err)
 	}
-	if n, err := inbox.PruneAttachments(ctx, db, t0.Add(time.Hour)); err != nil || n != 6 {
-		t.Errorf("pruned %d (%v), want the 6 of finished documents", n, err)
+	size := int64(0)
+	for _, a := range letter().Attachments {
+		size += int64(a.Body.DecodedLen())
+	}
+	// Every document the AIS (or the policy) acted on: registered,
+	// rejected, closed, stopped; none checking or received.
+	if p, err := inbox.PruneAttachments(ctx, db, t0.Add(time.Hour)); err != nil || p.Attachments != 8*int64(len(letter().Attachments)) || p.Bytes != 8*size {
+		t.Errorf("pruned %+v (%v), want the attachments of the 8 documents acted on, %d bytes", p, err, 8*size)
+	}
+	if p, err := inbox.PruneAttachments(ctx, db, t0.Add(time.Hour)); err != nil || p != (inbox.Pruned{}) {
+		t.Errorf("a second pass pruned %+v %v", p, err)
 	}
 	for st, list := range ids {
 		for _, id := range list {
 			a, body, err := inbox.AttachmentContent(ctx, db, id, 1)
-			final := st == inbox.Rejected || st == inbox.Closed || st == inbox.Stopped
+			final := st != inbox.Received && st != inbox.Checking
 			if err != nil || (len(body) == 0) != final || a.Size == 0 {
 				t.Errorf("%s document %d: %d bytes kept (size %d), %v", st, id, len(body), a.Size, err)
 			}

@@ -97,8 +97,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		return n, fmt.Errorf("database.path: %w", err)
 	}
 	n.closers.push(n.DB.Close)
+	if err := n.incrementalVacuum(ctx); err != nil {
+		return n, err
+	}
+	if n.Network, err = netcheck.NewProber(netOpt, netcheck.Deps{RegisterURL: cfg.Register.URL, Identity: n.Identity,
+		Trust: n.Trust, Clock: clk, Log: component(log, "network")}, n.Registry); err != nil {
+		return n, fmt.Errorf("network: %w", err)
+	}
 
 	n.Cache = register.NewCache(n.DB, clk)
+	if err := n.checkSelf(ctx); err != nil {
+		return n, err
+	}
 	regLog := component(log, "register")
 	src, err := RegisterClient(cfg, n.Identity, n.Trust, regLog)
 	if err != nil {
@@ -110,6 +120,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 	}
 	syncOpt := SyncOptions(cfg)
 	syncOpt.Clock, syncOpt.Log, syncOpt.Metrics = clk, regLog, regMetrics
+	syncOpt.OnSuccess = n.Network.Reprobe // the register answers again: so may the network checks
 	n.Syncer = register.NewSyncer(n.Cache, src, syncOpt)
 
 	self := Self(cfg)
@@ -121,6 +132,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		Hash:   digest, DB: n.DB, Clock: clk,
 		Skew:            cfg.Endpoint.ClockSkew.D(),
 		MaxMessageBytes: int64(cfg.Endpoint.MaxMessageBytes),
+		MinRSABits:      cfg.TLS.MinRSABits,
 		Log:             component(log, "inbound"),
 		Metrics:         inbound.NewMetrics(n.Registry),
 		Transitions:     transitions,
@@ -130,7 +142,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		DB: n.DB, Dir: n.Cache, Policy: policy, Self: self, Identity: n.Identity, Trust: n.Trust, Hash: digest,
 		Clock: clk, Log: component(log, "outbound"), Metrics: outbound.NewMetrics(n.Registry), Transitions: transitions,
 		Schedule: outbound.Schedule{First: cfg.Outbound.RetryFirst.D(), Retries: cfg.Outbound.Retries},
-		Workers:  cfg.Outbound.Workers, Timeout: cfg.Outbound.Timeout.D(), MaxReply: int64(cfg.Outbound.MaxReplyBytes),
+		Workers:  cfg.Outbound.Workers, PerPeer: cfg.Outbound.PerPeerLimit(), Timeout: cfg.Outbound.Timeout.D(), MaxReply: int64(cfg.Outbound.MaxReplyBytes),
 		StatusAfter: cfg.Outbound.StatusAfter.D(), StatusMaxInterval: cfg.Outbound.StatusMaxInterval.D(), Poll: cfg.Outbound.Poll.D(),
 		PeerSeen: trustMetrics.PeerSeen,
 	}
@@ -154,14 +166,29 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 			return n, err
 		}
 	}
-	if n.Network, err = netcheck.NewProber(netOpt, netcheck.Deps{RegisterURL: cfg.Register.URL, Identity: n.Identity,
-		Trust: n.Trust, Clock: clk, Log: component(log, "network")}, n.Registry); err != nil {
-		return n, fmt.Errorf("network: %w", err)
-	}
-	n.Retention = &retention.Pruner{DB: n.DB, Keep: cfg.Database.LogRetention.D(), Clock: clk, Log: component(log, "retention")}
+	n.Retention = &retention.Pruner{DB: n.DB, Path: cfg.Path(cfg.Database.Path), Keep: cfg.Database.LogRetention.D(),
+		KeepAttachments: cfg.Database.AttachmentRetention.D(), Clock: clk, Log: component(log, "retention"), Metrics: retention.NewMetrics(n.Registry)}
 	n.Ops = ops.New(n.Registry, n.Registry)
 	n.addChecks()
 	return n, nil
+}
+
+// incrementalVacuum converts a database made before retention could
+// shrink the file, once, before anything else uses it.
+func (n *Node) incrementalVacuum(ctx context.Context) error {
+	path := n.Config.Path(n.Config.Database.Path)
+	start := time.Now()
+	state, err := store.EnableIncrementalVacuum(ctx, n.DB, path)
+	switch {
+	case err != nil:
+		return fmt.Errorf("database.path: %w", err)
+	case state == store.VacuumConverted:
+		n.Log.Info("database converted to incremental auto-vacuum: retention now shrinks the file", "path", path, "seconds", time.Since(start).Seconds())
+	case state == store.VacuumNoSpace:
+		n.Log.Warn("database not converted to incremental auto-vacuum: it needs twice its size free for one VACUUM; retention frees pages for reuse, and the next start tries again",
+			"path", path, "bytes", store.FileSize(path))
+	}
+	return nil
 }
 
 // judgeReceived puts the acceptance policy between the endpoint and the
@@ -190,7 +217,13 @@ func component(log *slog.Logger, name string) *slog.Logger { return log.With("co
 
 func (n *Node) addChecks() {
 	n.Ops.AddCheck("database", func(ctx context.Context) error { return store.Writable(ctx, n.DB) })
-	n.Ops.AddCheck("register", n.Syncer.Fresh)
+	n.Ops.AddCheck("register", func(ctx context.Context) error {
+		if err := n.Syncer.Fresh(ctx); err != nil {
+			return err
+		}
+		return n.Network.RegisterProblem()
+	})
+	n.Ops.AddCheck("participant", n.selfReady)
 	n.Ops.AddCheck("network", n.Network.Ready)
 	n.Ops.AddCheck("certificate", func(context.Context) error {
 		if left := n.Identity.Cert.NotAfter.Sub(n.Clock.Now()); left <= 0 {
@@ -215,14 +248,28 @@ func (n *Node) addChecks() {
 // Close closes what New opened (the database), once. Run calls it.
 func (n *Node) Close() error { return n.closers.run() }
 
-// shutdownGrace is how long requests in flight may take to finish.
-const shutdownGrace = 30 * time.Second
+// shutdownGrace is how long requests in flight may take to finish;
+// loopGrace how long the background loops then have to stop. The unit's
+// TimeoutStopSec (45s) covers both.
+const (
+	shutdownGrace = 30 * time.Second
+	loopGrace     = 10 * time.Second
+)
 
 // Run serves until ctx ends, then shuts down in order: stop taking
 // requests, let those in flight finish, stop the loops, close the
 // database. It returns what failed on the way, joined.
 func (n *Node) Run(ctx context.Context) (err error) {
-	defer func() { err = errors.Join(err, n.Close()) }() // last, after every loop and request has finished
+	stuck := false
+	defer func() {
+		if stuck {
+			// A loop may still hold a query: closing would wait on it.
+			// The process ends; SQLite's WAL keeps every commit.
+			n.Log.Error("leaving the database open: background work did not stop")
+			return
+		}
+		err = errors.Join(err, n.Close()) // last, after every loop and request has finished
+	}()
 	cfg := n.Config
 	// VPN/EESMDANS reachability first: with network.on_failure=refuse a
 	// failed check stops the start here; otherwise we start not-ready.
@@ -309,9 +356,21 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		}
 	}
 	stopLoops()
-	loopErr := loops.Wait()
+	loopErr := loops.WaitFor(loopGrace)
 	if n.Spool != nil {
-		n.Spool.Wait() // prompt writes of documents received before the endpoint stopped
+		// Prompt writes of documents received before the endpoint stopped,
+		// bounded like the loops.
+		written := make(chan struct{})
+		go func() { n.Spool.Wait(); close(written) }()
+		select {
+		case <-written:
+		case <-time.After(loopGrace):
+			loopErr = errors.Join(loopErr, fmt.Errorf("%w after %s: spool inbox writes", ErrStuck, loopGrace))
+		}
+	}
+	if errors.Is(loopErr, ErrStuck) {
+		stuck = true
+		n.Log.Error("stopping without waiting for background work any longer", "error", loopErr)
 	}
 	n.Log.Info("seosgw stopped")
 	return errors.Join(runErr, errors.Join(shutErrs...), loopErr)

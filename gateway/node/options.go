@@ -62,6 +62,9 @@ func LoadTransport(cfg *config.Config, clk clock.Clock, log *slog.Logger, m *tru
 	if err != nil {
 		return nil, nil, fmt.Errorf("tls.cert / tls.key: %w", err)
 	}
+	if err := pki.CheckKey(id.Cert.PublicKey, cfg.TLS.MinRSABits); err != nil {
+		return nil, nil, fmt.Errorf("tls.cert / tls.key: our transport certificate's %w: peers refuse it; ask DAEU for a transport certificate with a 2048-bit (or larger) key", err)
+	}
 	crls := make([]string, len(cfg.TLS.CRLs))
 	for i, c := range cfg.TLS.CRLs {
 		crls[i] = cfg.Path(c)
@@ -70,6 +73,7 @@ func LoadTransport(cfg *config.Config, clk clock.Clock, log *slog.Logger, m *tru
 	if err != nil {
 		return id, nil, fmt.Errorf("tls.ca / tls.crl: %w", err)
 	}
+	ts.MinRSABits = cfg.TLS.MinRSABits
 	return id, ts, nil
 }
 

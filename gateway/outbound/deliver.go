@@ -14,8 +14,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -69,9 +71,13 @@ type Deliverer struct {
 	// we sent (nil: not counted).
 	Transitions *outbox.Observer
 	Schedule    Schedule
-	Workers     int           // attempts in flight at once
-	Timeout     time.Duration // one attempt, connect to last byte
-	MaxReply    int64         // reply size limit
+	Workers     int // attempts in flight at once
+	// PerPeer is how many of them may go to one recipient (0: any): a
+	// recipient that hangs or answers a byte at a time holds no more
+	// workers than this until Timeout, and the others keep delivering.
+	PerPeer  int
+	Timeout  time.Duration // one attempt, connect to last byte
+	MaxReply int64         // reply size limit
 	// StatusAfter asks about documents waiting registration this long;
 	// the gap to the next question doubles after each, up to
 	// StatusMaxInterval (StatusAfter when zero).
@@ -113,6 +119,8 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	workers := max(d.Workers, 1)
 	jobs := make(chan *outbox.Item)
 	var inFlight atomic.Int32
+	var busyMu sync.Mutex
+	busy := map[string]int{} // attempts in flight by recipient (its CanonicalGUID)
 	var wg sync.WaitGroup
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
@@ -120,6 +128,13 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			defer wg.Done()
 			for it := range jobs {
 				d.attempt(ctx, it)
+				busyMu.Lock()
+				if k := seos.CanonicalGUID(it.RecipientGUID); busy[k] <= 1 {
+					delete(busy, k)
+				} else {
+					busy[k]--
+				}
+				busyMu.Unlock()
 				inFlight.Add(-1)
 				d.Notify() // a worker is free: claim more
 			}
@@ -144,12 +159,18 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		// Claim only what a free worker takes at once, so nothing claimed
 		// waits behind a slow peer with its attempt already counted.
 		if free := workers - int(inFlight.Load()); free > 0 {
-			items, err := outbox.Claim(ctx, d.DB, now, free)
+			busyMu.Lock()
+			snapshot := maps.Clone(busy)
+			busyMu.Unlock()
+			items, err := outbox.ClaimFair(ctx, d.DB, now, free, d.PerPeer, snapshot)
 			if err != nil && ctx.Err() == nil {
 				d.Log.Error("outbox claim", "error", err)
 			}
 			for _, it := range items {
 				inFlight.Add(1)
+				busyMu.Lock()
+				busy[seos.CanonicalGUID(it.RecipientGUID)]++
+				busyMu.Unlock()
 				jobs <- it
 			}
 		}
@@ -321,9 +342,18 @@ func (d *Deliverer) post(ctx context.Context, it *outbox.Item, to *register.Enti
 	}
 	actx, cancel := context.WithTimeout(ctx, d.Timeout)
 	defer cancel()
+	// The connection, to read a TLS alert the recipient sent after its
+	// side of a TLS 1.3 handshake (see tlsRefusal).
+	var conn *tls.Conn
+	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { conn, _ = i.Conn.(*tls.Conn) }})
 	req, _ := http.NewRequestWithContext(actx, http.MethodPost, endpoint, bytes.NewReader(env))
 	req.Header.Set("Content-Type", soap.ContentType)
 	req.Header.Set("SOAPAction", `"`+soap.Action+`"`)
+	// The body follows the recipient's 100 Continue (as .NET clients ask by
+	// default): under TLS 1.3 a recipient that refuses our certificate says
+	// so after the handshake, and its alert must reach us before we write
+	// megabytes into a closed connection ("broken pipe").
+	req.Header.Set("Expect", "100-continue")
 	var serverCert *x509.Certificate
 	resp, err := d.client(u.Hostname(), to.CertificateSN).Do(req)
 	if err != nil {
@@ -331,6 +361,9 @@ func (d *Deliverer) post(ctx context.Context, it *outbox.Item, to *register.Enti
 		var ce *trust.CertError
 		if errors.As(err, &ce) {
 			return retry("TLS: %v", err), "tls_" + ce.Reason
+		}
+		if r, reason, ok := tlsRefusal(err, conn, d.Identity); ok {
+			return r, reason
 		}
 		return retry("network: %v", err), "network"
 	}
@@ -414,6 +447,8 @@ func (d *Deliverer) judge(status int, body []byte, it *outbox.Item, to *register
 		return retry("reply not believed: %v", err), "reply_signature"
 	case serverCert == nil || !res.Cert.Equal(serverCert) || !to.HasCertificate(pki.SerialHex(res.Cert)):
 		return retry("reply not believed: signed with certificate %s, the recipient's is %s", pki.SerialHex(res.Cert), to.CertificateSN), "reply_signer"
+	case d.Trust.CheckKey(res.Cert) != nil:
+		return retry("reply not believed: %v", d.Trust.CheckKey(res.Cert)), "tls_weak_key"
 	case !seos.EqualGUID(m.Header.Sender.GUID, to.GUID) || !seos.EqualGUID(m.Header.Recipient.GUID, d.Self.GUID):
 		return retry("reply not believed: it is from %s to %s", m.Header.Sender.GUID, m.Header.Recipient.GUID), "reply_parties"
 	}
@@ -424,6 +459,16 @@ func (d *Deliverer) judge(status int, body []byte, it *outbox.Item, to *register
 	case b.Error != nil:
 		if b.Error.MessageGUID != nil && !seos.EqualGUID(*b.Error.MessageGUID, sent.Header.MessageGUID) {
 			return retry("reply not believed: an Error about message %s", *b.Error.MessageGUID), "reply_parties"
+		}
+		if b.Error.Type == seos.ErrInternal {
+			// ERR_INTERNAL is the recipient's own failure (PROTOCOL §3: its
+			// database is down, its disk full), not a verdict on the
+			// document: the same message later can succeed, and its
+			// DocumentGUID dedupe makes a repeat harmless. It is retried on
+			// the protocol schedule, which bounds it. ERR_EXTERNAL says the
+			// message itself is wrong, and sending it again changes nothing:
+			// final, as PROTOCOL §5 says of every Error.
+			return retry("the recipient answered ERR_INTERNAL (its own failure; retried): %s", b.Error.Description), "peer_error_internal"
 		}
 		return final("the recipient answered %s: %s", b.Error.Type, b.Error.Description), "peer_error"
 	case b.StatusResponse != nil:
@@ -466,8 +511,10 @@ func (d *Deliverer) client(host, serial string) *http.Client {
 			DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			TLSClientConfig:     cfg,
 			TLSHandshakeTimeout: 30 * time.Second,
-			IdleConnTimeout:     90 * time.Second,
-			MaxIdleConnsPerHost: 4,
+			// A recipient that ignores Expect gets the body after this.
+			ExpectContinueTimeout: time.Second,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConnsPerHost:   4,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

@@ -39,7 +39,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	// Every known series at 0 from the start, so panels and rate() show 0
 	// rather than "No data" before the first failure.
-	for _, r := range failureReasons {
+	for _, r := range append(failureReasons, peerAlertReasons...) {
 		m.failures.WithLabelValues(r)
 	}
 	for _, k := range []outbox.Kind{outbox.KindRegistration, outbox.KindStatus, outbox.KindStatusRequest} {
@@ -51,10 +51,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // failureReasons are the reasons deliver.go gives a failed attempt (the
-// label of seosgw_outbound_failures_total); tls_* are trust.CertError's.
+// label of seosgw_outbound_failures_total); tls_* are trust.CertError's,
+// tls_peer_* the alerts a recipient refused us with (peerAlertReasons).
 var failureReasons = []string{"network", "register", "build", "sign", "bad_endpoint", "store", "soap_fault", "http_status",
-	"bad_reply", "reply_signature", "reply_signer", "reply_parties", "peer_error", "attempts_exhausted",
-	"tls_untrusted", "tls_revoked", "tls_revocation_unknown", "tls_not_registered"}
+	"bad_reply", "reply_signature", "reply_signer", "reply_parties", "peer_error", "peer_error_internal", "attempts_exhausted",
+	"tls_untrusted", "tls_weak_key", "tls_revoked", "tls_revocation_unknown", "tls_not_registered"}
 
 func (m *Metrics) observe(it *outbox.Item, o outbox.Outcome, reason string, took, sinceQueued time.Duration) {
 	m.attemptTime.Observe(took.Seconds())

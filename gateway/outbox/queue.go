@@ -208,30 +208,31 @@ func Events(ctx context.Context, q Full, id int64) ([]Event, error) {
 // claimed by one deliverer only. Attempts are counted here, before the
 // attempt, so a crash mid-attempt still uses up one.
 func Claim(ctx context.Context, db *sql.DB, now time.Time, limit int) ([]*Item, error) {
+	return ClaimFair(ctx, db, now, limit, 0, nil)
+}
+
+// ClaimFair is Claim with at most perPeer items in flight to one
+// recipient, counting busy (items in flight already, by CanonicalGUID of
+// the recipient); perPeer 0 is no such limit. A recipient that hangs then
+// holds at most perPeer workers, and the others deliver meanwhile.
+func ClaimFair(ctx context.Context, db *sql.DB, now time.Time, limit, perPeer int, busy map[string]int) ([]*Item, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT `+itemColumns+` FROM outbox WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
-		Queued, store.FormatTime(now), limit)
+	ids, err := dueIDs(ctx, tx, now, limit, perPeer, busy)
 	if err != nil {
 		return nil, err
 	}
-	var items []*Item
-	for rows.Next() {
-		it, err := scanItem(rows)
+	items := make([]*Item, 0, len(ids))
+	for _, id := range ids {
+		it, err := scanItem(tx.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM outbox WHERE id = ?`, id))
 		if err != nil {
-			rows.Close()
 			return nil, err
 		}
 		items = append(items, it)
 	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return nil, err
-	}
-	rows.Close()
 	for _, it := range items {
 		it.Attempts++
 		it.State = Sending
@@ -241,6 +242,42 @@ func Claim(ctx context.Context, db *sql.DB, now time.Time, limit int) ([]*Item, 
 		}
 	}
 	return items, tx.Commit()
+}
+
+// dueIDs picks the due items, oldest first, at most limit in all and at
+// most perPeer per recipient with busy counted. The window keeps the rows
+// read to perPeer per recipient, however many a hanging one has queued.
+func dueIDs(ctx context.Context, tx *sql.Tx, now time.Time, limit, perPeer int, busy map[string]int) ([]int64, error) {
+	query, args := `SELECT id, recipient_guid_key FROM outbox WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
+		[]any{Queued, store.FormatTime(now), limit}
+	if perPeer > 0 {
+		query = `SELECT id, recipient_guid_key FROM (
+			SELECT id, recipient_guid_key, next_attempt_at,
+				ROW_NUMBER() OVER (PARTITION BY recipient_guid_key ORDER BY next_attempt_at, id) AS n
+			FROM outbox WHERE state = ? AND next_attempt_at <= ?) due
+			WHERE n <= ? ORDER BY next_attempt_at, id`
+		args = []any{Queued, store.FormatTime(now), perPeer}
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	taken := map[string]int{}
+	var ids []int64
+	for rows.Next() && len(ids) < limit {
+		var id int64
+		var peer string
+		if err := rows.Scan(&id, &peer); err != nil {
+			return nil, err
+		}
+		if perPeer > 0 && busy[peer]+taken[peer] >= perPeer {
+			continue
+		}
+		taken[peer]++
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // Recover puts items left in "sending" since before staleBefore back in the

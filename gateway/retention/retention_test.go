@@ -44,7 +44,7 @@ func TestPrune(t *testing.T) {
 	}
 
 	p := &retention.Pruner{DB: db, Keep: 365 * 24 * time.Hour, Clock: clock.NewManual(now), Log: slog.New(slog.DiscardHandler)}
-	want := map[string]int64{"message log raw bytes": 1, "outbox requests": 1, "finished inbox attachments": 1}
+	want := map[string]int64{retention.MessageLog: 1, retention.OutboxRequests: 1, retention.ReceivedAttachments: 1}
 	for what, n := range p.Prune(ctx) {
 		if n != want[what] {
 			t.Errorf("%s: pruned %d, want %d", what, n, want[what])

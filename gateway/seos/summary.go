@@ -3,7 +3,8 @@ package seos
 import (
 	"fmt"
 	"io"
-	"strings"
+
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 // WriteSummary prints a readable account of the message for operators.
@@ -83,7 +84,7 @@ type printer struct {
 
 func (p *printer) line(label, value string) {
 	if p.err == nil {
-		_, p.err = fmt.Fprintf(p.w, "%-16s %s\n", label+":", strings.ReplaceAll(value, "\n", " "))
+		_, p.err = fmt.Fprintf(p.w, "%-16s %s\n", label+":", textsafe.Field(value))
 	}
 }
 

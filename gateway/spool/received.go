@@ -76,7 +76,7 @@ func (s *Spool) WriteReceived(ctx context.Context, inboxID int64) error {
 	if err := os.Mkdir(stage, dirMode); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	view := ais.ViewReceived(it, false)
+	view := s.svc.View(ctx, it, false)
 	used := map[string]bool{strings.ToLower(DocumentFile): true}
 	for i := range view.Attachments {
 		a := &view.Attachments[i]

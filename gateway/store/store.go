@@ -31,8 +31,13 @@ func Open(ctx context.Context, path string, fsys fs.FS, dir string) (*sql.DB, er
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("store: create folder for %s: %w", path, err)
 	}
+	if err := private(path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(15000)"} {
+	// auto_vacuum first: it takes effect only in a database without tables
+	// yet (a new one), and lets retention shrink the file (vacuum.go).
+	for _, p := range []string{"auto_vacuum(2)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(15000)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate") // writers take the lock up front: no upgrade deadlocks
@@ -144,6 +149,41 @@ func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// Modes of what holds documents: the database (and the -wal and -shm
+// files SQLite makes with the database file's mode), the files folder and
+// backups are the node's user's alone, whatever the umask. systemd's
+// UMask=0077 says the same, but seosgw also runs outside systemd.
+const (
+	FileMode     = 0o600
+	FilesDirMode = 0o700
+)
+
+// private creates the database file with FileMode before SQLite does (it
+// would take 0644 less the umask) and takes away what others may do with
+// an existing database, its -wal and -shm files and its files folder.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, FileMode)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	f.Close()
+	for p, mode := range map[string]os.FileMode{path: FileMode, path + "-wal": FileMode, path + "-shm": FileMode, FilesDir(path): FilesDirMode} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if st.Mode().Perm()&^mode != 0 {
+			if err := os.Chmod(p, mode); err != nil {
+				return fmt.Errorf("make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // FilesDir is the folder beside the database at path where bulk data kept

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -149,6 +151,9 @@ func (c *checkCtx) serverCertificate(ctx context.Context, addr string) string {
 	herr := cert.VerifyHostname(s.serverName)
 	ok = c.expect(herr == nil, c.l("it is issued for the endpoint's host %s", "издаден е за хоста на точката за достъп, %s", s.serverName),
 		orDefault(s.lang.failure(herr), strings.Join(cert.DNSNames, ", "))) && ok
+	kerr := pki.CheckKey(cert.PublicKey, 0)
+	ok = c.expect(kerr == nil, c.l("its key is at least %d-bit RSA (or ECDSA)", "ключът му е RSA с поне %d бита (или ECDSA)", pki.DefaultMinRSABits),
+		orDefault(s.lang.failure(kerr), keyText(cert))) && ok
 	if unverified != nil {
 		// Whatever the pieces above say, the harness's TLS refused it.
 		ok = c.expect(false, c.l("the harness's TLS client, verifying as a peer does, accepts the server certificate", "TLS клиентът на изпитващата система, проверяващ като другите участници, приема сървърния сертификат"),
@@ -232,6 +237,17 @@ func untrustedIdentity() (*pki.Identity, error) {
 		return nil, err
 	}
 	return ca.IssueTransport("untrusted.conformance.invalid", pki.WithKeyBits(2048))
+}
+
+// keyText names a certificate's key type and size.
+func keyText(c *x509.Certificate) string {
+	switch k := c.PublicKey.(type) {
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA %d bits", k.N.BitLen())
+	case *ecdsa.PublicKey:
+		return "ECDSA " + k.Curve.Params().Name
+	}
+	return c.PublicKeyAlgorithm.String()
 }
 
 func describeCert(c *x509.Certificate) string {

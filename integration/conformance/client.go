@@ -17,6 +17,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
+	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 )
 
@@ -106,7 +107,7 @@ func (s *suite) client(id *pki.Identity) *http.Client {
 // (nil: none): its certificate must chain to the DAEU CA at the harness's
 // clock and carry the registered host name.
 func (s *suite) serverTLS(id *pki.Identity) *tls.Config {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: s.roots, ServerName: s.serverName, Time: s.clk.Now}
+	cfg := trust.Harden(&tls.Config{RootCAs: s.roots, ServerName: s.serverName, Time: s.clk.Now})
 	if id != nil {
 		cfg.Certificates = []tls.Certificate{id.TLSCertificate()}
 	}
@@ -121,6 +122,9 @@ func (s *suite) registeredServer(cs tls.ConnectionState) error {
 	}
 	if serial := pki.SerialHex(cs.PeerCertificates[0]); !s.target.HasCertificate(serial) {
 		return fmt.Errorf("the participant's server certificate has serial %s, the register lists %s", serial, s.target.CertificateSN)
+	}
+	if err := pki.CheckKey(cs.PeerCertificates[0].PublicKey, 0); err != nil {
+		return fmt.Errorf("the participant's server certificate: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 
+	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 )
 
@@ -42,7 +43,10 @@ func failureClass(err error) (en, bg string) {
 	var unknownCA x509.UnknownAuthorityError
 	var invalid x509.CertificateInvalidError
 	var host x509.HostnameError
+	var weak *pki.WeakKeyError
 	switch {
+	case errors.As(err, &weak):
+		return "the key is shorter than the protocol's floor", "ключът е по-къс от допустимия минимум"
 	case errors.As(err, &sig):
 		return signatureClass(sig.Kind)
 	case errors.Is(err, errSchemaInvalid):

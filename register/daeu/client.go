@@ -82,11 +82,10 @@ func NewClient(cfg Options) (*Client, error) {
 	if cfg.Trust != nil {
 		tlsConf = cfg.Trust.ClientTLS(cfg.Identity, u.Hostname())
 	} else {
-		tlsConf = &tls.Config{
-			MinVersion:   tls.VersionTLS12,
+		tlsConf = trust.Harden(&tls.Config{
 			Certificates: []tls.Certificate{cfg.Identity.TLSCertificate()},
 			RootCAs:      cfg.RootCAs,
-		}
+		})
 	}
 	tr := &http.Transport{
 		// No proxy from the environment: the register is on the SEOS network
