@@ -22,6 +22,7 @@ func commands() map[string]command {
 		"log":    {args: "VERB ...", summary: "read the message log: the exact bytes of every message in and out", verbs: logVerbs()},
 		"send":   {args: "[--config FILE] [--idempotency-key K] DOCUMENT.json", summary: "send a document through the local AIS API", run: runSend, help: sendHelp},
 		"status": {args: "[--config FILE] [--json] ID", summary: "show a sent document's state and history", run: runStatus},
+		"outbox": {args: "VERB ...", summary: "the documents we send: list them, send one again, cancel one, retry a participant's now", verbs: outboxVerbs()},
 		"demo": {args: "[--dir DIR] [--keep]", summary: "two gateways exchange a document end to end on loopback", run: runDemo,
 			help: "Makes a test PKI, starts a test register and two gateways, sends a letter from A to B and registers it at B.\nCtrl-C stops it and removes its folder (it holds private keys) unless --keep is given."},
 		"conformance": {args: "VERB ...", summary: "DAEU's conformance test of a joining participant", verbs: conformanceVerbs()},

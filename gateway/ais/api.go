@@ -47,7 +47,10 @@ type route struct {
 func routes() []route {
 	return []route{
 		{"POST", "/documents", false, (*api).postDocument},
+		{"GET", "/documents", false, (*api).listDocuments},
 		{"GET", "/documents/{id}", false, (*api).getDocument},
+		{"POST", "/documents/{id}/retry", false, (*api).retryDocument},
+		{"POST", "/documents/{id}/cancel", false, (*api).cancelDocument},
 		{"GET", "/inbox", false, (*api).listInbox},
 		{"GET", "/inbox/{id}", false, (*api).getReceived},
 		{"GET", "/inbox/{id}/attachments/{n}", false, (*api).getAttachment},
@@ -56,6 +59,7 @@ func routes() []route {
 		{"POST", "/inbox/{id}/close", false, (*api).close},
 		{"POST", "/inbox/{id}/stop", false, (*api).stop},
 		{"GET", "/participants", false, (*api).participants},
+		{"POST", "/participants/{guid}/retry", false, (*api).retryParticipant},
 		{"GET", "/openapi.yaml", true, (*api).openAPI},
 	}
 }
@@ -374,6 +378,82 @@ func (a *api) getDocument(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// Action is the optional body of a retry or cancel: a note for the
+// document's history.
+type Action struct {
+	Note string `json:"note,omitempty"`
+}
+
+func (a *api) listDocuments(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit, err := queryLimit(q.Get("limit"))
+	if err != nil {
+		return err
+	}
+	list, err := a.svc.Documents(r.Context(), q.Get("state"), q.Get("peer"), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (a *api) retryDocument(w http.ResponseWriter, r *http.Request) error {
+	return a.act(w, r, a.svc.Retry, http.StatusAccepted)
+}
+
+func (a *api) cancelDocument(w http.ResponseWriter, r *http.Request) error {
+	return a.act(w, r, a.svc.Cancel, http.StatusOK)
+}
+
+// act is retry and cancel: no body, or an Action; the answer is the
+// document as it now stands.
+func (a *api) act(w http.ResponseWriter, r *http.Request, do func(context.Context, int64, string) (*Status, error), status int) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in Action
+	if err := decode(r, &in, true); err != nil {
+		return err
+	}
+	st, err := do(r.Context(), id, in.Note)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, st)
+	return nil
+}
+
+func (a *api) retryParticipant(w http.ResponseWriter, r *http.Request) error {
+	var in Action
+	if err := decode(r, &in, true); err != nil {
+		return err
+	}
+	guid := r.PathValue("guid")
+	if !strings.HasPrefix(guid, "{") {
+		guid = "{" + guid + "}" // braces are optional in a path
+	}
+	res, err := a.svc.RetryPeer(r.Context(), guid, in.Note)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, res)
+	return nil
+}
+
+// queryLimit reads the limit parameter of a list: 1 to 1000, default 100.
+func queryLimit(s string) (int, error) {
+	if s == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, invalid("limit", "%q; give a number from 1 to 1000", s)
+	}
+	return n, nil
+}
+
 // InboxList is a page of received documents.
 type InboxList struct {
 	Items []*ReceivedDocument `json:"items"`
@@ -381,13 +461,9 @@ type InboxList struct {
 
 func (a *api) listInbox(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	limit := 100
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			return invalid("limit", "%q; give a number from 1 to 1000", s)
-		}
-		limit = n
+	limit, err := queryLimit(q.Get("limit"))
+	if err != nil {
+		return err
 	}
 	items, err := a.svc.Inbox(r.Context(), q.Get("state"), limit)
 	if err != nil {

@@ -21,7 +21,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		depth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "seosgw_outbox_items",
-			Help: "Outbox items by state (queued, sending, delivered, failed)."}, []string{"state"}),
+			Help: "Outbox items by state (queued, sending, delivered, failed, cancelled)."}, []string{"state"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_outbound_attempts_total",
 			Help: "Delivery attempts by message kind and result (delivered, retry, failed)."}, []string{"kind", "result"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_outbound_failures_total",
@@ -34,7 +34,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Last acknowledged delivery per recipient participant."}, []string{"peer"}),
 	}
 	reg.MustRegister(m.depth, m.attempts, m.failures, m.latency, m.attemptTime, m.lastSuccess)
-	for _, s := range []outbox.Delivery{outbox.Queued, outbox.Sending, outbox.Delivered, outbox.Failed} {
+	for _, s := range []outbox.Delivery{outbox.Queued, outbox.Sending, outbox.Delivered, outbox.Failed, outbox.Cancelled} {
 		m.depth.WithLabelValues(string(s))
 	}
 	// Every known series at 0 from the start, so panels and rate() show 0
