@@ -575,6 +575,7 @@ func TestSystemdUnit(t *testing.T) {
 	opts := unitOptions(t, "seosgw.service")
 	want := map[string]string{
 		"Service.ExecStart":               "/usr/bin/seosgw serve --config /etc/seosgw/seosgw.yaml",
+		"Service.ExecReload":              "/bin/kill -HUP $MAINPID",
 		"Service.User":                    "seosgw",
 		"Service.Restart":                 "on-failure",
 		"Service.ProtectSystem":           "strict",

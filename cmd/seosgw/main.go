@@ -16,7 +16,7 @@ func commands() map[string]command {
 		"message":  {args: "VERB [FILE]", summary: "validate, sign, verify and show SEOS messages, offline", verbs: messageVerbs()},
 		"register": {args: "VERB ...", summary: "the participant register: sync, list and show the node's copy; run a test register (serve, admin)", verbs: registerVerbs()},
 		"serve": {args: "[--config FILE]", summary: "run the participant node", run: runServe,
-			help: "Serves the SEOS endpoint, the AIS API and the ops listener, keeps the register copy fresh and delivers the outbox\nuntil SIGTERM or SIGINT. Refuses a database whose schema is newer than this seosgw knows."},
+			help: "Serves the SEOS endpoint, the AIS API and the ops listener, keeps the register copy fresh and delivers the outbox\nuntil SIGTERM or SIGINT. Refuses a database whose schema is newer than this seosgw knows. SIGHUP (systemctl reload)\nreads tls.cert and tls.key again, as a change of those files does: a renewed certificate without a restart."},
 		"preflight": {args: "[--config FILE] [--json]", summary: "check the VPN/EESMDANS path, DNS, TLS to the register and our certificate", run: runPreflight,
 			help: "Checks the path to the SEOS network as serve does at start and prints the checklist with the fix for each failure;\nexits 1 when a check fails."},
 		"log":    {args: "VERB ...", summary: "read the message log: the exact bytes of every message in and out", verbs: logVerbs()},

@@ -137,38 +137,10 @@ func TestAPIRetryAndCancel(t *testing.T) {
 		action, result string
 		want           float64
 	}{{"retry", "applied", 1}, {"retry", "refused", 2}, {"cancel", "applied", 1}, {"cancel", "repeated", 1}, {"cancel", "refused", 2}} {
-		if v := counterValue(t, f, "seosgw_outbox_manual_actions_total", "action", c.action, "result", c.result); v != c.want {
+		if v := testkit.Metric(t, f.reg, "seosgw_outbox_manual_actions_total", "action", c.action, "result", c.result); v != c.want {
 			t.Errorf("seosgw_outbox_manual_actions_total{action=%q,result=%q} = %v, want %v", c.action, c.result, v, c.want)
 		}
 	}
-}
-
-// counterValue is a counter's value for the label pairs, -1 when absent.
-func counterValue(t *testing.T, f *fixture, name string, labels ...string) float64 {
-	t.Helper()
-	mfs, err := f.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, p := range m.GetLabel() {
-				have[p.GetName()] = p.GetValue()
-			}
-			for i := 0; i+1 < len(labels); i += 2 {
-				if have[labels[i]] != labels[i+1] {
-					continue series
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return -1
 }
 
 func TestAPIListDocuments(t *testing.T) {

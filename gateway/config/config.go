@@ -61,6 +61,11 @@ type TLS struct {
 	CRLPolicy string `yaml:"crl_policy"`
 	// Digest is the signature hash: sha256, or sha1 for older .NET peers.
 	Digest string `yaml:"digest"`
+	// RotationGrace is how long after our register entry's CertificateSN
+	// changed a peer's Error that blames our certificate is retried rather
+	// than final: the time peers' register copies take to follow a renewal.
+	// 0 turns the rule off.
+	RotationGrace Duration `yaml:"rotation_grace"`
 }
 
 // Endpoint is the SEOS Submit endpoint this node serves.
@@ -147,7 +152,7 @@ const DefaultOpsListen = "127.0.0.1:7360"
 // Defaults returns a configuration whose values suit the local demo.
 func Defaults() *Config {
 	return &Config{
-		TLS: TLS{CRLPolicy: "fail-closed", Digest: "sha256"},
+		TLS: TLS{CRLPolicy: "fail-closed", Digest: "sha256", RotationGrace: Duration(24 * time.Hour)},
 		Endpoint: Endpoint{
 			Listen: "127.0.0.1:4443", Path: "/seos/endpoint",
 			MaxMessageBytes: 64 << 20, MaxConcurrent: 32, ClockSkew: Duration(10 * time.Minute),
@@ -264,6 +269,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TLS.Digest != "sha256" && c.TLS.Digest != "sha1" {
 		add("tls.digest", "%q; use sha256, or sha1 only for peers that need it", c.TLS.Digest)
+	}
+	if g := c.TLS.RotationGrace.D(); g < 0 || g > 30*24*time.Hour {
+		add("tls.rotation_grace", "%s; give how long peers' register copies may lag a renewal, e.g. 24h (0 turns the rule off, at most 30d)", g)
 	}
 	checkListen(add, "endpoint.listen", c.Endpoint.Listen)
 	if !strings.HasPrefix(c.Endpoint.Path, "/") {

@@ -53,7 +53,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // failureReasons are the reasons deliver.go gives a failed attempt (the
 // label of seosgw_outbound_failures_total); tls_* are trust.CertError's.
 var failureReasons = []string{"network", "register", "build", "sign", "bad_endpoint", "store", "soap_fault", "http_status",
-	"bad_reply", "reply_signature", "reply_signer", "reply_parties", "peer_error", "attempts_exhausted",
+	"bad_reply", "reply_signature", "reply_signer", "reply_parties", "peer_error", "peer_error_rotation_grace", "attempts_exhausted",
 	"tls_untrusted", "tls_revoked", "tls_revocation_unknown", "tls_not_registered"}
 
 func (m *Metrics) observe(it *outbox.Item, o outbox.Outcome, reason string, took, sinceQueued time.Duration) {

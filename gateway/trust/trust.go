@@ -71,12 +71,13 @@ func IsRevoked(err error) bool {
 }
 
 // ServerTLS is the endpoint's TLS: TLS 1.2+, the participant's transport
-// certificate, client certificates required, chained to the DAEU roots at
-// our clock's time, and checked against the CRLs.
-func (s *Store) ServerTLS(id *pki.Identity) *tls.Config {
+// certificate (read from id at each handshake, so a renewed one is served
+// without a restart), client certificates required, chained to the DAEU
+// roots at our clock's time, and checked against the CRLs.
+func (s *Store) ServerTLS(id pki.Source) *tls.Config {
 	return &tls.Config{
 		MinVersion:       tls.VersionTLS12,
-		Certificates:     []tls.Certificate{id.TLSCertificate()},
+		GetCertificate:   func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return tlsCertificate(id), nil },
 		ClientAuth:       tls.RequireAndVerifyClientCert,
 		ClientCAs:        s.Roots,
 		Time:             s.clk.Now,
@@ -84,18 +85,37 @@ func (s *Store) ServerTLS(id *pki.Identity) *tls.Config {
 	}
 }
 
-// ClientTLS is for connections we open (register, peers): our certificate,
-// the server's certificate verified against the DAEU roots for serverName
-// at our clock's time, and checked against the CRLs.
-func (s *Store) ClientTLS(id *pki.Identity, serverName string) *tls.Config {
+// ClientTLS is for connections we open (register, peers): our certificate
+// (read from id at each handshake), the server's certificate verified
+// against the DAEU roots for serverName at our clock's time, and checked
+// against the CRLs.
+func (s *Store) ClientTLS(id pki.Source, serverName string) *tls.Config {
 	return &tls.Config{
-		MinVersion:       tls.VersionTLS12,
-		Certificates:     []tls.Certificate{id.TLSCertificate()},
-		RootCAs:          s.Roots,
-		ServerName:       serverName,
-		Time:             s.clk.Now,
-		VerifyConnection: s.checkRevocation,
+		MinVersion:           tls.VersionTLS12,
+		GetClientCertificate: ClientCertificate(id),
+		RootCAs:              s.Roots,
+		ServerName:           serverName,
+		Time:                 s.clk.Now,
+		VerifyConnection:     s.checkRevocation,
 	}
+}
+
+// ClientCertificate presents the identity in force as the TLS client
+// certificate, when the server's request admits it (as with a fixed
+// Certificates list: otherwise none is sent).
+func ClientCertificate(id pki.Source) func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	return func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		c := tlsCertificate(id)
+		if cri.SupportsCertificate(c) != nil {
+			return &tls.Certificate{}, nil
+		}
+		return c, nil
+	}
+}
+
+func tlsCertificate(id pki.Source) *tls.Certificate {
+	c := id.Current().TLSCertificate()
+	return &c
 }
 
 // checkRevocation runs after crypto/tls has verified the chain.
