@@ -22,7 +22,9 @@ import (
 	"github.com/seosgw/seosgw/gateway/netcheck"
 	"github.com/seosgw/seosgw/gateway/ops"
 	"github.com/seosgw/seosgw/gateway/outbound"
+	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/rotation"
 	"github.com/seosgw/seosgw/gateway/spool"
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/integration/extools"
@@ -40,43 +42,47 @@ type metric struct {
 // ones are read from the package itself). TestKnownMetricsExist checks this
 // list against what the code registers.
 var knownMetrics = map[string]metric{
-	"seosgw_crl_load_errors_total":                     {},
-	"seosgw_crl_loads_total":                           {},
-	"seosgw_crl_next_update_timestamp_seconds":         {labels: []string{"file"}},
-	"seosgw_crl_revoked_certificates_seen_total":       {},
-	"seosgw_crl_stale":                                 {},
-	"seosgw_peer_certificate_expiry_timestamp_seconds": {labels: []string{"peer"}},
-	"seosgw_register_full_sync_overdue":                {},
-	"seosgw_inbound_busy_rejections_total":             {},
-	"seosgw_inbound_in_flight_requests":                {},
-	"seosgw_inbound_processing_seconds":                {histogram: true},
-	"seosgw_inbound_refusals_total":                    {labels: []string{"reason"}},
-	"seosgw_inbound_request_size_bytes":                {histogram: true},
-	"seosgw_inbound_requests_total":                    {labels: []string{"type", "outcome"}},
-	"seosgw_inbound_signature_failures_total":          {labels: []string{"kind"}},
-	"seosgw_outbound_attempt_seconds":                  {histogram: true},
-	"seosgw_outbound_attempts_total":                   {labels: []string{"kind", "result"}},
-	"seosgw_outbound_delivery_latency_seconds":         {histogram: true},
-	"seosgw_outbound_failures_total":                   {labels: []string{"reason"}},
-	"seosgw_outbound_last_success_timestamp_seconds":   {labels: []string{"peer"}},
-	"seosgw_outbox_items":                              {labels: []string{"state"}},
-	"seosgw_ready":                                     {labels: []string{"check"}},
-	"seosgw_register_age_seconds":                      {},
-	"seosgw_register_entities":                         {labels: []string{"status"}},
-	"seosgw_register_last_success_timestamp_seconds":   {},
-	"seosgw_register_sync_consecutive_failures":        {},
-	"seosgw_register_sync_duration_seconds":            {labels: []string{"mode", "result"}, histogram: true},
-	"seosgw_register_sync_failures_total":              {labels: []string{"kind"}},
-	"seosgw_peer_info":                                 {labels: []string{"peer", "eik", "name"}},
-	"seosgw_build_info":                                {labels: []string{"version", "revision", "goversion"}},
-	"seosgw_spool_drops_total":                         {labels: []string{"result"}},
-	"seosgw_spool_backlog_drops":                       {labels: []string{"folder"}},
-	"seosgw_spool_held_drops":                          {},
-	"seosgw_spool_received_written_total":              {},
-	"seosgw_spool_last_scan_success_timestamp_seconds": {},
-	"seosgw_ais_api_requests_total":                    {labels: []string{"route", "code"}},
-	"seosgw_ais_api_request_duration_seconds":          {labels: []string{"route"}, histogram: true},
-	"seosgw_register_records_rejected_total":           {labels: []string{"field"}},
+	"seosgw_crl_load_errors_total":                       {},
+	"seosgw_crl_loads_total":                             {},
+	"seosgw_crl_next_update_timestamp_seconds":           {labels: []string{"file"}},
+	"seosgw_crl_revoked_certificates_seen_total":         {},
+	"seosgw_crl_stale":                                   {},
+	"seosgw_peer_certificate_expiry_timestamp_seconds":   {labels: []string{"peer"}},
+	"seosgw_register_full_sync_overdue":                  {},
+	"seosgw_inbound_busy_rejections_total":               {},
+	"seosgw_inbound_in_flight_requests":                  {},
+	"seosgw_inbound_processing_seconds":                  {histogram: true},
+	"seosgw_inbound_refusals_total":                      {labels: []string{"reason"}},
+	"seosgw_inbound_request_size_bytes":                  {histogram: true},
+	"seosgw_inbound_requests_total":                      {labels: []string{"type", "outcome"}},
+	"seosgw_inbound_signature_failures_total":            {labels: []string{"kind"}},
+	"seosgw_outbound_attempt_seconds":                    {histogram: true},
+	"seosgw_outbound_attempts_total":                     {labels: []string{"kind", "result"}},
+	"seosgw_outbound_delivery_latency_seconds":           {histogram: true},
+	"seosgw_outbound_failures_total":                     {labels: []string{"reason"}},
+	"seosgw_outbound_last_success_timestamp_seconds":     {labels: []string{"peer"}},
+	"seosgw_outbox_items":                                {labels: []string{"state"}},
+	"seosgw_ready":                                       {labels: []string{"check"}},
+	"seosgw_register_age_seconds":                        {},
+	"seosgw_register_entities":                           {labels: []string{"status"}},
+	"seosgw_register_last_success_timestamp_seconds":     {},
+	"seosgw_register_sync_consecutive_failures":          {},
+	"seosgw_register_sync_duration_seconds":              {labels: []string{"mode", "result"}, histogram: true},
+	"seosgw_register_sync_failures_total":                {labels: []string{"kind"}},
+	"seosgw_peer_info":                                   {labels: []string{"peer", "eik", "name"}},
+	"seosgw_build_info":                                  {labels: []string{"version", "revision", "goversion"}},
+	"seosgw_spool_drops_total":                           {labels: []string{"result"}},
+	"seosgw_spool_backlog_drops":                         {labels: []string{"folder"}},
+	"seosgw_spool_held_drops":                            {},
+	"seosgw_spool_received_written_total":                {},
+	"seosgw_spool_last_scan_success_timestamp_seconds":   {},
+	"seosgw_ais_api_requests_total":                      {labels: []string{"route", "code"}},
+	"seosgw_ais_api_request_duration_seconds":            {labels: []string{"route"}, histogram: true},
+	"seosgw_register_records_rejected_total":             {labels: []string{"field"}},
+	"seosgw_transport_certificate_reload_failures_total": {labels: []string{"reason"}},
+	"seosgw_transport_certificate_registered":            {},
+	"seosgw_transport_certificate_info":                  {labels: []string{"serial"}},
+	"seosgw_outbox_manual_actions_total":                 {labels: []string{"action", "result"}},
 	// Prometheus's own per target.
 	"up": {},
 }
@@ -84,12 +90,13 @@ var knownMetrics = map[string]metric{
 // knownValues are label values the code sets from a fixed set; a rule that
 // matches another value would never fire.
 var knownValues = map[string][]string{
-	"seosgw_outbox_items/state":                        {"queued", "sending", "delivered", "failed"},
-	"seosgw_outbound_attempts_total/result":            {"delivered", "retry", "failed"},
-	"seosgw_certificate_expiry_timestamp_seconds/cert": {"transport"},
-	"seosgw_spool_drops_total/result":                  {"queued", "receipt_applied", "failed"},
-	"seosgw_spool_backlog_drops/folder":                {"outbox", "receipts", "work"},
-	"up/job":                                           {"seosgw"},
+	"seosgw_outbox_items/state":                                 {"queued", "sending", "delivered", "failed", "cancelled"},
+	"seosgw_transport_certificate_reload_failures_total/reason": {"unreadable", "key_mismatch", "key_too_small"},
+	"seosgw_outbound_attempts_total/result":                     {"delivered", "retry", "failed"},
+	"seosgw_certificate_expiry_timestamp_seconds/cert":          {"transport"},
+	"seosgw_spool_drops_total/result":                           {"queued", "receipt_applied", "failed"},
+	"seosgw_spool_backlog_drops/folder":                         {"outbox", "receipts", "work"},
+	"up/job":                                                    {"seosgw"},
 }
 
 // targetLabels are added by Prometheus to every series.
@@ -184,6 +191,8 @@ func TestKnownMetricsExist(t *testing.T) {
 	}
 	ops.New(rec, prometheus.NewRegistry())
 	ais.NewAPIMetrics(rec)
+	rotation.NewMetrics(rec).Watch(rec, nil, nil) // the gauges read the node only when scraped
+	outbox.NewObserver(rec, nil)
 	if err := buildinfo.Register(rec, buildinfo.Get()); err != nil {
 		t.Fatal(err)
 	}
