@@ -307,6 +307,16 @@ func kindName(k string) string {
 	return "a number"
 }
 
+// idAndBody reads the id path parameter, then the JSON body into v (which
+// may be absent when optional).
+func idAndBody(r *http.Request, v any, optional bool) (int64, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, err
+	}
+	return id, decode(r, v, optional)
+}
+
 // pathID reads a positive integer path parameter.
 func pathID(r *http.Request, name string) (int64, error) {
 	s := r.PathValue(name)
@@ -409,12 +419,9 @@ func (a *api) cancelDocument(w http.ResponseWriter, r *http.Request) error {
 // act is retry and cancel: no body, or an Action; the answer is the
 // document as it now stands.
 func (a *api) act(w http.ResponseWriter, r *http.Request, do func(context.Context, int64, string) (*Status, error), status int) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var in Action
-	if err := decode(r, &in, true); err != nil {
+	id, err := idAndBody(r, &in, true)
+	if err != nil {
 		return err
 	}
 	st, err := do(r.Context(), id, in.Note)
@@ -543,12 +550,9 @@ func rfc5987(s string) string {
 }
 
 func (a *api) register(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var reg Registration
-	if err := decode(r, &reg, false); err != nil {
+	id, err := idAndBody(r, &reg, false)
+	if err != nil {
 		return err
 	}
 	if err := a.svc.Register(r.Context(), id, &reg); err != nil {
@@ -563,12 +567,9 @@ type Rejection struct {
 }
 
 func (a *api) reject(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var rej Rejection
-	if err := decode(r, &rej, false); err != nil {
+	id, err := idAndBody(r, &rej, false)
+	if err != nil {
 		return err
 	}
 	if err := a.svc.Reject(r.Context(), id, rej.Reason); err != nil {
@@ -587,12 +588,9 @@ func (a *api) stop(w http.ResponseWriter, r *http.Request) error {
 
 // finish is close and stop: no body, or an empty object.
 func (a *api) finish(w http.ResponseWriter, r *http.Request, act func(context.Context, int64) error) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var empty struct{}
-	if err := decode(r, &empty, true); err != nil {
+	id, err := idAndBody(r, &empty, true)
+	if err != nil {
 		return err
 	}
 	if err := act(r.Context(), id); err != nil {

@@ -57,11 +57,10 @@ type Done struct {
 // reports not found, is queued again under the same DocumentGUID with a
 // new round of attempts. note, when given, goes into the history.
 func Retry(ctx context.Context, q Full, id int64, note string, now time.Time) (Done, error) {
-	it, err := forAction(ctx, q, id)
+	it, d, err := forAction(ctx, q, id, ActionRetry, StateQueued)
 	if err != nil {
-		return Done{ID: id, Action: ActionRetry}, err
+		return d, err
 	}
-	d := Done{ID: id, Peer: it.RecipientGUID, Document: it.DocumentGUID, Action: ActionRetry, From: it.DocStatus, To: StateQueued}
 	switch d.Verdict = Decide(it.DocStatus, StateQueued); d.Verdict {
 	case Repeated:
 		d.To = it.DocStatus
@@ -91,11 +90,10 @@ func Retry(ctx context.Context, q Full, id int64, note string, now time.Time) (D
 // Cancel stops a queued or failed document from being sent; its record and
 // history stay. A document its recipient acknowledged cannot be cancelled.
 func Cancel(ctx context.Context, q Full, id int64, note string, now time.Time) (Done, error) {
-	it, err := forAction(ctx, q, id)
+	it, d, err := forAction(ctx, q, id, ActionCancel, StateCancelled)
 	if err != nil {
-		return Done{ID: id, Action: ActionCancel}, err
+		return d, err
 	}
-	d := Done{ID: id, Peer: it.RecipientGUID, Document: it.DocumentGUID, Action: ActionCancel, From: it.DocStatus, To: StateCancelled}
 	switch d.Verdict = Decide(it.DocStatus, StateCancelled); d.Verdict {
 	case Repeated:
 		d.Detail = "cancelled already"
@@ -121,16 +119,8 @@ func RetryPeer(ctx context.Context, q Full, peer, note string, now time.Time) ([
 	if err != nil {
 		return nil, fmt.Errorf("outbox: retry %s: %w", peer, err)
 	}
-	var items []*Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		items = append(items, it)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+	items, err := scanItems(rows)
+	if err != nil {
 		return nil, fmt.Errorf("outbox: retry %s: %w", peer, err)
 	}
 	var done []Done
@@ -155,19 +145,22 @@ func RetryPeer(ctx context.Context, q Full, peer, note string, now time.Time) ([
 	return done, nil
 }
 
-// forAction reads a registration item for an operator's action.
-func forAction(ctx context.Context, q Full, id int64) (*Item, error) {
+// forAction reads a registration item for an operator's action a, which
+// would take it to state to.
+func forAction(ctx context.Context, q Full, id int64, a Action, to State) (*Item, Done, error) {
+	d := Done{ID: id, Action: a, To: to}
 	it, err := Get(ctx, q, id)
-	if err != nil {
-		return nil, err
+	switch {
+	case err != nil:
+		return nil, d, err
+	case it.Kind != KindRegistration:
+		return nil, d, ErrNotDocument
 	}
-	if it.Kind != KindRegistration {
-		return nil, ErrNotDocument
-	}
+	d.Peer, d.Document, d.From = it.RecipientGUID, it.DocumentGUID, it.DocStatus
 	if it.State == Sending {
-		return nil, ErrInFlight
+		return nil, d, ErrInFlight
 	}
-	return it, nil
+	return it, d, nil
 }
 
 // update changes an item that is still in the delivery state it was read
@@ -267,14 +260,5 @@ func List(ctx context.Context, q Full, f Filter) ([]*Item, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox: list: %w", err)
 	}
-	defer rows.Close()
-	var out []*Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return scanItems(rows)
 }

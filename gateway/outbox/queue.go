@@ -121,6 +121,20 @@ const itemColumns = `id, kind, COALESCE(idempotency_key, ''), recipient_guid, do
 
 type scanner interface{ Scan(...any) error }
 
+// scanItems reads the items of rows and closes them.
+func scanItems(rows *sql.Rows) ([]*Item, error) {
+	defer rows.Close()
+	var out []*Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, errors.Join(rows.Err(), rows.Close())
+}
+
 func scanItem(s scanner) (*Item, error) {
 	var it Item
 	var next, created, updated, asked, askNext, uri, req string
@@ -200,20 +214,10 @@ func Claim(ctx context.Context, db *sql.DB, now time.Time, limit int) ([]*Item, 
 	if err != nil {
 		return nil, err
 	}
-	var items []*Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		items = append(items, it)
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
+	items, err := scanItems(rows)
+	if err != nil {
 		return nil, err
 	}
-	rows.Close()
 	for _, it := range items {
 		it.Attempts++
 		it.State = Sending
@@ -345,16 +349,7 @@ func AwaitingStatus(ctx context.Context, db *sql.DB, now, firstBefore time.Time)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return scanItems(rows)
 }
 
 // MarkAsked records that a status request about item id is on its way and

@@ -102,3 +102,33 @@ func TestKeyStrengthFloor(t *testing.T) {
 		t.Errorf("RSA-2048: %v", err)
 	}
 }
+
+// ParseRequest takes what an operator or DAEU hands back: any bytes give a
+// request whose signature holds, or an error.
+func FuzzParseRequest(f *testing.F) {
+	ca, err := NewAuthority("test DAEU CA")
+	if err != nil {
+		f.Fatal(err)
+	}
+	cur, err := ca.IssueTransport("ministry.obmen.local")
+	if err != nil {
+		f.Fatal(err)
+	}
+	r, err := RenewalOf(cur.Cert)
+	if err != nil {
+		f.Fatal(err)
+	}
+	_, csrPEM, err := r.Request(2048)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(csrPEM)
+	f.Add([]byte("-----BEGIN CERTIFICATE REQUEST-----\nMII=\n-----END CERTIFICATE REQUEST-----\n"))
+	f.Add(cur.CertPEM())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		csr, err := ParseRequest(b)
+		if err == nil && csr.CheckSignature() != nil {
+			t.Error("accepted a request whose signature does not hold")
+		}
+	})
+}

@@ -6,8 +6,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metric is the value of the series of a gauge or counter named name
-// whose labels include the label pairs, -1 when there is none.
+// Metric is the value of the series named name whose labels include the
+// label pairs (a histogram's: its count of observations), -1 when there is
+// none.
 func Metric(t testing.TB, g prometheus.Gatherer, name string, labels ...string) float64 {
 	t.Helper()
 	mfs, err := g.Gather()
@@ -34,6 +35,8 @@ func Metric(t testing.TB, g prometheus.Gatherer, name string, labels ...string) 
 				return m.GetCounter().GetValue()
 			case m.GetGauge() != nil:
 				return m.GetGauge().GetValue()
+			case m.GetHistogram() != nil:
+				return float64(m.GetHistogram().GetSampleCount())
 			}
 		}
 	}
