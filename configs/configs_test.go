@@ -81,6 +81,7 @@ var knownMetrics = map[string]metric{
 	"seosgw_register_records_rejected_total":             {labels: []string{"field"}},
 	"seosgw_transport_certificate_reload_failures_total": {labels: []string{"reason"}},
 	"seosgw_transport_certificate_registered":            {},
+	"seosgw_transport_certificate_rotation_grace":        {},
 	"seosgw_transport_certificate_info":                  {labels: []string{"serial"}},
 	"seosgw_outbox_manual_actions_total":                 {labels: []string{"action", "result"}},
 	// Prometheus's own per target.
