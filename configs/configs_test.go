@@ -15,10 +15,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbound"
+	"github.com/seosgw/seosgw/gateway/judge"
 	"github.com/seosgw/seosgw/gateway/netcheck"
 	"github.com/seosgw/seosgw/gateway/ops"
 	"github.com/seosgw/seosgw/gateway/outbound"
@@ -84,6 +86,16 @@ var knownMetrics = map[string]metric{
 	"seosgw_transport_certificate_rotation_grace":        {},
 	"seosgw_transport_certificate_info":                  {labels: []string{"serial"}},
 	"seosgw_outbox_manual_actions_total":                 {labels: []string{"action", "result"}},
+	"seosgw_acceptance_verdicts_total":                   {labels: []string{"outcome"}},
+	"seosgw_acceptance_checks_total":                     {labels: []string{"rule", "result", "effect"}},
+	"seosgw_acceptance_scanner_up":                       {},
+	"seosgw_acceptance_evaluation_seconds":               {histogram: true},
+	"seosgw_acceptance_revocation_fetch_failures_total":  {labels: []string{"method"}},
+	"seosgw_acceptance_revocation_fetch_seconds":         {labels: []string{"method"}, histogram: true},
+	"seosgw_acceptance_documents_waiting":                {},
+	"seosgw_acceptance_documents_held":                   {},
+	"seosgw_acceptance_oldest_waiting_timestamp_seconds": {},
+	"seosgw_acceptance_judge_failures_total":             {labels: []string{"step"}},
 	// Prometheus's own per target.
 	"up": {},
 }
@@ -92,12 +104,16 @@ var knownMetrics = map[string]metric{
 // matches another value would never fire.
 var knownValues = map[string][]string{
 	"seosgw_outbox_items/state":                                 {"queued", "sending", "delivered", "failed", "cancelled"},
-	"seosgw_transport_certificate_reload_failures_total/reason": {"unreadable", "key_mismatch", "key_too_small"},
 	"seosgw_outbound_attempts_total/result":                     {"delivered", "retry", "failed"},
 	"seosgw_certificate_expiry_timestamp_seconds/cert":          {"transport"},
 	"seosgw_spool_drops_total/result":                           {"queued", "receipt_applied", "failed"},
 	"seosgw_spool_backlog_drops/folder":                         {"outbox", "receipts", "work"},
-	"up/job":                                                    {"seosgw"},
+	"seosgw_acceptance_verdicts_total/outcome":                  {"accept", "hold", "reject"},
+	"seosgw_acceptance_revocation_fetch_failures_total/method":  {"crl", "ocsp"},
+	"seosgw_acceptance_checks_total/result":                     {"pass", "fail", "unknown", "not-applicable"},
+	"seosgw_acceptance_judge_failures_total/step":               {"list", "read", "record"},
+	"seosgw_transport_certificate_reload_failures_total/reason": {"unreadable", "key_mismatch", "key_too_small"},
+	"up/job": {"seosgw"},
 }
 
 // targetLabels are added by Prometheus to every series.
@@ -198,6 +214,19 @@ func TestKnownMetricsExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := (&spool.Spool{}).RegisterMetrics(rec); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := acceptance.ParseRules([]byte(`kinds: {registrable: [{group: {bg: писма}, names: [писмо]}]}
+formats: {allowed: [pdf]}
+virus: {clamd: "unix:/nonexistent/clamd.ctl"}
+`), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acceptance.New(rules, acceptance.WithRegistry(rec)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := judge.NewMetrics(rec, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	for name, m := range knownMetrics {
@@ -422,7 +451,8 @@ func TestAlertRules(t *testing.T) {
 	}
 	for _, want := range []string{"SeosgwNetworkPathDown", "SeosgwRegisterStale", "SeosgwCertificateExpiring", "SeosgwOutboxBacklog",
 		"SeosgwOutboundFailed", "SeosgwSignatureFailures", "SeosgwCRLStale", "SeosgwDown", "SeosgwSpoolDropsFailed", "SeosgwSpoolStalled",
-		"SeosgwAISAPIErrors"} {
+		"SeosgwAISAPIErrors", "SeosgwAcceptanceScannerDown", "SeosgwAcceptanceRevocationFailing", "SeosgwAcceptanceHeldBacklog",
+		"SeosgwAcceptanceVerdictsStuck"} {
 		if !seen[want] {
 			t.Errorf("alert %s is missing", want)
 		}
@@ -548,7 +578,9 @@ func TestDashboard(t *testing.T) {
 		"seosgw_inbound_requests_total", "seosgw_inbound_refusals_total", "seosgw_inbound_signature_failures_total",
 		"seosgw_outbound_delivery_latency_seconds_bucket", "seosgw_outbound_failures_total", "seosgw_outbound_last_success_timestamp_seconds",
 		"seosgw_peer_certificate_expiry_timestamp_seconds", "seosgw_register_full_sync_overdue", "seosgw_peer_info", "seosgw_build_info",
-		"seosgw_spool_drops_total", "seosgw_spool_backlog_drops", "seosgw_ais_api_requests_total"} {
+		"seosgw_spool_drops_total", "seosgw_spool_backlog_drops", "seosgw_ais_api_requests_total",
+		"seosgw_acceptance_scanner_up", "seosgw_acceptance_documents_waiting", "seosgw_acceptance_documents_held",
+		"seosgw_acceptance_verdicts_total", "seosgw_acceptance_checks_total", "seosgw_acceptance_revocation_fetch_failures_total"} {
 		if !used[m] {
 			t.Errorf("no panel shows %s", m)
 		}

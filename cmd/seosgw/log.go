@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	goio "io"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/config"
+	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
@@ -19,7 +23,7 @@ func logVerbs() map[string]command {
 	return map[string]command{
 		"list": {args: "[--config FILE] [--direction in|out] [--peer GUID] [--type T] [--message GUID] [--document GUID] [--outcome O] [--since RFC3339] [--limit N] [--json]",
 			summary: "list logged messages, newest first", run: logList},
-		"show": {args: "[--config FILE] [--raw|--message] ID", summary: "show one entry: what it was, or its exact bytes", run: logShow},
+		"show": {args: "[--config FILE] [--raw|--message] [--lang en|bg|latin] ID", summary: "show one entry: what it was (a received document's acceptance verdict too), or its exact bytes", run: logShow},
 	}
 }
 
@@ -94,6 +98,7 @@ func logShow(ctx context.Context, args []string, io stdio) int {
 	path := configFlag(fs)
 	raw := fs.Bool("raw", false, "print the exact bytes that crossed the wire (the SOAP envelope)")
 	message := fs.Bool("message", false, "print the signed SEOS message carried in the envelope")
+	lang := enumFlag(fs, "lang", "en", "language of the acceptance verdict's reasons", "en", "bg", "latin")
 	arg, code, ok := io.parseOne(fs, args, "one entry ID")
 	if !ok {
 		return code
@@ -143,5 +148,36 @@ func logShow(ctx context.Context, args []string, io stdio) int {
 			fmt.Fprintf(io.out, "%-16s %v\n", "message:", err)
 		}
 	}
+	if e.Direction == msglog.In && e.MessageType == string(seos.TypeRegistrationRequest) {
+		if err := writeReceived(ctx, io.out, l.DB, e.ID, *lang); err != nil {
+			return fail(io, "entry %d: %v", id, err)
+		}
+	}
 	return 0
+}
+
+// writeReceived shows what became of the document a registration request
+// brought: its inbox state and the acceptance policy's verdict, check by
+// check.
+func writeReceived(ctx context.Context, w goio.Writer, db *sql.DB, logID int64, lang string) error {
+	it, err := inbox.ByLog(ctx, db, logID)
+	if errors.Is(err, inbox.ErrNotFound) {
+		return nil // a resend answered DS_ALREADY_RECEIVED, or a refusal: no document
+	}
+	if err != nil {
+		return err
+	}
+	state := string(it.State)
+	if it.NeedsReview {
+		state += ", needs review"
+	}
+	fmt.Fprintf(w, "%-16s %d (%s)\n", "inbox:", it.ID, state)
+	if it.Verdict == nil {
+		if it.State == inbox.Checking {
+			fmt.Fprintf(w, "%-16s waiting for the verdict\n", "acceptance:")
+		}
+		return nil
+	}
+	fmt.Fprintf(w, "%-16s %s (%s)\n\n", "acceptance:", it.Verdict.Outcome, it.Verdict.EvaluatedAt.Local().Format(time.RFC3339))
+	return it.Verdict.WriteTable(w, lang)
 }

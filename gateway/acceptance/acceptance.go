@@ -175,6 +175,16 @@ func (p *Policy) Evaluate(ctx context.Context, in Input) Verdict {
 	return v
 }
 
+// Failed is the verdict on a document the policy could not judge at all
+// (it broke on the document): hold, so that a clerk decides, never accept.
+func (p *Policy) Failed(why error) Verdict {
+	v := Verdict{Policy: p.rules.Name, EvaluatedAt: p.clk.Now(), Checks: []Check{{Rule: "policy", Status: Unknown, Mode: Enforce, Effect: Hold,
+		Reason: text("автоматичната проверка не можа да бъде извършена; нужна е проверка от служител", "the policy could not judge the document: "+why.Error())}}}
+	v.decide()
+	p.m.record(&v, 0)
+	return v
+}
+
 // loadCertDir reads every certificate in the PEM or DER files of dir.
 func loadCertDir(dir string) ([]*x509.Certificate, error) {
 	entries, err := os.ReadDir(dir)

@@ -179,3 +179,17 @@ func Sanitize(s string) string {
 	}
 	return b.String()
 }
+
+// Infected reports whether the virus scan found the named attachment
+// infected, with what it found; such a file is never handed out.
+func (v *Verdict) Infected(name string) (string, bool) {
+	if v == nil {
+		return "", false
+	}
+	for _, c := range v.Checks {
+		if c.Rule == "virus" && c.Status == Fail && c.Subject == name {
+			return c.Reason.EN, true
+		}
+	}
+	return "", false
+}

@@ -478,7 +478,11 @@ func (a *api) listInbox(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := InboxList{Items: []*ReceivedDocument{}}
 	for i := range items {
-		out.Items = append(out.Items, ViewReceived(&items[i], true))
+		v := ViewReceived(&items[i], true)
+		if v.Acceptance != nil {
+			v.Acceptance.Checks = nil // the outcome and reasons; GET /inbox/{id} has every check
+		}
+		out.Items = append(out.Items, v)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -204,8 +204,10 @@ func WriteStatus(w io.Writer, st *Status) error {
 	if u := st.PeerURI; u != nil {
 		line("Their URI", strings.TrimSpace(fmt.Sprintf("index %s, number %s, date %s", u.RegisterIndex, u.SequenceNumber, u.ReceiptOrSigningDate)))
 	}
-	line("Rejected because", st.Rejection)
+	// Multi-line texts (Cyrillic, then Latin) keep their lines, indented.
+	line("Rejected because", strings.ReplaceAll(st.Rejection, "\n", "\n"+strings.Repeat(" ", 18)))
 	line("Expect close by", st.ExpectClose)
+	line("Receipt", strings.ReplaceAll(st.Receipt, "\n", "\n"+strings.Repeat(" ", 18)))
 	if len(st.History) > 0 {
 		b.WriteString("History:\n")
 		for _, e := range st.History {

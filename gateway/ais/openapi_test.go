@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/register"
 	"go.yaml.in/yaml/v3"
@@ -185,7 +186,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Registration": Registration{}, "Rejection": Rejection{}, "Correspondent": Correspondent{}, "Service": ServiceRef{},
 		"Contact": register.Contact{}, "ParticipantService": register.Service{}, "Participant": register.Entity{},
 		"ParticipantList": ParticipantList{}, "Empty": struct{}{}, "DocumentList": DocumentList{}, "DocumentSummary": DocumentSummary{},
-		"Action": Action{}, "PeerRetry": PeerRetry{},
+		"Action": Action{}, "PeerRetry": PeerRetry{}, "Acceptance": Acceptance{}, "AcceptanceCheck": acceptance.Check{}, "Reason": acceptance.Text{},
 	}
 	for name, s := range doc.Components.Schemas {
 		if s.Type != "object" {

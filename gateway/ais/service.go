@@ -416,6 +416,7 @@ type Status struct {
 	PeerURI      *URI           `json:"peerUri,omitempty"`
 	Rejection    string         `json:"rejectionReason,omitempty"`
 	ExpectClose  string         `json:"expectCloseDate,omitempty"`
+	Receipt      string         `json:"receipt,omitempty"` // the recipient's confirmation of receipt, with DS_REGISTERED
 	History      []outbox.Event `json:"history"`
 }
 
@@ -429,7 +430,7 @@ func (s *Service) Document(ctx context.Context, id int64) (*Status, error) {
 		return nil, err
 	}
 	st := &Status{ID: it.ID, DocumentGUID: it.DocumentGUID, Recipient: it.RecipientGUID, State: PublicState(it), Attempts: it.Attempts,
-		Error: it.LastError, PeerURI: uriOf(it.PeerURI), Rejection: it.RejectionReason, ExpectClose: it.ExpectClose}
+		Error: it.LastError, PeerURI: uriOf(it.PeerURI), Rejection: it.RejectionReason, ExpectClose: it.ExpectClose, Receipt: it.Receipt}
 	st.NextAttempt = nextAttempt(it)
 	if it.PeerNumber != "" {
 		st.PeerNumber = &Number{Number: it.PeerNumber, Date: it.PeerDate}
@@ -470,8 +471,8 @@ func PublicState(it *outbox.Item) string {
 
 // Inbox lists received documents in a state ("" = all).
 func (s *Service) Inbox(ctx context.Context, state string, limit int) ([]inbox.Item, error) {
-	if st := inbox.State(state); state != "" && !st.Valid() {
-		return nil, invalid("state", "%q; use received, registered, rejected, closed or stopped", state)
+	if st := inbox.State(state); state != "" && !st.Visible() {
+		return nil, invalid("state", "%q; use received, registered, rejected, closed or stopped (documents the acceptance policy is still checking are not shown)", state)
 	}
 	return inbox.List(ctx, s.DB, inbox.State(state), limit)
 }
@@ -479,19 +480,31 @@ func (s *Service) Inbox(ctx context.Context, state string, limit int) ([]inbox.I
 // InboxItem returns a received document with its attachment list.
 func (s *Service) InboxItem(ctx context.Context, id int64) (*inbox.Item, error) {
 	it, err := inbox.Get(ctx, s.DB, id)
-	if errors.Is(err, inbox.ErrNotFound) {
+	if errors.Is(err, inbox.ErrNotFound) || (err == nil && !it.State.Visible()) {
 		return nil, &Error{Code: "not_found", Msg: fmt.Sprintf("no received document %d", id), Status: 404}
 	}
 	return it, err
 }
 
-// Attachment returns one attachment of a received document.
+// Attachment returns one attachment of a received document. One the
+// acceptance policy found infected is not handed out.
 func (s *Service) Attachment(ctx context.Context, id int64, n int) (*inbox.Attachment, []byte, error) {
+	it, err := s.InboxItem(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
 	a, b, err := inbox.AttachmentContent(ctx, s.DB, id, n)
 	if errors.Is(err, inbox.ErrNotFound) {
 		return nil, nil, &Error{Code: "not_found", Msg: fmt.Sprintf("document %d has no attachment %d", id, n), Status: 404}
 	}
-	return a, b, err
+	if err != nil {
+		return nil, nil, err
+	}
+	if sig, infected := it.Verdict.Infected(a.FileName); infected {
+		return nil, nil, &Error{Code: "conflict", Status: 409,
+			Msg: fmt.Sprintf("document %d attachment %d holds a virus (%s) by the acceptance policy's scan; it is not handed out", id, n, sig)}
+	}
+	return a, b, nil
 }
 
 // Registration is how the AIS registered a received document.
@@ -553,6 +566,9 @@ func (s *Service) transition(ctx context.Context, id int64, state inbox.State, f
 		if err != nil {
 			return err
 		}
+		if !it.State.Visible() {
+			return &Error{Code: "not_found", Msg: fmt.Sprintf("no received document %d", id), Status: 404}
+		}
 		if !inbox.CanMove(it.State, state) {
 			return &Error{Code: "conflict", Status: 409, Msg: fmt.Sprintf("document %d is %s; it cannot become %s", id, it.State, state)}
 		}
@@ -569,15 +585,10 @@ func (s *Service) transition(ctx context.Context, id int64, state inbox.State, f
 		if err != nil {
 			return err
 		}
-		resp := it.StatusResponse()
-		// Build the message once now, as Send does: what is queued must be
-		// sendable, or the sender would never learn what we did.
-		probe := seos.NewMessage(s.Self, it.Sender, s.Clock.Now(), seos.Body{StatusResponse: resp})
-		if _, err := probe.Document(); err != nil {
-			return invalid("", "the %s notification to the sender cannot form a valid SEOS message, so nothing was recorded: %v", resp.Status, err)
+		outID, err = outbox.EnqueueStatus(ctx, tx, s.Self, it.Sender, id, it.StatusResponse(), s.Clock.Now())
+		if errors.Is(err, outbox.ErrUnsendable) {
+			return invalid("", "%v; nothing was recorded", err)
 		}
-		outID, _, err = outbox.Enqueue(ctx, tx, outbox.Entry{Kind: outbox.KindStatus, Recipient: it.Sender.GUID, Document: it.DocumentGUID,
-			InboxID: id, Request: &outbox.Request{Status: resp}}, s.Clock.Now())
 		return err
 	})
 	if err != nil {

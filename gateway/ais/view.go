@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/seos"
 )
@@ -84,6 +85,38 @@ type ReceivedDocument struct {
 	RejectionReason string               `json:"rejectionReason,omitempty"`
 	ExpectCloseDate string               `json:"expectCloseDate,omitempty"`
 	Attachments     []ReceivedAttachment `json:"attachments,omitempty"`
+	// NeedsReview: the acceptance policy held the document; a clerk
+	// registers or rejects it, with Acceptance.Reasons in view.
+	NeedsReview bool        `json:"needsReview"`
+	Acceptance  *Acceptance `json:"acceptance,omitempty"`
+	Receipt     string      `json:"receipt,omitempty"` // the confirmation of receipt sent with DS_REGISTERED
+}
+
+// Acceptance is the acceptance policy's verdict on a received document.
+// The checks keep the engine's own JSON (acceptance.Check): every check,
+// pass, fail, unknown or not-applicable, with its reason in Bulgarian,
+// Latin and English.
+type Acceptance struct {
+	Policy          string             `json:"policy"`
+	Outcome         acceptance.Outcome `json:"outcome"`
+	EvaluatedAt     time.Time          `json:"evaluatedAt"`
+	DeclinedReceipt bool               `json:"declinedReceipt"`
+	// Reasons are the enforced checks that made a hold or a reject.
+	Reasons []acceptance.Check `json:"reasons"`
+	// Checks are all of them (a single document only; lists leave them out).
+	Checks []acceptance.Check `json:"checks,omitempty"`
+}
+
+func viewAcceptance(v *acceptance.Verdict) *Acceptance {
+	if v == nil {
+		return nil
+	}
+	a := &Acceptance{Policy: v.Policy, Outcome: v.Outcome, EvaluatedAt: v.EvaluatedAt, DeclinedReceipt: v.DeclinedReceipt,
+		Reasons: v.Problems(), Checks: v.Checks}
+	if a.Reasons == nil {
+		a.Reasons = []acceptance.Check{}
+	}
+	return a
 }
 
 // ViewReceived turns an inbox item into what the AIS reads. links adds
@@ -96,6 +129,10 @@ func ViewReceived(it *inbox.Item, links bool) *ReceivedDocument {
 		ReceivedAt: it.ReceivedAt, UpdatedAt: it.UpdatedAt, Kind: d.Kind, Comment: it.Comment,
 		About: deref(d.About), DocComment: deref(d.Comment), AttentionTo: deref(d.AttentionTo),
 		RejectionReason: it.RejectionReason, ExpectCloseDate: it.ExpectClose,
+		NeedsReview: it.NeedsReview, Acceptance: viewAcceptance(it.Verdict),
+	}
+	if t, ok := it.Receipt(); ok {
+		v.Receipt = t.BG + "\n" + t.Latin
 	}
 	v.Number, v.URI = numberOf(d.ID.Number), uriOf(d.ID.URI)
 	if d.ParentID != nil {

@@ -34,6 +34,7 @@ type Config struct {
 	Outbound    Outbound    `yaml:"outbound"`
 	AIS         AIS         `yaml:"ais"`
 	Network     Network     `yaml:"network"`
+	Acceptance  Acceptance  `yaml:"acceptance"`
 	Mail        Mail        `yaml:"mail"`
 	Ops         Ops         `yaml:"ops"`
 	Log         Log         `yaml:"log"`
@@ -165,11 +166,12 @@ func Defaults() *Config {
 		Database: Database{Path: "seosgw.db", LogRetention: Duration(365 * 24 * time.Hour)},
 		Outbound: Outbound{RetryFirst: Duration(15 * time.Minute), Retries: 10, Workers: 4, Timeout: Duration(2 * time.Minute),
 			MaxReplyBytes: 64 << 20, StatusAfter: Duration(72 * time.Hour), StatusMaxInterval: Duration(7 * 24 * time.Hour), Poll: Duration(time.Minute)},
-		AIS:     AIS{Listen: "127.0.0.1:8080", Spool: Spool{ScanEvery: Duration(5 * time.Second)}},
-		Network: NetworkDefaults(),
-		Mail:    mailDefaults(),
-		Ops:     Ops{Listen: DefaultOpsListen},
-		Log:     Log{Level: "info", Format: "auto"},
+		AIS:        AIS{Listen: "127.0.0.1:8080", Spool: Spool{ScanEvery: Duration(5 * time.Second)}},
+		Network:    NetworkDefaults(),
+		Acceptance: acceptanceDefaults(),
+		Mail:       mailDefaults(),
+		Ops:        Ops{Listen: DefaultOpsListen},
+		Log:        Log{Level: "info", Format: "auto"},
 	}
 }
 
@@ -360,6 +362,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	p = append(p, c.Network.Validate()...)
+	c.validateAcceptance(add)
 	c.validateMail(add)
 	checkListen(add, "ops.listen", c.Ops.Listen)
 	switch c.Log.Level {

@@ -53,6 +53,10 @@ func TestValidationNamesFieldAndFix(t *testing.T) {
 		{"status polling cap below its start", minimal + "outbound: {status_after: 72h, status_max_interval: 24h}\n", "outbound.status_max_interval", "shorter than outbound.status_after"},
 		{"bad listen", minimal + "ops: {listen: nowhere}\n", "ops.listen", "host:port"},
 		{"bad size", minimal + "endpoint: {max_message_bytes: lots}\n", "endpoint.max_message_bytes (line 6)", `"lots" is not a size like`},
+		{"missing acceptance rules", minimal + "acceptance: {rules: nothere.yaml}\n", "acceptance.rules", "start from configs/acceptance.maritime.example.yaml"},
+		{"acceptance rules a folder", minimal + "acceptance: {rules: .}\n", "acceptance.rules", "is a folder"},
+		{"no acceptance workers", minimal + "acceptance: {rules: ais-token, workers: 0}\n", "acceptance.workers", "1 to 64"},
+		{"acceptance timeout too short", minimal + "acceptance: {rules: ais-token, timeout: 10ms}\n", "acceptance.timeout", "at least 1s"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -51,7 +51,7 @@ func (p *Pipeline) accept(ctx context.Context, x *exchange) (Response, error) {
 				status, outcome = seos.StatusAlreadyReceived, "already_received"
 			} else if !errors.Is(err, inbox.ErrNotFound) {
 				return err
-			} else if inboxID, err = inbox.Add(ctx, tx, m.Header.Sender, m.Header.MessageGUID, b.RegistrationRequest, logID, now); err != nil {
+			} else if inboxID, err = inbox.Add(ctx, tx, m.Header.Sender, m.Header.MessageGUID, b.RegistrationRequest, logID, now, p.arrival()); err != nil {
 				return err
 			}
 			body = &seos.Body{StatusResponse: &seos.StatusResponse{DocID: doc.ID, Status: status}}
@@ -121,8 +121,21 @@ func (p *Pipeline) accept(ctx context.Context, x *exchange) (Response, error) {
 	p.Metrics.requests.WithLabelValues(x.msgType, outcome).Inc()
 	p.Log.Info("accepted", "type", x.msgType, "outcome", outcome, "message_guid", m.Header.MessageGUID,
 		"sender", m.Header.Sender.GUID, "document_guid", documentGUID(m))
-	if inboxID != 0 && p.Received != nil {
+	switch {
+	case inboxID == 0:
+	case p.Judge != nil:
+		p.Judge(inboxID)
+	case p.Received != nil:
 		p.Received(inboxID)
 	}
 	return Response{Status: 200, Body: env}, nil
+}
+
+// arrival is the state a received document is stored in: checking while an
+// acceptance policy is to judge it first.
+func (p *Pipeline) arrival() inbox.State {
+	if p.Judge != nil {
+		return inbox.Checking
+	}
+	return inbox.Received
 }

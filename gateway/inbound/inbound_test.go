@@ -460,3 +460,35 @@ func TestEmptyAttachmentListAccepted(t *testing.T) {
 		t.Errorf("tolerated metric %v", v)
 	}
 }
+
+// TestRegistrationWaitsForTheJudge: with an acceptance policy the document
+// is stored checking and the judge is woken instead of the AIS bridge; the
+// reply and a status request both say DS_WAIT_REGISTRATION, and a resend is
+// still DS_ALREADY_RECEIVED.
+func TestRegistrationWaitsForTheJudge(t *testing.T) {
+	w := newWorld(t, options{})
+	var judged, received []int64
+	w.pipeline.Judge = func(id int64) { judged = append(judged, id) }
+	w.pipeline.Received = func(id int64) { received = append(received, id) }
+	doc := seos.NewGUID()
+	reply, _ := w.submit(w.a.id, testkit.Sign(t, w.a.id, registration(w.a.entity, w.b.entity, doc)))
+	if r := reply.Body.StatusResponse; r == nil || r.Status != seos.StatusWaitRegistration {
+		t.Fatalf("reply: %+v", reply.Body)
+	}
+	it, err := inbox.Find(context.Background(), w.db, w.a.entity.GUID, doc)
+	if err != nil || it.State != inbox.Checking {
+		t.Fatalf("stored %+v (%v), want checking", it, err)
+	}
+	if len(judged) != 1 || judged[0] != it.ID || len(received) != 0 {
+		t.Errorf("judge woken for %v, AIS bridge for %v", judged, received)
+	}
+	reply, _ = w.submit(w.a.id, testkit.Sign(t, w.a.id, registration(w.a.entity, w.b.entity, doc)))
+	if r := reply.Body.StatusResponse; r == nil || r.Status != seos.StatusAlreadyReceived {
+		t.Errorf("resent: %+v", reply.Body)
+	}
+	ask := seos.NewMessage(w.a.entity, w.b.entity, time.Now(), seos.Body{StatusRequest: &seos.StatusRequest{DocID: seos.DocumentID{GUID: doc}}})
+	reply, _ = w.submit(w.a.id, testkit.Sign(t, w.a.id, ask))
+	if r := reply.Body.StatusResponse; r == nil || r.Status != seos.StatusWaitRegistration {
+		t.Errorf("status while checking: %+v", reply.Body)
+	}
+}

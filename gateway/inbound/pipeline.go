@@ -55,6 +55,12 @@ type Pipeline struct {
 	// Received, when set, is called after a document is committed (to wake
 	// the AIS bridge); it must not block.
 	Received func(inboxID int64)
+	// Judge, when set, means a received document waits for the acceptance
+	// policy's verdict (inbox state checking) before the AIS sees it: Judge
+	// is called after the commit instead of Received, to wake the judge,
+	// and must not block. The reply is DS_WAIT_REGISTRATION either way; a
+	// refusal follows as its own DS_REJECTED notification.
+	Judge func(inboxID int64)
 	// PeerSeen, when set, is told each sender's certificate expiry.
 	PeerSeen func(guid string, notAfter time.Time)
 }

@@ -12,15 +12,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/acceptance"
+	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/store"
 )
 
 // State is where a received document stands (inbox.state), driven by the
-// AIS.
+// acceptance policy while it is checking, then by the AIS.
 type State string
 
 const (
+	Checking   State = "checking" // waiting for the acceptance policy's verdict; DS_WAIT_REGISTRATION, unseen by the AIS
 	Received   State = "received" // DS_WAIT_REGISTRATION
 	Registered State = "registered"
 	Rejected   State = "rejected"
@@ -28,11 +31,13 @@ const (
 	Stopped    State = "stopped"
 )
 
-// transitions is the one table of what the AIS may do to a received
-// document (PROTOCOL §5): register or reject it while it waits, then close
-// or stop the work on a registered one. Rejected, closed and stopped are
-// final.
+// transitions is the one table of how a received document moves
+// (PROTOCOL §5): the acceptance policy's verdict takes it from checking to
+// received (accept, hold) or rejected; the AIS registers or rejects it
+// while it waits, then closes or stops the work on a registered one.
+// Rejected, closed and stopped are final.
 var transitions = map[State][]State{
+	Checking:   {Received, Rejected},
 	Received:   {Registered, Rejected},
 	Registered: {Closed, Stopped},
 	Rejected:   nil,
@@ -40,7 +45,9 @@ var transitions = map[State][]State{
 	Stopped:    nil,
 }
 
-// CanMove says whether the AIS may move a document from one state to another.
+// CanMove says whether a document may move from one state to another:
+// by the verdict from checking, by the AIS from any state it sees
+// (Visible).
 func CanMove(from, to State) bool {
 	for _, s := range transitions[from] {
 		if s == to {
@@ -55,6 +62,10 @@ func (s State) Valid() bool {
 	_, ok := transitions[s]
 	return ok
 }
+
+// Visible reports whether the AIS sees a document in this state (API,
+// spool) and may act on it: not while the policy has yet to judge it.
+func (s State) Visible() bool { return s.Valid() && s != Checking }
 
 // final lists the states the table lets nothing leave: the work on the
 // document is over.
@@ -101,6 +112,11 @@ type Item struct {
 	ExpectClose     string            `json:"expectClose,omitempty"`
 	UpdatedAt       time.Time         `json:"updatedAt"`
 	Attachments     []Attachment      `json:"attachments"`
+	// Verdict is the acceptance policy's judgement (nil when no policy
+	// judged the document); NeedsReview marks one it held until a clerk
+	// registers or rejects it.
+	Verdict     *acceptance.Verdict `json:"verdict,omitempty"`
+	NeedsReview bool                `json:"needsReview,omitempty"`
 }
 
 // Attachment describes one attached file.
@@ -119,9 +135,14 @@ type Querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Add stores a received registration request and its decoded attachments.
-// The caller's transaction also records the message and its log entry.
-func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string, req *seos.RegistrationRequest, logID int64, at time.Time) (int64, error) {
+// Add stores a received registration request and its decoded attachments
+// in state (Received, or Checking when the acceptance policy judges it
+// first). The caller's transaction also records the message and its log
+// entry.
+func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string, req *seos.RegistrationRequest, logID int64, at time.Time, state State) (int64, error) {
+	if state != Received && state != Checking {
+		return 0, fmt.Errorf("inbox: a document arrives received or checking, not %q", state)
+	}
 	doc := req.Document
 	doc.Attachments = nil // bodies go to inbox_attachments, decoded
 	docJSON, err := json.Marshal(doc)
@@ -138,7 +159,7 @@ func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string,
 		 kind, about, document_json, comment, state, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		seos.CanonicalGUID(sender.GUID), sender.GUID, sender.Identifier, sender.AdministrativeBodyName,
-		seos.CanonicalGUID(doc.ID.GUID), doc.ID.GUID, messageGUID, ts, logID, doc.Kind, about, string(docJSON), req.Comment, Received, ts)
+		seos.CanonicalGUID(doc.ID.GUID), doc.ID.GUID, messageGUID, ts, logID, doc.Kind, about, string(docJSON), req.Comment, state, ts)
 	if err != nil {
 		return 0, fmt.Errorf("inbox: insert: %w", err)
 	}
@@ -167,7 +188,7 @@ func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string,
 var ErrNotFound = errors.New("inbox: no such document")
 
 const itemColumns = `id, sender_guid, sender_eik, sender_name, document_guid, message_guid, received_at, log_id, state,
-	document_json, comment, reg_number, reg_date, reg_uri_json, rejection_reason, expect_close, updated_at`
+	document_json, comment, reg_number, reg_date, reg_uri_json, rejection_reason, expect_close, updated_at, verdict_json, needs_review`
 
 // Find returns the document a sender sent with this DocumentGUID.
 func Find(ctx context.Context, q Querier, senderGUID, documentGUID string) (*Item, error) {
@@ -196,16 +217,23 @@ func Get(ctx context.Context, q Querier, id int64) (*Item, error) {
 	return it, rows.Err()
 }
 
-// List returns documents in a state ("" for all), oldest first.
+// ByLog returns the document a registration request logged as logID
+// brought.
+func ByLog(ctx context.Context, q Querier, logID int64) (*Item, error) {
+	return one(ctx, q, `SELECT `+itemColumns+` FROM inbox WHERE log_id = ?`, logID)
+}
+
+// List returns documents in a state ("" for every state the AIS sees),
+// oldest first.
 func List(ctx context.Context, q Querier, state State, limit int) ([]Item, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	query := `SELECT ` + itemColumns + ` FROM inbox`
-	args := []any{}
+	query := `SELECT ` + itemColumns + ` FROM inbox WHERE state <> ?`
+	args := []any{Checking}
 	if state != "" {
-		query += ` WHERE state = ?`
-		args = append(args, state)
+		query = `SELECT ` + itemColumns + ` FROM inbox WHERE state = ?`
+		args = []any{state}
 	}
 	rows, err := q.QueryContext(ctx, query+` ORDER BY id LIMIT ?`, append(args, limit)...)
 	if err != nil {
@@ -221,6 +249,41 @@ func List(ctx context.Context, q Querier, state State, limit int) ([]Item, error
 		out = append(out, *it)
 	}
 	return out, rows.Err()
+}
+
+// Backlog is what waits on others than the sender: documents waiting for
+// the acceptance policy's verdict, and those it held that a clerk has yet
+// to decide.
+type Backlog struct {
+	Checking int
+	Held     int       // received, needing review
+	Oldest   time.Time // when the longest-waiting checking document came; zero when none
+}
+
+// CountBacklog counts the backlog.
+func CountBacklog(ctx context.Context, q Querier) (Backlog, error) {
+	var b Backlog
+	err := q.QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN state = ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN state = ? AND needs_review = 1 THEN 1 ELSE 0 END), 0)
+		FROM inbox WHERE state IN (?, ?)`, Checking, Received, Checking, Received).Scan(&b.Checking, &b.Held)
+	if err != nil {
+		return b, fmt.Errorf("inbox: backlog: %w", err)
+	}
+	if b.Checking == 0 {
+		return b, nil
+	}
+	var oldest string
+	if err := q.QueryRowContext(ctx, `SELECT received_at FROM inbox WHERE state = ? ORDER BY id LIMIT 1`, Checking).Scan(&oldest); err != nil {
+		if errors.Is(err, sql.ErrNoRows) { // judged meanwhile
+			return b, nil
+		}
+		return b, fmt.Errorf("inbox: backlog: %w", err)
+	}
+	if b.Oldest, err = store.ParseTime(oldest); err != nil {
+		return b, fmt.Errorf("inbox: backlog: %w", err)
+	}
+	return b, nil
 }
 
 // AttachmentContent returns one attachment's bytes.
@@ -247,10 +310,17 @@ type scanner interface{ Scan(...any) error }
 
 func scanItem(s scanner) (*Item, error) {
 	var it Item
-	var received, updated, docJSON, uriJSON string
+	var received, updated, docJSON, uriJSON, verdictJSON string
 	if err := s.Scan(&it.ID, &it.Sender.GUID, &it.Sender.Identifier, &it.Sender.AdministrativeBodyName, &it.DocumentGUID, &it.MessageGUID,
-		&received, &it.LogID, &it.State, &docJSON, &it.Comment, &it.RegNumber, &it.RegDate, &uriJSON, &it.RejectionReason, &it.ExpectClose, &updated); err != nil {
+		&received, &it.LogID, &it.State, &docJSON, &it.Comment, &it.RegNumber, &it.RegDate, &uriJSON, &it.RejectionReason, &it.ExpectClose, &updated,
+		&verdictJSON, &it.NeedsReview); err != nil {
 		return nil, err
+	}
+	if verdictJSON != "" {
+		it.Verdict = &acceptance.Verdict{}
+		if err := json.Unmarshal([]byte(verdictJSON), it.Verdict); err != nil {
+			return nil, fmt.Errorf("inbox: document %d: verdict: %w", it.ID, err)
+		}
 	}
 	var err1, err2 error
 	it.ReceivedAt, err1 = store.ParseTime(received)
@@ -284,7 +354,8 @@ func (it *Item) StatusID() seos.DocumentID {
 }
 
 // StatusResponse is this node's report on a received document, as a
-// DocumentStatusResponse to its sender says it.
+// DocumentStatusResponse to its sender says it: a registered document's
+// carries the confirmation of receipt (Receipt).
 func (it *Item) StatusResponse() *seos.StatusResponse {
 	r := &seos.StatusResponse{DocID: it.StatusID(), Status: it.State.DocStatus()}
 	if it.RejectionReason != "" {
@@ -294,15 +365,48 @@ func (it *Item) StatusResponse() *seos.StatusResponse {
 		v := seos.Date(it.ExpectClose)
 		r.ExpectCloseDate = &v
 	}
+	if t, ok := it.Receipt(); ok && it.State == Registered {
+		r.AddData = seos.NewReceipt(t.BG, t.Latin)
+	}
 	return r
 }
 
-// Update is what an AIS action changes.
+// Receipt is the confirmation of receipt the sender is sent with
+// DS_REGISTERED (the agency's rules, section VIII): the registration
+// number and date and when we received the document, in Cyrillic and
+// Latin. There is none before registration, without a verdict (no policy
+// judged the document) or when the sender declined confirmation.
+func (it *Item) Receipt() (acceptance.Text, bool) {
+	if it.Verdict == nil || (it.State != Registered && it.State != Closed && it.State != Stopped) {
+		return acceptance.Text{}, false
+	}
+	reg := acceptance.Registration{Number: it.RegNumber, ReceivedAt: it.ReceivedAt, Date: it.UpdatedAt}
+	if d, err := time.ParseInLocation("2006-01-02", it.RegDate, clock.Sofia); err == nil {
+		reg.Date = d
+	}
+	if it.RegURI != nil {
+		reg.Number = it.RegURI.String()
+		if u := it.RegURI.ReceiptOrSigningDate; u != nil {
+			if d, err := time.ParseInLocation("2006-01-02", string(*u), clock.Sofia); err == nil {
+				reg.Date = d
+			}
+		}
+	}
+	if reg.Number == "" {
+		return acceptance.Text{}, false
+	}
+	return it.Verdict.ReceiptText(reg)
+}
+
+// Update is what a verdict or an AIS action changes.
 type Update struct {
 	State       State
 	ID          *seos.DocumentID // our registration (number or URI) when registering
 	Reason      string           // rejection reason
 	ExpectClose string
+	// Verdict is the acceptance policy's, recorded when it judges a
+	// document; a hold marks the document for review.
+	Verdict *acceptance.Verdict
 }
 
 // Apply writes an update.
@@ -330,6 +434,17 @@ func Apply(ctx context.Context, q Querier, id int64, u *Update, at time.Time) er
 		set += ", expect_close = ?"
 		args = append(args, u.ExpectClose)
 	}
+	if u.Verdict != nil {
+		b, err := json.Marshal(u.Verdict)
+		if err != nil {
+			return fmt.Errorf("inbox: update %d: verdict: %w", id, err)
+		}
+		set += ", verdict_json = ?, needs_review = ?"
+		args = append(args, string(b), u.Verdict.Outcome == acceptance.Hold)
+	} else if u.State != Received {
+		set += ", needs_review = ?" // the clerk has decided
+		args = append(args, false)
+	}
 	if _, err := q.ExecContext(ctx, "UPDATE inbox SET "+set+" WHERE id = ?", append(args, id)...); err != nil {
 		return fmt.Errorf("inbox: update %d: %w", id, err)
 	}
@@ -352,9 +467,19 @@ func PruneAttachments(ctx context.Context, q Querier, before time.Time) (int64, 
 // ReceivedIDs lists the ids of received documents still waiting for the
 // AIS (state received) after `after`, in order, at most limit of them.
 func ReceivedIDs(ctx context.Context, q Querier, after int64, limit int) ([]int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id FROM inbox WHERE id > ? AND state = ? ORDER BY id LIMIT ?`, after, Received, limit)
+	return idsIn(ctx, q, Received, after, limit)
+}
+
+// CheckingIDs lists the ids of documents waiting for the acceptance
+// policy's verdict after `after`, in order, at most limit of them.
+func CheckingIDs(ctx context.Context, q Querier, after int64, limit int) ([]int64, error) {
+	return idsIn(ctx, q, Checking, after, limit)
+}
+
+func idsIn(ctx context.Context, q Querier, state State, after int64, limit int) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id FROM inbox WHERE id > ? AND state = ? ORDER BY id LIMIT ?`, after, state, limit)
 	if err != nil {
-		return nil, fmt.Errorf("inbox: list received: %w", err)
+		return nil, fmt.Errorf("inbox: list %s: %w", state, err)
 	}
 	defer rows.Close()
 	var ids []int64

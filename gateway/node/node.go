@@ -20,11 +20,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/inbound"
+	"github.com/seosgw/seosgw/gateway/judge"
 	"github.com/seosgw/seosgw/gateway/netcheck"
 	"github.com/seosgw/seosgw/gateway/ops"
 	"github.com/seosgw/seosgw/gateway/outbound"
@@ -32,6 +34,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/retention"
 	"github.com/seosgw/seosgw/gateway/rotation"
+	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/spool"
 	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/gateway/trust"
@@ -54,7 +57,9 @@ type Node struct {
 	Pipeline  *inbound.Pipeline
 	Outbound  *outbound.Deliverer
 	AIS       *ais.Service
-	Spool     *spool.Spool // nil without ais.spool.dir
+	Spool     *spool.Spool       // nil without ais.spool.dir
+	Policy    *acceptance.Policy // nil without acceptance.rules
+	Judge     *judge.Judge       // nil without acceptance.rules
 	Network   *netcheck.Prober
 	Retention *retention.Pruner
 	Ops       *ops.Ops
@@ -155,6 +160,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		n.Spool.RegisterFresh = n.Syncer.Fresh // hold drops for unknown recipients until the register copy is fresh
 		n.Pipeline.Received = n.Spool.Received
 	}
+	if cfg.Acceptance.Rules != "" {
+		if err := n.judgeReceived(self); err != nil {
+			return n, err
+		}
+	}
 	if n.Network, err = netcheck.NewProber(netOpt, netcheck.Deps{RegisterURL: cfg.Register.URL, Identity: n.Identity.Current(),
 		Trust: n.Trust, Clock: clk, Log: component(log, "network")}, n.Registry); err != nil {
 		return n, fmt.Errorf("network: %w", err)
@@ -191,6 +201,27 @@ func (n *Node) swapped(id *pki.Identity, reg *daeu.Client) {
 // rotation.Keeper.Reload.
 func (n *Node) Reload() (rotation.Result, error) { return n.Identity.Reload(rotation.TriggerSignal) }
 
+// judgeReceived puts the acceptance policy between the endpoint and the
+// AIS: documents are stored checking, judged, and only then seen.
+func (n *Node) judgeReceived(self seos.Entity) error {
+	cfg, log := n.Config, component(n.Log, "acceptance")
+	var err error
+	if n.Policy, err = AcceptancePolicy(cfg, n.Clock, log, n.Registry); err != nil {
+		return err
+	}
+	m, err := judge.NewMetrics(n.Registry, n.DB, log)
+	if err != nil {
+		return fmt.Errorf("acceptance: %w", err)
+	}
+	n.Judge = &judge.Judge{DB: n.DB, Policy: n.Policy, Self: self, Clock: n.Clock, Log: log, Metrics: m,
+		Workers: cfg.Acceptance.Workers, Timeout: cfg.Acceptance.Timeout.D(), Queued: n.Outbound.Notify}
+	if n.Spool != nil {
+		n.Judge.Received = n.Spool.Received
+	}
+	n.Pipeline.Judge = n.Judge.Arrived
+	return nil
+}
+
 // component is the logger of one part of the node.
 func component(log *slog.Logger, name string) *slog.Logger { return log.With("component", name) }
 
@@ -210,6 +241,9 @@ func (n *Node) addChecks() {
 	})
 	if n.Spool != nil {
 		n.Ops.AddCheck("spool", n.Spool.Check)
+	}
+	if n.Policy != nil {
+		n.Ops.AddCheck("scanner", n.Policy.ScannerReady)
 	}
 	if n.Trust.CRLs != nil {
 		n.Ops.AddCheck("crl", func(context.Context) error { return n.Trust.CRLs.Problem() })
@@ -281,6 +315,9 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	loops.Go(loopCtx, "certificate files", n.Identity.Run)
 	if n.Spool != nil {
 		loops.Go(loopCtx, "spool", func(ctx context.Context) error { n.Spool.Run(ctx); return nil })
+	}
+	if n.Judge != nil {
+		loops.Go(loopCtx, "acceptance", n.Judge.Run)
 	}
 
 	serveErrs := make(chan error, len(servers))

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/netip"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/netcheck"
@@ -117,4 +119,22 @@ func NetworkOptions(cfg *config.Config) (netcheck.Options, error) {
 func SpoolOptions(cfg *config.Config) spool.Options {
 	s := cfg.AIS.Spool
 	return spool.Options{Dir: cfg.Path(s.Dir), Mapping: cfg.Path(s.Mapping), ScanEvery: s.ScanEvery.D()}
+}
+
+// AcceptancePolicy loads the rules file acceptance.rules names, with the
+// node's clock, logger and metrics; serve and `acceptance check --config`
+// load it alike. An invalid file stops the start, naming its fields.
+func AcceptancePolicy(cfg *config.Config, clk clock.Clock, log *slog.Logger, reg prometheus.Registerer) (*acceptance.Policy, error) {
+	if cfg.Acceptance.Rules == "" {
+		return nil, errors.New("acceptance.rules: empty; the configuration names no rules file")
+	}
+	opts := []acceptance.Option{acceptance.WithClock(clk), acceptance.WithLogger(log)}
+	if reg != nil {
+		opts = append(opts, acceptance.WithRegistry(reg))
+	}
+	p, err := acceptance.Load(cfg.Path(cfg.Acceptance.Rules), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("acceptance.rules: %w", err)
+	}
+	return p, nil
 }

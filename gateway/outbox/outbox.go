@@ -83,6 +83,7 @@ type Item struct {
 	StatusAskedAt   time.Time         `json:"statusAskedAt,omitempty"`
 	StatusAsks      int               `json:"statusAsks,omitempty"`   // status requests that left it waiting
 	StatusNextAt    time.Time         `json:"statusNextAt,omitempty"` // when the next may go (zero: not asked yet)
+	Receipt         string            `json:"receipt,omitempty"`      // the recipient's confirmation of receipt, with DS_REGISTERED
 	Request         *Request          `json:"-"`
 }
 

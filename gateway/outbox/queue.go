@@ -24,6 +24,24 @@ type Entry struct {
 	Key, Hash string
 }
 
+// ErrUnsendable is a status notification that cannot form a valid SEOS
+// message.
+var ErrUnsendable = errors.New("outbox: the notification cannot form a valid SEOS message")
+
+// EnqueueStatus queues a status notification about a document we received
+// (inboxID) to its sender. It builds the message once first, as delivery
+// will: what is queued must be sendable, or the sender would never learn
+// what we did (ErrUnsendable, nothing queued).
+func EnqueueStatus(ctx context.Context, q Full, self, sender seos.Entity, inboxID int64, resp *seos.StatusResponse, now time.Time) (int64, error) {
+	probe := seos.NewMessage(self, sender, now, seos.Body{StatusResponse: resp})
+	if _, err := probe.Document(); err != nil {
+		return 0, fmt.Errorf("%w: %s: %v", ErrUnsendable, resp.Status, err)
+	}
+	id, _, err := Enqueue(ctx, q, Entry{Kind: KindStatus, Recipient: sender.GUID, Document: resp.DocID.GUID, InboxID: inboxID,
+		Request: &Request{Status: resp}}, now)
+	return id, err
+}
+
 // Enqueue stores a message to send, due now. With an idempotency key that
 // is already taken it returns the existing item's id and created=false, or
 // a *KeyConflict when the key was taken by a different request.
@@ -117,7 +135,7 @@ func FindRegistration(ctx context.Context, q Querier, recipientGUID, documentGUI
 
 const itemColumns = `id, kind, COALESCE(idempotency_key, ''), recipient_guid, document_guid, COALESCE(inbox_id, 0), state, attempts,
 	next_attempt_at, last_error, last_message_guid, created_at, updated_at, doc_status, peer_number, peer_date, peer_uri_json,
-	rejection_reason, expect_close, status_asked_at, status_asks, status_next_at, request_json`
+	rejection_reason, expect_close, status_asked_at, status_asks, status_next_at, request_json, receipt`
 
 type scanner interface{ Scan(...any) error }
 
@@ -140,7 +158,7 @@ func scanItem(s scanner) (*Item, error) {
 	var next, created, updated, asked, askNext, uri, req string
 	if err := s.Scan(&it.ID, &it.Kind, &it.IdempotencyKey, &it.RecipientGUID, &it.DocumentGUID, &it.InboxID, &it.State, &it.Attempts,
 		&next, &it.LastError, &it.LastMessageGUID, &created, &updated, &it.DocStatus, &it.PeerNumber, &it.PeerDate, &uri,
-		&it.RejectionReason, &it.ExpectClose, &asked, &it.StatusAsks, &askNext, &req); err != nil {
+		&it.RejectionReason, &it.ExpectClose, &asked, &it.StatusAsks, &askNext, &req, &it.Receipt); err != nil {
 		return nil, err
 	}
 	var errs [5]error

@@ -80,6 +80,11 @@ func ApplyStatus(ctx context.Context, q Querier, from string, r *seos.StatusResp
 		set += ", expect_close = ?"
 		args = append(args, string(*r.ExpectCloseDate))
 	}
+	if receipt := r.AddData.Receipt(); receipt != "" && class(t.To) == StateRegistered {
+		set += ", receipt = ?"
+		args = append(args, receipt)
+		t.Detail += "; with a confirmation of receipt"
+	}
 	if _, err := q.ExecContext(ctx, "UPDATE outbox SET "+set+" WHERE id = ?", append(args, t.ID)...); err != nil {
 		return t, fmt.Errorf("outbox: apply status: %w", err)
 	}

@@ -62,6 +62,11 @@ func (m *Message) WriteSummary(w io.Writer) error {
 		if r.ExpectCloseDate != nil {
 			p.line("expected close", string(*r.ExpectCloseDate))
 		}
+		if rc := r.AddData.Receipt(); rc != "" {
+			p.line("receipt", rc)
+		} else if r.AddData != nil {
+			p.line("additional data", shorten(r.AddData.String()))
+		}
 	case b.Error != nil:
 		e := b.Error
 		p.line("error type", string(e.Type))

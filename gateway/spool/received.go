@@ -80,6 +80,9 @@ func (s *Spool) WriteReceived(ctx context.Context, inboxID int64) error {
 	used := map[string]bool{strings.ToLower(DocumentFile): true}
 	for i := range view.Attachments {
 		a := &view.Attachments[i]
+		if _, infected := it.Verdict.Infected(a.FileName); infected {
+			continue // described (the verdict says why), never written
+		}
 		_, body, err := s.svc.Attachment(ctx, inboxID, a.Index)
 		if err != nil {
 			return fmt.Errorf("spool: received document %d attachment %d: %w", inboxID, a.Index, err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/outbox"
@@ -504,6 +505,33 @@ func TestWriteReceived(t *testing.T) {
 		e.scan(1)
 		if exists(e.path("inbox/" + FolderName(id4))) {
 			t.Errorf("document %d, rejected through the API, was written", id4)
+		}
+	})
+	t.Run("judged by the acceptance policy", func(t *testing.T) {
+		id5 := testkit.ReceiveIn(t, e.db, peer.Node(), seos.Document{ID: seos.DocumentID{GUID: seos.NewGUID()}, Kind: "Писмо",
+			Attachments: []seos.Attachment{{FileName: "писмо.txt", MIMEType: "text/plain", Body: seos.Base64Of([]byte("писмо"))},
+				{FileName: "eicar.txt", MIMEType: "text/plain", Body: seos.Base64Of([]byte("X5O!P%@AP"))}}}, e.clk.Now(), inbox.Checking)
+		e.scan(1)
+		if exists(e.path("inbox/" + FolderName(id5))) {
+			t.Fatal("written while the policy was still checking it")
+		}
+		v := &acceptance.Verdict{Policy: "тест", Outcome: acceptance.Hold, Checks: []acceptance.Check{{Rule: "virus", Subject: "eicar.txt",
+			Status: acceptance.Fail, Mode: acceptance.Enforce, Effect: acceptance.Hold, Reason: acceptance.Text{BG: "вирус", Latin: "virus", EN: "infected: EICAR"}}}}
+		if err := inbox.Apply(ctx, e.db, id5, &inbox.Update{State: inbox.Received, Verdict: v}, e.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		e.scan(1)
+		folder := "inbox/" + FolderName(id5)
+		if got := e.files(folder); strings.Join(got, ",") != "document.json,pismo.txt" {
+			t.Errorf("folder holds %v; the infected file must stay out", got)
+		}
+		var view ais.ReceivedDocument
+		if err := json.Unmarshal([]byte(e.read(folder+"/document.json")), &view); err != nil {
+			t.Fatal(err)
+		}
+		if !view.NeedsReview || view.Acceptance == nil || len(view.Acceptance.Checks) != 1 || view.Acceptance.Reasons[0].Subject != "eicar.txt" ||
+			view.Attachments[1].File != "" || view.Attachments[0].File != "pismo.txt" {
+			t.Errorf("document.json: %s", e.read(folder+"/document.json"))
 		}
 	})
 	if err := e.sp.WriteReceived(ctx, 4242); err == nil {

@@ -63,6 +63,13 @@ func SeedFile(t testing.TB, path string, ents ...register.Entity) {
 // message log entry, then the inbox) and returns its inbox id.
 func Receive(t testing.TB, db *sql.DB, from seos.Entity, doc seos.Document, at time.Time) int64 {
 	t.Helper()
+	return ReceiveIn(t, db, from, doc, at, inbox.Received)
+}
+
+// ReceiveIn is Receive in a given arrival state: inbox.Checking, as the
+// pipeline stores documents an acceptance policy judges first.
+func ReceiveIn(t testing.TB, db *sql.DB, from seos.Entity, doc seos.Document, at time.Time, state inbox.State) int64 {
+	t.Helper()
 	ctx := context.Background()
 	var id int64
 	err := store.InTx(ctx, db, func(tx *sql.Tx) error {
@@ -72,7 +79,7 @@ func Receive(t testing.TB, db *sql.DB, from seos.Entity, doc seos.Document, at t
 		if err != nil {
 			return err
 		}
-		id, err = inbox.Add(ctx, tx, from, msgGUID, &seos.RegistrationRequest{Document: doc, Comment: "за регистрация"}, logID, at)
+		id, err = inbox.Add(ctx, tx, from, msgGUID, &seos.RegistrationRequest{Document: doc, Comment: "за регистрация"}, logID, at, state)
 		return err
 	})
 	if err != nil {

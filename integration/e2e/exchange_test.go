@@ -50,11 +50,17 @@ type exchange struct {
 // newExchange configures A and B; aConfig overrides fields of A's config.
 func newExchange(t *testing.T, aConfig map[string]string) *exchange {
 	t.Helper()
+	return newExchangeWith(t, aConfig, nil)
+}
+
+// newExchangeWith is newExchange with fields of B's config overridden too.
+func newExchangeWith(t *testing.T, aConfig, bConfig map[string]string) *exchange {
+	t.Helper()
 	dir := t.TempDir()
 	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
 	x := &exchange{tp: tp}
 	x.a = newGateway(t, dir, tp, ps["a.obmen.local"], aConfig)
-	x.b = newGateway(t, dir, tp, ps["b.obmen.local"], nil)
+	x.b = newGateway(t, dir, tp, ps["b.obmen.local"], bConfig)
 	x.seed(register.Active)
 	return x
 }

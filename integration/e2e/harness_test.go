@@ -21,6 +21,7 @@ ops: {listen: "%OPS%"}
 ais: {listen: "%AIS%", token_file: "%TOKEN%", spool: {dir: "%SPOOL%", scan_every: 200ms}}
 outbound: {retry_first: %RETRY%, retries: 10, poll: 1s%OUTBOUND%}
 log: {level: debug, format: json}
+%ACCEPTANCE%
 `
 	if fields["AIS"] == "" {
 		fields["AIS"] = testkit.FreeAddr(t)
@@ -45,6 +46,7 @@ log: {level: debug, format: json}
 	tmpl = strings.ReplaceAll(tmpl, "%TEST%", "")
 	tmpl = strings.ReplaceAll(tmpl, "%SPOOL%", "")
 	tmpl = strings.ReplaceAll(tmpl, "%OUTBOUND%", "")
+	tmpl = strings.ReplaceAll(tmpl, "%ACCEPTANCE%", "")
 	if err := os.WriteFile(path, []byte(tmpl), 0o644); err != nil {
 		t.Fatal(err)
 	}
