@@ -24,7 +24,9 @@ import (
 	"github.com/seosgw/seosgw/gateway/netcheck"
 	"github.com/seosgw/seosgw/gateway/ops"
 	"github.com/seosgw/seosgw/gateway/outbound"
+	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/rotation"
 	"github.com/seosgw/seosgw/gateway/spool"
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/integration/extools"
@@ -79,6 +81,11 @@ var knownMetrics = map[string]metric{
 	"seosgw_ais_api_requests_total":                      {labels: []string{"route", "code"}},
 	"seosgw_ais_api_request_duration_seconds":            {labels: []string{"route"}, histogram: true},
 	"seosgw_register_records_rejected_total":             {labels: []string{"field"}},
+	"seosgw_transport_certificate_reload_failures_total": {labels: []string{"reason"}},
+	"seosgw_transport_certificate_registered":            {},
+	"seosgw_transport_certificate_rotation_grace":        {},
+	"seosgw_transport_certificate_info":                  {labels: []string{"serial"}},
+	"seosgw_outbox_manual_actions_total":                 {labels: []string{"action", "result"}},
 	"seosgw_acceptance_verdicts_total":                   {labels: []string{"outcome"}},
 	"seosgw_acceptance_checks_total":                     {labels: []string{"rule", "result", "effect"}},
 	"seosgw_acceptance_scanner_up":                       {},
@@ -96,15 +103,16 @@ var knownMetrics = map[string]metric{
 // knownValues are label values the code sets from a fixed set; a rule that
 // matches another value would never fire.
 var knownValues = map[string][]string{
-	"seosgw_outbox_items/state":                                {"queued", "sending", "delivered", "failed"},
-	"seosgw_outbound_attempts_total/result":                    {"delivered", "retry", "failed"},
-	"seosgw_certificate_expiry_timestamp_seconds/cert":         {"transport"},
-	"seosgw_spool_drops_total/result":                          {"queued", "receipt_applied", "failed"},
-	"seosgw_spool_backlog_drops/folder":                        {"outbox", "receipts", "work"},
-	"seosgw_acceptance_verdicts_total/outcome":                 {"accept", "hold", "reject"},
-	"seosgw_acceptance_revocation_fetch_failures_total/method": {"crl", "ocsp"},
-	"seosgw_acceptance_checks_total/result":                    {"pass", "fail", "unknown", "not-applicable"},
-	"seosgw_acceptance_judge_failures_total/step":              {"list", "read", "record"},
+	"seosgw_outbox_items/state":                                 {"queued", "sending", "delivered", "failed", "cancelled"},
+	"seosgw_outbound_attempts_total/result":                     {"delivered", "retry", "failed"},
+	"seosgw_certificate_expiry_timestamp_seconds/cert":          {"transport"},
+	"seosgw_spool_drops_total/result":                           {"queued", "receipt_applied", "failed"},
+	"seosgw_spool_backlog_drops/folder":                         {"outbox", "receipts", "work"},
+	"seosgw_acceptance_verdicts_total/outcome":                  {"accept", "hold", "reject"},
+	"seosgw_acceptance_revocation_fetch_failures_total/method":  {"crl", "ocsp"},
+	"seosgw_acceptance_checks_total/result":                     {"pass", "fail", "unknown", "not-applicable"},
+	"seosgw_acceptance_judge_failures_total/step":               {"list", "read", "record"},
+	"seosgw_transport_certificate_reload_failures_total/reason": {"unreadable", "key_mismatch", "key_too_small"},
 	"up/job": {"seosgw"},
 }
 
@@ -200,6 +208,8 @@ func TestKnownMetricsExist(t *testing.T) {
 	}
 	ops.New(rec, prometheus.NewRegistry())
 	ais.NewAPIMetrics(rec)
+	rotation.NewMetrics(rec).Watch(rec, nil, nil) // the gauges read the node only when scraped
+	outbox.NewObserver(rec, nil)
 	if err := buildinfo.Register(rec, buildinfo.Get()); err != nil {
 		t.Fatal(err)
 	}
@@ -607,6 +617,7 @@ func TestSystemdUnit(t *testing.T) {
 	opts := unitOptions(t, "seosgw.service")
 	want := map[string]string{
 		"Service.ExecStart":               "/usr/bin/seosgw serve --config /etc/seosgw/seosgw.yaml",
+		"Service.ExecReload":              "/bin/kill -HUP $MAINPID",
 		"Service.User":                    "seosgw",
 		"Service.Restart":                 "on-failure",
 		"Service.ProtectSystem":           "strict",

@@ -91,6 +91,9 @@ func WriteChanges(w io.Writer, ch *Changes) error {
 			fmt.Fprintf(&b, "  %-8s %s %s (was %s)\n", c.Kind, safe(c.GUID), safe(c.Name), safe(string(c.Before)))
 		}
 	}
+	for _, c := range ch.Certificates {
+		fmt.Fprintf(&b, "  %-8s %s %s: transport certificate %s -> %s\n", "renewed", c.GUID, c.Name, dash(c.From), c.To)
+	}
 	for _, r := range ch.Rejected {
 		kept := "not in the copy"
 		if r.Kept {

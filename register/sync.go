@@ -299,6 +299,11 @@ func (s *Syncer) report(ctx context.Context, ch *Changes) {
 	for _, w := range ch.Warnings {
 		s.log.WarnContext(ctx, "register value unset; read as no value", "guid", w.GUID, "name", w.Name, "field", w.Field, "value", w.Value, "msg", w.Msg)
 	}
+	for _, c := range ch.Certificates {
+		s.opt.Metrics.certificateChanged()
+		s.log.InfoContext(ctx, "a participant's transport certificate changed in the register", "guid", c.GUID, "name", c.Name,
+			"from_serial", c.From, "to_serial", c.To)
+	}
 }
 
 func (s *Syncer) recordFailure(ctx context.Context, mode string, err error) {

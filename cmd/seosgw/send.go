@@ -70,7 +70,7 @@ func runStatus(ctx context.Context, args []string, io stdio) int {
 		io.out.Write(raw)
 		return 0
 	}
-	if err := ais.WriteStatus(io.out, st); err != nil {
+	if err := ais.WriteStatus(io.out, safeStatus(st)); err != nil {
 		return fail(io, "seosgw status: %v", err)
 	}
 	return 0

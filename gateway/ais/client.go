@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,6 +81,66 @@ func (c *Client) Status(ctx context.Context, id int64) (*Status, []byte, error) 
 		return nil, nil, err
 	}
 	return st, raw, nil
+}
+
+// Documents lists sent documents in a state ("" = all), to a participant
+// ("" = any), newest first; raw is the JSON as sent.
+func (c *Client) Documents(ctx context.Context, state, peer string, limit int) (*DocumentList, []byte, error) {
+	q := url.Values{}
+	if state != "" {
+		q.Set("state", state)
+	}
+	if peer != "" {
+		q.Set("peer", peer)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/documents"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	l := &DocumentList{}
+	_, raw, err := c.do(ctx, "GET", path, nil, nil, l)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, raw, nil
+}
+
+// Retry sends a failed or queued document again now.
+func (c *Client) Retry(ctx context.Context, id int64, note string) (*Status, error) {
+	return c.act(ctx, fmt.Sprintf("/documents/%d/retry", id), note)
+}
+
+// Cancel stops a queued or failed document from being sent.
+func (c *Client) Cancel(ctx context.Context, id int64, note string) (*Status, error) {
+	return c.act(ctx, fmt.Sprintf("/documents/%d/cancel", id), note)
+}
+
+func (c *Client) act(ctx context.Context, path, note string) (*Status, error) {
+	body, err := json.Marshal(Action{Note: note})
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{}
+	if _, _, err := c.do(ctx, "POST", path, http.Header{"Content-Type": {"application/json"}}, body, st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// RetryPeer makes every delivery waiting for a participant due now.
+func (c *Client) RetryPeer(ctx context.Context, guid, note string) (*PeerRetry, error) {
+	body, err := json.Marshal(Action{Note: note})
+	if err != nil {
+		return nil, err
+	}
+	r := &PeerRetry{}
+	if _, _, err := c.do(ctx, "POST", "/participants/"+url.PathEscape(guid)+"/retry", http.Header{"Content-Type": {"application/json"}}, body, r); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, body []byte, into any) (int, []byte, error) {

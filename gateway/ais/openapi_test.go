@@ -185,8 +185,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"ReceivedAttachment": ReceivedAttachment{}, "ReceivedDocument": ReceivedDocument{}, "InboxList": InboxList{},
 		"Registration": Registration{}, "Rejection": Rejection{}, "Correspondent": Correspondent{}, "Service": ServiceRef{},
 		"Contact": register.Contact{}, "ParticipantService": register.Service{}, "Participant": register.Entity{},
-		"ParticipantList": ParticipantList{}, "Empty": struct{}{},
-		"Acceptance": Acceptance{}, "AcceptanceCheck": acceptance.Check{}, "Reason": acceptance.Text{},
+		"ParticipantList": ParticipantList{}, "Empty": struct{}{}, "DocumentList": DocumentList{}, "DocumentSummary": DocumentSummary{},
+		"Action": Action{}, "PeerRetry": PeerRetry{}, "Acceptance": Acceptance{}, "AcceptanceCheck": acceptance.Check{}, "Reason": acceptance.Text{},
 	}
 	for name, s := range doc.Components.Schemas {
 		if s.Type != "object" {

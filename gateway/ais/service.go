@@ -39,8 +39,12 @@ type Service struct {
 	Self   seos.Entity
 	Clock  clock.Clock
 	Log    *slog.Logger
-	// Queued is called after an item is committed to the outbox.
+	// Queued is called after an item is committed to the outbox, or made
+	// due now.
 	Queued func()
+	// Transitions logs and counts the operator's retries and cancels (nil:
+	// not counted).
+	Transitions *outbox.Observer
 }
 
 // Error is a request the AIS must fix (Code is stable, for programs) or a
@@ -411,7 +415,7 @@ type Status struct {
 	ID           int64          `json:"id"`
 	DocumentGUID string         `json:"documentGuid"`
 	Recipient    string         `json:"recipient"`
-	State        string         `json:"state"` // queued, sending, waiting_registration, registered, rejected, closed, stopped, failed
+	State        string         `json:"state"` // one of PublicStates
 	Attempts     int            `json:"attempts"`
 	NextAttempt  string         `json:"nextAttempt,omitempty"`
 	Error        string         `json:"error,omitempty"`
@@ -434,9 +438,7 @@ func (s *Service) Document(ctx context.Context, id int64) (*Status, error) {
 	}
 	st := &Status{ID: it.ID, DocumentGUID: it.DocumentGUID, Recipient: it.RecipientGUID, State: PublicState(it), Attempts: it.Attempts,
 		Error: it.LastError, PeerURI: uriOf(it.PeerURI), Rejection: it.RejectionReason, ExpectClose: it.ExpectClose, Receipt: it.Receipt}
-	if it.State == outbox.Queued && it.Attempts > 0 {
-		st.NextAttempt = it.NextAttemptAt.UTC().Format("2006-01-02T15:04:05Z")
-	}
+	st.NextAttempt = nextAttempt(it)
 	if it.PeerNumber != "" {
 		st.PeerNumber = &Number{Number: it.PeerNumber, Date: it.PeerDate}
 	}
@@ -451,6 +453,8 @@ func PublicState(it *outbox.Item) string {
 	switch it.State {
 	case outbox.Failed:
 		return "failed"
+	case outbox.Cancelled:
+		return "cancelled"
 	case outbox.Queued, outbox.Sending:
 		if it.Attempts == 0 {
 			return "queued"

@@ -67,6 +67,11 @@ type TLS struct {
 	// MinRSABits is the smallest RSA key accepted in a peer's TLS or
 	// signing certificate, the register's, and our own at start.
 	MinRSABits int `yaml:"min_rsa_bits"`
+	// RotationGrace is how long after our register entry's CertificateSN
+	// changed a peer's Error that blames our certificate is retried rather
+	// than final: the time peers' register copies take to follow a renewal.
+	// 0 turns the rule off.
+	RotationGrace Duration `yaml:"rotation_grace"`
 }
 
 // Endpoint is the SEOS Submit endpoint this node serves.
@@ -168,7 +173,7 @@ func (o Outbound) PerPeerLimit() int {
 // Defaults returns a configuration whose values suit the local demo.
 func Defaults() *Config {
 	return &Config{
-		TLS: TLS{CRLPolicy: "fail-closed", Digest: "sha256", MinRSABits: 2048},
+		TLS: TLS{CRLPolicy: "fail-closed", Digest: "sha256", MinRSABits: 2048, RotationGrace: Duration(24 * time.Hour)},
 		Endpoint: Endpoint{
 			Listen: "127.0.0.1:4443", Path: "/seos/endpoint",
 			MaxMessageBytes: 64 << 20, MaxConcurrent: 32, ClockSkew: Duration(10 * time.Minute),
@@ -293,6 +298,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TLS.Digest != "sha256" && c.TLS.Digest != "sha1" {
 		add("tls.digest", "%q; use sha256, or sha1 only for peers that need it", c.TLS.Digest)
+	}
+	if g := c.TLS.RotationGrace.D(); g < 0 || g > 30*24*time.Hour {
+		add("tls.rotation_grace", "%s; give how long peers' register copies may lag a renewal, e.g. 24h (0 turns the rule off, at most 30d)", g)
 	}
 	checkListen(add, "endpoint.listen", c.Endpoint.Listen)
 	if !strings.HasPrefix(c.Endpoint.Path, "/") {

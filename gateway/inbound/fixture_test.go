@@ -84,7 +84,7 @@ func newWorld(t *testing.T, o options) *world {
 		dir = o.dir
 	}
 	w.pipeline = &Pipeline{Self: w.b.entity, Dir: dir, Policy: register.Policy{SelfGUID: w.b.entity.GUID},
-		Signer: &xmldsig.Signer{Key: w.b.id.Key, Cert: w.b.id.Cert}, DB: w.db, Clock: clock.System, Skew: 10 * time.Minute,
+		Identity: w.b.id, DB: w.db, Clock: clock.System, Skew: 10 * time.Minute,
 		MaxMessageBytes: o.maxBytes, Log: log, Metrics: NewMetrics(w.reg)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -36,9 +36,11 @@ type Pipeline struct {
 	Self   seos.Entity // this participant, as the register lists it
 	Dir    Directory
 	Policy register.Policy
-	Signer *xmldsig.Signer // key and certificate; Hash decides the algorithm
+	// Identity signs the replies: our transport certificate and key in
+	// force at each reply.
+	Identity pki.Source
 	// Hash is the signature hash for replies to a peer (sha1 for old .NET
-	// peers configured so); nil keeps Signer.Hash.
+	// peers configured so); nil signs with sha256.
 	Hash  func(peerGUID string) xmldsig.Hash
 	DB    *sql.DB
 	Clock clock.Clock

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/pki"
 )
 
 // Prober reruns the checks every cfg.Probe while serve runs, keeps the last
@@ -64,15 +65,30 @@ func NewProber(opt Options, deps Deps, reg prometheus.Registerer) (*Prober, erro
 }
 
 func (p *Prober) setExpiry() {
-	if id := p.deps.Identity; id != nil && id.Cert != nil {
+	if id := p.currentDeps().Identity; id != nil && id.Cert != nil {
 		p.expiry.WithLabelValues("transport").Set(float64(id.Cert.NotAfter.Unix()))
 	}
+}
+
+// SetIdentity makes the next runs check id: our transport certificate
+// after a renewal swapped it.
+func (p *Prober) SetIdentity(id *pki.Identity) {
+	p.mu.Lock()
+	p.deps.Identity, p.deps.IdentityErr = id, nil
+	p.mu.Unlock()
+	p.setExpiry()
+}
+
+func (p *Prober) currentDeps() Deps {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.deps
 }
 
 // Check runs the checks now, records the report and updates the metrics. A
 // check that changes state is logged once, with its fix.
 func (p *Prober) Check(ctx context.Context) Report {
-	rep := Run(ctx, p.cfg, p.deps)
+	rep := Run(ctx, p.cfg, p.currentDeps())
 	p.mu.Lock()
 	prev := p.last
 	p.last = &rep

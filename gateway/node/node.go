@@ -33,12 +33,13 @@ import (
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/retention"
+	"github.com/seosgw/seosgw/gateway/rotation"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/spool"
 	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/gateway/trust"
-	"github.com/seosgw/seosgw/gateway/xmldsig"
 	"github.com/seosgw/seosgw/register"
+	"github.com/seosgw/seosgw/register/daeu"
 )
 
 // Node is a configured participant node.
@@ -48,7 +49,8 @@ type Node struct {
 	Clock     clock.Clock
 	Registry  *prometheus.Registry
 	DB        *sql.DB
-	Identity  *pki.Identity
+	Identity  *rotation.Keeper // our transport certificate and key in force
+	Grace     *rotation.Grace
 	Trust     *trust.Store
 	Cache     *register.Cache
 	Syncer    *register.Syncer
@@ -90,9 +92,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		return n, err
 	}
 	trustMetrics := trust.NewMetrics(n.Registry)
-	if n.Identity, n.Trust, err = LoadTransport(cfg, clk, component(log, "trust"), trustMetrics); err != nil {
+	id, ts, err := LoadTransport(cfg, clk, component(log, "trust"), trustMetrics)
+	if err != nil {
 		return n, err
 	}
+	if err := pki.CheckKeyStrength(id); err != nil {
+		return n, fmt.Errorf("tls.key: %w", err)
+	}
+	rotMetrics := rotation.NewMetrics(n.Registry)
+	n.Identity = rotation.NewKeeper(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key), id, clk, component(log, "rotation"), rotMetrics)
+	n.Trust = ts
 	if n.DB, err = store.OpenGateway(ctx, cfg.Path(cfg.Database.Path)); err != nil {
 		return n, fmt.Errorf("database.path: %w", err)
 	}
@@ -100,7 +109,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 	if err := n.incrementalVacuum(ctx); err != nil {
 		return n, err
 	}
-	if n.Network, err = netcheck.NewProber(netOpt, netcheck.Deps{RegisterURL: cfg.Register.URL, Identity: n.Identity,
+	if n.Network, err = netcheck.NewProber(netOpt, netcheck.Deps{RegisterURL: cfg.Register.URL, Identity: n.Identity.Current(),
 		Trust: n.Trust, Clock: clk, Log: component(log, "network")}, n.Registry); err != nil {
 		return n, fmt.Errorf("network: %w", err)
 	}
@@ -109,6 +118,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 	if err := n.checkSelf(ctx); err != nil {
 		return n, err
 	}
+	n.Grace = &rotation.Grace{Dir: n.Cache, Self: cfg.Participant.GUID, Window: cfg.TLS.RotationGrace.D(), Clock: clk, Log: component(log, "rotation")}
+	rotMetrics.Watch(n.Registry, n.Identity, n.Grace)
 	regLog := component(log, "register")
 	src, err := RegisterClient(cfg, n.Identity, n.Trust, regLog)
 	if err != nil {
@@ -128,8 +139,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 	transitions := outbox.NewObserver(n.Registry, component(log, "outbox"))
 	n.Pipeline = &inbound.Pipeline{
 		Self: self, Dir: n.Cache, Policy: policy,
-		Signer: &xmldsig.Signer{Key: n.Identity.Key, Cert: n.Identity.Cert}, // Hash picks the algorithm per peer
-		Hash:   digest, DB: n.DB, Clock: clk,
+		Identity: n.Identity, Hash: digest, DB: n.DB, Clock: clk,
 		Skew:            cfg.Endpoint.ClockSkew.D(),
 		MaxMessageBytes: int64(cfg.Endpoint.MaxMessageBytes),
 		MinRSABits:      cfg.TLS.MinRSABits,
@@ -139,14 +149,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		PeerSeen:        trustMetrics.PeerSeen,
 	}
 	n.Outbound = &outbound.Deliverer{
-		DB: n.DB, Dir: n.Cache, Policy: policy, Self: self, Identity: n.Identity, Trust: n.Trust, Hash: digest,
+		DB: n.DB, Dir: n.Cache, Policy: policy, Self: self, Identity: n.Identity, Trust: n.Trust, Hash: digest, Grace: n.Grace,
 		Clock: clk, Log: component(log, "outbound"), Metrics: outbound.NewMetrics(n.Registry), Transitions: transitions,
 		Schedule: outbound.Schedule{First: cfg.Outbound.RetryFirst.D(), Retries: cfg.Outbound.Retries},
 		Workers:  cfg.Outbound.Workers, PerPeer: cfg.Outbound.PerPeerLimit(), Timeout: cfg.Outbound.Timeout.D(), MaxReply: int64(cfg.Outbound.MaxReplyBytes),
 		StatusAfter: cfg.Outbound.StatusAfter.D(), StatusMaxInterval: cfg.Outbound.StatusMaxInterval.D(), Poll: cfg.Outbound.Poll.D(),
 		PeerSeen: trustMetrics.PeerSeen,
 	}
-	n.AIS = &ais.Service{DB: n.DB, Dir: n.Cache, Policy: policy, Self: self, Clock: clk, Log: component(log, "ais"), Queued: n.Outbound.Notify}
+	n.AIS = &ais.Service{DB: n.DB, Dir: n.Cache, Policy: policy, Self: self, Clock: clk, Log: component(log, "ais"), Queued: n.Outbound.Notify,
+		Transitions: transitions}
 	n.aisAPI = ais.NewAPIMetrics(n.Registry)
 	if n.aisToken, err = ais.OpenTokenFile(cfg.Path(cfg.AIS.TokenFile), n.AIS.Log); err != nil {
 		return n, fmt.Errorf("ais.token_file: %w", err)
@@ -166,6 +177,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 			return n, err
 		}
 	}
+	n.Identity.OnSwap(func(_, swapped *pki.Identity) { n.swapped(swapped, src) })
 	n.Retention = &retention.Pruner{DB: n.DB, Path: cfg.Path(cfg.Database.Path), Keep: cfg.Database.LogRetention.D(),
 		KeepAttachments: cfg.Database.AttachmentRetention.D(), Clock: clk, Log: component(log, "retention"), Metrics: retention.NewMetrics(n.Registry)}
 	n.Ops = ops.New(n.Registry, n.Registry)
@@ -190,6 +202,31 @@ func (n *Node) incrementalVacuum(ctx context.Context) error {
 	}
 	return nil
 }
+
+// swapped follows a renewed transport certificate: connections kept alive
+// with the old one are dropped (the next shakes hands with the new one),
+// the network checks look at the new one, and the log says whether the
+// register copy lists it yet (peers refuse it until theirs do).
+func (n *Node) swapped(id *pki.Identity, reg *daeu.Client) {
+	n.Outbound.CloseIdle()
+	reg.CloseIdleConnections()
+	n.Network.SetIdentity(id)
+	serial := pki.SerialHex(id.Cert)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	listed, err := n.Grace.Registered(ctx, serial)
+	switch {
+	case err != nil:
+		n.Log.Error("cannot tell whether the register lists the new transport certificate", "serial", serial, "error", err)
+	case !listed:
+		n.Log.Warn("the register copy does not list the new transport certificate as ours: peers refuse it until DAEU has entered it and their copies follow",
+			"serial", serial, "grace", n.Config.TLS.RotationGrace.D().String())
+	}
+}
+
+// Reload reads the transport certificate and key again (SIGHUP): see
+// rotation.Keeper.Reload.
+func (n *Node) Reload() (rotation.Result, error) { return n.Identity.Reload(rotation.TriggerSignal) }
 
 // judgeReceived puts the acceptance policy between the endpoint and the
 // AIS: documents are stored checking, judged, and only then seen.
@@ -226,11 +263,12 @@ func (n *Node) addChecks() {
 	n.Ops.AddCheck("participant", n.selfReady)
 	n.Ops.AddCheck("network", n.Network.Ready)
 	n.Ops.AddCheck("certificate", func(context.Context) error {
-		if left := n.Identity.Cert.NotAfter.Sub(n.Clock.Now()); left <= 0 {
-			return fmt.Errorf("transport certificate expired at %s", n.Identity.Cert.NotAfter.UTC().Format(time.RFC3339))
+		cert := n.Identity.Current().Cert
+		if left := cert.NotAfter.Sub(n.Clock.Now()); left <= 0 {
+			return fmt.Errorf("transport certificate expired at %s", cert.NotAfter.UTC().Format(time.RFC3339))
 		}
-		if n.Clock.Now().Before(n.Identity.Cert.NotBefore) {
-			return fmt.Errorf("transport certificate not valid before %s (clock skew?)", n.Identity.Cert.NotBefore.UTC().Format(time.RFC3339))
+		if n.Clock.Now().Before(cert.NotBefore) {
+			return fmt.Errorf("transport certificate not valid before %s (clock skew?)", cert.NotBefore.UTC().Format(time.RFC3339))
 		}
 		return nil
 	})
@@ -321,6 +359,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	loops.Go(loopCtx, "retention", n.Retention.Run)
 	loops.Go(loopCtx, "outbound", n.Outbound.Run)
 	loops.Go(loopCtx, "network probe", func(ctx context.Context) error { n.Network.Run(ctx); return nil })
+	loops.Go(loopCtx, "certificate files", n.Identity.Run)
 	if n.Spool != nil {
 		loops.Go(loopCtx, "spool", func(ctx context.Context) error { n.Spool.Run(ctx); return nil })
 	}

@@ -88,7 +88,7 @@ func SyncOptions(cfg *config.Config) register.SyncOptions {
 // max_response_bytes), presenting id, the node's transport certificate,
 // and verifying the register with ts, the node's trust store (tls.ca,
 // tls.crl), loaded once for everything the node connects to.
-func RegisterClient(cfg *config.Config, id *pki.Identity, ts *trust.Store, log *slog.Logger) (*daeu.Client, error) {
+func RegisterClient(cfg *config.Config, id pki.Source, ts *trust.Store, log *slog.Logger) (*daeu.Client, error) {
 	if ts == nil {
 		return nil, errors.New("register client: no trust store (tls.ca) to verify the register's certificate with")
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/rotation"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
 	"github.com/seosgw/seosgw/gateway/store"
@@ -61,7 +62,7 @@ type Deliverer struct {
 	Dir      Directory
 	Policy   register.Policy
 	Self     seos.Entity
-	Identity *pki.Identity
+	Identity pki.Source // our transport identity in force
 	Trust    *trust.Store
 	Hash     func(recipientGUID string) xmldsig.Hash // per-peer signature hash
 	Clock    clock.Clock
@@ -87,6 +88,9 @@ type Deliverer struct {
 	Poll time.Duration
 	// PeerSeen, when set, is told each recipient's certificate expiry.
 	PeerSeen func(guid string, notAfter time.Time)
+	// Grace retries a recipient's Error that blames our certificate while
+	// our register entry's CertificateSN has just changed (nil: never).
+	Grace *rotation.Grace
 
 	wake    chan struct{}
 	mu      sync.Mutex
@@ -323,7 +327,8 @@ func (d *Deliverer) sign(m *seos.Message, recipient string) ([]byte, error) {
 	if d.Hash != nil {
 		h = d.Hash(recipient)
 	}
-	return (&xmldsig.Signer{Key: d.Identity.Key, Cert: d.Identity.Cert, Hash: h}).SignMessage(m)
+	id := d.Identity.Current()
+	return (&xmldsig.Signer{Key: id.Key, Cert: id.Cert, Hash: h}).SignMessage(m)
 }
 
 // post sends env to the recipient's endpoint and judges what comes back.
@@ -362,7 +367,7 @@ func (d *Deliverer) post(ctx context.Context, it *outbox.Item, to *register.Enti
 		if errors.As(err, &ce) {
 			return retry("TLS: %v", err), "tls_" + ce.Reason
 		}
-		if r, reason, ok := tlsRefusal(err, conn, d.Identity); ok {
+		if r, reason, ok := tlsRefusal(err, conn, d.Identity.Current()); ok {
 			return r, reason
 		}
 		return retry("network: %v", err), "network"
@@ -382,7 +387,7 @@ func (d *Deliverer) post(ctx context.Context, it *outbox.Item, to *register.Enti
 	}
 	inLog := &msglog.Entry{Direction: msglog.In, At: d.Clock.Now(), PeerGUID: to.GUID, PeerSerial: pki.SerialHex(serverCert),
 		ReplyTo: logID, DocumentGUID: it.DocumentGUID, Size: len(body), Raw: body}
-	r, reason := d.judge(resp.StatusCode, body, it, to, serverCert, msg, inLog)
+	r, reason := d.judge(ctx, resp.StatusCode, body, it, to, serverCert, msg, inLog)
 	if r.Delivered {
 		inLog.Outcome = "accepted"
 	} else {
@@ -416,7 +421,7 @@ func snippet(b []byte) string {
 // judge reads the reply: only a schema-valid message signed with the
 // recipient's registered certificate (the one it served TLS with),
 // from the recipient to us, is believed.
-func (d *Deliverer) judge(status int, body []byte, it *outbox.Item, to *register.Entity, serverCert *x509.Certificate, sent *seos.Message, inLog *msglog.Entry) (result, string) {
+func (d *Deliverer) judge(ctx context.Context, status int, body []byte, it *outbox.Item, to *register.Entity, serverCert *x509.Certificate, sent *seos.Message, inLog *msglog.Entry) (result, string) {
 	payload, err := soap.ParseSubmitResponse(body)
 	var sf *soap.Fault
 	switch {
@@ -449,7 +454,7 @@ func (d *Deliverer) judge(status int, body []byte, it *outbox.Item, to *register
 		return retry("reply not believed: signed with certificate %s, the recipient's is %s", pki.SerialHex(res.Cert), to.CertificateSN), "reply_signer"
 	case d.Trust.CheckKey(res.Cert) != nil:
 		return retry("reply not believed: %v", d.Trust.CheckKey(res.Cert)), "tls_weak_key"
-	case !seos.EqualGUID(m.Header.Sender.GUID, to.GUID) || !seos.EqualGUID(m.Header.Recipient.GUID, d.Self.GUID):
+	case !seos.EqualGUID(m.Header.Sender.GUID, to.GUID) || !d.toUs(m):
 		return retry("reply not believed: it is from %s to %s", m.Header.Sender.GUID, m.Header.Recipient.GUID), "reply_parties"
 	}
 	if d.PeerSeen != nil {
@@ -470,6 +475,12 @@ func (d *Deliverer) judge(status int, body []byte, it *outbox.Item, to *register
 			// final, as PROTOCOL §5 says of every Error.
 			return retry("the recipient answered ERR_INTERNAL (its own failure; retried): %s", b.Error.Description), "peer_error_internal"
 		}
+		if rotation.BlamesCertificate(b.Error) {
+			if ch, ok := d.Grace.Active(ctx); ok {
+				return retry("the recipient answered %s: %s; retried, not final: our register certificate changed at %s (%s -> %s) and the recipient's register copy may not have followed yet (tls.rotation_grace)",
+					b.Error.Type, b.Error.Description, ch.SeenAt.UTC().Format(time.RFC3339), ch.From, ch.To), "peer_error_rotation_grace"
+			}
+		}
 		return final("the recipient answered %s: %s", b.Error.Type, b.Error.Description), "peer_error"
 	case b.StatusResponse != nil:
 		r := b.StatusResponse
@@ -479,6 +490,16 @@ func (d *Deliverer) judge(status int, body []byte, it *outbox.Item, to *register
 		return result{Outcome: outbox.Outcome{Delivered: true, DocStatus: string(r.Status), Detail: string(r.Status)}, reply: r}, ""
 	}
 	return retry("reply not believed: unexpected %s", m.Header.MessageType), "bad_reply"
+}
+
+// toUs reports whether a reply is addressed to us: to our GUID, or an
+// Error to seosgw's stand-in for a sender it could not identify (it
+// refused our TLS certificate before reading the message). The reply came
+// on our own connection from the recipient's registered certificate, so
+// such an Error is the recipient's answer to us.
+func (d *Deliverer) toUs(m *seos.Message) bool {
+	r := m.Header.Recipient.GUID
+	return seos.EqualGUID(r, d.Self.GUID) || (m.Body.Error != nil && seos.EqualGUID(r, seos.UnknownSender.GUID))
 }
 
 // client returns a mutual-TLS client for host that only talks to a server
@@ -520,6 +541,16 @@ func (d *Deliverer) client(host, serial string) *http.Client {
 	}
 	d.clients[key] = c
 	return c
+}
+
+// CloseIdle drops the kept-alive connections to peers: after our
+// certificate was swapped, the next attempt shakes hands with the new one.
+func (d *Deliverer) CloseIdle() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.clients {
+		c.CloseIdleConnections()
+	}
 }
 
 // askAboutWaiting queues status requests for documents waiting

@@ -139,6 +139,20 @@ const itemColumns = `id, kind, COALESCE(idempotency_key, ''), recipient_guid, do
 
 type scanner interface{ Scan(...any) error }
 
+// scanItems reads the items of rows and closes them.
+func scanItems(rows *sql.Rows) ([]*Item, error) {
+	defer rows.Close()
+	var out []*Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, errors.Join(rows.Err(), rows.Close())
+}
+
 func scanItem(s scanner) (*Item, error) {
 	var it Item
 	var next, created, updated, asked, askNext, uri, req string
@@ -373,7 +387,7 @@ func Depths(ctx context.Context, db *sql.DB) (map[Delivery]int, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[Delivery]int{Queued: 0, Sending: 0, Delivered: 0, Failed: 0}
+	out := map[Delivery]int{Queued: 0, Sending: 0, Delivered: 0, Failed: 0, Cancelled: 0}
 	for rows.Next() {
 		var s Delivery
 		var n int
@@ -400,16 +414,7 @@ func AwaitingStatus(ctx context.Context, db *sql.DB, now, firstBefore time.Time)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return scanItems(rows)
 }
 
 // MarkAsked records that a status request about item id is on its way and
@@ -421,11 +426,11 @@ func MarkAsked(ctx context.Context, q Querier, id int64, now, next time.Time) er
 }
 
 // PruneRequests empties the stored requests (documents with inline
-// attachments) of items delivered or failed before `before`: the message
-// log keeps what was sent, under its own retention.
+// attachments) of items delivered, failed or cancelled before `before`:
+// the message log keeps what was sent, under its own retention.
 func PruneRequests(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
-	res, err := db.ExecContext(ctx, `UPDATE outbox SET request_json = '{}' WHERE state IN (?, ?) AND updated_at < ? AND request_json <> '{}'`,
-		Delivered, Failed, store.FormatTime(before))
+	res, err := db.ExecContext(ctx, `UPDATE outbox SET request_json = '{}' WHERE state IN (?, ?, ?) AND updated_at < ? AND request_json <> '{}'`,
+		Delivered, Failed, Cancelled, store.FormatTime(before))
 	if err != nil {
 		return 0, fmt.Errorf("outbox: prune requests: %w", err)
 	}

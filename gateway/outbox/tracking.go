@@ -57,9 +57,10 @@ func ApplyStatus(ctx context.Context, q Querier, from string, r *seos.StatusResp
 		set += ", doc_status = ?"
 		args = append(args, string(t.To))
 	}
-	if state == Failed || state == Queued {
-		// The recipient has the document, whatever our attempts said: stop
-		// retrying (an attempt in flight records its own outcome).
+	if state == Failed || state == Queued || state == Cancelled {
+		// The recipient has the document, whatever our attempts said (or
+		// the operator's cancel, which came too late): stop retrying (an
+		// attempt in flight records its own outcome).
 		set += ", state = ?, last_error = ''"
 		args = append(args, Delivered)
 	}

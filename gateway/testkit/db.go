@@ -132,3 +132,25 @@ func CountDocument(t testing.TB, db *sql.DB, guid string) int {
 	t.Helper()
 	return Count(t, db, `SELECT count(*) FROM inbox WHERE document_guid_key = ?`, seos.CanonicalGUID(guid))
 }
+
+// Attempt makes one delivery attempt of outbox item id at now, as the
+// deliverer does (claim, then record), with outcome o: the item is claimed
+// ahead of any other due item. A retry without RetryAt is due 15 minutes
+// later.
+func Attempt(t testing.TB, db *sql.DB, id int64, o outbox.Outcome, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.Exec(`UPDATE outbox SET next_attempt_at = ? WHERE id = ?`, store.FormatTime(now.AddDate(-10, 0, 0)), id); err != nil {
+		t.Fatal(err)
+	}
+	items, err := outbox.Claim(ctx, db, now, 1)
+	if err != nil || len(items) != 1 || items[0].ID != id {
+		t.Fatalf("claim %d: %+v %v", id, items, err)
+	}
+	if o.RetryAt.IsZero() && !o.Delivered && !o.Final {
+		o.RetryAt = now.Add(15 * time.Minute)
+	}
+	if err := outbox.Record(ctx, db, items[0], o, now); err != nil {
+		t.Fatal(err)
+	}
+}

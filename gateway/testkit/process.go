@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -120,6 +121,27 @@ func (p *Proc) Stop(sig syscall.Signal) {
 	case <-time.After(30 * time.Second):
 		p.cmd.Process.Kill()
 		<-p.done
+	}
+}
+
+// Signal sends sig to the process (SIGHUP: reload), not waiting for anything.
+func (p *Proc) Signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WaitOutput waits until the process has written want, failing when it
+// ends first or 30s pass.
+func (p *Proc) WaitOutput(t testing.TB, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.Output(), want) {
+		if p.Exited() || time.Now().After(deadline) {
+			t.Fatalf("the process did not write %q:\n%s", want, p.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -100,12 +100,13 @@ func Harden(cfg *tls.Config) *tls.Config {
 }
 
 // ServerTLS is the endpoint's TLS: TLS 1.2+ with TLS12Suites, the
-// participant's transport certificate, client certificates required,
+// participant's transport certificate (read from id at each handshake, so a
+// renewed one is served without a restart), client certificates required,
 // chained to the DAEU roots at our clock's time, with a key of
 // MinRSABits, and checked against the CRLs.
-func (s *Store) ServerTLS(id *pki.Identity) *tls.Config {
+func (s *Store) ServerTLS(id pki.Source) *tls.Config {
 	return Harden(&tls.Config{
-		Certificates:     []tls.Certificate{id.TLSCertificate()},
+		GetCertificate:   func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return tlsCertificate(id), nil },
 		ClientAuth:       tls.RequireAndVerifyClientCert,
 		ClientCAs:        s.Roots,
 		Time:             s.clk.Now,
@@ -113,24 +114,32 @@ func (s *Store) ServerTLS(id *pki.Identity) *tls.Config {
 	})
 }
 
-// ClientTLS is for connections we open (register, peers): our certificate,
-// the server's certificate verified against the DAEU roots for serverName
-// at our clock's time, with a key of MinRSABits, and checked against the
-// CRLs; TLS 1.2+ with TLS12Suites.
-func (s *Store) ClientTLS(id *pki.Identity, serverName string) *tls.Config {
-	cert := id.TLSCertificate()
+// ClientTLS is for connections we open (register, peers): our certificate
+// (read from id at each handshake), the server's certificate verified
+// against the DAEU roots for serverName at our clock's time, with a key of
+// MinRSABits, and checked against the CRLs; TLS 1.2+ with TLS12Suites.
+func (s *Store) ClientTLS(id pki.Source, serverName string) *tls.Config {
 	return Harden(&tls.Config{
-		Certificates: []tls.Certificate{cert},
-		// Always ours, whatever CAs the server hints at: SEOS knows one
-		// transport certificate, and a server that does not list DAEU's CA
-		// should say it does not know it (alert "unknown CA") rather than
-		// get no certificate at all ("certificate required").
-		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil },
+		GetClientCertificate: ClientCertificate(id),
 		RootCAs:              s.Roots,
 		ServerName:           serverName,
 		Time:                 s.clk.Now,
 		VerifyConnection:     s.checkConnection,
 	})
+}
+
+// ClientCertificate presents the identity in force as the TLS client
+// certificate, always, whatever CAs the server hints at: SEOS knows one
+// transport certificate, and a server that does not list DAEU's CA should
+// say it does not know it (alert "unknown CA") rather than get no
+// certificate at all ("certificate required").
+func ClientCertificate(id pki.Source) func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	return func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return tlsCertificate(id), nil }
+}
+
+func tlsCertificate(id pki.Source) *tls.Certificate {
+	c := id.Current().TLSCertificate()
+	return &c
 }
 
 // checkConnection runs after crypto/tls has verified the chain.

@@ -169,7 +169,7 @@ func startBrokenEndpoint(t *testing.T, e *confEnv) *brokenEndpoint {
 	log := slog.New(slog.DiscardHandler)
 	ep.signer = &xmldsig.Signer{Key: e.target.id.Key, Cert: e.target.id.Cert}
 	p := &inbound.Pipeline{Self: ep.self, Dir: flawDirectory{ep.cache, ep}, Policy: register.Policy{SelfGUID: ep.self.GUID, TestParticipantGUID: e.harness.entity.GUID},
-		Signer: ep.signer, DB: db, Clock: clock.System, Skew: 10 * time.Minute, MaxMessageBytes: 64 << 20, Log: log, Metrics: inbound.NewMetrics(reg)}
+		Identity: e.target.id, DB: db, Clock: clock.System, Skew: 10 * time.Minute, MaxMessageBytes: 64 << 20, Log: log, Metrics: inbound.NewMetrics(reg)}
 	ep.inner = inbound.NewHandler(p, "/seos/endpoint", ep.url, 8, log)
 	tr, err := trust.New(e.tp.CACert, nil, false, clock.System, log, trust.NewMetrics(reg))
 	if err != nil {
@@ -200,13 +200,13 @@ func startBrokenEndpoint(t *testing.T, e *confEnv) *brokenEndpoint {
 		case flawOptionalClientCert:
 			c.ClientAuth = tls.VerifyClientCertIfGiven
 		case flawUnregisteredServerCert:
-			c.Certificates = []tls.Certificate{ep.renewed.TLSCertificate()}
+			c.GetCertificate, c.Certificates = nil, []tls.Certificate{ep.renewed.TLSCertificate()}
 		case flawForeignServerCert:
-			c.Certificates = []tls.Certificate{ep.foreign.TLSCertificate()}
+			c.GetCertificate, c.Certificates = nil, []tls.Certificate{ep.foreign.TLSCertificate()}
 		case flawCBCSuites:
 			c.MaxVersion, c.CipherSuites = tls.VersionTLS12, []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA}
 		case flawWeakServerKey:
-			c.Certificates = []tls.Certificate{ep.weak.TLSCertificate()}
+			c.GetCertificate, c.Certificates = nil, []tls.Certificate{ep.weak.TLSCertificate()}
 		}
 		return c, nil
 	}

@@ -15,7 +15,7 @@ func writeConfig(t *testing.T, path string, fields map[string]string) {
 	tmpl := `participant: {guid: "%GUID%", eik: "%EIK%", name: "%NAME%"}
 tls: {cert: "%CERT%", key: "%KEY%", ca: "%CA%"}
 endpoint: {listen: "%LISTEN%", path: /seos/endpoint, clock_skew: 10m}
-register: {url: "%REGISTER%", refresh: 2s, full_sync: 1h, stale_after: 1h, timeout: 5s, test_participant: "%TEST%"}
+register: {url: "%REGISTER%", refresh: %REFRESH%, full_sync: 1h, stale_after: 1h, timeout: 5s, test_participant: "%TEST%"}
 database: {path: "%DB%"}
 ops: {listen: "%OPS%"}
 ais: {listen: "%AIS%", token_file: "%TOKEN%", spool: {dir: "%SPOOL%", scan_every: 200ms}}
@@ -36,6 +36,9 @@ log: {level: debug, format: json}
 	}
 	if fields["RETRY"] == "" {
 		fields["RETRY"] = "1s"
+	}
+	if fields["REFRESH"] == "" {
+		fields["REFRESH"] = "2s"
 	}
 	for k, v := range fields {
 		tmpl = strings.ReplaceAll(tmpl, "%"+k+"%", v)
