@@ -1,4 +1,4 @@
-package mailtest
+package testkit
 
 import (
 	"crypto/tls"
@@ -48,7 +48,7 @@ func StartSubmission(t testing.TB, withTLS bool) *Submission {
 	srv.Domain = "localhost"
 	srv.ErrorLog = discardLogger{}
 	if withTLS {
-		id, client := ServerCert(t, "submission")
+		id, client := LocalhostTLS(t, "submission")
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{id.TLSCertificate()}}
 		s.TLSConfig = client
 	}
