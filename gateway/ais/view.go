@@ -13,11 +13,12 @@ import (
 // so what the AIS reads is spelled here, in the API's camelCase; the
 // OpenAPI test holds these types and openapi.yaml together.
 
-// Party is a participant as a document names it.
+// Party is a participant as a document names it; a sender by e-mail has
+// a name only (its address is ReceivedDocument.SenderEmail).
 type Party struct {
-	EIK  string `json:"eik"`
+	EIK  string `json:"eik,omitempty"`
 	Name string `json:"name"`
-	GUID string `json:"guid"`
+	GUID string `json:"guid,omitempty"`
 }
 
 // Correspondent is a person or body a document concerns.
@@ -62,11 +63,15 @@ type ReceivedAttachment struct {
 
 // ReceivedDocument is a document another participant sent us.
 type ReceivedDocument struct {
-	ID              int64                `json:"id"`
-	State           string               `json:"state"`
+	ID    int64  `json:"id"`
+	State string `json:"state"`
+	// Channel is how it came: seos, or email from SenderEmail (then the
+	// subject is About, the body text DocComment, and no MessageGUID).
+	Channel         string               `json:"channel"`
+	SenderEmail     string               `json:"senderEmail,omitempty"`
 	Sender          Party                `json:"sender"`
 	DocumentGUID    string               `json:"documentGuid"`
-	MessageGUID     string               `json:"messageGuid"`
+	MessageGUID     string               `json:"messageGuid,omitempty"`
 	ReceivedAt      time.Time            `json:"receivedAt"`
 	UpdatedAt       time.Time            `json:"updatedAt"`
 	Kind            string               `json:"kind"`
@@ -124,7 +129,7 @@ func viewAcceptance(v *acceptance.Verdict) *Acceptance {
 func ViewReceived(it *inbox.Item, links bool) *ReceivedDocument {
 	d := &it.Document
 	v := &ReceivedDocument{
-		ID: it.ID, State: string(it.State), DocumentGUID: it.DocumentGUID, MessageGUID: it.MessageGUID,
+		ID: it.ID, State: string(it.State), Channel: it.Channel, SenderEmail: it.SenderEmail, DocumentGUID: it.DocumentGUID, MessageGUID: it.MessageGUID,
 		Sender:     Party{EIK: it.Sender.Identifier, Name: it.Sender.AdministrativeBodyName, GUID: it.Sender.GUID},
 		ReceivedAt: it.ReceivedAt, UpdatedAt: it.UpdatedAt, Kind: d.Kind, Comment: it.Comment,
 		About: deref(d.About), DocComment: deref(d.Comment), AttentionTo: deref(d.AttentionTo),

@@ -416,8 +416,18 @@ func (it *Item) StatusResponse() *seos.StatusResponse {
 // Latin. There is none before registration, without a verdict (no policy
 // judged the document) or when the sender declined confirmation.
 func (it *Item) Receipt() (acceptance.Text, bool) {
-	if it.Verdict == nil || (it.State != Registered && it.State != Closed && it.State != Stopped) {
+	reg, ok := it.Registration()
+	if !ok || it.Verdict == nil {
 		return acceptance.Text{}, false
+	}
+	return it.Verdict.ReceiptText(reg)
+}
+
+// Registration is how we registered the document, as a receipt states it
+// (number or URI, the date, when it came); false before registration.
+func (it *Item) Registration() (acceptance.Registration, bool) {
+	if it.State != Registered && it.State != Closed && it.State != Stopped {
+		return acceptance.Registration{}, false
 	}
 	reg := acceptance.Registration{Number: it.RegNumber, ReceivedAt: it.ReceivedAt, Date: it.UpdatedAt}
 	if d, err := time.ParseInLocation("2006-01-02", it.RegDate, clock.Sofia); err == nil {
@@ -431,10 +441,7 @@ func (it *Item) Receipt() (acceptance.Text, bool) {
 			}
 		}
 	}
-	if reg.Number == "" {
-		return acceptance.Text{}, false
-	}
-	return it.Verdict.ReceiptText(reg)
+	return reg, reg.Number != ""
 }
 
 // Update is what a verdict or an AIS action changes.

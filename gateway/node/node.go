@@ -58,6 +58,7 @@ type Node struct {
 	Spool     *spool.Spool       // nil without ais.spool.dir
 	Policy    *acceptance.Policy // nil without acceptance.rules
 	Judge     *judge.Judge       // nil without acceptance.rules
+	Mail      *Mail              // nil unless mail.enabled
 	Network   *netcheck.Prober
 	Retention *retention.Pruner
 	Ops       *ops.Ops
@@ -154,6 +155,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 			return n, err
 		}
 	}
+	if cfg.Mail.Enabled {
+		if n.Judge == nil { // config validation asks for acceptance.rules
+			return n, errors.New("mail.enabled: the e-mail channel needs acceptance.rules")
+		}
+		if err := n.openMail(); err != nil {
+			return n, err
+		}
+	}
 	if n.Network, err = netcheck.NewProber(netOpt, netcheck.Deps{RegisterURL: cfg.Register.URL, Identity: n.Identity,
 		Trust: n.Trust, Clock: clk, Log: component(log, "network")}, n.Registry); err != nil {
 		return n, fmt.Errorf("network: %w", err)
@@ -210,6 +219,9 @@ func (n *Node) addChecks() {
 	if n.Trust.CRLs != nil {
 		n.Ops.AddCheck("crl", func(context.Context) error { return n.Trust.CRLs.Problem() })
 	}
+	if n.Mail != nil {
+		n.addMailChecks()
+	}
 }
 
 // Close closes what New opened (the database), once. Run calls it.
@@ -250,6 +262,13 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	var smtpLn net.Listener
+	if n.Mail != nil && n.Mail.SMTP != nil {
+		if smtpLn, err = n.Mail.SMTP.Listen(); err != nil {
+			return errors.Join(fmt.Errorf("mail.smtp.listen: %w", err), lns.run())
+		}
+		lns.push(smtpLn.Close)
+	}
 	publicURL := cfg.Endpoint.PublicURL
 	if publicURL == "" {
 		publicURL = "https://" + epLn.Addr().String() + cfg.Endpoint.Path
@@ -280,6 +299,9 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	if n.Judge != nil {
 		loops.Go(loopCtx, "acceptance", n.Judge.Run)
 	}
+	if n.Mail != nil {
+		n.runMail(loopCtx, loops, smtpLn)
+	}
 
 	serveErrs := make(chan error, len(servers))
 	for _, s := range servers {
@@ -291,7 +313,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	}
 	bi := buildinfo.Get()
 	n.Log.Info("seosgw serving", "version", bi.Version, "revision", bi.Revision, "built", bi.Date, "go", bi.GoVersion, "participant", cfg.Participant.GUID, "endpoint", epLn.Addr().String(), "path", cfg.Endpoint.Path,
-		"public_url", publicURL, "ops", opsLn.Addr().String(), "ais_api", aisLn.Addr().String())
+		"public_url", publicURL, "ops", opsLn.Addr().String(), "ais_api", aisLn.Addr().String(), "mail_intake", addrOf(smtpLn))
 
 	var runErr error
 	select {
@@ -315,6 +337,13 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	}
 	n.Log.Info("seosgw stopped")
 	return errors.Join(runErr, errors.Join(shutErrs...), loopErr)
+}
+
+func addrOf(l net.Listener) string {
+	if l == nil {
+		return ""
+	}
+	return l.Addr().String()
 }
 
 // NewLogger makes the process logger: JSON unless format says text (or

@@ -45,6 +45,10 @@ func SignMail(t testing.TB, p *acceptancetest.PKI, signer *acceptancetest.Cert, 
 	signed := readFile(t, out)
 	if o.LF {
 		signed = bytes.ReplaceAll(signed, []byte("\r\n"), []byte("\n"))
+	} else {
+		// openssl writes the signature's base64 with bare LF: as sent over
+		// SMTP, every line ends in CRLF (the signed part already does).
+		signed = CRLF(string(signed))
 	}
 	return withHeader(header, signed, !o.LF)
 }
@@ -60,7 +64,7 @@ func EncryptMail(t testing.TB, recipient *acceptancetest.Cert, header string, en
 	if r := extools.Run(t, nil, bin, "smime", "-encrypt", "-aes256", "-binary", "-crlfeol", "-in", in, "-out", out, recipient.CertPath); !r.OK() {
 		t.Fatalf("openssl smime -encrypt: %s", r.Stderr)
 	}
-	return withHeader(header, readFile(t, out), true)
+	return withHeader(header, CRLF(string(readFile(t, out))), true)
 }
 
 // VerifyMail runs `openssl smime -verify` and `openssl cms -verify` on a
@@ -110,6 +114,16 @@ func Swaks(t testing.TB, args ...string) extools.Result {
 	t.Helper()
 	bin := extools.Require(t, "swaks")
 	return extools.Run(t, nil, bin, append([]string{"--timeout", "60", "--hide-informational"}, args...)...)
+}
+
+// SendMail sends mail (CRLF text ending in CRLF) to an SMTP server with
+// swaks, from and to the envelope addresses; extra are more swaks
+// arguments (--tls, --protocol LMTP, ...). The server receives mail byte
+// for byte: swaks ends the data with CRLF . CRLF itself.
+func SendMail(t testing.TB, server, from, to string, mail []byte, extra ...string) extools.Result {
+	t.Helper()
+	data := TempFile(t, "mail.eml", bytes.TrimSuffix(mail, []byte("\r\n")))
+	return Swaks(t, append([]string{"--server", server, "--from", from, "--to", to, "--data", "@" + data}, extra...)...)
 }
 
 // TempFile writes b to a file in the test's folder and returns its path.

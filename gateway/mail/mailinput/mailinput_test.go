@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/acceptance/acceptancetest"
 	"github.com/seosgw/seosgw/gateway/mail/mailinput"
 	"github.com/seosgw/seosgw/gateway/testkit"
@@ -46,7 +47,7 @@ func TestBuild(t *testing.T) {
 
 	r := build(t, b, testkit.SignMail(t, p, signer, hdr("Искане по ЗДОИ"), entity(), testkit.SMIME{}))
 	in := r.Input
-	if r.Refusal != "" || r.Kind.Kind != "Заявление за достъп до обществена информация" || r.Kind.By != "rule 1" || in.DocKind != r.Kind.Kind {
+	if r.Refusal != nil || r.Kind.Kind != "Заявление за достъп до обществена информация" || r.Kind.By != "rule 1" || in.DocKind != r.Kind.Kind {
 		t.Fatalf("kind %+v refusal %q", r.Kind, r.Refusal)
 	}
 	if in.DocAbout != "Искане по ЗДОИ" || !strings.Contains(in.DocComment, "Желая потвърждаване") || in.Sender.Name != "Иван Петров" {
@@ -84,14 +85,16 @@ func TestBuild(t *testing.T) {
 
 	t.Run("encrypted mail is refused in Cyrillic and Latin", func(t *testing.T) {
 		r := build(t, b, testkit.EncryptMail(t, signer, hdr("Тайно"), entity()))
-		if !strings.Contains(r.Refusal, "криптирано") || !strings.Contains(r.Refusal, "kriptirano") || !r.Mail.Encrypted {
-			t.Fatalf("refusal %q", r.Refusal)
+		if r.Refusal == nil || r.Refusal.Rule != "mail.encrypted" || r.Refusal.Effect != acceptance.Reject || !strings.Contains(r.Refusal.Reason.BG, "криптирано") ||
+			!strings.Contains(r.Refusal.Reason.Latin, "kriptirano") || !r.Mail.Encrypted || len(r.Input.ChannelChecks) != 1 {
+			t.Fatalf("refusal %+v", r.Refusal)
 		}
 	})
 	t.Run("unreadable mail is refused", func(t *testing.T) {
 		r := build(t, b, testkit.CRLF("Content-Type: multipart/mixed\n\nno boundary\n"))
-		if r.Mail != nil || !strings.Contains(r.Refusal, "не може да бъде прочетено") || !strings.Contains(r.Refusal, "ne mozhe da bade procheteno") {
-			t.Fatalf("refusal %q", r.Refusal)
+		if r.Mail != nil || r.Refusal == nil || !strings.Contains(r.Refusal.Reason.BG, "не може да бъде прочетено") ||
+			!strings.Contains(r.Refusal.Reason.Latin, "ne mozhe da bade procheteno") || len(r.Input.ChannelChecks) != 1 {
+			t.Fatalf("refusal %+v", r.Refusal)
 		}
 	})
 	if v := testutil.ToFloat64(counterVec(t, reg, "seosgw_mail_smime_signatures_total", "valid")); v != 1 {
