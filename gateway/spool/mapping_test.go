@@ -68,7 +68,9 @@ attachments:
 		}},
 		{"an address outside SEOS", `version: 1
 document: {email: {value: ivan@example.bg}, kind: {value: Писмо}}
-`, func(e *ais.Envelope) bool { return e.Email == "ivan@example.bg" && e.Recipient == "" && e.Kind == "Писмо" }},
+`, func(e *ais.Envelope) bool {
+			return e.Email == "ivan@example.bg" && e.Recipient == "" && e.Kind == "Писмо"
+		}},
 		{"nothing repeated", `version: 1
 document: {recipient: /Doc/To, kind: Meta/Kind}
 correspondents: {each: /Doc/Person, fields: {name: Name, city: City}}

@@ -358,4 +358,3 @@ func TestMailThroughTheInbox(t *testing.T) {
 		t.Errorf("metric lint: %v %v", err, problems)
 	}
 }
-
