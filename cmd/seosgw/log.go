@@ -13,6 +13,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/mail/mailbox"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
@@ -96,7 +97,7 @@ func logList(ctx context.Context, args []string, io stdio) int {
 func logShow(ctx context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	path := configFlag(fs)
-	raw := fs.Bool("raw", false, "print the exact bytes that crossed the wire (the SOAP envelope)")
+	raw := fs.Bool("raw", false, "print the exact bytes that crossed the wire (the SOAP envelope; a mail's .eml)")
 	message := fs.Bool("message", false, "print the signed SEOS message carried in the envelope")
 	lang := enumFlag(fs, "lang", "en", "language of the acceptance verdict's reasons", "en", "bg", "latin")
 	arg, code, ok := io.parseOne(fs, args, "one entry ID")
@@ -134,6 +135,9 @@ func logShow(ctx context.Context, args []string, io stdio) int {
 	}
 	fmt.Fprintf(io.out, "%-16s %d\n%-16s %s\n%-16s %s\n%-16s %s\n%-16s %s (%s)\n", "entry:", e.ID, "time:", e.At.Local().Format(time.RFC3339),
 		"direction:", e.Direction, "peer:", e.PeerGUID+" "+e.PeerSerial, "outcome:", e.Outcome, e.Reason)
+	if e.MessageType != "" {
+		fmt.Fprintf(io.out, "%-16s %s\n", "type:", e.MessageType)
+	}
 	if e.Detail != "" {
 		fmt.Fprintf(io.out, "%-16s %s\n", "detail:", e.Detail)
 	}
@@ -148,7 +152,9 @@ func logShow(ctx context.Context, args []string, io stdio) int {
 			fmt.Fprintf(io.out, "%-16s %v\n", "message:", err)
 		}
 	}
-	if e.Direction == msglog.In && e.MessageType == string(seos.TypeRegistrationRequest) {
+	// A registration request, or a mail to the official address (its raw
+	// bytes are the .eml: --raw prints it).
+	if e.Direction == msglog.In && (e.MessageType == string(seos.TypeRegistrationRequest) || e.MessageType == mailbox.MessageType) {
 		if err := writeReceived(ctx, io.out, l.DB, e.ID, *lang); err != nil {
 			return fail(io, "entry %d: %v", id, err)
 		}

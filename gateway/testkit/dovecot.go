@@ -24,6 +24,7 @@ type Dovecot struct {
 	User      string
 	Password  string
 	TLSConfig *tls.Config // trusts the server's test certificate (ServerName localhost)
+	CAFile    string      // that certificate's CA (PEM)
 	conf      string
 	cmd       *exec.Cmd
 	done      chan struct{}
@@ -37,7 +38,7 @@ func StartDovecot(t testing.TB) *Dovecot {
 	t.Helper()
 	bin := extools.Require(t, "dovecot")
 	extools.Require(t, "doveadm")
-	id, client := LocalhostTLS(t, "dovecot")
+	id, client, ca := LocalhostTLS(t, "dovecot")
 	// Outside t.TempDir: its parents are private to root, and the mail
 	// user must reach the maildir.
 	dir, err := os.MkdirTemp("", "seosgw-dovecot-")
@@ -45,7 +46,7 @@ func StartDovecot(t testing.TB) *Dovecot {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	d := &Dovecot{User: "official", Password: "mailbox-secret", dir: dir, done: make(chan struct{}), TLSConfig: client}
+	d := &Dovecot{User: "official", Password: "mailbox-secret", dir: dir, done: make(chan struct{}), TLSConfig: client, CAFile: ca}
 	certPath, keyPath, err := id.WriteFiles(dir, "server")
 	if err != nil {
 		t.Fatal(err)

@@ -135,12 +135,13 @@ func TempFile(t testing.TB, name string, b []byte) string {
 }
 
 // LocalhostTLS is a server identity for "localhost" (and the loopback
-// addresses) from a CA made on the spot, and a client configuration that
-// trusts it.
-func LocalhostTLS(t testing.TB, name string) (*pki.Identity, *tls.Config) {
+// addresses) from a CA made on the spot, a client configuration that
+// trusts it, and the CA's certificate file (for a client configured by
+// file, such as seosgw's mail.submission.ca).
+func LocalhostTLS(t testing.TB, name string) (*pki.Identity, *tls.Config, string) {
 	t.Helper()
 	p := NewPKI(t, "seosgw "+name+" test CA", nil)
-	return p.Host(t, "localhost"), &tls.Config{RootCAs: p.CA.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS12}
+	return p.Host(t, "localhost"), &tls.Config{RootCAs: p.CA.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS12}, p.CAFile(t, "")
 }
 
 func writeFile(t testing.TB, path string, b []byte) {

@@ -134,7 +134,7 @@ var letter = testkit.CRLF("From: Иван Петров <ivan@example.bg>\nTo: " 
 	"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n.a line that starts with a dot\n..two dots\nЖелая потвърждаване.\n")
 
 func TestSMTPWithSwaks(t *testing.T) {
-	id, _ := testkit.LocalhostTLS(t, "intake")
+	id, _, _ := testkit.LocalhostTLS(t, "intake")
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{id.TLSCertificate()}}
 	// swaks ends the data with CRLF . CRLF itself: the file holds the mail
 	// without its last line break.

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -61,10 +60,7 @@ func newWorld(t *testing.T) *world {
 	w := &world{t: t, db: testkit.DB(t), pki: acceptancetest.NewPKI(t), reg: prometheus.NewRegistry(), sub: testkit.StartSubmission(t, false)}
 	quiet := slog.New(slog.DiscardHandler)
 	w.author = w.pki.Issue(t, acceptancetest.SignerSpec{Name: "Иван Петров"})
-	rules := acceptancetest.WriteRules(t, t.TempDir(), w.pki, acceptancetest.StartClamd(t), "10s")
-	// A person writes by mail: the rules name who may sign.
-	b, _ := os.ReadFile(rules)
-	os.WriteFile(rules, bytes.Replace(b, []byte("authors: {match_sender: true}"), []byte(`authors: {match_sender: true, persons: [{name: "Иван Петров"}]}`), 1), 0o644)
+	rules := acceptancetest.WriteRules(t, t.TempDir(), w.pki, acceptancetest.StartClamd(t), "10s", "Иван Петров")
 	policy, err := acceptance.Load(rules, acceptance.WithRegistry(w.reg), acceptance.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
@@ -158,29 +154,15 @@ func (w *world) deliver(t *testing.T, raw []byte) *inbox.Item {
 	return it
 }
 
-// answer waits for the mail the submission server got whose subject or
-// text holds match: it must verify with openssl; it is returned parsed,
-// with its first attachment.
+// answer is the signed mail about match the submission server got, with
+// its first file.
 func (w *world) answer(t *testing.T, match string) (*mailmsg.Mail, []byte) {
 	t.Helper()
-	var raw []byte
-	var m *mailmsg.Mail
-	testkit.Eventually(t, time.Minute, "the mail about "+match, func() bool {
-		for _, s := range w.sub.Got() {
-			p, err := mailmsg.Parse(bytes.NewReader(s.Data), int64(len(s.Data)), mailmsg.Options{})
-			if err == nil && (strings.Contains(p.Subject, match) || strings.Contains(p.Text, match)) {
-				raw, m = s.Data, p
-				return true
-			}
-		}
-		return false
-	})
-	testkit.VerifyMail(t, w.pki, raw)
-	var att bytes.Buffer
-	if len(m.Attachments) > 0 {
-		m.Attachments[0].WriteTo(&att)
+	m, _ := w.sub.Await(t, w.pki, match)
+	if len(m.Attachments) == 0 {
+		return m, nil
 	}
-	return m, att.Bytes()
+	return m, testkit.AttachmentBytes(t, m, 0)
 }
 
 func (w *world) counter(name string, labels ...string) float64 {
