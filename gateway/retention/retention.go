@@ -1,6 +1,7 @@
 // Package retention applies the retention period (database.message_log_retention)
 // once an hour: the message log's raw bytes, delivered requests in the
-// outbox, and the attachments of received documents whose work is over.
+// outbox, the attachments of received documents whose work is over, and
+// the bodies of mail sent or failed.
 // Rows stay; their bulk goes.
 package retention
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/mail/mailq"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/outbox"
 )
@@ -40,6 +42,7 @@ func (p *Pruner) Prune(ctx context.Context) map[string]int64 {
 		{"message log raw bytes", func() (int64, error) { return l.Prune(ctx, before) }},
 		{"outbox requests", func() (int64, error) { return outbox.PruneRequests(ctx, p.DB, before) }},
 		{"finished inbox attachments", func() (int64, error) { return inbox.PruneAttachments(ctx, p.DB, before) }},
+		{"sent mail bodies", func() (int64, error) { return mailq.PruneBodies(ctx, p.DB, before) }},
 	} {
 		k, err := s.prune()
 		switch {
