@@ -42,7 +42,7 @@ func SignMail(t testing.TB, p *acceptancetest.PKI, signer *acceptancetest.Cert, 
 	if r := extools.Run(t, nil, bin, args...); !r.OK() {
 		t.Fatalf("openssl %v: %s", args, r.Stderr)
 	}
-	signed := readFile(t, out)
+	signed := acceptancetest.Read(t, out)
 	if o.LF {
 		signed = bytes.ReplaceAll(signed, []byte("\r\n"), []byte("\n"))
 	} else {
@@ -64,7 +64,7 @@ func EncryptMail(t testing.TB, recipient *acceptancetest.Cert, header string, en
 	if r := extools.Run(t, nil, bin, "smime", "-encrypt", "-aes256", "-binary", "-crlfeol", "-in", in, "-out", out, recipient.CertPath); !r.OK() {
 		t.Fatalf("openssl smime -encrypt: %s", r.Stderr)
 	}
-	return withHeader(header, CRLF(string(readFile(t, out))), true)
+	return withHeader(header, CRLF(string(acceptancetest.Read(t, out))), true)
 }
 
 // VerifyMail runs `openssl smime -verify` and `openssl cms -verify` on a
@@ -87,7 +87,7 @@ func VerifyMail(t testing.TB, p *acceptancetest.PKI, mail []byte) []byte {
 	if r := extools.Run(t, nil, bin, "cms", "-verify", "-in", in, "-CAfile", p.Root.CertPath, "-certfile", p.ChainPEM(), "-out", out+".cms"); !r.OK() {
 		t.Fatalf("openssl cms -verify: %s", r.Stderr)
 	}
-	return readFile(t, out)
+	return acceptancetest.Read(t, out)
 }
 
 // withHeader puts header lines (LF-separated in the test source) above
@@ -149,13 +149,4 @@ func writeFile(t testing.TB, path string, b []byte) {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func readFile(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

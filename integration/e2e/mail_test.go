@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/acceptance/acceptancetest"
+	"github.com/seosgw/seosgw/gateway/acceptance/pdf"
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/testkit"
 )
@@ -135,10 +136,10 @@ func TestMailChannel(t *testing.T) {
 	}
 	m := newMailNode(t)
 	m.start()
-	pdf := testkit.PDF("Zayavlenie do agentsiyata")
+	letterPDF := pdf.Simple("Zayavlenie do agentsiyata")
 
 	t.Run("a signed PDF by mail: inbox, registration, signed receipt", func(t *testing.T) {
-		h, entity := citizenMail("Писмо", "Желая потвърждаване за получаването на изпратеното електронно изявление.", map[string][]byte{"заявление.pdf": pdf})
+		h, entity := citizenMail("Писмо", "Желая потвърждаване за получаването на изпратеното електронно изявление.", map[string][]byte{"заявление.pdf": letterPDF})
 		raw := testkit.SignMail(t, m.pki, m.author, h, entity, testkit.SMIME{})
 		id := m.send(raw)
 		doc, code := m.received(id)
@@ -149,7 +150,7 @@ func TestMailChannel(t *testing.T) {
 		if c := findCheck(doc.Acceptance, "signature.revocation"); c == nil || c.Status != acceptance.Pass {
 			t.Errorf("the S/MIME signer's revocation, checked by CRL: %+v", c)
 		}
-		if code, body := aisGet(t, m.b.api, fmt.Sprintf("/api/v1/inbox/%d/attachments/1", id)); code != 200 || body != string(pdf) {
+		if code, body := aisGet(t, m.b.api, fmt.Sprintf("/api/v1/inbox/%d/attachments/1", id)); code != 200 || body != string(letterPDF) {
 			t.Errorf("the PDF through the API: %d", code)
 		}
 		// The .eml byte for byte in the message log, as log show tells it.
@@ -192,11 +193,11 @@ func TestMailChannel(t *testing.T) {
 		rule, bg, lat string
 	}{
 		{"unsigned", "Писмо без подпис", func(h string, e []byte) []byte { return append(testkit.CRLF(h+"\n"), e...) },
-			map[string][]byte{"pismo.pdf": pdf}, "signature.presence", "Отказ от регистрация: pismo.pdf:", "Otkaz ot registratsia: pismo.pdf:"},
+			map[string][]byte{"pismo.pdf": letterPDF}, "signature.presence", "Отказ от регистрация: pismo.pdf:", "Otkaz ot registratsia: pismo.pdf:"},
 		{"infected", "Писмо с вирус", func(h string, e []byte) []byte { return testkit.SignMail(t, m.pki, m.author, h, e, testkit.SMIME{}) },
-			map[string][]byte{"pismo.pdf": pdf, "eicar.com": []byte(acceptancetest.EICAR)}, "virus", "файлът съдържа вирус", "faylat sadarzha virus"},
+			map[string][]byte{"pismo.pdf": letterPDF, "eicar.com": []byte(acceptancetest.EICAR)}, "virus", "файлът съдържа вирус", "faylat sadarzha virus"},
 		{"encrypted", "Криптирано писмо", func(h string, e []byte) []byte { return testkit.EncryptMail(t, m.author, h, e) },
-			map[string][]byte{"pismo.pdf": pdf}, "mail.encrypted", "Съобщението е криптирано", "Saobshtenieto e kriptirano"},
+			map[string][]byte{"pismo.pdf": letterPDF}, "mail.encrypted", "Съобщението е криптирано", "Saobshtenieto e kriptirano"},
 	} {
 		t.Run(tc.name+" mail is refused in Cyrillic and Latin", func(t *testing.T) {
 			h, entity := citizenMail(tc.subject, "Писмо до агенцията.", tc.files)
@@ -217,12 +218,12 @@ func TestMailChannel(t *testing.T) {
 	t.Run("the AIS sends a document by e-mail; it arrives signed", func(t *testing.T) {
 		q, created, err := m.b.api.Send(context.Background(), &ais.Outgoing{Email: "maria@example.bg", Kind: "Писмо", About: "Отговор на заявление",
 			Number: &ais.Number{Number: "ИЗХ-5", Date: "2026-11-25"}, Comment: "С уважение, деловодство",
-			Attachments: []ais.Attachment{{FileName: "отговор.pdf", MIMEType: "application/pdf", Content: base64.StdEncoding.EncodeToString(pdf)}}}, "")
+			Attachments: []ais.Attachment{{FileName: "отговор.pdf", MIMEType: "application/pdf", Content: base64.StdEncoding.EncodeToString(letterPDF)}}}, "")
 		if err != nil || !created {
 			t.Fatal(err)
 		}
 		doc, _ := m.sub.Await(t, m.pki, "ИЗХ-5")
-		if doc.To[0].Address != "maria@example.bg" || doc.AttachmentName(0) != "отговор.pdf" || !bytes.Equal(testkit.AttachmentBytes(t, doc, 0), pdf) ||
+		if doc.To[0].Address != "maria@example.bg" || doc.AttachmentName(0) != "отговор.pdf" || !bytes.Equal(testkit.AttachmentBytes(t, doc, 0), letterPDF) ||
 			!strings.Contains(doc.Text, "Отговор на заявление") {
 			t.Errorf("the document arrived as %q to %v:\n%s", doc.Subject, doc.To, doc.Text)
 		}
@@ -266,7 +267,7 @@ func TestMailByIMAP(t *testing.T) {
 	}
 	m := newMailNodeWith(t, fmt.Sprintf("  imap: {server: %q, tls: implicit, ca: %q, username: %s, password_file: %q, interval: 200ms}",
 		d.Addr, d.CAFile, d.User, password))
-	h, entity := citizenMail("Писмо", "Желая потвърждаване.", map[string][]byte{"pismo.pdf": testkit.PDF("By IMAP")})
+	h, entity := citizenMail("Писмо", "Желая потвърждаване.", map[string][]byte{"pismo.pdf": pdf.Simple("By IMAP")})
 	raw := testkit.SignMail(t, m.pki, m.author, h, entity, testkit.SMIME{})
 	d.Deliver(t, "INBOX", raw)
 	m.start()

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/acceptance/acceptancetest"
+	"github.com/seosgw/seosgw/gateway/acceptance/pdf"
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbox"
@@ -205,10 +206,10 @@ func check(v *acceptance.Verdict, rule string) *acceptance.Check {
 func TestMailThroughTheInbox(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	pdf := testkit.PDF("Letter to the agency")
+	letterPDF := pdf.Simple("Letter to the agency")
 
 	t.Run("a signed PDF is registered and answered with the receipt", func(t *testing.T) {
-		raw := testkit.SignMail(t, w.pki, w.author, header("Писмо"), letter("Желая потвърждаване за получаването.", map[string][]byte{"pismo.pdf": pdf}), testkit.SMIME{})
+		raw := testkit.SignMail(t, w.pki, w.author, header("Писмо"), letter("Желая потвърждаване за получаването.", map[string][]byte{"pismo.pdf": letterPDF}), testkit.SMIME{})
 		it := w.deliver(t, raw)
 		if it.State != inbox.Received || it.Verdict.Outcome != acceptance.Accept || it.Channel != inbox.ChannelEmail || it.SenderEmail != sender ||
 			it.Sender.AdministrativeBodyName != "Иван Петров" || it.Document.Kind != "Писмо" || len(it.Attachments) != 1 || it.Attachments[0].FileName != "pismo.pdf" {
@@ -217,7 +218,7 @@ func TestMailThroughTheInbox(t *testing.T) {
 		if c := check(it.Verdict, "signature.integrity"); c == nil || c.Status != acceptance.Pass {
 			t.Errorf("the S/MIME signature as the document's: %+v", c)
 		}
-		if _, body, _ := inbox.AttachmentContent(ctx, w.db, it.ID, 1); !bytes.Equal(body, pdf) {
+		if _, body, _ := inbox.AttachmentContent(ctx, w.db, it.ID, 1); !bytes.Equal(body, letterPDF) {
 			t.Error("the PDF is not the one sent")
 		}
 		if e, err := (&msglog.Log{DB: w.db}).Get(ctx, it.LogID); err != nil || !bytes.Equal(e.Raw, raw) || e.MessageType != "email" || e.PeerGUID != sender {
@@ -251,13 +252,13 @@ func TestMailThroughTheInbox(t *testing.T) {
 		rule, bg, lat string
 	}{
 		{"an unsigned PDF", "Писмо без подпис", func(t *testing.T) []byte {
-			return testkit.CRLF(header("Писмо без подпис") + "\n" + string(letter("Писмо.", map[string][]byte{"pismo.pdf": pdf})))
+			return testkit.CRLF(header("Писмо без подпис") + "\n" + string(letter("Писмо.", map[string][]byte{"pismo.pdf": letterPDF})))
 		}, "signature.presence", "Отказ от регистрация: pismo.pdf:", "Otkaz ot registratsia: pismo.pdf:"},
 		{"an infected file", "Писмо с вирус", func(t *testing.T) []byte {
 			return testkit.SignMail(t, w.pki, w.author, header("Писмо с вирус"), letter("Писмо.", map[string][]byte{"pismo.txt": []byte(acceptancetest.EICAR)}), testkit.SMIME{})
 		}, "virus", "файлът съдържа вирус", "faylat sadarzha virus"},
 		{"an encrypted mail", "Криптирано писмо", func(t *testing.T) []byte {
-			return testkit.EncryptMail(t, w.author, header("Криптирано писмо"), letter("Писмо.", map[string][]byte{"pismo.pdf": pdf}))
+			return testkit.EncryptMail(t, w.author, header("Криптирано писмо"), letter("Писмо.", map[string][]byte{"pismo.pdf": letterPDF}))
 		}, "mail.encrypted", "Съобщението е криптирано", "Saobshtenieto e kriptirano"},
 	}
 	for _, tc := range refused {
@@ -278,7 +279,7 @@ func TestMailThroughTheInbox(t *testing.T) {
 	}
 
 	t.Run("a held mail rejected by the clerk is refused with the clerk's reason", func(t *testing.T) {
-		raw := testkit.SignMail(t, w.pki, w.author, header(""), letter("Здравейте.", map[string][]byte{"pismo.pdf": pdf}), testkit.SMIME{})
+		raw := testkit.SignMail(t, w.pki, w.author, header(""), letter("Здравейте.", map[string][]byte{"pismo.pdf": letterPDF}), testkit.SMIME{})
 		it := w.deliver(t, raw)
 		if it.State != inbox.Received || !it.NeedsReview || check(it.Verdict, "kind").Status != acceptance.Unknown {
 			t.Fatalf("a mail without a subject: %s %s", it.State, it.Verdict.Summary())
@@ -293,7 +294,7 @@ func TestMailThroughTheInbox(t *testing.T) {
 	})
 
 	t.Run("no receipt when declined, no refusal to a program", func(t *testing.T) {
-		raw := testkit.SignMail(t, w.pki, w.author, header("Писмо"), letter("Не желая потвърждаване за получаването.", map[string][]byte{"pismo.pdf": pdf}), testkit.SMIME{})
+		raw := testkit.SignMail(t, w.pki, w.author, header("Писмо"), letter("Не желая потвърждаване за получаването.", map[string][]byte{"pismo.pdf": letterPDF}), testkit.SMIME{})
 		it := w.deliver(t, raw)
 		if err := w.svc.Register(ctx, it.ID, &ais.Registration{Number: &ais.Number{Number: "04-00-18", Date: "2026-11-24"}}); err != nil {
 			t.Fatal(err)
@@ -301,7 +302,7 @@ func TestMailThroughTheInbox(t *testing.T) {
 		if w.notices(it.ID, notice.KindReceipt) != 0 || w.counter("seosgw_mail_notices_total", "receipt", "declined") != 1 {
 			t.Error("a receipt the sender declined was queued")
 		}
-		bounce := testkit.CRLF(header("Автоматичен отговор", "Auto-Submitted: auto-replied") + "\n" + string(letter("Отсъствам до понеделник.", map[string][]byte{"pismo.pdf": pdf})))
+		bounce := testkit.CRLF(header("Автоматичен отговор", "Auto-Submitted: auto-replied") + "\n" + string(letter("Отсъствам до понеделник.", map[string][]byte{"pismo.pdf": letterPDF})))
 		it = w.deliver(t, bounce)
 		if it.State != inbox.Rejected || w.notices(it.ID, notice.KindRefusal) != 0 || w.counter("seosgw_mail_notices_total", "refusal", "auto_submitted") != 1 {
 			t.Errorf("an automatic mail: %s, %d refusals queued", it.State, w.notices(it.ID, notice.KindRefusal))
@@ -310,13 +311,13 @@ func TestMailThroughTheInbox(t *testing.T) {
 
 	t.Run("the AIS sends a document by e-mail", func(t *testing.T) {
 		q := &ais.Outgoing{Email: "Maria@Example.BG", Kind: "Писмо", Number: &ais.Number{Number: "ИЗХ-5", Date: "2026-11-25"}, About: "Отговор на запитване",
-			Attachments: []ais.Attachment{{FileName: "отговор.pdf", MIMEType: "application/pdf", Content: base64.StdEncoding.EncodeToString(pdf)}}}
+			Attachments: []ais.Attachment{{FileName: "отговор.pdf", MIMEType: "application/pdf", Content: base64.StdEncoding.EncodeToString(letterPDF)}}}
 		id, guid, created, err := w.svc.Send(ctx, q, "api:k1")
 		if err != nil || !created {
 			t.Fatal(err)
 		}
 		m, att := w.answer(t, "ИЗХ-5")
-		if !bytes.Equal(att, pdf) || m.AttachmentName(0) != "отговор.pdf" || !strings.Contains(m.Subject, "Писмо № ИЗХ-5 / 2026-11-25: Отговор на запитване") {
+		if !bytes.Equal(att, letterPDF) || m.AttachmentName(0) != "отговор.pdf" || !strings.Contains(m.Subject, "Писмо № ИЗХ-5 / 2026-11-25: Отговор на запитване") {
 			t.Errorf("the document arrived as %q with %s (%d bytes)", m.Subject, m.AttachmentName(0), len(att))
 		}
 		testkit.Eventually(t, time.Minute, "sent", func() bool {
