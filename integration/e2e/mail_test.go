@@ -20,6 +20,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/acceptance/acceptancetest"
 	"github.com/seosgw/seosgw/gateway/acceptance/pdf"
 	"github.com/seosgw/seosgw/gateway/ais"
+	"github.com/seosgw/seosgw/gateway/mail/mailmsg"
 	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
@@ -233,6 +234,29 @@ func TestMailChannel(t *testing.T) {
 		}
 		if out, code := testkit.Run(t, "status", "--config", m.b.cfg, strconv.FormatInt(q.ID, 10)); code != 0 || !strings.Contains(out, "maria@example.bg") || !strings.Contains(out, "sent") {
 			t.Errorf("seosgw status: exit %d\n%s", code, out)
+		}
+	})
+
+	t.Run("seosgw send and the spool folder take an address too", func(t *testing.T) {
+		dir := t.TempDir()
+		writeFile(t, filepath.Join(dir, "otgovor.pdf"), string(letterPDF))
+		writeFile(t, filepath.Join(dir, "doc.json"), `{"email": "petar@example.bg", "kind": "Писмо", "about": "Изпратено със seosgw send",
+			"attachments": [{"mimeType": "application/pdf", "file": "otgovor.pdf"}]}`)
+		if out, code := testkit.Run(t, "send", "--config", m.b.cfg, filepath.Join(dir, "doc.json")); code != 0 {
+			t.Fatalf("seosgw send: exit %d\n%s", code, out)
+		}
+		byCLI, _ := m.sub.Await(t, m.pki, "Изпратено със seosgw send")
+		writeFile(t, filepath.Join(m.b.spool, "outbox", "reply.pdf"), string(letterPDF))
+		writeFile(t, filepath.Join(m.b.spool, "outbox", "d1.json.tmp"), `{"email": "georgi@example.bg", "kind": "Писмо", "about": "Изпратено през папката",
+			"attachments": [{"mimeType": "application/pdf", "file": "reply.pdf"}]}`)
+		if err := os.Rename(filepath.Join(m.b.spool, "outbox", "d1.json.tmp"), filepath.Join(m.b.spool, "outbox", "d1.json")); err != nil {
+			t.Fatal(err)
+		}
+		bySpool, _ := m.sub.Await(t, m.pki, "Изпратено през папката")
+		for who, d := range map[string]*mailmsg.Mail{"petar@example.bg": byCLI, "georgi@example.bg": bySpool} {
+			if d.To[0].Address != who || !bytes.Equal(testkit.AttachmentBytes(t, d, 0), letterPDF) {
+				t.Errorf("to %s: %v, %s", who, d.To, d.AttachmentName(0))
+			}
 		}
 	})
 

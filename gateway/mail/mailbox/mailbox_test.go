@@ -3,6 +3,7 @@ package mailbox_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"database/sql"
 	"encoding/base64"
@@ -340,4 +341,47 @@ func TestMailThroughTheInbox(t *testing.T) {
 	if problems, err := testutil.GatherAndLint(w.reg); err != nil || len(problems) > 0 {
 		t.Errorf("metric lint: %v %v", err, problems)
 	}
+}
+
+// FuzzDeliver: whatever bytes arrive are stored — one document per
+// distinct mail, the bytes kept as they came — never refused for the
+// sender's malformation and never a failure of ours.
+func FuzzDeliver(f *testing.F) {
+	f.Add(testkit.CRLF("From: a@example.bg\nSubject: x\n\nbody\n"))
+	f.Add(testkit.CRLF("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n!!!not base64\n--b--\n"))
+	f.Add(testkit.CRLF("Content-Type: multipart/mixed\n\nno boundary\n"))
+	f.Add(testkit.CRLF("Content-Type: application/pkcs7-mime; smime-type=signed-data\nContent-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\n"))
+	f.Add([]byte{})
+	db := testkit.DB(f)
+	id := testkit.NewPKI(f, "fuzz CA", nil).Host(f, "marad.example")
+	signer, err := smime.NewSigner(id, time.Now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	box, err := mailbox.New(mailbox.Options{DB: db, Input: mailinput.New(mailinput.Options{FromSubject: true, SpoolDir: f.TempDir()}),
+		Composer: &notice.Composer{Signer: signer, From: &mail.Address{Address: official}, Now: time.Now}, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	n := 0
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		n++
+		sum := sha256.Sum256(raw)
+		before := testkit.Count(t, db, `SELECT count(*) FROM inbox`)
+		seen := testkit.Count(t, db, `SELECT count(*) FROM inbound_mail WHERE sha256 = ?`, fmt.Sprintf("%x", sum))
+		err := box.Deliver(context.Background(), &intake.Received{Channel: intake.ChannelSMTP, ID: fmt.Sprintf("smtp:%d", n), From: sender,
+			ReceivedAt: time.Now(), Size: int64(len(raw)), SHA256: sum, Content: bytes.NewReader(raw)})
+		if err != nil {
+			t.Fatalf("not stored: %v", err)
+		}
+		after := testkit.Count(t, db, `SELECT count(*) FROM inbox`)
+		if after != before+1-min(seen, 1) {
+			t.Fatalf("%d documents before, %d after (seen before: %d)", before, after, seen)
+		}
+		var kept []byte
+		if err := db.QueryRow(`SELECT l.raw FROM inbound_mail m JOIN inbox i ON i.id = m.inbox_id JOIN message_log l ON l.id = i.log_id WHERE m.sha256 = ?`,
+			fmt.Sprintf("%x", sum)).Scan(&kept); err != nil || !bytes.Equal(kept, raw) {
+			t.Fatalf("the mail is not kept as it came: %v", err)
+		}
+	})
 }
