@@ -3,6 +3,7 @@ package configs
 import (
 	"context"
 	"crypto/x509"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"os"
@@ -21,6 +22,11 @@ import (
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbound"
 	"github.com/seosgw/seosgw/gateway/judge"
+	"github.com/seosgw/seosgw/gateway/mail/intake"
+	"github.com/seosgw/seosgw/gateway/mail/mailbox"
+	"github.com/seosgw/seosgw/gateway/mail/mailinput"
+	"github.com/seosgw/seosgw/gateway/mail/mailq"
+	"github.com/seosgw/seosgw/gateway/mail/notice"
 	"github.com/seosgw/seosgw/gateway/netcheck"
 	"github.com/seosgw/seosgw/gateway/ops"
 	"github.com/seosgw/seosgw/gateway/outbound"
@@ -96,6 +102,21 @@ var knownMetrics = map[string]metric{
 	"seosgw_acceptance_documents_held":                   {},
 	"seosgw_acceptance_oldest_waiting_timestamp_seconds": {},
 	"seosgw_acceptance_judge_failures_total":             {labels: []string{"step"}},
+	"seosgw_mail_received_total":                         {labels: []string{"channel", "result"}},
+	"seosgw_mail_received_bytes_total":                   {labels: []string{"channel"}},
+	"seosgw_mail_intake_connections":                     {},
+	"seosgw_mail_imap_polls_total":                       {labels: []string{"result"}},
+	"seosgw_mail_imap_up":                                {},
+	"seosgw_mail_inbox_total":                            {labels: []string{"result"}},
+	"seosgw_mail_verdicts_total":                         {labels: []string{"outcome"}},
+	"seosgw_mail_notices_total":                          {labels: []string{"kind", "result"}},
+	"seosgw_mail_smime_signatures_total":                 {labels: []string{"result"}},
+	"seosgw_mail_refused_total":                          {labels: []string{"reason"}},
+	"seosgw_mail_outbox_messages":                        {labels: []string{"state"}},
+	"seosgw_mail_send_attempts_total":                    {},
+	"seosgw_mail_send_failures_total":                    {labels: []string{"type"}},
+	"seosgw_mail_sent_total":                             {},
+	"seosgw_mail_submission_up":                          {},
 	// Prometheus's own per target.
 	"up": {},
 }
@@ -113,7 +134,17 @@ var knownValues = map[string][]string{
 	"seosgw_acceptance_checks_total/result":                     {"pass", "fail", "unknown", "not-applicable"},
 	"seosgw_acceptance_judge_failures_total/step":               {"list", "read", "record"},
 	"seosgw_transport_certificate_reload_failures_total/reason": {"unreadable", "key_mismatch", "key_too_small"},
-	"up/job": {"seosgw"},
+	"seosgw_mail_received_total/channel":                        {"smtp", "lmtp", "imap"},
+	"seosgw_mail_received_total/result": {"delivered", "refused", "too_large", "unknown_recipient", "client_refused", "too_many_connections",
+		"tls_required", "aborted", "sink_failed", "spool_failed"},
+	"seosgw_mail_inbox_total/result":       {"stored", "duplicate", "failed"},
+	"seosgw_mail_verdicts_total/outcome":   {"accept", "hold", "reject"},
+	"seosgw_mail_notices_total/kind":       {"receipt", "refusal"},
+	"seosgw_mail_notices_total/result":     {"queued", "declined", "auto_submitted", "no_address", "failed"},
+	"seosgw_mail_outbox_messages/state":    {"queued", "sending", "sent", "failed"},
+	"seosgw_mail_send_failures_total/type": {"temporary", "permanent"},
+	"seosgw_mail_imap_polls_total/result":  {"ok", "error"},
+	"up/job":                               {"seosgw"},
 }
 
 // targetLabels are added by Prometheus to every series.
@@ -227,6 +258,17 @@ virus: {clamd: "unix:/nonexistent/clamd.ctl"}
 		t.Fatal(err)
 	}
 	if _, err := judge.NewMetrics(rec, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The mail channel's parts register as the node builds them.
+	if _, err := intake.NewSMTPServer(intake.SMTPOptions{Recipients: []string{"a@b.example"}, Registry: rec}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mailq.NewSender(nil, mailq.Options{Server: "127.0.0.1:1", TLS: mailq.TLSNone, Registry: rec}); err != nil {
+		t.Fatal(err)
+	}
+	input := mailinput.New(mailinput.Options{Registry: rec})
+	if _, err := mailbox.New(mailbox.Options{DB: new(sql.DB), Input: input, Composer: &notice.Composer{}, Registry: rec}); err != nil {
 		t.Fatal(err)
 	}
 	for name, m := range knownMetrics {
@@ -452,7 +494,8 @@ func TestAlertRules(t *testing.T) {
 	for _, want := range []string{"SeosgwNetworkPathDown", "SeosgwRegisterStale", "SeosgwCertificateExpiring", "SeosgwOutboxBacklog",
 		"SeosgwOutboundFailed", "SeosgwSignatureFailures", "SeosgwCRLStale", "SeosgwDown", "SeosgwSpoolDropsFailed", "SeosgwSpoolStalled",
 		"SeosgwAISAPIErrors", "SeosgwAcceptanceScannerDown", "SeosgwAcceptanceRevocationFailing", "SeosgwAcceptanceHeldBacklog",
-		"SeosgwAcceptanceVerdictsStuck"} {
+		"SeosgwAcceptanceVerdictsStuck", "SeosgwMailSubmissionDown", "SeosgwMailFailed", "SeosgwMailQueueStuck", "SeosgwMailboxUnreachable",
+		"SeosgwMailNotStored"} {
 		if !seen[want] {
 			t.Errorf("alert %s is missing", want)
 		}
@@ -580,7 +623,9 @@ func TestDashboard(t *testing.T) {
 		"seosgw_peer_certificate_expiry_timestamp_seconds", "seosgw_register_full_sync_overdue", "seosgw_peer_info", "seosgw_build_info",
 		"seosgw_spool_drops_total", "seosgw_spool_backlog_drops", "seosgw_ais_api_requests_total",
 		"seosgw_acceptance_scanner_up", "seosgw_acceptance_documents_waiting", "seosgw_acceptance_documents_held",
-		"seosgw_acceptance_verdicts_total", "seosgw_acceptance_checks_total", "seosgw_acceptance_revocation_fetch_failures_total"} {
+		"seosgw_acceptance_verdicts_total", "seosgw_acceptance_checks_total", "seosgw_acceptance_revocation_fetch_failures_total",
+		"seosgw_mail_received_total", "seosgw_mail_inbox_total", "seosgw_mail_verdicts_total", "seosgw_mail_notices_total",
+		"seosgw_mail_outbox_messages", "seosgw_mail_send_failures_total", "seosgw_mail_submission_up", "seosgw_mail_imap_up"} {
 		if !used[m] {
 			t.Errorf("no panel shows %s", m)
 		}

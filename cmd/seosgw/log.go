@@ -13,6 +13,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/mail/mailbox"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
@@ -97,7 +98,7 @@ func logList(ctx context.Context, args []string, io stdio) int {
 func logShow(ctx context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	path := configFlag(fs)
-	raw := fs.Bool("raw", false, "print the exact bytes that crossed the wire (the SOAP envelope)")
+	raw := fs.Bool("raw", false, "print the exact bytes that crossed the wire (the SOAP envelope; a mail's .eml)")
 	message := fs.Bool("message", false, "print the signed SEOS message carried in the envelope")
 	lang := enumFlag(fs, "lang", "en", "language of the acceptance verdict's reasons", "en", "bg", "latin")
 	arg, code, ok := io.parseOne(fs, args, "one entry ID")
@@ -135,6 +136,9 @@ func logShow(ctx context.Context, args []string, io stdio) int {
 	}
 	fmt.Fprintf(io.out, "%-16s %d\n%-16s %s\n%-16s %s\n%-16s %s\n%-16s %s (%s)\n", "entry:", e.ID, "time:", e.At.Local().Format(time.RFC3339),
 		"direction:", e.Direction, "peer:", textsafe.Field(e.PeerGUID+" "+e.PeerSerial), "outcome:", textsafe.Field(e.Outcome), textsafe.Field(e.Reason))
+	if e.MessageType != "" {
+		fmt.Fprintf(io.out, "%-16s %s\n", "type:", e.MessageType)
+	}
 	if e.Detail != "" {
 		fmt.Fprintf(io.out, "%-16s %s\n", "detail:", textsafe.Field(e.Detail))
 	}
@@ -149,7 +153,9 @@ func logShow(ctx context.Context, args []string, io stdio) int {
 			fmt.Fprintf(io.out, "%-16s %s\n", "message:", textsafe.Field(err.Error()))
 		}
 	}
-	if e.Direction == msglog.In && e.MessageType == string(seos.TypeRegistrationRequest) {
+	// A registration request, or a mail to the official address (its raw
+	// bytes are the .eml: --raw prints it).
+	if e.Direction == msglog.In && (e.MessageType == string(seos.TypeRegistrationRequest) || e.MessageType == mailbox.MessageType) {
 		if err := writeReceived(ctx, io.out, l.DB, e.ID, *lang); err != nil {
 			return fail(io, "entry %d: %v", id, err)
 		}

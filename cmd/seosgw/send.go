@@ -10,7 +10,8 @@ import (
 	"github.com/seosgw/seosgw/gateway/config"
 )
 
-const sendHelp = `DOCUMENT.json is the API's Outgoing document; an attachment may give "file": "name"
+const sendHelp = `DOCUMENT.json is the API's Outgoing document, to a participant ("recipient") or, as signed
+mail, to an address ("email"); an attachment may give "file": "name"
 (relative to DOCUMENT.json) instead of base64 "content". Prints the document's id.
 The API's address and token come from ais.listen and ais.token_file of the configuration.`
 

@@ -167,6 +167,7 @@ func (p *Policy) Evaluate(ctx context.Context, in Input) Verdict {
 		v.Checks = append(v.Checks, p.checkVirus(ctx, f))
 	}
 	v.Checks = append(v.Checks, p.checkRequisites(in, files, &v)...)
+	v.Checks = append(v.Checks, in.ChannelChecks...)
 	v.decide()
 	p.m.record(&v, time.Since(start))
 	if v.Outcome != Accept {

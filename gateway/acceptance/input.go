@@ -27,6 +27,10 @@ type Input struct {
 	// attached document, and of the submission itself when nothing is
 	// attached.
 	EnvelopeSignatures []EnvelopeSignature
+	// ChannelChecks are decided by the channel that carried the document,
+	// whatever the rules say (an encrypted or unreadable mail is refused);
+	// they join the verdict's checks.
+	ChannelChecks []Check
 }
 
 // EnvelopeSignature is a CMS signature over everything a channel carried,

@@ -203,6 +203,8 @@ func WriteStatus(w io.Writer, st *Status) error {
 	line("Document", fmt.Sprintf("%d", st.ID))
 	line("DocumentGUID", st.DocumentGUID)
 	line("Recipient", st.Recipient)
+	line("E-mail", st.Email)
+	line("Message-ID", st.MessageID)
 	line("State", st.State)
 	line("Attempts", fmt.Sprintf("%d", st.Attempts))
 	line("Next attempt", st.NextAttempt)

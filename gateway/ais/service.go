@@ -12,11 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"regexp"
 	"strings"
 
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/mail/mailq"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/store"
@@ -45,6 +47,22 @@ type Service struct {
 	// Transitions logs and counts the operator's retries and cancels (nil:
 	// not counted).
 	Transitions *outbox.Observer
+	// Mail is the e-mail channel (nil when mail.enabled is off): it
+	// answers documents that came by e-mail and sends documents to
+	// addresses outside SEOS.
+	Mail Mail
+}
+
+// Mail is the e-mail channel as the AIS bridge uses it (gateway/mail/mailbox).
+type Mail interface {
+	// Answer queues, in tx, what a document that came by e-mail is owed
+	// in its new state (a receipt, a refusal).
+	Answer(ctx context.Context, tx *sql.Tx, it *inbox.Item) error
+	// Send queues, in tx, a document as signed mail to an address and
+	// returns the mail's id in the mail queue.
+	Send(ctx context.Context, tx *sql.Tx, to string, doc *seos.Document, comment string) (int64, error)
+	// Wake starts sending what was queued, after the commit.
+	Wake()
 }
 
 // Error is a request the AIS must fix (Code is stable, for programs) or a
@@ -95,9 +113,11 @@ type Ref struct {
 	URI    *URI    `json:"uri,omitempty"`
 }
 
-// Outgoing is a document the AIS sends for registration.
+// Outgoing is a document the AIS sends for registration: to a SEOS
+// participant (Recipient) or, outside SEOS, to an e-mail address (Email).
 type Outgoing struct {
-	Recipient      string          `json:"recipient"` // register GUID or EIK
+	Recipient      string          `json:"recipient,omitempty"` // register GUID or EIK
+	Email          string          `json:"email,omitempty"`     // an address: the document goes as signed S/MIME mail
 	Kind           string          `json:"kind"`
 	DocumentGUID   string          `json:"documentGuid,omitempty"` // generated when empty
 	Number         *Number         `json:"number,omitempty"`
@@ -135,6 +155,12 @@ func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id in
 	doc, err := in.document()
 	if err != nil {
 		return 0, "", false, err
+	}
+	if addr, err := in.address(); err != nil || addr != "" {
+		if err != nil {
+			return 0, "", false, err
+		}
+		return s.sendMail(ctx, in, addr, doc, idemKey, hash)
 	}
 	to, err := s.recipient(ctx, in.Recipient)
 	if err != nil {
@@ -230,7 +256,7 @@ func (s *Service) notify() {
 func (s *Service) recipient(ctx context.Context, ref string) (*register.Entity, error) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
-		return nil, invalid("recipient", "required: the recipient's register GUID or EIK")
+		return nil, invalid("recipient", "required: the recipient's register GUID or EIK (or email, for an address outside SEOS)")
 	}
 	var e *register.Entity
 	if seos.IsGUID(ref) {
@@ -275,6 +301,73 @@ func (s *Service) recipient(ctx context.Context, ref string) (*register.Entity, 
 		return nil, &Error{Code: "recipient_not_exchanging", Field: "recipient", Status: 422, Msg: d.Detail}
 	}
 	return e, nil
+}
+
+// address is the e-mail address the document goes to, "" when it goes over
+// SEOS; exactly one of recipient and email names where.
+func (in *Outgoing) address() (string, error) {
+	email := strings.TrimSpace(in.Email)
+	switch {
+	case email == "":
+		return "", nil
+	case strings.TrimSpace(in.Recipient) != "":
+		return "", invalid("email", "give recipient (a SEOS participant) or email (an address outside SEOS), not both")
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || strings.ContainsAny(email, "<>\r\n") {
+		return "", invalid("email", "%q is not a bare e-mail address such as ivan@example.bg", in.Email)
+	}
+	return email, nil
+}
+
+// sendMail queues a document for an address outside SEOS: the mail
+// channel signs it and queues it in the mail queue, and an outbox item,
+// in the same transaction, gives it the AIS's number. A repeat (the same
+// key, or the same DocumentGUID to the same address) is not sent again.
+func (s *Service) sendMail(ctx context.Context, in *Outgoing, to string, doc *seos.Document, idemKey, hash string) (id int64, docGUID string, created bool, err error) {
+	if s.Mail == nil {
+		return 0, "", false, invalid("email", "this node sends no e-mail: the mail channel is off (mail.enabled in its configuration)")
+	}
+	comment := strings.TrimSpace(in.Comment)
+	if idemKey == "" && in.DocumentGUID != "" {
+		idemKey = "doc:" + strings.ToLower(to) + ":" + seos.CanonicalGUID(in.DocumentGUID)
+	}
+	err = store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
+		if in.DocumentGUID != "" {
+			k, ok, e := outbox.FindRegistration(ctx, tx, to, doc.ID.GUID)
+			if e != nil || ok {
+				id, docGUID = k.ID, k.DocumentGUID
+				return e
+			}
+		}
+		if idemKey != "" {
+			// Before the mail is made: a concurrent request may have taken it.
+			k, ok, e := s.byKey(ctx, tx, idemKey, hash)
+			if e != nil || ok {
+				id, docGUID = k.ID, k.DocumentGUID
+				return e
+			}
+		}
+		mailID, e := s.Mail.Send(ctx, tx, to, doc, comment)
+		if e != nil {
+			return e
+		}
+		kept := *doc // the files travel in the mail; the item keeps their names
+		kept.Attachments = make([]seos.Attachment, len(doc.Attachments))
+		for i, a := range doc.Attachments {
+			kept.Attachments[i] = seos.Attachment{FileName: a.FileName, MIMEType: a.MIMEType, Comment: a.Comment}
+		}
+		id, created, e = outbox.Enqueue(ctx, tx, outbox.Entry{Kind: outbox.KindRegistration, Recipient: to, Document: doc.ID.GUID,
+			Request: &outbox.Request{Document: &kept, Comment: comment}, Key: idemKey, Hash: hash, MailID: mailID}, s.Clock.Now())
+		docGUID = doc.ID.GUID
+		return e
+	})
+	if err != nil || !created {
+		return id, docGUID, false, err
+	}
+	s.Mail.Wake()
+	s.Log.Info("document queued by e-mail", "id", id, "email", to, "document_guid", docGUID)
+	return id, docGUID, true, nil
 }
 
 // document turns the request into the SEOS document, checking each field.
@@ -414,8 +507,10 @@ func docID(guid string, n *Number, u *URI, prefix string) (seos.DocumentID, erro
 type Status struct {
 	ID           int64          `json:"id"`
 	DocumentGUID string         `json:"documentGuid"`
-	Recipient    string         `json:"recipient"`
-	State        string         `json:"state"` // one of PublicStates
+	Recipient    string         `json:"recipient,omitempty"` // over SEOS: the participant's GUID
+	Email        string         `json:"email,omitempty"`     // by e-mail: the address
+	MessageID    string         `json:"messageId,omitempty"` // by e-mail: the mail's Message-ID
+	State        string         `json:"state"`               // one of PublicStates over SEOS; by e-mail queued, sending, sent, failed
 	Attempts     int            `json:"attempts"`
 	NextAttempt  string         `json:"nextAttempt,omitempty"`
 	Error        string         `json:"error,omitempty"`
@@ -436,6 +531,9 @@ func (s *Service) Document(ctx context.Context, id int64) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	if it.MailID != 0 {
+		return s.mailStatus(ctx, it)
+	}
 	st := &Status{ID: it.ID, DocumentGUID: it.DocumentGUID, Recipient: it.RecipientGUID, State: PublicState(it), Attempts: it.Attempts,
 		Error: it.LastError, PeerURI: uriOf(it.PeerURI), Rejection: it.RejectionReason, ExpectClose: it.ExpectClose, Receipt: it.Receipt}
 	st.NextAttempt = nextAttempt(it)
@@ -444,6 +542,42 @@ func (s *Service) Document(ctx context.Context, id int64) (*Status, error) {
 	}
 	if st.History, err = outbox.Events(ctx, s.DB, id); err != nil {
 		return nil, err
+	}
+	return st, nil
+}
+
+// mailStatus reports a document sent by e-mail: where its mail stands in
+// the mail queue — queued, sending (tried, to be retried), sent (the
+// submission server took it), failed (refused for good, or given up).
+func (s *Service) mailStatus(ctx context.Context, it *outbox.Item) (*Status, error) {
+	m, err := mailq.Get(ctx, s.DB, it.MailID)
+	if err != nil {
+		return nil, fmt.Errorf("ais: document %d: mail %d: %w", it.ID, it.MailID, err)
+	}
+	st := &Status{ID: it.ID, DocumentGUID: it.DocumentGUID, Email: it.RecipientGUID, MessageID: m.MessageID, Attempts: m.Attempts, Error: m.LastError}
+	switch {
+	case m.State == mailq.Sent:
+		st.State = "sent"
+	case m.State == mailq.Failed:
+		st.State = "failed"
+	case m.Attempts == 0:
+		st.State = "queued"
+	default:
+		st.State = "sending"
+		if m.State == mailq.Queued {
+			st.NextAttempt = m.NextAttemptAt.UTC().Format("2006-01-02T15:04:05Z")
+		}
+	}
+	if st.History, err = outbox.Events(ctx, s.DB, it.ID); err != nil {
+		return nil, err
+	}
+	switch {
+	case m.State == mailq.Sent:
+		st.History = append(st.History, outbox.Event{At: m.SentAt, Event: "sent", Detail: fmt.Sprintf("the submission server took it (attempt %d)", m.Attempts)})
+	case m.State == mailq.Failed:
+		st.History = append(st.History, outbox.Event{At: m.UpdatedAt, Event: "failed", Detail: m.LastError})
+	case m.LastError != "":
+		st.History = append(st.History, outbox.Event{At: m.UpdatedAt, Event: "retry", Detail: fmt.Sprintf("attempt %d: %s", m.Attempts, m.LastError)})
 	}
 	return st, nil
 }
@@ -562,9 +696,11 @@ func (s *Service) Stop(ctx context.Context, id int64) error {
 }
 
 // transition moves a received document to state and, in the same
-// transaction, queues the status notification for its sender.
+// transaction, queues the status notification for its sender — over SEOS,
+// or for a document that came by e-mail, the receipt or refusal mail.
 func (s *Service) transition(ctx context.Context, id int64, state inbox.State, fill func(*inbox.Item, *inbox.Update) error) error {
 	var outID int64
+	mailed := false
 	err := store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
 		it, err := inbox.Get(ctx, tx, id)
 		if errors.Is(err, inbox.ErrNotFound) {
@@ -592,14 +728,26 @@ func (s *Service) transition(ctx context.Context, id int64, state inbox.State, f
 		if err != nil {
 			return err
 		}
+		if it.Channel == inbox.ChannelEmail {
+			if mailed = s.Mail != nil; mailed {
+				return s.Mail.Answer(ctx, tx, it)
+			}
+			s.Log.Warn("no notice to the sender: the mail channel is off (mail.enabled)", "inbox_id", id, "state", state)
+			return nil
+		}
 		outID, err = outbox.EnqueueStatus(ctx, tx, s.Self, it.Sender, id, it.StatusResponse(), s.Clock.Now())
 		if errors.Is(err, outbox.ErrUnsendable) {
 			return invalid("", "%v; nothing was recorded", err)
 		}
 		return err
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
+	case mailed:
+		s.Mail.Wake()
+		s.Log.Info("state recorded; the sender is answered by e-mail", "inbox_id", id, "state", state)
+		return nil
 	}
 	s.notify()
 	s.Log.Info("status queued", "inbox_id", id, "state", state, "outbox_id", outID)

@@ -17,11 +17,12 @@ import (
 
 // Party is a participant as a document names it. Name is the register's
 // when the register lists the participant: a header's name is the
-// sender's own claim. NameAsSent is the header's when it differs.
+// sender's own claim. NameAsSent is the header's when it differs. A sender
+// by e-mail has a name only (its address is ReceivedDocument.SenderEmail).
 type Party struct {
-	EIK        string `json:"eik"`
+	EIK        string `json:"eik,omitempty"`
 	Name       string `json:"name"`
-	GUID       string `json:"guid"`
+	GUID       string `json:"guid,omitempty"`
 	NameAsSent string `json:"nameAsSent,omitempty"`
 }
 
@@ -67,11 +68,15 @@ type ReceivedAttachment struct {
 
 // ReceivedDocument is a document another participant sent us.
 type ReceivedDocument struct {
-	ID              int64                `json:"id"`
-	State           string               `json:"state"`
+	ID    int64  `json:"id"`
+	State string `json:"state"`
+	// Channel is how it came: seos, or email from SenderEmail (then the
+	// subject is About, the body text DocComment, and no MessageGUID).
+	Channel         string               `json:"channel"`
+	SenderEmail     string               `json:"senderEmail,omitempty"`
 	Sender          Party                `json:"sender"`
 	DocumentGUID    string               `json:"documentGuid"`
-	MessageGUID     string               `json:"messageGuid"`
+	MessageGUID     string               `json:"messageGuid,omitempty"`
 	ReceivedAt      time.Time            `json:"receivedAt"`
 	UpdatedAt       time.Time            `json:"updatedAt"`
 	Kind            string               `json:"kind"`
@@ -145,7 +150,7 @@ func (s *Service) View(ctx context.Context, it *inbox.Item, links bool) *Receive
 func ViewReceived(it *inbox.Item, links bool) *ReceivedDocument {
 	d := &it.Document
 	v := &ReceivedDocument{
-		ID: it.ID, State: string(it.State), DocumentGUID: it.DocumentGUID, MessageGUID: it.MessageGUID,
+		ID: it.ID, State: string(it.State), Channel: it.Channel, SenderEmail: it.SenderEmail, DocumentGUID: it.DocumentGUID, MessageGUID: it.MessageGUID,
 		Sender:     Party{EIK: it.Sender.Identifier, Name: it.Sender.AdministrativeBodyName, GUID: it.Sender.GUID},
 		ReceivedAt: it.ReceivedAt, UpdatedAt: it.UpdatedAt, Kind: d.Kind, Comment: it.Comment,
 		About: deref(d.About), DocComment: deref(d.Comment), AttentionTo: deref(d.AttentionTo),

@@ -108,6 +108,9 @@ func (c *Config) validateMail(add func(string, string, ...any)) {
 	if !m.Enabled {
 		return
 	}
+	if c.Acceptance.Rules == "" {
+		add("mail.enabled", "the e-mail channel needs acceptance.rules: mail from anyone is judged by the administration's rules (formats, signatures, viruses) before the AIS sees it")
+	}
 	if len(m.Addresses) == 0 {
 		add("mail.addresses", "empty; give the official address(es), e.g. [ebma@marad.bg]")
 	}

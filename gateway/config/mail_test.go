@@ -8,7 +8,8 @@ import (
 )
 
 // mailOn is a valid enabled mail section (files from writeFiles).
-const mailOn = `mail:
+const mailOn = `acceptance: {rules: ais-token}
+mail:
   enabled: true
   addresses: [ebma@marad.example]
   smtp: {listen: "127.0.0.1:2525"}
@@ -41,6 +42,7 @@ func TestMailSection(t *testing.T) {
 		{"signing key readable by others", "signing: {cert: cert.pem, key: key.pem}", "signing: {cert: cert.pem, key: open-password}", "mail.signing.key", "readable by others (mode 644); chmod 600"},
 		{"IMAP without a user", `smtp: {listen: "127.0.0.1:2525"}`, `imap: {server: "mail.marad.example:993", password_file: ais-token}`, "mail.imap.username", "login"},
 		{"bad kind pattern", "signing:", "kinds: {rules: [{kind: Заявление, subject: \"(\"}]}\n  signing:", "mail.kinds.rules[0].subject", "RE2"},
+		{"no acceptance policy", "acceptance: {rules: ais-token}", "", "mail.enabled", "acceptance.rules"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			y := strings.Replace(mailOn, tc.from, tc.to, 1)

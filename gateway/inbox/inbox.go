@@ -4,11 +4,13 @@
 package inbox
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -105,6 +107,10 @@ type Item struct {
 	// registers or rejects it.
 	Verdict     *acceptance.Verdict `json:"verdict,omitempty"`
 	NeedsReview bool                `json:"needsReview,omitempty"`
+	// Channel is how the document came (ChannelSEOS, ChannelEmail); one
+	// that came by e-mail has SenderEmail and no sender GUID.
+	Channel     string `json:"channel"`
+	SenderEmail string `json:"senderEmail,omitempty"`
 }
 
 // Attachment describes one attached file.
@@ -131,7 +137,42 @@ func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string,
 	if state != Received && state != Checking {
 		return 0, fmt.Errorf("inbox: a document arrives received or checking, not %q", state)
 	}
-	doc := req.Document
+	files := make([]File, len(req.Document.Attachments))
+	for i, a := range req.Document.Attachments {
+		body, err := a.Body.Decode()
+		if err != nil {
+			return 0, fmt.Errorf("inbox: attachment %d (%s): %w", i+1, a.FileName, err)
+		}
+		files[i] = File{Name: a.FileName, MIMEType: a.MIMEType, Content: bytes.NewReader(body)}
+		if a.Comment != nil {
+			files[i].Comment = *a.Comment
+		}
+	}
+	return insert(ctx, q, &row{channel: ChannelSEOS, sender: sender, messageGUID: messageGUID, doc: req.Document, comment: req.Comment,
+		logID: logID, at: at, state: state}, files)
+}
+
+// File is an attachment to store, read once from Content.
+type File struct {
+	Name, MIMEType, Comment string
+	Content                 io.Reader
+}
+
+// row is what a received document's inbox row holds, whatever its channel.
+type row struct {
+	channel, senderEmail string
+	sender               seos.Entity
+	messageGUID          string
+	doc                  seos.Document
+	comment              string
+	logID                int64
+	at                   time.Time
+	state                State
+}
+
+// insert writes a received document and its attachments.
+func insert(ctx context.Context, q Querier, r *row, files []File) (int64, error) {
+	doc := r.doc
 	doc.Attachments = nil // bodies go to inbox_attachments, decoded
 	docJSON, err := json.Marshal(doc)
 	if err != nil {
@@ -141,13 +182,14 @@ func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string,
 	if doc.About != nil {
 		about = *doc.About
 	}
-	ts := store.FormatTime(at)
+	ts := store.FormatTime(r.at)
 	res, err := q.ExecContext(ctx, `INSERT INTO inbox
 		(sender_guid_key, sender_guid, sender_eik, sender_name, document_guid_key, document_guid, message_guid, received_at, log_id,
-		 kind, about, document_json, comment, state, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		seos.CanonicalGUID(sender.GUID), sender.GUID, sender.Identifier, sender.AdministrativeBodyName,
-		seos.CanonicalGUID(doc.ID.GUID), doc.ID.GUID, messageGUID, ts, logID, doc.Kind, about, string(docJSON), req.Comment, state, ts)
+		 kind, about, document_json, comment, state, updated_at, channel, sender_email)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		seos.CanonicalGUID(r.sender.GUID), r.sender.GUID, r.sender.Identifier, r.sender.AdministrativeBodyName,
+		seos.CanonicalGUID(doc.ID.GUID), doc.ID.GUID, r.messageGUID, ts, r.logID, doc.Kind, about, string(docJSON), r.comment, r.state, ts,
+		r.channel, r.senderEmail)
 	if err != nil {
 		return 0, fmt.Errorf("inbox: insert: %w", err)
 	}
@@ -155,17 +197,13 @@ func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string,
 	if err != nil {
 		return 0, fmt.Errorf("inbox: insert: %w", err)
 	}
-	for i, a := range req.Document.Attachments {
-		body, err := a.Body.Decode()
+	for i, f := range files {
+		body, err := io.ReadAll(f.Content)
 		if err != nil {
-			return 0, fmt.Errorf("inbox: attachment %d (%s): %w", i+1, a.FileName, err)
-		}
-		comment := ""
-		if a.Comment != nil {
-			comment = *a.Comment
+			return 0, fmt.Errorf("inbox: attachment %d (%s): %w", i+1, f.Name, err)
 		}
 		if _, err := q.ExecContext(ctx, `INSERT INTO inbox_attachments (inbox_id, idx, file_name, mime_type, comment, size, content) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			id, i+1, a.FileName, a.MIMEType, comment, len(body), body); err != nil {
+			id, i+1, f.Name, f.MIMEType, f.Comment, len(body), body); err != nil {
 			return 0, fmt.Errorf("inbox: attachment %d: %w", i+1, err)
 		}
 	}
@@ -176,7 +214,8 @@ func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string,
 var ErrNotFound = errors.New("inbox: no such document")
 
 const itemColumns = `id, sender_guid, sender_eik, sender_name, document_guid, message_guid, received_at, log_id, state,
-	document_json, comment, reg_number, reg_date, reg_uri_json, rejection_reason, expect_close, updated_at, verdict_json, needs_review`
+	document_json, comment, reg_number, reg_date, reg_uri_json, rejection_reason, expect_close, updated_at, verdict_json, needs_review,
+	channel, sender_email`
 
 // Find returns the document a sender sent with this DocumentGUID.
 func Find(ctx context.Context, q Querier, senderGUID, documentGUID string) (*Item, error) {
@@ -301,7 +340,7 @@ func scanItem(s scanner) (*Item, error) {
 	var received, updated, docJSON, uriJSON, verdictJSON string
 	if err := s.Scan(&it.ID, &it.Sender.GUID, &it.Sender.Identifier, &it.Sender.AdministrativeBodyName, &it.DocumentGUID, &it.MessageGUID,
 		&received, &it.LogID, &it.State, &docJSON, &it.Comment, &it.RegNumber, &it.RegDate, &uriJSON, &it.RejectionReason, &it.ExpectClose, &updated,
-		&verdictJSON, &it.NeedsReview); err != nil {
+		&verdictJSON, &it.NeedsReview, &it.Channel, &it.SenderEmail); err != nil {
 		return nil, err
 	}
 	if verdictJSON != "" {
@@ -365,8 +404,18 @@ func (it *Item) StatusResponse() *seos.StatusResponse {
 // Latin. There is none before registration, without a verdict (no policy
 // judged the document) or when the sender declined confirmation.
 func (it *Item) Receipt() (acceptance.Text, bool) {
-	if it.Verdict == nil || (it.State != Registered && it.State != Closed && it.State != Stopped) {
+	reg, ok := it.Registration()
+	if !ok || it.Verdict == nil {
 		return acceptance.Text{}, false
+	}
+	return it.Verdict.ReceiptText(reg)
+}
+
+// Registration is how we registered the document, as a receipt states it
+// (number or URI, the date, when it came); false before registration.
+func (it *Item) Registration() (acceptance.Registration, bool) {
+	if it.State != Registered && it.State != Closed && it.State != Stopped {
+		return acceptance.Registration{}, false
 	}
 	reg := acceptance.Registration{Number: it.RegNumber, ReceivedAt: it.ReceivedAt, Date: it.UpdatedAt}
 	if d, err := time.ParseInLocation("2006-01-02", it.RegDate, clock.Sofia); err == nil {
@@ -380,10 +429,7 @@ func (it *Item) Receipt() (acceptance.Text, bool) {
 			}
 		}
 	}
-	if reg.Number == "" {
-		return acceptance.Text{}, false
-	}
-	return it.Verdict.ReceiptText(reg)
+	return reg, reg.Number != ""
 }
 
 // Update is what a verdict or an AIS action changes.

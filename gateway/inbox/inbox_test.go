@@ -4,11 +4,13 @@ import (
 	"context"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/testkit"
 )
@@ -305,5 +307,53 @@ func TestVerdictBacklogAndReceipt(t *testing.T) {
 				t.Error("the receipt sent is no longer shown once the work is closed")
 			}
 		})
+	}
+}
+
+// TestMailTakenOnce: a mail becomes a checking document of the e-mail
+// channel with its files; the same intake id or the same bytes again are
+// the same mail.
+func TestMailTakenOnce(t *testing.T) {
+	db := testkit.DB(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	sum := "ab" + strings.Repeat("0", 62)
+	logID, err := msglog.Insert(ctx, db, &msglog.Entry{Direction: msglog.In, At: at, MessageType: "email", Outcome: "accepted", Raw: []byte("Subject: x\r\n\r\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &inbox.Mail{IntakeID: "smtp:1", SHA256: sum, From: "Ivan@Example.BG", Name: "Иван Петров", ReceivedAt: at, LogID: logID,
+		Document: seos.Document{ID: seos.DocumentID{GUID: seos.NewGUID()}, Kind: "Писмо", About: seos.Str("Заявление")}}
+	id, err := inbox.AddMail(ctx, db, m, []inbox.File{{Name: "заявление.pdf", MIMEType: "application/pdf", Content: strings.NewReader("%PDF-1.4")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := inbox.Get(ctx, db, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it.Channel != inbox.ChannelEmail || it.SenderEmail != "ivan@example.bg" || it.State != inbox.Checking || it.Sender.GUID != "" ||
+		it.Sender.AdministrativeBodyName != "Иван Петров" || len(it.Attachments) != 1 || it.Attachments[0].Size != 8 {
+		t.Fatalf("stored as %+v", it)
+	}
+	for _, tc := range []struct {
+		name, intake, sum string
+		seen              bool
+	}{
+		{"IMAP hands the same mail again", "smtp:1", "cd" + strings.Repeat("0", 62), true},
+		{"an MTA sends the same bytes again", "smtp:2", strings.ToUpper(sum), true},
+		{"another mail", "smtp:3", "ef" + strings.Repeat("0", 62), false},
+	} {
+		got, seen, err := inbox.MailSeen(ctx, db, tc.intake, tc.sum)
+		if err != nil || seen != tc.seen || (seen && got != id) {
+			t.Errorf("%s: %d %v %v", tc.name, got, seen, err)
+		}
+	}
+	if _, err := inbox.AddMail(ctx, db, m, nil); err == nil {
+		t.Error("the same intake id stored twice")
+	}
+	seosID := testkit.Receive(t, db, seos.Entity{GUID: testkit.GUID(2), Identifier: "000000002"}, letter(), at)
+	if it, _ := inbox.Get(ctx, db, seosID); it.Channel != inbox.ChannelSEOS || it.SenderEmail != "" {
+		t.Errorf("a SEOS document: %+v", it)
 	}
 }

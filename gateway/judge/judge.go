@@ -48,6 +48,10 @@ type Judge struct {
 	// Queued, when set, is told that a notification was queued for
 	// delivery; it must not block.
 	Queued func()
+	// Mail reads and answers the documents that came by e-mail (nil: no
+	// mail channel; any such document left from before is judged from the
+	// inbox and not answered).
+	Mail Mail
 
 	once sync.Once
 	wake chan struct{}
@@ -70,6 +74,19 @@ func (j *Judge) Arrived(inboxID int64) {
 	case j.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Mail is the e-mail channel as the judge uses it (gateway/mail/mailbox).
+type Mail interface {
+	// Input is what the policy judges of a document that came by e-mail
+	// (with the mail's own checks: encrypted, unreadable); done releases
+	// what Input made.
+	Input(ctx context.Context, it *inbox.Item) (in acceptance.Input, done func(), err error)
+	// Judged follows a verdict in the transaction that records it (the
+	// refusal mail of a rejected document).
+	Judged(ctx context.Context, tx *sql.Tx, it *inbox.Item, v *acceptance.Verdict) error
+	// Wake starts sending what Judged queued, after the commit.
+	Wake()
 }
 
 const page = 100
@@ -186,30 +203,33 @@ func (j *Judge) judgeOne(ctx context.Context, id int64) {
 	if it.State != inbox.Checking {
 		return
 	}
-	in := acceptance.FromDocument(it.Sender, &it.Document, it.Comment)
-	var opened []*inbox.Content
-	defer func() {
-		for _, c := range opened {
-			c.Close()
-		}
-	}()
-	for _, a := range it.Attachments {
-		c, err := inbox.OpenAttachment(ctx, j.DB, id, a.Index)
-		if err != nil {
+	var in acceptance.Input
+	if it.Channel == inbox.ChannelEmail && j.Mail != nil {
+		var done func()
+		if in, done, err = j.Mail.Input(ctx, it); err != nil {
 			if ctx.Err() == nil {
-				log.Error("opening an attachment to judge", "attachment", a.Index, "error", err)
+				log.Error("reading a mail to judge", "error", err)
 				j.Metrics.failed("read")
 			}
 			return
 		}
-		opened = append(opened, c)
-		in.Attachments = append(in.Attachments, acceptance.Attachment{Name: a.FileName, DeclaredMIME: a.MIMEType, Size: c.Size, Content: c})
+		defer done()
+	} else {
+		var release func()
+		if in, release, err = j.fromInbox(ctx, it); err != nil {
+			if ctx.Err() == nil {
+				log.Error("opening an attachment to judge", "error", err)
+				j.Metrics.failed("read")
+			}
+			return
+		}
+		defer release()
 	}
 	v := j.evaluate(ctx, log, in)
 	if ctx.Err() != nil {
 		return // cut short by the stop: unknowns from cancelled checks are no verdict
 	}
-	to, err := j.record(ctx, it, &v)
+	to, mailed, err := j.record(ctx, it, &v)
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Error("recording a verdict", "outcome", v.Outcome, "error", err)
@@ -219,11 +239,36 @@ func (j *Judge) judgeOne(ctx context.Context, id int64) {
 	}
 	log.Info("judged", "outcome", v.Outcome, "state", to, "sender", it.Sender.GUID, "document_guid", it.DocumentGUID, "why", v.Summary())
 	switch {
+	case mailed:
+		j.Mail.Wake()
 	case to == inbox.Rejected && j.Queued != nil:
 		j.Queued()
-	case to == inbox.Received && j.Received != nil:
+	}
+	if to == inbox.Received && j.Received != nil {
 		j.Received(id)
 	}
+}
+
+// fromInbox is what the policy judges of a document as the inbox keeps
+// it: its texts and its attachments, read in place. release closes them.
+func (j *Judge) fromInbox(ctx context.Context, it *inbox.Item) (acceptance.Input, func(), error) {
+	in := acceptance.FromDocument(it.Sender, &it.Document, it.Comment)
+	var opened []*inbox.Content
+	release := func() {
+		for _, c := range opened {
+			c.Close()
+		}
+	}
+	for _, a := range it.Attachments {
+		c, err := inbox.OpenAttachment(ctx, j.DB, it.ID, a.Index)
+		if err != nil {
+			release()
+			return in, nil, fmt.Errorf("attachment %d: %w", a.Index, err)
+		}
+		opened = append(opened, c)
+		in.Attachments = append(in.Attachments, acceptance.Attachment{Name: a.FileName, DeclaredMIME: a.MIMEType, Size: c.Size, Content: c})
+	}
+	return in, release, nil
 }
 
 // evaluate runs the policy within the timeout. A policy that breaks on a
@@ -246,9 +291,10 @@ func (j *Judge) evaluate(ctx context.Context, log *slog.Logger, in acceptance.In
 
 // record applies the verdict in one transaction: accept and hold move the
 // document to received (hold marks it for review); reject moves it to
-// rejected and queues DS_REJECTED with the reasons. It returns the state
-// the document moved to ("" when it was no longer checking).
-func (j *Judge) record(ctx context.Context, it *inbox.Item, v *acceptance.Verdict) (to inbox.State, err error) {
+// rejected and queues DS_REJECTED with the reasons — or, for a document
+// that came by e-mail, the refusal mail (mailed). It returns the state the
+// document moved to ("" when it was no longer checking).
+func (j *Judge) record(ctx context.Context, it *inbox.Item, v *acceptance.Verdict) (to inbox.State, mailed bool, err error) {
 	err = store.InTx(ctx, j.DB, func(tx *sql.Tx) error {
 		cur, err := inbox.Get(ctx, tx, it.ID)
 		if err != nil {
@@ -265,19 +311,26 @@ func (j *Judge) record(ctx context.Context, it *inbox.Item, v *acceptance.Verdic
 		if err := inbox.Apply(ctx, tx, it.ID, upd, now); err != nil {
 			return err
 		}
-		if upd.State == inbox.Rejected {
-			if cur, err = inbox.Get(ctx, tx, it.ID); err != nil {
-				return err
-			}
-			if _, err = outbox.EnqueueStatus(ctx, tx, j.Self, cur.Sender, it.ID, cur.StatusResponse(), now); err != nil {
-				return err
-			}
-		}
 		to = upd.State
-		return nil
+		email := cur.Channel == inbox.ChannelEmail
+		if upd.State != inbox.Rejected && !email {
+			return nil
+		}
+		if cur, err = inbox.Get(ctx, tx, it.ID); err != nil {
+			return err
+		}
+		switch {
+		case email && j.Mail != nil:
+			mailed = true
+			return j.Mail.Judged(ctx, tx, cur, v)
+		case email:
+			return nil // no mail channel to answer by
+		}
+		_, err = outbox.EnqueueStatus(ctx, tx, j.Self, cur.Sender, it.ID, cur.StatusResponse(), now)
+		return err
 	})
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	return to, nil
+	return to, mailed, nil
 }

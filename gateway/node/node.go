@@ -60,6 +60,7 @@ type Node struct {
 	Spool     *spool.Spool       // nil without ais.spool.dir
 	Policy    *acceptance.Policy // nil without acceptance.rules
 	Judge     *judge.Judge       // nil without acceptance.rules
+	Mail      *Mail              // nil unless mail.enabled
 	Network   *netcheck.Prober
 	Retention *retention.Pruner
 	Ops       *ops.Ops
@@ -177,6 +178,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 			return n, err
 		}
 	}
+	if cfg.Mail.Enabled {
+		if n.Judge == nil { // config validation asks for acceptance.rules
+			return n, errors.New("mail.enabled: the e-mail channel needs acceptance.rules")
+		}
+		if err := n.openMail(); err != nil {
+			return n, err
+		}
+	}
 	n.Identity.OnSwap(func(_, swapped *pki.Identity) { n.swapped(swapped, src) })
 	n.Retention = &retention.Pruner{DB: n.DB, Path: cfg.Path(cfg.Database.Path), Keep: cfg.Database.LogRetention.D(),
 		KeepAttachments: cfg.Database.AttachmentRetention.D(), Clock: clk, Log: component(log, "retention"), Metrics: retention.NewMetrics(n.Registry)}
@@ -281,6 +290,9 @@ func (n *Node) addChecks() {
 	if n.Trust.CRLs != nil {
 		n.Ops.AddCheck("crl", func(context.Context) error { return n.Trust.CRLs.Problem() })
 	}
+	if n.Mail != nil {
+		n.addMailChecks()
+	}
 }
 
 // Close closes what New opened (the database), once. Run calls it.
@@ -335,6 +347,13 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	var smtpLn net.Listener
+	if n.Mail != nil && n.Mail.SMTP != nil {
+		if smtpLn, err = n.Mail.SMTP.Listen(); err != nil {
+			return errors.Join(fmt.Errorf("mail.smtp.listen: %w", err), lns.run())
+		}
+		lns.push(smtpLn.Close)
+	}
 	publicURL := cfg.Endpoint.PublicURL
 	if publicURL == "" {
 		publicURL = "https://" + epLn.Addr().String() + cfg.Endpoint.Path
@@ -366,6 +385,9 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	if n.Judge != nil {
 		loops.Go(loopCtx, "acceptance", n.Judge.Run)
 	}
+	if n.Mail != nil {
+		n.runMail(loopCtx, loops, smtpLn)
+	}
 
 	serveErrs := make(chan error, len(servers))
 	for _, s := range servers {
@@ -377,7 +399,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	}
 	bi := buildinfo.Get()
 	n.Log.Info("seosgw serving", "version", bi.Version, "revision", bi.Revision, "built", bi.Date, "go", bi.GoVersion, "participant", cfg.Participant.GUID, "endpoint", epLn.Addr().String(), "path", cfg.Endpoint.Path,
-		"public_url", publicURL, "ops", opsLn.Addr().String(), "ais_api", aisLn.Addr().String())
+		"public_url", publicURL, "ops", opsLn.Addr().String(), "ais_api", aisLn.Addr().String(), "mail_intake", addrOf(smtpLn))
 
 	var runErr error
 	select {
@@ -413,6 +435,13 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	}
 	n.Log.Info("seosgw stopped")
 	return errors.Join(runErr, errors.Join(shutErrs...), loopErr)
+}
+
+func addrOf(l net.Listener) string {
+	if l == nil {
+		return ""
+	}
+	return l.Addr().String()
 }
 
 // NewLogger makes the process logger: JSON unless format says text (or

@@ -84,6 +84,7 @@ type Item struct {
 	StatusAsks      int               `json:"statusAsks,omitempty"`   // status requests that left it waiting
 	StatusNextAt    time.Time         `json:"statusNextAt,omitempty"` // when the next may go (zero: not asked yet)
 	Receipt         string            `json:"receipt,omitempty"`      // the recipient's confirmation of receipt, with DS_REGISTERED
+	MailID          int64             `json:"mailId,omitempty"`       // a registration sent by e-mail: its mail in the mail queue
 	Request         *Request          `json:"-"`
 }
 

@@ -22,6 +22,10 @@ type Entry struct {
 	// Key is the idempotency key ("" for none); Hash names the request
 	// asked under it (see ByKey).
 	Key, Hash string
+	// MailID is the mail_outbox mail of a registration sent by e-mail
+	// (Recipient is then the address): the mail queue sends it, so the
+	// item is handed over (Delivered) at once and never claimed here.
+	MailID int64
 }
 
 // ErrUnsendable is a status notification that cannot form a valid SEOS
@@ -63,14 +67,20 @@ func Enqueue(ctx context.Context, q Full, e Entry, now time.Time) (int64, bool, 
 		inbox = e.InboxID
 	}
 	ts := store.FormatTime(now)
-	docStatus := StateNone
+	state, docStatus, what := Queued, StateNone, string(e.Kind)+" to "+e.Recipient
 	if e.Kind == KindRegistration {
 		docStatus = StateQueued
 	}
+	if e.MailID != 0 {
+		if e.Kind != KindRegistration {
+			return 0, false, fmt.Errorf("outbox: only a registration goes by e-mail, not %s", e.Kind)
+		}
+		state, docStatus, what = Delivered, StateNone, fmt.Sprintf("by e-mail to %s (mail %d)", e.Recipient, e.MailID)
+	}
 	res, err := q.ExecContext(ctx, `INSERT INTO outbox (kind, idempotency_key, recipient_guid_key, recipient_guid, document_guid_key, document_guid,
-		inbox_id, request_json, state, next_attempt_at, created_at, updated_at, doc_status, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inbox_id, request_json, state, next_attempt_at, created_at, updated_at, doc_status, request_hash, mail_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Kind, key, seos.CanonicalGUID(e.Recipient), e.Recipient, seos.CanonicalGUID(e.Document), e.Document, inbox, string(body),
-		Queued, ts, ts, ts, docStatus, e.Hash)
+		state, ts, ts, ts, docStatus, e.Hash, e.MailID)
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue: %w", err)
 	}
@@ -78,7 +88,7 @@ func Enqueue(ctx context.Context, q Full, e Entry, now time.Time) (int64, bool, 
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue: %w", err)
 	}
-	return id, true, AddEvent(ctx, q, id, "queued", string(e.Kind)+" to "+e.Recipient, now)
+	return id, true, AddEvent(ctx, q, id, "queued", what, now)
 }
 
 // Keyed is an item found by its idempotency key or its document.
@@ -135,7 +145,7 @@ func FindRegistration(ctx context.Context, q Querier, recipientGUID, documentGUI
 
 const itemColumns = `id, kind, COALESCE(idempotency_key, ''), recipient_guid, document_guid, COALESCE(inbox_id, 0), state, attempts,
 	next_attempt_at, last_error, last_message_guid, created_at, updated_at, doc_status, peer_number, peer_date, peer_uri_json,
-	rejection_reason, expect_close, status_asked_at, status_asks, status_next_at, request_json, receipt`
+	rejection_reason, expect_close, status_asked_at, status_asks, status_next_at, request_json, receipt, mail_id`
 
 type scanner interface{ Scan(...any) error }
 
@@ -158,7 +168,7 @@ func scanItem(s scanner) (*Item, error) {
 	var next, created, updated, asked, askNext, uri, req string
 	if err := s.Scan(&it.ID, &it.Kind, &it.IdempotencyKey, &it.RecipientGUID, &it.DocumentGUID, &it.InboxID, &it.State, &it.Attempts,
 		&next, &it.LastError, &it.LastMessageGUID, &created, &updated, &it.DocStatus, &it.PeerNumber, &it.PeerDate, &uri,
-		&it.RejectionReason, &it.ExpectClose, &asked, &it.StatusAsks, &askNext, &req, &it.Receipt); err != nil {
+		&it.RejectionReason, &it.ExpectClose, &asked, &it.StatusAsks, &askNext, &req, &it.Receipt, &it.MailID); err != nil {
 		return nil, err
 	}
 	var errs [5]error

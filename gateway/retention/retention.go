@@ -2,7 +2,8 @@
 // message log's raw bytes and delivered outbox requests after
 // database.message_log_retention, and the attachments of received
 // documents the AIS has acted on after
-// database.received_attachment_retention. Rows stay; their bulk goes, and
+// database.received_attachment_retention, and the bodies of mail sent or
+// failed after database.message_log_retention. Rows stay; their bulk goes, and
 // the file gives the space back.
 package retention
 
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/mail/mailq"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/store"
@@ -28,6 +30,7 @@ const (
 	MessageLog          = "message_log"          // raw bytes of logged messages
 	OutboxRequests      = "outbox_requests"      // delivered or failed requests (documents with attachments)
 	ReceivedAttachments = "received_attachments" // attachments of received documents the AIS acted on
+	SentMailBodies      = "sent_mail_bodies"     // bodies of mail sent or failed
 )
 
 // Pruner prunes what is older than its retention periods.
@@ -89,6 +92,7 @@ func (p *Pruner) Prune(ctx context.Context) map[string]int64 {
 			r, err := inbox.PruneAttachments(ctx, p.DB, b)
 			return r.Attachments, r.Bytes, err
 		}},
+		{SentMailBodies, before, func(b time.Time) (int64, int64, error) { return rows(mailq.PruneBodies(ctx, p.DB, b)) }},
 	} {
 		k, bytes, err := s.prune(s.before)
 		switch {

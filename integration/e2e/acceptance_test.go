@@ -34,13 +34,27 @@ type policyExchange struct {
 
 func newPolicyExchange(t *testing.T) *policyExchange {
 	t.Helper()
+	return newPolicyExchangeWith(t, nil)
+}
+
+// newPolicyExchangeWith is newPolicyExchange whose rules let persons sign
+// too, and with more of B's config fields from bFields (given the provider
+// before B is configured).
+func newPolicyExchangeWith(t *testing.T, bFields func(*policyExchange) map[string]string, persons ...string) *policyExchange {
+	t.Helper()
 	p := &policyExchange{t: t, pki: acceptancetest.NewPKI(t)}
 	p.gate = p.pki.NewCRLGate(t)
 	clamd := acceptancetest.StartClamd(t)
 	// A CRL download may wait a minute: the crash test catches documents
 	// while theirs hang; nothing else waits on a slow one.
-	p.rules = acceptancetest.WriteRules(t, t.TempDir(), p.pki, clamd, "60s")
-	p.exchange = newExchangeWith(t, nil, map[string]string{"ACCEPTANCE": fmt.Sprintf("acceptance: {rules: %q, timeout: 3m}", p.rules)})
+	p.rules = acceptancetest.WriteRules(t, t.TempDir(), p.pki, clamd, "60s", persons...)
+	fields := map[string]string{"ACCEPTANCE": fmt.Sprintf("acceptance: {rules: %q, timeout: 3m}", p.rules)}
+	if bFields != nil {
+		for k, v := range bFields(p) {
+			fields[k] = v
+		}
+	}
+	p.exchange = newExchangeWith(t, nil, fields)
 	return p
 }
 
@@ -317,7 +331,7 @@ func TestBadRulesStopTheStart(t *testing.T) {
 	}
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "acceptance.yaml")
-	os.WriteFile(rules, []byte(strings.NewReplacer("%CA%", dir, "%CLAMD%", "clamd-host", "%REVOCATION_TIMEOUT%", "10s").Replace(acceptancetest.RulesYAML)), 0o644)
+	os.WriteFile(rules, []byte(strings.NewReplacer("%CA%", dir, "%CLAMD%", "clamd-host", "%REVOCATION_TIMEOUT%", "10s", "%PERSONS%", "").Replace(acceptancetest.RulesYAML)), 0o644)
 	r := newReceiver(t, dir, filepath.Join(dir, "b.db"))
 	r.fields["ACCEPTANCE"] = fmt.Sprintf("acceptance: {rules: %q}", rules)
 	writeConfig(t, r.cfg, r.fields)

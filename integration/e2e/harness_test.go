@@ -22,6 +22,7 @@ ais: {listen: "%AIS%", token_file: "%TOKEN%", spool: {dir: "%SPOOL%", scan_every
 outbound: {retry_first: %RETRY%, retries: 10, poll: 1s%OUTBOUND%}
 log: {level: debug, format: json}
 %ACCEPTANCE%
+%MAIL%
 `
 	if fields["AIS"] == "" {
 		fields["AIS"] = testkit.FreeAddr(t)
@@ -47,6 +48,7 @@ log: {level: debug, format: json}
 	tmpl = strings.ReplaceAll(tmpl, "%SPOOL%", "")
 	tmpl = strings.ReplaceAll(tmpl, "%OUTBOUND%", "")
 	tmpl = strings.ReplaceAll(tmpl, "%ACCEPTANCE%", "")
+	tmpl = strings.ReplaceAll(tmpl, "%MAIL%", "")
 	if err := os.WriteFile(path, []byte(tmpl), 0o644); err != nil {
 		t.Fatal(err)
 	}
