@@ -34,10 +34,16 @@ func Open(ctx context.Context, path string, fsys fs.FS, dir string) (*sql.DB, er
 	if err := private(path); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	// auto_vacuum takes effect only in a database without tables yet (a new
+	// one), and lets retention shrink the file (vacuum.go). It is set once,
+	// here, not in every connection's DSN: on an existing database the
+	// pragma waits for the write lock, so a connection the pool opens while
+	// a transaction runs would stall for busy_timeout and fail.
+	if err := newIncremental(ctx, path); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	q := url.Values{}
-	// auto_vacuum first: it takes effect only in a database without tables
-	// yet (a new one), and lets retention shrink the file (vacuum.go).
-	for _, p := range []string{"auto_vacuum(2)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(15000)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(15000)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate") // writers take the lock up front: no upgrade deadlocks
@@ -192,4 +198,21 @@ func private(path string) error {
 // does is backed up.
 func FilesDir(path string) string {
 	return strings.TrimSuffix(path, filepath.Ext(path)) + ".files"
+}
+
+// newIncremental makes a new database (an empty file: private has just
+// created it) with incremental auto-vacuum; an existing one is left as it
+// is (EnableIncrementalVacuum converts it once, at the node's start).
+func newIncremental(ctx context.Context, path string) error {
+	if st, err := os.Stat(path); err != nil {
+		return err
+	} else if st.Size() > 0 {
+		return nil
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=auto_vacuum(2)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.PingContext(ctx)
 }
