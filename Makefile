@@ -18,25 +18,32 @@ LDFLAGS  := -s -w -X github.com/seosgw/seosgw/gateway/buildinfo.version=$(VERSIO
 DEB_TOOLS := xmllint=libxml2-utils xmlsec1=xmlsec1 mono=mono-runtime mcs=mono-mcs \
              openssl=openssl promtool=prometheus ip=iproute2 \
              clamd=clamav-daemon qpdf=qpdf pdfsig=poppler-utils soffice=libreoffice-writer-nogui zip=zip chromium=chromium \
-             dpkg-deb=dpkg systemd-sysusers=systemd systemd-analyze=systemd swaks=swaks dovecot=dovecot-imapd doveadm=dovecot-core
+             dpkg-deb=dpkg systemd-sysusers=systemd systemd-analyze=systemd swaks=swaks dovecot=dovecot-imapd doveadm=dovecot-core \
+             java=default-jre-headless javac=default-jdk-headless
 DEB_EXTRA := libmono-system-security4.0-cil libmono-system-xml4.0-cil
 # Packages without a command of their own, by a file they install: the
 # acceptance tests make Office files through LibreOffice's Python bridge and
 # check test-made compound files with olefile; swaks needs Net::SSLeay for
 # STARTTLS (the path is Debian 12's perl; elsewhere deps just reinstalls it);
-# the benchmarks read a command's peak memory with GNU time.
+# the .NET participant register (gateway/testkit/asmxregister) runs on Mono's
+# ASP.NET web services, the Java one (axisregister) on Axis 1.4; the
+# benchmarks read a command's peak memory with GNU time.
 DEB_FILES := /usr/lib/python3/dist-packages/uno.py=python3-uno \
              /usr/lib/libreoffice/program/libsclo.so=libreoffice-calc-nogui \
              /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf=fonts-dejavu-core \
              /usr/lib/python3/dist-packages/olefile/__init__.py=python3-olefile \
              /usr/lib/x86_64-linux-gnu/perl5/5.36/Net/SSLeay.pm=libnet-ssleay-perl \
+             /usr/lib/mono/4.5/System.Web.Services.dll=libmono-system-web-services4.0-cil \
+             /usr/lib/mono/4.5/System.Web.dll=libmono-system-web4.0-cil \
+             /usr/lib/mono/4.5/System.Web.Extensions.dll=libmono-system-web-extensions4.0-cil \
+             /usr/share/java/axis.jar=libaxis-java \
              /usr/bin/time=time
 
 export SEOSGW_SHARED := $(SHARED)
 export SEOSGW_DOTNET_PEER := $(PEER)
 export SEOSGW_REQUIRE_TOOLS := 1
 
-.PHONY: help build deb test unit lint bench fuzz deps peer demo clean
+.PHONY: help build deb test unit lint bench fuzz deps peer goldens demo clean
 
 help:
 	@echo "make demo   - two gateways exchange a document over mutual TLS (see README)"
@@ -46,6 +53,7 @@ help:
 	@echo "make lint   - go vet + gofmt check"
 	@echo "make bench  - benchmarks with allocations"
 	@echo "make fuzz   - each fuzz target for FUZZTIME ($(FUZZTIME))"
+	@echo "make goldens - recapture register/daeu/testdata/asmx-*, axis-* from the .NET and Axis registers"
 
 # Static (modernc SQLite is pure Go), so the package runs on any Debian.
 build:
@@ -86,6 +94,11 @@ unit:
 
 test: deps peer lint
 	$(GO) test -count=1 -timeout 30m ./...
+
+# goldens: the .NET and Axis register answers in register/daeu/testdata are
+# captures of the running registers (see the README there), rewritten here.
+goldens: deps
+	$(GO) test -count=1 -run '^TestGoldensAreCaptures$$' ./register/daeu -update
 
 bench: deps peer
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -3,6 +3,7 @@ package configs
 import (
 	"context"
 	"crypto/x509"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"os"
@@ -15,14 +16,23 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbound"
+	"github.com/seosgw/seosgw/gateway/judge"
+	"github.com/seosgw/seosgw/gateway/mail/intake"
+	"github.com/seosgw/seosgw/gateway/mail/mailbox"
+	"github.com/seosgw/seosgw/gateway/mail/mailinput"
+	"github.com/seosgw/seosgw/gateway/mail/mailq"
+	"github.com/seosgw/seosgw/gateway/mail/notice"
 	"github.com/seosgw/seosgw/gateway/netcheck"
 	"github.com/seosgw/seosgw/gateway/ops"
 	"github.com/seosgw/seosgw/gateway/outbound"
+	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/rotation"
 	"github.com/seosgw/seosgw/gateway/spool"
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/integration/extools"
@@ -40,43 +50,75 @@ type metric struct {
 // ones are read from the package itself). TestKnownMetricsExist checks this
 // list against what the code registers.
 var knownMetrics = map[string]metric{
-	"seosgw_crl_load_errors_total":                     {},
-	"seosgw_crl_loads_total":                           {},
-	"seosgw_crl_next_update_timestamp_seconds":         {labels: []string{"file"}},
-	"seosgw_crl_revoked_certificates_seen_total":       {},
-	"seosgw_crl_stale":                                 {},
-	"seosgw_peer_certificate_expiry_timestamp_seconds": {labels: []string{"peer"}},
-	"seosgw_register_full_sync_overdue":                {},
-	"seosgw_inbound_busy_rejections_total":             {},
-	"seosgw_inbound_in_flight_requests":                {},
-	"seosgw_inbound_processing_seconds":                {histogram: true},
-	"seosgw_inbound_refusals_total":                    {labels: []string{"reason"}},
-	"seosgw_inbound_request_size_bytes":                {histogram: true},
-	"seosgw_inbound_requests_total":                    {labels: []string{"type", "outcome"}},
-	"seosgw_inbound_signature_failures_total":          {labels: []string{"kind"}},
-	"seosgw_outbound_attempt_seconds":                  {histogram: true},
-	"seosgw_outbound_attempts_total":                   {labels: []string{"kind", "result"}},
-	"seosgw_outbound_delivery_latency_seconds":         {histogram: true},
-	"seosgw_outbound_failures_total":                   {labels: []string{"reason"}},
-	"seosgw_outbound_last_success_timestamp_seconds":   {labels: []string{"peer"}},
-	"seosgw_outbox_items":                              {labels: []string{"state"}},
-	"seosgw_ready":                                     {labels: []string{"check"}},
-	"seosgw_register_age_seconds":                      {},
-	"seosgw_register_entities":                         {labels: []string{"status"}},
-	"seosgw_register_last_success_timestamp_seconds":   {},
-	"seosgw_register_sync_consecutive_failures":        {},
-	"seosgw_register_sync_duration_seconds":            {labels: []string{"mode", "result"}, histogram: true},
-	"seosgw_register_sync_failures_total":              {labels: []string{"kind"}},
-	"seosgw_peer_info":                                 {labels: []string{"peer", "eik", "name"}},
-	"seosgw_build_info":                                {labels: []string{"version", "revision", "goversion"}},
-	"seosgw_spool_drops_total":                         {labels: []string{"result"}},
-	"seosgw_spool_backlog_drops":                       {labels: []string{"folder"}},
-	"seosgw_spool_held_drops":                          {},
-	"seosgw_spool_received_written_total":              {},
-	"seosgw_spool_last_scan_success_timestamp_seconds": {},
-	"seosgw_ais_api_requests_total":                    {labels: []string{"route", "code"}},
-	"seosgw_ais_api_request_duration_seconds":          {labels: []string{"route"}, histogram: true},
-	"seosgw_register_records_rejected_total":           {labels: []string{"field"}},
+	"seosgw_crl_load_errors_total":                       {},
+	"seosgw_crl_loads_total":                             {},
+	"seosgw_crl_next_update_timestamp_seconds":           {labels: []string{"file"}},
+	"seosgw_crl_revoked_certificates_seen_total":         {},
+	"seosgw_crl_stale":                                   {},
+	"seosgw_peer_certificate_expiry_timestamp_seconds":   {labels: []string{"peer"}},
+	"seosgw_register_full_sync_overdue":                  {},
+	"seosgw_inbound_busy_rejections_total":               {labels: []string{"scope"}},
+	"seosgw_inbound_slow_bodies_total":                   {},
+	"seosgw_inbound_tls_refusals_total":                  {labels: []string{"reason"}},
+	"seosgw_inbound_in_flight_requests":                  {},
+	"seosgw_inbound_processing_seconds":                  {histogram: true},
+	"seosgw_inbound_refusals_total":                      {labels: []string{"reason"}},
+	"seosgw_inbound_request_size_bytes":                  {histogram: true},
+	"seosgw_inbound_requests_total":                      {labels: []string{"type", "outcome"}},
+	"seosgw_inbound_signature_failures_total":            {labels: []string{"kind"}},
+	"seosgw_outbound_attempt_seconds":                    {histogram: true},
+	"seosgw_outbound_attempts_total":                     {labels: []string{"kind", "result"}},
+	"seosgw_outbound_delivery_latency_seconds":           {histogram: true},
+	"seosgw_outbound_failures_total":                     {labels: []string{"reason"}},
+	"seosgw_outbound_last_success_timestamp_seconds":     {labels: []string{"peer"}},
+	"seosgw_outbox_items":                                {labels: []string{"state"}},
+	"seosgw_ready":                                       {labels: []string{"check"}},
+	"seosgw_register_age_seconds":                        {},
+	"seosgw_register_entities":                           {labels: []string{"status"}},
+	"seosgw_register_last_success_timestamp_seconds":     {},
+	"seosgw_register_sync_consecutive_failures":          {},
+	"seosgw_register_sync_duration_seconds":              {labels: []string{"mode", "result"}, histogram: true},
+	"seosgw_register_sync_failures_total":                {labels: []string{"kind"}},
+	"seosgw_peer_info":                                   {labels: []string{"peer", "eik", "name"}},
+	"seosgw_build_info":                                  {labels: []string{"version", "revision", "goversion"}},
+	"seosgw_spool_drops_total":                           {labels: []string{"result"}},
+	"seosgw_spool_backlog_drops":                         {labels: []string{"folder"}},
+	"seosgw_spool_held_drops":                            {},
+	"seosgw_spool_received_written_total":                {},
+	"seosgw_spool_last_scan_success_timestamp_seconds":   {},
+	"seosgw_ais_api_requests_total":                      {labels: []string{"route", "code"}},
+	"seosgw_ais_api_request_duration_seconds":            {labels: []string{"route"}, histogram: true},
+	"seosgw_register_records_rejected_total":             {labels: []string{"field"}},
+	"seosgw_transport_certificate_reload_failures_total": {labels: []string{"reason"}},
+	"seosgw_transport_certificate_registered":            {},
+	"seosgw_transport_certificate_rotation_grace":        {},
+	"seosgw_transport_certificate_info":                  {labels: []string{"serial"}},
+	"seosgw_outbox_manual_actions_total":                 {labels: []string{"action", "result"}},
+	"seosgw_acceptance_verdicts_total":                   {labels: []string{"outcome"}},
+	"seosgw_acceptance_checks_total":                     {labels: []string{"rule", "result", "effect"}},
+	"seosgw_acceptance_scanner_up":                       {},
+	"seosgw_acceptance_evaluation_seconds":               {histogram: true},
+	"seosgw_acceptance_revocation_fetch_failures_total":  {labels: []string{"method"}},
+	"seosgw_acceptance_revocation_fetch_seconds":         {labels: []string{"method"}, histogram: true},
+	"seosgw_acceptance_documents_waiting":                {},
+	"seosgw_acceptance_documents_held":                   {},
+	"seosgw_acceptance_oldest_waiting_timestamp_seconds": {},
+	"seosgw_acceptance_judge_failures_total":             {labels: []string{"step"}},
+	"seosgw_mail_received_total":                         {labels: []string{"channel", "result"}},
+	"seosgw_mail_received_bytes_total":                   {labels: []string{"channel"}},
+	"seosgw_mail_intake_connections":                     {},
+	"seosgw_mail_imap_polls_total":                       {labels: []string{"result"}},
+	"seosgw_mail_imap_up":                                {},
+	"seosgw_mail_inbox_total":                            {labels: []string{"result"}},
+	"seosgw_mail_verdicts_total":                         {labels: []string{"outcome"}},
+	"seosgw_mail_notices_total":                          {labels: []string{"kind", "result"}},
+	"seosgw_mail_smime_signatures_total":                 {labels: []string{"result"}},
+	"seosgw_mail_refused_total":                          {labels: []string{"reason"}},
+	"seosgw_mail_outbox_messages":                        {labels: []string{"state"}},
+	"seosgw_mail_send_attempts_total":                    {},
+	"seosgw_mail_send_failures_total":                    {labels: []string{"type"}},
+	"seosgw_mail_sent_total":                             {},
+	"seosgw_mail_submission_up":                          {},
 	// Prometheus's own per target.
 	"up": {},
 }
@@ -84,12 +126,27 @@ var knownMetrics = map[string]metric{
 // knownValues are label values the code sets from a fixed set; a rule that
 // matches another value would never fire.
 var knownValues = map[string][]string{
-	"seosgw_outbox_items/state":                        {"queued", "sending", "delivered", "failed"},
-	"seosgw_outbound_attempts_total/result":            {"delivered", "retry", "failed"},
-	"seosgw_certificate_expiry_timestamp_seconds/cert": {"transport"},
-	"seosgw_spool_drops_total/result":                  {"queued", "receipt_applied", "failed"},
-	"seosgw_spool_backlog_drops/folder":                {"outbox", "receipts", "work"},
-	"up/job":                                           {"seosgw"},
+	"seosgw_outbox_items/state":                                 {"queued", "sending", "delivered", "failed", "cancelled"},
+	"seosgw_outbound_attempts_total/result":                     {"delivered", "retry", "failed"},
+	"seosgw_certificate_expiry_timestamp_seconds/cert":          {"transport"},
+	"seosgw_spool_drops_total/result":                           {"queued", "receipt_applied", "failed"},
+	"seosgw_spool_backlog_drops/folder":                         {"outbox", "receipts", "work"},
+	"seosgw_acceptance_verdicts_total/outcome":                  {"accept", "hold", "reject"},
+	"seosgw_acceptance_revocation_fetch_failures_total/method":  {"crl", "ocsp"},
+	"seosgw_acceptance_checks_total/result":                     {"pass", "fail", "unknown", "not-applicable"},
+	"seosgw_acceptance_judge_failures_total/step":               {"list", "read", "record"},
+	"seosgw_transport_certificate_reload_failures_total/reason": {"unreadable", "key_mismatch", "key_too_small"},
+	"seosgw_mail_received_total/channel":                        {"smtp", "lmtp", "imap"},
+	"seosgw_mail_received_total/result": {"delivered", "refused", "too_large", "unknown_recipient", "client_refused", "too_many_connections",
+		"tls_required", "aborted", "sink_failed", "spool_failed"},
+	"seosgw_mail_inbox_total/result":       {"stored", "duplicate", "failed"},
+	"seosgw_mail_verdicts_total/outcome":   {"accept", "hold", "reject"},
+	"seosgw_mail_notices_total/kind":       {"receipt", "refusal"},
+	"seosgw_mail_notices_total/result":     {"queued", "declined", "auto_submitted", "no_address", "failed"},
+	"seosgw_mail_outbox_messages/state":    {"queued", "sending", "sent", "failed"},
+	"seosgw_mail_send_failures_total/type": {"temporary", "permanent"},
+	"seosgw_mail_imap_polls_total/result":  {"ok", "error"},
+	"up/job":                               {"seosgw"},
 }
 
 // targetLabels are added by Prometheus to every series.
@@ -184,10 +241,36 @@ func TestKnownMetricsExist(t *testing.T) {
 	}
 	ops.New(rec, prometheus.NewRegistry())
 	ais.NewAPIMetrics(rec)
+	rotation.NewMetrics(rec).Watch(rec, nil, nil) // the gauges read the node only when scraped
+	outbox.NewObserver(rec, nil)
 	if err := buildinfo.Register(rec, buildinfo.Get()); err != nil {
 		t.Fatal(err)
 	}
 	if err := (&spool.Spool{}).RegisterMetrics(rec); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := acceptance.ParseRules([]byte(`kinds: {registrable: [{group: {bg: писма}, names: [писмо]}]}
+formats: {allowed: [pdf]}
+virus: {clamd: "unix:/nonexistent/clamd.ctl"}
+`), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acceptance.New(rules, acceptance.WithRegistry(rec)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := judge.NewMetrics(rec, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The mail channel's parts register as the node builds them.
+	if _, err := intake.NewSMTPServer(intake.SMTPOptions{Recipients: []string{"a@b.example"}, Registry: rec}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mailq.NewSender(nil, mailq.Options{Server: "127.0.0.1:1", TLS: mailq.TLSNone, Registry: rec}); err != nil {
+		t.Fatal(err)
+	}
+	input := mailinput.New(mailinput.Options{Registry: rec})
+	if _, err := mailbox.New(mailbox.Options{DB: new(sql.DB), Input: input, Composer: &notice.Composer{}, Registry: rec}); err != nil {
 		t.Fatal(err)
 	}
 	for name, m := range knownMetrics {
@@ -412,7 +495,9 @@ func TestAlertRules(t *testing.T) {
 	}
 	for _, want := range []string{"SeosgwNetworkPathDown", "SeosgwRegisterStale", "SeosgwCertificateExpiring", "SeosgwOutboxBacklog",
 		"SeosgwOutboundFailed", "SeosgwSignatureFailures", "SeosgwCRLStale", "SeosgwDown", "SeosgwSpoolDropsFailed", "SeosgwSpoolStalled",
-		"SeosgwAISAPIErrors"} {
+		"SeosgwAISAPIErrors", "SeosgwAcceptanceScannerDown", "SeosgwAcceptanceRevocationFailing", "SeosgwAcceptanceHeldBacklog",
+		"SeosgwAcceptanceVerdictsStuck", "SeosgwMailSubmissionDown", "SeosgwMailFailed", "SeosgwMailQueueStuck", "SeosgwMailboxUnreachable",
+		"SeosgwMailNotStored"} {
 		if !seen[want] {
 			t.Errorf("alert %s is missing", want)
 		}
@@ -538,7 +623,11 @@ func TestDashboard(t *testing.T) {
 		"seosgw_inbound_requests_total", "seosgw_inbound_refusals_total", "seosgw_inbound_signature_failures_total",
 		"seosgw_outbound_delivery_latency_seconds_bucket", "seosgw_outbound_failures_total", "seosgw_outbound_last_success_timestamp_seconds",
 		"seosgw_peer_certificate_expiry_timestamp_seconds", "seosgw_register_full_sync_overdue", "seosgw_peer_info", "seosgw_build_info",
-		"seosgw_spool_drops_total", "seosgw_spool_backlog_drops", "seosgw_ais_api_requests_total"} {
+		"seosgw_spool_drops_total", "seosgw_spool_backlog_drops", "seosgw_ais_api_requests_total",
+		"seosgw_acceptance_scanner_up", "seosgw_acceptance_documents_waiting", "seosgw_acceptance_documents_held",
+		"seosgw_acceptance_verdicts_total", "seosgw_acceptance_checks_total", "seosgw_acceptance_revocation_fetch_failures_total",
+		"seosgw_mail_received_total", "seosgw_mail_inbox_total", "seosgw_mail_verdicts_total", "seosgw_mail_notices_total",
+		"seosgw_mail_outbox_messages", "seosgw_mail_send_failures_total", "seosgw_mail_submission_up", "seosgw_mail_imap_up"} {
 		if !used[m] {
 			t.Errorf("no panel shows %s", m)
 		}
@@ -575,6 +664,7 @@ func TestSystemdUnit(t *testing.T) {
 	opts := unitOptions(t, "seosgw.service")
 	want := map[string]string{
 		"Service.ExecStart":               "/usr/bin/seosgw serve --config /etc/seosgw/seosgw.yaml",
+		"Service.ExecReload":              "/bin/kill -HUP $MAINPID",
 		"Service.User":                    "seosgw",
 		"Service.Restart":                 "on-failure",
 		"Service.ProtectSystem":           "strict",

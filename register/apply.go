@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/seosgw/seosgw/gateway/pki"
 )
@@ -41,6 +42,16 @@ type Changes struct {
 	// RemovalsSkipped: a full listing had a rejected entity without a Guid,
 	// which might be any participant, so nothing was marked removed.
 	RemovalsSkipped bool
+	// Certificates are the participants whose transport certificate serial
+	// changed (a renewal, as the register lists it).
+	Certificates []CertificateChange
+}
+
+// CertificateChange is a participant's CertificateSN changing in the copy.
+type CertificateChange struct {
+	GUID, Name string
+	From, To   string // as the register wrote them
+	SeenAt     time.Time
 }
 
 // Rejected is a rejected entity and what the copy did about it.
@@ -148,6 +159,14 @@ func (c *Cache) ApplyListing(ctx context.Context, full bool, l *Listing, cursor 
 			ch.Changes = append(ch.Changes, Change{Kind: Updated, GUID: r.guid, Name: r.name, Before: Status(prev.status), After: Status(r.status)})
 		default:
 			ch.Unchanged++
+		}
+		if known && prev.serial != "" && r.serial != "" && prev.serial != r.serial {
+			cc := CertificateChange{GUID: r.guid, Name: r.name, From: prev.serialText, To: r.serialText, SeenAt: c.clk.Now()}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO register_certificate_changes (guid_key, old_serial, new_serial, seen_at) VALUES (?, ?, ?, ?)`,
+				k, cc.From, cc.To, now); err != nil {
+				return nil, fmt.Errorf("register cache: record the certificate change of %s: %w", r.guid, err)
+			}
+			ch.Certificates = append(ch.Certificates, cc)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO register_entities
 			(guid_key, guid, eik, parent_guid, name, phone, fax, email, certificate_sn, certificate_sn_text, status, last_change, removed, services_json, synced_at)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -284,4 +285,23 @@ func parseStamp(s string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	return time.Parse(time.RFC3339Nano, s)
+}
+
+// LastCertificateChange is the latest change of a participant's transport
+// certificate serial the copy saw (ok false: none since the copy was made).
+func (c *Cache) LastCertificateChange(ctx context.Context, guid string) (ch CertificateChange, ok bool, err error) {
+	var seen string
+	err = c.db.QueryRowContext(ctx, `SELECT old_serial, new_serial, seen_at FROM register_certificate_changes WHERE guid_key = ?
+		ORDER BY seen_at DESC, id DESC LIMIT 1`, guidKey(guid)).Scan(&ch.From, &ch.To, &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ch, false, nil
+	}
+	if err != nil {
+		return ch, false, fmt.Errorf("register cache: certificate changes of %s: %w", guid, err)
+	}
+	if ch.SeenAt, err = parseStamp(seen); err != nil {
+		return ch, false, fmt.Errorf("register cache: certificate changes of %s: %w", guid, err)
+	}
+	ch.GUID = guid
+	return ch, true, nil
 }

@@ -379,3 +379,36 @@ func TestCacheRemembersUntilASync(t *testing.T) {
 		t.Errorf("the old serial still finds %d", len(es))
 	}
 }
+
+// A participant's serial changing is recorded with when the copy saw it;
+// the same serial in another notation, or a new participant, is no change.
+func TestCertificateChanges(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewManual(t0)
+	c, _ := openCache(t, clk)
+	if err := c.Apply(ctx, true, []register.Entity{ent(guidA, "1", register.Active, "0A1B"), ent(guidB, "2", register.Active, "")}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := c.LastCertificateChange(ctx, guidA); ok || err != nil {
+		t.Errorf("a first listing is no change: %v %v", ok, err)
+	}
+	clk.Advance(time.Hour)
+	ch, err := c.ApplyChanges(ctx, false, []register.Entity{ent(guidA, "1", register.Active, "000A1B"), ent(guidB, "2", register.Active, "77")}, "")
+	if err != nil || len(ch.Certificates) != 0 {
+		t.Errorf("another notation, or a first serial: %+v %v", ch.Certificates, err)
+	}
+	clk.Advance(time.Hour)
+	ch, err = c.ApplyChanges(ctx, false, []register.Entity{ent(guidA, "1", register.Active, "0C2D")}, "")
+	if err != nil || len(ch.Certificates) != 1 || ch.Certificates[0].From != "000A1B" || ch.Certificates[0].To != "0C2D" {
+		t.Fatalf("renewal: %+v %v", ch.Certificates, err)
+	}
+	var out strings.Builder
+	register.WriteChanges(&out, ch)
+	if !strings.Contains(out.String(), "renewed  "+guidA+" Body 1: transport certificate 000A1B -> 0C2D") {
+		t.Errorf("sync output:\n%s", out.String())
+	}
+	got, ok, err := c.LastCertificateChange(ctx, strings.ToUpper(guidA))
+	if err != nil || !ok || got.To != "0C2D" || !got.SeenAt.Equal(clk.Now()) {
+		t.Errorf("last change: %+v %v %v", got, ok, err)
+	}
+}

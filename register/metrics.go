@@ -29,6 +29,7 @@ type Metrics struct {
 	fullOverdue   prometheus.Gauge
 	peerInfo      *prometheus.Desc
 	rejectedTotal *prometheus.CounterVec
+	certChanges   prometheus.Counter
 }
 
 // stateSource is where a scrape reads the sync state from.
@@ -42,7 +43,8 @@ type stateSource struct {
 const scrapeTimeout = 2 * time.Second
 
 func (m *Metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.lastSuccessTS, m.duration, m.failures, m.consecutive, m.entities, m.ageFunc, m.fullOverdue, m.rejectedTotal}
+	return []prometheus.Collector{m.lastSuccessTS, m.duration, m.failures, m.consecutive, m.entities, m.ageFunc, m.fullOverdue, m.rejectedTotal,
+		m.certChanges}
 }
 
 // watch makes scrapes read the sync state of cache; NewSyncer calls it.
@@ -157,6 +159,10 @@ func NewMetrics(reg prometheus.Registerer, clk clock.Clock) (*Metrics, error) {
 			Name: "seosgw_register_records_rejected_total",
 			Help: "Register entities left out of an applied answer because a field is malformed, by field (e.g. Services/Version); the copy keeps their last good version.",
 		}, []string{"field"}),
+		certChanges: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "seosgw_register_certificate_changes_total",
+			Help: "Participants' transport certificate serials that changed in the register copy (renewals), ours included.",
+		}),
 		fullOverdue: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "seosgw_register_full_sync_overdue",
 			Help: "1 while a due full register sync (GetAllRecords) keeps failing; the copy then follows GetNewRecords only and misses removals.",
@@ -182,6 +188,13 @@ func NewMetrics(reg prometheus.Registerer, clk clock.Clock) (*Metrics, error) {
 		m.rejectedTotal.WithLabelValues(f) // from zero, so increase() sees the first one
 	}
 	return m, nil
+}
+
+func (m *Metrics) certificateChanged() {
+	if m == nil {
+		return
+	}
+	m.certChanges.Inc()
 }
 
 func (m *Metrics) rejected(field string) {

@@ -280,8 +280,9 @@ func TestRegisterProcessOutage(t *testing.T) {
 	}
 }
 
-// TestRegisterNullAnswersKeepReadiness: a .NET register says "nothing new"
-// with `return null` (<tns:GetNewRecordsResponse />, no result accessor).
+// TestRegisterNullAnswersKeepReadiness: a .NET register (testkit's ASMX
+// service, run by Mono's ASP.NET behind mutual TLS) says "nothing new" with
+// `return null` (<types:GetNewRecordsResponse />, no result accessor).
 // `seosgw register sync` takes its full listing, one participant of which
 // has a null Guid and is rejected in the output; then a real `seosgw serve`
 // follows it for many times register.stale_after and stays ready: every
@@ -297,40 +298,32 @@ func TestRegisterNullAnswersKeepReadiness(t *testing.T) {
 	bin := testkit.Binary(t)
 	p := newPKI(t)
 	dir := t.TempDir()
-	full := readGolden(t, "asmx-getallrecords-response-null-guid.xml")
-	null := readGolden(t, "asmx-getnewrecords-response-null.xml")
+	// As the .NET register holds them: its serial text, Version "1.0", one
+	// Contact object, and a second participant with a null Guid and a
+	// LastChange never set.
+	lastChange := time.Date(2024, 3, 5, 8, 20, 30, 123e6, time.UTC)
+	primerno := register.Entity{Identifier: "000695089", GUID: "{8f5e1c2a-0c1d-4e7b-9a55-2f4f7c1d0e11}", AdministrativeBodyName: "Община Примерно",
+		Contact: register.Contact{Phone: "+359 2 000 0000", EmailAddress: "obshtina@example.bg"}, CertificateSN: "004A1F00C3D2",
+		Services: []register.Service{{GUID: register.ExchangeServiceGUID, Name: "Обмен на документи", URI: "https://primerno.obmen.local:4443/EGovService.svc",
+			Status: register.Active, Type: "SEOS", Version: "1.0"}},
+		LastChange: lastChange, Status: register.Active}
+	broken := register.Entity{Identifier: "0006950890123", ParentGUID: primerno.GUID, AdministrativeBodyName: `Дирекция "Пример" & сие`,
+		Contact: primerno.Contact, CertificateSN: "7b00e1", Services: []register.Service{}, Status: register.Inactive}
+	dotnet := testkit.StartASMXRegister(t, testkit.RegisterData{Entities: []register.Entity{primerno, broken}, LastChange: lastChange, NullWhenEmpty: true})
 	var (
 		mu    sync.Mutex
 		nulls int
 		dates = map[string]bool{}
 	)
-	url := stubRegister(t, p, func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		call, err := daeu.DecodeRequest(b, r.Header.Get("Content-Type"))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+	url := dotnet.TLS(t, p.register, p.ca.Pool(), func(request []byte) {
+		call, err := daeu.DecodeRequest(request, "text/xml; charset=UTF-8")
+		if err != nil || call.Op != daeu.GetNewRecords {
 			return
 		}
-		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-		switch call.Op {
-		case daeu.GetAllRecords:
-			w.Write(full)
-		case daeu.GetNewRecords:
-			mu.Lock()
-			nulls++
-			dates[call.Param] = true
-			mu.Unlock()
-			w.Write(null)
-		case daeu.GetByCertificateSN, daeu.GetByEntityIdentifier:
-			// A .NET register compares the strings it stores.
-			if call.Param == "004A1F00C3D2" {
-				w.Write(full)
-				return
-			}
-			w.Write(readGolden(t, "asmx-getnewrecords-response-null.xml"))
-		default:
-			http.Error(w, "not this test's operation", http.StatusBadRequest)
-		}
+		mu.Lock()
+		nulls++
+		dates[call.Param] = true
+		mu.Unlock()
 	})
 	answered := func() int { mu.Lock(); defer mu.Unlock(); return nulls }
 
@@ -430,13 +423,4 @@ log: {level: info, format: json}
 	if !regexp.MustCompile(`(?m)^seosgw_register_sync_duration_seconds_count\{mode="incremental",result="success"\} (\d{3,})$`).Match(metrics) {
 		t.Errorf("fewer than 100 successful incremental syncs counted:\n%s", metrics)
 	}
-}
-
-func readGolden(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("daeu", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

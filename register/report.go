@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 // WriteTable writes entities one per line for `seosgw register list`.
@@ -14,8 +16,8 @@ func WriteTable(w io.Writer, es []*Entity) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "GUID\tEIK\tSTATUS\tEXCHANGE\tCERTIFICATE SN\tLAST CHANGE\tNAME")
 	for _, e := range es {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.GUID, e.Identifier, statusText(e), exchangeText(e),
-			dash(e.CertificateSN), stamp(e.LastChange), e.AdministrativeBodyName)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", safe(e.GUID), safe(e.Identifier), safe(statusText(e)), safe(exchangeText(e)),
+			safe(dash(e.CertificateSN)), stamp(e.LastChange), safe(e.AdministrativeBodyName))
 	}
 	return tw.Flush()
 }
@@ -34,8 +36,8 @@ func WriteJSON(w io.Writer, es []*Entity) error {
 // what the policy says about exchanging with it when d is not nil.
 func WriteEntity(w io.Writer, e *Entity, d *Decision) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n", e.AdministrativeBodyName)
-	row := func(k, v string) { fmt.Fprintf(&b, "  %-16s %s\n", k+":", v) }
+	fmt.Fprintf(&b, "%s\n", safe(e.AdministrativeBodyName))
+	row := func(k, v string) { fmt.Fprintf(&b, "  %-16s %s\n", k+":", safe(v)) }
 	row("GUID", e.GUID)
 	row("EIK", e.Identifier)
 	row("Parent", dash(e.ParentGUID))
@@ -57,7 +59,8 @@ func WriteEntity(w io.Writer, e *Entity, d *Decision) error {
 		if strings.EqualFold(s.GUID, ExchangeServiceGUID) {
 			mark = " (document exchange)"
 		}
-		fmt.Fprintf(&b, "  service %s%s\n    %s, %s, type %s, version %s\n    %s\n", s.GUID, mark, s.Name, s.Status, dash(s.Type), dash(string(s.Version)), dash(s.URI))
+		fmt.Fprintf(&b, "  service %s%s\n    %s, %s, type %s, version %s\n    %s\n", safe(s.GUID), mark, safe(s.Name), safe(string(s.Status)),
+			safe(dash(s.Type)), safe(dash(string(s.Version))), safe(dash(s.URI)))
 	}
 	if d != nil {
 		verdict := "no"
@@ -77,23 +80,26 @@ func WriteChanges(w io.Writer, ch *Changes) error {
 		mode = "full (GetAllRecords)"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "sync: %s, %d changed, %d unchanged, %d rejected, cursor %s\n", mode, len(ch.Changes), ch.Unchanged, len(ch.Rejected), dash(ch.Cursor))
+	fmt.Fprintf(&b, "sync: %s, %d changed, %d unchanged, %d rejected, cursor %s\n", mode, len(ch.Changes), ch.Unchanged, len(ch.Rejected), safe(dash(ch.Cursor)))
 	for _, c := range ch.Changes {
 		switch c.Kind {
 		case Added:
-			fmt.Fprintf(&b, "  %-8s %s %s: %s\n", c.Kind, c.GUID, c.Name, c.After)
+			fmt.Fprintf(&b, "  %-8s %s %s: %s\n", c.Kind, safe(c.GUID), safe(c.Name), safe(string(c.After)))
 		case Updated, Restored:
-			fmt.Fprintf(&b, "  %-8s %s %s: %s -> %s\n", c.Kind, c.GUID, c.Name, c.Before, c.After)
+			fmt.Fprintf(&b, "  %-8s %s %s: %s -> %s\n", c.Kind, safe(c.GUID), safe(c.Name), safe(string(c.Before)), safe(string(c.After)))
 		case Removed:
-			fmt.Fprintf(&b, "  %-8s %s %s (was %s)\n", c.Kind, c.GUID, c.Name, c.Before)
+			fmt.Fprintf(&b, "  %-8s %s %s (was %s)\n", c.Kind, safe(c.GUID), safe(c.Name), safe(string(c.Before)))
 		}
+	}
+	for _, c := range ch.Certificates {
+		fmt.Fprintf(&b, "  %-8s %s %s: transport certificate %s -> %s\n", "renewed", c.GUID, c.Name, dash(c.From), c.To)
 	}
 	for _, r := range ch.Rejected {
 		kept := "not in the copy"
 		if r.Kept {
 			kept = "the copy keeps its last good version"
 		}
-		fmt.Fprintf(&b, "  %-8s %s %s: %s %q: %s (%s)\n", "rejected", dash(r.GUID), r.Name, r.Field, r.Value, r.Err, kept)
+		fmt.Fprintf(&b, "  %-8s %s %s: %s %q: %s (%s)\n", "rejected", safe(dash(r.GUID)), safe(r.Name), r.Field, safe(r.Value), safe(r.Err), kept)
 	}
 	if ch.RemovalsSkipped {
 		b.WriteString("  a rejected entity has no Guid, so this full listing marked nothing removed\n")
@@ -103,7 +109,7 @@ func WriteChanges(w io.Writer, ch *Changes) error {
 		if w.GUID != "" {
 			who = w.GUID + " " + w.Name
 		}
-		fmt.Fprintf(&b, "  %-8s %s: %s %q: %s\n", "warning", who, w.Field, w.Value, w.Msg)
+		fmt.Fprintf(&b, "  %-8s %s: %s %q: %s\n", "warning", safe(who), w.Field, safe(w.Value), safe(w.Msg))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -113,7 +119,7 @@ func WriteChanges(w io.Writer, ch *Changes) error {
 // `seosgw register show --ask`.
 func WriteAnswer(w io.Writer, a Answer) error {
 	n := len(a.Listing.Entities)
-	if _, err := fmt.Fprintf(w, "\nthe register answers %s(%s): %d participant(s), LastChange %s\n", a.Op, a.Param, n, dash(a.Listing.Cursor)); err != nil {
+	if _, err := fmt.Fprintf(w, "\nthe register answers %s(%s): %d participant(s), LastChange %s\n", a.Op, safe(a.Param), n, safe(dash(a.Listing.Cursor))); err != nil {
 		return err
 	}
 	for i := range a.Listing.Entities {
@@ -122,7 +128,7 @@ func WriteAnswer(w io.Writer, a Answer) error {
 		}
 	}
 	for _, r := range a.Listing.Rejected {
-		if _, err := fmt.Fprintf(w, "  rejected %s %s: %s %q: %s\n", dash(r.GUID), r.Name, r.Field, r.Value, r.Err); err != nil {
+		if _, err := fmt.Fprintf(w, "  rejected %s %s: %s %q: %s\n", safe(dash(r.GUID)), safe(r.Name), r.Field, safe(r.Value), safe(r.Err)); err != nil {
 			return err
 		}
 	}
@@ -133,9 +139,9 @@ func WriteAnswer(w io.Writer, a Answer) error {
 func WriteState(w io.Writer, s SyncState) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "last success %s, last full %s, last incremental %s, cursor %s\n",
-		stamp(s.LastSuccess), stamp(s.LastFull), stamp(s.LastIncremental), dash(s.Cursor))
+		stamp(s.LastSuccess), stamp(s.LastFull), stamp(s.LastIncremental), safe(dash(s.Cursor)))
 	if s.LastError != "" {
-		fmt.Fprintf(&b, "last error at %s (%d in a row): %s\n", stamp(s.LastErrorAt), s.ConsecutiveFailures, s.LastError)
+		fmt.Fprintf(&b, "last error at %s (%d in a row): %s\n", stamp(s.LastErrorAt), s.ConsecutiveFailures, safe(s.LastError))
 	}
 	if s.FullSyncOverdue {
 		fmt.Fprintf(&b, "full sync overdue: GetAllRecords keeps failing since it fell due (last full %s); the copy follows GetNewRecords only and misses removals\n",
@@ -173,3 +179,7 @@ func dash(s string) string {
 	}
 	return s
 }
+
+// safe is a register value (the register writes names, services and
+// contacts; a rejected one is shown as it came) made safe for a terminal.
+func safe(s string) string { return textsafe.Field(s) }

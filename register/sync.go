@@ -20,9 +20,12 @@ type SyncOptions struct {
 	// RetryMin is the wait after a first failure; it doubles with each
 	// further failure up to Refresh. Default 10s.
 	RetryMin time.Duration
-	Clock    clock.Clock
-	Log      *slog.Logger
-	Metrics  *Metrics // nil = none
+	// OnSuccess, when set, is called after each successful sync (the
+	// network checks re-probe then); it must not block.
+	OnSuccess func()
+	Clock     clock.Clock
+	Log       *slog.Logger
+	Metrics   *Metrics // nil = none
 }
 
 // Mode chooses the operation of a sync.
@@ -212,6 +215,9 @@ func (s *Syncer) attempt(ctx context.Context, full bool, cursor string) (*Change
 		counts[c.Kind]++
 	}
 	s.report(ctx, ch)
+	if s.opt.OnSuccess != nil {
+		s.opt.OnSuccess()
+	}
 	s.log.InfoContext(ctx, "register synced", "mode", modeLabel, "added", counts[Added], "updated", counts[Updated],
 		"removed", counts[Removed], "restored", counts[Restored], "unchanged", ch.Unchanged, "rejected", len(ch.Rejected),
 		"cursor", ch.Cursor, "duration_seconds", elapsed.Seconds())
@@ -292,6 +298,11 @@ func (s *Syncer) report(ctx context.Context, ch *Changes) {
 	}
 	for _, w := range ch.Warnings {
 		s.log.WarnContext(ctx, "register value unset; read as no value", "guid", w.GUID, "name", w.Name, "field", w.Field, "value", w.Value, "msg", w.Msg)
+	}
+	for _, c := range ch.Certificates {
+		s.opt.Metrics.certificateChanged()
+		s.log.InfoContext(ctx, "a participant's transport certificate changed in the register", "guid", c.GUID, "name", c.Name,
+			"from_serial", c.From, "to_serial", c.To)
 	}
 }
 

@@ -89,6 +89,31 @@ func TestAcceptanceCheck(t *testing.T) {
 		t.Fatalf("encrypted PDF: exit %d\n%s", code, out)
 	}
 
+	// The rules the node configuration names, as serve loads them.
+	for _, f := range []string{"cert.pem", "key.pem", "ca.pem"} {
+		os.WriteFile(filepath.Join(dir, f), []byte("placeholder: only its existence is checked"), 0o600)
+	}
+	os.WriteFile(filepath.Join(dir, "ais-token"), []byte("token-0123456789\n"), 0o600)
+	node := `participant: {guid: "{11111111-1111-4111-8111-111111111111}", eik: "121857413", name: "ИАМА"}
+tls: {cert: cert.pem, key: key.pem, ca: ca.pem}
+register: {url: "https://register.obmen.local/"}
+ais: {token_file: ais-token}
+`
+	cfgPath := filepath.Join(dir, "seosgw.yaml")
+	os.WriteFile(cfgPath, []byte(node+"acceptance: {rules: acceptance.yaml}\n"), 0o600)
+	var stdout, stderr bytes.Buffer
+	code = run(context.Background(), []string{"acceptance", "check", "--config", cfgPath, msgPath}, stdio{in: strings.NewReader(""), out: &stdout, err: &stderr})
+	if code != exitReject || !strings.Contains(stdout.String(), "outcome: reject") {
+		t.Errorf("--config: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	os.WriteFile(cfgPath, []byte(node), 0o600)
+	stdout.Reset()
+	stderr.Reset()
+	code = run(context.Background(), []string{"acceptance", "check", "--config", cfgPath, msgPath}, stdio{in: strings.NewReader(""), out: &stdout, err: &stderr})
+	if code != 1 || !strings.Contains(stderr.String(), "sets no acceptance.rules; give the rules file with --rules FILE") {
+		t.Errorf("a configuration without rules: exit %d %s", code, stderr.String())
+	}
+
 	if code, _, errOut = run1(); code != 2 || !strings.Contains(errOut, "usage") {
 		t.Errorf("no file: exit %d %s", code, errOut)
 	}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 // defaultConfig is the node configuration every verb reads unless told
@@ -222,9 +224,10 @@ func enumFlag(fs *flag.FlagSet, name, def, usage string, allowed ...string) *str
 	return &v
 }
 
-// fail prints a failure: exit 1.
+// fail prints a failure: exit 1. Errors carry text from peers, the
+// register or the AIS, so the message goes through the sanitiser.
 func fail(io stdio, format string, args ...any) int {
-	fmt.Fprintf(io.err, format+"\n", args...)
+	fmt.Fprintln(io.err, textsafe.Text(fmt.Sprintf(format, args...)))
 	return 1
 }
 

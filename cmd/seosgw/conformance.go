@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"path/filepath"
 	"strings"
+
+	"github.com/seosgw/seosgw/gateway/buildinfo"
 
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/integration/conformance"

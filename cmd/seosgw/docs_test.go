@@ -18,7 +18,7 @@ func TestOperationsGuide(t *testing.T) {
 	}
 	guide := string(b)
 	for _, section := range []string{"Install", "Configure", "First start", "Joining SEOS", "Monitoring", "Backup and restore",
-		"Upgrade and rollback", "Troubleshooting by symptom"} {
+		"Upgrade and rollback", "Certificate renewal", "Resend and cancel", "Troubleshooting by symptom"} {
 		if !regexp.MustCompile(`(?m)^## \d+\. ` + regexp.QuoteMeta(section)).MatchString(guide) {
 			t.Errorf("configs/README.md has no section %q", section)
 		}

@@ -2,24 +2,30 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	goio "io"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/config"
+	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/mail/mailbox"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
 	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 func logVerbs() map[string]command {
 	return map[string]command{
 		"list": {args: "[--config FILE] [--direction in|out] [--peer GUID] [--type T] [--message GUID] [--document GUID] [--outcome O] [--since RFC3339] [--limit N] [--json]",
 			summary: "list logged messages, newest first", run: logList},
-		"show": {args: "[--config FILE] [--raw|--message] ID", summary: "show one entry: what it was, or its exact bytes", run: logShow},
+		"show": {args: "[--config FILE] [--raw|--message] [--lang en|bg|latin] ID", summary: "show one entry: what it was (a received document's acceptance verdict too), or its exact bytes", run: logShow},
 	}
 }
 
@@ -83,7 +89,7 @@ func logList(ctx context.Context, args []string, io stdio) int {
 	fmt.Fprintln(tw, "ID\tTIME\tDIR\tPEER\tTYPE\tMESSAGE\tOUTCOME\tREASON\tSIZE")
 	for _, e := range entries {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", e.ID, e.At.Local().Format("2006-01-02 15:04:05"), e.Direction,
-			e.PeerGUID, e.MessageType, e.MessageGUID, e.Outcome, e.Reason, e.Size)
+			textsafe.Field(e.PeerGUID), textsafe.Field(e.MessageType), textsafe.Field(e.MessageGUID), textsafe.Field(e.Outcome), textsafe.Field(e.Reason), e.Size)
 	}
 	tw.Flush()
 	return 0
@@ -92,8 +98,9 @@ func logList(ctx context.Context, args []string, io stdio) int {
 func logShow(ctx context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	path := configFlag(fs)
-	raw := fs.Bool("raw", false, "print the exact bytes that crossed the wire (the SOAP envelope)")
+	raw := fs.Bool("raw", false, "print the exact bytes that crossed the wire (the SOAP envelope; a mail's .eml)")
 	message := fs.Bool("message", false, "print the signed SEOS message carried in the envelope")
+	lang := enumFlag(fs, "lang", "en", "language of the acceptance verdict's reasons", "en", "bg", "latin")
 	arg, code, ok := io.parseOne(fs, args, "one entry ID")
 	if !ok {
 		return code
@@ -128,9 +135,12 @@ func logShow(ctx context.Context, args []string, io stdio) int {
 		return 0
 	}
 	fmt.Fprintf(io.out, "%-16s %d\n%-16s %s\n%-16s %s\n%-16s %s\n%-16s %s (%s)\n", "entry:", e.ID, "time:", e.At.Local().Format(time.RFC3339),
-		"direction:", e.Direction, "peer:", e.PeerGUID+" "+e.PeerSerial, "outcome:", e.Outcome, e.Reason)
+		"direction:", e.Direction, "peer:", textsafe.Field(e.PeerGUID+" "+e.PeerSerial), "outcome:", textsafe.Field(e.Outcome), textsafe.Field(e.Reason))
+	if e.MessageType != "" {
+		fmt.Fprintf(io.out, "%-16s %s\n", "type:", e.MessageType)
+	}
 	if e.Detail != "" {
-		fmt.Fprintf(io.out, "%-16s %s\n", "detail:", e.Detail)
+		fmt.Fprintf(io.out, "%-16s %s\n", "detail:", textsafe.Field(e.Detail))
 	}
 	if e.ReplyTo != 0 {
 		fmt.Fprintf(io.out, "%-16s %d\n", "reply to:", e.ReplyTo)
@@ -140,8 +150,41 @@ func logShow(ctx context.Context, args []string, io stdio) int {
 		if m, _, err := seos.Parse(b); err == nil {
 			m.WriteSummary(io.out)
 		} else {
-			fmt.Fprintf(io.out, "%-16s %v\n", "message:", err)
+			fmt.Fprintf(io.out, "%-16s %s\n", "message:", textsafe.Field(err.Error()))
+		}
+	}
+	// A registration request, or a mail to the official address (its raw
+	// bytes are the .eml: --raw prints it).
+	if e.Direction == msglog.In && (e.MessageType == string(seos.TypeRegistrationRequest) || e.MessageType == mailbox.MessageType) {
+		if err := writeReceived(ctx, io.out, l.DB, e.ID, *lang); err != nil {
+			return fail(io, "entry %d: %v", id, err)
 		}
 	}
 	return 0
+}
+
+// writeReceived shows what became of the document a registration request
+// brought: its inbox state and the acceptance policy's verdict, check by
+// check.
+func writeReceived(ctx context.Context, w goio.Writer, db *sql.DB, logID int64, lang string) error {
+	it, err := inbox.ByLog(ctx, db, logID)
+	if errors.Is(err, inbox.ErrNotFound) {
+		return nil // a resend answered DS_ALREADY_RECEIVED, or a refusal: no document
+	}
+	if err != nil {
+		return err
+	}
+	state := string(it.State)
+	if it.NeedsReview {
+		state += ", needs review"
+	}
+	fmt.Fprintf(w, "%-16s %d (%s)\n", "inbox:", it.ID, state)
+	if it.Verdict == nil {
+		if it.State == inbox.Checking {
+			fmt.Fprintf(w, "%-16s waiting for the verdict\n", "acceptance:")
+		}
+		return nil
+	}
+	fmt.Fprintf(w, "%-16s %s (%s)\n\n", "acceptance:", it.Verdict.Outcome, it.Verdict.EvaluatedAt.Local().Format(time.RFC3339))
+	return it.Verdict.WriteTable(w, lang)
 }

@@ -16,12 +16,13 @@ func commands() map[string]command {
 		"message":  {args: "VERB [FILE]", summary: "validate, sign, verify and show SEOS messages, offline", verbs: messageVerbs()},
 		"register": {args: "VERB ...", summary: "the participant register: sync, list and show the node's copy; run a test register (serve, admin)", verbs: registerVerbs()},
 		"serve": {args: "[--config FILE]", summary: "run the participant node", run: runServe,
-			help: "Serves the SEOS endpoint, the AIS API and the ops listener, keeps the register copy fresh and delivers the outbox\nuntil SIGTERM or SIGINT. Refuses a database whose schema is newer than this seosgw knows."},
+			help: "Serves the SEOS endpoint, the AIS API and the ops listener, keeps the register copy fresh and delivers the outbox\nuntil SIGTERM or SIGINT. Refuses a database whose schema is newer than this seosgw knows. SIGHUP (systemctl reload)\nreads tls.cert and tls.key again, as a change of those files does: a renewed certificate without a restart."},
 		"preflight": {args: "[--config FILE] [--json]", summary: "check the VPN/EESMDANS path, DNS, TLS to the register and our certificate", run: runPreflight,
 			help: "Checks the path to the SEOS network as serve does at start and prints the checklist with the fix for each failure;\nexits 1 when a check fails."},
 		"log":    {args: "VERB ...", summary: "read the message log: the exact bytes of every message in and out", verbs: logVerbs()},
 		"send":   {args: "[--config FILE] [--idempotency-key K] DOCUMENT.json", summary: "send a document through the local AIS API", run: runSend, help: sendHelp},
 		"status": {args: "[--config FILE] [--json] ID", summary: "show a sent document's state and history", run: runStatus},
+		"outbox": {args: "VERB ...", summary: "the documents we send: list them, send one again, cancel one, retry a participant's now", verbs: outboxVerbs()},
 		"demo": {args: "[--dir DIR] [--keep]", summary: "two gateways exchange a document end to end on loopback", run: runDemo,
 			help: "Makes a test PKI, starts a test register and two gateways, sends a letter from A to B and registers it at B.\nCtrl-C stops it and removes its folder (it holds private keys) unless --keep is given."},
 		"conformance": {args: "VERB ...", summary: "DAEU's conformance test of a joining participant", verbs: conformanceVerbs()},
@@ -33,6 +34,7 @@ func commands() map[string]command {
 			help: restoreHelp},
 		"migrate": {args: "VERB ...", summary: "the database schema: status, up", verbs: migrateVerbs()},
 		"bench":   {args: "VERB ...", summary: "load a participant's endpoint and measure it", verbs: benchVerbs()},
+		"pki":     {args: "VERB ...", summary: "our transport certificate: a new key and request to renew it", verbs: pkiVerbs()},
 	}
 }
 

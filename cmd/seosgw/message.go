@@ -11,6 +11,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/textsafe"
 	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 )
@@ -161,6 +162,6 @@ func messageShow(_ context.Context, args []string, io stdio) int {
 			sig = "INVALID: " + err.Error()
 		}
 	}
-	fmt.Fprintf(io.out, "%-16s %s\n", "signature:", sig)
+	fmt.Fprintf(io.out, "%-16s %s\n", "signature:", textsafe.Field(sig))
 	return 0
 }

@@ -444,7 +444,7 @@ func adminSetService(fs *flag.FlagSet) adminRun {
 	st := fs.String("status", "", "Active, Inactive or TemporarilyInactive")
 	name := fs.String("name", "", "service name")
 	typ := fs.String("type", "", "service type")
-	version := fs.String("version", "", "service version, kept as written (e.g. 1 or 1.0)")
+	version := fs.String("version", "", "service version, an integer as the register WSDL declares (e.g. 1)")
 	remove := fs.Bool("remove", false, "remove the service")
 	return func(ctx context.Context, reg *testregister.Register, pos []string, io stdio) error {
 		if err := wantArgs(pos, 1, "set-service GUID [flags]"); err != nil {

@@ -10,7 +10,8 @@ import (
 	"github.com/seosgw/seosgw/gateway/config"
 )
 
-const sendHelp = `DOCUMENT.json is the API's Outgoing document; an attachment may give "file": "name"
+const sendHelp = `DOCUMENT.json is the API's Outgoing document, to a participant ("recipient") or, as signed
+mail, to an address ("email"); an attachment may give "file": "name"
 (relative to DOCUMENT.json) instead of base64 "content". Prints the document's id.
 The API's address and token come from ais.listen and ais.token_file of the configuration.`
 
@@ -70,7 +71,7 @@ func runStatus(ctx context.Context, args []string, io stdio) int {
 		io.out.Write(raw)
 		return 0
 	}
-	if err := ais.WriteStatus(io.out, st); err != nil {
+	if err := ais.WriteStatus(io.out, safeStatus(st)); err != nil {
 		return fail(io, "seosgw status: %v", err)
 	}
 	return 0

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
@@ -16,6 +19,11 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	if code, ok := io.parseNoArgs(fs, args); !ok {
 		return code
 	}
+	// SIGHUP reloads the transport certificate (systemctl reload); caught
+	// from the start, since its default would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	cfg, err := config.Load(*path)
 	if err != nil {
 		fmt.Fprintln(io.err, err)
@@ -35,6 +43,16 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 		log.Error("cannot start", "error", err)
 		return 1
 	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				n.Reload() // the outcome is logged and counted
+			}
+		}
+	}()
 	if err := n.Run(ctx); err != nil {
 		log.Error("seosgw stopped", "error", err)
 		return 1

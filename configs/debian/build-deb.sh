@@ -34,7 +34,7 @@ install -D -m 0644 "$here/seosgw.sysusers" "$stage/usr/lib/sysusers.d/seosgw.con
 install -D -m 0644 "$here/seosgw.tmpfiles" "$stage/usr/lib/tmpfiles.d/seosgw.conf"
 doc="$stage/usr/share/doc/seosgw"
 install -D -m 0644 "$configs/README.md" "$doc/README.md"
-for f in seosgw.example.yaml conformance.example.yaml legacy-mapping.example.yaml prometheus-alerts.yaml grafana-dashboard.json; do
+for f in seosgw.example.yaml conformance.example.yaml legacy-mapping.example.yaml acceptance.maritime.example.yaml prometheus-alerts.yaml grafana-dashboard.json; do
 	install -m 0644 "$configs/$f" "$doc/$f"
 done
 install -m 0644 "$repo/gateway/ais/openapi.yaml" "$doc/ais-openapi.yaml"

@@ -167,11 +167,22 @@ func (p *Policy) Evaluate(ctx context.Context, in Input) Verdict {
 		v.Checks = append(v.Checks, p.checkVirus(ctx, f))
 	}
 	v.Checks = append(v.Checks, p.checkRequisites(in, files, &v)...)
+	v.Checks = append(v.Checks, in.ChannelChecks...)
 	v.decide()
 	p.m.record(&v, time.Since(start))
 	if v.Outcome != Accept {
 		p.log.Info("acceptance verdict", "outcome", v.Outcome, "sender", in.Sender.GUID, "kind", in.DocKind, "why", v.Summary())
 	}
+	return v
+}
+
+// Failed is the verdict on a document the policy could not judge at all
+// (it broke on the document): hold, so that a clerk decides, never accept.
+func (p *Policy) Failed(why error) Verdict {
+	v := Verdict{Policy: p.rules.Name, EvaluatedAt: p.clk.Now(), Checks: []Check{{Rule: "policy", Status: Unknown, Mode: Enforce, Effect: Hold,
+		Reason: text("автоматичната проверка не можа да бъде извършена; нужна е проверка от служител", "the policy could not judge the document: "+why.Error())}}}
+	v.decide()
+	p.m.record(&v, 0)
 	return v
 }
 

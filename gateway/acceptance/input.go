@@ -27,6 +27,10 @@ type Input struct {
 	// attached document, and of the submission itself when nothing is
 	// attached.
 	EnvelopeSignatures []EnvelopeSignature
+	// ChannelChecks are decided by the channel that carried the document,
+	// whatever the rules say (an encrypted or unreadable mail is refused);
+	// they join the verdict's checks.
+	ChannelChecks []Check
 }
 
 // EnvelopeSignature is a CMS signature over everything a channel carried,
@@ -77,16 +81,8 @@ func FromMessage(m *seos.Message) (Input, error) {
 	if rr == nil {
 		return Input{}, errors.New("acceptance: not a DocumentRegistrationRequest")
 	}
-	d := rr.Document
-	in := Input{
-		DocKind: d.Kind, DocAbout: deref(d.About), DocComment: deref(d.Comment), Comment: rr.Comment,
-		Sender:             Sender{EIK: m.Header.Sender.Identifier, Name: m.Header.Sender.AdministrativeBodyName, GUID: m.Header.Sender.GUID},
-		AuthorXMLSignature: d.AuthorSignature != nil,
-	}
-	for _, c := range d.Correspondents {
-		in.Correspondents = append(in.Correspondents, Correspondent{Name: c.Name, EGN: deref(c.EGN), BULSTAT: deref(c.BULSTAT),
-			Applicant: c.Kind != nil && *c.Kind == seos.CorrApplicant})
-	}
+	d := &rr.Document
+	in := FromDocument(m.Header.Sender, d, rr.Comment)
 	for i, a := range d.Attachments {
 		r, err := NewBase64Reader(string(a.Body))
 		if err != nil {
@@ -95,6 +91,22 @@ func FromMessage(m *seos.Message) (Input, error) {
 		in.Attachments = append(in.Attachments, Attachment{Name: a.FileName, DeclaredMIME: a.MIMEType, Size: r.Size(), Content: r})
 	}
 	return in, nil
+}
+
+// FromDocument builds the input from a received document's texts and
+// sender; the caller adds the attachments (the gateway reads them from
+// the inbox, the offline check from the message).
+func FromDocument(sender seos.Entity, d *seos.Document, comment string) Input {
+	in := Input{
+		DocKind: d.Kind, DocAbout: deref(d.About), DocComment: deref(d.Comment), Comment: comment,
+		Sender:             Sender{EIK: sender.Identifier, Name: sender.AdministrativeBodyName, GUID: sender.GUID},
+		AuthorXMLSignature: d.AuthorSignature != nil,
+	}
+	for _, c := range d.Correspondents {
+		in.Correspondents = append(in.Correspondents, Correspondent{Name: c.Name, EGN: deref(c.EGN), BULSTAT: deref(c.BULSTAT),
+			Applicant: c.Kind != nil && *c.Kind == seos.CorrApplicant})
+	}
+	return in
 }
 
 func deref(s *string) string {

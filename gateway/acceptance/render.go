@@ -5,17 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/translit"
 )
-
-// sofia is where dates in texts to the sender are written: the agency's time.
-var sofia = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Sofia")
-	if err != nil {
-		return time.FixedZone("EET", 2*3600)
-	}
-	return loc
-}()
 
 // RejectionReason is the text for DocumentStatusResponse/RejectionReason:
 // every enforced problem, first in Bulgarian Cyrillic, then in the
@@ -46,10 +38,24 @@ type Registration struct {
 // Cyrillic and Latin. ok is false when the sender declined confirmation
 // ("не желая потвърждаване"): then nothing is to be sent.
 func (v *Verdict) Receipt(r Registration) (text string, ok bool) {
-	if v.DeclinedReceipt {
+	t, ok := v.ReceiptText(r)
+	if !ok {
 		return "", false
 	}
-	cyr := fmt.Sprintf("Потвърждаваме получаването на Вашия електронен документ на %s ч. Документът е регистриран с рег. № %s от %s.",
-		r.ReceivedAt.In(sofia).Format("02.01.2006 15:04"), r.Number, r.Date.In(sofia).Format("02.01.2006"))
-	return cyr + "\n" + translit.String(cyr), true
+	return t.BG + "\n" + t.Latin, true
+}
+
+// ReceiptText is the confirmation of receipt in its three spellings, for
+// channels that carry the Cyrillic and Latin texts apart (SEOS's
+// DocAddData); ok is false when the sender declined confirmation.
+func (v *Verdict) ReceiptText(r Registration) (t Text, ok bool) {
+	if v.DeclinedReceipt {
+		return Text{}, false
+	}
+	received, date := r.ReceivedAt.In(clock.Sofia).Format("02.01.2006 15:04"), r.Date.In(clock.Sofia).Format("02.01.2006")
+	// The registration number is an identifier: the Latin text carries it
+	// as written, not transliterated.
+	const bg = "Потвърждаваме получаването на Вашия електронен документ на %s ч. Документът е регистриран с рег. № %s от %s."
+	return Text{BG: fmt.Sprintf(bg, received, r.Number, date), Latin: fmt.Sprintf(translit.String(bg), received, r.Number, date),
+		EN: fmt.Sprintf("We confirm receipt of your electronic document on %s. It is registered as No %s of %s.", received, r.Number, date)}, true
 }

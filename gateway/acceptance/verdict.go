@@ -6,9 +6,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/seosgw/seosgw/gateway/acceptance/docsig"
+	"github.com/seosgw/seosgw/gateway/textsafe"
 	"github.com/seosgw/seosgw/gateway/translit"
 )
 
@@ -149,7 +149,7 @@ func (v *Verdict) WriteTable(w io.Writer, lang string) error {
 		if subj == "" {
 			subj = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", Sanitize(c.Rule), Sanitize(subj), c.Status, c.Mode, c.Effect, Sanitize(pick(c.Reason)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", textsafe.Field(c.Rule), textsafe.Field(subj), c.Status, c.Mode, c.Effect, textsafe.Field(pick(c.Reason)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -158,24 +158,20 @@ func (v *Verdict) WriteTable(w io.Writer, lang string) error {
 	if v.DeclinedReceipt {
 		receipt = "declined by the sender"
 	}
-	_, err := fmt.Fprintf(w, "\noutcome: %s (policy %q; receipt %s)\n", v.Outcome, Sanitize(v.Policy), receipt)
+	_, err := fmt.Fprintf(w, "\noutcome: %s (policy %q; receipt %s)\n", v.Outcome, textsafe.Field(v.Policy), receipt)
 	return err
 }
 
-// Sanitize makes text safe to print on a terminal or in a table: control
-// characters (escape sequences, tabs, newlines) and bidirectional
-// overrides become visible escapes; other characters stay.
-func Sanitize(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == 0xFFFD:
-			b.WriteString(`\ufffd`)
-		case unicode.IsControl(r), r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == 0x200E, r == 0x200F, r == 0x061C:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
+// Infected reports whether the virus scan found the named attachment
+// infected, with what it found; such a file is never handed out.
+func (v *Verdict) Infected(name string) (string, bool) {
+	if v == nil {
+		return "", false
+	}
+	for _, c := range v.Checks {
+		if c.Rule == "virus" && c.Status == Fail && c.Subject == name {
+			return c.Reason.EN, true
 		}
 	}
-	return b.String()
+	return "", false
 }

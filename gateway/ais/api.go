@@ -48,7 +48,10 @@ type route struct {
 func routes() []route {
 	return []route{
 		{"POST", "/documents", false, (*api).postDocument},
+		{"GET", "/documents", false, (*api).listDocuments},
 		{"GET", "/documents/{id}", false, (*api).getDocument},
+		{"POST", "/documents/{id}/retry", false, (*api).retryDocument},
+		{"POST", "/documents/{id}/cancel", false, (*api).cancelDocument},
 		{"GET", "/inbox", false, (*api).listInbox},
 		{"GET", "/inbox/{id}", false, (*api).getReceived},
 		{"GET", "/inbox/{id}/attachments/{n}", false, (*api).getAttachment},
@@ -57,6 +60,7 @@ func routes() []route {
 		{"POST", "/inbox/{id}/close", false, (*api).close},
 		{"POST", "/inbox/{id}/stop", false, (*api).stop},
 		{"GET", "/participants", false, (*api).participants},
+		{"POST", "/participants/{guid}/retry", false, (*api).retryParticipant},
 		{"GET", "/openapi.yaml", true, (*api).openAPI},
 	}
 }
@@ -278,9 +282,21 @@ func decode(r *http.Request, v any, optional bool) error {
 	return DecodeJSON(r.Body, v, optional)
 }
 
-// DecodeJSON reads one JSON object strictly (unknown fields refused) and
-// reports problems as invalid_request naming the field, or too_large.
+// DecodeJSON reads one JSON object strictly (unknown fields refused, text
+// that is not UTF-8 refused) and reports problems as invalid_request
+// naming the field, or too_large.
 func DecodeJSON(rd io.Reader, v any, optional bool) error {
+	guard := &utf8Guard{r: rd}
+	if err := decodeStrict(guard, v, optional); err != nil {
+		return err
+	}
+	if e := guard.problem(); e != nil {
+		return e
+	}
+	return nil
+}
+
+func decodeStrict(rd io.Reader, v any, optional bool) error {
 	dec := json.NewDecoder(rd)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -342,6 +358,16 @@ func kindName(k string) string {
 		return "an object"
 	}
 	return "a number"
+}
+
+// idAndBody reads the id path parameter, then the JSON body into v (which
+// may be absent when optional).
+func idAndBody(r *http.Request, v any, optional bool) (int64, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, err
+	}
+	return id, decode(r, v, optional)
 }
 
 // pathID reads a positive integer path parameter.
@@ -415,6 +441,79 @@ func (a *api) getDocument(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// Action is the optional body of a retry or cancel: a note for the
+// document's history.
+type Action struct {
+	Note string `json:"note,omitempty"`
+}
+
+func (a *api) listDocuments(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit, err := queryLimit(q.Get("limit"))
+	if err != nil {
+		return err
+	}
+	list, err := a.svc.Documents(r.Context(), q.Get("state"), q.Get("peer"), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (a *api) retryDocument(w http.ResponseWriter, r *http.Request) error {
+	return a.act(w, r, a.svc.Retry, http.StatusAccepted)
+}
+
+func (a *api) cancelDocument(w http.ResponseWriter, r *http.Request) error {
+	return a.act(w, r, a.svc.Cancel, http.StatusOK)
+}
+
+// act is retry and cancel: no body, or an Action; the answer is the
+// document as it now stands.
+func (a *api) act(w http.ResponseWriter, r *http.Request, do func(context.Context, int64, string) (*Status, error), status int) error {
+	var in Action
+	id, err := idAndBody(r, &in, true)
+	if err != nil {
+		return err
+	}
+	st, err := do(r.Context(), id, in.Note)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, st)
+	return nil
+}
+
+func (a *api) retryParticipant(w http.ResponseWriter, r *http.Request) error {
+	var in Action
+	if err := decode(r, &in, true); err != nil {
+		return err
+	}
+	guid := r.PathValue("guid")
+	if !strings.HasPrefix(guid, "{") {
+		guid = "{" + guid + "}" // braces are optional in a path
+	}
+	res, err := a.svc.RetryPeer(r.Context(), guid, in.Note)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, res)
+	return nil
+}
+
+// queryLimit reads the limit parameter of a list: 1 to 1000, default 100.
+func queryLimit(s string) (int, error) {
+	if s == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, invalid("limit", "%q; give a number from 1 to 1000", s)
+	}
+	return n, nil
+}
+
 // InboxList is a page of received documents.
 type InboxList struct {
 	Items []*ReceivedDocument `json:"items"`
@@ -422,13 +521,9 @@ type InboxList struct {
 
 func (a *api) listInbox(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	limit := 100
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			return invalid("limit", "%q; give a number from 1 to 1000", s)
-		}
-		limit = n
+	limit, err := queryLimit(q.Get("limit"))
+	if err != nil {
+		return err
 	}
 	items, err := a.svc.Inbox(r.Context(), q.Get("state"), limit)
 	if err != nil {
@@ -436,7 +531,11 @@ func (a *api) listInbox(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := InboxList{Items: []*ReceivedDocument{}}
 	for i := range items {
-		out.Items = append(out.Items, ViewReceived(&items[i], true))
+		v := a.svc.View(r.Context(), &items[i], true)
+		if v.Acceptance != nil {
+			v.Acceptance.Checks = nil // the outcome and reasons; GET /inbox/{id} has every check
+		}
+		out.Items = append(out.Items, v)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -455,7 +554,7 @@ func (a *api) writeReceived(w http.ResponseWriter, r *http.Request, id int64, st
 	if err != nil {
 		return err
 	}
-	writeJSON(w, status, ViewReceived(it, true))
+	writeJSON(w, status, a.svc.View(r.Context(), it, true))
 	return nil
 }
 
@@ -509,12 +608,9 @@ func rfc5987(s string) string {
 }
 
 func (a *api) register(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var reg Registration
-	if err := decode(r, &reg, false); err != nil {
+	id, err := idAndBody(r, &reg, false)
+	if err != nil {
 		return err
 	}
 	if err := a.svc.Register(r.Context(), id, &reg); err != nil {
@@ -529,12 +625,9 @@ type Rejection struct {
 }
 
 func (a *api) reject(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var rej Rejection
-	if err := decode(r, &rej, false); err != nil {
+	id, err := idAndBody(r, &rej, false)
+	if err != nil {
 		return err
 	}
 	if err := a.svc.Reject(r.Context(), id, rej.Reason); err != nil {
@@ -553,12 +646,9 @@ func (a *api) stop(w http.ResponseWriter, r *http.Request) error {
 
 // finish is close and stop: no body, or an empty object.
 func (a *api) finish(w http.ResponseWriter, r *http.Request, act func(context.Context, int64) error) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var empty struct{}
-	if err := decode(r, &empty, true); err != nil {
+	id, err := idAndBody(r, &empty, true)
+	if err != nil {
 		return err
 	}
 	if err := act(r.Context(), id); err != nil {

@@ -705,7 +705,8 @@ func TestAPIRouting(t *testing.T) {
 		{"GET", "/api/v1/nothing", "not_found", "", 404},
 		{"GET", "/", "not_found", "", 404},
 		{"DELETE", "/api/v1/documents/1", "method_not_allowed", "GET", 405},
-		{"GET", "/api/v1/documents", "method_not_allowed", "POST", 405},
+		{"PUT", "/api/v1/documents", "method_not_allowed", "GET, POST", 405},
+		{"GET", "/api/v1/documents/1/retry", "method_not_allowed", "POST", 405},
 		{"PUT", "/api/v1/inbox/1/register", "method_not_allowed", "POST", 405},
 	} {
 		status, hdr, raw := f.do(c.method, c.path, nil)

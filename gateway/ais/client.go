@@ -8,8 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 // Client speaks to the AIS API of a local node; seosgw send and status use
@@ -79,6 +83,66 @@ func (c *Client) Status(ctx context.Context, id int64) (*Status, []byte, error) 
 	return st, raw, nil
 }
 
+// Documents lists sent documents in a state ("" = all), to a participant
+// ("" = any), newest first; raw is the JSON as sent.
+func (c *Client) Documents(ctx context.Context, state, peer string, limit int) (*DocumentList, []byte, error) {
+	q := url.Values{}
+	if state != "" {
+		q.Set("state", state)
+	}
+	if peer != "" {
+		q.Set("peer", peer)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/documents"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	l := &DocumentList{}
+	_, raw, err := c.do(ctx, "GET", path, nil, nil, l)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, raw, nil
+}
+
+// Retry sends a failed or queued document again now.
+func (c *Client) Retry(ctx context.Context, id int64, note string) (*Status, error) {
+	return c.act(ctx, fmt.Sprintf("/documents/%d/retry", id), note)
+}
+
+// Cancel stops a queued or failed document from being sent.
+func (c *Client) Cancel(ctx context.Context, id int64, note string) (*Status, error) {
+	return c.act(ctx, fmt.Sprintf("/documents/%d/cancel", id), note)
+}
+
+func (c *Client) act(ctx context.Context, path, note string) (*Status, error) {
+	body, err := json.Marshal(Action{Note: note})
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{}
+	if _, _, err := c.do(ctx, "POST", path, http.Header{"Content-Type": {"application/json"}}, body, st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// RetryPeer makes every delivery waiting for a participant due now.
+func (c *Client) RetryPeer(ctx context.Context, guid, note string) (*PeerRetry, error) {
+	body, err := json.Marshal(Action{Note: note})
+	if err != nil {
+		return nil, err
+	}
+	r := &PeerRetry{}
+	if _, _, err := c.do(ctx, "POST", "/participants/"+url.PathEscape(guid)+"/retry", http.Header{"Content-Type": {"application/json"}}, body, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, body []byte, into any) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
@@ -126,12 +190,21 @@ func WriteStatus(w io.Writer, st *Status) error {
 	var b strings.Builder
 	line := func(label, v string) {
 		if v != "" {
-			fmt.Fprintf(&b, "%-17s %s\n", label+":", v)
+			fmt.Fprintf(&b, "%-17s %s\n", label+":", textsafe.Field(v))
+		}
+	}
+	// Multi-line texts (Cyrillic, then Latin) keep their lines, each
+	// indented under the first, so no line of them passes for a label.
+	lines := func(label, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "%-17s %s\n", label+":", textsafe.Block(v, strings.Repeat(" ", 18)))
 		}
 	}
 	line("Document", fmt.Sprintf("%d", st.ID))
 	line("DocumentGUID", st.DocumentGUID)
 	line("Recipient", st.Recipient)
+	line("E-mail", st.Email)
+	line("Message-ID", st.MessageID)
 	line("State", st.State)
 	line("Attempts", fmt.Sprintf("%d", st.Attempts))
 	line("Next attempt", st.NextAttempt)
@@ -142,12 +215,13 @@ func WriteStatus(w io.Writer, st *Status) error {
 	if u := st.PeerURI; u != nil {
 		line("Their URI", strings.TrimSpace(fmt.Sprintf("index %s, number %s, date %s", u.RegisterIndex, u.SequenceNumber, u.ReceiptOrSigningDate)))
 	}
-	line("Rejected because", st.Rejection)
+	lines("Rejected because", st.Rejection)
 	line("Expect close by", st.ExpectClose)
+	lines("Receipt", st.Receipt)
 	if len(st.History) > 0 {
 		b.WriteString("History:\n")
 		for _, e := range st.History {
-			fmt.Fprintf(&b, "  %s  %-10s %s\n", e.At.Local().Format("2006-01-02 15:04:05 -07:00"), e.Event, e.Detail)
+			fmt.Fprintf(&b, "  %s  %-10s %s\n", e.At.Local().Format("2006-01-02 15:04:05 -07:00"), textsafe.Field(e.Event), textsafe.Field(e.Detail))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

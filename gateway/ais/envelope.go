@@ -111,27 +111,76 @@ func readLimited(open Opener, name string, limit int, field string) ([]byte, err
 	return b, nil
 }
 
-// OpenIn opens names relative to dir, refusing any that lead outside it
-// (.., absolute paths, symbolic links out).
+// OpenIn opens names relative to dir, refusing any that lead outside it:
+// .., absolute paths, symbolic links out, and what the path checks cannot
+// see — a hard link to a file elsewhere (more than one link) or a file on
+// another file system mounted inside. Only regular files are opened: a
+// FIFO or a device is refused without being opened, so it cannot block.
 func OpenIn(dir string) (Opener, func() error, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, nil, err
 	}
+	rootSt, err := root.Stat(".")
+	if err != nil {
+		root.Close()
+		return nil, nil, err
+	}
+	_, rootDev, devKnown := links(rootSt)
 	return func(name string) (io.ReadCloser, error) {
-		if !filepath.IsLocal(filepath.FromSlash(name)) {
+		p := filepath.FromSlash(name)
+		if !filepath.IsLocal(p) {
 			return nil, invalid("file", "%q must be a relative name inside the folder, without ..", name)
 		}
-		f, err := root.Open(filepath.FromSlash(name))
+		st, err := root.Stat(p) // through links inside the folder
 		if err != nil {
 			return nil, err
 		}
-		if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+		if err := regularHere(name, st, rootDev, devKnown); err != nil {
+			return nil, err
+		}
+		f, err := root.OpenFile(p, os.O_RDONLY|openNonBlocking, 0)
+		if err != nil {
+			return nil, err
+		}
+		// What was opened must be what was judged: a file swapped for a
+		// FIFO or a link in between is refused too.
+		if fst, err := f.Stat(); err != nil || !os.SameFile(st, fst) {
 			f.Close()
-			return nil, invalid("file", "%q is not a regular file", name)
+			return nil, invalid("file", "%q changed while it was opened; write it again", name)
 		}
 		return f, nil
 	}, root.Close, nil
+}
+
+// regularHere refuses a file that is not a regular file with one link on
+// the folder's own file system.
+func regularHere(name string, st os.FileInfo, rootDev uint64, devKnown bool) error {
+	if !st.Mode().IsRegular() {
+		return invalid("file", "%q is not a regular file (%s); only files written into the folder are sent", name, kindOf(st.Mode()))
+	}
+	nlink, dev, ok := links(st)
+	switch {
+	case ok && nlink > 1:
+		return invalid("file", "%q has %d hard links: it may be a file from outside the folder; copy it into the folder instead of linking it", name, nlink)
+	case ok && devKnown && dev != rootDev:
+		return invalid("file", "%q is on another file system than the folder: copy it into the folder", name)
+	}
+	return nil
+}
+
+func kindOf(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a folder"
+	}
+	return "not a plain file"
 }
 
 // ReadEnvelopeFile reads an envelope from a file and inlines the files it
@@ -159,15 +208,25 @@ func ReadEnvelopeFile(name string) (*Outgoing, error) {
 // ErrTooLarge is what ReadFile reports, wrapped, for a file over its limit.
 var ErrTooLarge = errors.New("file too large")
 
-// ReadFile reads a whole file of at most limit bytes; a larger one is an
-// error that wraps ErrTooLarge. It reads no more than limit+1 bytes, so a
-// huge file cannot exhaust memory.
+// ErrNotRegular is what ReadFile reports, wrapped, for a FIFO, a device or
+// a folder.
+var ErrNotRegular = errors.New("not a regular file")
+
+// ReadFile reads a whole regular file of at most limit bytes; a larger one
+// is an error that wraps ErrTooLarge. It reads no more than limit+1 bytes,
+// so a huge file cannot exhaust memory, and a FIFO or device is refused
+// without waiting on it.
 func ReadFile(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(name)
+	f, err := os.OpenFile(name, os.O_RDONLY|openNonBlocking, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w", name, ErrNotRegular)
+	}
 	b, err := readAtMost(f, limit)
 	if errors.Is(err, ErrTooLarge) {
 		return nil, fmt.Errorf("%s: %w (over %d MiB)", name, err, limit>>20)

@@ -56,7 +56,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, db: db, clk: clk, logBuf: &testkit.SyncBuffer{}, reg: prometheus.NewRegistry()}
 	log := slog.New(slog.NewTextHandler(f.logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.svc = &Service{DB: db, Dir: cache, Policy: register.Policy{SelfGUID: self.GUID}, Self: self.Node(), Clock: clk, Log: log,
-		Queued: func() { f.queued.Add(1) }}
+		Queued: func() { f.queued.Add(1) }, Transitions: outbox.NewObserver(f.reg, log)}
 	f.srv = httptest.NewServer(NewAPI(f.svc, StaticToken(testToken), log, NewAPIMetrics(f.reg)))
 	t.Cleanup(f.srv.Close)
 	return f

@@ -119,7 +119,7 @@ func TestSpecCheckerChecks(t *testing.T) {
 		{"an unknown error code", req("GET", "http://127.0.0.1:4321/api/v1/documents/7"), 404, `{"code":"gone","message":"x"}`, true, false},
 		{"a status without its required fields", req("GET", "http://127.0.0.1:4321/api/v1/documents/7"), 200, `{"id":7}`, true, false},
 		{"an undescribed path", req("GET", "http://127.0.0.1:4321/api/v1/nowhere"), 404, `{}`, false, true},
-		{"an undescribed method", req("GET", "http://127.0.0.1:4321/api/v1/documents"), 405, `{}`, false, true},
+		{"an undescribed method", req("PUT", "http://127.0.0.1:4321/api/v1/documents"), 405, `{}`, false, true},
 	} {
 		checked, err := spec.validate(c.req, c.status, json, []byte(c.body))
 		if checked != c.checked || (err == nil) != c.ok {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/register"
 	"go.yaml.in/yaml/v3"
@@ -184,7 +185,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"ReceivedAttachment": ReceivedAttachment{}, "ReceivedDocument": ReceivedDocument{}, "InboxList": InboxList{},
 		"Registration": Registration{}, "Rejection": Rejection{}, "Correspondent": Correspondent{}, "Service": ServiceRef{},
 		"Contact": register.Contact{}, "ParticipantService": register.Service{}, "Participant": register.Entity{},
-		"ParticipantList": ParticipantList{}, "Empty": struct{}{},
+		"ParticipantList": ParticipantList{}, "Empty": struct{}{}, "DocumentList": DocumentList{}, "DocumentSummary": DocumentSummary{},
+		"Action": Action{}, "PeerRetry": PeerRetry{}, "Acceptance": Acceptance{}, "AcceptanceCheck": acceptance.Check{}, "Reason": acceptance.Text{},
 	}
 	for name, s := range doc.Components.Schemas {
 		if s.Type != "object" {
@@ -224,7 +226,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 	}
 	sort.Strings(listed)
 	want := []string{"conflict", "idempotency_conflict", "internal", "invalid_request", "method_not_allowed", "not_found", "recipient_ambiguous",
-		"recipient_not_exchanging", "recipient_unknown", "too_large", "unauthorized"}
+		"recipient_is_self", "recipient_not_exchanging", "recipient_unknown", "too_large", "unauthorized"}
 	if strings.Join(listed, ",") != strings.Join(want, ",") {
 		t.Errorf("error codes %v, want %v", listed, want)
 	}

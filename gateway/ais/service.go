@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/mail"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -21,6 +22,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/mail/mailq"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/store"
@@ -44,8 +46,28 @@ type Service struct {
 	Self   seos.Entity
 	Clock  clock.Clock
 	Log    *slog.Logger
-	// Queued is called after an item is committed to the outbox.
+	// Queued is called after an item is committed to the outbox, or made
+	// due now.
 	Queued func()
+	// Transitions logs and counts the operator's retries and cancels (nil:
+	// not counted).
+	Transitions *outbox.Observer
+	// Mail is the e-mail channel (nil when mail.enabled is off): it
+	// answers documents that came by e-mail and sends documents to
+	// addresses outside SEOS.
+	Mail Mail
+}
+
+// Mail is the e-mail channel as the AIS bridge uses it (gateway/mail/mailbox).
+type Mail interface {
+	// Answer queues, in tx, what a document that came by e-mail is owed
+	// in its new state (a receipt, a refusal).
+	Answer(ctx context.Context, tx *sql.Tx, it *inbox.Item) error
+	// Send queues, in tx, a document as signed mail to an address and
+	// returns the mail's id in the mail queue.
+	Send(ctx context.Context, tx *sql.Tx, to string, doc *seos.Document, comment string) (int64, error)
+	// Wake starts sending what was queued, after the commit.
+	Wake()
 }
 
 // Error is a request the AIS must fix (Code is stable, for programs) or a
@@ -107,9 +129,11 @@ type Ref struct {
 	URI    *URI    `json:"uri,omitempty"`
 }
 
-// Outgoing is a document the AIS sends for registration.
+// Outgoing is a document the AIS sends for registration: to a SEOS
+// participant (Recipient) or, outside SEOS, to an e-mail address (Email).
 type Outgoing struct {
-	Recipient      string          `json:"recipient"` // register GUID or EIK
+	Recipient      string          `json:"recipient,omitempty"` // register GUID or EIK
+	Email          string          `json:"email,omitempty"`     // an address: the document goes as signed S/MIME mail
 	Kind           string          `json:"kind"`
 	DocumentGUID   string          `json:"documentGuid,omitempty"` // generated when empty
 	Number         *Number         `json:"number,omitempty"`
@@ -147,6 +171,12 @@ func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id in
 	doc, err := in.document()
 	if err != nil {
 		return 0, "", false, err
+	}
+	if addr, err := in.address(); err != nil || addr != "" {
+		if err != nil {
+			return 0, "", false, err
+		}
+		return s.sendMail(ctx, in, addr, doc, idemKey, hash)
 	}
 	to, err := s.recipient(ctx, in.Recipient)
 	if err != nil {
@@ -387,7 +417,7 @@ func (s *Service) notify() {
 func (s *Service) recipient(ctx context.Context, ref string) (*register.Entity, error) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
-		return nil, invalid("recipient", "required: the recipient's register GUID or EIK")
+		return nil, invalid("recipient", "required: the recipient's register GUID or EIK (or email, for an address outside SEOS)")
 	}
 	var e *register.Entity
 	if seos.IsGUID(ref) {
@@ -418,6 +448,12 @@ func (s *Service) recipient(ctx context.Context, ref string) (*register.Entity, 
 	if e == nil {
 		return nil, &Error{Code: "recipient_unknown", Field: "recipient", Status: 422, Msg: fmt.Sprintf("%s is not in the register", ref)}
 	}
+	if seos.EqualGUID(e.GUID, s.Self.GUID) {
+		// The gateway would deliver to its own endpoint and register the
+		// document in its own inbox: never what the AIS meant.
+		return nil, &Error{Code: "recipient_is_self", Field: "recipient", Status: 422,
+			Msg: fmt.Sprintf("%s is this node's own participant (%s); give the recipient's GUID or EIK", ref, e.GUID)}
+	}
 	self, err := s.Dir.ByGUID(ctx, s.Self.GUID)
 	if err != nil {
 		return nil, err
@@ -426,6 +462,73 @@ func (s *Service) recipient(ctx context.Context, ref string) (*register.Entity, 
 		return nil, &Error{Code: "recipient_not_exchanging", Field: "recipient", Status: 422, Msg: d.Detail}
 	}
 	return e, nil
+}
+
+// address is the e-mail address the document goes to, "" when it goes over
+// SEOS; exactly one of recipient and email names where.
+func (in *Outgoing) address() (string, error) {
+	email := strings.TrimSpace(in.Email)
+	switch {
+	case email == "":
+		return "", nil
+	case strings.TrimSpace(in.Recipient) != "":
+		return "", invalid("email", "give recipient (a SEOS participant) or email (an address outside SEOS), not both")
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || strings.ContainsAny(email, "<>\r\n") {
+		return "", invalid("email", "%q is not a bare e-mail address such as ivan@example.bg", in.Email)
+	}
+	return email, nil
+}
+
+// sendMail queues a document for an address outside SEOS: the mail
+// channel signs it and queues it in the mail queue, and an outbox item,
+// in the same transaction, gives it the AIS's number. A repeat (the same
+// key, or the same DocumentGUID to the same address) is not sent again.
+func (s *Service) sendMail(ctx context.Context, in *Outgoing, to string, doc *seos.Document, idemKey, hash string) (id int64, docGUID string, created bool, err error) {
+	if s.Mail == nil {
+		return 0, "", false, invalid("email", "this node sends no e-mail: the mail channel is off (mail.enabled in its configuration)")
+	}
+	comment := strings.TrimSpace(in.Comment)
+	if idemKey == "" && in.DocumentGUID != "" {
+		idemKey = "doc:" + strings.ToLower(to) + ":" + seos.CanonicalGUID(in.DocumentGUID)
+	}
+	err = store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
+		if in.DocumentGUID != "" {
+			k, ok, e := outbox.FindRegistration(ctx, tx, to, doc.ID.GUID)
+			if e != nil || ok {
+				id, docGUID = k.ID, k.DocumentGUID
+				return e
+			}
+		}
+		if idemKey != "" {
+			// Before the mail is made: a concurrent request may have taken it.
+			k, ok, e := s.byKey(ctx, tx, idemKey, hash)
+			if e != nil || ok {
+				id, docGUID = k.ID, k.DocumentGUID
+				return e
+			}
+		}
+		mailID, e := s.Mail.Send(ctx, tx, to, doc, comment)
+		if e != nil {
+			return e
+		}
+		kept := *doc // the files travel in the mail; the item keeps their names
+		kept.Attachments = make([]seos.Attachment, len(doc.Attachments))
+		for i, a := range doc.Attachments {
+			kept.Attachments[i] = seos.Attachment{FileName: a.FileName, MIMEType: a.MIMEType, Comment: a.Comment}
+		}
+		id, created, e = outbox.Enqueue(ctx, tx, outbox.Entry{Kind: outbox.KindRegistration, Recipient: to, Document: doc.ID.GUID,
+			Request: &outbox.Request{Document: &kept, Comment: comment}, Key: idemKey, Hash: hash, MailID: mailID}, s.Clock.Now())
+		docGUID = doc.ID.GUID
+		return e
+	})
+	if err != nil || !created {
+		return id, docGUID, false, err
+	}
+	s.Mail.Wake()
+	s.Log.Info("document queued by e-mail", "id", id, "email", to, "document_guid", docGUID)
+	return id, docGUID, true, nil
 }
 
 // document turns the request into the SEOS document, checking each field.
@@ -497,9 +600,10 @@ func (in *Outgoing) document() (*seos.Document, error) {
 	}
 	for i, a := range in.Attachments {
 		f := fmt.Sprintf("attachments[%d]", i)
+		if err := CheckFileName(a.FileName); err != nil {
+			return nil, invalid(f+".fileName", "%v", err)
+		}
 		switch {
-		case strings.TrimSpace(a.FileName) == "":
-			return nil, invalid(f+".fileName", "required")
 		case strings.TrimSpace(a.MIMEType) == "":
 			return nil, invalid(f+".mimeType", "required, e.g. application/pdf")
 		case a.raw == nil && !seos.IsBase64(a.Content):
@@ -564,8 +668,10 @@ func docID(guid string, n *Number, u *URI, prefix string) (seos.DocumentID, erro
 type Status struct {
 	ID           int64          `json:"id"`
 	DocumentGUID string         `json:"documentGuid"`
-	Recipient    string         `json:"recipient"`
-	State        string         `json:"state"` // queued, sending, waiting_registration, registered, rejected, closed, stopped, failed
+	Recipient    string         `json:"recipient,omitempty"` // over SEOS: the participant's GUID
+	Email        string         `json:"email,omitempty"`     // by e-mail: the address
+	MessageID    string         `json:"messageId,omitempty"` // by e-mail: the mail's Message-ID
+	State        string         `json:"state"`               // one of PublicStates over SEOS; by e-mail queued, sending, sent, failed
 	Attempts     int            `json:"attempts"`
 	NextAttempt  string         `json:"nextAttempt,omitempty"`
 	Error        string         `json:"error,omitempty"`
@@ -573,6 +679,7 @@ type Status struct {
 	PeerURI      *URI           `json:"peerUri,omitempty"`
 	Rejection    string         `json:"rejectionReason,omitempty"`
 	ExpectClose  string         `json:"expectCloseDate,omitempty"`
+	Receipt      string         `json:"receipt,omitempty"` // the recipient's confirmation of receipt, with DS_REGISTERED
 	History      []outbox.Event `json:"history"`
 }
 
@@ -585,11 +692,12 @@ func (s *Service) Document(ctx context.Context, id int64) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &Status{ID: it.ID, DocumentGUID: it.DocumentGUID, Recipient: it.RecipientGUID, State: PublicState(it), Attempts: it.Attempts,
-		Error: it.LastError, PeerURI: uriOf(it.PeerURI), Rejection: it.RejectionReason, ExpectClose: it.ExpectClose}
-	if it.State == outbox.Queued && it.Attempts > 0 {
-		st.NextAttempt = it.NextAttemptAt.UTC().Format("2006-01-02T15:04:05Z")
+	if it.MailID != 0 {
+		return s.mailStatus(ctx, it)
 	}
+	st := &Status{ID: it.ID, DocumentGUID: it.DocumentGUID, Recipient: it.RecipientGUID, State: PublicState(it), Attempts: it.Attempts,
+		Error: it.LastError, PeerURI: uriOf(it.PeerURI), Rejection: it.RejectionReason, ExpectClose: it.ExpectClose, Receipt: it.Receipt}
+	st.NextAttempt = nextAttempt(it)
 	if it.PeerNumber != "" {
 		st.PeerNumber = &Number{Number: it.PeerNumber, Date: it.PeerDate}
 	}
@@ -599,11 +707,49 @@ func (s *Service) Document(ctx context.Context, id int64) (*Status, error) {
 	return st, nil
 }
 
+// mailStatus reports a document sent by e-mail: where its mail stands in
+// the mail queue — queued, sending (tried, to be retried), sent (the
+// submission server took it), failed (refused for good, or given up).
+func (s *Service) mailStatus(ctx context.Context, it *outbox.Item) (*Status, error) {
+	m, err := mailq.Get(ctx, s.DB, it.MailID)
+	if err != nil {
+		return nil, fmt.Errorf("ais: document %d: mail %d: %w", it.ID, it.MailID, err)
+	}
+	st := &Status{ID: it.ID, DocumentGUID: it.DocumentGUID, Email: it.RecipientGUID, MessageID: m.MessageID, Attempts: m.Attempts, Error: m.LastError}
+	switch {
+	case m.State == mailq.Sent:
+		st.State = "sent"
+	case m.State == mailq.Failed:
+		st.State = "failed"
+	case m.Attempts == 0:
+		st.State = "queued"
+	default:
+		st.State = "sending"
+		if m.State == mailq.Queued {
+			st.NextAttempt = m.NextAttemptAt.UTC().Format("2006-01-02T15:04:05Z")
+		}
+	}
+	if st.History, err = outbox.Events(ctx, s.DB, it.ID); err != nil {
+		return nil, err
+	}
+	switch {
+	case m.State == mailq.Sent:
+		st.History = append(st.History, outbox.Event{At: m.SentAt, Event: "sent", Detail: fmt.Sprintf("the submission server took it (attempt %d)", m.Attempts)})
+	case m.State == mailq.Failed:
+		st.History = append(st.History, outbox.Event{At: m.UpdatedAt, Event: "failed", Detail: m.LastError})
+	case m.LastError != "":
+		st.History = append(st.History, outbox.Event{At: m.UpdatedAt, Event: "retry", Detail: fmt.Sprintf("attempt %d: %s", m.Attempts, m.LastError)})
+	}
+	return st, nil
+}
+
 // PublicState names where an outgoing document stands, in the AIS's terms.
 func PublicState(it *outbox.Item) string {
 	switch it.State {
 	case outbox.Failed:
 		return "failed"
+	case outbox.Cancelled:
+		return "cancelled"
 	case outbox.Queued, outbox.Sending:
 		if it.Attempts == 0 {
 			return "queued"
@@ -627,8 +773,8 @@ func PublicState(it *outbox.Item) string {
 
 // Inbox lists received documents in a state ("" = all).
 func (s *Service) Inbox(ctx context.Context, state string, limit int) ([]inbox.Item, error) {
-	if st := inbox.State(state); state != "" && !st.Valid() {
-		return nil, invalid("state", "%q; use received, registered, rejected, closed or stopped", state)
+	if st := inbox.State(state); state != "" && !st.Visible() {
+		return nil, invalid("state", "%q; use received, registered, rejected, closed or stopped (documents the acceptance policy is still checking are not shown)", state)
 	}
 	return inbox.List(ctx, s.DB, inbox.State(state), limit)
 }
@@ -636,29 +782,55 @@ func (s *Service) Inbox(ctx context.Context, state string, limit int) ([]inbox.I
 // InboxItem returns a received document with its attachment list.
 func (s *Service) InboxItem(ctx context.Context, id int64) (*inbox.Item, error) {
 	it, err := inbox.Get(ctx, s.DB, id)
-	if errors.Is(err, inbox.ErrNotFound) {
+	if errors.Is(err, inbox.ErrNotFound) || (err == nil && !it.State.Visible()) {
 		return nil, &Error{Code: "not_found", Msg: fmt.Sprintf("no received document %d", id), Status: 404}
 	}
 	return it, err
 }
 
-// Attachment returns one attachment of a received document.
+// Attachment returns one attachment of a received document, in memory.
+// One the acceptance policy found infected is not handed out.
 func (s *Service) Attachment(ctx context.Context, id int64, n int) (*inbox.Attachment, []byte, error) {
-	a, b, err := inbox.AttachmentContent(ctx, s.DB, s.Files, id, n)
-	if errors.Is(err, inbox.ErrNotFound) {
-		return nil, nil, &Error{Code: "not_found", Msg: fmt.Sprintf("document %d has no attachment %d", id, n), Status: 404}
+	a, r, err := s.OpenAttachment(ctx, id, n)
+	if err != nil {
+		return nil, nil, err
 	}
-	return a, b, err
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, b, nil
 }
 
 // OpenAttachment returns one attachment of a received document with a
-// reader of its bytes (the caller closes it).
+// reader of its bytes (the caller closes it): a file of the file store is
+// streamed, not held. One the acceptance policy found infected is not
+// handed out.
 func (s *Service) OpenAttachment(ctx context.Context, id int64, n int) (*inbox.Attachment, io.ReadCloser, error) {
-	a, r, err := inbox.OpenAttachment(ctx, s.DB, s.Files, id, n)
+	it, err := s.InboxItem(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := inbox.OpenAttachment(ctx, s.DB, s.Files, id, n)
 	if errors.Is(err, inbox.ErrNotFound) {
 		return nil, nil, &Error{Code: "not_found", Msg: fmt.Sprintf("document %d has no attachment %d", id, n), Status: 404}
 	}
-	return a, r, err
+	if err != nil {
+		return nil, nil, err
+	}
+	a := &c.Attachment
+	if sig, infected := it.Verdict.Infected(a.FileName); infected {
+		c.Close()
+		return nil, nil, &Error{Code: "conflict", Status: 409,
+			Msg: fmt.Sprintf("document %d attachment %d holds a virus (%s) by the acceptance policy's scan; it is not handed out", id, n, sig)}
+	}
+	return a, readCloser{c.Reader(), c}, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // Registration is how the AIS registered a received document.
@@ -709,9 +881,11 @@ func (s *Service) Stop(ctx context.Context, id int64) error {
 }
 
 // transition moves a received document to state and, in the same
-// transaction, queues the status notification for its sender.
+// transaction, queues the status notification for its sender — over SEOS,
+// or for a document that came by e-mail, the receipt or refusal mail.
 func (s *Service) transition(ctx context.Context, id int64, state inbox.State, fill func(*inbox.Item, *inbox.Update) error) error {
 	var outID int64
+	mailed := false
 	err := store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
 		it, err := inbox.Get(ctx, tx, id)
 		if errors.Is(err, inbox.ErrNotFound) {
@@ -719,6 +893,9 @@ func (s *Service) transition(ctx context.Context, id int64, state inbox.State, f
 		}
 		if err != nil {
 			return err
+		}
+		if !it.State.Visible() {
+			return &Error{Code: "not_found", Msg: fmt.Sprintf("no received document %d", id), Status: 404}
 		}
 		if !inbox.CanMove(it.State, state) {
 			return &Error{Code: "conflict", Status: 409, Msg: fmt.Sprintf("document %d is %s; it cannot become %s", id, it.State, state)}
@@ -736,19 +913,26 @@ func (s *Service) transition(ctx context.Context, id int64, state inbox.State, f
 		if err != nil {
 			return err
 		}
-		resp := it.StatusResponse()
-		// Build the message once now, as Send does: what is queued must be
-		// sendable, or the sender would never learn what we did.
-		probe := seos.NewMessage(s.Self, it.Sender, s.Clock.Now(), seos.Body{StatusResponse: resp})
-		if _, err := probe.Document(); err != nil {
-			return invalid("", "the %s notification to the sender cannot form a valid SEOS message, so nothing was recorded: %v", resp.Status, err)
+		if it.Channel == inbox.ChannelEmail {
+			if mailed = s.Mail != nil; mailed {
+				return s.Mail.Answer(ctx, tx, it)
+			}
+			s.Log.Warn("no notice to the sender: the mail channel is off (mail.enabled)", "inbox_id", id, "state", state)
+			return nil
 		}
-		outID, _, err = outbox.Enqueue(ctx, tx, outbox.Entry{Kind: outbox.KindStatus, Recipient: it.Sender.GUID, Document: it.DocumentGUID,
-			InboxID: id, Request: &outbox.Request{Status: resp}}, s.Clock.Now())
+		outID, err = outbox.EnqueueStatus(ctx, tx, s.Self, it.Sender, id, it.StatusResponse(), s.Clock.Now())
+		if errors.Is(err, outbox.ErrUnsendable) {
+			return invalid("", "%v; nothing was recorded", err)
+		}
 		return err
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
+	case mailed:
+		s.Mail.Wake()
+		s.Log.Info("state recorded; the sender is answered by e-mail", "inbox_id", id, "state", state)
+		return nil
 	}
 	s.notify()
 	s.Log.Info("status queued", "inbox_id", id, "state", state, "outbox_id", outID)

@@ -1,9 +1,12 @@
 package ais
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/seos"
 )
@@ -12,11 +15,15 @@ import (
 // so what the AIS reads is spelled here, in the API's camelCase; the
 // OpenAPI test holds these types and openapi.yaml together.
 
-// Party is a participant as a document names it.
+// Party is a participant as a document names it. Name is the register's
+// when the register lists the participant: a header's name is the
+// sender's own claim. NameAsSent is the header's when it differs. A sender
+// by e-mail has a name only (its address is ReceivedDocument.SenderEmail).
 type Party struct {
-	EIK  string `json:"eik"`
-	Name string `json:"name"`
-	GUID string `json:"guid"`
+	EIK        string `json:"eik,omitempty"`
+	Name       string `json:"name"`
+	GUID       string `json:"guid,omitempty"`
+	NameAsSent string `json:"nameAsSent,omitempty"`
 }
 
 // Correspondent is a person or body a document concerns.
@@ -61,11 +68,15 @@ type ReceivedAttachment struct {
 
 // ReceivedDocument is a document another participant sent us.
 type ReceivedDocument struct {
-	ID              int64                `json:"id"`
-	State           string               `json:"state"`
+	ID    int64  `json:"id"`
+	State string `json:"state"`
+	// Channel is how it came: seos, or email from SenderEmail (then the
+	// subject is About, the body text DocComment, and no MessageGUID).
+	Channel         string               `json:"channel"`
+	SenderEmail     string               `json:"senderEmail,omitempty"`
 	Sender          Party                `json:"sender"`
 	DocumentGUID    string               `json:"documentGuid"`
-	MessageGUID     string               `json:"messageGuid"`
+	MessageGUID     string               `json:"messageGuid,omitempty"`
 	ReceivedAt      time.Time            `json:"receivedAt"`
 	UpdatedAt       time.Time            `json:"updatedAt"`
 	Kind            string               `json:"kind"`
@@ -84,18 +95,70 @@ type ReceivedDocument struct {
 	RejectionReason string               `json:"rejectionReason,omitempty"`
 	ExpectCloseDate string               `json:"expectCloseDate,omitempty"`
 	Attachments     []ReceivedAttachment `json:"attachments,omitempty"`
+	// NeedsReview: the acceptance policy held the document; a clerk
+	// registers or rejects it, with Acceptance.Reasons in view.
+	NeedsReview bool        `json:"needsReview"`
+	Acceptance  *Acceptance `json:"acceptance,omitempty"`
+	Receipt     string      `json:"receipt,omitempty"` // the confirmation of receipt sent with DS_REGISTERED
 }
 
-// ViewReceived turns an inbox item into what the AIS reads. links adds
-// the API's download links to the attachments.
+// Acceptance is the acceptance policy's verdict on a received document.
+// The checks keep the engine's own JSON (acceptance.Check): every check,
+// pass, fail, unknown or not-applicable, with its reason in Bulgarian,
+// Latin and English.
+type Acceptance struct {
+	Policy          string             `json:"policy"`
+	Outcome         acceptance.Outcome `json:"outcome"`
+	EvaluatedAt     time.Time          `json:"evaluatedAt"`
+	DeclinedReceipt bool               `json:"declinedReceipt"`
+	// Reasons are the enforced checks that made a hold or a reject.
+	Reasons []acceptance.Check `json:"reasons"`
+	// Checks are all of them (a single document only; lists leave them out).
+	Checks []acceptance.Check `json:"checks,omitempty"`
+}
+
+func viewAcceptance(v *acceptance.Verdict) *Acceptance {
+	if v == nil {
+		return nil
+	}
+	a := &Acceptance{Policy: v.Policy, Outcome: v.Outcome, EvaluatedAt: v.EvaluatedAt, DeclinedReceipt: v.DeclinedReceipt,
+		Reasons: v.Problems(), Checks: v.Checks}
+	if a.Reasons == nil {
+		a.Reasons = []acceptance.Check{}
+	}
+	return a
+}
+
+// View is ViewReceived with the sender's name as the register lists it
+// (the EIK was checked against the register on arrival); the name the
+// message gave is kept in NameAsSent when it differs.
+func (s *Service) View(ctx context.Context, it *inbox.Item, links bool) *ReceivedDocument {
+	v := ViewReceived(it, links)
+	e, err := s.Dir.ByGUID(ctx, it.Sender.GUID)
+	if err != nil || e == nil || strings.TrimSpace(e.AdministrativeBodyName) == "" {
+		return v // the name as sent is all there is
+	}
+	if e.AdministrativeBodyName != v.Sender.Name {
+		v.Sender.Name, v.Sender.NameAsSent = e.AdministrativeBodyName, v.Sender.Name
+	}
+	return v
+}
+
+// ViewReceived turns an inbox item into what the AIS reads, the sender as
+// the message named it. links adds the API's download links to the
+// attachments.
 func ViewReceived(it *inbox.Item, links bool) *ReceivedDocument {
 	d := &it.Document
 	v := &ReceivedDocument{
-		ID: it.ID, State: string(it.State), DocumentGUID: it.DocumentGUID, MessageGUID: it.MessageGUID,
+		ID: it.ID, State: string(it.State), Channel: it.Channel, SenderEmail: it.SenderEmail, DocumentGUID: it.DocumentGUID, MessageGUID: it.MessageGUID,
 		Sender:     Party{EIK: it.Sender.Identifier, Name: it.Sender.AdministrativeBodyName, GUID: it.Sender.GUID},
 		ReceivedAt: it.ReceivedAt, UpdatedAt: it.UpdatedAt, Kind: d.Kind, Comment: it.Comment,
 		About: deref(d.About), DocComment: deref(d.Comment), AttentionTo: deref(d.AttentionTo),
 		RejectionReason: it.RejectionReason, ExpectCloseDate: it.ExpectClose,
+		NeedsReview: it.NeedsReview, Acceptance: viewAcceptance(it.Verdict),
+	}
+	if t, ok := it.Receipt(); ok {
+		v.Receipt = t.BG + "\n" + t.Latin
 	}
 	v.Number, v.URI = numberOf(d.ID.Number), uriOf(d.ID.URI)
 	if d.ParentID != nil {

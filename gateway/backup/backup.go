@@ -125,11 +125,17 @@ func snapshot(ctx context.Context, dbPath, out string) error {
 		return fmt.Errorf("backup: open %s: %w", dbPath, err)
 	}
 	defer db.Close()
+	// Created private first: VACUUM INTO takes an empty file, and would
+	// otherwise make one with 0644 less the umask for every document.
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, store.FileMode)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	f.Close()
 	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, out); err != nil {
 		return fmt.Errorf("backup: copy %s: %w", dbPath, err)
 	}
-	f, err := os.Open(out)
-	if err != nil {
+	if f, err = os.Open(out); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	defer f.Close()

@@ -98,8 +98,12 @@ func TestCreateWhileWriting(t *testing.T) {
 	if err != nil || count(t, again, "load") != count(t, c, "load") {
 		t.Errorf("Inspect of the copy: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dest, ManifestName)); err != nil {
-		t.Error(err)
+	// A backup holds every document: the node's user's alone, whatever
+	// the umask.
+	for name, want := range map[string]os.FileMode{".": 0o700, DBName: 0o600, ManifestName: 0o600} {
+		if st, err := os.Stat(filepath.Join(dest, name)); err != nil || st.Mode().Perm() != want {
+			t.Errorf("backup %s: %v, mode %o, want %o", name, err, modeOf(st), want)
+		}
 	}
 	if _, err := Create(ctx, path, dest, Options{Now: now}); err == nil || !strings.Contains(err.Error(), "exists") {
 		t.Errorf("a second backup into the same folder: %v", err)
@@ -238,4 +242,11 @@ func TestRestoreRefusesNewerSchema(t *testing.T) {
 	if _, err := os.Stat(target); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused restore wrote %s", target)
 	}
+}
+
+func modeOf(st os.FileInfo) os.FileMode {
+	if st == nil {
+		return 0
+	}
+	return st.Mode().Perm()
 }

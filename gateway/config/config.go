@@ -34,6 +34,7 @@ type Config struct {
 	Outbound    Outbound    `yaml:"outbound"`
 	AIS         AIS         `yaml:"ais"`
 	Network     Network     `yaml:"network"`
+	Acceptance  Acceptance  `yaml:"acceptance"`
 	Mail        Mail        `yaml:"mail"`
 	Ops         Ops         `yaml:"ops"`
 	Log         Log         `yaml:"log"`
@@ -56,11 +57,21 @@ type TLS struct {
 	CA   string   `yaml:"ca"`  // DAEU CA bundle (PEM)
 	CRLs []string `yaml:"crl"` // CRL files, reloaded when they change
 	// CRLPolicy says what to do when a CRL is missing, unreadable or past
-	// its next update: "fail-closed" refuses peers, "fail-open" lets them in
-	// and raises seosgw_crl_stale. Never "revoked" when only the CRL failed.
+	// its next update: "fail-closed" refuses peers (and refuses to start
+	// without one), "fail-open" lets them in and raises seosgw_crl_stale.
+	// Never "revoked" when only the CRL failed; at runtime a file that
+	// breaks keeps its last good list until that list's NextUpdate.
 	CRLPolicy string `yaml:"crl_policy"`
 	// Digest is the signature hash: sha256, or sha1 for older .NET peers.
 	Digest string `yaml:"digest"`
+	// MinRSABits is the smallest RSA key accepted in a peer's TLS or
+	// signing certificate, the register's, and our own at start.
+	MinRSABits int `yaml:"min_rsa_bits"`
+	// RotationGrace is how long after our register entry's CertificateSN
+	// changed a peer's Error that blames our certificate is retried rather
+	// than final: the time peers' register copies take to follow a renewal.
+	// 0 turns the rule off.
+	RotationGrace Duration `yaml:"rotation_grace"`
 }
 
 // Endpoint is the SEOS Submit endpoint this node serves.
@@ -117,10 +128,14 @@ type Register struct {
 	TestParticipant string `yaml:"test_participant"`
 }
 
-// Database is the SQLite file and the message log's retention.
+// Database is the SQLite file and what it keeps how long.
 type Database struct {
 	Path         string   `yaml:"path"`
 	LogRetention Duration `yaml:"message_log_retention"`
+	// AttachmentRetention is how long the attachments of a received
+	// document stay after the AIS registered, rejected, closed or stopped
+	// it; the document and its attachment list stay.
+	AttachmentRetention Duration `yaml:"received_attachment_retention"`
 }
 
 // Outbound is how the outbox is delivered.
@@ -128,7 +143,8 @@ type Outbound struct {
 	RetryFirst    Duration `yaml:"retry_first"` // first retry delay; doubles (15m × 2^n)
 	Retries       int      `yaml:"retries"`     // retries after the first attempt
 	Workers       int      `yaml:"workers"`
-	Timeout       Duration `yaml:"timeout"` // one attempt
+	PerPeer       int      `yaml:"per_peer"` // of the workers, how many may deliver to one recipient at once
+	Timeout       Duration `yaml:"timeout"`  // one attempt
 	MaxReplyBytes ByteSize `yaml:"max_reply_bytes"`
 	StatusAfter   Duration `yaml:"status_after"` // ask about documents waiting registration this long
 	// StatusMaxInterval caps the gap between two questions about one
@@ -172,10 +188,20 @@ type Log struct {
 // which is Prometheus's own, nor the exporters' range 9100-9999.
 const DefaultOpsListen = "127.0.0.1:7360"
 
+// PerPeerLimit is outbound.per_peer as delivery applies it: below
+// outbound.workers, so that one recipient that hangs never holds every
+// worker (with one worker there is nothing to share).
+func (o Outbound) PerPeerLimit() int {
+	if o.Workers <= 1 {
+		return 1
+	}
+	return min(max(o.PerPeer, 1), o.Workers-1)
+}
+
 // Defaults returns a configuration whose values suit the local demo.
 func Defaults() *Config {
 	return &Config{
-		TLS: TLS{CRLPolicy: "fail-closed", Digest: "sha256"},
+		TLS: TLS{CRLPolicy: "fail-closed", Digest: "sha256", MinRSABits: 2048, RotationGrace: Duration(24 * time.Hour)},
 		Endpoint: Endpoint{
 			Listen: "127.0.0.1:4443", Path: "/seos/endpoint",
 			MaxAttachmentBytes: 64 << 20, MaxConcurrent: 32, MaxConcurrentPerPeer: 8,
@@ -186,14 +212,15 @@ func Defaults() *Config {
 			Refresh: Duration(10 * time.Minute), FullSync: Duration(24 * time.Hour), StaleAfter: Duration(24 * time.Hour),
 			Timeout: Duration(30 * time.Second), MaxResponseBytes: 64 << 20,
 		},
-		Database: Database{Path: "seosgw.db", LogRetention: Duration(365 * 24 * time.Hour)},
-		Outbound: Outbound{RetryFirst: Duration(15 * time.Minute), Retries: 10, Workers: 4, Timeout: Duration(2 * time.Minute),
+		Database: Database{Path: "seosgw.db", LogRetention: Duration(365 * 24 * time.Hour), AttachmentRetention: Duration(90 * 24 * time.Hour)},
+		Outbound: Outbound{RetryFirst: Duration(15 * time.Minute), Retries: 10, Workers: 4, PerPeer: 2, Timeout: Duration(2 * time.Minute),
 			MaxReplyBytes: 64 << 20, StatusAfter: Duration(72 * time.Hour), StatusMaxInterval: Duration(7 * 24 * time.Hour), Poll: Duration(time.Minute)},
-		AIS:     AIS{Listen: "127.0.0.1:8080", Spool: Spool{ScanEvery: Duration(5 * time.Second)}},
-		Network: NetworkDefaults(),
-		Mail:    mailDefaults(),
-		Ops:     Ops{Listen: DefaultOpsListen},
-		Log:     Log{Level: "info", Format: "auto"},
+		AIS:        AIS{Listen: "127.0.0.1:8080", Spool: Spool{ScanEvery: Duration(5 * time.Second)}},
+		Network:    NetworkDefaults(),
+		Acceptance: acceptanceDefaults(),
+		Mail:       mailDefaults(),
+		Ops:        Ops{Listen: DefaultOpsListen},
+		Log:        Log{Level: "info", Format: "auto"},
 	}
 }
 
@@ -279,8 +306,12 @@ func (c *Config) Validate() error {
 	for field, path := range map[string]string{"tls.cert": c.TLS.Cert, "tls.key": c.TLS.Key, "tls.ca": c.TLS.CA} {
 		if path == "" {
 			add(field, "empty; give the path of a PEM file")
-		} else if _, err := os.Stat(c.Path(path)); err != nil {
+		} else if st, err := os.Stat(c.Path(path)); err != nil {
 			add(field, "%v; check the path (relative paths start at the config file's folder)", err)
+		} else if field == "tls.key" && st.Mode().Perm()&0o077 != 0 {
+			// The key signs every message as this administration: like the
+			// AIS token, it must be readable by seosgw's user alone.
+			add(field, "%s is readable by others (mode %o); chmod 600 it (and chown it to the user seosgw runs as)", path, st.Mode().Perm())
 		}
 	}
 	for i, crl := range c.TLS.CRLs {
@@ -291,8 +322,14 @@ func (c *Config) Validate() error {
 	if c.TLS.CRLPolicy != "fail-closed" && c.TLS.CRLPolicy != "fail-open" {
 		add("tls.crl_policy", "%q; use fail-closed (refuse peers while the CRL is unusable) or fail-open", c.TLS.CRLPolicy)
 	}
+	if c.TLS.MinRSABits < 1024 || c.TLS.MinRSABits > 16384 {
+		add("tls.min_rsa_bits", "%d; use 2048 (the default; DAEU issues 2048-bit keys) or more, at most 16384", c.TLS.MinRSABits)
+	}
 	if c.TLS.Digest != "sha256" && c.TLS.Digest != "sha1" {
 		add("tls.digest", "%q; use sha256, or sha1 only for peers that need it", c.TLS.Digest)
+	}
+	if g := c.TLS.RotationGrace.D(); g < 0 || g > 30*24*time.Hour {
+		add("tls.rotation_grace", "%s; give how long peers' register copies may lag a renewal, e.g. 24h (0 turns the rule off, at most 30d)", g)
 	}
 	checkListen(add, "endpoint.listen", c.Endpoint.Listen)
 	if !strings.HasPrefix(c.Endpoint.Path, "/") {
@@ -343,6 +380,9 @@ func (c *Config) Validate() error {
 	if c.Database.LogRetention.D() < 24*time.Hour {
 		add("database.message_log_retention", "%s; keep the message log at least a day (e.g. 365d)", c.Database.LogRetention.D())
 	}
+	if c.Database.AttachmentRetention.D() < 24*time.Hour {
+		add("database.received_attachment_retention", "%s; keep received attachments at least a day after the AIS acted on them (the default is 90d)", c.Database.AttachmentRetention.D())
+	}
 	positive(add, "outbound.retry_first", c.Outbound.RetryFirst)
 	if c.Outbound.Retries < 0 || c.Outbound.Retries > 20 {
 		add("outbound.retries", "%d; the protocol retries 10 times (after 15m … 128h)", c.Outbound.Retries)
@@ -351,6 +391,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Outbound.Workers < 1 {
 		add("outbound.workers", "must be at least 1")
+	}
+	if c.Outbound.PerPeer < 1 {
+		add("outbound.per_peer", "%d; give at least 1 (the default is 2; it is used up to outbound.workers - 1)", c.Outbound.PerPeer)
 	}
 	positive(add, "outbound.timeout", c.Outbound.Timeout)
 	positive(add, "outbound.status_after", c.Outbound.StatusAfter)
@@ -392,6 +435,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	p = append(p, c.Network.Validate()...)
+	c.validateAcceptance(add)
 	c.validateMail(add)
 	checkListen(add, "ops.listen", c.Ops.Listen)
 	switch c.Log.Level {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,10 @@ func TestValidationNamesFieldAndFix(t *testing.T) {
 		{"status polling cap below its start", minimal + "outbound: {status_after: 72h, status_max_interval: 24h}\n", "outbound.status_max_interval", "shorter than outbound.status_after"},
 		{"bad listen", minimal + "ops: {listen: nowhere}\n", "ops.listen", "host:port"},
 		{"bad size", minimal + "endpoint: {max_message_bytes: lots}\n", "endpoint.max_message_bytes (line 6)", `"lots" is not a size like`},
+		{"missing acceptance rules", minimal + "acceptance: {rules: nothere.yaml}\n", "acceptance.rules", "start from configs/acceptance.maritime.example.yaml"},
+		{"acceptance rules a folder", minimal + "acceptance: {rules: .}\n", "acceptance.rules", "is a folder"},
+		{"no acceptance workers", minimal + "acceptance: {rules: ais-token, workers: 0}\n", "acceptance.workers", "1 to 64"},
+		{"acceptance timeout too short", minimal + "acceptance: {rules: ais-token, timeout: 10ms}\n", "acceptance.timeout", "at least 1s"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -68,6 +73,24 @@ func TestValidationNamesFieldAndFix(t *testing.T) {
 				t.Errorf("error %q should name %q and say %q", err, c.field, c.fix)
 			}
 		})
+	}
+}
+
+// A transport key others can read is refused at start, as the AIS token
+// is: it signs every message as this administration.
+func TestKeyReadableByOthersIsRefused(t *testing.T) {
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o604} {
+		dir := writeFiles(t)
+		if err := os.Chmod(filepath.Join(dir, "key.pem"), mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Parse([]byte(minimal), dir)
+		if err == nil || !strings.Contains(err.Error(), "tls.key: key.pem is readable by others (mode "+strconv.FormatUint(uint64(mode), 8)+"); chmod 600 it") {
+			t.Errorf("key mode %o: %v", mode, err)
+		}
+	}
+	if _, err := Parse([]byte(minimal), writeFiles(t)); err != nil {
+		t.Errorf("key mode 600: %v", err)
 	}
 }
 

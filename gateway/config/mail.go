@@ -108,6 +108,9 @@ func (c *Config) validateMail(add func(string, string, ...any)) {
 	if !m.Enabled {
 		return
 	}
+	if c.Acceptance.Rules == "" {
+		add("mail.enabled", "the e-mail channel needs acceptance.rules: mail from anyone is judged by the administration's rules (formats, signatures, viruses) before the AIS sees it")
+	}
 	if len(m.Addresses) == 0 {
 		add("mail.addresses", "empty; give the official address(es), e.g. [ebma@marad.bg]")
 	}
@@ -167,8 +170,10 @@ func (c *Config) validateMail(add func(string, string, ...any)) {
 	for field, p := range map[string]string{"mail.signing.cert": m.Signing.Cert, "mail.signing.key": m.Signing.Key} {
 		if p == "" {
 			add(field, "empty; receipts and refusals are signed: give the administration's signing certificate and key (PEM)")
-		} else if _, err := os.Stat(c.Path(p)); err != nil {
+		} else if st, err := os.Stat(c.Path(p)); err != nil {
 			add(field, "%v; check the path", err)
+		} else if field == "mail.signing.key" && st.Mode().Perm()&0o077 != 0 {
+			add(field, "%s is readable by others (mode %o); chmod 600 it", p, st.Mode().Perm())
 		}
 	}
 	for i, r := range m.Kinds.Rules {

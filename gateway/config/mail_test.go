@@ -8,7 +8,8 @@ import (
 )
 
 // mailOn is a valid enabled mail section (files from writeFiles).
-const mailOn = `mail:
+const mailOn = `acceptance: {rules: ais-token}
+mail:
   enabled: true
   addresses: [ebma@marad.example]
   smtp: {listen: "127.0.0.1:2525"}
@@ -38,8 +39,10 @@ func TestMailSection(t *testing.T) {
 			`submission: {server: "smtp.marad.example:25", tls: none, username: gw, password_file: ais-token}`, "mail.submission.tls", "in clear"},
 		{"password file readable by others", "password_file: ais-token", "password_file: open-password", "mail.submission.password_file", "chmod 600"},
 		{"no signing key", "signing: {cert: cert.pem, key: key.pem}", "signing: {cert: cert.pem}", "mail.signing.key", "signing certificate"},
+		{"signing key readable by others", "signing: {cert: cert.pem, key: key.pem}", "signing: {cert: cert.pem, key: open-password}", "mail.signing.key", "readable by others (mode 644); chmod 600"},
 		{"IMAP without a user", `smtp: {listen: "127.0.0.1:2525"}`, `imap: {server: "mail.marad.example:993", password_file: ais-token}`, "mail.imap.username", "login"},
 		{"bad kind pattern", "signing:", "kinds: {rules: [{kind: Заявление, subject: \"(\"}]}\n  signing:", "mail.kinds.rules[0].subject", "RE2"},
+		{"no acceptance policy", "acceptance: {rules: ais-token}", "", "mail.enabled", "acceptance.rules"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			y := strings.Replace(mailOn, tc.from, tc.to, 1)

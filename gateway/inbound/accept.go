@@ -60,7 +60,18 @@ func (p *Pipeline) accept(ctx context.Context, x *exchange) (Response, error) {
 		p.Metrics.requests.WithLabelValues(x.msgType, r.outcome).Inc()
 		p.Log.Info("accepted", "type", x.msgType, "outcome", r.outcome, "message_guid", m.Header.MessageGUID,
 			"sender", m.Header.Sender.GUID, "document_guid", documentGUID(m))
-		if r.inboxID != 0 && p.Received != nil {
+		// Quirks count only here: the metric counts accepted messages, and a
+		// refused one must not inflate it.
+		for _, q := range m.Tolerated {
+			p.Metrics.tolerated.WithLabelValues(string(q)).Inc()
+			p.Log.Info("tolerated a production peer's schema departure", "quirk", q, "message_guid", m.Header.MessageGUID,
+				"sender", m.Header.Sender.GUID, "peer_serial", x.serial)
+		}
+		switch {
+		case r.inboxID == 0:
+		case p.Judge != nil:
+			p.Judge(r.inboxID)
+		case p.Received != nil:
 			p.Received(r.inboxID)
 		}
 		return Response{Status: 200, Body: env}, nil
@@ -229,7 +240,7 @@ func (p *Pipeline) persist(ctx context.Context, x *exchange, raw keptBytes, pred
 			return err
 		}
 		if b := m.Body.RegistrationRequest; b != nil && !pred.received {
-			r.inboxID, err = inbox.Add(ctx, q, m.Header.Sender, m.Header.MessageGUID, b, logID, now)
+			r.inboxID, err = inbox.Add(ctx, q, m.Header.Sender, m.Header.MessageGUID, b, logID, now, p.arrival())
 			if errors.Is(err, inbox.ErrExists) {
 				return errChanged // it came before after all: the reply says so
 			}
@@ -246,4 +257,13 @@ func (p *Pipeline) persist(ctx context.Context, x *exchange, raw keptBytes, pred
 		return err
 	})
 	return r, err
+}
+
+// arrival is the state a received document is stored in: checking while an
+// acceptance policy is to judge it first.
+func (p *Pipeline) arrival() inbox.State {
+	if p.Judge != nil {
+		return inbox.Checking
+	}
+	return inbox.Received
 }

@@ -27,9 +27,11 @@ const (
 	SchemaInvalid     Reason = "schema_invalid"
 	WrongRecipient    Reason = "wrong_recipient"
 	SenderNotAllowed  Reason = "sender_not_allowed"
+	EIKMismatch       Reason = "eik_mismatch"
 	TLSCertMismatch   Reason = "tls_certificate_mismatch"
 	SignatureInvalid  Reason = "signature_invalid"
 	SignerMismatch    Reason = "signer_certificate_mismatch"
+	WeakKey           Reason = "weak_key"
 	ClockSkew         Reason = "clock_skew"
 	DuplicateMessage  Reason = "duplicate_message"
 	UnexpectedMessage Reason = "unexpected_message"
@@ -40,7 +42,7 @@ const (
 // Reasons lists every Reason, so that metrics can show each at 0 before
 // the first refusal.
 var Reasons = []Reason{TooLarge, TooComplex, NotWellFormed, SchemaInvalid, WrongRecipient, SenderNotAllowed, TLSCertMismatch, SignatureInvalid,
-	SignerMismatch, ClockSkew, DuplicateMessage, UnexpectedMessage, Internal, NotAccepting}
+	SignerMismatch, WeakKey, EIKMismatch, ClockSkew, DuplicateMessage, UnexpectedMessage, Internal, NotAccepting}
 
 // Fault is a refusal of a message.
 type Fault struct {

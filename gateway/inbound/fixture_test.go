@@ -96,7 +96,7 @@ func newWorld(t testing.TB, o options) *world {
 	commit := store.NewCommitter(w.db, 64)
 	t.Cleanup(commit.Close)
 	w.pipeline = &Pipeline{Self: w.b.entity, Dir: dir, Policy: register.Policy{SelfGUID: w.b.entity.GUID},
-		Signer: &xmldsig.Signer{Key: w.b.id.Key, Cert: w.b.id.Cert}, DB: w.db, Files: files, Commit: commit, Clock: clock.System, Skew: 10 * time.Minute,
+		Identity: w.b.id, DB: w.db, Files: files, Commit: commit, Clock: clock.System, Skew: 10 * time.Minute,
 		MaxMessageBytes: o.maxBytes, Log: log, Metrics: NewMetrics(w.reg)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

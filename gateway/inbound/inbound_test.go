@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -447,38 +448,108 @@ func TestWeAreInactive(t *testing.T) {
 }
 
 // A document without files as the deployed .NET node sends it (an empty
-// DocAttachmentList) is accepted as having no attachments and counted.
+// DocAttachmentList) is accepted as having no attachments, counted and logged
+// at info. A refused one, though it parsed with the same quirk, is neither
+// counted nor logged: the metric counts accepted messages.
 func TestEmptyAttachmentListAccepted(t *testing.T) {
+	tolerated := func(w *world) float64 {
+		return testutil.ToFloat64(w.pipeline.Metrics.tolerated.WithLabelValues(string(seos.QuirkEmptyAttachmentList)))
+	}
+	for _, c := range []struct {
+		name     string
+		to       func(w *world) seos.Entity // the message's recipient
+		tamper   func(signed string) string
+		accepted bool
+	}{
+		{name: "accepted", to: func(w *world) seos.Entity { return w.b.entity }, accepted: true},
+		{name: "wrong recipient", to: func(w *world) seos.Entity { return w.c.entity }},
+		{name: "signature does not verify", to: func(w *world) seos.Entity { return w.b.entity },
+			tamper: func(s string) string {
+				return strings.Replace(s, "за регистрация", "за регистрациЯ", 1)
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t, options{})
+			logs := &testkit.SyncBuffer{}
+			w.pipeline.Log = slog.New(slog.NewJSONHandler(logs, nil))
+			m := registration(w.a.entity, c.to(w), seos.NewGUID())
+			unsigned, err := m.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := string(unsigned)
+			start, end := strings.Index(s, "<DocAttachmentList>"), strings.Index(s, "</DocAttachmentList>")+len("</DocAttachmentList>")
+			parsed, doc, err := seos.Parse([]byte(s[:start] + "<DocAttachmentList/>" + s[end:]))
+			if err != nil || len(parsed.Tolerated) != 1 {
+				t.Fatalf("the quirk did not parse as tolerated: %v %v", parsed, err)
+			}
+			if err := (&xmldsig.Signer{Key: w.a.id.Key, Cert: w.a.id.Cert}).Sign(doc); err != nil {
+				t.Fatal(err)
+			}
+			signed, _ := seos.WriteCompact(doc)
+			if c.tamper != nil {
+				signed = []byte(c.tamper(string(signed)))
+			}
+			reply, _ := w.submit(w.a.id, signed)
+			logged := strings.Contains(logs.String(), `"quirk":"empty_attachment_list"`)
+			if !c.accepted {
+				if reply.Body.Error == nil {
+					t.Fatalf("not refused: %+v", reply.Body)
+				}
+				if v := tolerated(w); v != 0 || logged {
+					t.Errorf("a refused message counted (%v) or logged (%v) as tolerated:\n%s", v, logged, logs)
+				}
+				return
+			}
+			if reply.Body.StatusResponse == nil || reply.Body.StatusResponse.Status != seos.StatusWaitRegistration {
+				t.Fatalf("not accepted: %+v", reply.Body)
+			}
+			it, err := inbox.Find(context.Background(), w.db, w.a.entity.GUID, parsed.Body.RegistrationRequest.Document.ID.GUID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if it, _ = inbox.Get(context.Background(), w.db, it.ID); len(it.Attachments) != 0 {
+				t.Errorf("stored %d attachments", len(it.Attachments))
+			}
+			if v := tolerated(w); v != 1 {
+				t.Errorf("tolerated metric %v, want 1", v)
+			}
+			if !logged || !strings.Contains(logs.String(), `"level":"INFO","msg":"tolerated a production peer's schema departure"`) {
+				t.Errorf("no info line for the tolerated quirk:\n%s", logs)
+			}
+		})
+	}
+}
+
+// TestRegistrationWaitsForTheJudge: with an acceptance policy the document
+// is stored checking and the judge is woken instead of the AIS bridge; the
+// reply and a status request both say DS_WAIT_REGISTRATION, and a resend is
+// still DS_ALREADY_RECEIVED.
+func TestRegistrationWaitsForTheJudge(t *testing.T) {
 	w := newWorld(t, options{})
+	var judged, received []int64
+	w.pipeline.Judge = func(id int64) { judged = append(judged, id) }
+	w.pipeline.Received = func(id int64) { received = append(received, id) }
 	doc := seos.NewGUID()
-	m := registration(w.a.entity, w.b.entity, doc)
-	unsigned, err := m.Marshal()
-	if err != nil {
-		t.Fatal(err)
+	reply, _ := w.submit(w.a.id, testkit.Sign(t, w.a.id, registration(w.a.entity, w.b.entity, doc)))
+	if r := reply.Body.StatusResponse; r == nil || r.Status != seos.StatusWaitRegistration {
+		t.Fatalf("reply: %+v", reply.Body)
 	}
-	s := string(unsigned)
-	start, end := strings.Index(s, "<DocAttachmentList>"), strings.Index(s, "</DocAttachmentList>")+len("</DocAttachmentList>")
-	parsed, doc2, err := seos.Parse([]byte(s[:start] + "<DocAttachmentList/>" + s[end:]))
-	if err != nil {
-		t.Fatal(err)
+	it, err := inbox.Find(context.Background(), w.db, w.a.entity.GUID, doc)
+	if err != nil || it.State != inbox.Checking {
+		t.Fatalf("stored %+v (%v), want checking", it, err)
 	}
-	if err := (&xmldsig.Signer{Key: w.a.id.Key, Cert: w.a.id.Cert}).Sign(doc2); err != nil {
-		t.Fatal(err)
+	if len(judged) != 1 || judged[0] != it.ID || len(received) != 0 {
+		t.Errorf("judge woken for %v, AIS bridge for %v", judged, received)
 	}
-	signed, _ := seos.WriteCompact(doc2)
-	reply, _ := w.submit(w.a.id, signed)
-	if reply.Body.StatusResponse == nil || reply.Body.StatusResponse.Status != seos.StatusWaitRegistration {
-		t.Fatalf("not accepted: %+v", reply.Body)
+	reply, _ = w.submit(w.a.id, testkit.Sign(t, w.a.id, registration(w.a.entity, w.b.entity, doc)))
+	if r := reply.Body.StatusResponse; r == nil || r.Status != seos.StatusAlreadyReceived {
+		t.Errorf("resent: %+v", reply.Body)
 	}
-	it, err := inbox.Find(context.Background(), w.db, w.a.entity.GUID, parsed.Body.RegistrationRequest.Document.ID.GUID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if it, _ = inbox.Get(context.Background(), w.db, it.ID); len(it.Attachments) != 0 {
-		t.Errorf("stored %d attachments", len(it.Attachments))
-	}
-	if v := testutil.ToFloat64(w.pipeline.Metrics.tolerated.WithLabelValues(string(seos.QuirkEmptyAttachmentList))); v != 1 {
-		t.Errorf("tolerated metric %v", v)
+	ask := seos.NewMessage(w.a.entity, w.b.entity, time.Now(), seos.Body{StatusRequest: &seos.StatusRequest{DocID: seos.DocumentID{GUID: doc}}})
+	reply, _ = w.submit(w.a.id, testkit.Sign(t, w.a.id, ask))
+	if r := reply.Body.StatusResponse; r == nil || r.Status != seos.StatusWaitRegistration {
+		t.Errorf("status while checking: %+v", reply.Body)
 	}
 }
 

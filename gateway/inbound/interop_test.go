@@ -8,8 +8,8 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/integration/extools"
-	"github.com/seosgw/seosgw/schemas"
 )
 
 // A request built and signed by the .NET peer is accepted, and the node's
@@ -24,14 +24,7 @@ func TestDotnetPeerInterop(t *testing.T) {
 	}
 	pfx := filepath.Join(dir, "a.pfx")
 	extools.PKCS12(t, certPath, keyPath, pfx, "test")
-	schemaDir := extools.ReferenceSchemas(t)
-	entry := filepath.Join(schemaDir, "seos-all.xsd")
-	if schemaDir == "" {
-		schemaDir = filepath.Join(dir, "schemas")
-		os.Mkdir(schemaDir, 0o755)
-		schemas.WriteDir(schemaDir)
-		entry = filepath.Join(schemaDir, schemas.Entry)
-	}
+	schemaDir, entry := testkit.Schemas(t)
 	for _, hash := range []string{"sha1", "sha256"} {
 		t.Run(hash, func(t *testing.T) {
 			m := registration(w.a.entity, w.b.entity, seos.NewGUID())

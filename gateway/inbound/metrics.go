@@ -64,6 +64,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.signatureFailures.WithLabelValues(string(k))
 	}
 	m.signatureFailures.WithLabelValues(signerMismatch)
+	m.signatureFailures.WithLabelValues(weakKey)
 	m.signatureFailures.WithLabelValues(otherSignatureFailure)
 	for t, outcomes := range map[seos.MessageType][]string{
 		seos.TypeRegistrationRequest: {"accepted", "already_received", "refused"},
@@ -82,5 +83,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // Signature failure kinds besides xmldsig's.
 const (
 	signerMismatch        = "signer_mismatch" // signed with another certificate than the TLS one / the register's
+	weakKey               = "weak_key"        // an RSA key under tls.min_rsa_bits
 	otherSignatureFailure = "other"
 )

@@ -40,9 +40,11 @@ type Pipeline struct {
 	Self   seos.Entity // this participant, as the register lists it
 	Dir    Directory
 	Policy register.Policy
-	Signer *xmldsig.Signer // key and certificate; Hash decides the algorithm
+	// Identity signs the replies: our transport certificate and key in
+	// force at each reply.
+	Identity pki.Source
 	// Hash is the signature hash for replies to a peer (sha1 for old .NET
-	// peers configured so); nil keeps Signer.Hash.
+	// peers configured so); nil signs with sha256.
 	Hash func(peerGUID string) xmldsig.Hash
 	DB   *sql.DB
 	// Files is where large attachments and the bytes of large requests
@@ -57,14 +59,23 @@ type Pipeline struct {
 	// limit of one decoded attachment (0: none but the request's).
 	MaxMessageBytes    int64
 	MaxAttachmentBytes int64
-	Log                *slog.Logger
-	Metrics            *Metrics
+	// MinRSABits is the smallest RSA key a signature may be made with
+	// (tls.min_rsa_bits); 0 is pki.DefaultMinRSABits.
+	MinRSABits int
+	Log        *slog.Logger
+	Metrics    *Metrics
 	// Transitions logs and counts what peers' status reports did to the
 	// documents we sent (nil: not counted).
 	Transitions *outbox.Observer
 	// Received, when set, is called after a document is committed (to wake
 	// the AIS bridge); it must not block.
 	Received func(inboxID int64)
+	// Judge, when set, means a received document waits for the acceptance
+	// policy's verdict (inbox state checking) before the AIS sees it: Judge
+	// is called after the commit instead of Received, to wake the judge,
+	// and must not block. The reply is DS_WAIT_REGISTRATION either way; a
+	// refusal follows as its own DS_REJECTED notification.
+	Judge func(inboxID int64)
 	// PeerSeen, when set, is told each sender's certificate expiry.
 	PeerSeen func(guid string, notAfter time.Time)
 
@@ -113,6 +124,7 @@ type exchange struct {
 	msg      *seos.Message
 	tree     *etree.Document // the message without its attachment bodies
 	sender   *register.Entity
+	self     *register.Entity // our register entry
 	msgType  string
 	guess    headerGuess // from a message that failed to parse
 	over     bool        // more arrived than the limit
@@ -145,6 +157,7 @@ func (p *Pipeline) Handle(ctx context.Context, req Request) (resp Response) {
 		p.checkSender,
 		p.checkTLSCertificate,
 		p.checkSignature,
+		p.checkEIKs,
 		p.checkClock,
 	} {
 		if err := step(ctx, x); err != nil {

@@ -70,12 +70,7 @@ func (p *Pipeline) readRequest(_ context.Context, x *exchange) error {
 	}
 	x.msg, x.tree = msg, tree
 	x.msgType = string(msg.Header.MessageType)
-	for _, q := range msg.Tolerated {
-		p.Metrics.tolerated.WithLabelValues(string(q)).Inc()
-		p.Log.Info("tolerated a production peer's schema departure", "quirk", q, "message_guid", msg.Header.MessageGUID,
-			"sender", msg.Header.Sender.GUID, "peer_serial", x.serial)
-	}
-	return nil
+	return nil // msg.Tolerated is counted at accept, not for refusals
 }
 
 // envelopeLimits and messageLimits are the tokenizer's caps for the two

@@ -5,11 +5,8 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
+	"github.com/seosgw/seosgw/gateway/xmldsig"
 )
-
-// unknownPeer stands in as Recipient of an Error when nothing tells us who
-// sent the request (the schema requires a Recipient).
-var unknownPeer = seos.Entity{Identifier: "неизвестен", AdministrativeBodyName: "неизвестен подател", GUID: "{00000000-0000-0000-0000-000000000000}"}
 
 // refuse answers with a signed Error naming the refused message.
 func (p *Pipeline) refuse(ctx context.Context, x *exchange, f *Fault) Response {
@@ -60,13 +57,14 @@ func (p *Pipeline) recipientFor(ctx context.Context, x *exchange) seos.Entity {
 			return es[0].Node()
 		}
 	}
-	return unknownPeer
+	return seos.UnknownSender
 }
 
 // signedReply builds, signs and wraps a reply from us to `to`.
 func (p *Pipeline) signedReply(to seos.Entity, body seos.Body) ([]byte, error) {
 	m := seos.NewMessage(p.Self, to, p.Clock.Now(), body)
-	signer := *p.Signer
+	id := p.Identity.Current()
+	signer := xmldsig.Signer{Key: id.Key, Cert: id.Cert, Hash: xmldsig.SHA256}
 	if p.Hash != nil {
 		signer.Hash = p.Hash(to.GUID)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -15,8 +16,8 @@ import (
 
 // The steps, in order: size → TLS identity (cheap, before any parsing) →
 // read (SOAP, message, attachments, digests: one pass) → recipient →
-// sender → TLS certificate is the sender's → signature → clock →
-// dedupe/persist → reply.
+// sender → TLS certificate is the sender's → signature → EIKs are the
+// register's → clock → dedupe/persist → reply.
 
 // checkSize refuses a body announced larger than the limit at once,
 // without reading it.
@@ -67,7 +68,7 @@ func (p *Pipeline) checkSender(ctx context.Context, x *exchange) error {
 	if err != nil {
 		return ourFault(Internal, "Регистърът на участниците е недостъпен.", "register lookup failed", err)
 	}
-	x.sender = sender
+	x.sender, x.self = sender, self
 	d := p.Policy.MayExchange(self, sender)
 	if d.Allowed {
 		return nil
@@ -76,6 +77,26 @@ func (p *Pipeline) checkSender(ctx context.Context, x *exchange) error {
 		return ourFault(NotAccepting, "Получателят не е активен участник в обмена.", d.Detail, nil)
 	}
 	return senderFault(SenderNotAllowed, senderRefusalBG(d.Reason, guid), "sender may not exchange: "+d.Detail, nil)
+}
+
+// checkEIKs compares the EIKs the signed header names with the register's:
+// the GUID alone would let a peer present itself as another administration
+// (the AIS shows the EIK and name). The name is not compared: the AIS is
+// shown the register's, and the message keeps its own as sent.
+func (p *Pipeline) checkEIKs(_ context.Context, x *exchange) error {
+	h := x.msg.Header
+	for _, c := range []struct {
+		role, roleBG string
+		said         seos.Entity
+		reg          *register.Entity
+	}{{"Sender", "подателя", h.Sender, x.sender}, {"Recipient", "получателя", h.Recipient, x.self}} {
+		if said, listed := strings.TrimSpace(c.said.Identifier), strings.TrimSpace(c.reg.Identifier); said != listed {
+			return senderFault(EIKMismatch,
+				fmt.Sprintf("ЕИК на %s в съобщението (%s) се различава от вписания в регистъра на участниците за %s (%s).", c.roleBG, said, c.reg.GUID, listed),
+				fmt.Sprintf("%s/Identifier %q is not the register's EIK %q of %s", c.role, said, listed, c.reg.GUID), nil)
+		}
+	}
+	return nil
 }
 
 func senderRefusalBG(reason register.Reason, guid string) string {
@@ -118,10 +139,25 @@ func (p *Pipeline) checkSignature(_ context.Context, x *exchange) error {
 			"Съобщението е подписано със сертификат, различен от транспортния сертификат на подателя.",
 			fmt.Sprintf("signed with certificate serial %s, sender's register serial is %s", pki.SerialHex(res.Cert), x.sender.CertificateSN), nil)
 	}
+	if err := pki.CheckKey(res.Cert.PublicKey, p.MinRSABits); err != nil {
+		// TLS refuses such a certificate already; a signature is judged on
+		// its own all the same, whatever transport brought it.
+		p.Metrics.signatureFailures.WithLabelValues(weakKey).Inc()
+		return senderFault(WeakKey,
+			"Съобщението е подписано с RSA ключ, по-къс от допустимия ("+fmt.Sprint(minBits(p.MinRSABits))+" бита).",
+			fmt.Sprintf("signed with certificate serial %s: %v", pki.SerialHex(res.Cert), err), nil)
+	}
 	if p.PeerSeen != nil {
 		p.PeerSeen(x.sender.GUID, res.Cert.NotAfter)
 	}
 	return nil
+}
+
+func minBits(n int) int {
+	if n <= 0 {
+		return pki.DefaultMinRSABits
+	}
+	return n
 }
 
 func (p *Pipeline) checkClock(_ context.Context, x *exchange) error {

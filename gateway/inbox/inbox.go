@@ -14,16 +14,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/blob"
+	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/store"
 )
 
 // State is where a received document stands (inbox.state), driven by the
-// AIS.
+// acceptance policy while it is checking, then by the AIS.
 type State string
 
 const (
+	Checking   State = "checking" // waiting for the acceptance policy's verdict; DS_WAIT_REGISTRATION, unseen by the AIS
 	Received   State = "received" // DS_WAIT_REGISTRATION
 	Registered State = "registered"
 	Rejected   State = "rejected"
@@ -31,11 +34,13 @@ const (
 	Stopped    State = "stopped"
 )
 
-// transitions is the one table of what the AIS may do to a received
-// document (PROTOCOL §5): register or reject it while it waits, then close
-// or stop the work on a registered one. Rejected, closed and stopped are
-// final.
+// transitions is the one table of how a received document moves
+// (PROTOCOL §5): the acceptance policy's verdict takes it from checking to
+// received (accept, hold) or rejected; the AIS registers or rejects it
+// while it waits, then closes or stops the work on a registered one.
+// Rejected, closed and stopped are final.
 var transitions = map[State][]State{
+	Checking:   {Received, Rejected},
 	Received:   {Registered, Rejected},
 	Registered: {Closed, Stopped},
 	Rejected:   nil,
@@ -43,7 +48,9 @@ var transitions = map[State][]State{
 	Stopped:    nil,
 }
 
-// CanMove says whether the AIS may move a document from one state to another.
+// CanMove says whether a document may move from one state to another:
+// by the verdict from checking, by the AIS from any state it sees
+// (Visible).
 func CanMove(from, to State) bool {
 	for _, s := range transitions[from] {
 		if s == to {
@@ -59,17 +66,9 @@ func (s State) Valid() bool {
 	return ok
 }
 
-// final lists the states the table lets nothing leave: the work on the
-// document is over.
-func final() []any {
-	var out []any
-	for s, next := range transitions {
-		if len(next) == 0 {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+// Visible reports whether the AIS sees a document in this state (API,
+// spool) and may act on it: not while the policy has yet to judge it.
+func (s State) Visible() bool { return s.Valid() && s != Checking }
 
 // DocStatus is what the protocol calls a state.
 func (s State) DocStatus() seos.DocStatus {
@@ -104,6 +103,15 @@ type Item struct {
 	ExpectClose     string            `json:"expectClose,omitempty"`
 	UpdatedAt       time.Time         `json:"updatedAt"`
 	Attachments     []Attachment      `json:"attachments"`
+	// Verdict is the acceptance policy's judgement (nil when no policy
+	// judged the document); NeedsReview marks one it held until a clerk
+	// registers or rejects it.
+	Verdict     *acceptance.Verdict `json:"verdict,omitempty"`
+	NeedsReview bool                `json:"needsReview,omitempty"`
+	// Channel is how the document came (ChannelSEOS, ChannelEmail); one
+	// that came by e-mail has SenderEmail and no sender GUID.
+	Channel     string `json:"channel"`
+	SenderEmail string `json:"senderEmail,omitempty"`
 }
 
 // Attachment describes one attached file.
@@ -123,11 +131,55 @@ type Querier interface {
 }
 
 // Add stores a received registration request and its decoded attachments
-// (a body read as a stream is in a file of the file store, or in its
-// Stored.Data). The caller's transaction also records the message and its
-// log entry.
-func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string, req *seos.RegistrationRequest, logID int64, at time.Time) (int64, error) {
-	doc := req.Document
+// in state (Received, or Checking when the acceptance policy judges it
+// first); a body read as a stream is in the file store already, or in its
+// Stored.Data. The caller's transaction also records the message and its
+// log entry. ErrExists: the sender sent this document before.
+func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string, req *seos.RegistrationRequest, logID int64, at time.Time, state State) (int64, error) {
+	if state != Received && state != Checking {
+		return 0, fmt.Errorf("inbox: a document arrives received or checking, not %q", state)
+	}
+	files := make([]File, len(req.Document.Attachments))
+	for i, a := range req.Document.Attachments {
+		files[i] = File{Name: a.FileName, MIMEType: a.MIMEType, Stored: a.Stored}
+		if a.Stored == nil {
+			body, err := a.Body.Decode()
+			if err != nil {
+				return 0, fmt.Errorf("inbox: attachment %d (%s): %w", i+1, a.FileName, err)
+			}
+			files[i].Content = bytes.NewReader(body)
+		}
+		if a.Comment != nil {
+			files[i].Comment = *a.Comment
+		}
+	}
+	return insert(ctx, q, &row{channel: ChannelSEOS, sender: sender, messageGUID: messageGUID, doc: req.Document, comment: req.Comment,
+		logID: logID, at: at, state: state}, files)
+}
+
+// File is an attachment to store: already kept (Stored: in the file store
+// or in memory), else read once from Content.
+type File struct {
+	Name, MIMEType, Comment string
+	Stored                  *seos.StoredBody
+	Content                 io.Reader
+}
+
+// row is what a received document's inbox row holds, whatever its channel.
+type row struct {
+	channel, senderEmail string
+	sender               seos.Entity
+	messageGUID          string
+	doc                  seos.Document
+	comment              string
+	logID                int64
+	at                   time.Time
+	state                State
+}
+
+// insert writes a received document and its attachments.
+func insert(ctx context.Context, q Querier, r *row, files []File) (int64, error) {
+	doc := r.doc
 	doc.Attachments = nil // bodies go to inbox_attachments, decoded
 	docJSON, err := json.Marshal(doc)
 	if err != nil {
@@ -137,13 +189,14 @@ func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string,
 	if doc.About != nil {
 		about = *doc.About
 	}
-	ts := store.FormatTime(at)
+	ts := store.FormatTime(r.at)
 	res, err := q.ExecContext(ctx, `INSERT INTO inbox
 		(sender_guid_key, sender_guid, sender_eik, sender_name, document_guid_key, document_guid, message_guid, received_at, log_id,
-		 kind, about, document_json, comment, state, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		seos.CanonicalGUID(sender.GUID), sender.GUID, sender.Identifier, sender.AdministrativeBodyName,
-		seos.CanonicalGUID(doc.ID.GUID), doc.ID.GUID, messageGUID, ts, logID, doc.Kind, about, string(docJSON), req.Comment, Received, ts)
+		 kind, about, document_json, comment, state, updated_at, channel, sender_email)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		seos.CanonicalGUID(r.sender.GUID), r.sender.GUID, r.sender.Identifier, r.sender.AdministrativeBodyName,
+		seos.CanonicalGUID(doc.ID.GUID), doc.ID.GUID, r.messageGUID, ts, r.logID, doc.Kind, about, string(docJSON), r.comment, r.state, ts,
+		r.channel, r.senderEmail)
 	if store.IsUniqueViolation(err) {
 		return 0, ErrExists
 	}
@@ -154,29 +207,23 @@ func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string,
 	if err != nil {
 		return 0, fmt.Errorf("inbox: insert: %w", err)
 	}
-	for i, a := range req.Document.Attachments {
+	for i, f := range files {
 		var body []byte
 		var size int64
 		file := ""
-		switch s := a.Stored; {
-		case s != nil:
+		if s := f.Stored; s != nil {
 			body, file, size = s.Data, s.Blob, s.Size
-		default:
-			var err error
-			if body, err = a.Body.Decode(); err != nil {
-				return 0, fmt.Errorf("inbox: attachment %d (%s): %w", i+1, a.FileName, err)
+		} else {
+			if body, err = io.ReadAll(f.Content); err != nil {
+				return 0, fmt.Errorf("inbox: attachment %d (%s): %w", i+1, f.Name, err)
 			}
 			size = int64(len(body))
 		}
 		if body == nil {
 			body = []byte{}
 		}
-		comment := ""
-		if a.Comment != nil {
-			comment = *a.Comment
-		}
 		if _, err := q.ExecContext(ctx, `INSERT INTO inbox_attachments (inbox_id, idx, file_name, mime_type, comment, size, content, file) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, i+1, a.FileName, a.MIMEType, comment, size, body, file); err != nil {
+			id, i+1, f.Name, f.MIMEType, f.Comment, size, body, file); err != nil {
 			return 0, fmt.Errorf("inbox: attachment %d: %w", i+1, err)
 		}
 	}
@@ -191,7 +238,8 @@ var ErrExists = errors.New("inbox: this sender sent a document with this Documen
 var ErrNotFound = errors.New("inbox: no such document")
 
 const itemColumns = `id, sender_guid, sender_eik, sender_name, document_guid, message_guid, received_at, log_id, state,
-	document_json, comment, reg_number, reg_date, reg_uri_json, rejection_reason, expect_close, updated_at`
+	document_json, comment, reg_number, reg_date, reg_uri_json, rejection_reason, expect_close, updated_at, verdict_json, needs_review,
+	channel, sender_email`
 
 // Find returns the document a sender sent with this DocumentGUID.
 func Find(ctx context.Context, q Querier, senderGUID, documentGUID string) (*Item, error) {
@@ -220,16 +268,23 @@ func Get(ctx context.Context, q Querier, id int64) (*Item, error) {
 	return it, rows.Err()
 }
 
-// List returns documents in a state ("" for all), oldest first.
+// ByLog returns the document a registration request logged as logID
+// brought.
+func ByLog(ctx context.Context, q Querier, logID int64) (*Item, error) {
+	return one(ctx, q, `SELECT `+itemColumns+` FROM inbox WHERE log_id = ?`, logID)
+}
+
+// List returns documents in a state ("" for every state the AIS sees),
+// oldest first.
 func List(ctx context.Context, q Querier, state State, limit int) ([]Item, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	query := `SELECT ` + itemColumns + ` FROM inbox`
-	args := []any{}
+	query := `SELECT ` + itemColumns + ` FROM inbox WHERE state <> ?`
+	args := []any{Checking}
 	if state != "" {
-		query += ` WHERE state = ?`
-		args = append(args, state)
+		query = `SELECT ` + itemColumns + ` FROM inbox WHERE state = ?`
+		args = []any{state}
 	}
 	rows, err := q.QueryContext(ctx, query+` ORDER BY id LIMIT ?`, append(args, limit)...)
 	if err != nil {
@@ -247,43 +302,54 @@ func List(ctx context.Context, q Querier, state State, limit int) ([]Item, error
 	return out, rows.Err()
 }
 
-// AttachmentContent returns one attachment's bytes: in memory, whatever
-// their size (OpenAttachment streams them).
-func AttachmentContent(ctx context.Context, q Querier, files *blob.Store, id int64, idx int) (*Attachment, []byte, error) {
-	a, r, err := OpenAttachment(ctx, q, files, id, idx)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer r.Close()
-	body, err := io.ReadAll(r)
-	return a, body, err
+// Backlog is what waits on others than the sender: documents waiting for
+// the acceptance policy's verdict, and those it held that a clerk has yet
+// to decide.
+type Backlog struct {
+	Checking int
+	Held     int       // received, needing review
+	Oldest   time.Time // when the longest-waiting checking document came; zero when none
 }
 
-// OpenAttachment returns one attachment with a reader of its bytes, from
-// its row or its file in files.
-func OpenAttachment(ctx context.Context, q Querier, files *blob.Store, id int64, idx int) (*Attachment, io.ReadCloser, error) {
-	var a Attachment
-	var body []byte
-	var file string
-	err := q.QueryRowContext(ctx, `SELECT idx, file_name, mime_type, comment, size, content, file FROM inbox_attachments WHERE inbox_id = ? AND idx = ?`, id, idx).
-		Scan(&a.Index, &a.FileName, &a.MIMEType, &a.Comment, &a.Size, &body, &file)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, ErrNotFound
+// CountBacklog counts the backlog.
+func CountBacklog(ctx context.Context, q Querier) (Backlog, error) {
+	var b Backlog
+	err := q.QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN state = ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN state = ? AND needs_review = 1 THEN 1 ELSE 0 END), 0)
+		FROM inbox WHERE state IN (?, ?)`, Checking, Received, Checking, Received).Scan(&b.Checking, &b.Held)
+	if err != nil {
+		return b, fmt.Errorf("inbox: backlog: %w", err)
 	}
+	if b.Checking == 0 {
+		return b, nil
+	}
+	var oldest string
+	if err := q.QueryRowContext(ctx, `SELECT received_at FROM inbox WHERE state = ? ORDER BY id LIMIT 1`, Checking).Scan(&oldest); err != nil {
+		if errors.Is(err, sql.ErrNoRows) { // judged meanwhile
+			return b, nil
+		}
+		return b, fmt.Errorf("inbox: backlog: %w", err)
+	}
+	if b.Oldest, err = store.ParseTime(oldest); err != nil {
+		return b, fmt.Errorf("inbox: backlog: %w", err)
+	}
+	return b, nil
+}
+
+// AttachmentContent returns one attachment's bytes: in memory, whatever
+// their size (OpenAttachment reads them in place).
+func AttachmentContent(ctx context.Context, q Querier, files *blob.Store, id int64, idx int) (*Attachment, []byte, error) {
+	c, err := OpenAttachment(ctx, q, files, id, idx)
 	if err != nil {
 		return nil, nil, err
 	}
-	if file == "" {
-		return &a, io.NopCloser(bytes.NewReader(body)), nil
+	defer c.Close()
+	body := make([]byte, c.Size)
+	if _, err := c.ReadAt(body, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, nil, fmt.Errorf("inbox: document %d attachment %d: %w", id, idx, err)
 	}
-	if files == nil {
-		return nil, nil, fmt.Errorf("inbox: attachment %d of %d is in file %s, and no file store is open", idx, id, file)
-	}
-	f, err := files.Open(file)
-	if err != nil {
-		return nil, nil, fmt.Errorf("inbox: attachment %d of %d: %w", idx, id, err)
-	}
-	return &a, f, nil
+	return &c.Attachment, body, nil
 }
 
 // FileRefs adds the files the inbox refers to, for the file store's sweep.
@@ -315,10 +381,17 @@ type scanner interface{ Scan(...any) error }
 
 func scanItem(s scanner) (*Item, error) {
 	var it Item
-	var received, updated, docJSON, uriJSON string
+	var received, updated, docJSON, uriJSON, verdictJSON string
 	if err := s.Scan(&it.ID, &it.Sender.GUID, &it.Sender.Identifier, &it.Sender.AdministrativeBodyName, &it.DocumentGUID, &it.MessageGUID,
-		&received, &it.LogID, &it.State, &docJSON, &it.Comment, &it.RegNumber, &it.RegDate, &uriJSON, &it.RejectionReason, &it.ExpectClose, &updated); err != nil {
+		&received, &it.LogID, &it.State, &docJSON, &it.Comment, &it.RegNumber, &it.RegDate, &uriJSON, &it.RejectionReason, &it.ExpectClose, &updated,
+		&verdictJSON, &it.NeedsReview, &it.Channel, &it.SenderEmail); err != nil {
 		return nil, err
+	}
+	if verdictJSON != "" {
+		it.Verdict = &acceptance.Verdict{}
+		if err := json.Unmarshal([]byte(verdictJSON), it.Verdict); err != nil {
+			return nil, fmt.Errorf("inbox: document %d: verdict: %w", it.ID, err)
+		}
 	}
 	var err1, err2 error
 	it.ReceivedAt, err1 = store.ParseTime(received)
@@ -352,7 +425,8 @@ func (it *Item) StatusID() seos.DocumentID {
 }
 
 // StatusResponse is this node's report on a received document, as a
-// DocumentStatusResponse to its sender says it.
+// DocumentStatusResponse to its sender says it: a registered document's
+// carries the confirmation of receipt (Receipt).
 func (it *Item) StatusResponse() *seos.StatusResponse {
 	r := &seos.StatusResponse{DocID: it.StatusID(), Status: it.State.DocStatus()}
 	if it.RejectionReason != "" {
@@ -362,15 +436,55 @@ func (it *Item) StatusResponse() *seos.StatusResponse {
 		v := seos.Date(it.ExpectClose)
 		r.ExpectCloseDate = &v
 	}
+	if t, ok := it.Receipt(); ok && it.State == Registered {
+		r.AddData = seos.NewReceipt(t.BG, t.Latin)
+	}
 	return r
 }
 
-// Update is what an AIS action changes.
+// Receipt is the confirmation of receipt the sender is sent with
+// DS_REGISTERED (the agency's rules, section VIII): the registration
+// number and date and when we received the document, in Cyrillic and
+// Latin. There is none before registration, without a verdict (no policy
+// judged the document) or when the sender declined confirmation.
+func (it *Item) Receipt() (acceptance.Text, bool) {
+	reg, ok := it.Registration()
+	if !ok || it.Verdict == nil {
+		return acceptance.Text{}, false
+	}
+	return it.Verdict.ReceiptText(reg)
+}
+
+// Registration is how we registered the document, as a receipt states it
+// (number or URI, the date, when it came); false before registration.
+func (it *Item) Registration() (acceptance.Registration, bool) {
+	if it.State != Registered && it.State != Closed && it.State != Stopped {
+		return acceptance.Registration{}, false
+	}
+	reg := acceptance.Registration{Number: it.RegNumber, ReceivedAt: it.ReceivedAt, Date: it.UpdatedAt}
+	if d, err := time.ParseInLocation("2006-01-02", it.RegDate, clock.Sofia); err == nil {
+		reg.Date = d
+	}
+	if it.RegURI != nil {
+		reg.Number = it.RegURI.String()
+		if u := it.RegURI.ReceiptOrSigningDate; u != nil {
+			if d, err := time.ParseInLocation("2006-01-02", string(*u), clock.Sofia); err == nil {
+				reg.Date = d
+			}
+		}
+	}
+	return reg, reg.Number != ""
+}
+
+// Update is what a verdict or an AIS action changes.
 type Update struct {
 	State       State
 	ID          *seos.DocumentID // our registration (number or URI) when registering
 	Reason      string           // rejection reason
 	ExpectClose string
+	// Verdict is the acceptance policy's, recorded when it judges a
+	// document; a hold marks the document for review.
+	Verdict *acceptance.Verdict
 }
 
 // Apply writes an update.
@@ -398,32 +512,84 @@ func Apply(ctx context.Context, q Querier, id int64, u *Update, at time.Time) er
 		set += ", expect_close = ?"
 		args = append(args, u.ExpectClose)
 	}
+	if u.Verdict != nil {
+		b, err := json.Marshal(u.Verdict)
+		if err != nil {
+			return fmt.Errorf("inbox: update %d: verdict: %w", id, err)
+		}
+		set += ", verdict_json = ?, needs_review = ?"
+		args = append(args, string(b), u.Verdict.Outcome == acceptance.Hold)
+	} else if u.State != Received {
+		set += ", needs_review = ?" // the clerk has decided
+		args = append(args, false)
+	}
 	if _, err := q.ExecContext(ctx, "UPDATE inbox SET "+set+" WHERE id = ?", append(args, id)...); err != nil {
 		return fmt.Errorf("inbox: update %d: %w", id, err)
 	}
 	return nil
 }
 
-// PruneAttachments drops the content of attachments of documents whose
-// work is over (rejected, closed, stopped: the table's final states) since before `before`; the
-// listing stays. The AIS has had the retention period to collect them.
-func PruneAttachments(ctx context.Context, q Querier, before time.Time) (int64, error) {
-	states := final()
-	// Files go with the next sweep of the file store.
-	res, err := q.ExecContext(ctx, `UPDATE inbox_attachments SET content = x'', file = '' WHERE (length(content) > 0 OR file != '') AND inbox_id IN
-		(SELECT id FROM inbox WHERE state IN (?`+strings.Repeat(", ?", len(states)-1)+`) AND updated_at < ?)`, append(states, store.FormatTime(before))...)
+// Pruned is what PruneAttachments reclaimed.
+type Pruned struct {
+	Attachments int64 // attachments whose content went
+	Bytes       int64 // the bytes they held
+}
+
+// PruneAttachments drops the content of the attachments of documents the
+// AIS has acted on — registered, rejected, closed or stopped — whose last
+// change is before `before`: the AIS took them when it registered or
+// refused the document, and they would otherwise fill the disk. The
+// document and its attachment list (names, types, sizes) stay. It says how
+// many bytes went, however attachments are kept: the rows let go of their
+// files, which the file store's next sweep removes once nothing names them.
+func PruneAttachments(ctx context.Context, db *sql.DB, before time.Time) (Pruned, error) {
+	states := actedOn()
+	where := `(length(content) > 0 OR file != '') AND inbox_id IN (SELECT id FROM inbox WHERE state IN (?` + strings.Repeat(", ?", len(states)-1) + `) AND updated_at < ?)`
+	args := append(states, store.FormatTime(before))
+	var p Pruned
+	err := store.InTx(ctx, db, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(CASE WHEN file != '' THEN size ELSE length(content) END), 0) FROM inbox_attachments WHERE `+where, args...).
+			Scan(&p.Attachments, &p.Bytes); err != nil || p.Attachments == 0 {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE inbox_attachments SET content = ?, file = '' WHERE `+where, append([]any{[]byte{}}, args...)...)
+		return err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("inbox: prune attachments: %w", err)
+		return Pruned{}, fmt.Errorf("inbox: prune attachments: %w", err)
 	}
-	return res.RowsAffected()
+	return p, nil
+}
+
+// actedOn lists the states of a document that no longer waits: the
+// policy or the AIS registered or rejected it (every state but checking
+// and received).
+func actedOn() []any {
+	var out []any
+	for s := range transitions {
+		if s != Checking && s != Received {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // ReceivedIDs lists the ids of received documents still waiting for the
 // AIS (state received) after `after`, in order, at most limit of them.
 func ReceivedIDs(ctx context.Context, q Querier, after int64, limit int) ([]int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id FROM inbox WHERE id > ? AND state = ? ORDER BY id LIMIT ?`, after, Received, limit)
+	return idsIn(ctx, q, Received, after, limit)
+}
+
+// CheckingIDs lists the ids of documents waiting for the acceptance
+// policy's verdict after `after`, in order, at most limit of them.
+func CheckingIDs(ctx context.Context, q Querier, after int64, limit int) ([]int64, error) {
+	return idsIn(ctx, q, Checking, after, limit)
+}
+
+func idsIn(ctx context.Context, q Querier, state State, after int64, limit int) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id FROM inbox WHERE id > ? AND state = ? ORDER BY id LIMIT ?`, after, state, limit)
 	if err != nil {
-		return nil, fmt.Errorf("inbox: list received: %w", err)
+		return nil, fmt.Errorf("inbox: list %s: %w", state, err)
 	}
 	defer rows.Close()
 	var ids []int64

@@ -439,6 +439,8 @@ func tlsFailure(host string, id *pki.Identity, err error) Item {
 		return fail(detail, "the register's certificate does not chain to the DAEU CA in tls.ca: install DAEU's CA bundle there; if it is right, the address reached is not the register (check DNS and routes)")
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
 		return fail(detail, "the register's certificate is expired or not yet valid at our time: "+skewAdvice+"; if the clock is right, tell DAEU")
+	case errors.As(err, &certErr) && certErr.Reason == "weak_key":
+		return fail(detail, "the register's certificate has an RSA key under tls.min_rsa_bits: tell DAEU; do not lower the floor to reach it")
 	case errors.As(err, &certErr):
 		return fail(detail, "the register's certificate is "+certErr.Reason+" per the CRLs in tls.crl: tell DAEU; if the CRL is stale, refresh it")
 	case errors.As(err, &opErr) && opErr.Op == "remote error":

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/pki"
 )
 
 // Prober reruns the checks every cfg.Probe while serve runs, keeps the last
@@ -33,6 +34,7 @@ type Prober struct {
 
 	mu   sync.Mutex
 	last *Report
+	kick chan struct{} // Reprobe
 }
 
 // NewProber registers the network metrics on reg.
@@ -43,7 +45,7 @@ func NewProber(opt Options, deps Deps, reg prometheus.Registerer) (*Prober, erro
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	p := &Prober{
-		cfg: cfg, deps: deps, log: log,
+		cfg: cfg, deps: deps, log: log, kick: make(chan struct{}, 1),
 		ok: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "seosgw_network_check_ok",
 			Help: "1 when the named SEOS network check (interface, dns, route, tcp, tls, certificate) passed at the last probe, 0 when it failed or was not tried."},
 			[]string{"check"}),
@@ -63,15 +65,30 @@ func NewProber(opt Options, deps Deps, reg prometheus.Registerer) (*Prober, erro
 }
 
 func (p *Prober) setExpiry() {
-	if id := p.deps.Identity; id != nil && id.Cert != nil {
+	if id := p.currentDeps().Identity; id != nil && id.Cert != nil {
 		p.expiry.WithLabelValues("transport").Set(float64(id.Cert.NotAfter.Unix()))
 	}
+}
+
+// SetIdentity makes the next runs check id: our transport certificate
+// after a renewal swapped it.
+func (p *Prober) SetIdentity(id *pki.Identity) {
+	p.mu.Lock()
+	p.deps.Identity, p.deps.IdentityErr = id, nil
+	p.mu.Unlock()
+	p.setExpiry()
+}
+
+func (p *Prober) currentDeps() Deps {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.deps
 }
 
 // Check runs the checks now, records the report and updates the metrics. A
 // check that changes state is logged once, with its fix.
 func (p *Prober) Check(ctx context.Context) Report {
-	rep := Run(ctx, p.cfg, p.deps)
+	rep := Run(ctx, p.cfg, p.currentDeps())
 	p.mu.Lock()
 	prev := p.last
 	p.last = &rep
@@ -127,7 +144,23 @@ func (p *Prober) Run(ctx context.Context) {
 			return
 		case <-t.C:
 			p.Check(ctx)
+		case <-p.kick:
+			// Only a failing report is worth a new connection to the
+			// register before the next probe is due.
+			if rep, ok := p.Last(); !ok || !rep.OK() {
+				p.Check(ctx)
+			}
 		}
+	}
+}
+
+// Reprobe makes Run check again at once when the last report failed: the
+// register sync calls it when it succeeds, so that readiness does not stay
+// red for up to network.probe after the register is back. It never blocks.
+func (p *Prober) Reprobe() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -147,10 +180,16 @@ func (p *Prober) Last() (Report, bool) {
 // not a reason to stop serving), and when the last run is so old
 // that the prober must be stuck. It does not probe itself, so /readyz stays
 // fast and does not open a connection to the register per request.
+//
+// When the path checks pass and only the register host fails (tcp, tls),
+// the path is fine: RegisterProblem reports it as the register's.
 func (p *Prober) Ready(context.Context) error {
 	rep, ok := p.Last()
 	if !ok {
 		return errors.New("the SEOS network checks have not run yet")
+	}
+	if _, only := rep.RegisterOnly(); only {
+		return nil
 	}
 	if err := rep.Blocking(); err != nil {
 		return err
@@ -159,4 +198,22 @@ func (p *Prober) Ready(context.Context) error {
 		return fmt.Errorf("the SEOS network checks last ran %s ago (network.probe is %s): the prober is stuck", age.Round(time.Second), p.cfg.Probe)
 	}
 	return nil
+}
+
+// RegisterProblem says "register unreachable" when the last report found
+// the network path up and only the register host failing: what the
+// readiness check "register" adds to the freshness of the copy.
+func (p *Prober) RegisterProblem() error {
+	rep, ok := p.Last()
+	if !ok {
+		return nil
+	}
+	it, only := rep.RegisterOnly()
+	switch {
+	case !only:
+		return nil
+	case it.Name == CheckTCP:
+		return fmt.Errorf("register unreachable (the network path to it is up; the register copy serves meanwhile): %s", it.Detail)
+	}
+	return fmt.Errorf("register unreachable over TLS (the network path to it is up; the register copy serves meanwhile): %s; %s", it.Detail, it.Fix)
 }

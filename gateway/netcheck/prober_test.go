@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
 // flakyRegister is a loopback register whose TLS can be switched off.
@@ -95,8 +97,13 @@ func TestProberMetricsAndReadiness(t *testing.T) {
 	reg.down.Store(true)
 	p.Check(ctx)
 	p.Check(ctx) // a failure that lasts is logged once
-	if err := p.Ready(ctx); err == nil || !strings.Contains(err.Error(), "network check tls failed") {
-		t.Errorf("Ready while the register is down = %v", err)
+	// Only the register host fails, the path to it is fine: the network
+	// is ready, and the register is reported unreachable.
+	if err := p.Ready(ctx); err != nil {
+		t.Errorf("Ready while only the register is down = %v", err)
+	}
+	if err := p.RegisterProblem(); err == nil || !strings.Contains(err.Error(), "register unreachable over TLS (the network path to it is up") {
+		t.Errorf("RegisterProblem while the register is down = %v", err)
 	}
 	if v := testutil.ToFloat64(p.ok.WithLabelValues(CheckTLS)); v != 0 {
 		t.Errorf("tls gauge %v while down", v)
@@ -109,6 +116,9 @@ func TestProberMetricsAndReadiness(t *testing.T) {
 	p.Check(ctx)
 	if err := p.Ready(ctx); err != nil {
 		t.Errorf("Ready after recovery: %v", err)
+	}
+	if err := p.RegisterProblem(); err != nil {
+		t.Errorf("RegisterProblem after recovery: %v", err)
 	}
 	if !strings.Contains(logs.String(), "network check passes again") {
 		t.Errorf("recovery not logged:\n%s", logs.String())
@@ -145,8 +155,9 @@ func TestProberStartup(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "tls") {
 			t.Errorf("refusal does not name the check: %v", err)
 		}
-		if p.Ready(context.Background()) == nil {
-			t.Errorf("refuse on failure %v: ready after a failed start", refuse)
+		// Only the register host failed: not ready, as the register's.
+		if p.Ready(context.Background()) != nil || p.RegisterProblem() == nil {
+			t.Errorf("refuse on failure %v: after a failed start, network %v, register %v", refuse, p.Ready(context.Background()), p.RegisterProblem())
 		}
 	}
 }
@@ -212,5 +223,48 @@ func TestProberRunRepeatsAndStops(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+// A register outage with the path up is the register's, named so; when the
+// register answers again (the sync succeeds and calls Reprobe), readiness
+// follows at once rather than at the next network.probe.
+func TestRegisterOutageAndReprobe(t *testing.T) {
+	daeu := newTestPKI(t, "test DAEU CA")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // the register's host answers, nothing listens: connection refused
+	opt := proberConfig()
+	opt.Probe = time.Hour // only Reprobe can bring the next run in time
+	p, err := NewProber(opt, Deps{RegisterURL: "https://" + addr + "/service/", Identity: daeu.issue(t, "node.seos.test"), Trust: daeu.store},
+		prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	testkit.Eventually(t, 30*time.Second, "the first run", func() bool { _, ok := p.Last(); return ok })
+	if err := p.Ready(ctx); err != nil {
+		t.Errorf("network ready while only the register is down: %v", err)
+	}
+	if err := p.RegisterProblem(); err == nil || !strings.HasPrefix(err.Error(), "register unreachable (the network path to it is up") ||
+		!strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("RegisterProblem = %v", err)
+	}
+
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveRegister(t, ln, daeu.issue(t, "127.0.0.1", pki.WithIPAddresses(net.IPv4(127, 0, 0, 1))), daeu)
+	p.Reprobe()
+	testkit.Eventually(t, 30*time.Second, "the register reachable after Reprobe", func() bool { return p.RegisterProblem() == nil })
+	if rep, _ := p.Last(); !rep.OK() {
+		t.Errorf("after Reprobe:\n%s", dump(rep))
 	}
 }

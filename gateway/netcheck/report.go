@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 // Names of the checks; they are also the values of the metric label "check".
@@ -92,6 +94,25 @@ func (r Report) Err() error {
 	return errors.New(b.String())
 }
 
+// RegisterOnly reports whether the only failures are the register host's
+// own (tcp, tls) while every check of the path to it passed: a register
+// outage, not ours. It returns the first failed item.
+func (r Report) RegisterOnly() (Item, bool) {
+	var first Item
+	for _, it := range r.Items {
+		switch {
+		case it.OK || it.Warning:
+		case it.Name == CheckTCP && !it.Skipped, it.Name == CheckTLS:
+			if first.Name == "" {
+				first = it
+			}
+		default:
+			return Item{}, false
+		}
+	}
+	return first, first.Name != ""
+}
+
 // Blocking is Err without the warnings: nil when the node can serve.
 func (r Report) Blocking() error {
 	var blocking []Item
@@ -150,9 +171,11 @@ func (r Report) Write(w io.Writer) error {
 		case !it.OK:
 			mark = "[FAIL]"
 		}
-		fmt.Fprintf(&b, "%s %-*s  %s\n", mark, width, it.Name, it.Detail)
+		// Details quote what the network answered (DNS, TLS alerts, the
+		// register's first line): made safe like every operator output.
+		fmt.Fprintf(&b, "%s %-*s  %s\n", mark, width, it.Name, textsafe.Cut(it.Detail, textsafe.MaxText))
 		if !it.OK && it.Fix != "" {
-			fmt.Fprintf(&b, "%sfix: %s\n", indent, it.Fix)
+			fmt.Fprintf(&b, "%sfix: %s\n", indent, textsafe.Cut(it.Fix, textsafe.MaxText))
 		}
 	}
 	failed, skipped := r.split()

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/netip"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/netcheck"
@@ -60,6 +62,9 @@ func LoadTransport(cfg *config.Config, clk clock.Clock, log *slog.Logger, m *tru
 	if err != nil {
 		return nil, nil, fmt.Errorf("tls.cert / tls.key: %w", err)
 	}
+	if err := pki.CheckKey(id.Cert.PublicKey, cfg.TLS.MinRSABits); err != nil {
+		return nil, nil, fmt.Errorf("tls.cert / tls.key: our transport certificate's %w: peers refuse it; ask DAEU for a transport certificate with a 2048-bit (or larger) key", err)
+	}
 	crls := make([]string, len(cfg.TLS.CRLs))
 	for i, c := range cfg.TLS.CRLs {
 		crls[i] = cfg.Path(c)
@@ -68,6 +73,7 @@ func LoadTransport(cfg *config.Config, clk clock.Clock, log *slog.Logger, m *tru
 	if err != nil {
 		return id, nil, fmt.Errorf("tls.ca / tls.crl: %w", err)
 	}
+	ts.MinRSABits = cfg.TLS.MinRSABits
 	return id, ts, nil
 }
 
@@ -82,7 +88,7 @@ func SyncOptions(cfg *config.Config) register.SyncOptions {
 // max_response_bytes), presenting id, the node's transport certificate,
 // and verifying the register with ts, the node's trust store (tls.ca,
 // tls.crl), loaded once for everything the node connects to.
-func RegisterClient(cfg *config.Config, id *pki.Identity, ts *trust.Store, log *slog.Logger) (*daeu.Client, error) {
+func RegisterClient(cfg *config.Config, id pki.Source, ts *trust.Store, log *slog.Logger) (*daeu.Client, error) {
 	if ts == nil {
 		return nil, errors.New("register client: no trust store (tls.ca) to verify the register's certificate with")
 	}
@@ -117,4 +123,22 @@ func NetworkOptions(cfg *config.Config) (netcheck.Options, error) {
 func SpoolOptions(cfg *config.Config) spool.Options {
 	s := cfg.AIS.Spool
 	return spool.Options{Dir: cfg.Path(s.Dir), Mapping: cfg.Path(s.Mapping), ScanEvery: s.ScanEvery.D()}
+}
+
+// AcceptancePolicy loads the rules file acceptance.rules names, with the
+// node's clock, logger and metrics; serve and `acceptance check --config`
+// load it alike. An invalid file stops the start, naming its fields.
+func AcceptancePolicy(cfg *config.Config, clk clock.Clock, log *slog.Logger, reg prometheus.Registerer) (*acceptance.Policy, error) {
+	if cfg.Acceptance.Rules == "" {
+		return nil, errors.New("acceptance.rules: empty; the configuration names no rules file")
+	}
+	opts := []acceptance.Option{acceptance.WithClock(clk), acceptance.WithLogger(log)}
+	if reg != nil {
+		opts = append(opts, acceptance.WithRegistry(reg))
+	}
+	p, err := acceptance.Load(cfg.Path(cfg.Acceptance.Rules), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("acceptance.rules: %w", err)
+	}
+	return p, nil
 }

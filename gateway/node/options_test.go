@@ -1,13 +1,19 @@
 package node
 
 import (
+	"log/slog"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/netcheck"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 )
 
@@ -74,4 +80,52 @@ func TestRegisterClientNeedsTheTrustStore(t *testing.T) {
 	if _, err := RegisterClient(config.Defaults(), nil, nil, nil); err == nil {
 		t.Error("a register client that cannot verify the register's certificate")
 	}
+}
+
+// TestAcceptancePolicy: the rules file the node configuration names is
+// loaded and checked at start; a wrong one stops the start naming the
+// config field and the rules file's own.
+func TestAcceptancePolicy(t *testing.T) {
+	dir := t.TempDir()
+	example, err := os.ReadFile("../../configs/acceptance.maritime.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Defaults()
+	if _, err := AcceptancePolicy(cfg, clock.System, slog.New(slog.DiscardHandler), nil); err == nil || !strings.Contains(err.Error(), "acceptance.rules") {
+		t.Errorf("no rules: %v", err)
+	}
+	rules := strings.Replace(string(example), "trusted_ca_dir: /etc/seosgw/qualified-ca", "trusted_ca_dir: "+dir, 1)
+	os.WriteFile(filepath.Join(dir, "root.pem"), []byte(testCAPEM(t)), 0o644)
+	for _, c := range []struct{ name, rules, want string }{
+		{"a bad clamd address", strings.Replace(rules, "clamd: unix:/run/clamav/clamd.ctl", "clamd: clamd-host", 1), "virus.clamd"},
+		{"an unknown field", rules + "virsu: {}\n", "virsu"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, "acceptance.yaml")
+			if err := os.WriteFile(path, []byte(c.rules), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg.Acceptance.Rules = path
+			_, err := AcceptancePolicy(cfg, clock.System, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+			if err == nil || !strings.HasPrefix(err.Error(), "acceptance.rules: ") || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("got %v, want acceptance.rules and %s", err, c.want)
+			}
+		})
+	}
+	if err := os.WriteFile(cfg.Acceptance.Rules, []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := AcceptancePolicy(cfg, clock.System, slog.New(slog.DiscardHandler), prometheus.NewRegistry()); err != nil || p.Rules().Virus.Clamd != "unix:/run/clamav/clamd.ctl" {
+		t.Errorf("the shipped rules: %v", err)
+	}
+}
+
+func testCAPEM(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(testkit.NewPKI(t, "qualified CA", nil).CAFile(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCleanupRunsInReverseOnce(t *testing.T) {
@@ -48,5 +49,26 @@ func TestGroupWaitsAndCollects(t *testing.T) {
 	}
 	if err == nil || err.Error() != "broken: disk gone" || !strings.Contains(logged.String(), "loop=broken") {
 		t.Errorf("error %v, log %q", err, logged.String())
+	}
+}
+
+// A loop its context cannot reach (a read that never returns) does not
+// keep the node from stopping: WaitFor gives up on it and names it.
+func TestGroupWaitForGivesUpOnAStuckLoop(t *testing.T) {
+	g := &group{log: slog.New(slog.DiscardHandler)}
+	ctx, cancel := context.WithCancel(context.Background())
+	release := make(chan struct{})
+	defer close(release)
+	g.Go(ctx, "steady", func(ctx context.Context) error { <-ctx.Done(); return nil })
+	g.Go(ctx, "spool", func(context.Context) error { <-release; return nil })
+	cancel()
+	err := g.WaitFor(50 * time.Millisecond)
+	if !errors.Is(err, ErrStuck) || !strings.HasSuffix(err.Error(), ": spool") {
+		t.Errorf("WaitFor with a stuck loop: %v", err)
+	}
+	g2 := &group{log: slog.New(slog.DiscardHandler)}
+	g2.Go(ctx, "steady", func(ctx context.Context) error { <-ctx.Done(); return nil })
+	if err := g2.WaitFor(time.Minute); err != nil {
+		t.Errorf("WaitFor with loops that stop: %v", err)
 	}
 }

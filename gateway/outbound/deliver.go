@@ -14,8 +14,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -27,6 +29,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/rotation"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
 	"github.com/seosgw/seosgw/gateway/store"
@@ -63,7 +66,7 @@ type Deliverer struct {
 	Dir      Directory
 	Policy   register.Policy
 	Self     seos.Entity
-	Identity *pki.Identity
+	Identity pki.Source // our transport identity in force
 	Trust    *trust.Store
 	Hash     func(recipientGUID string) xmldsig.Hash // per-peer signature hash
 	Clock    clock.Clock
@@ -73,9 +76,13 @@ type Deliverer struct {
 	// we sent (nil: not counted).
 	Transitions *outbox.Observer
 	Schedule    Schedule
-	Workers     int           // attempts in flight at once
-	Timeout     time.Duration // one attempt, connect to last byte
-	MaxReply    int64         // reply size limit
+	Workers     int // attempts in flight at once
+	// PerPeer is how many of them may go to one recipient (0: any): a
+	// recipient that hangs or answers a byte at a time holds no more
+	// workers than this until Timeout, and the others keep delivering.
+	PerPeer  int
+	Timeout  time.Duration // one attempt, connect to last byte
+	MaxReply int64         // reply size limit
 	// StatusAfter asks about documents waiting registration this long;
 	// the gap to the next question doubles after each, up to
 	// StatusMaxInterval (StatusAfter when zero).
@@ -85,6 +92,9 @@ type Deliverer struct {
 	Poll time.Duration
 	// PeerSeen, when set, is told each recipient's certificate expiry.
 	PeerSeen func(guid string, notAfter time.Time)
+	// Grace retries a recipient's Error that blames our certificate while
+	// our register entry's CertificateSN has just changed (nil: never).
+	Grace *rotation.Grace
 
 	wake    chan struct{}
 	mu      sync.Mutex
@@ -117,6 +127,8 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	workers := max(d.Workers, 1)
 	jobs := make(chan *outbox.Item)
 	var inFlight atomic.Int32
+	var busyMu sync.Mutex
+	busy := map[string]int{} // attempts in flight by recipient (its CanonicalGUID)
 	var wg sync.WaitGroup
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
@@ -124,6 +136,13 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			defer wg.Done()
 			for it := range jobs {
 				d.attempt(ctx, it)
+				busyMu.Lock()
+				if k := seos.CanonicalGUID(it.RecipientGUID); busy[k] <= 1 {
+					delete(busy, k)
+				} else {
+					busy[k]--
+				}
+				busyMu.Unlock()
 				inFlight.Add(-1)
 				d.Notify() // a worker is free: claim more
 			}
@@ -148,12 +167,18 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		// Claim only what a free worker takes at once, so nothing claimed
 		// waits behind a slow peer with its attempt already counted.
 		if free := workers - int(inFlight.Load()); free > 0 {
-			items, err := outbox.Claim(ctx, d.DB, now, free)
+			busyMu.Lock()
+			snapshot := maps.Clone(busy)
+			busyMu.Unlock()
+			items, err := outbox.ClaimFair(ctx, d.DB, now, free, d.PerPeer, snapshot)
 			if err != nil && ctx.Err() == nil {
 				d.Log.Error("outbox claim", "error", err)
 			}
 			for _, it := range items {
 				inFlight.Add(1)
+				busyMu.Lock()
+				busy[seos.CanonicalGUID(it.RecipientGUID)]++
+				busyMu.Unlock()
 				jobs <- it
 			}
 		}
@@ -284,7 +309,8 @@ func (d *Deliverer) envelope(m *seos.Message, recipient string) (blob.Kept, erro
 	if d.Hash != nil {
 		h = d.Hash(recipient)
 	}
-	signer := &xmldsig.Signer{Key: d.Identity.Key, Cert: d.Identity.Cert, Hash: h}
+	id := d.Identity.Current()
+	signer := &xmldsig.Signer{Key: id.Key, Cert: id.Cert, Hash: h}
 	sp := d.Files.NewSpill(rawInline)
 	err := soap.WriteSubmit(sp, func(w io.Writer) error { return signer.WriteSigned(w, m, d.open) })
 	if err != nil {
@@ -358,10 +384,19 @@ func (d *Deliverer) post(ctx context.Context, it *outbox.Item, to *register.Enti
 		defer f.Close()
 		sent = f
 	}
+	// The connection, to read a TLS alert the recipient sent after its
+	// side of a TLS 1.3 handshake (see tlsRefusal).
+	var conn *tls.Conn
+	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { conn, _ = i.Conn.(*tls.Conn) }})
 	req, _ := http.NewRequestWithContext(actx, http.MethodPost, endpoint, sent)
 	req.ContentLength = env.Size
 	req.Header.Set("Content-Type", soap.ContentType)
 	req.Header.Set("SOAPAction", `"`+soap.Action+`"`)
+	// The body follows the recipient's 100 Continue (as .NET clients ask by
+	// default): under TLS 1.3 a recipient that refuses our certificate says
+	// so after the handshake, and its alert must reach us before we write
+	// megabytes into a closed connection ("broken pipe").
+	req.Header.Set("Expect", "100-continue")
 	var serverCert *x509.Certificate
 	resp, err := d.client(u.Hostname(), to.CertificateSN).Do(req)
 	if err != nil {
@@ -369,6 +404,9 @@ func (d *Deliverer) post(ctx context.Context, it *outbox.Item, to *register.Enti
 		var ce *trust.CertError
 		if errors.As(err, &ce) {
 			return retry("TLS: %v", err), "tls_" + ce.Reason
+		}
+		if r, reason, ok := tlsRefusal(err, conn, d.Identity.Current()); ok {
+			return r, reason
 		}
 		return retry("network: %v", err), "network"
 	}
@@ -387,7 +425,7 @@ func (d *Deliverer) post(ctx context.Context, it *outbox.Item, to *register.Enti
 	}
 	inLog := &msglog.Entry{Direction: msglog.In, At: d.Clock.Now(), PeerGUID: to.GUID, PeerSerial: pki.SerialHex(serverCert),
 		ReplyTo: logID, DocumentGUID: it.DocumentGUID, Size: len(body), Raw: body}
-	r, reason := d.judge(resp.StatusCode, body, it, to, serverCert, msg, inLog)
+	r, reason := d.judge(ctx, resp.StatusCode, body, it, to, serverCert, msg, inLog)
 	if r.Delivered {
 		inLog.Outcome = "accepted"
 	} else {
@@ -421,7 +459,7 @@ func snippet(b []byte) string {
 // judge reads the reply: only a schema-valid message signed with the
 // recipient's registered certificate (the one it served TLS with),
 // from the recipient to us, is believed.
-func (d *Deliverer) judge(status int, body []byte, it *outbox.Item, to *register.Entity, serverCert *x509.Certificate, sent *seos.Message, inLog *msglog.Entry) (result, string) {
+func (d *Deliverer) judge(ctx context.Context, status int, body []byte, it *outbox.Item, to *register.Entity, serverCert *x509.Certificate, sent *seos.Message, inLog *msglog.Entry) (result, string) {
 	payload, err := soap.ParseSubmitResponse(body)
 	var sf *soap.Fault
 	switch {
@@ -452,7 +490,9 @@ func (d *Deliverer) judge(status int, body []byte, it *outbox.Item, to *register
 		return retry("reply not believed: %v", err), "reply_signature"
 	case serverCert == nil || !res.Cert.Equal(serverCert) || !to.HasCertificate(pki.SerialHex(res.Cert)):
 		return retry("reply not believed: signed with certificate %s, the recipient's is %s", pki.SerialHex(res.Cert), to.CertificateSN), "reply_signer"
-	case !seos.EqualGUID(m.Header.Sender.GUID, to.GUID) || !seos.EqualGUID(m.Header.Recipient.GUID, d.Self.GUID):
+	case d.Trust.CheckKey(res.Cert) != nil:
+		return retry("reply not believed: %v", d.Trust.CheckKey(res.Cert)), "tls_weak_key"
+	case !seos.EqualGUID(m.Header.Sender.GUID, to.GUID) || !d.toUs(m):
 		return retry("reply not believed: it is from %s to %s", m.Header.Sender.GUID, m.Header.Recipient.GUID), "reply_parties"
 	}
 	if d.PeerSeen != nil {
@@ -463,6 +503,22 @@ func (d *Deliverer) judge(status int, body []byte, it *outbox.Item, to *register
 		if b.Error.MessageGUID != nil && !seos.EqualGUID(*b.Error.MessageGUID, sent.Header.MessageGUID) {
 			return retry("reply not believed: an Error about message %s", *b.Error.MessageGUID), "reply_parties"
 		}
+		if b.Error.Type == seos.ErrInternal {
+			// ERR_INTERNAL is the recipient's own failure (PROTOCOL §3: its
+			// database is down, its disk full), not a verdict on the
+			// document: the same message later can succeed, and its
+			// DocumentGUID dedupe makes a repeat harmless. It is retried on
+			// the protocol schedule, which bounds it. ERR_EXTERNAL says the
+			// message itself is wrong, and sending it again changes nothing:
+			// final, as PROTOCOL §5 says of every Error.
+			return retry("the recipient answered ERR_INTERNAL (its own failure; retried): %s", b.Error.Description), "peer_error_internal"
+		}
+		if rotation.BlamesCertificate(b.Error) {
+			if ch, ok := d.Grace.Active(ctx); ok {
+				return retry("the recipient answered %s: %s; retried, not final: our register certificate changed at %s (%s -> %s) and the recipient's register copy may not have followed yet (tls.rotation_grace)",
+					b.Error.Type, b.Error.Description, ch.SeenAt.UTC().Format(time.RFC3339), ch.From, ch.To), "peer_error_rotation_grace"
+			}
+		}
 		return final("the recipient answered %s: %s", b.Error.Type, b.Error.Description), "peer_error"
 	case b.StatusResponse != nil:
 		r := b.StatusResponse
@@ -472,6 +528,16 @@ func (d *Deliverer) judge(status int, body []byte, it *outbox.Item, to *register
 		return result{Outcome: outbox.Outcome{Delivered: true, DocStatus: string(r.Status), Detail: string(r.Status)}, reply: r}, ""
 	}
 	return retry("reply not believed: unexpected %s", m.Header.MessageType), "bad_reply"
+}
+
+// toUs reports whether a reply is addressed to us: to our GUID, or an
+// Error to seosgw's stand-in for a sender it could not identify (it
+// refused our TLS certificate before reading the message). The reply came
+// on our own connection from the recipient's registered certificate, so
+// such an Error is the recipient's answer to us.
+func (d *Deliverer) toUs(m *seos.Message) bool {
+	r := m.Header.Recipient.GUID
+	return seos.EqualGUID(r, d.Self.GUID) || (m.Body.Error != nil && seos.EqualGUID(r, seos.UnknownSender.GUID))
 }
 
 // client returns a mutual-TLS client for host that only talks to a server
@@ -504,13 +570,25 @@ func (d *Deliverer) client(host, serial string) *http.Client {
 			DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			TLSClientConfig:     cfg,
 			TLSHandshakeTimeout: 30 * time.Second,
-			IdleConnTimeout:     90 * time.Second,
-			MaxIdleConnsPerHost: 4,
+			// A recipient that ignores Expect gets the body after this.
+			ExpectContinueTimeout: time.Second,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConnsPerHost:   4,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	d.clients[key] = c
 	return c
+}
+
+// CloseIdle drops the kept-alive connections to peers: after our
+// certificate was swapped, the next attempt shakes hands with the new one.
+func (d *Deliverer) CloseIdle() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.clients {
+		c.CloseIdleConnections()
+	}
 }
 
 // askAboutWaiting queues status requests for documents waiting

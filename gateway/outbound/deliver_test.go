@@ -81,7 +81,7 @@ func (n *testNet) serveRealB() (*sql.DB, func()) {
 	cache := testkit.Seed(n.t, db, nil, n.entities...)
 	ts := testkit.SharedPKI(n.t).Trust(n.t)
 	p := &inbound.Pipeline{Self: n.bEnt, Dir: cache, Policy: register.Policy{SelfGUID: n.bEnt.GUID},
-		Signer: &xmldsig.Signer{Key: n.b.Key, Cert: n.b.Cert}, DB: db, Clock: clock.System, Skew: 10 * time.Minute,
+		Identity: n.b, DB: db, Clock: clock.System, Skew: 10 * time.Minute,
 		MaxMessageBytes: 64 << 20, Log: n.log, Metrics: inbound.NewMetrics(prometheus.NewRegistry())}
 	srv := inbound.NewServer("", ts.ServerTLS(n.b), inbound.NewHandler(p, "/seos/endpoint", n.bURL, inbound.Limits{MaxConcurrent: 4}, n.log),
 		inbound.Timeouts{Read: time.Minute, Write: time.Minute, Idle: time.Minute}, n.log)

@@ -21,7 +21,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		depth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "seosgw_outbox_items",
-			Help: "Outbox items by state (queued, sending, delivered, failed)."}, []string{"state"}),
+			Help: "Outbox items by state (queued, sending, delivered, failed, cancelled)."}, []string{"state"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_outbound_attempts_total",
 			Help: "Delivery attempts by message kind and result (delivered, retry, failed)."}, []string{"kind", "result"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_outbound_failures_total",
@@ -34,12 +34,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Last acknowledged delivery per recipient participant."}, []string{"peer"}),
 	}
 	reg.MustRegister(m.depth, m.attempts, m.failures, m.latency, m.attemptTime, m.lastSuccess)
-	for _, s := range []outbox.Delivery{outbox.Queued, outbox.Sending, outbox.Delivered, outbox.Failed} {
+	for _, s := range []outbox.Delivery{outbox.Queued, outbox.Sending, outbox.Delivered, outbox.Failed, outbox.Cancelled} {
 		m.depth.WithLabelValues(string(s))
 	}
 	// Every known series at 0 from the start, so panels and rate() show 0
 	// rather than "No data" before the first failure.
-	for _, r := range failureReasons {
+	for _, r := range append(failureReasons, peerAlertReasons...) {
 		m.failures.WithLabelValues(r)
 	}
 	for _, k := range []outbox.Kind{outbox.KindRegistration, outbox.KindStatus, outbox.KindStatusRequest} {
@@ -51,10 +51,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // failureReasons are the reasons deliver.go gives a failed attempt (the
-// label of seosgw_outbound_failures_total); tls_* are trust.CertError's.
+// label of seosgw_outbound_failures_total); tls_* are trust.CertError's,
+// tls_peer_* the alerts a recipient refused us with (peerAlertReasons).
 var failureReasons = []string{"network", "register", "build", "sign", "bad_endpoint", "store", "soap_fault", "http_status",
-	"bad_reply", "reply_signature", "reply_signer", "reply_parties", "peer_error", "attempts_exhausted",
-	"tls_untrusted", "tls_revoked", "tls_revocation_unknown", "tls_not_registered"}
+	"bad_reply", "reply_signature", "reply_signer", "reply_parties", "peer_error", "peer_error_internal", "peer_error_rotation_grace", "attempts_exhausted",
+	"tls_untrusted", "tls_weak_key", "tls_revoked", "tls_revocation_unknown", "tls_not_registered"}
 
 func (m *Metrics) observe(it *outbox.Item, o outbox.Outcome, reason string, took, sinceQueued time.Duration) {
 	m.attemptTime.Observe(took.Seconds())

@@ -29,6 +29,7 @@ const (
 	Sending   Delivery = "sending"   // an attempt is in flight
 	Delivered Delivery = "delivered" // the recipient acknowledged it
 	Failed    Delivery = "failed"    // given up: an Error reply, or attempts exhausted
+	Cancelled Delivery = "cancelled" // the operator cancelled it before it was delivered
 )
 
 // State is where a document we sent for registration stands, as its
@@ -46,6 +47,7 @@ const (
 	StateStopped         State = State(seos.StatusStopped)
 	StateNotFound        State = State(seos.StatusNotFound) // the recipient says it does not know the document
 	StateFailed          State = "failed"                   // not delivered: an Error reply, or attempts exhausted
+	StateCancelled       State = "cancelled"                // the operator cancelled it before it was delivered
 )
 
 // Request is what to send; exactly one part is set, by Kind.
@@ -81,6 +83,8 @@ type Item struct {
 	StatusAskedAt   time.Time         `json:"statusAskedAt,omitempty"`
 	StatusAsks      int               `json:"statusAsks,omitempty"`   // status requests that left it waiting
 	StatusNextAt    time.Time         `json:"statusNextAt,omitempty"` // when the next may go (zero: not asked yet)
+	Receipt         string            `json:"receipt,omitempty"`      // the recipient's confirmation of receipt, with DS_REGISTERED
+	MailID          int64             `json:"mailId,omitempty"`       // a registration sent by e-mail: its mail in the mail queue
 	Request         *Request          `json:"-"`
 }
 

@@ -25,6 +25,28 @@ type Entry struct {
 	Key, Hash string
 	// Files are the file store's files the request's attachments are in.
 	Files []string
+	// MailID is the mail_outbox mail of a registration sent by e-mail
+	// (Recipient is then the address): the mail queue sends it, so the
+	// item is handed over (Delivered) at once and never claimed here.
+	MailID int64
+}
+
+// ErrUnsendable is a status notification that cannot form a valid SEOS
+// message.
+var ErrUnsendable = errors.New("outbox: the notification cannot form a valid SEOS message")
+
+// EnqueueStatus queues a status notification about a document we received
+// (inboxID) to its sender. It builds the message once first, as delivery
+// will: what is queued must be sendable, or the sender would never learn
+// what we did (ErrUnsendable, nothing queued).
+func EnqueueStatus(ctx context.Context, q Full, self, sender seos.Entity, inboxID int64, resp *seos.StatusResponse, now time.Time) (int64, error) {
+	probe := seos.NewMessage(self, sender, now, seos.Body{StatusResponse: resp})
+	if _, err := probe.Document(); err != nil {
+		return 0, fmt.Errorf("%w: %s: %v", ErrUnsendable, resp.Status, err)
+	}
+	id, _, err := Enqueue(ctx, q, Entry{Kind: KindStatus, Recipient: sender.GUID, Document: resp.DocID.GUID, InboxID: inboxID,
+		Request: &Request{Status: resp}}, now)
+	return id, err
 }
 
 // Enqueue stores a message to send, due now. With an idempotency key that
@@ -48,14 +70,20 @@ func Enqueue(ctx context.Context, q Full, e Entry, now time.Time) (int64, bool, 
 		inbox = e.InboxID
 	}
 	ts := store.FormatTime(now)
-	docStatus := StateNone
+	state, docStatus, what := Queued, StateNone, string(e.Kind)+" to "+e.Recipient
 	if e.Kind == KindRegistration {
 		docStatus = StateQueued
 	}
+	if e.MailID != 0 {
+		if e.Kind != KindRegistration {
+			return 0, false, fmt.Errorf("outbox: only a registration goes by e-mail, not %s", e.Kind)
+		}
+		state, docStatus, what = Delivered, StateNone, fmt.Sprintf("by e-mail to %s (mail %d)", e.Recipient, e.MailID)
+	}
 	res, err := q.ExecContext(ctx, `INSERT INTO outbox (kind, idempotency_key, recipient_guid_key, recipient_guid, document_guid_key, document_guid,
-		inbox_id, request_json, state, next_attempt_at, created_at, updated_at, doc_status, request_hash, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inbox_id, request_json, state, next_attempt_at, created_at, updated_at, doc_status, request_hash, mail_id, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Kind, key, seos.CanonicalGUID(e.Recipient), e.Recipient, seos.CanonicalGUID(e.Document), e.Document, inbox, string(body),
-		Queued, ts, ts, ts, docStatus, e.Hash, strings.Join(e.Files, " "))
+		state, ts, ts, ts, docStatus, e.Hash, e.MailID, strings.Join(e.Files, " "))
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue: %w", err)
 	}
@@ -63,7 +91,7 @@ func Enqueue(ctx context.Context, q Full, e Entry, now time.Time) (int64, bool, 
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue: %w", err)
 	}
-	return id, true, AddEvent(ctx, q, id, "queued", string(e.Kind)+" to "+e.Recipient, now)
+	return id, true, AddEvent(ctx, q, id, "queued", what, now)
 }
 
 // Keyed is an item found by its idempotency key or its document.
@@ -120,16 +148,30 @@ func FindRegistration(ctx context.Context, q Querier, recipientGUID, documentGUI
 
 const itemColumns = `id, kind, COALESCE(idempotency_key, ''), recipient_guid, document_guid, COALESCE(inbox_id, 0), state, attempts,
 	next_attempt_at, last_error, last_message_guid, created_at, updated_at, doc_status, peer_number, peer_date, peer_uri_json,
-	rejection_reason, expect_close, status_asked_at, status_asks, status_next_at, request_json`
+	rejection_reason, expect_close, status_asked_at, status_asks, status_next_at, request_json, receipt, mail_id`
 
 type scanner interface{ Scan(...any) error }
+
+// scanItems reads the items of rows and closes them.
+func scanItems(rows *sql.Rows) ([]*Item, error) {
+	defer rows.Close()
+	var out []*Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, errors.Join(rows.Err(), rows.Close())
+}
 
 func scanItem(s scanner) (*Item, error) {
 	var it Item
 	var next, created, updated, asked, askNext, uri, req string
 	if err := s.Scan(&it.ID, &it.Kind, &it.IdempotencyKey, &it.RecipientGUID, &it.DocumentGUID, &it.InboxID, &it.State, &it.Attempts,
 		&next, &it.LastError, &it.LastMessageGUID, &created, &updated, &it.DocStatus, &it.PeerNumber, &it.PeerDate, &uri,
-		&it.RejectionReason, &it.ExpectClose, &asked, &it.StatusAsks, &askNext, &req); err != nil {
+		&it.RejectionReason, &it.ExpectClose, &asked, &it.StatusAsks, &askNext, &req, &it.Receipt, &it.MailID); err != nil {
 		return nil, err
 	}
 	var errs [5]error
@@ -193,30 +235,31 @@ func Events(ctx context.Context, q Full, id int64) ([]Event, error) {
 // claimed by one deliverer only. Attempts are counted here, before the
 // attempt, so a crash mid-attempt still uses up one.
 func Claim(ctx context.Context, db *sql.DB, now time.Time, limit int) ([]*Item, error) {
+	return ClaimFair(ctx, db, now, limit, 0, nil)
+}
+
+// ClaimFair is Claim with at most perPeer items in flight to one
+// recipient, counting busy (items in flight already, by CanonicalGUID of
+// the recipient); perPeer 0 is no such limit. A recipient that hangs then
+// holds at most perPeer workers, and the others deliver meanwhile.
+func ClaimFair(ctx context.Context, db *sql.DB, now time.Time, limit, perPeer int, busy map[string]int) ([]*Item, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT `+itemColumns+` FROM outbox WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
-		Queued, store.FormatTime(now), limit)
+	ids, err := dueIDs(ctx, tx, now, limit, perPeer, busy)
 	if err != nil {
 		return nil, err
 	}
-	var items []*Item
-	for rows.Next() {
-		it, err := scanItem(rows)
+	items := make([]*Item, 0, len(ids))
+	for _, id := range ids {
+		it, err := scanItem(tx.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM outbox WHERE id = ?`, id))
 		if err != nil {
-			rows.Close()
 			return nil, err
 		}
 		items = append(items, it)
 	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return nil, err
-	}
-	rows.Close()
 	for _, it := range items {
 		it.Attempts++
 		it.State = Sending
@@ -226,6 +269,42 @@ func Claim(ctx context.Context, db *sql.DB, now time.Time, limit int) ([]*Item, 
 		}
 	}
 	return items, tx.Commit()
+}
+
+// dueIDs picks the due items, oldest first, at most limit in all and at
+// most perPeer per recipient with busy counted. The window keeps the rows
+// read to perPeer per recipient, however many a hanging one has queued.
+func dueIDs(ctx context.Context, tx *sql.Tx, now time.Time, limit, perPeer int, busy map[string]int) ([]int64, error) {
+	query, args := `SELECT id, recipient_guid_key FROM outbox WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
+		[]any{Queued, store.FormatTime(now), limit}
+	if perPeer > 0 {
+		query = `SELECT id, recipient_guid_key FROM (
+			SELECT id, recipient_guid_key, next_attempt_at,
+				ROW_NUMBER() OVER (PARTITION BY recipient_guid_key ORDER BY next_attempt_at, id) AS n
+			FROM outbox WHERE state = ? AND next_attempt_at <= ?) due
+			WHERE n <= ? ORDER BY next_attempt_at, id`
+		args = []any{Queued, store.FormatTime(now), perPeer}
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	taken := map[string]int{}
+	var ids []int64
+	for rows.Next() && len(ids) < limit {
+		var id int64
+		var peer string
+		if err := rows.Scan(&id, &peer); err != nil {
+			return nil, err
+		}
+		if perPeer > 0 && busy[peer]+taken[peer] >= perPeer {
+			continue
+		}
+		taken[peer]++
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // Recover puts items left in "sending" since before staleBefore back in the
@@ -321,7 +400,7 @@ func Depths(ctx context.Context, db *sql.DB) (map[Delivery]int, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[Delivery]int{Queued: 0, Sending: 0, Delivered: 0, Failed: 0}
+	out := map[Delivery]int{Queued: 0, Sending: 0, Delivered: 0, Failed: 0, Cancelled: 0}
 	for rows.Next() {
 		var s Delivery
 		var n int
@@ -348,16 +427,7 @@ func AwaitingStatus(ctx context.Context, db *sql.DB, now, firstBefore time.Time)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return scanItems(rows)
 }
 
 // MarkAsked records that a status request about item id is on its way and
@@ -369,12 +439,12 @@ func MarkAsked(ctx context.Context, q Querier, id int64, now, next time.Time) er
 }
 
 // PruneRequests empties the stored requests (documents with inline
-// attachments) of items delivered or failed before `before`: the message
-// log keeps what was sent, under its own retention.
+// attachments) of items delivered, failed or cancelled before `before`:
+// the message log keeps what was sent, under its own retention.
 func PruneRequests(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
 	// The attachments' files go with the next sweep of the file store.
-	res, err := db.ExecContext(ctx, `UPDATE outbox SET request_json = '{}', files = '' WHERE state IN (?, ?) AND updated_at < ? AND request_json <> '{}'`,
-		Delivered, Failed, store.FormatTime(before))
+	res, err := db.ExecContext(ctx, `UPDATE outbox SET request_json = '{}', files = '' WHERE state IN (?, ?, ?) AND updated_at < ? AND request_json <> '{}'`,
+		Delivered, Failed, Cancelled, store.FormatTime(before))
 	if err != nil {
 		return 0, fmt.Errorf("outbox: prune requests: %w", err)
 	}

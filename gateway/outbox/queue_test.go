@@ -214,3 +214,34 @@ func TestRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestRegistrationByMail: a document sent by e-mail is handed to the mail
+// queue at once: never claimed for SEOS delivery, never asked about, found
+// again by its address and DocumentGUID.
+func TestRegistrationByMail(t *testing.T) {
+	ctx, db := context.Background(), testkit.DB(t)
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	doc := seos.NewGUID()
+	id, _, err := outbox.Enqueue(ctx, db, outbox.Entry{Kind: outbox.KindRegistration, Recipient: "Ivan@Example.BG", Document: doc,
+		Request: &outbox.Request{Document: &seos.Document{ID: seos.DocumentID{GUID: doc}, Kind: "Писмо"}}, MailID: 7}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := outbox.Get(ctx, db, id)
+	if err != nil || it.MailID != 7 || it.State != outbox.Delivered || it.DocStatus != outbox.StateNone {
+		t.Fatalf("%+v %v", it, err)
+	}
+	if items, err := outbox.Claim(ctx, db, t0.Add(time.Hour), 5); err != nil || len(items) != 0 {
+		t.Errorf("claimed for SEOS: %+v %v", items, err)
+	}
+	if items, err := outbox.AwaitingStatus(ctx, db, t0.Add(30*24*time.Hour), t0.Add(30*24*time.Hour)); err != nil || len(items) != 0 {
+		t.Errorf("asked about over SEOS: %+v %v", items, err)
+	}
+	if k, ok, err := outbox.FindRegistration(ctx, db, "ivan@example.bg", doc); err != nil || !ok || k.ID != id {
+		t.Errorf("by address and document: %+v %v %v", k, ok, err)
+	}
+	if _, _, err := outbox.Enqueue(ctx, db, outbox.Entry{Kind: outbox.KindStatus, Recipient: "ivan@example.bg", Document: doc,
+		Request: &outbox.Request{}, MailID: 8}, t0); err == nil {
+		t.Error("a status notification queued by e-mail")
+	}
+}

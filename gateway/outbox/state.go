@@ -6,19 +6,28 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// transitions is the one table of what a recipient's report may do to a
-// sent document (PROTOCOL §5): waiting → registered or rejected, registered
-// → closed or stopped. Also allowed, because refusing them would leave a
-// document wrong for good: a report that overtakes the acknowledgement
-// (queued → anything), closed or stopped straight from waiting (a lost
-// DS_REGISTERED must not wedge the document), not found and back, and any
-// report about a document we had given up on (every acknowledgement was
-// lost, but the recipient has it). Rejected, closed and stopped are final.
+// transitions is the one table of what may happen to a sent document:
+// what its recipient reports (PROTOCOL §5) and what the operator does.
+//
+// Reports: waiting → registered or rejected, registered → closed or
+// stopped. Also allowed, because refusing them would leave a document wrong
+// for good: a report that overtakes the acknowledgement (queued →
+// anything), closed or stopped straight from waiting (a lost DS_REGISTERED
+// must not wedge the document), not found and back, and any report about a
+// document we had given up on or cancelled (an acknowledgement was lost,
+// but the recipient has it). Rejected, closed and stopped are final.
+//
+// The operator (retry, cancel): a failed document goes back to queued, and
+// so does one the recipient reports not found (sent again under the same
+// DocumentGUID); a queued or failed one may be cancelled. A queued one
+// retried is a repeat: it is only made due now. Nothing the recipient has
+// acknowledged can be cancelled.
 var transitions = map[State][]State{
-	StateQueued:     {StateWaiting, StateRegistered, StateRejected, StateClosed, StateStopped, StateNotFound, StateFailed},
+	StateQueued:     {StateWaiting, StateRegistered, StateRejected, StateClosed, StateStopped, StateNotFound, StateFailed, StateCancelled},
 	StateWaiting:    {StateRegistered, StateRejected, StateClosed, StateStopped, StateNotFound, StateFailed},
-	StateNotFound:   {StateWaiting, StateRegistered, StateRejected, StateClosed, StateStopped, StateFailed},
-	StateFailed:     {StateWaiting, StateRegistered, StateRejected, StateClosed, StateStopped, StateNotFound},
+	StateNotFound:   {StateWaiting, StateRegistered, StateRejected, StateClosed, StateStopped, StateFailed, StateQueued},
+	StateFailed:     {StateWaiting, StateRegistered, StateRejected, StateClosed, StateStopped, StateNotFound, StateQueued, StateCancelled},
+	StateCancelled:  {StateWaiting, StateRegistered, StateRejected, StateClosed, StateStopped, StateNotFound},
 	StateRegistered: {StateClosed, StateStopped},
 	StateRejected:   nil,
 	StateClosed:     nil,
@@ -73,19 +82,46 @@ type Transition struct {
 	Detail   string
 }
 
-// Observer logs and counts transitions; a nil Observer does nothing.
+// Observer logs and counts transitions and the operator's actions; a nil
+// Observer does nothing.
 type Observer struct {
 	log     *slog.Logger
 	counter *prometheus.CounterVec
+	manual  *prometheus.CounterVec
 }
 
-// NewObserver registers seosgw_outbox_status_transitions_total on reg.
+// NewObserver registers seosgw_outbox_status_transitions_total and
+// seosgw_outbox_manual_actions_total on reg.
 func NewObserver(reg prometheus.Registerer, log *slog.Logger) *Observer {
 	o := &Observer{log: log, counter: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_outbox_status_transitions_total",
 		Help: "Recipients' reports about documents we sent, by state before, state reported and verdict (applied, repeated, not_applied)."},
-		[]string{"from", "to", "verdict"})}
-	reg.MustRegister(o.counter)
+		[]string{"from", "to", "verdict"}),
+		manual: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_outbox_manual_actions_total",
+			Help: "The operator's retries and cancels of documents we send, by action (retry, cancel, retry_peer: per delivery made due) and result (applied, repeated, refused)."},
+			[]string{"action", "result"})}
+	reg.MustRegister(o.counter, o.manual)
+	for _, a := range []Action{ActionRetry, ActionCancel, ActionRetryPeer} {
+		for _, r := range []string{string(Applied), string(Repeated), "refused"} {
+			o.manual.WithLabelValues(string(a), r)
+		}
+	}
 	return o
+}
+
+// Manual records an operator's action once it is committed: what it did,
+// or (err set) why it was refused.
+func (o *Observer) Manual(d Done, err error) {
+	if o == nil {
+		return
+	}
+	if err != nil {
+		o.manual.WithLabelValues(string(d.Action), "refused").Inc()
+		o.log.Info("operator action refused", "action", d.Action, "id", d.ID, "from", d.From, "error", err)
+		return
+	}
+	o.manual.WithLabelValues(string(d.Action), string(d.Verdict)).Inc()
+	o.log.Info("operator action", "action", d.Action, "id", d.ID, "peer", d.Peer, "document_guid", d.Document, "from", d.From, "to", d.To,
+		"verdict", d.Verdict, "detail", d.Detail)
 }
 
 // Observe records t once it is committed.

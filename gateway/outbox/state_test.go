@@ -32,6 +32,23 @@ func TestTransitionTable(t *testing.T) {
 		{StateClosed, StateStopped, NotApplied},
 		{StateStopped, StateRegistered, NotApplied},
 		{StateClosed, StateWaiting, NotApplied},
+		// The operator's retry (→ queued) and cancel.
+		{StateQueued, StateQueued, Repeated}, // a queued document retried: made due now
+		{StateNone, StateQueued, Repeated},   // any waiting delivery, for retry --peer
+		{StateFailed, StateQueued, Applied},
+		{StateNotFound, StateQueued, Applied}, // sent again: the recipient lost it
+		{StateWaiting, StateQueued, NotApplied},
+		{StateRegistered, StateQueued, NotApplied},
+		{StateCancelled, StateQueued, NotApplied},
+		{StateQueued, StateCancelled, Applied},
+		{StateFailed, StateCancelled, Applied},
+		{StateCancelled, StateCancelled, Repeated},
+		{StateWaiting, StateCancelled, NotApplied}, // delivered: cannot be taken back
+		{StateAlreadyReceived, StateCancelled, NotApplied},
+		{StateNotFound, StateCancelled, NotApplied},
+		{StateRegistered, StateCancelled, NotApplied},
+		{StateCancelled, StateRegistered, Applied}, // an earlier attempt arrived after all
+		{StateCancelled, StateFailed, NotApplied},
 	}
 	for _, c := range cases {
 		if got := Decide(c.from, c.to); got != c.want {

@@ -57,9 +57,10 @@ func ApplyStatus(ctx context.Context, q Querier, from string, r *seos.StatusResp
 		set += ", doc_status = ?"
 		args = append(args, string(t.To))
 	}
-	if state == Failed || state == Queued {
-		// The recipient has the document, whatever our attempts said: stop
-		// retrying (an attempt in flight records its own outcome).
+	if state == Failed || state == Queued || state == Cancelled {
+		// The recipient has the document, whatever our attempts said (or
+		// the operator's cancel, which came too late): stop retrying (an
+		// attempt in flight records its own outcome).
 		set += ", state = ?, last_error = ''"
 		args = append(args, Delivered)
 	}
@@ -78,6 +79,11 @@ func ApplyStatus(ctx context.Context, q Querier, from string, r *seos.StatusResp
 	if r.ExpectCloseDate != nil {
 		set += ", expect_close = ?"
 		args = append(args, string(*r.ExpectCloseDate))
+	}
+	if receipt := r.AddData.Receipt(); receipt != "" && class(t.To) == StateRegistered {
+		set += ", receipt = ?"
+		args = append(args, receipt)
+		t.Detail += "; with a confirmation of receipt"
 	}
 	if _, err := q.ExecContext(ctx, "UPDATE outbox SET "+set+" WHERE id = ?", append(args, t.ID)...); err != nil {
 		return t, fmt.Errorf("outbox: apply status: %w", err)

@@ -150,6 +150,18 @@ func TestApplyStatus(t *testing.T) {
 		{"expected closing date", outbox.Delivered, outbox.StateRegistered,
 			seos.StatusResponse{Status: seos.StatusRegistered, ExpectCloseDate: (*seos.Date)(seos.Str("2026-12-24"))}, outbox.Repeated, outbox.StateRegistered, outbox.Delivered, "status_repeated",
 			func(it *outbox.Item) bool { return it.ExpectClose == "2026-12-24" }},
+		{"registered with a receipt", outbox.Delivered, outbox.StateWaiting,
+			seos.StatusResponse{DocID: seos.DocumentID{Number: &num}, Status: seos.StatusRegistered, AddData: seos.NewReceipt("Потвърждаваме", "Potvarzhdavame")},
+			outbox.Applied, outbox.StateRegistered, outbox.Delivered, "status",
+			func(it *outbox.Item) bool { return it.Receipt == "Потвърждаваме\nPotvarzhdavame" }},
+		{"other additional data is no receipt", outbox.Delivered, outbox.StateWaiting,
+			seos.StatusResponse{Status: seos.StatusRegistered, AddData: mustContent(t, `<Data xmlns="urn:ais"><No>1</No></Data>`)},
+			outbox.Applied, outbox.StateRegistered, outbox.Delivered, "status",
+			func(it *outbox.Item) bool { return it.Receipt == "" }},
+		{"a receipt with a rejection is not kept", outbox.Delivered, outbox.StateWaiting,
+			seos.StatusResponse{Status: seos.StatusRejected, AddData: seos.NewReceipt("а", "a")},
+			outbox.Applied, outbox.StateRejected, outbox.Delivered, "status",
+			func(it *outbox.Item) bool { return it.Receipt == "" }},
 		{"not found at the recipient", outbox.Delivered, outbox.StateWaiting,
 			seos.StatusResponse{Status: seos.StatusNotFound}, outbox.Applied, outbox.StateNotFound, outbox.Delivered, "status", nil},
 		{"reported while retries go on: they stop", outbox.Queued, outbox.StateQueued,
@@ -193,6 +205,15 @@ func TestApplyStatus(t *testing.T) {
 	if _, err := outbox.ApplyStatus(ctx, db, "{C}", &seos.StatusResponse{DocID: seos.DocumentID{GUID: seos.NewGUID()}, Status: seos.StatusRegistered}, t0); !errors.Is(err, outbox.ErrUnknownDocument) {
 		t.Errorf("a report about a document never sent: %v", err)
 	}
+}
+
+func mustContent(t *testing.T, fragment string) *seos.AnyContent {
+	t.Helper()
+	c, err := seos.ParseAnyContent(fragment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // TestApplyError: an Error from a peer fails our message for good, unless

@@ -11,6 +11,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/mail/mailq"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/retention"
@@ -62,10 +63,27 @@ func TestPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	mails := map[int64]bool{} // id → old and sent, so pruned
+	for _, m := range []struct {
+		at     time.Time
+		sent   bool
+		pruned bool
+	}{{old, true, true}, {old, false, false}, {now, true, false}} {
+		id, _, err := mailq.Enqueue(ctx, db, &mailq.Message{Kind: "receipt", From: "ebma@marad.example", To: "ivan@example.bg", MessageID: "x", Body: []byte("mail")}, "", m.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.sent {
+			db.Exec(`UPDATE mail_outbox SET state = 'sent' WHERE id = ?`, id)
+		}
+		mails[id] = m.pruned
+	}
+
 	log := slog.New(slog.DiscardHandler)
 	p := &retention.Pruner{DB: db, Keep: 365 * 24 * time.Hour, Clock: clock.NewManual(now), Log: log,
 		Files: &retention.Files{DB: db, Store: files, Log: log}}
-	want := map[string]int64{"message log raw bytes": 1, "outbox requests": 1, "finished inbox attachments": 1, "files": 1}
+	want := map[string]int64{retention.MessageLog: 1, retention.OutboxRequests: 1, retention.ReceivedAttachments: 1, retention.SentMailBodies: 1,
+		retention.FileStore: 1}
 	for what, n := range p.Prune(ctx) {
 		if n != want[what] {
 			t.Errorf("%s: pruned %d, want %d", what, n, want[what])
@@ -86,6 +104,11 @@ func TestPrune(t *testing.T) {
 	}
 	if it, err := outbox.Get(ctx, db, sent); err != nil || it.Request.Document != nil || it.State != outbox.Delivered {
 		t.Errorf("outbox item after pruning: %+v %v", it, err)
+	}
+	for id, pruned := range mails {
+		if it, err := mailq.Get(ctx, db, id); err != nil || (len(it.Body) == 0) != pruned {
+			t.Errorf("mail %d: %d bytes left (pruned: %v) %v", id, len(it.Body), pruned, err)
+		}
 	}
 	entries, err := (&msglog.Log{DB: db}).List(ctx, msglog.Filter{})
 	if err != nil || len(entries) != 2 {

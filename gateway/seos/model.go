@@ -304,6 +304,12 @@ func hasOffset(s string) bool {
 	return len(s) > 6 && (s[len(s)-6] == '+' || s[len(s)-6] == '-') && s[len(s)-3] == ':'
 }
 
+// UnknownSender is the Recipient seosgw writes on an Error when nothing
+// told it who sent the request (the schema requires one): a TLS client
+// certificate that is no participant's, refused before any parsing. The
+// sender knows the Error is its own from the connection it came back on.
+var UnknownSender = Entity{Identifier: "неизвестен", AdministrativeBodyName: "неизвестен подател", GUID: "{00000000-0000-0000-0000-000000000000}"}
+
 // Str returns a pointer to s, for optional elements.
 func Str(s string) *string { return &s }
 

@@ -3,7 +3,8 @@ package seos
 import (
 	"fmt"
 	"io"
-	"strings"
+
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 // WriteSummary prints a readable account of the message for operators.
@@ -62,6 +63,11 @@ func (m *Message) WriteSummary(w io.Writer) error {
 		if r.ExpectCloseDate != nil {
 			p.line("expected close", string(*r.ExpectCloseDate))
 		}
+		if rc := r.AddData.Receipt(); rc != "" {
+			p.line("receipt", rc)
+		} else if r.AddData != nil {
+			p.line("additional data", shorten(r.AddData.String()))
+		}
 	case b.Error != nil:
 		e := b.Error
 		p.line("error type", string(e.Type))
@@ -78,7 +84,7 @@ type printer struct {
 
 func (p *printer) line(label, value string) {
 	if p.err == nil {
-		_, p.err = fmt.Fprintf(p.w, "%-16s %s\n", label+":", strings.ReplaceAll(value, "\n", " "))
+		_, p.err = fmt.Fprintf(p.w, "%-16s %s\n", label+":", textsafe.Field(value))
 	}
 }
 

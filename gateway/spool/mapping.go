@@ -47,7 +47,7 @@ type group struct {
 	rules []rule
 }
 
-var docTargets = []string{"recipient", "kind", "documentGuid", "number.number", "number.date",
+var docTargets = []string{"recipient", "email", "kind", "documentGuid", "number.number", "number.date",
 	"uri.registerIndex", "uri.sequenceNumber", "uri.receiptOrSigningDate",
 	"parent.guid", "parent.number.number", "parent.number.date",
 	"parent.uri.registerIndex", "parent.uri.sequenceNumber", "parent.uri.receiptOrSigningDate",
@@ -132,7 +132,7 @@ func ParseMapping(b []byte, name string) (*Mapping, error) {
 		return nil, p.err(top, "version", "missing; start the file with version: 1")
 	}
 	if len(m.doc) == 0 {
-		return nil, p.err(top, "document", "missing; map at least recipient and kind")
+		return nil, p.err(top, "document", "missing; map at least recipient (or email) and kind")
 	}
 	return m, nil
 }
@@ -464,6 +464,8 @@ func setDoc(e *ais.Envelope, target, v string) {
 	switch target {
 	case "recipient":
 		e.Recipient = v
+	case "email":
+		e.Email = v
 	case "kind":
 		e.Kind = v
 	case "documentGuid":

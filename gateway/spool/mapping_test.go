@@ -66,6 +66,11 @@ attachments:
 			return e.Kind == "Писмо" && len(e.Attachments) == 2 && e.Attachments[0].MIMEType == "application/pdf" &&
 				e.Attachments[1].MIMEType == "x/y" && e.Attachments[1].Content == "REVG" && e.Attachments[0].FileName == "a.pdf"
 		}},
+		{"an address outside SEOS", `version: 1
+document: {email: {value: ivan@example.bg}, kind: {value: Писмо}}
+`, func(e *ais.Envelope) bool {
+			return e.Email == "ivan@example.bg" && e.Recipient == "" && e.Kind == "Писмо"
+		}},
 		{"nothing repeated", `version: 1
 document: {recipient: /Doc/To, kind: Meta/Kind}
 correspondents: {each: /Doc/Person, fields: {name: Name, city: City}}

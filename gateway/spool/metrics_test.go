@@ -57,7 +57,7 @@ func TestSpoolMetrics(t *testing.T) {
 	if v := value("seosgw_spool_backlog_drops", "folder", "outbox"); v != 2 {
 		t.Errorf("backlog before a scan: %v, want 2 (attachment files are not drops)", v)
 	}
-	e.scan(2)
+	e.scan(3)
 	if n := len(e.items(outbox.KindRegistration)); n != 1 {
 		t.Fatalf("%d queued", n)
 	}

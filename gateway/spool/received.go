@@ -77,10 +77,13 @@ func (s *Spool) WriteReceived(ctx context.Context, inboxID int64) error {
 	if err := os.Mkdir(stage, dirMode); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	view := ais.ViewReceived(it, false)
+	view := s.svc.View(ctx, it, false)
 	used := map[string]bool{strings.ToLower(DocumentFile): true}
 	for i := range view.Attachments {
 		a := &view.Attachments[i]
+		if _, infected := it.Verdict.Infected(a.FileName); infected {
+			continue // described (the verdict says why), never written
+		}
 		// Streamed from the file store: a 64 MiB attachment is not held.
 		_, body, err := s.svc.OpenAttachment(ctx, inboxID, a.Index)
 		if err != nil {

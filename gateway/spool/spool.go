@@ -51,9 +51,12 @@ type Spool struct {
 
 	scanMu sync.Mutex
 	seen   map[string]fileSig // drops seen by the previous scan, to tell when they stop changing
-	cursor int64              // received documents up to this id are written
-	held   map[string]bool    // claims this scan held back for the register copy
-	before map[string]bool    // … and the previous scan, so each is logged loudly once
+	// files seen by the previous scan and by this one, by the name a drop
+	// gives them: a drop is sent only once its files stop changing too.
+	filesSeen, filesNow map[string]fileSig
+	cursor              int64           // received documents up to this id are written
+	held                map[string]bool // claims this scan held back for the register copy
+	before              map[string]bool // … and the previous scan, so each is logged loudly once
 
 	writeMu sync.Mutex     // WriteReceived
 	prompt  sync.WaitGroup // Received's writes in flight
@@ -67,16 +70,21 @@ type fileSig struct {
 	mod  time.Time
 }
 
+func sigOf(st os.FileInfo) fileSig { return fileSig{st.Size(), st.ModTime()} }
+
 // Status is how the spool is doing, for operators and readiness.
 type Status struct {
-	LastScan  time.Time `json:"lastScan"`
-	LastOK    time.Time `json:"lastOk"`
-	LastError string    `json:"lastError,omitempty"`
-	Queued    int       `json:"queued"`   // documents taken from outbox/
-	Failed    int       `json:"failed"`   // drops moved to failed/
-	Receipts  int       `json:"receipts"` // receipts applied
-	Written   int       `json:"written"`  // folders written to inbox/
-	Waiting   int       `json:"waiting"`  // drops held in work/ until the register copy is fresh
+	// ScanStarted is when the scan under way began (zero between scans):
+	// a scan that never ends is reported by Check.
+	ScanStarted time.Time `json:"scanStarted,omitempty"`
+	LastScan    time.Time `json:"lastScan"`
+	LastOK      time.Time `json:"lastOk"`
+	LastError   string    `json:"lastError,omitempty"`
+	Queued      int       `json:"queued"`   // documents taken from outbox/
+	Failed      int       `json:"failed"`   // drops moved to failed/
+	Receipts    int       `json:"receipts"` // receipts applied
+	Written     int       `json:"written"`  // folders written to inbox/
+	Waiting     int       `json:"waiting"`  // drops held in work/: the register copy is not fresh, or their files still change
 }
 
 // Options say where the spool is and how it reads.
@@ -138,12 +146,18 @@ func (s *Spool) Run(ctx context.Context) {
 func (s *Spool) Scan(ctx context.Context) (err error) {
 	s.scanMu.Lock()
 	defer s.scanMu.Unlock()
+	s.mu.Lock()
+	s.state.ScanStarted = s.clk.Now()
+	s.mu.Unlock()
+	s.filesNow = map[string]fileSig{}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("spool: scan panicked: %v", p)
 			s.log.Error("scan panicked", "panic", p)
 		}
+		s.filesSeen = s.filesNow
 		s.mu.Lock()
+		s.state.ScanStarted = time.Time{}
 		s.state.LastScan = s.clk.Now()
 		if err == nil {
 			s.state.LastOK, s.state.LastError = s.state.LastScan, ""
@@ -198,9 +212,15 @@ func (s *Spool) Scan(ctx context.Context) (err error) {
 	return errors.Join(errs...)
 }
 
-// Check reports a spool that could not finish a scan lately.
+// Check reports a spool that could not finish a scan lately, or whose scan
+// has not ended (a file system that stopped answering).
 func (s *Spool) Check(context.Context) error {
 	st := s.Status()
+	stuck := 3*s.every + time.Minute
+	if !st.ScanStarted.IsZero() && s.clk.Now().Sub(st.ScanStarted) > stuck {
+		return fmt.Errorf("spool %s: the scan that began at %s has not ended: is the folder on a file system that stopped answering?",
+			s.dir, st.ScanStarted.UTC().Format(time.RFC3339))
+	}
 	if st.LastError != "" {
 		return fmt.Errorf("spool %s: %s", s.dir, st.LastError)
 	}
@@ -263,7 +283,7 @@ func (s *Spool) stable(kind string, seen map[string]fileSig) ([]string, error) {
 			continue // gone meanwhile
 		}
 		key := kind + "/" + name
-		sig := fileSig{st.Size(), st.ModTime()}
+		sig := sigOf(st)
 		seen[key] = sig
 		if prev, ok := s.seen[key]; ok && prev == sig {
 			out = append(out, name)
@@ -404,6 +424,31 @@ func (s *Spool) dropStaleKeys() error {
 	return errors.Join(errs...)
 }
 
+// filesSettled reports whether every file env names was seen by the
+// previous scan with the size and modification time it has now, recording
+// what this scan sees: a file still being written when its drop appeared
+// would otherwise be sent cut short. A name that is no regular file inside
+// the folder is left to prepare, which refuses it.
+func (s *Spool) filesSettled(env *ais.Envelope) bool {
+	settled := true
+	for _, a := range env.Attachments {
+		p := filepath.FromSlash(a.File)
+		if a.File == "" || !filepath.IsLocal(p) {
+			continue
+		}
+		st, err := os.Lstat(filepath.Join(s.dir, Outbox, p))
+		if err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		sig := sigOf(st)
+		s.filesNow[a.File] = sig
+		if prev, ok := s.filesSeen[a.File]; !ok || prev != sig {
+			settled = false
+		}
+	}
+	return settled
+}
+
 // prepare reads a parsed drop's files and returns the request, the files
 // it read and the drop's key.
 func (s *Spool) prepare(name string, b []byte, env *ais.Envelope) (*ais.Outgoing, []string, string, error) {
@@ -424,6 +469,9 @@ func (s *Spool) send(ctx context.Context, name string) error {
 	b, err := ais.ReadFile(path, ais.MaxRequestBytes)
 	if errors.Is(err, ais.ErrTooLarge) {
 		return &ais.Error{Code: "too_large", Msg: fmt.Sprintf("larger than %d MiB", ais.MaxRequestBytes>>20)}
+	}
+	if errors.Is(err, ais.ErrNotRegular) {
+		return &ais.Error{Code: "invalid_request", Msg: "not a regular file (a FIFO, device or folder); write the document as a file"}
 	}
 	if err != nil {
 		return fmt.Errorf("spool: read %s: %w", path, err)
@@ -448,6 +496,13 @@ func (s *Spool) send(ctx context.Context, name string) error {
 	}
 	if perr != nil {
 		return perr
+	}
+	if !s.filesSettled(env) {
+		// Written in place and still growing, or just written: the drop
+		// waits in work/ for the next scan, as a drop itself would.
+		s.held[Outbox+"/"+name] = true
+		s.log.Debug("spool: the drop's files are new or still changing; it waits a scan", "drop", name)
+		return nil
 	}
 	out, files, k, err := s.prepare(name, b, env)
 	if err != nil {
@@ -559,6 +614,9 @@ func (s *Spool) applyReceipt(ctx context.Context, name string) error {
 	b, err := ais.ReadFile(path, 1<<20)
 	if errors.Is(err, ais.ErrTooLarge) {
 		return &ais.Error{Code: "too_large", Msg: "a receipt is a small JSON object; this file is over 1 MiB"}
+	}
+	if errors.Is(err, ais.ErrNotRegular) {
+		return &ais.Error{Code: "invalid_request", Msg: "not a regular file (a FIFO, device or folder); write the receipt as a file"}
 	}
 	if err != nil {
 		return fmt.Errorf("spool: read %s: %w", path, err)

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/ais"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/outbox"
@@ -35,6 +37,10 @@ func TestJSONDropQueuedOnce(t *testing.T) {
 	e.scan(1)
 	if n := len(e.items(outbox.KindRegistration)); n != 0 {
 		t.Fatalf("taken on the first sight (%d queued); a drop must be seen unchanged twice", n)
+	}
+	e.scan(1)
+	if n := len(e.items(outbox.KindRegistration)); n != 0 {
+		t.Fatalf("taken on the first sight of its files (%d queued); they must be seen unchanged twice too", n)
 	}
 	e.scan(1)
 	items := e.items(outbox.KindRegistration)
@@ -74,7 +80,7 @@ func TestJSONDropQueuedOnce(t *testing.T) {
 	e.put("outbox/letter-123/pokana.pdf", []byte("%PDF-1.4 покана"))
 	e.put("outbox/opis.txt", []byte("опис"))
 	e.put("outbox/letter.json", []byte(letterJSON))
-	e.scan(2)
+	e.scan(3)
 	if n := len(e.items(outbox.KindRegistration)); n != 1 {
 		t.Errorf("a repeated drop was queued again (%d)", n)
 	}
@@ -91,7 +97,7 @@ func TestLegacyXMLDrop(t *testing.T) {
 	}
 	e.put("outbox/letter-123/opis.txt", []byte("1. Покана\n2. Опис\n"))
 	e.put("outbox/ДЕЛ-123.xml", sample)
-	e.scan(2)
+	e.scan(3) // the drop, then its file opis.txt, each seen unchanged twice
 	items := e.items(outbox.KindRegistration)
 	if len(items) != 1 {
 		t.Fatalf("%d queued, want 1; failed/: %v", len(items), e.files("failed"))
@@ -125,6 +131,7 @@ func TestLegacyXMLDrop(t *testing.T) {
 
 func TestMalformedDrops(t *testing.T) {
 	sample, _ := os.ReadFile("testdata/legacy-letter.xml")
+	oneFile := regexp.MustCompile(`(?s)<File name="Опис.*?</File>`).ReplaceAllString(string(sample), "") // no file beside it
 	cases := []struct {
 		name, file, content string
 		mapping             string
@@ -144,6 +151,14 @@ func TestMalformedDrops(t *testing.T) {
 		{"XML bad date", "a.xml", strings.Replace(string(sample), `<RegDate>23.11.2026`, `<RegDate>2026-11-23`, 1), exampleMapping, "invalid_request", "number.date"},
 		{"XML no recipient", "a.xml", strings.Replace(string(sample), ` eik="000000002"`, ``, 1), exampleMapping, "invalid_request", "recipient"},
 		{"XML person without town", "a.xml", strings.Replace(string(sample), `<Town>Пловдив</Town>`, ``, 1), exampleMapping, "invalid_request", "correspondents[1].city"},
+		// What travels to the peer as an attachment's name is a name.
+		{"attachment name a path", "a.json", `{"recipient":"000000002","kind":"Писмо","attachments":[{"fileName":"../../x.pdf","mimeType":"a/b","content":"QQ=="}]}`, "",
+			"invalid_request", "attachments[0].fileName"},
+		{"XML attachment name a Windows path", "a.xml", strings.Replace(oneFile, `name="Покана.pdf"`, `name="C:\Деловодство\Покана.pdf"`, 1), exampleMapping,
+			"invalid_request", "attachments[0].fileName"},
+		{"XML attachment name with a bidi override", "a.xml", strings.Replace(oneFile, `name="Покана.pdf"`, "name=\"Покана\u202efdp.exe\"", 1), exampleMapping,
+			"invalid_request", "attachments[0].fileName"},
+		{"text not UTF-8", "a.json", "{\"recipient\":\"000000002\",\"kind\":\"Пис\xffмо\"}", "", "invalid_request", "kind"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -234,7 +249,14 @@ func TestRestartBetweenClaimAndQueue(t *testing.T) {
 			e.put("work/outbox/letter.json", body) // claimed by the process that died
 			before := c.setup(e)
 			e.sp = e.newSpool()
-			e.scan(1) // claims are finished on the first scan, without waiting
+			// A claim is finished without waiting for the drop, which was
+			// seen settled before the crash; files not yet queued are seen
+			// unchanged twice first, by this process.
+			e.scan(1)
+			if n := len(e.items(outbox.KindRegistration)); before == 0 && n != 0 {
+				t.Fatalf("%d queued before the files were seen unchanged twice", n)
+			}
+			e.scan(1)
 			items := e.items(outbox.KindRegistration)
 			if len(items) != 1 {
 				t.Fatalf("%d queued, want exactly 1", len(items))
@@ -506,6 +528,33 @@ func TestWriteReceived(t *testing.T) {
 			t.Errorf("document %d, rejected through the API, was written", id4)
 		}
 	})
+	t.Run("judged by the acceptance policy", func(t *testing.T) {
+		id5 := testkit.ReceiveIn(t, e.db, peer.Node(), seos.Document{ID: seos.DocumentID{GUID: seos.NewGUID()}, Kind: "Писмо",
+			Attachments: []seos.Attachment{{FileName: "писмо.txt", MIMEType: "text/plain", Body: seos.Base64Of([]byte("писмо"))},
+				{FileName: "eicar.txt", MIMEType: "text/plain", Body: seos.Base64Of([]byte("X5O!P%@AP"))}}}, e.clk.Now(), inbox.Checking)
+		e.scan(1)
+		if exists(e.path("inbox/" + FolderName(id5))) {
+			t.Fatal("written while the policy was still checking it")
+		}
+		v := &acceptance.Verdict{Policy: "тест", Outcome: acceptance.Hold, Checks: []acceptance.Check{{Rule: "virus", Subject: "eicar.txt",
+			Status: acceptance.Fail, Mode: acceptance.Enforce, Effect: acceptance.Hold, Reason: acceptance.Text{BG: "вирус", Latin: "virus", EN: "infected: EICAR"}}}}
+		if err := inbox.Apply(ctx, e.db, id5, &inbox.Update{State: inbox.Received, Verdict: v}, e.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		e.scan(1)
+		folder := "inbox/" + FolderName(id5)
+		if got := e.files(folder); strings.Join(got, ",") != "document.json,pismo.txt" {
+			t.Errorf("folder holds %v; the infected file must stay out", got)
+		}
+		var view ais.ReceivedDocument
+		if err := json.Unmarshal([]byte(e.read(folder+"/document.json")), &view); err != nil {
+			t.Fatal(err)
+		}
+		if !view.NeedsReview || view.Acceptance == nil || len(view.Acceptance.Checks) != 1 || view.Acceptance.Reasons[0].Subject != "eicar.txt" ||
+			view.Attachments[1].File != "" || view.Attachments[0].File != "pismo.txt" {
+			t.Errorf("document.json: %s", e.read(folder+"/document.json"))
+		}
+	})
 	if err := e.sp.WriteReceived(ctx, 4242); err == nil {
 		t.Error("an unknown document written")
 	}
@@ -583,7 +632,7 @@ func TestDropKeyCoversFiles(t *testing.T) {
 	drop := func(pdf string) {
 		e.put("outbox/daily/doc.pdf", []byte(pdf))
 		e.put("outbox/daily.json", []byte(daily))
-		e.scan(2)
+		e.scan(3)
 	}
 	sent := func() []string {
 		var out []string
@@ -647,7 +696,7 @@ func TestDropKeyCoversFiles(t *testing.T) {
 	e.scan(1)
 	e.put("outbox/daily/doc.pdf", []byte("%PDF saturday"))
 	e.put("outbox/daily.json", []byte(daily))
-	e.scan(2)
+	e.scan(3)
 	if got := sent(); len(got) != 6 || got[5] != "%PDF saturday" {
 		t.Errorf("after a stale key: sent %q", got)
 	}

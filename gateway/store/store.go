@@ -32,6 +32,17 @@ func Open(ctx context.Context, path string, fsys fs.FS, dir string) (*sql.DB, er
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("store: create folder for %s: %w", path, err)
 	}
+	if err := private(path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	// auto_vacuum takes effect only in a database without tables yet (a new
+	// one), and lets retention shrink the file (vacuum.go). It is set once,
+	// here, not in every connection's DSN: on an existing database the
+	// pragma waits for the write lock, so a connection the pool opens while
+	// a transaction runs would stall for busy_timeout and fail.
+	if err := newIncremental(ctx, path); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	q := url.Values{}
 	// temp_store(MEMORY): savepoints keep their page copies in memory, not
 	// in a temporary file.
@@ -152,10 +163,45 @@ func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
 	return db, nil
 }
 
+// Modes of what holds documents: the database (and the -wal and -shm
+// files SQLite makes with the database file's mode), the files folder and
+// backups are the node's user's alone, whatever the umask. systemd's
+// UMask=0077 says the same, but seosgw also runs outside systemd.
+const (
+	FileMode     = 0o600
+	FilesDirMode = 0o700
+)
+
+// private creates the database file with FileMode before SQLite does (it
+// would take 0644 less the umask) and takes away what others may do with
+// an existing database, its -wal and -shm files and its files folder.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, FileMode)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	f.Close()
+	for p, mode := range map[string]os.FileMode{path: FileMode, path + "-wal": FileMode, path + "-shm": FileMode, FilesDir(path): FilesDirMode} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if st.Mode().Perm()&^mode != 0 {
+			if err := os.Chmod(p, mode); err != nil {
+				return fmt.Errorf("make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
 // FilesDir is the folder beside the database at path where bulk data kept
 // as files (attachments) belongs: backup and restore carry it with the
-// database. Nothing writes there yet; it is named here so that whatever
-// does is backed up.
+// database. The file store (gateway/blob) keeps requests and attachments
+// there, named by their content.
 func FilesDir(path string) string {
 	return strings.TrimSuffix(path, filepath.Ext(path)) + ".files"
 }
@@ -166,4 +212,21 @@ func FilesDir(path string) string {
 func IsUniqueViolation(err error) bool {
 	var se *sqlitedrv.Error
 	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+}
+
+// newIncremental makes a new database (an empty file: private has just
+// created it) with incremental auto-vacuum; an existing one is left as it
+// is (EnableIncrementalVacuum converts it once, at the node's start).
+func newIncremental(ctx context.Context, path string) error {
+	if st, err := os.Stat(path); err != nil {
+		return err
+	} else if st.Size() > 0 {
+		return nil
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=auto_vacuum(2)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.PingContext(ctx)
 }

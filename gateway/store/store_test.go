@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestOpenMigratesAndReopens(t *testing.T) {
@@ -67,5 +68,35 @@ func TestOpenReadOnly(t *testing.T) {
 	}
 	if _, err := ro.ExecContext(ctx, `UPDATE register_sync SET cursor = 'x'`); err == nil {
 		t.Error("wrote through a read-only handle")
+	}
+}
+
+// TestNewConnectionReadsDuringAWrite: a connection the pool opens while a
+// write transaction runs must read at once (WAL). A pragma in the DSN that
+// needs the write lock (auto_vacuum once did) would stall it until
+// busy_timeout and fail it with SQLITE_BUSY.
+func TestNewConnectionReadsDuringAWrite(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gw.db")
+	db, err := OpenGateway(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxIdleConns(0) // every read below needs a new connection
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO health (id, at) VALUES (1, 'x') ON CONFLICT (id) DO UPDATE SET at = 'x'`); err != nil {
+		t.Fatal(err)
+	}
+	// The deadline only bounds a failing run; the assertion is the error.
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var n int
+	if err := db.QueryRowContext(rctx, `SELECT count(*) FROM health`).Scan(&n); err != nil {
+		t.Fatalf("a read beside a write transaction: %v", err)
 	}
 }

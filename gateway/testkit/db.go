@@ -63,6 +63,13 @@ func SeedFile(t testing.TB, path string, ents ...register.Entity) {
 // message log entry, then the inbox) and returns its inbox id.
 func Receive(t testing.TB, db *sql.DB, from seos.Entity, doc seos.Document, at time.Time) int64 {
 	t.Helper()
+	return ReceiveIn(t, db, from, doc, at, inbox.Received)
+}
+
+// ReceiveIn is Receive in a given arrival state: inbox.Checking, as the
+// pipeline stores documents an acceptance policy judges first.
+func ReceiveIn(t testing.TB, db *sql.DB, from seos.Entity, doc seos.Document, at time.Time, state inbox.State) int64 {
+	t.Helper()
 	ctx := context.Background()
 	var id int64
 	err := store.InTx(ctx, db, func(tx *sql.Tx) error {
@@ -72,7 +79,7 @@ func Receive(t testing.TB, db *sql.DB, from seos.Entity, doc seos.Document, at t
 		if err != nil {
 			return err
 		}
-		id, err = inbox.Add(ctx, tx, from, msgGUID, &seos.RegistrationRequest{Document: doc, Comment: "за регистрация"}, logID, at)
+		id, err = inbox.Add(ctx, tx, from, msgGUID, &seos.RegistrationRequest{Document: doc, Comment: "за регистрация"}, logID, at, state)
 		return err
 	})
 	if err != nil {
@@ -124,4 +131,26 @@ func Count(t testing.TB, db *sql.DB, query string, args ...any) int {
 func CountDocument(t testing.TB, db *sql.DB, guid string) int {
 	t.Helper()
 	return Count(t, db, `SELECT count(*) FROM inbox WHERE document_guid_key = ?`, seos.CanonicalGUID(guid))
+}
+
+// Attempt makes one delivery attempt of outbox item id at now, as the
+// deliverer does (claim, then record), with outcome o: the item is claimed
+// ahead of any other due item. A retry without RetryAt is due 15 minutes
+// later.
+func Attempt(t testing.TB, db *sql.DB, id int64, o outbox.Outcome, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.Exec(`UPDATE outbox SET next_attempt_at = ? WHERE id = ?`, store.FormatTime(now.AddDate(-10, 0, 0)), id); err != nil {
+		t.Fatal(err)
+	}
+	items, err := outbox.Claim(ctx, db, now, 1)
+	if err != nil || len(items) != 1 || items[0].ID != id {
+		t.Fatalf("claim %d: %+v %v", id, items, err)
+	}
+	if o.RetryAt.IsZero() && !o.Delivered && !o.Final {
+		o.RetryAt = now.Add(15 * time.Minute)
+	}
+	if err := outbox.Record(ctx, db, items[0], o, now); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -146,6 +146,27 @@ func (p *Proc) PeakRSS() (int64, error) {
 	return 0, errors.New("no VmHWM in /proc status")
 }
 
+// Signal sends sig to the process (SIGHUP: reload), not waiting for anything.
+func (p *Proc) Signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WaitOutput waits until the process has written want, failing when it
+// ends first or 30s pass.
+func (p *Proc) WaitOutput(t testing.TB, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.Output(), want) {
+		if p.Exited() || time.Now().After(deadline) {
+			t.Fatalf("the process did not write %q:\n%s", want, p.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // Done is closed when the process has ended.
 func (p *Proc) Done() <-chan struct{} { return p.done }
 

@@ -1,8 +1,10 @@
 // Package testkit is the tests' one shared kit: a DAEU-like PKI made at test
 // time, gateway databases with a register copy, the participants of a test
-// exchange, signing and submitting messages, and seosgw processes on
-// loopback. Fakes of outside services live here, never beside product code;
-// only _test.go files import it (TestOnlyTestsImportTheKit keeps it so).
+// exchange, signing and submitting messages, seosgw processes on
+// loopback, and the mail channel's world (S/MIME by openssl, swaks, a real
+// dovecot, a submission server that records what it takes). Fakes of
+// outside services live here, never beside product code; only _test.go
+// files import it (TestOnlyTestsImportTheKit keeps it so).
 package testkit
 
 import (

@@ -19,8 +19,11 @@ type Store struct {
 	Roots *x509.CertPool
 	roots []*x509.Certificate
 	CRLs  *CRLSet // nil when no CRL is configured
-	clk   clock.Clock
-	log   *slog.Logger
+	// MinRSABits is the smallest RSA key a peer's certificate may have
+	// (tls.min_rsa_bits); 0 is pki.DefaultMinRSABits.
+	MinRSABits int
+	clk        clock.Clock
+	log        *slog.Logger
 }
 
 // New builds a store from a CA bundle and CRL files (which may be none).
@@ -42,20 +45,28 @@ func New(caPath string, crlPaths []string, failOpen bool, clk clock.Clock, log *
 	return s, nil
 }
 
-// Verify checks that cert chains to the roots now, for usage, and is not
-// revoked. It is the one check every peer certificate passes.
+// Verify checks that cert chains to the roots now, for usage, has a key
+// of the required strength and is not revoked. It is the one check every
+// peer certificate passes.
 func (s *Store) Verify(cert *x509.Certificate, usage x509.ExtKeyUsage) error {
 	if _, err := cert.Verify(x509.VerifyOptions{Roots: s.Roots, CurrentTime: s.clk.Now(), KeyUsages: []x509.ExtKeyUsage{usage}}); err != nil {
 		return &CertError{Reason: "untrusted", Err: err}
 	}
-	if s.CRLs != nil {
-		return s.CRLs.Check(cert)
+	return s.checkPeer(cert)
+}
+
+// CheckKey refuses a certificate whose RSA key is under MinRSABits: a
+// CertError with reason weak_key.
+func (s *Store) CheckKey(cert *x509.Certificate) error {
+	if err := pki.CheckKey(cert.PublicKey, s.MinRSABits); err != nil {
+		return &CertError{Reason: "weak_key", Err: fmt.Errorf("%q (serial %s): %w", cert.Subject.CommonName, pki.SerialHex(cert), err)}
 	}
 	return nil
 }
 
 // CertError is a certificate refused for a named reason: untrusted,
-// revoked or revocation_unknown.
+// weak_key, revoked or revocation_unknown (and, in outbound delivery,
+// not_registered).
 type CertError struct {
 	Reason string
 	Err    error
@@ -70,38 +81,83 @@ func IsRevoked(err error) bool {
 	return errors.As(err, &ce) && ce.Reason == "revoked"
 }
 
-// ServerTLS is the endpoint's TLS: TLS 1.2+, the participant's transport
-// certificate, client certificates required, chained to the DAEU roots at
-// our clock's time, and checked against the CRLs.
-func (s *Store) ServerTLS(id *pki.Identity) *tls.Config {
-	return &tls.Config{
-		MinVersion:       tls.VersionTLS12,
-		Certificates:     []tls.Certificate{id.TLSCertificate()},
+// TLS12Suites are the TLS 1.2 cipher suites seosgw offers and accepts:
+// ECDHE key exchange (forward secrecy) with an AEAD cipher only. CBC with
+// SHA-1 MACs (Lucky13 and friends) and static-RSA key exchange are out.
+// TLS 1.3, whose suites are all AEAD, stays on.
+var TLS12Suites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// Harden sets the protocol floor (TLS 1.2) and TLS12Suites on cfg, for
+// every TLS connection seosgw makes or takes on the SEOS side.
+func Harden(cfg *tls.Config) *tls.Config {
+	cfg.MinVersion = tls.VersionTLS12
+	cfg.CipherSuites = TLS12Suites
+	return cfg
+}
+
+// ServerTLS is the endpoint's TLS: TLS 1.2+ with TLS12Suites, the
+// participant's transport certificate (read from id at each handshake, so a
+// renewed one is served without a restart), client certificates required,
+// chained to the DAEU roots at our clock's time, with a key of
+// MinRSABits, and checked against the CRLs.
+func (s *Store) ServerTLS(id pki.Source) *tls.Config {
+	return Harden(&tls.Config{
+		GetCertificate:   func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return tlsCertificate(id), nil },
 		ClientAuth:       tls.RequireAndVerifyClientCert,
 		ClientCAs:        s.Roots,
 		Time:             s.clk.Now,
-		VerifyConnection: s.checkRevocation,
-	}
+		VerifyConnection: s.checkConnection,
+	})
 }
 
-// ClientTLS is for connections we open (register, peers): our certificate,
-// the server's certificate verified against the DAEU roots for serverName
-// at our clock's time, and checked against the CRLs.
-func (s *Store) ClientTLS(id *pki.Identity, serverName string) *tls.Config {
-	return &tls.Config{
-		MinVersion:       tls.VersionTLS12,
-		Certificates:     []tls.Certificate{id.TLSCertificate()},
-		RootCAs:          s.Roots,
-		ServerName:       serverName,
-		Time:             s.clk.Now,
-		VerifyConnection: s.checkRevocation,
-	}
+// ClientTLS is for connections we open (register, peers): our certificate
+// (read from id at each handshake), the server's certificate verified
+// against the DAEU roots for serverName at our clock's time, with a key of
+// MinRSABits, and checked against the CRLs; TLS 1.2+ with TLS12Suites.
+func (s *Store) ClientTLS(id pki.Source, serverName string) *tls.Config {
+	return Harden(&tls.Config{
+		GetClientCertificate: ClientCertificate(id),
+		RootCAs:              s.Roots,
+		ServerName:           serverName,
+		Time:                 s.clk.Now,
+		VerifyConnection:     s.checkConnection,
+	})
 }
 
-// checkRevocation runs after crypto/tls has verified the chain.
-func (s *Store) checkRevocation(cs tls.ConnectionState) error {
-	if s.CRLs == nil || len(cs.PeerCertificates) == 0 {
+// ClientCertificate presents the identity in force as the TLS client
+// certificate, always, whatever CAs the server hints at: SEOS knows one
+// transport certificate, and a server that does not list DAEU's CA should
+// say it does not know it (alert "unknown CA") rather than get no
+// certificate at all ("certificate required").
+func ClientCertificate(id pki.Source) func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	return func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return tlsCertificate(id), nil }
+}
+
+func tlsCertificate(id pki.Source) *tls.Certificate {
+	c := id.Current().TLSCertificate()
+	return &c
+}
+
+// checkConnection runs after crypto/tls has verified the chain.
+func (s *Store) checkConnection(cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) == 0 {
 		return nil
 	}
-	return s.CRLs.Check(cs.PeerCertificates[0])
+	return s.checkPeer(cs.PeerCertificates[0])
+}
+
+// checkPeer is what a chained peer certificate must pass besides: the key
+// strength, then revocation.
+func (s *Store) checkPeer(cert *x509.Certificate) error {
+	if err := s.CheckKey(cert); err != nil {
+		return err
+	}
+	if s.CRLs != nil {
+		return s.CRLs.Check(cert)
+	}
+	return nil
 }

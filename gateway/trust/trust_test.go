@@ -128,23 +128,9 @@ func TestServerRequiresTrustedUnrevokedClients(t *testing.T) {
 func TestClientChecksServerAndRevocation(t *testing.T) {
 	f := newFixture(t)
 	s, _ := New(f.caPath, []string{f.crlPath}, false, clock.System, quiet(), nil)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{f.server.TLSCertificate()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.(*tls.Conn).Handshake()
-			c.Close()
-		}
-	}()
+	addr := handshakeServer(t, &tls.Config{Certificates: []tls.Certificate{f.server.TLSCertificate()}})
 	dial := func(name string) error {
-		c, err := tls.Dial("tcp", ln.Addr().String(), s.ClientTLS(f.good, name))
+		c, err := tls.Dial("tcp", addr, s.ClientTLS(f.good, name))
 		if err == nil {
 			c.Close()
 		}

@@ -24,7 +24,6 @@ import (
 	"github.com/seosgw/seosgw/gateway/soap"
 	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/gateway/trust"
-	"github.com/seosgw/seosgw/gateway/xmldsig"
 	"github.com/seosgw/seosgw/register"
 )
 
@@ -69,7 +68,7 @@ func (s *suite) startListener(ctx context.Context) error {
 		Self:            s.self,
 		Dir:             joiningDirectory{Cache: cache, guid: s.target.GUID},
 		Policy:          register.Policy{SelfGUID: s.self.GUID},
-		Signer:          &xmldsig.Signer{Key: s.harness.Key, Cert: s.harness.Cert, Hash: xmldsig.SHA256},
+		Identity:        s.harness,
 		DB:              db,
 		Clock:           s.clk,
 		Skew:            cfg.ClockSkew.D(),

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -142,17 +144,20 @@ func (c *checkCtx) serverCertificate(ctx context.Context, addr string) string {
 	}
 	_, verr := cert.Verify(x509.VerifyOptions{Roots: s.roots, Intermediates: inter, CurrentTime: s.clk.Now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
 	ok := c.expect(verr == nil, c.l("the server certificate chains to the DAEU CA, is valid now and is for TLS servers", "сървърният сертификат е издаден от удостоверителя на ДАЕУ, валиден е сега и е за TLS сървър"),
-		orDefault(errText(verr), cert.Subject.CommonName))
+		orDefault(s.lang.failure(verr), cert.Subject.CommonName))
 	serial := pki.SerialHex(cert)
 	ok = c.expect(s.target.HasCertificate(serial), c.l("its serial is the participant's CertificateSN in the register, %s", "серийният му номер е вписаният в регистъра CertificateSN на участника, %s", s.target.CertificateSN),
 		serial) && ok
 	herr := cert.VerifyHostname(s.serverName)
 	ok = c.expect(herr == nil, c.l("it is issued for the endpoint's host %s", "издаден е за хоста на точката за достъп, %s", s.serverName),
-		orDefault(errText(herr), strings.Join(cert.DNSNames, ", "))) && ok
+		orDefault(s.lang.failure(herr), strings.Join(cert.DNSNames, ", "))) && ok
+	kerr := pki.CheckKey(cert.PublicKey, 0)
+	ok = c.expect(kerr == nil, c.l("its key is at least %d-bit RSA (or ECDSA)", "ключът му е RSA с поне %d бита (или ECDSA)", pki.DefaultMinRSABits),
+		orDefault(s.lang.failure(kerr), keyText(cert))) && ok
 	if unverified != nil {
 		// Whatever the pieces above say, the harness's TLS refused it.
 		ok = c.expect(false, c.l("the harness's TLS client, verifying as a peer does, accepts the server certificate", "TLS клиентът на изпитващата система, проверяващ като другите участници, приема сървърния сертификат"),
-			unverified.Err.Error()) && ok
+			s.lang.failure(unverified.Err)) && ok
 	}
 	if left := cert.NotAfter.Sub(s.clk.Now()); left > 0 && left < 30*24*time.Hour {
 		c.warn(c.l("the server certificate expires in %d days (%s)", "сървърният сертификат изтича след %d дни (%s)", int(left.Hours()/24), s.lang.when(cert.NotAfter)))
@@ -232,6 +237,17 @@ func untrustedIdentity() (*pki.Identity, error) {
 		return nil, err
 	}
 	return ca.IssueTransport("untrusted.conformance.invalid", pki.WithKeyBits(2048))
+}
+
+// keyText names a certificate's key type and size.
+func keyText(c *x509.Certificate) string {
+	switch k := c.PublicKey.(type) {
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA %d bits", k.N.BitLen())
+	case *ecdsa.PublicKey:
+		return "ECDSA " + k.Curve.Params().Name
+	}
+	return c.PublicKeyAlgorithm.String()
 }
 
 func describeCert(c *x509.Certificate) string {

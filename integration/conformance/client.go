@@ -17,6 +17,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
+	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 )
 
@@ -106,7 +107,7 @@ func (s *suite) client(id *pki.Identity) *http.Client {
 // (nil: none): its certificate must chain to the DAEU CA at the harness's
 // clock and carry the registered host name.
 func (s *suite) serverTLS(id *pki.Identity) *tls.Config {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: s.roots, ServerName: s.serverName, Time: s.clk.Now}
+	cfg := trust.Harden(&tls.Config{RootCAs: s.roots, ServerName: s.serverName, Time: s.clk.Now})
 	if id != nil {
 		cfg.Certificates = []tls.Certificate{id.TLSCertificate()}
 	}
@@ -121,6 +122,9 @@ func (s *suite) registeredServer(cs tls.ConnectionState) error {
 	}
 	if serial := pki.SerialHex(cs.PeerCertificates[0]); !s.target.HasCertificate(serial) {
 		return fmt.Errorf("the participant's server certificate has serial %s, the register lists %s", serial, s.target.CertificateSN)
+	}
+	if err := pki.CheckKey(cs.PeerCertificates[0].PublicKey, 0); err != nil {
+		return fmt.Errorf("the participant's server certificate: %w", err)
 	}
 	return nil
 }
@@ -349,15 +353,15 @@ func (s *suite) read(ctx context.Context, r *response) *reply {
 func (c *checkCtx) unreadable(r *reply) string {
 	switch {
 	case r.err != nil:
-		return c.l("no answer: %v", "няма отговор: %v", r.err)
+		return c.s.lang.technical(c.l("no answer", "няма отговор"), r.err)
 	case r.fault != nil:
 		return c.l("a SOAP fault (HTTP %d, %s: %s)", "SOAP грешка (HTTP %d, %s: %s)", r.status, r.fault.Code, r.fault.String)
 	case r.soapErr != nil:
-		return c.l("HTTP %d, not a SOAP SubmitResponse: %v", "HTTP %d, което не е SOAP SubmitResponse: %v", r.status, r.soapErr)
+		return c.s.lang.technical(c.l("HTTP %d, not a SOAP SubmitResponse", "HTTP %d, което не е SOAP SubmitResponse", r.status), r.soapErr)
 	case len(bytes.TrimSpace(r.payload)) == 0:
 		return c.l("HTTP %d with an empty SubmitResult", "HTTP %d с празен SubmitResult", r.status)
 	case r.parseErr != nil:
-		return c.l("a SubmitResult that is not a schema-valid SEOS message: %v", "SubmitResult, който не съдържа валидно по схемата СЕОС съобщение: %v", r.parseErr)
+		return c.s.lang.technical(c.l("a SubmitResult that is not a schema-valid SEOS message", "SubmitResult, който не съдържа валидно по схемата СЕОС съобщение"), r.parseErr)
 	}
 	return ""
 }
@@ -391,7 +395,7 @@ func (c *checkCtx) judge(r *reply, w replyWant) *seos.Message {
 	c.expect(true, c.l("a SubmitResponse carrying a SEOS message valid by seosgw's schema validator", "SubmitResponse със СЕОС съобщение, валидно по схемата (валидатор на seosgw)"),
 		fmt.Sprintf("HTTP %d, %s", r.status, m.Header.MessageType))
 	if r.linted {
-		c.expect(r.lintErr == nil, c.l("the reply validates against the SEOS schemas with xmllint", "отговорът е валиден по схемите на СЕОС и според xmllint"), errText(r.lintErr))
+		c.expect(r.lintErr == nil, c.l("the reply validates against the SEOS schemas with xmllint", "отговорът е валиден по схемите на СЕОС и според xmllint"), c.s.lang.failure(r.lintErr))
 	}
 	kindOK := c.expect(m.Header.MessageType == w.kind, c.l("the reply is a %s", "отговорът е %s", w.kind), string(m.Header.MessageType)+errorText(m)+statusText(m))
 	c.signedByParticipant(r)
@@ -423,12 +427,12 @@ func (c *checkCtx) judge(r *reply, w replyWant) *seos.Message {
 // certificate is the participant's registered transport certificate.
 func (c *checkCtx) signedByParticipant(r *reply) bool {
 	if !c.expect(r.sigErr == nil, c.l("the reply carries a valid message signature (enveloped, C14N 1.0)", "отговорът носи валиден подпис на съобщението (enveloped, C14N 1.0)"),
-		orDefault(errText(r.sigErr), c.l("a valid signature", "валиден подпис"))) {
+		orDefault(c.s.lang.failure(r.sigErr), c.l("a valid signature", "валиден подпис"))) {
 		return false
 	}
 	chainErr := c.s.chains(r.signer)
 	ok := c.expect(chainErr == nil, c.l("the signing certificate chains to the DAEU CA", "сертификатът на подписа е издаден от удостоверителя на ДАЕУ"),
-		orDefault(errText(chainErr), r.signer.Issuer.String()))
+		orDefault(c.s.lang.failure(chainErr), r.signer.Issuer.String()))
 	serial := pki.SerialHex(r.signer)
 	return c.expect(c.s.target.HasCertificate(serial), c.l("it is the participant's registered certificate %s", "това е вписаният в регистъра сертификат на участника, %s", c.s.target.CertificateSN),
 		serial) && ok
@@ -436,7 +440,7 @@ func (c *checkCtx) signedByParticipant(r *reply) bool {
 
 func (s *suite) chains(cert *x509.Certificate) error {
 	if cert == nil {
-		return errors.New("no certificate")
+		return errNoCertificate
 	}
 	_, err := cert.Verify(x509.VerifyOptions{Roots: s.roots, CurrentTime: s.clk.Now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 	return err

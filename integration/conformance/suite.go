@@ -19,6 +19,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/textsafe"
 	"github.com/seosgw/seosgw/register"
 	"github.com/seosgw/seosgw/register/daeu"
 )
@@ -217,7 +218,11 @@ func newRunID(dir string, now time.Time, participant string) string {
 	}
 }
 
-func (s *suite) say(format string, args ...any) { fmt.Fprintf(s.out, format+"\n", args...) }
+// say prints progress; its arguments name what the participant and the
+// register sent, so the line goes through the sanitiser.
+func (s *suite) say(format string, args ...any) {
+	fmt.Fprintln(s.out, textsafe.Text(fmt.Sprintf(format, args...)))
+}
 
 func (s *suite) skipped(name string) bool { return slices.Contains(s.opt.Skip, name) }
 

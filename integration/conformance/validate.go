@@ -73,7 +73,7 @@ func (v *schemaValidator) validate(ctx context.Context, message []byte) error {
 	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
-		return fmt.Errorf("xmllint did not run: %w", err)
+		return fmt.Errorf("%w: %w", errLintNotRun, err)
 	}
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 	var msgs []string
@@ -85,5 +85,5 @@ func (v *schemaValidator) validate(ctx context.Context, message []byte) error {
 			break
 		}
 	}
-	return fmt.Errorf("xmllint: %s", strings.Join(msgs, "; "))
+	return fmt.Errorf("%w: %s", errSchemaInvalid, strings.Join(msgs, "; "))
 }

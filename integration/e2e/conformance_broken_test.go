@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -85,6 +87,12 @@ const (
 	// flawForeignServerCert: its TLS serves a certificate for the right host
 	// from a CA other than DAEU's.
 	flawForeignServerCert = "serves a foreign certificate"
+	// flawCBCSuites: its TLS 1.2 offers only ECDHE-RSA-AES128-SHA (CBC,
+	// SHA-1) and no TLS 1.3.
+	flawCBCSuites = "offers only CBC suites"
+	// flawWeakServerKey: its TLS serves the registered serial for the right
+	// host, with a 1024-bit RSA key.
+	flawWeakServerKey = "serves a 1024-bit RSA key"
 )
 
 // brokenEndpoint is seosgw's real inbound pipeline behind a switchable flaw.
@@ -92,6 +100,7 @@ type brokenEndpoint struct {
 	flaw    atomic.Value  // string
 	renewed *pki.Identity // flawUnregisteredServerCert's certificate
 	foreign *pki.Identity // flawForeignServerCert's certificate
+	weak    *pki.Identity // flawWeakServerKey's certificate
 	inner   *inbound.Handler
 	signer  *xmldsig.Signer
 	self    seos.Entity
@@ -160,7 +169,7 @@ func startBrokenEndpoint(t *testing.T, e *confEnv) *brokenEndpoint {
 	log := slog.New(slog.DiscardHandler)
 	ep.signer = &xmldsig.Signer{Key: e.target.id.Key, Cert: e.target.id.Cert}
 	p := &inbound.Pipeline{Self: ep.self, Dir: flawDirectory{ep.cache, ep}, Policy: register.Policy{SelfGUID: ep.self.GUID, TestParticipantGUID: e.harness.entity.GUID},
-		Signer: ep.signer, DB: db, Clock: clock.System, Skew: 10 * time.Minute, MaxMessageBytes: 64 << 20, Log: log, Metrics: inbound.NewMetrics(reg)}
+		Identity: e.target.id, DB: db, Clock: clock.System, Skew: 10 * time.Minute, MaxMessageBytes: 64 << 20, Log: log, Metrics: inbound.NewMetrics(reg)}
 	ep.inner = inbound.NewHandler(p, "/seos/endpoint", ep.url, inbound.Limits{MaxConcurrent: 8}, log)
 	tr, err := trust.New(e.tp.CACert, nil, false, clock.System, log, trust.NewMetrics(reg))
 	if err != nil {
@@ -178,15 +187,26 @@ func startBrokenEndpoint(t *testing.T, e *confEnv) *brokenEndpoint {
 	if ep.foreign, err = other.IssueTransport(confTargetHost, pki.WithLoopback()); err != nil {
 		t.Fatal(err)
 	}
+	k, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep.weak, err = e.tp.Authority.IssueTransport(confTargetHost, pki.WithLoopback(), pki.WithKey(k), pki.WithSerial(e.target.id.Cert.SerialNumber)); err != nil {
+		t.Fatal(err)
+	}
 	tlsConf.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
 		c := base.Clone()
 		switch ep.flaw.Load() {
 		case flawOptionalClientCert:
 			c.ClientAuth = tls.VerifyClientCertIfGiven
 		case flawUnregisteredServerCert:
-			c.Certificates = []tls.Certificate{ep.renewed.TLSCertificate()}
+			c.GetCertificate, c.Certificates = nil, []tls.Certificate{ep.renewed.TLSCertificate()}
 		case flawForeignServerCert:
-			c.Certificates = []tls.Certificate{ep.foreign.TLSCertificate()}
+			c.GetCertificate, c.Certificates = nil, []tls.Certificate{ep.foreign.TLSCertificate()}
+		case flawCBCSuites:
+			c.MaxVersion, c.CipherSuites = tls.VersionTLS12, []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA}
+		case flawWeakServerKey:
+			c.GetCertificate, c.Certificates = nil, []tls.Certificate{ep.weak.TLSCertificate()}
 		}
 		return c, nil
 	}
@@ -199,7 +219,7 @@ func startBrokenEndpoint(t *testing.T, e *confEnv) *brokenEndpoint {
 func (ep *brokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	flaw := ep.flaw.Load().(string)
 	switch flaw {
-	case flawNone, flawAcceptInactive, flawRefuseAll, flawOptionalClientCert, flawUnregisteredServerCert, flawForeignServerCert:
+	case flawNone, flawAcceptInactive, flawRefuseAll, flawOptionalClientCert, flawUnregisteredServerCert, flawForeignServerCert, flawCBCSuites, flawWeakServerKey:
 		ep.inner.ServeHTTP(w, r)
 		return
 	}
@@ -380,7 +400,11 @@ func TestConformanceAgainstBrokenEndpoints(t *testing.T) {
 		{flawUnregisteredServerCert, []string{conformance.CheckTLS}, "expected: its serial is the participant's CertificateSN in the register", nil},
 		// The chain comes from the harness's own verification error.
 		{flawForeignServerCert, []string{conformance.CheckTLS},
-			"expected: the server certificate chains to the DAEU CA, is valid now and is for TLS servers / got: x509: certificate signed by unknown authority", nil},
+			"expected: the server certificate chains to the DAEU CA, is valid now and is for TLS servers / got: the certificate is not issued by the DAEU CA (untrusted issuer) (technical detail: x509: certificate signed by unknown authority)", nil},
+		// The harness, as every seosgw client, takes TLS 1.2 only with ECDHE
+		// and an AEAD cipher, and no RSA key under 2048 bits.
+		{flawCBCSuites, []string{conformance.CheckTLS}, "expected: a handshake with the test participant's registered certificate succeeds / got: remote error: tls: handshake failure", nil},
+		{flawWeakServerKey, []string{conformance.CheckTLS}, "expected: its key is at least 2048-bit RSA (or ECDSA) / got: the key is shorter than the protocol's floor (technical detail: RSA key of 1024 bits is under the 2048-bit floor", nil},
 	}
 	for i, tc := range cases {
 		name := tc.flaw
@@ -423,7 +447,7 @@ func TestConformanceAgainstBrokenEndpoints(t *testing.T) {
 					conformance.CheckWrongCertificate, conformance.CheckInactiveSender, conformance.CheckWrongRecipient,
 					conformance.CheckAsyncStatus, conformance.CheckAsyncDocument}
 			}
-			if tc.flaw == flawUnregisteredServerCert || tc.flaw == flawForeignServerCert {
+			if tc.flaw == flawUnregisteredServerCert || tc.flaw == flawForeignServerCert || tc.flaw == flawCBCSuites || tc.flaw == flawWeakServerKey {
 				// The harness trusts no connection to it: every other
 				// check is skipped as needing tls, none fails for it.
 				skipped = nil
@@ -492,6 +516,36 @@ func TestConformanceAgainstBrokenEndpoints(t *testing.T) {
 		checkVerdicts(t, rep, []string{conformance.CheckStatusUnknown}, skip)
 		if c := rep.Check(conformance.CheckStatusUnknown); c == nil || !strings.Contains(c.Reason, "an answer within the client's timeout of 1.0 s (timeouts.request) / got: DocumentStatusRequest about an unknown document: no answer within 1.0 s") {
 			t.Errorf("reason: %+v", c)
+		}
+	})
+
+	// The Bulgarian report's "got" column names the failure in Bulgarian
+	// before the verifier's English text, which it marks as technical.
+	t.Run("bulgarian got column", func(t *testing.T) {
+		ep.flaw.Store(flawUnsignedAcks)
+		var skip []string
+		for _, n := range conformance.CheckNames {
+			if n != conformance.CheckTLS && n != conformance.CheckRegistration {
+				skip = append(skip, n)
+			}
+		}
+		rep, err := conformance.Run(context.Background(), conformance.Options{Config: cfg, Participant: e.target.entity.GUID,
+			Skip: skip, ReportDir: filepath.Join(e.dir, "bg"), Lang: conformance.Bulgarian})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := rep.Check(conformance.CheckRegistration)
+		if c == nil || c.Verdict != conformance.Fail {
+			t.Fatalf("registration: %+v", c)
+		}
+		var got []string
+		for _, a := range c.Assertions {
+			if !a.OK {
+				got = append(got, a.Got)
+			}
+		}
+		if len(got) != 1 || !strings.HasPrefix(got[0], "съобщението не е подписано (техническа подробност: signature: the message is not signed") {
+			t.Errorf("the failed assertions' got column: %q", got)
 		}
 	})
 

@@ -188,9 +188,22 @@ func nodeInboxID(t *testing.T, c *ais.Client, docGUID string) int64 {
 
 func aisPost(t testing.TB, c *ais.Client, path, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", c.BaseURL+path, strings.NewReader(body))
+	return aisDo(t, c, "POST", path, body)
+}
+
+// aisGet reads from a node's AIS API as the AIS does.
+func aisGet(t *testing.T, c *ais.Client, path string) (int, string) {
+	t.Helper()
+	return aisDo(t, c, "GET", path, "")
+}
+
+func aisDo(t testing.TB, c *ais.Client, method, path, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, c.BaseURL+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Content-Type", "application/json")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -50,11 +50,17 @@ type exchange struct {
 // newExchange configures A and B; aConfig overrides fields of A's config.
 func newExchange(t testing.TB, aConfig map[string]string) *exchange {
 	t.Helper()
+	return newExchangeWith(t, aConfig, nil)
+}
+
+// newExchangeWith is newExchange with fields of B's config overridden too.
+func newExchangeWith(t testing.TB, aConfig, bConfig map[string]string) *exchange {
+	t.Helper()
 	dir := t.TempDir()
 	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
 	x := &exchange{tp: tp}
 	x.a = newGateway(t, dir, tp, ps["a.obmen.local"], aConfig)
-	x.b = newGateway(t, dir, tp, ps["b.obmen.local"], nil)
+	x.b = newGateway(t, dir, tp, ps["b.obmen.local"], bConfig)
 	x.seed(register.Active)
 	return x
 }
@@ -222,11 +228,14 @@ func TestExchangeBetweenTwoGateways(t *testing.T) {
 		}
 	})
 
+	var refused int64
+	var refusedDoc string
 	t.Run("an Error reply is final", func(t *testing.T) {
 		x.b.node.Stop(syscall.SIGTERM)
 		x.seed(register.Inactive) // B now sees A as inactive and will refuse it
 		x.b.start()
-		id, _ := x.a.send(20, x.b)
+		id, doc := x.a.send(20, x.b)
+		refused, refusedDoc = id, doc
 		st := x.a.waitFor(id, 20*time.Second, state("failed"))
 		if st.Attempts != 1 || !strings.Contains(st.Error, "ERR_EXTERNAL") {
 			t.Errorf("after an Error reply: %+v", st)
@@ -240,6 +249,37 @@ func TestExchangeBetweenTwoGateways(t *testing.T) {
 		x.a.waitFor(later, 20*time.Second, func(st *ais.Status) bool { return st.Attempts >= 2 })
 		if st2, _, _ := x.a.api.Status(context.Background(), id); st2.Attempts != 1 || st2.State != "failed" {
 			t.Errorf("a failed document was retried: %+v", st2)
+		}
+	})
+
+	// The operator sends the refused document again once B's register
+	// copy lists A as active: same DocumentGUID, the history kept.
+	t.Run("a failed document sent again by the operator", func(t *testing.T) {
+		if refused == 0 {
+			t.Skip("no refused document")
+		}
+		x.seed(register.Active)
+		x.b.start()
+		if out, code := testkit.Run(t, "outbox", "list", "--config", x.a.cfg, "--state", "failed"); code != 0 || !strings.Contains(out, refusedDoc) {
+			t.Fatalf("outbox list --state failed: %d\n%s", code, out)
+		}
+		if out, code := testkit.Run(t, "outbox", "retry", "--config", x.a.cfg, "--note", "B lists A as active again", fmt.Sprint(refused)); code != 0 {
+			t.Fatalf("outbox retry: %d\n%s", code, out)
+		}
+		st := x.a.waitFor(refused, 20*time.Second, state("waiting_registration"))
+		var events []string
+		for _, e := range st.History {
+			events = append(events, e.Event)
+		}
+		if st.DocumentGUID != refusedDoc || !strings.HasPrefix(strings.Join(events, ","), "queued,failed,manual_retry,delivered") {
+			t.Errorf("after the retry: %s %v", st.DocumentGUID, events)
+		}
+		if c := testkit.CountDocument(t, bdb, refusedDoc); c != 1 {
+			t.Errorf("B stored the document %d times", c)
+		}
+		// Delivered now: it cannot be cancelled.
+		if out, code := testkit.Run(t, "outbox", "cancel", "--config", x.a.cfg, fmt.Sprint(refused)); code != 1 || !strings.Contains(out, "delivered already") {
+			t.Errorf("outbox cancel of a delivered document: %d\n%s", code, out)
 		}
 	})
 }

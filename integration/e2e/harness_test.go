@@ -15,12 +15,14 @@ func writeConfig(t testing.TB, path string, fields map[string]string) {
 	tmpl := `participant: {guid: "%GUID%", eik: "%EIK%", name: "%NAME%"}
 tls: {cert: "%CERT%", key: "%KEY%", ca: "%CA%"}
 endpoint: {listen: "%LISTEN%", path: /seos/endpoint, clock_skew: 10m%ENDPOINT%}
-register: {url: "%REGISTER%", refresh: 2s, full_sync: 1h, stale_after: 1h, timeout: 5s, test_participant: "%TEST%"}
+register: {url: "%REGISTER%", refresh: %REFRESH%, full_sync: 1h, stale_after: 1h, timeout: 5s, test_participant: "%TEST%"}
 database: {path: "%DB%"}
 ops: {listen: "%OPS%"}
 ais: {listen: "%AIS%", token_file: "%TOKEN%", spool: {dir: "%SPOOL%", scan_every: 200ms}}
 outbound: {retry_first: %RETRY%, retries: 10, poll: 1s%OUTBOUND%}
 log: {level: debug, format: json}
+%ACCEPTANCE%
+%MAIL%
 `
 	if fields["AIS"] == "" {
 		fields["AIS"] = testkit.FreeAddr(t)
@@ -36,6 +38,9 @@ log: {level: debug, format: json}
 	if fields["RETRY"] == "" {
 		fields["RETRY"] = "1s"
 	}
+	if fields["REFRESH"] == "" {
+		fields["REFRESH"] = "2s"
+	}
 	for k, v := range fields {
 		tmpl = strings.ReplaceAll(tmpl, "%"+k+"%", v)
 	}
@@ -43,6 +48,8 @@ log: {level: debug, format: json}
 	tmpl = strings.ReplaceAll(tmpl, "%SPOOL%", "")
 	tmpl = strings.ReplaceAll(tmpl, "%OUTBOUND%", "")
 	tmpl = strings.ReplaceAll(tmpl, "%ENDPOINT%", "")
+	tmpl = strings.ReplaceAll(tmpl, "%ACCEPTANCE%", "")
+	tmpl = strings.ReplaceAll(tmpl, "%MAIL%", "")
 	if err := os.WriteFile(path, []byte(tmpl), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -25,23 +25,39 @@ func TestStatusPollingAndTransitionsBetweenTwoGateways(t *testing.T) {
 	x.b.start()
 	bdb := testkit.OpenDB(t, x.b.db)
 	id, doc := x.a.send(1, x.b)
+	// A second document B never registers: A keeps asking about it, and
+	// its questions show when A's poller has passed a given instant.
+	witness, _ := x.a.send(2, x.b)
 	x.a.waitFor(id, 20*time.Second, state("waiting_registration"))
 
-	asked := func(st *ais.Status) []time.Time {
-		var at []time.Time
+	type question struct{ at, next time.Time } // when asked; the next not before
+	asked := func(st *ais.Status) []question {
+		var qs []question
 		for _, e := range st.History {
-			if e.Event == "status_asked" {
-				at = append(at, e.At)
+			if e.Event != "status_asked" {
+				continue
 			}
+			_, after, _ := strings.Cut(e.Detail, "the next not before ")
+			next, err := time.Parse(time.RFC3339, after)
+			if err != nil {
+				t.Fatalf("status_asked detail %q: %v", e.Detail, err)
+			}
+			qs = append(qs, question{e.At, next})
 		}
-		return at
+		return qs
 	}
 	st := x.a.waitFor(id, 40*time.Second, func(st *ais.Status) bool { return len(asked(st)) >= 4 })
 	at := asked(st)
-	// The gap doubles from status_after (1s) and stops at the cap (4s).
-	for i, min := range []time.Duration{2 * time.Second, 4 * time.Second, 4 * time.Second} {
-		if gap := at[i+1].Sub(at[i]); gap < min-50*time.Millisecond {
-			t.Errorf("question %d came %v after the one before, want at least %v", i+2, gap, min)
+	// The plan A recorded: the gap doubles from status_after (1s) and stops
+	// at status_max_interval (4s), and no question came before its time.
+	// Times come from A's own records; that A really waits is proved with
+	// an injected clock in gateway/outbound TestStatusPollingBacksOff.
+	for i, gap := range []time.Duration{2 * time.Second, 4 * time.Second, 4 * time.Second} {
+		if got := at[i].next.Sub(at[i].at.Truncate(time.Second)); got != gap {
+			t.Errorf("question %d planned the next %v later, want %v", i+1, got, gap)
+		}
+		if at[i+1].at.Before(at[i].next) {
+			t.Errorf("question %d at %v, before the time question %d set (%v)", i+2, at[i+1].at, i+1, at[i].next)
 		}
 	}
 	var received int
@@ -59,7 +75,8 @@ func TestStatusPollingAndTransitionsBetweenTwoGateways(t *testing.T) {
 		t.Fatalf("register: HTTP %d %s", code, body)
 	}
 	st = x.a.waitFor(id, 20*time.Second, state("registered"))
-	askedWhenRegistered := len(asked(st))
+	questions := asked(st)
+	askedWhenRegistered, due := len(questions), questions[len(questions)-1].next
 
 	// B's endpoint identity now reports what no transition allows.
 	client := testkit.Client(x.b.p.id, x.tp.Authority.Pool(), "a.obmen.local")
@@ -94,6 +111,17 @@ func TestStatusPollingAndTransitionsBetweenTwoGateways(t *testing.T) {
 	}
 	if len(notApplied) != 2 || !strings.Contains(notApplied[0], "DS_REJECTED after DS_REGISTERED") || !strings.Contains(notApplied[1], "No Б-2") {
 		t.Errorf("history of reports not applied: %q", notApplied)
+	}
+	// Had A gone on asking, it would have asked again at its next poll
+	// from due on (the recorded time is cut to the second). Once the
+	// witness is asked about at or after that instant, that poll has run.
+	x.a.waitFor(witness, 30*time.Second, func(st *ais.Status) bool {
+		qs := asked(st)
+		return len(qs) > 0 && !qs[len(qs)-1].at.Before(due.Add(time.Second))
+	})
+	st, _, err := x.a.api.Status(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if n := len(asked(st)); n != askedWhenRegistered {
 		t.Errorf("A asked %d more times after B registered the document", n-askedWhenRegistered)

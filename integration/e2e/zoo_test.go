@@ -28,6 +28,9 @@ import (
 // peer's sign-node for the deployed node, xmlsec1 (libxml2's C14N, as PHP's
 // DOM and Java/C nodes) for the others — sent over mutual TLS to a running
 // seosgw, which must accept each; every reply must verify in the .NET peer.
+// The deployed node's and the PHP client's messages travel in the SOAP
+// request their producer writes; the Java shapes, whose SOAP stack is not
+// known, in seosgw's own.
 
 const zooDir = "testdata/zoo"
 
@@ -35,9 +38,9 @@ const zooDir = "testdata/zoo"
 type zooMessage struct {
 	producer string // folder and participant
 	file     string
-	sign     string // "sign-node sha1", "sign-node sha256" or "xmlsec1"
-	date     string // MessageDate layout the producer writes
-	php      bool   // the PHP client's hand-made SOAP request
+	sign     string   // "sign-node sha1", "sign-node sha256" or "xmlsec1"
+	date     string   // MessageDate layout the producer writes
+	envelope envelope // the SOAP request it travels in
 	reply    seos.MessageType
 	doc      func(z *zoo) string // the DocumentGUID it is about
 }
@@ -57,6 +60,15 @@ var zooShape = map[string][]string{
 		`<ds:Signature xmlns:ds=`, `<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"`, `<ds:X509Certificate>`},
 	"java": {`<ns2:Message xmlns:ns2="http://schemas.egov.bg/messaging/v1"`, `X509Certificate>`},
 }
+
+// envelope is a producer's SOAP request around the signed message.
+type envelope int
+
+const (
+	ourEnvelope envelope = iota // seosgw's own (soap.Submit)
+	wcfEnvelope                 // the deployed node's WCF client
+	phpEnvelope                 // the PHP client's concatenated string
+)
 
 type zoo struct {
 	t         *testing.T
@@ -80,15 +92,15 @@ func TestPeerZoo(t *testing.T) {
 		// Each hash gets its own documents, so every step is a first.
 		reg, sent, nofiles := "node-"+h, "ours-"+h, "node-nofiles-"+h
 		msgs = append(msgs,
-			zooMessage{producer: "dotnet-node", file: "registration.xml", sign: "sign-node " + h, date: dotnetDate, reply: seos.TypeStatusResponse, doc: z.newDoc(reg)},
-			zooMessage{producer: "dotnet-node", file: "registration-no-files.xml", sign: "sign-node " + h, date: dotnetDate, reply: seos.TypeStatusResponse, doc: z.newDoc(nofiles)},
-			zooMessage{producer: "dotnet-node", file: "status-request.xml", sign: "sign-node " + h, date: dotnetDate, reply: seos.TypeStatusResponse, doc: z.doc(reg)},
-			zooMessage{producer: "dotnet-node", file: "status-response.xml", sign: "sign-node " + h, date: dotnetDate, doc: z.sentTo("dotnet-node", sent)},
-			zooMessage{producer: "dotnet-node", file: "error.xml", sign: "sign-node " + h, date: dotnetDate, doc: z.doc(reg)},
+			zooMessage{producer: "dotnet-node", file: "registration.xml", sign: "sign-node " + h, date: dotnetDate, envelope: wcfEnvelope, reply: seos.TypeStatusResponse, doc: z.newDoc(reg)},
+			zooMessage{producer: "dotnet-node", file: "registration-no-files.xml", sign: "sign-node " + h, date: dotnetDate, envelope: wcfEnvelope, reply: seos.TypeStatusResponse, doc: z.newDoc(nofiles)},
+			zooMessage{producer: "dotnet-node", file: "status-request.xml", sign: "sign-node " + h, date: dotnetDate, envelope: wcfEnvelope, reply: seos.TypeStatusResponse, doc: z.doc(reg)},
+			zooMessage{producer: "dotnet-node", file: "status-response.xml", sign: "sign-node " + h, date: dotnetDate, envelope: wcfEnvelope, doc: z.sentTo("dotnet-node", sent)},
+			zooMessage{producer: "dotnet-node", file: "error.xml", sign: "sign-node " + h, date: dotnetDate, envelope: wcfEnvelope, doc: z.doc(reg)},
 		)
 	}
 	msgs = append(msgs,
-		zooMessage{producer: "php-pdoi", file: "registration.xml", sign: "xmlsec1", date: phpDate, php: true, reply: seos.TypeStatusResponse, doc: z.newDoc("php")},
+		zooMessage{producer: "php-pdoi", file: "registration.xml", sign: "xmlsec1", date: phpDate, envelope: phpEnvelope, reply: seos.TypeStatusResponse, doc: z.newDoc("php")},
 		zooMessage{producer: "java", file: "registration.xml", sign: "xmlsec1", date: javaDate, reply: seos.TypeStatusResponse, doc: z.newDoc("java")},
 		zooMessage{producer: "java", file: "status-request.xml", sign: "xmlsec1", date: javaDate, reply: seos.TypeStatusResponse, doc: z.doc("java")},
 	)
@@ -113,7 +125,7 @@ func TestPeerZoo(t *testing.T) {
 					t.Fatalf("the producer's signed message lacks %q: the zoo would not test its shape\n%s", want, signed)
 				}
 			}
-			reply := z.post(p, signed, m.php)
+			reply := z.post(p, signed, m.envelope)
 			if m.reply == "" {
 				if len(reply) != 0 {
 					t.Fatalf("a notification is answered with an empty SubmitResult; got %s", reply)
@@ -242,27 +254,17 @@ func (z *zoo) sign(m zooMessage, unsigned string) []byte {
 	return b
 }
 
-// post sends a signed message as its producer does and returns the
-// SubmitResult. The PHP client concatenates its envelope, escapes only < and
-// > and drops line ends, and sends Content-Type: text/xml without a charset
-// or SOAPAction.
-func (z *zoo) post(p participant, signed []byte, php bool) []byte {
+// post sends a signed message in the producer's SOAP request and returns
+// the SubmitResult.
+func (z *zoo) post(p participant, signed []byte, env envelope) []byte {
 	z.t.Helper()
-	body, err := soap.Submit(signed)
-	if err != nil {
-		z.t.Fatal(err)
-	}
-	if php {
-		escaped := strings.NewReplacer("<", "&lt;", ">", "&gt;", "\n", "", "\r", "").Replace(string(signed))
-		body = []byte(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><Submit xmlns="http://services.egov.bg/messaging/"><request>` +
-			escaped + `</request></Submit></s:Body></s:Envelope>`)
+	body, header := zooRequest(z.t, signed, env)
+	if env == wcfEnvelope && !bytes.Contains(body, []byte(`<request>&lt;?xml version="1.0" encoding="utf-8"?&gt;&lt;Message xmlns:xsi="`)) {
+		z.t.Fatalf("not the WCF client's request (quotes as written, < and > escaped):\n%.300s", body)
 	}
 	req, _ := http.NewRequest("POST", z.gw.url(), bytes.NewReader(body))
-	if php {
-		req.Header.Set("Content-Type", "text/xml")
-	} else {
-		req.Header.Set("Content-Type", soap.ContentType)
-		req.Header.Set("SOAPAction", `"`+soap.Action+`"`)
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	resp, err := testkit.Client(p.id, z.tp.Authority.Pool(), "gw.obmen.local").Do(req)
 	if err != nil {
@@ -275,6 +277,63 @@ func (z *zoo) post(p participant, signed []byte, php bool) []byte {
 		z.t.Fatalf("HTTP %d: %v\n%s", resp.StatusCode, err, raw)
 	}
 	return result
+}
+
+// zooRequest is the body and headers a producer posts.
+//
+// The deployed node calls Submit through a WCF client generated from the
+// endpoint WSDL (edelivery2022 seos/EDelivery.SEOS, "Service References/
+// EGovEndpoint/Reference.cs": ServiceContract namespace
+// http://services.egov.bg/messaging/, Action …/IEGovService/Submit, no
+// XmlSerializerFormat, so DataContractSerializer) over basicHttpBinding with
+// transport security and a client certificate (EDelivery.SEOSPostService
+// Web.config, binding "EGovService"): SOAP 1.1, text encoding, UTF-8. That
+// writes no XML declaration, the envelope as s:, the wrapper with its default
+// namespace and the message text escaped by WCF's UTF-8 text writer (&, <, >
+// and control characters but tab and line feed; quotes stay), sent with the
+// quoted SOAPAction and Expect: 100-continue.
+//
+// The PHP client concatenates its envelope, escapes only < and > and drops
+// line ends, and sends Content-Type: text/xml without a charset or SOAPAction.
+func zooRequest(t *testing.T, signed []byte, env envelope) ([]byte, map[string]string) {
+	t.Helper()
+	const open = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><Submit xmlns="http://services.egov.bg/messaging/"><request>`
+	const closing = `</request></Submit></s:Body></s:Envelope>`
+	switch env {
+	case wcfEnvelope:
+		return []byte(open + wcfEscape(string(signed)) + closing),
+			map[string]string{"Content-Type": "text/xml; charset=utf-8", "SOAPAction": `"http://services.egov.bg/messaging/IEGovService/Submit"`, "Expect": "100-continue"}
+	case phpEnvelope:
+		escaped := strings.NewReplacer("<", "&lt;", ">", "&gt;", "\n", "", "\r", "").Replace(string(signed))
+		return []byte(open + escaped + closing), map[string]string{"Content-Type": "text/xml"}
+	}
+	body, err := soap.Submit(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body, map[string]string{"Content-Type": soap.ContentType, "SOAPAction": `"` + soap.Action + `"`}
+}
+
+// wcfEscape escapes element text as WCF's XmlUTF8TextWriter does: &, < and
+// >, and every control character but tab and line feed as a character
+// reference (&#xD; for a carriage return); quotes are written as they are.
+func wcfEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r < 0x20 && r != '\t' && r != '\n':
+			fmt.Fprintf(&b, "&#x%X;", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func (z *zoo) metrics() string { return getText(z.t, "http://"+z.gw.ops+"/metrics") }
@@ -299,4 +358,16 @@ func grepLines(s, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func TestWCFEscape(t *testing.T) {
+	for in, want := range map[string]string{
+		`<a x="1">'q' & b</a>`: `&lt;a x="1"&gt;'q' &amp; b&lt;/a&gt;`,
+		"line\r\nend\ttab":     "line&#xD;\nend\ttab",
+		"\x01кирилица":         "&#x1;кирилица",
+	} {
+		if got := wcfEscape(in); got != want {
+			t.Errorf("wcfEscape(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

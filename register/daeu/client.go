@@ -26,8 +26,8 @@ import (
 type Options struct {
 	URL string
 	// Identity is the participant's transport certificate, presented as the
-	// TLS client certificate.
-	Identity *pki.Identity
+	// TLS client certificate (the one in force at each handshake).
+	Identity pki.Source
 	// Trust verifies the register's server certificate as every other peer's
 	// is verified (gateway/netcheck's preflight included): the DAEU roots at
 	// the store's clock, and the CRLs. The node uses it.
@@ -82,11 +82,10 @@ func NewClient(cfg Options) (*Client, error) {
 	if cfg.Trust != nil {
 		tlsConf = cfg.Trust.ClientTLS(cfg.Identity, u.Hostname())
 	} else {
-		tlsConf = &tls.Config{
-			MinVersion:   tls.VersionTLS12,
-			Certificates: []tls.Certificate{cfg.Identity.TLSCertificate()},
-			RootCAs:      cfg.RootCAs,
-		}
+		tlsConf = trust.Harden(&tls.Config{
+			GetClientCertificate: trust.ClientCertificate(cfg.Identity),
+			RootCAs:              cfg.RootCAs,
+		})
 	}
 	tr := &http.Transport{
 		// No proxy from the environment: the register is on the SEOS network

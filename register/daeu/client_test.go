@@ -2,6 +2,8 @@ package daeu
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -328,4 +330,60 @@ func wantTransportError(t *testing.T, err error, says string) {
 	if !errors.As(err, &te) || te.Kind() != register.KindTransport || !strings.Contains(err.Error(), says) {
 		t.Errorf("got %v; want a transport error saying %q", err, says)
 	}
+}
+
+// TestClientRefusesWeakTLS: the register client, with or without the
+// node's trust store, takes TLS 1.2 only with ECDHE and an AEAD cipher; with
+// the trust store it also refuses a register certificate with a short RSA
+// key.
+func TestClientRefusesWeakTLS(t *testing.T) {
+	p := newPKI(t)
+	ok := func(w http.ResponseWriter, r *http.Request) {
+		w.Write(EncodeResponse(GetAllRecords, &register.Listing{}, nil))
+	}
+	cbcOnly := func(id *pki.Identity) string {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(ok))
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{id.TLSCertificate()}, ClientAuth: tls.RequireAndVerifyClientCert,
+			ClientCAs: p.ca.Pool(), MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}}
+		srv.StartTLS()
+		t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() })
+		return srv.URL + "/service/"
+	}
+	dir := t.TempDir()
+	caPath := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caPath, p.ca.CertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := trust.New(caPath, nil, false, clock.System, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, opt := range map[string]Options{"roots": {RootCAs: p.ca.Pool()}, "trust store": {Trust: ts}} {
+		opt.URL, opt.Identity, opt.Timeout = cbcOnly(p.server), p.client, 5*time.Second
+		cl, err := NewClient(opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.CloseIdleConnections)
+		_, err = cl.GetAllRecords(context.Background())
+		wantTransportError(t, err, "handshake failure")
+		if t.Failed() {
+			t.Fatalf("%s: a register offering only ECDHE-ECDSA-AES128-SHA was accepted", name)
+		}
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak, err := p.ca.IssueTransport("register.obmen.local", pki.WithKey(k), pki.WithLoopback())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := NewClient(Options{URL: stub(t, p, weak, ok), Identity: p.client, Trust: ts, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.CloseIdleConnections)
+	_, err = cl.GetAllRecords(context.Background())
+	wantTransportError(t, err, "weak_key")
 }

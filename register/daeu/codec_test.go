@@ -474,7 +474,7 @@ func TestGoldenResponses(t *testing.T) {
 		{"asmx-getnewrecords-response-unset.xml", "text/xml; charset=utf-8", GetNewRecords, nil, "", nil, []string{":LastChange"}},
 		{"axis-getallrecords-response.xml", "text/xml; charset=utf-8", GetAllRecords, axis, "2024-03-05T08:20:30.123Z", nil, nil},
 		{"axis-getnewrecords-response-nil.xml", "text/xml; charset=utf-8", GetNewRecords, nil, "", nil, nil},
-		{"axis-getnewrecords-response-no-accessor.xml", "text/xml; charset=utf-8", GetNewRecords, nil, "", nil, nil},
+		{"handmade-getnewrecords-response-no-accessor.xml", "text/xml; charset=utf-8", GetNewRecords, nil, "", nil, nil},
 		{"windows1251-getallrecords-response.xml", "text/xml", GetAllRecords, sampleEntities(), "2024-03-05T10:20:30+02:00", nil, nil},
 		{"windows1251-getallrecords-response.xml", "text/xml; charset=windows-1251", GetAllRecords, sampleEntities(), "2024-03-05T10:20:30+02:00", nil, nil},
 	}

@@ -39,8 +39,9 @@ var serviceFields = []field[register.Service]{
 	stringField("URI", "xsd:anyURI", func(s *register.Service) *string { return &s.URI }),
 	statusField[register.Service](func(s *register.Service) *register.Status { return &s.Status }),
 	stringField("Type", "xsd:string", func(s *register.Service) *string { return &s.Type }),
-	// Version is kept as the register's text: xsd:integer in the WSDL, a
-	// string in the .NET register ("1.0").
+	// Version is xsd:integer, as the register WSDL declares it; the test
+	// register stores only integers (testregister's checkService). Read,
+	// it is kept as text: a .NET register's class has a string ("1.0").
 	{name: "Version", xsiType: "xsd:integer",
 		encode: func(e *encoder, p *etree.Element, s *register.Service) {
 			e.scalar(p, "Version", "xsd:integer", string(s.Version))

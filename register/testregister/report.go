@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 // CaseView is a joining case as the CLI shows it (`register admin case
@@ -65,8 +67,8 @@ func WriteCases(w io.Writer, cs []Case) error {
 				report = v.Report
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.GUID, c.Name, c.Status, c.State, dash(c.AppliedOn),
-			dash(c.CertIssuedOn), dash(c.Deadline), c.daysLeft(), verdict, report)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", textsafe.Field(c.GUID), textsafe.Field(c.Name), c.Status, c.State, dash(c.AppliedOn),
+			dash(c.CertIssuedOn), dash(c.Deadline), c.daysLeft(), textsafe.Field(verdict), textsafe.Field(report))
 	}
 	return tw.Flush()
 }
@@ -82,7 +84,7 @@ func WriteCasesJSON(w io.Writer, cs []Case) error {
 func WriteCase(w io.Writer, c *Case) error {
 	v := View(c)
 	var b strings.Builder
-	fmt.Fprintf(&b, "joining case of %s %s: %s (participant %s)\n", c.GUID, c.Name, c.State, c.Status)
+	fmt.Fprintf(&b, "joining case of %s %s: %s (participant %s)\n", textsafe.Field(c.GUID), textsafe.Field(c.Name), c.State, c.Status)
 	fmt.Fprintf(&b, "  applied:      %s\n  cert issued:  %s\n  deadline:     %s (%d working days from the later date)\n  days left:    %s\n",
 		dash(v.AppliedOn), dash(v.CertIssuedOn), dash(v.Deadline), TestWorkingDays, v.daysLeft())
 	if !c.ClosedAt.IsZero() {
@@ -92,7 +94,7 @@ func WriteCase(w io.Writer, c *Case) error {
 		b.WriteString("  verdicts:     none yet\n")
 	}
 	for _, v := range c.Verdicts {
-		fmt.Fprintf(&b, "  verdict:      %s at %s %s\n", v.Verdict, v.At.Format(time.RFC3339), v.Report)
+		fmt.Fprintf(&b, "  verdict:      %s at %s %s\n", v.Verdict, v.At.Format(time.RFC3339), textsafe.Field(v.Report))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

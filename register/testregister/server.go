@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/register"
 	"github.com/seosgw/seosgw/register/daeu"
 	"github.com/seosgw/seosgw/wsdl"
@@ -165,8 +166,8 @@ func (r *Register) Serve(ctx context.Context, cfg ServeConfig, ready func(addr n
 	if err != nil {
 		return fmt.Errorf("test register: --client-ca: %w", err)
 	}
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{id.TLSCertificate()},
-		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.CertPool(cas)}
+	tlsCfg := trust.Harden(&tls.Config{Certificates: []tls.Certificate{id.TLSCertificate()},
+		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.CertPool(cas)})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("test register: listen: %w", err)

@@ -219,8 +219,23 @@ func checkService(s *register.Service) error {
 		return fmt.Errorf("service GUID %q is not a GUID in braces", s.GUID)
 	case !s.Status.Valid():
 		return fmt.Errorf("service %s: status %q; use Active, Inactive or TemporarilyInactive", s.GUID, s.Status)
+	case !isInteger(string(s.Version)):
+		return fmt.Errorf("service %s: version %q is not an integer: the register WSDL declares Version xsd:integer, so write e.g. 1, not 1.0", s.GUID, s.Version)
 	}
 	return nil
+}
+
+// isInteger is xsd:integer's lexical space: an optional sign and digits.
+func isInteger(s string) bool {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func isHex(s string) bool {

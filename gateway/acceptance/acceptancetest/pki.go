@@ -342,3 +342,37 @@ func UnreachableURL(t testing.TB, path string) string {
 	t.Helper()
 	return "http://127.0.0.1:" + freePort(t) + path
 }
+
+// CRLGate is a distribution point of the issuing CA's CRL that holds every
+// download until Open, as a provider's site that hangs: tests catch
+// documents while their checks wait on it.
+type CRLGate struct {
+	URL     string        // name it as a signer's CRLURL
+	Arrived chan struct{} // one value per download that came in
+	open    chan struct{}
+	once    sync.Once
+}
+
+// NewCRLGate starts a closed gate on loopback; it opens when the test ends.
+func (p *PKI) NewCRLGate(t testing.TB) *CRLGate {
+	t.Helper()
+	g := &CRLGate{Arrived: make(chan struct{}, 1000), open: make(chan struct{})}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.Arrived <- struct{}{}
+		select {
+		case <-g.open:
+		case <-r.Context().Done():
+			return
+		}
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/issuing.crl"
+		p.serveCRL(w, r2)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(g.Open) // before Close, which waits for held downloads
+	g.URL = srv.URL + "/gated.crl"
+	return g
+}
+
+// Open lets every held and later download through.
+func (g *CRLGate) Open() { g.once.Do(func() { close(g.open) }) }

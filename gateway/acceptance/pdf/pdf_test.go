@@ -53,6 +53,25 @@ func TestText(t *testing.T) {
 	}
 }
 
+// TestSimple: the one-page PDF the demo and the tests send opens with its
+// cross-reference table as written (not repaired), and our reader and
+// poppler's pdftotext read its text alike.
+func TestSimple(t *testing.T) {
+	b := pdf.Simple("Letter (copy) to the agency: Иван")
+	f := open(t, b)
+	got, err := f.Text(1 << 20)
+	if err != nil || f.Repaired || f.Encrypted || norm(got) != "Letter (copy) to the agency: ????" {
+		t.Fatalf("%q %v (repaired %v)", got, err, f.Repaired)
+	}
+	path := filepath.Join(t.TempDir(), "simple.pdf")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if want := extools.Run(t, nil, extools.Require(t, "pdftotext"), path, "-").Stdout; norm(want) != norm(got) {
+		t.Errorf("pdftotext reads %q", want)
+	}
+}
+
 func TestEncrypted(t *testing.T) {
 	o := acceptancetest.MakeOffice(t)
 	f := open(t, acceptancetest.Read(t, o.EncPDF))

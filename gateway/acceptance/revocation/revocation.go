@@ -163,7 +163,11 @@ func (c *Checker) crl(ctx context.Context, u string, cert, issuer *x509.Certific
 	if e.revoked == nil || !now.Before(e.next) {
 		recent := e.failure != nil && now.Sub(e.failedAt) < c.cfg.RetryAfter
 		if !recent {
-			if err := c.fetchCRL(ctx, u, issuer, e); err != nil {
+			if err := c.fetchCRL(ctx, u, issuer, e); err != nil && ctx.Err() != nil {
+				// Cut short by the caller: not the server's failure, so
+				// nothing is remembered against the URL.
+				return Result{Status: Unknown, Source: "crl", URL: u, Err: fmt.Errorf("CRL %s: %w", u, err)}
+			} else if err != nil {
 				e.failure, e.failedAt = fmt.Errorf("CRL %s: %w", u, err), now
 			} else {
 				e.failure = nil
@@ -303,11 +307,16 @@ func hasOCSPSigning(c *x509.Certificate) bool {
 }
 
 // get fetches u (POSTing body when given), bounded in time and size.
-func (c *Checker) get(ctx context.Context, method, u string, max int64, body []byte) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+func (c *Checker) get(parent context.Context, method, u string, max int64, body []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(parent, c.cfg.Timeout)
 	defer cancel()
 	start := time.Now()
 	b, err := c.do(ctx, u, max, body)
+	if err != nil && parent.Err() != nil {
+		// The caller gave up (a stop, the document's own time limit): no
+		// word on the server, which may be fine.
+		return nil, fmt.Errorf("not asked to the end: %w", parent.Err())
+	}
 	c.m.observe(method, time.Since(start))
 	if err != nil {
 		c.m.failed(method)

@@ -9,14 +9,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/mail/intake"
-	"github.com/seosgw/seosgw/gateway/mail/mailtest"
+	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
 // TestIMAPWithDovecot polls a real dovecot: mail the delivery agent put in
 // the mailbox reaches the sink byte for byte and is moved (or flagged)
 // only after the sink's commit; a failing sink leaves it for the next poll.
 func TestIMAPWithDovecot(t *testing.T) {
-	d := mailtest.StartDovecot(t)
+	d := testkit.StartDovecot(t)
 	d.CreateMailbox(t, "Processed")
 	withReturnPath := append([]byte("Return-Path: <ivan@example.bg>\r\n"), letter...)
 	d.Deliver(t, "INBOX", withReturnPath)

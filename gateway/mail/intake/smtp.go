@@ -159,6 +159,12 @@ func (s *SMTPServer) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.RunOn(ctx, l)
+}
+
+// RunOn is Run on a listener already open (the node opens every listener
+// before it serves any, so that a taken port stops the start).
+func (s *SMTPServer) RunOn(ctx context.Context, l net.Listener) error {
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(l) }()
 	select {

@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/seosgw/seosgw/gateway/mail/intake"
-	"github.com/seosgw/seosgw/gateway/mail/mailtest"
+	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
 const official = "ebma@marad.example"
@@ -130,19 +130,19 @@ func received(reg *prometheus.Registry, channel, result string) float64 {
 
 // letter holds lines that begin with a dot and 8-bit text: SMTP's dot
 // stuffing and our spool must give them back unchanged.
-var letter = mailtest.CRLF("From: Иван Петров <ivan@example.bg>\nTo: " + official + "\nSubject: =?utf-8?B?0JfQsNGP0LLQu9C10L3QuNC1?=\nMessage-Id: <1@example.bg>\n" +
+var letter = testkit.CRLF("From: Иван Петров <ivan@example.bg>\nTo: " + official + "\nSubject: =?utf-8?B?0JfQsNGP0LLQu9C10L3QuNC1?=\nMessage-Id: <1@example.bg>\n" +
 	"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n.a line that starts with a dot\n..two dots\nЖелая потвърждаване.\n")
 
 func TestSMTPWithSwaks(t *testing.T) {
-	id, _ := mailtest.ServerCert(t, "intake")
+	id, _, _ := testkit.LocalhostTLS(t, "intake")
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{id.TLSCertificate()}}
 	// swaks ends the data with CRLF . CRLF itself: the file holds the mail
 	// without its last line break.
-	data := mailtest.WriteFile(t, "letter.eml", bytes.TrimSuffix(letter, []byte("\r\n")))
+	data := testkit.TempFile(t, "letter.eml", bytes.TrimSuffix(letter, []byte("\r\n")))
 
 	t.Run("delivered byte for byte after the sink commits", func(t *testing.T) {
 		s := start(t, intake.SMTPOptions{})
-		r := mailtest.Swaks(t, "--server", s.addr, "--from", "ivan@example.bg", "--to", strings.ToUpper(official), "--data", "@"+data)
+		r := testkit.Swaks(t, "--server", s.addr, "--from", "ivan@example.bg", "--to", strings.ToUpper(official), "--data", "@"+data)
 		if !r.OK() || !strings.Contains(r.Stdout, "250") {
 			t.Fatalf("swaks: %d %s %s", r.Code, r.Stdout, r.Stderr)
 		}
@@ -164,11 +164,11 @@ func TestSMTPWithSwaks(t *testing.T) {
 
 	t.Run("STARTTLS required and used", func(t *testing.T) {
 		s := start(t, intake.SMTPOptions{TLSConfig: tlsCfg, RequireTLS: true})
-		r := mailtest.Swaks(t, "--server", s.addr, "--from", "a@example.bg", "--to", official, "--data", "@"+data)
+		r := testkit.Swaks(t, "--server", s.addr, "--from", "a@example.bg", "--to", official, "--data", "@"+data)
 		if r.OK() || !strings.Contains(r.Stdout, "530") {
 			t.Fatalf("mail without TLS was taken: %s", r.Stdout)
 		}
-		r = mailtest.Swaks(t, "--server", s.addr, "--tls", "--from", "a@example.bg", "--to", official, "--data", "@"+data)
+		r = testkit.Swaks(t, "--server", s.addr, "--tls", "--from", "a@example.bg", "--to", official, "--data", "@"+data)
 		if !r.OK() || len(s.sink.all()) != 1 {
 			t.Fatalf("swaks --tls: %s %s", r.Stdout, r.Stderr)
 		}
@@ -176,7 +176,7 @@ func TestSMTPWithSwaks(t *testing.T) {
 
 	t.Run("implicit TLS", func(t *testing.T) {
 		s := start(t, intake.SMTPOptions{TLSConfig: tlsCfg, ImplicitTLS: true})
-		if r := mailtest.Swaks(t, "--server", s.addr, "--tlsc", "--from", "a@example.bg", "--to", official, "--data", "@"+data); !r.OK() || len(s.sink.all()) != 1 {
+		if r := testkit.Swaks(t, "--server", s.addr, "--tlsc", "--from", "a@example.bg", "--to", official, "--data", "@"+data); !r.OK() || len(s.sink.all()) != 1 {
 			t.Fatalf("swaks --tlsc: %s %s", r.Stdout, r.Stderr)
 		}
 	})
@@ -184,7 +184,7 @@ func TestSMTPWithSwaks(t *testing.T) {
 	t.Run("LMTP on a unix socket", func(t *testing.T) {
 		sock := filepath.Join(t.TempDir(), "lmtp.sock")
 		s := start(t, intake.SMTPOptions{LMTP: true, Listen: "unix:" + sock})
-		r := mailtest.Swaks(t, "--socket", sock, "--protocol", "LMTP", "--from", "a@example.bg", "--to", official, "--data", "@"+data)
+		r := testkit.Swaks(t, "--socket", sock, "--protocol", "LMTP", "--from", "a@example.bg", "--to", official, "--data", "@"+data)
 		if !r.OK() || len(s.sink.all()) != 1 || s.sink.all()[0].r.Channel != intake.ChannelLMTP || !bytes.Equal(s.sink.all()[0].content, letter) {
 			t.Fatalf("swaks LMTP: %s %s", r.Stdout, r.Stderr)
 		}
@@ -203,7 +203,7 @@ func TestSMTPWithSwaks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := start(t, tc.o)
-			r := mailtest.Swaks(t, append([]string{"--server", s.addr, "--from", "a@example.bg", "--data", "@" + data}, tc.args...)...)
+			r := testkit.Swaks(t, append([]string{"--server", s.addr, "--from", "a@example.bg", "--data", "@" + data}, tc.args...)...)
 			if r.OK() || !strings.Contains(r.Stdout+r.Stderr, tc.reply) {
 				t.Fatalf("want %s, swaks said %d: %s %s", tc.reply, r.Code, r.Stdout, r.Stderr)
 			}
@@ -215,7 +215,7 @@ func TestSMTPWithSwaks(t *testing.T) {
 
 	t.Run("an allowed relay address gets in", func(t *testing.T) {
 		s := start(t, intake.SMTPOptions{Listen: "127.0.0.1:0", AllowedClients: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}})
-		r := mailtest.Swaks(t, "--server", s.addr, "--local-interface", "127.0.0.2", "--from", "a@example.bg", "--to", official, "--data", "@"+data)
+		r := testkit.Swaks(t, "--server", s.addr, "--local-interface", "127.0.0.2", "--from", "a@example.bg", "--to", official, "--data", "@"+data)
 		if !r.OK() || len(s.sink.all()) != 1 {
 			t.Fatalf("%s %s", r.Stdout, r.Stderr)
 		}
@@ -224,16 +224,16 @@ func TestSMTPWithSwaks(t *testing.T) {
 	t.Run("no 250 until the sink has committed", func(t *testing.T) {
 		s := start(t, intake.SMTPOptions{})
 		s.sink.setFail(errors.New("database is locked"))
-		r := mailtest.Swaks(t, "--server", s.addr, "--from", "a@example.bg", "--to", official, "--data", "@"+data)
+		r := testkit.Swaks(t, "--server", s.addr, "--from", "a@example.bg", "--to", official, "--data", "@"+data)
 		if r.OK() || !strings.Contains(r.Stdout, "451") {
 			t.Fatalf("want 451: %s", r.Stdout)
 		}
 		s.sink.setFail(nil) // the MTA tries again later
-		if r := mailtest.Swaks(t, "--server", s.addr, "--from", "a@example.bg", "--to", official, "--data", "@"+data); !r.OK() || len(s.sink.all()) != 1 {
+		if r := testkit.Swaks(t, "--server", s.addr, "--from", "a@example.bg", "--to", official, "--data", "@"+data); !r.OK() || len(s.sink.all()) != 1 {
 			t.Fatalf("retry: %s", r.Stdout)
 		}
 		s.sink.setFail(intake.ErrRefused)
-		if r := mailtest.Swaks(t, "--server", s.addr, "--from", "a@example.bg", "--to", official, "--data", "@"+data); r.OK() || !strings.Contains(r.Stdout, "554") {
+		if r := testkit.Swaks(t, "--server", s.addr, "--from", "a@example.bg", "--to", official, "--data", "@"+data); r.OK() || !strings.Contains(r.Stdout, "554") {
 			t.Fatalf("want 554 for a refusal: %s", r.Stdout)
 		}
 	})

@@ -97,9 +97,10 @@ type Result struct {
 	Mail  *mailmsg.Mail // nil when the mail could not be read
 	Input acceptance.Input
 	Kind  Kind
-	// Refusal is set when the mail is refused before any policy: it is
-	// encrypted, or it cannot be read. Cyrillic, then Latin.
-	Refusal string
+	// Refusal is set when the mail is refused whatever the rules say: it
+	// is encrypted, or it cannot be read. An enforced reject check, also
+	// in Input.ChannelChecks, so that the policy's verdict carries it.
+	Refusal *acceptance.Check
 	files   []*os.File
 }
 
@@ -123,7 +124,8 @@ func (b *Builder) Build(content io.ReaderAt, size int64) (*Result, error) {
 			return nil, err // our own failure to read it
 		}
 		b.m.refused.WithLabelValues("malformed").Inc()
-		return &Result{Refusal: bilingual("Съобщението не може да бъде прочетено като електронна поща (MIME): " + err.Error() + ".")}, nil
+		return newRefused(refusal("mail.malformed", "Съобщението не може да бъде прочетено като електронна поща (MIME): "+err.Error()+".",
+			"the message cannot be read as e-mail (MIME): "+err.Error())), nil
 	}
 	res := &Result{Mail: m}
 	for i := range m.Signatures {
@@ -134,14 +136,23 @@ func (b *Builder) Build(content io.ReaderAt, size int64) (*Result, error) {
 	}
 	if m.Encrypted {
 		b.m.refused.WithLabelValues("encrypted").Inc()
-		res.Refusal = bilingual("Съобщението е криптирано (S/MIME enveloped-data). Приемат се само електронни изявления в прав (некриптиран) вид.")
+		res.Refusal = refusal("mail.encrypted", "Съобщението е криптирано (S/MIME enveloped-data). Приемат се само електронни изявления в прав (некриптиран) вид.",
+			"the message is encrypted (S/MIME enveloped-data); only unencrypted statements are accepted")
 	}
-	res.Kind = b.kind(m)
+	res.Kind = b.Kind(m)
 	if err := b.input(m, res); err != nil {
 		res.Close()
 		return nil, err
 	}
+	if res.Refusal != nil {
+		res.Input.ChannelChecks = append(res.Input.ChannelChecks, *res.Refusal)
+	}
 	return res, nil
+}
+
+// newRefused is the result for a mail refused before it could be read.
+func newRefused(c *acceptance.Check) *Result {
+	return &Result{Refusal: c, Kind: Kind{Hold: true}, Input: acceptance.Input{ChannelChecks: []acceptance.Check{*c}}}
 }
 
 func signatureResult(s *mailmsg.Signature) string {
@@ -154,8 +165,8 @@ func signatureResult(s *mailmsg.Signature) string {
 	return "invalid"
 }
 
-// kind applies the rules in order, then the subject, else holds.
-func (b *Builder) kind(m *mailmsg.Mail) Kind {
+// Kind applies the rules in order, then the subject, else holds.
+func (b *Builder) Kind(m *mailmsg.Mail) Kind {
 	for i, r := range b.o.Rules {
 		if (r.Subject == nil || r.Subject.MatchString(m.Subject)) && (r.Body == nil || r.Body.MatchString(m.Text)) {
 			return Kind{Kind: r.Kind, By: fmt.Sprintf("rule %d", i+1)}
@@ -231,7 +242,11 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func bilingual(bg string) string { return bg + "\n" + translit.String(bg) }
+// refusal is an enforced reject check of the mail itself.
+func refusal(rule, bg, en string) *acceptance.Check {
+	return &acceptance.Check{Rule: rule, Status: acceptance.Fail, Mode: acceptance.Enforce, Effect: acceptance.Reject,
+		Reason: acceptance.Text{BG: bg, Latin: translit.String(bg), EN: en}}
+}
 
 type metrics struct {
 	signatures *prometheus.CounterVec

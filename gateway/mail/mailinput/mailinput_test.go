@@ -9,15 +9,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/acceptance/acceptancetest"
 	"github.com/seosgw/seosgw/gateway/mail/mailinput"
-	"github.com/seosgw/seosgw/gateway/mail/mailtest"
+	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
 var pdf = append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte{0xd0, 0xb0, '\r', '\n', 0}, 300)...)
 
 func entity() []byte {
-	return mailtest.CRLF("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain; charset=utf-8\n\nЖелая потвърждаване.\n--b\n" +
+	return testkit.CRLF("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain; charset=utf-8\n\nЖелая потвърждаване.\n--b\n" +
 		"Content-Type: application/pdf; name=\"zayavlenie.pdf\"\nContent-Transfer-Encoding: base64\n\n" + base64.StdEncoding.EncodeToString(pdf) + "\n--b--\n")
 }
 
@@ -44,9 +45,9 @@ func TestBuild(t *testing.T) {
 		return "From: Иван Петров <ivan@example.bg>\nTo: ebma@marad.example\nSubject: " + subject
 	}
 
-	r := build(t, b, mailtest.Sign(t, p, signer, hdr("Искане по ЗДОИ"), entity(), mailtest.SMIME{}))
+	r := build(t, b, testkit.SignMail(t, p, signer, hdr("Искане по ЗДОИ"), entity(), testkit.SMIME{}))
 	in := r.Input
-	if r.Refusal != "" || r.Kind.Kind != "Заявление за достъп до обществена информация" || r.Kind.By != "rule 1" || in.DocKind != r.Kind.Kind {
+	if r.Refusal != nil || r.Kind.Kind != "Заявление за достъп до обществена информация" || r.Kind.By != "rule 1" || in.DocKind != r.Kind.Kind {
 		t.Fatalf("kind %+v refusal %q", r.Kind, r.Refusal)
 	}
 	if in.DocAbout != "Искане по ЗДОИ" || !strings.Contains(in.DocComment, "Желая потвърждаване") || in.Sender.Name != "Иван Петров" {
@@ -75,7 +76,7 @@ func TestBuild(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := mailinput.New(mailinput.Options{Rules: rules, FromSubject: tc.fromSubject})
-			r := build(t, b, mailtest.CRLF(hdr(tc.subject)+"\nContent-Type: text/plain; charset=utf-8\n\n"+tc.body+"\n"))
+			r := build(t, b, testkit.CRLF(hdr(tc.subject)+"\nContent-Type: text/plain; charset=utf-8\n\n"+tc.body+"\n"))
 			if r.Kind != tc.want {
 				t.Fatalf("kind %+v, want %+v", r.Kind, tc.want)
 			}
@@ -83,15 +84,17 @@ func TestBuild(t *testing.T) {
 	}
 
 	t.Run("encrypted mail is refused in Cyrillic and Latin", func(t *testing.T) {
-		r := build(t, b, mailtest.Encrypt(t, signer, hdr("Тайно"), entity()))
-		if !strings.Contains(r.Refusal, "криптирано") || !strings.Contains(r.Refusal, "kriptirano") || !r.Mail.Encrypted {
-			t.Fatalf("refusal %q", r.Refusal)
+		r := build(t, b, testkit.EncryptMail(t, signer, hdr("Тайно"), entity()))
+		if r.Refusal == nil || r.Refusal.Rule != "mail.encrypted" || r.Refusal.Effect != acceptance.Reject || !strings.Contains(r.Refusal.Reason.BG, "криптирано") ||
+			!strings.Contains(r.Refusal.Reason.Latin, "kriptirano") || !r.Mail.Encrypted || len(r.Input.ChannelChecks) != 1 {
+			t.Fatalf("refusal %+v", r.Refusal)
 		}
 	})
 	t.Run("unreadable mail is refused", func(t *testing.T) {
-		r := build(t, b, mailtest.CRLF("Content-Type: multipart/mixed\n\nno boundary\n"))
-		if r.Mail != nil || !strings.Contains(r.Refusal, "не може да бъде прочетено") || !strings.Contains(r.Refusal, "ne mozhe da bade procheteno") {
-			t.Fatalf("refusal %q", r.Refusal)
+		r := build(t, b, testkit.CRLF("Content-Type: multipart/mixed\n\nno boundary\n"))
+		if r.Mail != nil || r.Refusal == nil || !strings.Contains(r.Refusal.Reason.BG, "не може да бъде прочетено") ||
+			!strings.Contains(r.Refusal.Reason.Latin, "ne mozhe da bade procheteno") || len(r.Input.ChannelChecks) != 1 {
+			t.Fatalf("refusal %+v", r.Refusal)
 		}
 	})
 	if v := testutil.ToFloat64(counterVec(t, reg, "seosgw_mail_smime_signatures_total", "valid")); v != 1 {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/acceptance/acceptancetest"
 	"github.com/seosgw/seosgw/gateway/mail/mailmsg"
-	"github.com/seosgw/seosgw/gateway/mail/mailtest"
+	"github.com/seosgw/seosgw/gateway/testkit"
 	"golang.org/x/text/encoding/charmap"
 )
 
@@ -50,7 +50,7 @@ var pdf = append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte{0, 0xff, '\r', '\n', 
 // letter is a multipart/mixed entity: a Cyrillic text and a PDF with a
 // Cyrillic RFC 2231 file name.
 func letter() []byte {
-	return mailtest.CRLF("Content-Type: multipart/mixed; boundary=\"b1\"\n\npreamble\n--b1\n" +
+	return testkit.CRLF("Content-Type: multipart/mixed; boundary=\"b1\"\n\npreamble\n--b1\n" +
 		"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n" +
 		"=D0=A1=D1=8A=D0=B3=D0=BB=D0=B0=D1=81=D0=B5=D0=BD =D1=81=D1=8A=D0=BC.\n--b1\n" +
 		"Content-Type: application/pdf\nContent-Transfer-Encoding: base64\n" +
@@ -86,7 +86,7 @@ func TestHeadersAndCharsets(t *testing.T) {
 			"x", "", "Желая\u00a0потвърждаване\n\nкрай"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := parse(t, mailtest.CRLF(tc.raw))
+			m := parse(t, testkit.CRLF(tc.raw))
 			if m.Subject != tc.subject || m.From == nil || m.From.Name != tc.from || m.Text != tc.text {
 				t.Fatalf("subject %q from %+v text %q; problems %v", m.Subject, m.From, m.Text, m.Problems)
 			}
@@ -110,7 +110,7 @@ func hex2(c byte) string {
 }
 
 func TestStructure(t *testing.T) {
-	m := parse(t, append(mailtest.CRLF("From: a@example.bg\nSubject: s\nMIME-Version: 1.0\n"), letter()...))
+	m := parse(t, append(testkit.CRLF("From: a@example.bg\nSubject: s\nMIME-Version: 1.0\n"), letter()...))
 	// The line break before a delimiter belongs to the delimiter.
 	if m.Text != "Съгласен съм." {
 		t.Errorf("text %q", m.Text)
@@ -125,12 +125,12 @@ func TestStructure(t *testing.T) {
 		t.Errorf("signatures %v encrypted %v", m.Signatures, m.Encrypted)
 	}
 
-	alt := mailtest.CRLF("Subject: a\nContent-Type: multipart/alternative; boundary=x\n\n--x\nContent-Type: text/plain\n\nplain\n--x\nContent-Type: text/html\n\n<b>html</b>\n--x--\n")
+	alt := testkit.CRLF("Subject: a\nContent-Type: multipart/alternative; boundary=x\n\n--x\nContent-Type: text/plain\n\nplain\n--x\nContent-Type: text/html\n\n<b>html</b>\n--x--\n")
 	if m := parse(t, alt); m.Text != "plain" || len(m.Attachments) != 0 {
 		t.Errorf("alternative: text %q, %d attachments", m.Text, len(m.Attachments))
 	}
 	// A part cut short of its close delimiter ends at the end.
-	cut := mailtest.CRLF("Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: text/plain\n\nunfinished\n")
+	cut := testkit.CRLF("Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: text/plain\n\nunfinished\n")
 	if m := parse(t, cut); m.Text != "unfinished\n" {
 		t.Errorf("cut short: text %q", m.Text)
 	}
@@ -154,7 +154,7 @@ func TestLimits(t *testing.T) {
 		{"multipart without a delimiter", "Content-Type: multipart/mixed; boundary=x\n\nbody\n", mailmsg.ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := mailtest.CRLF(tc.raw)
+			b := testkit.CRLF(tc.raw)
 			_, err := mailmsg.Parse(bytes.NewReader(b), int64(len(b)), mailmsg.Options{})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err %v, want %v", err, tc.want)
@@ -169,7 +169,7 @@ func TestSMIME(t *testing.T) {
 	p := acceptancetest.NewPKI(t)
 	signer := p.Issue(t, acceptancetest.SignerSpec{Name: "Иван Петров"})
 	hdr := "From: ivan@example.bg\nTo: official@example.bg\nSubject: signed"
-	detached := mailtest.Sign(t, p, signer, hdr, letter(), mailtest.SMIME{})
+	detached := testkit.SignMail(t, p, signer, hdr, letter(), testkit.SMIME{})
 	tampered := bytes.Replace(detached, []byte("=D1=81=D1=8A=D0=BC."), []byte("=D1=81=D1=8A=D0=BC!"), 1)
 	for _, tc := range []struct {
 		name      string
@@ -179,8 +179,8 @@ func TestSMIME(t *testing.T) {
 		canonical bool
 	}{
 		{"multipart/signed", detached, mailmsg.FormDetached, true, false},
-		{"multipart/signed kept with LF line ends", mailtest.Sign(t, p, signer, hdr, letter(), mailtest.SMIME{LF: true}), mailmsg.FormDetached, true, true},
-		{"opaque signed-data", mailtest.Sign(t, p, signer, hdr, letter(), mailtest.SMIME{Opaque: true}), mailmsg.FormOpaque, true, false},
+		{"multipart/signed kept with LF line ends", testkit.SignMail(t, p, signer, hdr, letter(), testkit.SMIME{LF: true}), mailmsg.FormDetached, true, true},
+		{"opaque signed-data", testkit.SignMail(t, p, signer, hdr, letter(), testkit.SMIME{Opaque: true}), mailmsg.FormOpaque, true, false},
 		{"changed after signing", tampered, mailmsg.FormDetached, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,14 +207,14 @@ func TestSMIME(t *testing.T) {
 		})
 	}
 	t.Run("encrypted", func(t *testing.T) {
-		m := parse(t, mailtest.Encrypt(t, signer, hdr, letter()))
+		m := parse(t, testkit.EncryptMail(t, signer, hdr, letter()))
 		if !m.Encrypted || len(m.Signatures) != 0 || len(m.Attachments) != 1 || m.AttachmentName(0) != "smime.p7m" {
 			t.Fatalf("encrypted %v signatures %d attachments %d", m.Encrypted, len(m.Signatures), len(m.Attachments))
 		}
 	})
 	t.Run("a .p7m among other attachments is a document, not a layer", func(t *testing.T) {
 		der := acceptancetest.SignCMS(t, p, signer, pdf, acceptancetest.CMSOptions{Attached: true})
-		raw := mailtest.CRLF("Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: text/plain\n\nsee attached\n--x\n" +
+		raw := testkit.CRLF("Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: text/plain\n\nsee attached\n--x\n" +
 			"Content-Type: application/pkcs7-mime; smime-type=signed-data; name=doc.pdf.p7m\nContent-Transfer-Encoding: base64\n\n" +
 			wrap(base64.StdEncoding.EncodeToString(der)) + "\n--x--\n")
 		m := parse(t, raw)
@@ -227,10 +227,10 @@ func TestSMIME(t *testing.T) {
 // FuzzParse: no input panics or hangs the parser, parts stay inside the
 // mail, and what it reads back streams.
 func FuzzParse(f *testing.F) {
-	f.Add(mailtest.CRLF("Subject: =?koi8-r?B?6sHMwsE=?=\n\nbody\n"))
+	f.Add(testkit.CRLF("Subject: =?koi8-r?B?6sHMwsE=?=\n\nbody\n"))
 	f.Add(letter())
-	f.Add(mailtest.CRLF("Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=s\n\n--s\n\nx\n--s\nContent-Type: application/pkcs7-signature\nContent-Transfer-Encoding: base64\n\nMIIB\n--s--\n"))
-	f.Add(mailtest.CRLF("Content-Type: application/pkcs7-mime; smime-type=signed-data\nContent-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\n"))
+	f.Add(testkit.CRLF("Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=s\n\n--s\n\nx\n--s\nContent-Type: application/pkcs7-signature\nContent-Transfer-Encoding: base64\n\nMIIB\n--s--\n"))
+	f.Add(testkit.CRLF("Content-Type: application/pkcs7-mime; smime-type=signed-data\nContent-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := mailmsg.Parse(bytes.NewReader(b), int64(len(b)), mailmsg.Options{MaxParts: 64, MaxDepth: 6})
 		if err != nil {

@@ -17,8 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/mail/mailq"
-	"github.com/seosgw/seosgw/gateway/mail/mailtest"
 	"github.com/seosgw/seosgw/gateway/store"
+	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
 // TestMain doubles as the sender process of TestRestartMidQueue.
@@ -46,17 +46,6 @@ func child(path, server string) int {
 	return 0
 }
 
-func openDB(t *testing.T) (*sql.DB, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "seosgw.db")
-	db, err := store.OpenGateway(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db, path
-}
-
 func message(i int) *mailq.Message {
 	id := fmt.Sprintf("%d.test@marad.example", i)
 	body := fmt.Sprintf("From: ebma@marad.example\r\nTo: ivan@example.bg\r\nMessage-Id: <%s>\r\nSubject: n%d\r\n\r\n.dot line %d\r\n", id, i, i)
@@ -82,8 +71,8 @@ func item(t *testing.T, db *sql.DB, id int64) *mailq.Item {
 }
 
 func TestSendThroughSubmission(t *testing.T) {
-	db, _ := openDB(t)
-	sub := mailtest.StartSubmission(t, true)
+	db := testkit.DB(t)
+	sub := testkit.StartSubmission(t, true)
 	reg := prometheus.NewRegistry()
 	clk := clock.NewManual(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	s, err := mailq.NewSender(db, mailq.Options{Server: sub.Addr, TLSConfig: sub.TLSConfig, Username: sub.User, Password: sub.Password,
@@ -208,8 +197,9 @@ func value(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // whose final "." the server read just before the kill would reach it
 // twice, the duplicate SMTP itself allows: RFC 1047.)
 func TestRestartMidQueue(t *testing.T) {
-	db, path := openDB(t)
-	sub := mailtest.StartSubmission(t, false)
+	path := filepath.Join(t.TempDir(), "seosgw.db")
+	db := testkit.OpenDB(t, path)
+	sub := testkit.StartSubmission(t, false)
 	blocked, release := make(chan struct{}), make(chan struct{})
 	sub.OnRcpt = func(seq int) error {
 		if seq == 3 { // the third mail: the process dies while it is in flight

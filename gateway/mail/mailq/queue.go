@@ -226,3 +226,14 @@ func nextDue(ctx context.Context, db *sql.DB) (time.Time, error) {
 	}
 	return store.ParseTime(s.String)
 }
+
+// PruneBodies empties the bodies of mails sent or failed before `before`
+// (the retention period): the row stays, saying what went where and when.
+func PruneBodies(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
+	res, err := db.ExecContext(ctx, `UPDATE mail_outbox SET body = x'' WHERE state IN (?, ?) AND updated_at < ? AND length(body) > 0`,
+		Sent, Failed, store.FormatTime(before))
+	if err != nil {
+		return 0, fmt.Errorf("mailq: prune bodies: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -37,6 +37,7 @@ type Options struct {
 	RetryMax    time.Duration // the longest delay between attempts (default 1h)
 	GiveUpAfter time.Duration // a mail still failing this long after it was queued fails for good (default 5d)
 	Poll        time.Duration // how often to look for due mail when not woken (default 30s)
+	Probe       time.Duration // how often Run checks the server is reachable, for seosgw_mail_submission_up (default 1m)
 	Batch       int           // mails claimed per pass (default 16)
 	Clock       clock.Clock
 	Logger      *slog.Logger
@@ -57,6 +58,7 @@ func (o Options) withDefaults() Options {
 	setDur(&o.RetryMax, time.Hour)
 	setDur(&o.GiveUpAfter, 5*24*time.Hour)
 	setDur(&o.Poll, 30*time.Second)
+	setDur(&o.Probe, time.Minute)
 	if o.Batch <= 0 {
 		o.Batch = 16
 	}
@@ -117,11 +119,17 @@ func (s *Sender) Run(ctx context.Context) error {
 	} else if n > 0 {
 		s.log.Warn("mail queue: mail left in flight by a stop is queued again", "count", n)
 	}
+	var lastProbe time.Time
+	up := true
 	for {
+		if time.Since(lastProbe) >= s.o.Probe {
+			lastProbe = time.Now()
+			up = s.probe(ctx, up)
+		}
 		if _, err := s.SendDue(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("mail queue pass", "error", err)
 		}
-		wait := s.o.Poll
+		wait := min(s.o.Poll, s.o.Probe)
 		if next, err := nextDue(ctx, s.db); err == nil && !next.IsZero() {
 			if d := next.Sub(s.o.Clock.Now()); d < wait {
 				wait = max(d, 0)
@@ -302,6 +310,22 @@ func (s *Sender) Ready(ctx context.Context) error {
 	}
 	s.m.up(err == nil)
 	return err
+}
+
+// probe checks the submission server now and then even when nothing is
+// sent, so that seosgw_mail_submission_up says whether a receipt would go
+// out; it logs when the server goes and comes back.
+func (s *Sender) probe(ctx context.Context, wasUp bool) bool {
+	err := s.Ready(ctx)
+	switch {
+	case ctx.Err() != nil:
+		return wasUp
+	case err != nil && wasUp:
+		s.log.Warn("submission server unreachable: outgoing mail waits in the queue", "error", err)
+	case err == nil && !wasUp:
+		s.log.Info("submission server reachable again")
+	}
+	return err == nil
 }
 
 func (s *Sender) gauge(ctx context.Context) {

@@ -42,7 +42,7 @@ type Original struct {
 	Subject    string
 	MessageID  string // without angle brackets; "" when it had none
 	ReceivedAt time.Time
-	Raw        io.ReaderAt // the .eml exactly as received
+	Raw        io.ReaderAt // the .eml exactly as received; nil when it is no longer kept
 	RawSize    int64
 }
 
@@ -61,7 +61,7 @@ func (c *Composer) Receipt(o Original, v *acceptance.Verdict, r acceptance.Regis
 		return nil, false, nil
 	}
 	subject := bilingual("Потвърждение за получаване", fmt.Sprintf("рег. № %s", r.Number))
-	msg, err = c.reply(KindReceipt, o, subject, text+"\n\n"+bilingualLine("Полученото съобщение е приложено."))
+	msg, err = c.reply(KindReceipt, o, subject, text)
 	return msg, err == nil, err
 }
 
@@ -76,7 +76,7 @@ func (c *Composer) Refusal(o Original, reason string) (*mailq.Message, error) {
 		reason += "\n" + translit.String(reason)
 	}
 	subject := bilingual("Отказ от регистрация", "")
-	return c.reply(KindRefusal, o, subject, reason+"\n\n"+bilingualLine("Полученото съобщение е приложено."))
+	return c.reply(KindRefusal, o, subject, reason)
 }
 
 // Document is an official document sent by e-mail: text and files.
@@ -112,7 +112,14 @@ func (c *Composer) reply(kind string, o Original, subject, body string) (*mailq.
 	}
 	// RFC 3834: an automatic answer, so that responders do not answer it.
 	h.Set("Auto-Submitted", "auto-replied")
-	entity, err := c.entity(body, func(w *message.Writer) error { return attachOriginal(w, o) })
+	files := func(w *message.Writer) error { return attachOriginal(w, o) }
+	note := "Полученото съобщение е приложено."
+	if o.Raw == nil {
+		// The message log kept it for database.message_log_retention only.
+		files = func(*message.Writer) error { return nil }
+		note = "Полученото съобщение не е приложено: срокът за съхраняването му е изтекъл."
+	}
+	entity, err := c.entity(body+"\n\n"+bilingualLine(note), files)
 	if err != nil {
 		return nil, err
 	}
@@ -174,9 +181,6 @@ func attach(w *message.Writer, a Attachment) error {
 // can travel as 7-bit text unchanged, else as a base64 .eml file, so that
 // it arrives byte for byte either way.
 func attachOriginal(w *message.Writer, o Original) error {
-	if o.Raw == nil {
-		return errors.New("notice: the received message is needed to answer it")
-	}
 	if sevenBitCanonical(io.NewSectionReader(o.Raw, 0, o.RawSize)) {
 		var h message.Header
 		h.SetContentType("message/rfc822", nil)

@@ -12,10 +12,10 @@ import (
 	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/acceptance/acceptancetest"
 	"github.com/seosgw/seosgw/gateway/mail/mailmsg"
-	"github.com/seosgw/seosgw/gateway/mail/mailtest"
 	"github.com/seosgw/seosgw/gateway/mail/notice"
 	"github.com/seosgw/seosgw/gateway/mail/smime"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
 type kit struct {
@@ -35,7 +35,7 @@ func newKit(t *testing.T, ec bool) *kit {
 }
 
 // received is a mail as it came in: 8-bit, so it must travel as a file.
-var received = mailtest.CRLF("From: Иван <ivan@example.bg>\nSubject: Заявление\nMessage-Id: <abc@example.bg>\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nЖелая потвърждаване.\n")
+var received = testkit.CRLF("From: Иван <ivan@example.bg>\nSubject: Заявление\nMessage-Id: <abc@example.bg>\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nЖелая потвърждаване.\n")
 
 func original(raw []byte) notice.Original {
 	return notice.Original{To: "ivan@example.bg", Subject: "Заявление", MessageID: "abc@example.bg", ReceivedAt: time.Now(),
@@ -46,7 +46,7 @@ func original(raw []byte) notice.Original {
 // parsed mail and its attachment (the received message).
 func (k *kit) check(t *testing.T, body []byte) (*mailmsg.Mail, []byte) {
 	t.Helper()
-	mailtest.Verify(t, k.pki, body)
+	testkit.VerifyMail(t, k.pki, body)
 	m, err := mailmsg.Parse(bytes.NewReader(body), int64(len(body)), mailmsg.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +101,7 @@ func TestReceiptAndRefusal(t *testing.T) {
 		t.Run(name+" refusal of a 7-bit mail, attached as message/rfc822", func(t *testing.T) {
 			v := acceptance.Verdict{Outcome: acceptance.Reject, Checks: []acceptance.Check{{Rule: "virus", Subject: "писмо.pdf", Mode: acceptance.Enforce, Effect: acceptance.Reject,
 				Reason: acceptance.Text{BG: "файлът съдържа вирус"}}}}
-			ascii := mailtest.CRLF("From: a@example.bg\nSubject: x\n\nplain ASCII\n")
+			ascii := testkit.CRLF("From: a@example.bg\nSubject: x\n\nplain ASCII\n")
 			msg, err := k.composer.Refusal(original(ascii), v.RejectionReason())
 			if err != nil {
 				t.Fatal(err)

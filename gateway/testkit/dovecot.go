@@ -1,4 +1,4 @@
-package mailtest
+package testkit
 
 import (
 	"crypto/tls"
@@ -24,6 +24,7 @@ type Dovecot struct {
 	User      string
 	Password  string
 	TLSConfig *tls.Config // trusts the server's test certificate (ServerName localhost)
+	CAFile    string      // that certificate's CA (PEM)
 	conf      string
 	cmd       *exec.Cmd
 	done      chan struct{}
@@ -37,7 +38,7 @@ func StartDovecot(t testing.TB) *Dovecot {
 	t.Helper()
 	bin := extools.Require(t, "dovecot")
 	extools.Require(t, "doveadm")
-	id, client := ServerCert(t, "dovecot")
+	id, client, ca := LocalhostTLS(t, "dovecot")
 	// Outside t.TempDir: its parents are private to root, and the mail
 	// user must reach the maildir.
 	dir, err := os.MkdirTemp("", "seosgw-dovecot-")
@@ -45,7 +46,7 @@ func StartDovecot(t testing.TB) *Dovecot {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	d := &Dovecot{User: "official", Password: "mailbox-secret", dir: dir, done: make(chan struct{}), TLSConfig: client}
+	d := &Dovecot{User: "official", Password: "mailbox-secret", dir: dir, done: make(chan struct{}), TLSConfig: client, CAFile: ca}
 	certPath, keyPath, err := id.WriteFiles(dir, "server")
 	if err != nil {
 		t.Fatal(err)
@@ -65,14 +66,14 @@ func StartDovecot(t testing.TB) *Dovecot {
 	os.Chmod(dir, 0o755)
 	os.Chmod(keyPath, 0o600)
 	passwd := filepath.Join(dir, "passwd")
-	write(t, passwd, []byte(d.User+":{PLAIN}"+d.Password+"::::::\n"))
+	writeFile(t, passwd, []byte(d.User+":{PLAIN}"+d.Password+"::::::\n"))
 	if err := os.Chown(passwd, uid, gid); err != nil { // the auth process reads it
 		t.Fatal(err)
 	}
-	port := freePort(t)
-	d.Addr = "127.0.0.1:" + port
+	d.Addr = FreeAddr(t)
+	_, port, _ := net.SplitHostPort(d.Addr)
 	d.conf = filepath.Join(dir, "dovecot.conf")
-	write(t, d.conf, []byte(strings.Join([]string{
+	writeFile(t, d.conf, []byte(strings.Join([]string{
 		"protocols = imap",
 		"listen = 127.0.0.1",
 		"base_dir = " + filepath.Join(dir, "run"),
@@ -209,15 +210,4 @@ func lookup(t testing.TB, name string) (int, int) {
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	return uid, gid
-}
-
-func freePort(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
 }

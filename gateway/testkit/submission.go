@@ -1,15 +1,20 @@
-package mailtest
+package testkit
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/seosgw/seosgw/gateway/acceptance/acceptancetest"
+	"github.com/seosgw/seosgw/gateway/mail/mailmsg"
 )
 
 // Submitted is one mail the submission server took.
@@ -29,6 +34,7 @@ type Submission struct {
 	User      string
 	Password  string
 	TLSConfig *tls.Config // trusts the server (ServerName localhost)
+	CAFile    string      // the CA that issued the server's certificate (PEM)
 	OnRcpt    func(seq int) error
 	OnData    func(seq int) error
 
@@ -48,7 +54,8 @@ func StartSubmission(t testing.TB, withTLS bool) *Submission {
 	srv.Domain = "localhost"
 	srv.ErrorLog = discardLogger{}
 	if withTLS {
-		id, client := ServerCert(t, "submission")
+		id, client, ca := LocalhostTLS(t, "submission")
+		s.CAFile = ca
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{id.TLSCertificate()}}
 		s.TLSConfig = client
 	}
@@ -139,3 +146,37 @@ type discardLogger struct{}
 
 func (discardLogger) Printf(string, ...any) {}
 func (discardLogger) Println(...any)        {}
+
+// Await waits (a minute at most) for the mail whose subject or body text
+// holds match, verifies its S/MIME signature with openssl against p's
+// root, and returns it parsed, with its bytes as the server took them.
+func (s *Submission) Await(t testing.TB, p *acceptancetest.PKI, match string) (*mailmsg.Mail, []byte) {
+	t.Helper()
+	var raw []byte
+	var m *mailmsg.Mail
+	Eventually(t, time.Minute, "the mail about "+match, func() bool {
+		for _, got := range s.Got() {
+			parsed, err := mailmsg.Parse(bytes.NewReader(got.Data), int64(len(got.Data)), mailmsg.Options{})
+			if err == nil && (strings.Contains(parsed.Subject, match) || strings.Contains(parsed.Text, match)) {
+				raw, m = got.Data, parsed
+				return true
+			}
+		}
+		return false
+	})
+	VerifyMail(t, p, raw)
+	return m, raw
+}
+
+// AttachmentBytes is the decoded content of a parsed mail's i-th file.
+func AttachmentBytes(t testing.TB, m *mailmsg.Mail, i int) []byte {
+	t.Helper()
+	if i >= len(m.Attachments) {
+		t.Fatalf("the mail has %d attachments, not %d", len(m.Attachments), i+1)
+	}
+	var b bytes.Buffer
+	if _, err := m.Attachments[i].WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}

@@ -1,0 +1,109 @@
+package ais
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-message/mail"
+	"github.com/seosgw/seosgw/gateway/acceptance"
+	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/mail/intake"
+	"github.com/seosgw/seosgw/gateway/mail/mailbox"
+	"github.com/seosgw/seosgw/gateway/mail/mailinput"
+	"github.com/seosgw/seosgw/gateway/mail/notice"
+	"github.com/seosgw/seosgw/gateway/mail/smime"
+	"github.com/seosgw/seosgw/gateway/testkit"
+)
+
+// withMail gives the fixture's service the e-mail channel: the real
+// mailbox over the fixture's database, signing with a test certificate.
+func (f *fixture) withMail() *mailbox.Mailbox {
+	f.t.Helper()
+	id := testkit.NewPKI(f.t, "mail signing CA", nil).Host(f.t, "marad.example")
+	signer, err := smime.NewSigner(id, f.clk.Now)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	box, err := mailbox.New(mailbox.Options{DB: f.db, Input: mailinput.New(mailinput.Options{FromSubject: true, SpoolDir: f.t.TempDir()}),
+		Composer: &notice.Composer{Signer: signer, From: &mail.Address{Address: "ebma@marad.example"}, Now: f.clk.Now}, Clock: f.clk})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.svc.Mail = box
+	return box
+}
+
+// TestAPIMail: a document that came by e-mail, and one sent to an
+// address, as the API shows them (every answer checked against
+// openapi.yaml); registering the mail queues its receipt.
+func TestAPIMail(t *testing.T) {
+	f := newFixture(t)
+	if code, _, body := f.do("POST", "/api/v1/documents", `{"email":"ivan@example.bg","kind":"Писмо"}`); code != 400 || !strings.Contains(string(body), `"field":"email"`) ||
+		!strings.Contains(string(body), "mail.enabled") {
+		t.Errorf("by e-mail with the channel off: %d %s", code, body)
+	}
+	box := f.withMail()
+	for _, c := range []struct{ body, want string }{
+		{`{"email":"ivan@example.bg","recipient":"000000002","kind":"Писмо"}`, "not both"},
+		{`{"email":"Иван <ivan@example.bg>","kind":"Писмо"}`, "bare e-mail address"},
+		{`{"kind":"Писмо"}`, "or email"},
+	} {
+		if code, _, body := f.do("POST", "/api/v1/documents", c.body); code != 400 || !strings.Contains(string(body), c.want) {
+			t.Errorf("%s: %d %s", c.body, code, body)
+		}
+	}
+	code, _, body := f.do("POST", "/api/v1/documents", `{"email":"ivan@example.bg","kind":"Писмо","about":"Отговор",
+		"attachments":[{"fileName":"отговор.pdf","mimeType":"application/pdf","content":"JVBERi0xLjQK"}]}`)
+	var q Queued
+	decodeInto(t, body, &q)
+	if code != 202 {
+		t.Fatalf("send by e-mail: %d %s", code, body)
+	}
+	code, _, body = f.do("GET", q.Status, nil)
+	var st Status
+	decodeInto(t, body, &st)
+	if code != 200 || st.State != "queued" || st.Email != "ivan@example.bg" || st.Recipient != "" || st.MessageID == "" || len(st.History) != 1 {
+		t.Errorf("status: %d %s", code, body)
+	}
+	if f.queued.Load() != 0 {
+		t.Error("the SEOS deliverer was woken for a mail")
+	}
+
+	raw := testkit.CRLF("From: Ivan <ivan@example.bg>\nTo: ebma@marad.example\nSubject: Zayavlenie\nMessage-Id: <7@example.bg>\n\nZhelaya potvarzhdavane.\n")
+	err := box.Deliver(context.Background(), &intake.Received{Channel: intake.ChannelSMTP, ID: "smtp:1", From: "ivan@example.bg",
+		ReceivedAt: f.clk.Now(), Size: int64(len(raw)), SHA256: sha256.Sum256(raw), Content: bytes.NewReader(raw)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	if err := f.db.QueryRow(`SELECT id FROM inbox WHERE channel = 'email'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if err := inbox.Apply(context.Background(), f.db, id, &inbox.Update{State: inbox.Received,
+		Verdict: &acceptance.Verdict{Policy: "тест", Outcome: acceptance.Accept}}, f.clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	code, _, body = f.do("GET", fmt.Sprintf("/api/v1/inbox/%d", id), nil)
+	var doc ReceivedDocument
+	decodeInto(t, body, &doc)
+	if code != 200 || doc.Channel != "email" || doc.SenderEmail != "ivan@example.bg" || doc.Sender.Name != "Ivan" || doc.About != "Zayavlenie" ||
+		!strings.Contains(doc.DocComment, "Zhelaya") || doc.MessageGUID != "" {
+		t.Errorf("the mail in the inbox: %d %s", code, body)
+	}
+	if code, _, body := f.do("GET", "/api/v1/inbox", nil); code != 200 || !strings.Contains(string(body), `"channel":"email"`) {
+		t.Errorf("list: %d %s", code, body)
+	}
+	if code, _, body := f.do("POST", fmt.Sprintf("/api/v1/inbox/%d/register", id), `{"number":{"number":"04-1","date":"2026-11-23"}}`); code != 202 {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	if n := testkit.Count(t, f.db, `SELECT count(*) FROM mail_outbox WHERE kind = 'receipt' AND ref = ?`, fmt.Sprintf("inbox:%d", id)); n != 1 {
+		t.Errorf("%d receipts queued", n)
+	}
+	if n := testkit.Count(t, f.db, `SELECT count(*) FROM outbox WHERE kind = 'status'`); n != 0 || f.queued.Load() != 0 {
+		t.Errorf("a SEOS status queued for a mail: %d", n)
+	}
+}

@@ -1,0 +1,71 @@
+// Package mailbox puts the official mailbox into the gateway's one flow:
+// each mail the intake takes becomes a document of the inbox's e-mail
+// channel (sink.go), the acceptance judge judges it from the mail itself
+// (judge.go), registration and refusal answer it with signed mail through
+// the mail queue, in the transaction that moves the document (notices.go),
+// and the AIS's documents go out by e-mail the same way (send.go).
+package mailbox
+
+import (
+	"database/sql"
+	"errors"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/mail/mailinput"
+	"github.com/seosgw/seosgw/gateway/mail/mailmsg"
+	"github.com/seosgw/seosgw/gateway/mail/notice"
+)
+
+// Options configure the mailbox.
+type Options struct {
+	DB *sql.DB
+	// Parse bounds what one mail may make the parser do (the sink and the
+	// judge read a mail alike).
+	Parse mailmsg.Options
+	// Input maps a mail to the acceptance policy's input and gives it its
+	// DocKind (mail.kinds).
+	Input *mailinput.Builder
+	// Composer writes and signs what goes out, from the official address.
+	Composer *notice.Composer
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Registry prometheus.Registerer
+}
+
+// Mailbox is the mail channel's part of the inbox and the outbox.
+type Mailbox struct {
+	o   Options
+	log *slog.Logger
+	m   *metrics
+	// Arrived, when set, is told of each document stored (the judge's
+	// wake-up); Queued, that mail was queued (the sender's). Neither may
+	// block.
+	Arrived func(inboxID int64)
+	Queued  func()
+}
+
+// New checks the options and builds the mailbox.
+func New(o Options) (*Mailbox, error) {
+	if o.DB == nil || o.Input == nil || o.Composer == nil {
+		return nil, errors.New("mailbox: the database, the input builder and the composer are required")
+	}
+	if o.Clock == nil {
+		o.Clock = clock.System
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	return &Mailbox{o: o, log: o.Log.With("component", "mailbox"), m: newMetrics(o.Registry)}, nil
+}
+
+// Wake tells the sender that mail was queued; call it after the commit.
+func (b *Mailbox) Wake() {
+	if b.Queued != nil {
+		b.Queued()
+	}
+}
