@@ -28,7 +28,8 @@ import (
 const Prefix = "/api/v1"
 
 // MaxRequestBytes bounds a request body: a document whose attachments,
-// in base64, come to tens of MiB. Larger requests get 413 too_large.
+// in base64, come to tens of MiB. Larger requests get 413 too_large. The
+// API takes more when the service's MaxAttachmentBytes needs it.
 const MaxRequestBytes = 96 << 20
 
 // OpenAPI is the API's description (OpenAPI 3.0), served at
@@ -77,8 +78,16 @@ type api struct {
 // the description needs "Authorization: Bearer TOKEN"; an empty token
 // refuses every request. m may be nil.
 func NewAPI(svc *Service, token Token, log *slog.Logger, m *APIMetrics) http.Handler {
-	return newAPI(svc, token, log, m, MaxRequestBytes)
+	limit := int64(MaxRequestBytes)
+	if n := svc.MaxAttachmentBytes; n > 0 {
+		limit = max(limit, (n+2)/3*4+requestAllowance) // one such file in base64, and the rest
+	}
+	return newAPI(svc, token, log, m, limit)
 }
+
+// requestAllowance is what a request holds besides one attachment's
+// content: its fields, other small attachments.
+const requestAllowance = 8 << 20
 
 func newAPI(svc *Service, token Token, log *slog.Logger, m *APIMetrics, max int64) http.Handler {
 	a := &api{svc: svc, max: max, token: token, log: log, metrics: m}
@@ -157,7 +166,7 @@ func (a *api) serve(route string, public bool, h func(http.ResponseWriter, *http
 			w.Header().Set("WWW-Authenticate", challenge)
 			err = &Error{Code: "unauthorized", Status: http.StatusUnauthorized, Msg: msg}
 		case r.ContentLength > a.max:
-			err = tooLarge()
+			err = tooLarge(a.max)
 		default:
 			r.Body = http.MaxBytesReader(rec, r.Body, a.max)
 			err = h(rec, r)
@@ -193,9 +202,9 @@ func (a *api) authorized(r *http.Request) (presented, ok bool) {
 	return true, tok != "" && subtle.ConstantTimeCompare(sum[:], want[:]) == 1
 }
 
-func tooLarge() *Error {
+func tooLarge(limit int64) *Error {
 	return &Error{Code: "too_large", Status: http.StatusRequestEntityTooLarge,
-		Msg: fmt.Sprintf("the request is larger than %d MiB", MaxRequestBytes>>20)}
+		Msg: fmt.Sprintf("the request is larger than %d MiB", limit>>20)}
 }
 
 // fail answers an error: the AIS's own mistakes as they are, anything
@@ -205,7 +214,7 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.As(err, &e) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			e = tooLarge()
+			e = tooLarge(mbe.Limit)
 		} else {
 			ref := newRef()
 			a.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "ref", ref, "error", err)
@@ -311,7 +320,7 @@ func decodeStrict(rd io.Reader, v any, optional bool) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return tooLarge()
+			return tooLarge(mbe.Limit)
 		}
 		return invalid("", "unexpected data after the JSON object")
 	}
@@ -326,7 +335,7 @@ func jsonError(err error) error {
 	)
 	switch {
 	case errors.As(err, &mbe):
-		return tooLarge()
+		return tooLarge(mbe.Limit)
 	case errors.As(err, &se):
 		return invalid("", "not valid JSON (at byte %d): %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
 	case errors.As(err, &te):

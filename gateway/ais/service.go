@@ -39,13 +39,16 @@ type Directory interface {
 // Service carries out AIS requests. It only writes the database; the
 // outbound deliverer, woken by Queued, does the sending.
 type Service struct {
-	DB     *sql.DB
-	Files  *blob.Store // where large attachments are
-	Dir    Directory
-	Policy register.Policy
-	Self   seos.Entity
-	Clock  clock.Clock
-	Log    *slog.Logger
+	DB    *sql.DB
+	Files *blob.Store // where large attachments are
+	// MaxAttachmentBytes is the largest file a document may carry
+	// (endpoint.max_attachment_bytes); 0: none but the request's.
+	MaxAttachmentBytes int64
+	Dir                Directory
+	Policy             register.Policy
+	Self               seos.Entity
+	Clock              clock.Clock
+	Log                *slog.Logger
 	// Queued is called after an item is committed to the outbox, or made
 	// due now.
 	Queued func()
@@ -191,7 +194,7 @@ func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id in
 	}
 	// The attachments go to the file store now, decoded: what is queued
 	// names them, and delivery streams them from there.
-	files, err := s.storeBodies(doc, in)
+	files, err := storeBodies(s.Files, s.MaxAttachmentBytes, doc, in)
 	if err != nil {
 		return 0, "", false, err
 	}
@@ -244,12 +247,13 @@ func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id in
 const bodyInline = 128 << 10
 
 // storeBodies decodes each attachment of in into the file store (or, when
-// small, into doc's model) and returns the files written.
-func (s *Service) storeBodies(doc *seos.Document, in *Outgoing) ([]string, error) {
-	var files []string
+// small or files is nil, into doc's model) and returns the files written.
+// A file larger than limit (when set) is refused: recipients refuse it.
+func storeBodies(files *blob.Store, limit int64, doc *seos.Document, in *Outgoing) ([]string, error) {
+	var refs []string
 	for i := range doc.Attachments {
 		a := &doc.Attachments[i]
-		sp := s.Files.NewSpill(bodyInline)
+		sp := files.NewSpill(bodyInline)
 		dec := seos.NewBase64Decoder(sp)
 		_, err := io.Copy(dec, in.Attachments[i].contentReader())
 		if err == nil {
@@ -262,16 +266,20 @@ func (s *Service) storeBodies(doc *seos.Document, in *Outgoing) ([]string, error
 			}
 			return nil, fmt.Errorf("ais: keep attachment %d: %w", i+1, err)
 		}
+		if limit > 0 && sp.Size() > limit {
+			sp.Discard()
+			return nil, invalid(fmt.Sprintf("attachments[%d].content", i), "%d bytes; a document's file may have at most %d (endpoint.max_attachment_bytes)", sp.Size(), limit)
+		}
 		k, err := sp.Keep()
 		if err != nil {
 			return nil, fmt.Errorf("ais: keep attachment %d: %w", i+1, err)
 		}
 		a.Stored, a.Body = &seos.StoredBody{Size: k.Size, Data: k.Data, Blob: k.Ref}, ""
 		if k.Ref != "" {
-			files = append(files, k.Ref)
+			refs = append(refs, k.Ref)
 		}
 	}
-	return files, nil
+	return refs, nil
 }
 
 // stripSpace reads s without the white space base64 may be wrapped with.
@@ -492,6 +500,12 @@ func (s *Service) sendMail(ctx context.Context, in *Outgoing, to string, doc *se
 	comment := strings.TrimSpace(in.Comment)
 	if idemKey == "" && in.DocumentGUID != "" {
 		idemKey = "doc:" + strings.ToLower(to) + ":" + seos.CanonicalGUID(in.DocumentGUID)
+	}
+	// The mail carries the files themselves: decoded in memory (a mail is
+	// bounded by mail.max_message_bytes), whether the API lifted them out
+	// of the JSON or not.
+	if _, err := storeBodies(nil, s.MaxAttachmentBytes, doc, in); err != nil {
+		return 0, "", false, err
 	}
 	err = store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
 		if in.DocumentGUID != "" {

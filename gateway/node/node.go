@@ -166,7 +166,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		StatusAfter: cfg.Outbound.StatusAfter.D(), StatusMaxInterval: cfg.Outbound.StatusMaxInterval.D(), Poll: cfg.Outbound.Poll.D(),
 		PeerSeen: trustMetrics.PeerSeen,
 	}
-	n.AIS = &ais.Service{DB: n.DB, Files: n.Files, Dir: n.Cache, Policy: policy, Self: self, Clock: clk, Log: component(log, "ais"), Queued: n.Outbound.Notify,
+	n.AIS = &ais.Service{DB: n.DB, Files: n.Files, MaxAttachmentBytes: int64(cfg.Endpoint.MaxAttachmentBytes), Dir: n.Cache, Policy: policy, Self: self, Clock: clk, Log: component(log, "ais"), Queued: n.Outbound.Notify,
 		Transitions: transitions}
 	n.aisAPI = ais.NewAPIMetrics(n.Registry)
 	if n.aisToken, err = ais.OpenTokenFile(cfg.Path(cfg.AIS.TokenFile), n.AIS.Log); err != nil {
