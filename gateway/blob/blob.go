@@ -32,9 +32,12 @@ type Store struct {
 	mu sync.Mutex
 }
 
-// tmpDir holds files being written; whatever is there at start is a
-// crash's leftover.
-const tmpDir = "tmp"
+// TempDir (in the store's folder) holds files being written; whatever is
+// there at start is a crash's leftover. No row names them: copies of the
+// store (backups) leave it out.
+const TempDir = "tmp"
+
+const tmpDir = TempDir
 
 // Open opens (creating, mode 0700) the store at dir.
 func Open(dir string) (*Store, error) {
@@ -43,6 +46,11 @@ func Open(dir string) (*Store, error) {
 	}
 	return &Store{dir: dir}, nil
 }
+
+// ReadOnly is a store another process writes, for reading its files:
+// it creates nothing (a command run as another user must not leave
+// folders the node cannot write in).
+func ReadOnly(dir string) *Store { return &Store{dir: dir} }
 
 // Dir is the store's folder.
 func (s *Store) Dir() string { return s.dir }
