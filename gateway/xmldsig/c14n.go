@@ -73,6 +73,17 @@ func (c *canonicalizer) flush() error {
 
 // token adds a token; exclude (on a start element) leaves the element and
 // everything in it out.
+// plain is text inside the root that needs no escaping (base64 the
+// caller encoded), written as it is.
+func (c *canonicalizer) plain(b []byte) {
+	if c.skip > 0 {
+		return
+	}
+	for _, o := range c.outs {
+		o.w.Write(b)
+	}
+}
+
 func (c *canonicalizer) token(tok *xmltok.Token, exclude bool) {
 	if c.skip > 0 {
 		switch tok.Kind {

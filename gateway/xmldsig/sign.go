@@ -163,7 +163,7 @@ func (s *Signer) WriteSigned(out io.Writer, m *seos.Message, open Opener) error 
 		c.token(tok, false)
 		xw.Token(tok)
 		if a := bodies[el]; a != nil && tok.Kind == xmltok.StartElement {
-			return streamBody(a, tok.Depth, open, func(t *xmltok.Token) { c.token(t, false); xw.Token(t) })
+			return streamBody(a, open, func(b []byte) { c.plain(b); xw.Plain(b) })
 		}
 		return nil
 	})
@@ -184,8 +184,9 @@ func (s *Signer) WriteSigned(out io.Writer, m *seos.Message, open Opener) error 
 	return xw.Flush()
 }
 
-// streamBody feeds an attachment body, base64-encoded, as text tokens.
-func streamBody(a *seos.Attachment, depth int, open Opener, emit func(*xmltok.Token)) error {
+// streamBody feeds an attachment body, base64-encoded, in chunks: text
+// that needs no escaping.
+func streamBody(a *seos.Attachment, open Opener, emit func([]byte)) error {
 	var r io.Reader
 	if a.Stored.Blob == "" {
 		r = bytes.NewReader(a.Stored.Data)
@@ -200,15 +201,13 @@ func streamBody(a *seos.Attachment, depth int, open Opener, emit func(*xmltok.To
 	const raw = 48 << 10 // whole base64 quanta: chunks encode on their own
 	in := make([]byte, raw)
 	enc := make([]byte, base64.StdEncoding.EncodedLen(raw))
-	tok := xmltok.Token{Kind: xmltok.Text, Depth: depth, More: true}
 	var n int64
 	for {
 		k, err := io.ReadFull(r, in)
 		if k > 0 {
 			n += int64(k)
 			base64.StdEncoding.Encode(enc, in[:k])
-			tok.Data = enc[:base64.StdEncoding.EncodedLen(k)]
-			emit(&tok)
+			emit(enc[:base64.StdEncoding.EncodedLen(k)])
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			break
@@ -220,7 +219,5 @@ func streamBody(a *seos.Attachment, depth int, open Opener, emit func(*xmltok.To
 	if n != a.Stored.Size {
 		return fmt.Errorf("attachment %s: %d bytes where %d were stored", a.FileName, n, a.Stored.Size)
 	}
-	tok.Data, tok.More = nil, false
-	emit(&tok)
 	return nil
 }
