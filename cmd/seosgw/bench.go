@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -11,9 +10,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/loadtest"
 	"github.com/seosgw/seosgw/gateway/node"
-	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/store"
-	"github.com/seosgw/seosgw/gateway/trust"
 	"github.com/seosgw/seosgw/register"
 )
 
@@ -76,7 +73,7 @@ func benchSubmit(ctx context.Context, args []string, io stdio) int {
 	if err != nil || u.Scheme != "https" {
 		return fail(io, "bench: the register lists endpoint %q for %s, which is not an https URL", endpoint, *to)
 	}
-	rep, err := loadtest.Run(ctx, loadtest.Options{From: node.Self(cfg), To: peer.Node(), Identity: id, TLS: peerTLS(ts, id, u.Hostname(), peer.CertificateSN),
+	rep, err := loadtest.Run(ctx, loadtest.Options{From: node.Self(cfg), To: peer.Node(), Identity: id, TLS: ts.PeerTLS(id, u.Hostname(), peer.CertificateSN),
 		URL: endpoint, N: *n, C: *c, Rate: *rate, Size: *size, Metrics: *metrics, Progress: io.err})
 	if rep != nil {
 		fmt.Fprint(io.out, rep)
@@ -85,23 +82,4 @@ func benchSubmit(ctx context.Context, args []string, io stdio) int {
 		return fail(io, "bench: %v", err)
 	}
 	return 0
-}
-
-// peerTLS is the client configuration outbound delivery uses: our
-// certificate, the peer's checked against the DAEU roots and its register
-// serial.
-func peerTLS(ts *trust.Store, id *pki.Identity, host, serial string) *tls.Config {
-	cfg := ts.ClientTLS(id, host)
-	check := cfg.VerifyConnection
-	want := pki.NormalizeSerial(serial)
-	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-		if err := check(cs); err != nil {
-			return err
-		}
-		if got := pki.SerialHex(cs.PeerCertificates[0]); got != want {
-			return fmt.Errorf("server certificate serial %s is not the recipient's register serial %s", got, want)
-		}
-		return nil
-	}
-	return cfg
 }

@@ -5,17 +5,13 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
-	"runtime"
-	"runtime/metrics"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
 	"github.com/seosgw/seosgw/gateway/testkit"
+	"github.com/seosgw/seosgw/gateway/testkit/peakheap"
 )
 
 // BenchmarkHostileShapes is issue 11's second item measured: requests
@@ -36,7 +32,7 @@ func BenchmarkHostileShapes(b *testing.B) {
 			var peak uint64
 			var reason string
 			for i := 0; i < b.N; i++ {
-				pk := measurePeak(func() {
+				pk := peakheap.Measure(func() {
 					resp := w.pipeline.Handle(context.Background(), Request{Body: bytes.NewReader(s.body), Declared: int64(len(s.body)), ClientCert: w.a.id.Cert})
 					reason = outcome(resp)
 				})
@@ -122,32 +118,4 @@ func outcome(resp Response) string {
 		return "accepted"
 	}
 	return "reply " + string(m.Header.MessageType)
-}
-
-// measurePeak runs f and samples the live heap above the starting point
-// every 100µs; GC runs as usual, so this is the peak a server would see.
-func measurePeak(f func()) uint64 {
-	runtime.GC()
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(sample)
-	base := sample[0].Value.Uint64()
-	var peak atomic.Uint64
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		for !stop.Load() {
-			metrics.Read(s)
-			if v := s[0].Value.Uint64(); v > base && v-base > peak.Load() {
-				peak.Store(v - base)
-			}
-			time.Sleep(100 * time.Microsecond)
-		}
-	}()
-	f()
-	stop.Store(true)
-	wg.Wait()
-	return peak.Load()
 }

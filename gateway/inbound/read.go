@@ -157,17 +157,7 @@ func (x *exchange) reread(f func(*xmltok.Token)) error {
 	if part == nil {
 		return fmt.Errorf("reread: %v", err)
 	}
-	tz := xmltok.New(part, messageLimits)
-	for {
-		tok, err := tz.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		f(tok)
-	}
+	return xmltok.New(part, messageLimits).Each(f)
 }
 
 // limitedBody counts and keeps what it reads, and stops past max.

@@ -354,19 +354,10 @@ func AttachmentContent(ctx context.Context, q Querier, files *blob.Store, id int
 
 // FileRefs adds the files the inbox refers to, for the file store's sweep.
 func FileRefs(ctx context.Context, q Querier, refs map[string]bool) error {
-	rows, err := q.QueryContext(ctx, `SELECT file FROM inbox_attachments WHERE file != ''`)
-	if err != nil {
+	if err := store.CollectFiles(ctx, q, `SELECT file FROM inbox_attachments WHERE file != ''`, refs); err != nil {
 		return fmt.Errorf("inbox: files: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var f string
-		if err := rows.Scan(&f); err != nil {
-			return err
-		}
-		refs[f] = true
-	}
-	return rows.Err()
+	return nil
 }
 
 func one(ctx context.Context, q Querier, query string, args ...any) (*Item, error) {

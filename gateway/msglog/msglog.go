@@ -110,19 +110,10 @@ type Querier interface {
 
 // FileRefs adds the files the log refers to, for the file store's sweep.
 func FileRefs(ctx context.Context, q Querier, refs map[string]bool) error {
-	rows, err := q.QueryContext(ctx, `SELECT raw_file FROM message_log WHERE raw_file != ''`)
-	if err != nil {
+	if err := store.CollectFiles(ctx, q, `SELECT raw_file FROM message_log WHERE raw_file != ''`, refs); err != nil {
 		return fmt.Errorf("msglog: files: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var f string
-		if err := rows.Scan(&f); err != nil {
-			return err
-		}
-		refs[f] = true
-	}
-	return rows.Err()
+	return nil
 }
 
 // Log reads the message log. Files is the file store large messages are

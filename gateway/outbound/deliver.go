@@ -552,18 +552,7 @@ func (d *Deliverer) client(host, serial string) *http.Client {
 	if c := d.clients[key]; c != nil {
 		return c
 	}
-	cfg := d.Trust.ClientTLS(d.Identity, host)
-	check := cfg.VerifyConnection
-	want := pki.NormalizeSerial(serial)
-	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-		if err := check(cs); err != nil {
-			return err
-		}
-		if got := pki.SerialHex(cs.PeerCertificates[0]); got != want {
-			return &trust.CertError{Reason: "not_registered", Err: fmt.Errorf("server certificate serial %s is not the recipient's register serial %s", got, want)}
-		}
-		return nil
-	}
+	cfg := d.Trust.PeerTLS(d.Identity, host, serial)
 	c := &http.Client{
 		Transport: &http.Transport{
 			Proxy:               nil, // the SEOS network is not behind an Internet proxy

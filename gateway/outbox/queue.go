@@ -454,19 +454,8 @@ func PruneRequests(ctx context.Context, db *sql.DB, before time.Time) (int64, er
 // FileRefs adds the files outgoing requests' attachments are in, for the
 // file store's sweep.
 func FileRefs(ctx context.Context, q Full, refs map[string]bool) error {
-	rows, err := q.QueryContext(ctx, `SELECT files FROM outbox WHERE files != ''`)
-	if err != nil {
+	if err := store.CollectFiles(ctx, q, `SELECT files FROM outbox WHERE files != ''`, refs); err != nil {
 		return fmt.Errorf("outbox: files: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var fs string
-		if err := rows.Scan(&fs); err != nil {
-			return err
-		}
-		for _, f := range strings.Fields(fs) {
-			refs[f] = true
-		}
-	}
-	return rows.Err()
+	return nil
 }

@@ -140,29 +140,12 @@ func writeAttachment(dir string, a *ais.ReceivedAttachment, body io.Reader, used
 			continue
 		}
 		used[strings.ToLower(file)] = true
-		err := writeNewFrom(filepath.Join(dir, file), body)
+		err := writeFrom(filepath.Join(dir, file), body, os.O_EXCL)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
 		return file, err
 	}
-}
-
-// writeNewFrom creates path (it must not exist) with what r yields, synced.
-func writeNewFrom(path string, r io.Reader) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func (s *Spool) mark(marker, name string) error {

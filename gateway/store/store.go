@@ -230,3 +230,26 @@ func newIncremental(ctx context.Context, path string) error {
 	defer db.Close()
 	return db.PingContext(ctx)
 }
+
+// CollectFiles adds to refs the file-store names query selects (one
+// column; several names in one value are separated by spaces): what a
+// table's owner reports to the file store's sweep.
+func CollectFiles(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, query string, refs map[string]bool) error {
+	rows, err := q.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		for _, f := range strings.Fields(v) {
+			refs[f] = true
+		}
+	}
+	return rows.Err()
+}

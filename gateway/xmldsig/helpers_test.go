@@ -153,19 +153,7 @@ func verifyBytes(t testing.TB, b []byte) (*Result, error) {
 // as the message reader does, and verifies; a second read serves digests
 // the single pass does not compute.
 func verifyStreamed(b []byte) (*Result, error) {
-	each := func(f func(*xmltok.Token)) error {
-		tz := xmltok.NewBytes(b, xmltok.Limits{})
-		for {
-			tok, err := tz.Next()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			f(tok)
-		}
-	}
+	each := func(f func(*xmltok.Token)) error { return xmltok.NewBytes(b, xmltok.Limits{}).Each(f) }
 	d := NewDigester()
 	doc := etree.NewDocument()
 	var tb xmldoc.TreeBuilder

@@ -55,15 +55,5 @@ func VerifyReader(open func() (io.ReadCloser, error), opts Options) (*Result, er
 }
 
 func eachToken(r io.Reader, f func(*xmltok.Token)) error {
-	tz := xmltok.NewSize(r, xmldoc.Limits, 64<<10)
-	for {
-		tok, err := tz.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		f(tok)
-	}
+	return xmltok.NewSize(r, xmldoc.Limits, 64<<10).Each(f)
 }

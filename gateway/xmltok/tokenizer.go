@@ -82,6 +82,22 @@ func newTokenizer(lim Limits) *Tokenizer {
 // Depth is the number of elements open now.
 func (t *Tokenizer) Depth() int { return len(t.stack) }
 
+// Each calls f with every token to the end of the document: nil when it
+// ended well, else Next's error. The token is Next's (valid until f
+// returns).
+func (t *Tokenizer) Each(f func(*Token)) error {
+	for {
+		tok, err := t.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		f(tok)
+	}
+}
+
 // Next returns the next token, or io.EOF after the document ended well.
 // An error is an *Error for input that is not acceptable XML, or the
 // reader's own error.
