@@ -26,7 +26,8 @@ DEB_EXTRA := libmono-system-security4.0-cil libmono-system-xml4.0-cil
 # check test-made compound files with olefile; swaks needs Net::SSLeay for
 # STARTTLS (the path is Debian 12's perl; elsewhere deps just reinstalls it);
 # the .NET participant register (gateway/testkit/asmxregister) runs on Mono's
-# ASP.NET web services, the Java one (axisregister) on Axis 1.4.
+# ASP.NET web services, the Java one (axisregister) on Axis 1.4; the
+# benchmarks read a command's peak memory with GNU time.
 DEB_FILES := /usr/lib/python3/dist-packages/uno.py=python3-uno \
              /usr/lib/libreoffice/program/libsclo.so=libreoffice-calc-nogui \
              /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf=fonts-dejavu-core \
@@ -35,7 +36,8 @@ DEB_FILES := /usr/lib/python3/dist-packages/uno.py=python3-uno \
              /usr/lib/mono/4.5/System.Web.Services.dll=libmono-system-web-services4.0-cil \
              /usr/lib/mono/4.5/System.Web.dll=libmono-system-web4.0-cil \
              /usr/lib/mono/4.5/System.Web.Extensions.dll=libmono-system-web-extensions4.0-cil \
-             /usr/share/java/axis.jar=libaxis-java
+             /usr/share/java/axis.jar=libaxis-java \
+             /usr/bin/time=time
 
 export SEOSGW_SHARED := $(SHARED)
 export SEOSGW_DOTNET_PEER := $(PEER)

@@ -106,6 +106,7 @@ func (c *Cache) ApplyChanges(ctx context.Context, full bool, entities []Entity, 
 // are left as the copy has them (a full listing does not mark them
 // removed), and reported in Changes with l's warnings.
 func (c *Cache) ApplyListing(ctx context.Context, full bool, l *Listing, cursor string) (*Changes, error) {
+	defer c.memo.gen.Add(1) // lookups remembered before are of the old copy
 	entities := l.Entities
 	rows := make(map[string]row, len(entities))
 	order := make([]string, 0, len(entities))

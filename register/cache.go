@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/store"
 )
 
 // Cache is seosgw's copy of the register. It lives in the gateway database
@@ -19,8 +22,39 @@ import (
 // gateway/store), so one file holds everything a node needs and a backup
 // of it is consistent. It is safe for concurrent use.
 type Cache struct {
-	db  *sql.DB
-	clk clock.Clock
+	db    *sql.DB
+	clk   clock.Clock
+	stmts *store.Stmts // every request looks participants up: statements parsed once
+	memo  *memo        // shared by every Cache on the same db
+}
+
+// memo keeps the lookups every request makes (its sender, ourselves, the
+// TLS client's serial) for a moment: the copy changes only when a sync
+// applies (which clears the memo of every Cache on that db at once) or,
+// rarely, when another process applies to the same file (seen within
+// memoFor).
+type memo struct {
+	gen    atomic.Uint64 // counts applied syncs: what is kept is of one generation
+	mu     sync.Mutex
+	filled time.Time
+	of     uint64
+	guid   map[string]*Entity
+	serial map[string][]*Entity
+}
+
+// memos holds one memo per database (*sql.DB → *memo).
+var memos sync.Map
+
+const (
+	memoFor  = 2 * time.Second
+	memoSize = 1024
+)
+
+// fresh empties the memo when a sync applied or it is old; caller holds mu.
+func (m *memo) fresh(gen uint64) {
+	if m.guid == nil || m.of != gen || time.Since(m.filled) > memoFor || len(m.guid)+len(m.serial) > memoSize {
+		m.guid, m.serial, m.of, m.filled = map[string]*Entity{}, map[string][]*Entity{}, gen, time.Now()
+	}
 }
 
 // NewCache uses db, a gateway database from store.OpenGateway.
@@ -28,7 +62,8 @@ func NewCache(db *sql.DB, clk clock.Clock) *Cache {
 	if clk == nil {
 		clk = clock.System
 	}
-	return &Cache{db: db, clk: clk}
+	m, _ := memos.LoadOrStore(db, new(memo))
+	return &Cache{db: db, clk: clk, stmts: store.NewStmts(db), memo: m.(*memo)}
 }
 
 // ListRemoved is the List filter for entities a full listing no longer has.
@@ -53,11 +88,38 @@ func guidKey(guid string) string {
 // nil when the register does not know it. Removed entities are returned
 // with Removed set.
 func (c *Cache) ByGUID(ctx context.Context, guid string) (*Entity, error) {
-	es, err := c.query(ctx, `WHERE guid_key = ?`, guidKey(guid))
-	if err != nil || len(es) == 0 {
+	k := guidKey(guid)
+	gen := c.memo.gen.Load()
+	c.memo.mu.Lock()
+	c.memo.fresh(gen)
+	e, ok := c.memo.guid[k]
+	c.memo.mu.Unlock()
+	if ok {
+		return copyEntity(e), nil
+	}
+	es, err := c.query(ctx, `WHERE guid_key = ?`, k)
+	if err != nil {
 		return nil, err
 	}
-	return es[0], nil
+	if len(es) > 0 {
+		e = es[0]
+	}
+	c.memo.mu.Lock()
+	if c.memo.of == gen {
+		c.memo.guid[k] = e
+	}
+	c.memo.mu.Unlock()
+	return copyEntity(e), nil
+}
+
+// copyEntity is a copy a caller may change without changing the memo.
+func copyEntity(e *Entity) *Entity {
+	if e == nil {
+		return nil
+	}
+	c := *e
+	c.Services = append([]Service(nil), e.Services...)
+	return &c
 }
 
 // ByEIK returns the entities with an EIK/BULSTAT; several bodies may share one.
@@ -71,7 +133,28 @@ func (c *Cache) BySerial(ctx context.Context, serial string) ([]*Entity, error) 
 	if strings.TrimSpace(serial) == "" {
 		return nil, nil
 	}
-	return c.query(ctx, `WHERE certificate_sn = ? ORDER BY removed, name, guid_key`, pki.NormalizeSerial(serial))
+	k := pki.NormalizeSerial(serial)
+	gen := c.memo.gen.Load()
+	c.memo.mu.Lock()
+	c.memo.fresh(gen)
+	es, ok := c.memo.serial[k]
+	c.memo.mu.Unlock()
+	if !ok {
+		var err error
+		if es, err = c.query(ctx, `WHERE certificate_sn = ? ORDER BY removed, name, guid_key`, k); err != nil {
+			return nil, err
+		}
+		c.memo.mu.Lock()
+		if c.memo.of == gen {
+			c.memo.serial[k] = es
+		}
+		c.memo.mu.Unlock()
+	}
+	out := make([]*Entity, len(es))
+	for i, e := range es {
+		out[i] = copyEntity(e)
+	}
+	return out, nil
 }
 
 // Lookup finds participants by what an operator types: a GUID (braces
@@ -155,7 +238,7 @@ type querier interface {
 }
 
 func (c *Cache) query(ctx context.Context, where string, args ...any) ([]*Entity, error) {
-	return queryEntities(ctx, c.db, where, args...)
+	return queryEntities(ctx, c.stmts.On(c.db), where, args...)
 }
 
 func queryEntities(ctx context.Context, q querier, where string, args ...any) ([]*Entity, error) {

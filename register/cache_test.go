@@ -348,6 +348,38 @@ func TestVersionJSON(t *testing.T) {
 	}
 }
 
+// Lookups are remembered for a moment, but a sync through any Cache on the
+// same database is seen at once, and what a caller changes in a returned
+// entity is not remembered.
+func TestCacheRemembersUntilASync(t *testing.T) {
+	ctx := context.Background()
+	c, db := openCache(t, clock.NewManual(t0))
+	if err := c.Apply(ctx, true, []register.Entity{ent(guidA, "1", register.Active, "0A1B")}, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	e, err := c.ByGUID(ctx, guidA)
+	if err != nil || e == nil || e.Status != register.Active {
+		t.Fatalf("lookup: %+v, %v", e, err)
+	}
+	e.Status, e.Services[0].URI = register.Inactive, "https://changed"
+	if again, _ := c.ByGUID(ctx, guidA); again.Status != register.Active || again.Services[0].URI == "https://changed" {
+		t.Errorf("a caller's change was remembered: %+v", again)
+	}
+	if es, _ := c.BySerial(ctx, "0a1b"); len(es) != 1 {
+		t.Fatalf("by serial: %d", len(es))
+	}
+	other := register.NewCache(db, clock.NewManual(t0))
+	if err := other.Apply(ctx, true, []register.Entity{ent(guidA, "1", register.Inactive, "0C")}, "c2"); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := c.ByGUID(ctx, guidA); e.Status != register.Inactive {
+		t.Errorf("after another cache's sync: %+v", e)
+	}
+	if es, _ := c.BySerial(ctx, "0a1b"); len(es) != 0 {
+		t.Errorf("the old serial still finds %d", len(es))
+	}
+}
+
 // A participant's serial changing is recorded with when the copy saw it;
 // the same serial in another notation, or a new participant, is no change.
 func TestCertificateChanges(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/mail/mailbox"
@@ -38,7 +39,9 @@ func openLog(ctx context.Context, path string) (*msglog.Log, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &msglog.Log{DB: db}, func() { db.Close() }, nil
+	// Large messages' bytes are files beside the database.
+	files := blob.ReadOnly(store.FilesDir(cfg.Path(cfg.Database.Path)))
+	return &msglog.Log{DB: db, Files: files}, func() { db.Close() }, nil
 }
 
 func logList(ctx context.Context, args []string, io stdio) int {
@@ -121,10 +124,23 @@ func logShow(ctx context.Context, args []string, io stdio) int {
 	if err != nil {
 		return fail(io, "log show %d: %v", id, err)
 	}
-	inner := func() ([]byte, error) { return soap.Payload(e.Raw) }
+	inner := func() ([]byte, error) {
+		b, err := l.RawBytes(e)
+		if err != nil {
+			return nil, err
+		}
+		return soap.Payload(b)
+	}
 	switch {
 	case *raw:
-		io.out.Write(e.Raw)
+		r, err := l.OpenRaw(e)
+		if err != nil {
+			return fail(io, "entry %d: %v", id, err)
+		}
+		defer r.Close()
+		if _, err := goio.Copy(io.out, r); err != nil {
+			return fail(io, "entry %d: %v", id, err)
+		}
 		return 0
 	case *message:
 		b, err := inner()

@@ -33,6 +33,7 @@ func commands() map[string]command {
 		"restore": {args: "[--config FILE] SRC", summary: "put a backup in place of the node's database (the node must be stopped)", run: runRestore,
 			help: restoreHelp},
 		"migrate": {args: "VERB ...", summary: "the database schema: status, up", verbs: migrateVerbs()},
+		"bench":   {args: "VERB ...", summary: "load a participant's endpoint and measure it", verbs: benchVerbs()},
 		"pki":     {args: "VERB ...", summary: "our transport certificate: a new key and request to renew it", verbs: pkiVerbs()},
 	}
 }

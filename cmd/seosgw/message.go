@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -12,7 +13,6 @@ import (
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/textsafe"
 	"github.com/seosgw/seosgw/gateway/trust"
-	"github.com/seosgw/seosgw/gateway/xmldoc"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 )
 
@@ -66,11 +66,21 @@ func messageSign(_ context.Context, args []string, io stdio) int {
 	if err != nil {
 		return fail(io, "sign: %v", err)
 	}
-	b, name, err := readInput(pos, io)
+	open, name, err := openInput(pos, io)
 	if err != nil {
 		return fail(io, "%s: %v", name, err)
 	}
-	m, _, err := seos.Parse(b)
+	r, err := open()
+	if err != nil {
+		return fail(io, "%s: %v", name, err)
+	}
+	defer r.Close()
+	files, remove, err := tempFiles()
+	if err != nil {
+		return fail(io, "sign: %v", err)
+	}
+	defer remove()
+	m, err := readMessage(r, files)
 	if err != nil {
 		return fail(io, "sign: %s is not a valid SEOS message: %v", name, err)
 	}
@@ -78,11 +88,13 @@ func messageSign(_ context.Context, args []string, io stdio) int {
 		return fail(io, "sign: %s is already signed", name)
 	}
 	// Re-serialised compactly: .NET peers verify with whitespace stripped.
-	out, err := (&xmldsig.Signer{Key: id.Key, Cert: id.Cert, Hash: hash}).SignMessage(m)
-	if err != nil {
+	out := bufio.NewWriterSize(io.out, 64<<10)
+	if err := (&xmldsig.Signer{Key: id.Key, Cert: id.Cert, Hash: hash}).WriteSigned(out, m, storeOpener(files)); err != nil {
 		return fail(io, "sign: %v", err)
 	}
-	io.out.Write(out)
+	if err := out.Flush(); err != nil {
+		return fail(io, "sign: %v", err)
+	}
 	return 0
 }
 
@@ -94,15 +106,12 @@ func messageVerify(_ context.Context, args []string, io stdio) int {
 	if !ok {
 		return code
 	}
-	b, name, err := readInput(pos, io)
+	open, name, err := openInput(pos, io)
 	if err != nil {
 		return fail(io, "%s: %v", name, err)
 	}
-	doc, err := xmldoc.Parse(b)
-	if err != nil {
-		return fail(io, "FAIL %s: %v", name, err)
-	}
-	res, err := xmldsig.Verify(doc, xmldsig.Options{})
+	// Read as a stream: only the signature is kept of the message.
+	res, err := xmldsig.VerifyReader(open, xmldsig.Options{})
 	if err != nil {
 		return fail(io, "FAIL %s: %v", name, err)
 	}

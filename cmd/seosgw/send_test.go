@@ -91,7 +91,7 @@ func TestSendAndStatus(t *testing.T) {
 	if len(att) != 1 || att[0].FileName != "Покана.pdf" {
 		t.Fatalf("queued attachments %+v", att)
 	}
-	if body, _ := att[0].Body.Decode(); string(body) != "%PDF-1.4 покана" {
+	if body, _ := att[0].Data(); string(body) != "%PDF-1.4 покана" {
 		t.Errorf("attachment body %q", body)
 	}
 

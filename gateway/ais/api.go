@@ -1,6 +1,7 @@
 package ais
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -27,7 +28,8 @@ import (
 const Prefix = "/api/v1"
 
 // MaxRequestBytes bounds a request body: a document whose attachments,
-// in base64, come to tens of MiB. Larger requests get 413 too_large.
+// in base64, come to tens of MiB. Larger requests get 413 too_large. The
+// API takes more when the service's MaxAttachmentBytes needs it.
 const MaxRequestBytes = 96 << 20
 
 // OpenAPI is the API's description (OpenAPI 3.0), served at
@@ -76,8 +78,16 @@ type api struct {
 // the description needs "Authorization: Bearer TOKEN"; an empty token
 // refuses every request. m may be nil.
 func NewAPI(svc *Service, token Token, log *slog.Logger, m *APIMetrics) http.Handler {
-	return newAPI(svc, token, log, m, MaxRequestBytes)
+	limit := int64(MaxRequestBytes)
+	if n := svc.MaxAttachmentBytes; n > 0 {
+		limit = max(limit, (n+2)/3*4+requestAllowance) // one such file in base64, and the rest
+	}
+	return newAPI(svc, token, log, m, limit)
 }
+
+// requestAllowance is what a request holds besides one attachment's
+// content: its fields, other small attachments.
+const requestAllowance = 8 << 20
 
 func newAPI(svc *Service, token Token, log *slog.Logger, m *APIMetrics, max int64) http.Handler {
 	a := &api{svc: svc, max: max, token: token, log: log, metrics: m}
@@ -156,7 +166,7 @@ func (a *api) serve(route string, public bool, h func(http.ResponseWriter, *http
 			w.Header().Set("WWW-Authenticate", challenge)
 			err = &Error{Code: "unauthorized", Status: http.StatusUnauthorized, Msg: msg}
 		case r.ContentLength > a.max:
-			err = tooLarge()
+			err = tooLarge(a.max)
 		default:
 			r.Body = http.MaxBytesReader(rec, r.Body, a.max)
 			err = h(rec, r)
@@ -192,9 +202,9 @@ func (a *api) authorized(r *http.Request) (presented, ok bool) {
 	return true, tok != "" && subtle.ConstantTimeCompare(sum[:], want[:]) == 1
 }
 
-func tooLarge() *Error {
+func tooLarge(limit int64) *Error {
 	return &Error{Code: "too_large", Status: http.StatusRequestEntityTooLarge,
-		Msg: fmt.Sprintf("the request is larger than %d MiB", MaxRequestBytes>>20)}
+		Msg: fmt.Sprintf("the request is larger than %d MiB", limit>>20)}
 }
 
 // fail answers an error: the AIS's own mistakes as they are, anything
@@ -204,7 +214,7 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.As(err, &e) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			e = tooLarge()
+			e = tooLarge(mbe.Limit)
 		} else {
 			ref := newRef()
 			a.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "ref", ref, "error", err)
@@ -233,6 +243,46 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// decodeOutgoing reads a document: the body once into memory, its large
+// attachment contents lifted out of it (see liftContents), the rest
+// decoded strictly.
+func decodeOutgoing(r *http.Request) (*Outgoing, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, jsonError(err)
+	}
+	small, spans, err := liftContents(body, liftMin)
+	if err != nil {
+		return nil, invalid("", "not valid JSON: %v", err)
+	}
+	var in Outgoing
+	if err := DecodeJSON(bytes.NewReader(small), &in, false); err != nil {
+		return nil, err
+	}
+	for i := range in.Attachments {
+		a := &in.Attachments[i]
+		if n, ok := liftedIndex(a.Content); ok && n < len(spans) {
+			a.raw, a.Content = spans[n], ""
+		}
+	}
+	return &in, nil
+}
+
+// readBody reads a request's body into one buffer: of the announced size
+// (bounded by the limit already checked), grown only when none was.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength <= 0 {
+		var buf bytes.Buffer
+		_, err := buf.ReadFrom(r.Body)
+		return buf.Bytes(), err
+	}
+	body := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(r.Body, body); err != nil {
+		return nil, err
+	}
+	return body, nil
 }
 
 // decode reads the JSON body into v; unknown fields are refused, naming
@@ -270,7 +320,7 @@ func decodeStrict(rd io.Reader, v any, optional bool) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return tooLarge()
+			return tooLarge(mbe.Limit)
 		}
 		return invalid("", "unexpected data after the JSON object")
 	}
@@ -285,7 +335,7 @@ func jsonError(err error) error {
 	)
 	switch {
 	case errors.As(err, &mbe):
-		return tooLarge()
+		return tooLarge(mbe.Limit)
 	case errors.As(err, &se):
 		return invalid("", "not valid JSON (at byte %d): %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
 	case errors.As(err, &te):
@@ -369,11 +419,11 @@ func (a *api) postDocument(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in Outgoing
-	if err := decode(r, &in, false); err != nil {
+	in, err := decodeOutgoing(r)
+	if err != nil {
 		return err
 	}
-	id, guid, created, err := a.svc.Send(r.Context(), &in, key)
+	id, guid, created, err := a.svc.Send(r.Context(), in, key)
 	if err != nil {
 		return err
 	}
@@ -529,19 +579,20 @@ func (a *api) getAttachment(w http.ResponseWriter, r *http.Request) error {
 	if n > 1<<20 {
 		return &Error{Code: "not_found", Status: http.StatusNotFound, Msg: fmt.Sprintf("document %d has no attachment %d", id, n)}
 	}
-	att, body, err := a.svc.Attachment(r.Context(), id, int(n))
+	att, body, err := a.svc.OpenAttachment(r.Context(), id, int(n))
 	if err != nil {
 		return err
 	}
+	defer body.Close()
 	ct := "application/octet-stream"
 	if mt, params, err := mime.ParseMediaType(att.MIMEType); err == nil {
 		ct = mime.FormatMediaType(mt, params)
 	}
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Content-Disposition", ContentDisposition(att.FileName))
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Header().Set("Content-Length", strconv.FormatInt(att.Size, 10))
 	w.WriteHeader(http.StatusOK)
-	w.Write(body)
+	io.Copy(w, body) // streamed: a 64 MiB attachment is not held in memory
 	return nil
 }
 

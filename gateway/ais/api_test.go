@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -751,4 +752,52 @@ func sorted(s []string) []string {
 	out := append([]string(nil), s...)
 	sort.Strings(out)
 	return out
+}
+
+// endpoint.max_attachment_bytes holds for what the AIS sends too, and the
+// API takes a request that carries such a file when it is larger than the
+// API's own limit.
+func TestAPIMaxAttachmentBytes(t *testing.T) {
+	f := newFixture(t)
+	f.svc.MaxAttachmentBytes = 1000
+	send := func(n int) (int, []byte) {
+		code, _, body := f.do("POST", "/api/v1/documents", fmt.Sprintf(`{"recipient":"%s","kind":"Писмо",
+			"attachments":[{"fileName":"a.pdf","mimeType":"application/pdf","content":"%s"}]}`, peer.GUID, base64.StdEncoding.EncodeToString(make([]byte, n))))
+		return code, body
+	}
+	if code, body := send(1001); code != 400 || !strings.Contains(string(body), `"field":"attachments[0].content"`) ||
+		!strings.Contains(string(body), "endpoint.max_attachment_bytes") {
+		t.Errorf("a file over the limit: %d %s", code, body)
+	}
+	if code, body := send(1000); code != 202 {
+		t.Errorf("a file at the limit: %d %s", code, body)
+	}
+
+	// 100 MiB files: the API takes their base64 (133.3 MiB) and 8 MiB more.
+	srv := httptest.NewServer(NewAPI(&Service{MaxAttachmentBytes: 100 << 20}, StaticToken(testToken), slog.New(slog.DiscardHandler), nil))
+	defer srv.Close()
+	post := func(length int64) (int, string) {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST /api/v1/documents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{",
+			testToken, length)
+		conn.(*net.TCPConn).CloseWrite() // the body ends early: read, it is not valid JSON
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	limit := int64((100<<20+2)/3*4 + 8<<20)
+	if code, body := post(limit + 1); code != 413 || !strings.Contains(body, "larger than 141 MiB") {
+		t.Errorf("over the derived limit: %d %s", code, body)
+	}
+	if code, body := post(MaxRequestBytes + 1); code != 400 {
+		t.Errorf("over 96 MiB, within the derived limit: %d %s (want the body read, and found short)", code, body)
+	}
 }

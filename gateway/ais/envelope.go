@@ -33,7 +33,7 @@ type FileAttachment struct {
 func ParseEnvelope(b []byte) (*Envelope, error) {
 	var e Envelope
 	if len(b) > MaxRequestBytes {
-		return nil, tooLarge()
+		return nil, tooLarge(MaxRequestBytes)
 	}
 	if err := DecodeJSON(bytes.NewReader(b), &e, false); err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func (e *Envelope) Resolve(open Opener) (*Outgoing, []string, error) {
 			files = append(files, a.File)
 		}
 		if total += len(att.Content); total > MaxRequestBytes {
-			return nil, nil, tooLarge()
+			return nil, nil, tooLarge(MaxRequestBytes)
 		}
 		out.Attachments = append(out.Attachments, att)
 	}
@@ -103,7 +103,7 @@ func readLimited(open Opener, name string, limit int, field string) ([]byte, err
 	defer rc.Close()
 	b, err := readAtMost(rc, int64(max(limit, 0)))
 	if errors.Is(err, ErrTooLarge) {
-		return nil, tooLarge()
+		return nil, tooLarge(MaxRequestBytes)
 	}
 	if err != nil {
 		return nil, invalid(field, "%s: %v", name, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
@@ -14,6 +15,8 @@ import (
 	"github.com/seosgw/seosgw/gateway/mail/intake"
 	"github.com/seosgw/seosgw/gateway/mail/mailbox"
 	"github.com/seosgw/seosgw/gateway/mail/mailinput"
+	"github.com/seosgw/seosgw/gateway/mail/mailmsg"
+	"github.com/seosgw/seosgw/gateway/mail/mailq"
 	"github.com/seosgw/seosgw/gateway/mail/notice"
 	"github.com/seosgw/seosgw/gateway/mail/smime"
 	"github.com/seosgw/seosgw/gateway/testkit"
@@ -105,5 +108,40 @@ func TestAPIMail(t *testing.T) {
 	}
 	if n := testkit.Count(t, f.db, `SELECT count(*) FROM outbox WHERE kind = 'status'`); n != 0 || f.queued.Load() != 0 {
 		t.Errorf("a SEOS status queued for a mail: %d", n)
+	}
+}
+
+// A document sent to an address carries its files whole, however large:
+// the API lifts large contents out of the JSON, and the mail still gets
+// every byte.
+func TestAPIMailLargeAttachment(t *testing.T) {
+	f := newFixture(t)
+	f.withMail()
+	pdf := bytes.Repeat([]byte("%PDF голям файл "), 20000) // 420 KB: lifted out of the JSON
+	code, _, body := f.do("POST", "/api/v1/documents", fmt.Sprintf(`{"email":"ivan@example.bg","kind":"Писмо",
+		"attachments":[{"fileName":"голям.pdf","mimeType":"application/pdf","content":"%s"}]}`, base64.StdEncoding.EncodeToString(pdf)))
+	var q Queued
+	decodeInto(t, body, &q)
+	if code != 202 {
+		t.Fatalf("send by e-mail: %d %s", code, body)
+	}
+	var mailID int64
+	if err := f.db.QueryRow(`SELECT mail_id FROM outbox WHERE id = ?`, q.ID).Scan(&mailID); err != nil {
+		t.Fatal(err)
+	}
+	it, err := mailq.Get(context.Background(), f.db, mailID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mailmsg.Parse(bytes.NewReader(it.Body), int64(len(it.Body)), mailmsg.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Attachments) != 1 || m.Attachments[0].Filename != "голям.pdf" {
+		t.Fatalf("attachments of the mail: %+v", m.Attachments)
+	}
+	var got bytes.Buffer
+	if _, err := m.Attachments[0].WriteTo(&got); err != nil || !bytes.Equal(got.Bytes(), pdf) {
+		t.Errorf("the mail's file: %d bytes, want %d (%v)", got.Len(), len(pdf), err)
 	}
 }

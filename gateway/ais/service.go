@@ -4,6 +4,7 @@
 package ais
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -11,11 +12,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/mail"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/mail/mailq"
@@ -35,12 +39,16 @@ type Directory interface {
 // Service carries out AIS requests. It only writes the database; the
 // outbound deliverer, woken by Queued, does the sending.
 type Service struct {
-	DB     *sql.DB
-	Dir    Directory
-	Policy register.Policy
-	Self   seos.Entity
-	Clock  clock.Clock
-	Log    *slog.Logger
+	DB    *sql.DB
+	Files *blob.Store // where large attachments are
+	// MaxAttachmentBytes is the largest file a document may carry
+	// (endpoint.max_attachment_bytes); 0: none but the request's.
+	MaxAttachmentBytes int64
+	Dir                Directory
+	Policy             register.Policy
+	Self               seos.Entity
+	Clock              clock.Clock
+	Log                *slog.Logger
 	// Queued is called after an item is committed to the outbox, or made
 	// due now.
 	Queued func()
@@ -91,6 +99,17 @@ type Attachment struct {
 	MIMEType string `json:"mimeType"`
 	Comment  string `json:"comment,omitempty"`
 	Content  string `json:"content"` // base64
+	// raw is a large content left in the request it came in (see
+	// liftContents): the JSON string's bytes, escapes not undone.
+	raw []byte
+}
+
+// contentReader reads the base64 text, wherever it is.
+func (a *Attachment) contentReader() io.Reader {
+	if a.raw != nil {
+		return newUnescaper(a.raw)
+	}
+	return stripSpace(a.Content)
 }
 
 // Number is a registration number with its date (YYYY-MM-DD).
@@ -170,8 +189,14 @@ func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id in
 	// Build the message once now, so a schema problem is the caller's 400,
 	// not a failed delivery later.
 	probe := seos.NewMessage(s.Self, to.Node(), s.Clock.Now(), seos.Body{RegistrationRequest: &seos.RegistrationRequest{Document: *doc, Comment: comment}})
-	if _, err := probe.Document(); err != nil {
+	if _, _, err := probe.Tree(); err != nil {
 		return 0, "", false, invalid("", "the document cannot form a valid SEOS message: %v", err)
+	}
+	// The attachments go to the file store now, decoded: what is queued
+	// names them, and delivery streams them from there.
+	files, err := storeBodies(s.Files, s.MaxAttachmentBytes, doc, in)
+	if err != nil {
+		return 0, "", false, err
 	}
 	// A DocumentGUID names one document across the exchange, and the same
 	// document may go to several recipients: it is a repeat only towards the
@@ -192,7 +217,7 @@ func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id in
 		// taken it meanwhile.
 		var e error
 		if id, created, e = outbox.Enqueue(ctx, tx, outbox.Entry{Kind: outbox.KindRegistration, Recipient: to.GUID, Document: doc.ID.GUID,
-			Request: &outbox.Request{Document: doc, Comment: comment}, Key: idemKey, Hash: hash}, s.Clock.Now()); e != nil {
+			Request: &outbox.Request{Document: doc, Comment: comment}, Key: idemKey, Hash: hash, Files: files}, s.Clock.Now()); e != nil {
 			return conflict(e)
 		}
 		if !created {
@@ -217,16 +242,160 @@ func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id in
 	return id, docGUID, true, nil
 }
 
+// bodyInline is the largest attachment kept in the outbox row rather
+// than in a file.
+const bodyInline = 128 << 10
+
+// storeBodies decodes each attachment of in into the file store (or, when
+// small or files is nil, into doc's model) and returns the files written.
+// A file larger than limit (when set) is refused: recipients refuse it.
+func storeBodies(files *blob.Store, limit int64, doc *seos.Document, in *Outgoing) ([]string, error) {
+	var refs []string
+	for i := range doc.Attachments {
+		a := &doc.Attachments[i]
+		sp := files.NewSpill(bodyInline)
+		dec := seos.NewBase64Decoder(sp)
+		_, err := io.Copy(dec, in.Attachments[i].contentReader())
+		if err == nil {
+			err = dec.Close()
+		}
+		if err != nil {
+			sp.Discard()
+			if errors.Is(err, seos.ErrNotBase64) {
+				return nil, invalid(fmt.Sprintf("attachments[%d].content", i), "not base64")
+			}
+			return nil, fmt.Errorf("ais: keep attachment %d: %w", i+1, err)
+		}
+		if limit > 0 && sp.Size() > limit {
+			sp.Discard()
+			return nil, invalid(fmt.Sprintf("attachments[%d].content", i), "%d bytes; a document's file may have at most %d (endpoint.max_attachment_bytes)", sp.Size(), limit)
+		}
+		k, err := sp.Keep()
+		if err != nil {
+			return nil, fmt.Errorf("ais: keep attachment %d: %w", i+1, err)
+		}
+		a.Stored, a.Body = &seos.StoredBody{Size: k.Size, Data: k.Data, Blob: k.Ref}, ""
+		if k.Ref != "" {
+			refs = append(refs, k.Ref)
+		}
+	}
+	return refs, nil
+}
+
+// stripSpace reads s without the white space base64 may be wrapped with.
+func stripSpace(s string) io.Reader {
+	if !strings.ContainsAny(s, " \t\r\n") {
+		return strings.NewReader(s)
+	}
+	return strings.NewReader(strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, s))
+}
+
 // RequestHash names what was asked: the request as the caller gave it, in
 // canonical JSON (Go's encoding of the struct: fixed field order, whatever
-// order or spacing the caller used).
+// order or spacing the caller used). Attachment contents, which make up
+// nearly all of it, are hashed where they are rather than copied into the
+// JSON first: a 64 MiB document is not encoded twice to be named.
 func RequestHash(in *Outgoing) (string, error) {
-	b, err := json.Marshal(in)
+	h := sha256.New()
+	contents := make([]string, len(in.Attachments))
+	stub := *in
+	stub.Attachments = append([]Attachment(nil), in.Attachments...)
+	for i := range stub.Attachments {
+		contents[i] = stub.Attachments[i].Content
+		stub.Attachments[i].Content = contentMark
+	}
+	b, err := json.Marshal(&stub)
 	if err != nil {
 		return "", fmt.Errorf("ais: encode request: %w", err)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	for i := range contents {
+		before, after, _ := strings.Cut(string(b), `"`+contentMark+`"`)
+		io.WriteString(h, before)
+		if err := writeJSONString(h, &in.Attachments[i], contents[i]); err != nil {
+			return "", fmt.Errorf("ais: encode request: %w", err)
+		}
+		b = []byte(after)
+	}
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// writeJSONString writes an attachment's content as encoding/json encodes
+// it: as it is between quotes when it needs no escapes (base64 never
+// does), else escaped piece by piece.
+func writeJSONString(w io.Writer, a *Attachment, content string) error {
+	if a.raw == nil && plainJSON(content) || a.raw != nil && bytes.IndexByte(a.raw, '\\') < 0 && plainJSON(a.raw) {
+		io.WriteString(w, `"`)
+		if a.raw != nil {
+			w.Write(a.raw)
+		} else {
+			io.WriteString(w, content)
+		}
+		_, err := io.WriteString(w, `"`)
+		return err
+	}
+	io.WriteString(w, `"`)
+	r := a.contentReaderRaw(content)
+	buf := make([]byte, 32<<10)
+	carry := 0 // bytes of a character cut by the last read
+	for {
+		n, err := r.Read(buf[carry:])
+		n += carry
+		cut := n
+		if err == nil { // leave a character the read cut for the next round
+			i := n - 1
+			for i >= 0 && i > n-utf8.UTFMax && !utf8.RuneStart(buf[i]) {
+				i--
+			}
+			if i >= 0 && !utf8.FullRune(buf[i:n]) {
+				cut = i
+			}
+		}
+		quoted, merr := json.Marshal(string(buf[:cut]))
+		if merr != nil {
+			return merr
+		}
+		w.Write(quoted[1 : len(quoted)-1])
+		carry = copy(buf, buf[cut:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, `"`)
+	return err
+}
+
+// contentReaderRaw reads the content text as the AIS sent it (escapes
+// undone, white space kept).
+func (a *Attachment) contentReaderRaw(content string) io.Reader {
+	if a.raw != nil {
+		return newUnescaper(a.raw)
+	}
+	return strings.NewReader(content)
+}
+
+// contentMark stands in for an attachment's content while the rest of a
+// request is encoded: JSON writes it as it is, and it cannot be base64.
+const contentMark = "!seosgw:attachment-content!"
+
+// plainJSON reports whether JSON encodes s as it is, between quotes: true
+// for base64 without line breaks.
+func plainJSON[T string | []byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // byKey is outbox.ByKey with a key conflict in the AIS's terms.
@@ -331,6 +500,12 @@ func (s *Service) sendMail(ctx context.Context, in *Outgoing, to string, doc *se
 	comment := strings.TrimSpace(in.Comment)
 	if idemKey == "" && in.DocumentGUID != "" {
 		idemKey = "doc:" + strings.ToLower(to) + ":" + seos.CanonicalGUID(in.DocumentGUID)
+	}
+	// The mail carries the files themselves: decoded in memory (a mail is
+	// bounded by mail.max_message_bytes), whether the API lifted them out
+	// of the JSON or not.
+	if _, err := storeBodies(nil, s.MaxAttachmentBytes, doc, in); err != nil {
+		return 0, "", false, err
 	}
 	err = store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
 		if in.DocumentGUID != "" {
@@ -445,7 +620,7 @@ func (in *Outgoing) document() (*seos.Document, error) {
 		switch {
 		case strings.TrimSpace(a.MIMEType) == "":
 			return nil, invalid(f+".mimeType", "required, e.g. application/pdf")
-		case !seos.IsBase64(a.Content):
+		case a.raw == nil && !seos.IsBase64(a.Content):
 			return nil, invalid(f+".content", "not base64")
 		}
 		att := seos.Attachment{FileName: a.FileName, MIMEType: a.MIMEType, Body: seos.Base64(a.Content)}
@@ -627,25 +802,49 @@ func (s *Service) InboxItem(ctx context.Context, id int64) (*inbox.Item, error) 
 	return it, err
 }
 
-// Attachment returns one attachment of a received document. One the
-// acceptance policy found infected is not handed out.
+// Attachment returns one attachment of a received document, in memory.
+// One the acceptance policy found infected is not handed out.
 func (s *Service) Attachment(ctx context.Context, id int64, n int) (*inbox.Attachment, []byte, error) {
+	a, r, err := s.OpenAttachment(ctx, id, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
+// OpenAttachment returns one attachment of a received document with a
+// reader of its bytes (the caller closes it): a file of the file store is
+// streamed, not held. One the acceptance policy found infected is not
+// handed out.
+func (s *Service) OpenAttachment(ctx context.Context, id int64, n int) (*inbox.Attachment, io.ReadCloser, error) {
 	it, err := s.InboxItem(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	a, b, err := inbox.AttachmentContent(ctx, s.DB, id, n)
+	c, err := inbox.OpenAttachment(ctx, s.DB, s.Files, id, n)
 	if errors.Is(err, inbox.ErrNotFound) {
 		return nil, nil, &Error{Code: "not_found", Msg: fmt.Sprintf("document %d has no attachment %d", id, n), Status: 404}
 	}
 	if err != nil {
 		return nil, nil, err
 	}
+	a := &c.Attachment
 	if sig, infected := it.Verdict.Infected(a.FileName); infected {
+		c.Close()
 		return nil, nil, &Error{Code: "conflict", Status: 409,
 			Msg: fmt.Sprintf("document %d attachment %d holds a virus (%s) by the acceptance policy's scan; it is not handed out", id, n, sig)}
 	}
-	return a, b, nil
+	return a, readCloser{c.Reader(), c}, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // Registration is how the AIS registered a received document.

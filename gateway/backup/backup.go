@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/store"
 )
 
@@ -263,12 +264,17 @@ func copyTree(src, dst string) (files int, bytes int64, err error) {
 		}
 		target := filepath.Join(dst, rel)
 		switch {
+		case d.IsDir() && rel == blob.TempDir:
+			return filepath.SkipDir // files being written: no row names them yet
 		case d.IsDir():
 			return os.MkdirAll(target, 0o700)
 		case !d.Type().IsRegular():
 			return nil // sockets, links: not data
 		}
 		n, err := copyFile(p, target)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // swept meanwhile: no row names it
+		}
 		files, bytes = files+1, bytes+n
 		return err
 	})

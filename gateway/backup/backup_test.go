@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/gateway/testkit"
 )
@@ -119,6 +120,9 @@ func TestCreateCopiesTheFilesFolder(t *testing.T) {
 	files := store.FilesDir(path)
 	os.MkdirAll(filepath.Join(files, "ab"), 0o700)
 	os.WriteFile(filepath.Join(files, "ab", "cdef"), []byte("attachment bytes"), 0o600)
+	// A file a request is writing: no row names it, the copy leaves it out.
+	os.MkdirAll(filepath.Join(files, blob.TempDir), 0o700)
+	os.WriteFile(filepath.Join(files, blob.TempDir, "w-1"), []byte("half a"), 0o600)
 	dest := filepath.Join(t.TempDir(), "b")
 	c, err := Create(ctx, path, dest, Options{Now: now})
 	if err != nil {
@@ -129,6 +133,9 @@ func TestCreateCopiesTheFilesFolder(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dest, FilesName, "ab", "cdef")); err != nil || string(b) != "attachment bytes" {
 		t.Errorf("copied file: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(dest, FilesName, blob.TempDir)); err == nil {
+		t.Error("the files being written were copied")
 	}
 }
 

@@ -76,16 +76,44 @@ type TLS struct {
 
 // Endpoint is the SEOS Submit endpoint this node serves.
 type Endpoint struct {
-	Listen          string   `yaml:"listen"`
-	Path            string   `yaml:"path"`
-	PublicURL       string   `yaml:"public_url"` // as registered with DAEU; put into ?wsdl
+	Listen    string `yaml:"listen"`
+	Path      string `yaml:"path"`
+	PublicURL string `yaml:"public_url"` // as registered with DAEU; put into ?wsdl
+	// MaxAttachmentBytes is the largest file a document may carry, in
+	// either direction; the message limit follows from it.
+	MaxAttachmentBytes ByteSize `yaml:"max_attachment_bytes"`
+	// MaxMessageBytes caps a whole request; 0 derives it from
+	// MaxAttachmentBytes (MessageLimit).
 	MaxMessageBytes ByteSize `yaml:"max_message_bytes"`
 	MaxConcurrent   int      `yaml:"max_concurrent"`
-	ClockSkew       Duration `yaml:"clock_skew"`
-	ReadTimeout     Duration `yaml:"read_timeout"`
-	WriteTimeout    Duration `yaml:"write_timeout"`
-	IdleTimeout     Duration `yaml:"idle_timeout"`
+	// MaxConcurrentPerPeer caps the requests of one client certificate.
+	MaxConcurrentPerPeer int `yaml:"max_concurrent_per_peer"`
+	// MinBodyRate is the slowest average a request body may arrive at
+	// (bytes/s) once MinBodyRateGrace has passed; 0 turns the check off.
+	MinBodyRate      ByteSize `yaml:"min_body_rate"`
+	MinBodyRateGrace Duration `yaml:"min_body_rate_grace"`
+	ClockSkew        Duration `yaml:"clock_skew"`
+	ReadTimeout      Duration `yaml:"read_timeout"`
+	WriteTimeout     Duration `yaml:"write_timeout"`
+	IdleTimeout      Duration `yaml:"idle_timeout"`
 }
+
+// envelopeAllowance is what a message holds besides its attachment's
+// base64: envelope, header, metadata, signature, line breaks in the
+// base64 of peers that wrap it.
+const envelopeAllowance = 4 << 20
+
+// MessageLimit is the request size limit: max_message_bytes, or derived
+// from max_attachment_bytes (its base64 plus the envelope).
+func (e Endpoint) MessageLimit() int64 {
+	if e.MaxMessageBytes > 0 {
+		return int64(e.MaxMessageBytes)
+	}
+	return Base64Len(int64(e.MaxAttachmentBytes)) + envelopeAllowance
+}
+
+// Base64Len is the size of n bytes in base64.
+func Base64Len(n int64) int64 { return (n + 2) / 3 * 4 }
 
 // Register is the DAEU register and how its copy is kept fresh.
 type Register struct {
@@ -176,7 +204,8 @@ func Defaults() *Config {
 		TLS: TLS{CRLPolicy: "fail-closed", Digest: "sha256", MinRSABits: 2048, RotationGrace: Duration(24 * time.Hour)},
 		Endpoint: Endpoint{
 			Listen: "127.0.0.1:4443", Path: "/seos/endpoint",
-			MaxMessageBytes: 64 << 20, MaxConcurrent: 32, ClockSkew: Duration(10 * time.Minute),
+			MaxAttachmentBytes: 64 << 20, MaxConcurrent: 32, MaxConcurrentPerPeer: 8,
+			MinBodyRate: 16 << 10, MinBodyRateGrace: Duration(10 * time.Second), ClockSkew: Duration(10 * time.Minute),
 			ReadTimeout: Duration(2 * time.Minute), WriteTimeout: Duration(2 * time.Minute), IdleTimeout: Duration(2 * time.Minute),
 		},
 		Register: Register{
@@ -309,12 +338,23 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.Endpoint.PublicURL); c.Endpoint.PublicURL != "" && (err != nil || u.Scheme != "https" || u.Host == "") {
 		add("endpoint.public_url", "%q must be the https URL DAEU registered for you, e.g. https://you.obmen.local:4443/seos/endpoint", c.Endpoint.PublicURL)
 	}
-	if c.Endpoint.MaxMessageBytes < 1<<20 {
-		add("endpoint.max_message_bytes", "%d is too small; peers send messages of 10 MiB and more (the default is 64MiB); at least 1MiB", c.Endpoint.MaxMessageBytes)
+	if c.Endpoint.MaxAttachmentBytes < 1<<20 {
+		add("endpoint.max_attachment_bytes", "%d is too small; peers send files of 10 MiB and more (the default is 64MiB); at least 1MiB", c.Endpoint.MaxAttachmentBytes)
+	}
+	if c.Endpoint.MaxMessageBytes != 0 && c.Endpoint.MaxMessageBytes < 1<<20 {
+		add("endpoint.max_message_bytes", "%d is too small; leave it out (it follows from max_attachment_bytes) or give at least 1MiB", c.Endpoint.MaxMessageBytes)
+	} else if c.Endpoint.MaxMessageBytes != 0 && int64(c.Endpoint.MaxMessageBytes) < Base64Len(int64(c.Endpoint.MaxAttachmentBytes)) {
+		add("endpoint.max_message_bytes", "%d cannot carry a file of max_attachment_bytes (%d, %d in base64); leave it out to derive it", c.Endpoint.MaxMessageBytes,
+			c.Endpoint.MaxAttachmentBytes, Base64Len(int64(c.Endpoint.MaxAttachmentBytes)))
 	}
 	if c.Endpoint.MaxConcurrent < 1 {
 		add("endpoint.max_concurrent", "must be at least 1")
 	}
+	if c.Endpoint.MaxConcurrentPerPeer < 1 || c.Endpoint.MaxConcurrentPerPeer > c.Endpoint.MaxConcurrent {
+		add("endpoint.max_concurrent_per_peer", "%d; give 1 to max_concurrent (%d), so that one peer cannot take every slot (default 8)",
+			c.Endpoint.MaxConcurrentPerPeer, c.Endpoint.MaxConcurrent)
+	}
+	positive(add, "endpoint.min_body_rate_grace", c.Endpoint.MinBodyRateGrace)
 	positive(add, "endpoint.clock_skew", c.Endpoint.ClockSkew)
 	positive(add, "endpoint.read_timeout", c.Endpoint.ReadTimeout)
 	positive(add, "endpoint.write_timeout", c.Endpoint.WriteTimeout)

@@ -31,7 +31,7 @@ func TestParseMinimalUsesDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Register.Refresh.D() != 10*time.Minute || c.Endpoint.MaxMessageBytes != 64<<20 || c.TLS.Digest != "sha256" {
+	if c.Register.Refresh.D() != 10*time.Minute || c.Endpoint.MaxAttachmentBytes != 64<<20 || c.TLS.Digest != "sha256" {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 	if got := c.Path("cert.pem"); got != filepath.Join(c.dir, "cert.pem") {
@@ -49,6 +49,10 @@ func TestValidationNamesFieldAndFix(t *testing.T) {
 		{"unknown field", minimal + "endpont: {listen: \":1\"}\n", "endpont", "field"},
 		{"stale shorter than refresh", strings.Replace(minimal, `register: {url: "https://register.obmen.local/service/"}`, `register: {url: "https://register.obmen.local/service/", refresh: 1h, stale_after: 30m}`, 1), "register.stale_after", "flap"},
 		{"tiny message limit", minimal + "endpoint: {max_message_bytes: 1KiB}\n", "endpoint.max_message_bytes", "at least 1MiB"},
+		{"message limit below the attachment's", minimal + "endpoint: {max_message_bytes: 64MiB}\n", "endpoint.max_message_bytes", "cannot carry a file of max_attachment_bytes"},
+		{"tiny attachment limit", minimal + "endpoint: {max_attachment_bytes: 1KiB}\n", "endpoint.max_attachment_bytes", "at least 1MiB"},
+		{"per-peer share over the whole", minimal + "endpoint: {max_concurrent: 4, max_concurrent_per_peer: 5}\n", "endpoint.max_concurrent_per_peer", "1 to max_concurrent"},
+		{"zero grace", minimal + "endpoint: {min_body_rate_grace: 0s}\n", "endpoint.min_body_rate_grace", "positive duration"},
 		{"AIS API on the network", strings.Replace(minimal, "ais: {token_file: ais-token}", `ais: {listen: "10.1.2.3:8080", token_file: ais-token}`, 1), "ais.listen", "loopback"},
 		{"retry schedule over a year", minimal + "outbound: {retry_first: 30d, retries: 10}\n", "outbound.retry_first", "over a year"},
 		{"status polling cap below its start", minimal + "outbound: {status_after: 72h, status_max_interval: 24h}\n", "outbound.status_max_interval", "shorter than outbound.status_after"},
@@ -211,4 +215,20 @@ func yamlFields(t reflect.Type, prefix string) []string {
 		out = append(out, prefix+tag)
 	}
 	return out
+}
+
+// A 64 MiB file travels as 85.3 MiB of base64: the derived message limit
+// carries it, with room for the envelope.
+func TestMessageLimitFollowsTheAttachmentLimit(t *testing.T) {
+	c, err := Parse([]byte(minimal), writeFiles(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Endpoint.MessageLimit(), Base64Len(64<<20)+4<<20; got != want || got < 89<<20 {
+		t.Errorf("derived limit %d, want %d", got, want)
+	}
+	c.Endpoint.MaxMessageBytes = 200 << 20
+	if c.Endpoint.MessageLimit() != 200<<20 {
+		t.Error("an explicit max_message_bytes is not kept")
+	}
 }

@@ -22,6 +22,7 @@ type Reason string
 
 const (
 	TooLarge          Reason = "too_large"
+	TooComplex        Reason = "too_complex" // a limit on the message's structure
 	NotWellFormed     Reason = "not_well_formed"
 	SchemaInvalid     Reason = "schema_invalid"
 	WrongRecipient    Reason = "wrong_recipient"
@@ -40,7 +41,7 @@ const (
 
 // Reasons lists every Reason, so that metrics can show each at 0 before
 // the first refusal.
-var Reasons = []Reason{TooLarge, NotWellFormed, SchemaInvalid, WrongRecipient, SenderNotAllowed, TLSCertMismatch, SignatureInvalid,
+var Reasons = []Reason{TooLarge, TooComplex, NotWellFormed, SchemaInvalid, WrongRecipient, SenderNotAllowed, TLSCertMismatch, SignatureInvalid,
 	SignerMismatch, WeakKey, EIKMismatch, ClockSkew, DuplicateMessage, UnexpectedMessage, Internal, NotAccepting}
 
 // Fault is a refusal of a message.

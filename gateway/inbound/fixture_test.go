@@ -6,14 +6,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 	"github.com/seosgw/seosgw/register"
@@ -28,7 +31,7 @@ type party struct {
 
 // world is one node (b) on loopback with a register copy listing others.
 type world struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	ca       *testkit.PKI
 	b        party // this node
@@ -37,6 +40,7 @@ type world struct {
 	tempOff  party
 	stranger party // certificate from the DAEU CA, not in the register
 	db       *sql.DB
+	files    *blob.Store
 	cache    *register.Cache
 	pipeline *Pipeline
 	handler  *Handler
@@ -45,7 +49,7 @@ type world struct {
 	srv      *http.Server
 }
 
-func newParty(t *testing.T, n int, host, name string, st register.Status) party {
+func newParty(t testing.TB, n int, host, name string, st register.Status) party {
 	e := testkit.Participant(n, "12345678"+strconv.Itoa(n), name)
 	e.Status = st
 	p := testkit.NewParty(e, testkit.SharedPKI(t).Host(t, host))
@@ -55,10 +59,11 @@ func newParty(t *testing.T, n int, host, name string, st register.Status) party 
 type options struct {
 	maxBytes      int64
 	maxConcurrent int
+	limits        Limits    // the handler's (maxConcurrent aside)
 	dir           Directory // replaces the cache (fault injection only)
 }
 
-func newWorld(t *testing.T, o options) *world {
+func newWorld(t testing.TB, o options) *world {
 	t.Helper()
 	w := &world{t: t, dir: t.TempDir()}
 	w.b = newParty(t, 1, "b.obmen.local", "Община Б", register.Active)
@@ -83,15 +88,25 @@ func newWorld(t *testing.T, o options) *world {
 	if o.dir != nil {
 		dir = o.dir
 	}
+	files, err := blob.Open(filepath.Join(w.dir, "gw.files"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.files = files
+	commit := store.NewCommitter(w.db, 64)
+	t.Cleanup(commit.Close)
 	w.pipeline = &Pipeline{Self: w.b.entity, Dir: dir, Policy: register.Policy{SelfGUID: w.b.entity.GUID},
-		Identity: w.b.id, DB: w.db, Clock: clock.System, Skew: 10 * time.Minute,
+		Identity: w.b.id, DB: w.db, Files: files, Commit: commit, Clock: clock.System, Skew: 10 * time.Minute,
 		MaxMessageBytes: o.maxBytes, Log: log, Metrics: NewMetrics(w.reg)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.handler = NewHandler(w.pipeline, "/seos/endpoint", "https://b.obmen.local:4443/seos/endpoint", o.maxConcurrent, log)
-	w.srv = NewServer(ln.Addr().String(), ts.ServerTLS(w.b.id), w.handler, Timeouts{Read: time.Minute, Write: time.Minute, Idle: time.Minute}, log)
+	lim := o.limits
+	lim.MaxConcurrent = o.maxConcurrent
+	w.handler = NewHandler(w.pipeline, "/seos/endpoint", "https://b.obmen.local:4443/seos/endpoint", lim, log)
+	w.srv = NewServer(ln.Addr().String(), RegisterOnly(ts.ServerTLS(w.b.id), w.cache, w.pipeline.Metrics, log), w.handler,
+		Timeouts{Read: time.Minute, Write: time.Minute, Idle: time.Minute}, log)
 	go w.srv.ServeTLS(ln, "", "")
 	t.Cleanup(func() { w.srv.Close() })
 	w.url = "https://" + ln.Addr().String() + "/seos/endpoint"
@@ -148,7 +163,7 @@ func statusRequest(from, to seos.Entity, docGUID string) *seos.Message {
 
 func (w *world) count(query string, args ...any) int { return testkit.Count(w.t, w.db, query, args...) }
 
-func mustParse(t *testing.T, b []byte) *seos.Message {
+func mustParse(t testing.TB, b []byte) *seos.Message {
 	m, _, err := seos.Parse(b)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/soap"
 	"github.com/seosgw/seosgw/gateway/testkit"
@@ -50,7 +52,7 @@ func TestRegistrationAcceptedStoredAndAnswered(t *testing.T) {
 	if it.State != inbox.Received || it.Document.Kind != "Писмо" || len(it.Attachments) != 1 || it.Attachments[0].Size != int64(len("%PDF-1.4 тест")) {
 		t.Errorf("stored document: %+v", it)
 	}
-	_, content, _ := inbox.AttachmentContent(context.Background(), w.db, it.ID, 1)
+	_, content, _ := inbox.AttachmentContent(context.Background(), w.db, w.files, it.ID, 1)
 	if string(content) != "%PDF-1.4 тест" {
 		t.Errorf("attachment content %q", content)
 	}
@@ -154,7 +156,6 @@ func TestRefusals(t *testing.T) {
 		{name: "inactive sender", tls: w.inactive, body: signedBy(w.inactive, reg(w.inactive)), text: "не е активен", guid: true, kind: seos.ErrExternal},
 		{name: "temporarily inactive sender", tls: w.tempOff, body: signedBy(w.tempOff, reg(w.tempOff)), text: "временно неактивен", guid: true, kind: seos.ErrExternal},
 		{name: "sender not in register", tls: w.a, body: signedBy(w.stranger, reg(w.stranger)), text: "не е вписан", guid: true, kind: seos.ErrExternal},
-		{name: "TLS certificate of no participant", tls: w.stranger, body: signedBy(w.stranger, reg(w.stranger)), text: "не е транспортен сертификат на участник", kind: seos.ErrExternal},
 		{name: "TLS certificate of another participant", tls: w.c, body: signedBy(w.a, reg(w.a)), text: "TLS сертификатът", guid: true, kind: seos.ErrExternal},
 		{name: "signed by another participant", tls: w.a, body: signedBy(w.c, reg(w.a)), text: "различен от транспортния", guid: true, kind: seos.ErrExternal},
 		{name: "tampered", tls: w.a, body: tampered, text: "подпис", guid: true, kind: seos.ErrExternal},
@@ -166,7 +167,7 @@ func TestRefusals(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			docsBefore := w.count(`SELECT count(*) FROM inbox`)
-			seenBefore := w.count(`SELECT count(*) FROM inbound_messages`)
+			seenBefore := w.count(`SELECT count(*) FROM message_log WHERE seen = 1`)
 			msg, guid := c.body()
 			reply, _ := w.submit(c.tls.id, msg)
 			want := ""
@@ -177,7 +178,7 @@ func TestRefusals(t *testing.T) {
 			if reply.Header.Sender != w.b.entity {
 				t.Errorf("Error not from this node: %+v", reply.Header.Sender)
 			}
-			if w.count(`SELECT count(*) FROM inbox`) != docsBefore || w.count(`SELECT count(*) FROM inbound_messages`) != seenBefore {
+			if w.count(`SELECT count(*) FROM inbox`) != docsBefore || w.count(`SELECT count(*) FROM message_log WHERE seen = 1`) != seenBefore {
 				t.Error("a refused message was stored")
 			}
 			if guid != "" && c.guid && w.count(`SELECT count(*) FROM message_log WHERE message_guid = ? AND outcome = 'refused'`, guid) != 1 {
@@ -353,39 +354,59 @@ func TestDatabaseFailureIsOurFault(t *testing.T) {
 	if bytes.Contains(raw, []byte("inbox_attachments")) {
 		t.Error("SQL details leaked to the peer")
 	}
-	if w.count(`SELECT count(*) FROM inbox`)+w.count(`SELECT count(*) FROM inbound_messages`) != 0 {
+	if w.count(`SELECT count(*) FROM inbox`)+w.count(`SELECT count(*) FROM message_log WHERE seen = 1`) != 0 {
 		t.Error("half a document stored")
 	}
 }
 
-// With one slot taken by a request whose body never arrives, the next one
-// is turned away with 503 instead of queueing forever.
-func TestConcurrencyCap(t *testing.T) {
-	w := newWorld(t, options{maxConcurrent: 1})
-	cert := w.a.id.TLSCertificate()
+// stall opens a request whose body never arrives, as id, and waits until
+// it holds a slot.
+func (w *world) stall(id *pki.Identity, inFlight int) net.Conn {
+	w.t.Helper()
 	host := strings.TrimPrefix(strings.TrimSuffix(w.url, "/seos/endpoint"), "https://")
-	conn, err := tls.Dial("tcp", host, &tls.Config{RootCAs: w.ca.CA.Pool(), ServerName: "b.obmen.local", Certificates: []tls.Certificate{cert}})
+	conn, err := tls.Dial("tcp", host, &tls.Config{RootCAs: w.ca.CA.Pool(), ServerName: "b.obmen.local", Certificates: []tls.Certificate{id.TLSCertificate()}})
 	if err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
-	defer conn.Close()
+	w.t.Cleanup(func() { conn.Close() })
 	fmt.Fprintf(conn, "POST /seos/endpoint HTTP/1.1\r\nHost: b\r\nContent-Type: text/xml\r\nContent-Length: 100000\r\n\r\n<s:Envelope")
-	testkit.Eventually(t, 10*time.Second, "the stalled request holds the slot", func() bool { return len(w.handler.busy) == 1 })
-	var wg sync.WaitGroup
-	wg.Add(1)
-	var status int
-	go func() {
-		defer wg.Done()
-		env, _ := soap.Submit(testkit.Sign(t, w.a.id, registration(w.a.entity, w.b.entity, seos.NewGUID())))
-		status, _ = w.post(w.a.id, env)
-	}()
-	wg.Wait()
-	if status != 503 {
-		t.Errorf("second request: HTTP %d, want 503", status)
+	testkit.Eventually(w.t, 10*time.Second, "the stalled request holds a slot", func() bool { return w.handler.InFlight() == inFlight })
+	return conn
+}
+
+// With every slot taken by requests whose body never arrives, the next one
+// is turned away with 503 instead of queueing forever; one peer may hold
+// only its share of the slots, so another peer still gets one.
+func TestConcurrencyCaps(t *testing.T) {
+	submit := func(w *world, p party) int {
+		env, _ := soap.Submit(testkit.Sign(t, p.id, registration(p.entity, w.b.entity, seos.NewGUID())))
+		status, _ := w.post(p.id, env)
+		return status
 	}
-	if testutil.ToFloat64(w.pipeline.Metrics.rejectedBusy) != 1 {
-		t.Error("busy rejection not counted")
-	}
+	t.Run("endpoint", func(t *testing.T) {
+		w := newWorld(t, options{maxConcurrent: 1})
+		w.stall(w.a.id, 1)
+		if status := submit(w, w.c); status != 503 {
+			t.Errorf("second request: HTTP %d, want 503", status)
+		}
+		if testutil.ToFloat64(w.pipeline.Metrics.rejectedBusy.WithLabelValues("endpoint")) != 1 {
+			t.Error("busy rejection not counted")
+		}
+	})
+	t.Run("per peer", func(t *testing.T) {
+		w := newWorld(t, options{maxConcurrent: 3, limits: Limits{PerPeer: 2}})
+		w.stall(w.a.id, 1)
+		w.stall(w.a.id, 2)
+		if status := submit(w, w.a); status != 503 {
+			t.Errorf("a third request of the same peer: HTTP %d, want 503", status)
+		}
+		if testutil.ToFloat64(w.pipeline.Metrics.rejectedBusy.WithLabelValues("peer")) != 1 {
+			t.Error("per-peer rejection not counted")
+		}
+		if status := submit(w, w.c); status != 200 {
+			t.Errorf("another peer while the first holds its share: HTTP %d, want 200", status)
+		}
+	})
 }
 
 // Replies to a peer configured for SHA-1 are signed with rsa-sha1.
@@ -529,5 +550,77 @@ func TestRegistrationWaitsForTheJudge(t *testing.T) {
 	reply, _ = w.submit(w.a.id, testkit.Sign(t, w.a.id, ask))
 	if r := reply.Body.StatusResponse; r == nil || r.Status != seos.StatusWaitRegistration {
 		t.Errorf("status while checking: %+v", reply.Body)
+	}
+}
+
+// The same message, and the same document in different messages, arriving
+// at once: the database's constraints decide, one is accepted and every
+// other gets the answer it would have got arriving later.
+func TestDuplicatesAtOnce(t *testing.T) {
+	w := newWorld(t, options{})
+	const n = 8
+	type answer struct {
+		m   *seos.Message
+		err error
+	}
+	all := func(bodies [][]byte) []answer {
+		out := make([]answer, len(bodies))
+		var wg sync.WaitGroup
+		for i, b := range bodies {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m, _, err := testkit.Submit(context.Background(), w.client(w.a.id), w.url, b)
+				out[i] = answer{m, err}
+			}()
+		}
+		wg.Wait()
+		return out
+	}
+
+	same := testkit.Sign(t, w.a.id, registration(w.a.entity, w.b.entity, seos.NewGUID()))
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		bodies[i] = same
+	}
+	var accepted, refused int
+	for _, a := range all(bodies) {
+		switch {
+		case a.err != nil || a.m == nil:
+			t.Fatalf("submit: %v", a.err)
+		case a.m.Body.StatusResponse != nil && a.m.Body.StatusResponse.Status == seos.StatusWaitRegistration:
+			accepted++
+		case a.m.Body.Error != nil && strings.Contains(a.m.Body.Error.Description, "вече е получено"):
+			refused++
+		default:
+			t.Errorf("same message: %+v", a.m.Body)
+		}
+	}
+	if accepted != 1 || refused != n-1 {
+		t.Errorf("same message %d times: %d accepted, %d refused", n, accepted, refused)
+	}
+
+	doc := seos.NewGUID()
+	for i := range bodies {
+		bodies[i] = testkit.Sign(t, w.a.id, registration(w.a.entity, w.b.entity, doc))
+	}
+	accepted, refused = 0, 0
+	for _, a := range all(bodies) {
+		switch {
+		case a.err != nil || a.m == nil || a.m.Body.StatusResponse == nil:
+			t.Fatalf("same document: %v %+v", a.err, a.m)
+		case a.m.Body.StatusResponse.Status == seos.StatusWaitRegistration:
+			accepted++
+		case a.m.Body.StatusResponse.Status == seos.StatusAlreadyReceived:
+			refused++
+		default:
+			t.Errorf("same document: %+v", a.m.Body.StatusResponse)
+		}
+	}
+	if accepted != 1 || refused != n-1 {
+		t.Errorf("same document %d times: %d accepted, %d already received", n, accepted, refused)
+	}
+	if c := w.count(`SELECT count(*) FROM inbox`); c != 2 {
+		t.Errorf("%d documents stored, want 2", c)
 	}
 }

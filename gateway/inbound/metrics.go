@@ -15,7 +15,9 @@ type Metrics struct {
 	size              prometheus.Histogram
 	latency           prometheus.Histogram
 	inFlight          prometheus.Gauge
-	rejectedBusy      prometheus.Counter
+	rejectedBusy      *prometheus.CounterVec
+	slowBodies        prometheus.Counter
+	tlsRefusals       *prometheus.CounterVec
 	tolerated         *prometheus.CounterVec
 }
 
@@ -35,12 +37,23 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Time from a full request to its reply.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 15)}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "seosgw_inbound_in_flight_requests",
 			Help: "Submit requests being processed now."}),
-		rejectedBusy: prometheus.NewCounter(prometheus.CounterOpts{Name: "seosgw_inbound_busy_rejections_total",
-			Help: "Requests turned away with 503 because max_concurrent requests were in flight."}),
+		rejectedBusy: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_inbound_busy_rejections_total",
+			Help: "Requests turned away with 503: every slot taken (scope endpoint, max_concurrent) or the peer's share of them (scope peer, max_concurrent_per_peer)."},
+			[]string{"scope"}),
+		slowBodies: prometheus.NewCounter(prometheus.CounterOpts{Name: "seosgw_inbound_slow_bodies_total",
+			Help: "Requests cut off because their body arrived slower than endpoint.min_body_rate."}),
+		tlsRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_inbound_tls_refusals_total",
+			Help: "TLS handshakes refused after the chain checked out, by reason (not_in_register, register_unavailable)."}, []string{"reason"}),
 		tolerated: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_inbound_tolerated_total",
 			Help: "Messages accepted despite a known schema departure of production peers, by quirk (empty_attachment_list)."}, []string{"quirk"}),
 	}
-	reg.MustRegister(m.requests, m.refusals, m.signatureFailures, m.size, m.latency, m.inFlight, m.rejectedBusy, m.tolerated)
+	reg.MustRegister(m.requests, m.refusals, m.signatureFailures, m.size, m.latency, m.inFlight, m.rejectedBusy, m.slowBodies, m.tlsRefusals, m.tolerated)
+	for _, s := range []string{"endpoint", "peer"} {
+		m.rejectedBusy.WithLabelValues(s)
+	}
+	for _, r := range []string{"not_in_register", "register_unavailable"} {
+		m.tlsRefusals.WithLabelValues(r)
+	}
 	m.tolerated.WithLabelValues(string(seos.QuirkEmptyAttachmentList))
 	// Every known series at 0 from the start: a panel or rate() over a
 	// series that does not exist yet shows "No data", not "none".

@@ -38,10 +38,10 @@ func (p *Pipeline) refuse(ctx context.Context, x *exchange, f *Fault) Response {
 	if err != nil {
 		p.Log.Error("cannot sign an Error reply", "error", err)
 		sf := &soap.Fault{Code: "Server", String: "the receiver cannot answer now"}
-		return Response{Status: 500, Body: soap.FaultEnvelope(sf)}
+		return Response{Status: 500, Body: soap.FaultEnvelope(sf), Close: x.unread()}
 	}
 	p.logRefused(ctx, x, string(f.Reason), f.EN, env)
-	return Response{Status: 200, Body: env}
+	return Response{Status: 200, Body: env, Close: x.unread()}
 }
 
 // recipientFor finds who an Error goes back to.

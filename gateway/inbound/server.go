@@ -1,14 +1,19 @@
 package inbound
 
 import (
-	"bytes"
+	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/soap"
 	"github.com/seosgw/seosgw/wsdl"
 )
@@ -19,15 +24,41 @@ type Handler struct {
 	Pipeline  *Pipeline
 	Path      string
 	PublicURL string // soap:address in the served WSDL
-	// busy holds a token per request in flight (max_concurrent).
-	busy chan struct{}
-	Log  *slog.Logger
+	Log       *slog.Logger
+	// busy holds a token per request in flight (max_concurrent); perPeer
+	// counts them by client certificate, so that one peer cannot take
+	// every slot.
+	busy    chan struct{}
+	limit   Limits
+	mu      sync.Mutex
+	perPeer map[string]int
 }
 
-// NewHandler caps concurrent requests at maxConcurrent.
-// The size limit is the pipeline's MaxMessageBytes.
-func NewHandler(p *Pipeline, path, publicURL string, maxConcurrent int, log *slog.Logger) *Handler {
-	return &Handler{Pipeline: p, Path: path, PublicURL: publicURL, busy: make(chan struct{}, maxConcurrent), Log: log}
+// Limits protect the endpoint's slots from slow or greedy peers.
+type Limits struct {
+	MaxConcurrent int // requests in flight
+	PerPeer       int // requests in flight from one client certificate
+	// MinBodyRate is the least average speed (bytes/s) a body must
+	// arrive at once Grace has passed since its request began; 0: none.
+	MinBodyRate int64
+	Grace       time.Duration
+}
+
+// DefaultGrace is how long a body may arrive at any speed.
+const DefaultGrace = 10 * time.Second
+
+// NewHandler serves the pipeline within the limits. The size limit is the
+// pipeline's MaxMessageBytes.
+func NewHandler(p *Pipeline, path, publicURL string, lim Limits, log *slog.Logger) *Handler {
+	lim.MaxConcurrent = max(lim.MaxConcurrent, 1)
+	if lim.PerPeer <= 0 || lim.PerPeer > lim.MaxConcurrent {
+		lim.PerPeer = lim.MaxConcurrent
+	}
+	if lim.Grace <= 0 {
+		lim.Grace = DefaultGrace
+	}
+	return &Handler{Pipeline: p, Path: path, PublicURL: publicURL, Log: log, busy: make(chan struct{}, lim.MaxConcurrent),
+		limit: lim, perPeer: map[string]int{}}
 }
 
 // queueWait is how long a request may wait for a free slot before 503;
@@ -51,50 +82,121 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/soap+xml") {
-		h.write(w, 500, soap.FaultEnvelope(&soap.Fault{Code: "VersionMismatch", String: "SOAP 1.2 is not supported; send SOAP 1.1 (text/xml)"}))
+		h.write(w, Response{Status: 500, Body: soap.FaultEnvelope(&soap.Fault{Code: "VersionMismatch", String: "SOAP 1.2 is not supported; send SOAP 1.1 (text/xml)"})})
 		return
 	}
 	if a := strings.Trim(r.Header.Get("SOAPAction"), `"`); a != "" && a != soap.Action {
-		h.write(w, 500, soap.FaultEnvelope(&soap.Fault{Code: "Client", String: "unknown SOAPAction " + a + "; use " + soap.Action}))
+		h.write(w, Response{Status: 500, Body: soap.FaultEnvelope(&soap.Fault{Code: "Client", String: "unknown SOAPAction " + a + "; use " + soap.Action})})
 		return
 	}
+	req := Request{Declared: r.ContentLength}
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		req.ClientCert = r.TLS.PeerCertificates[0]
+	}
+	if req.Declared > h.Pipeline.MaxMessageBytes {
+		// Announced too large: refused at once, before a slot is taken
+		// or a byte of the body read.
+		h.write(w, h.Pipeline.Handle(r.Context(), req))
+		return
+	}
+	serial := pki.SerialHex(req.ClientCert)
+	if !h.takePeer(serial) {
+		h.Pipeline.Metrics.rejectedBusy.WithLabelValues("peer").Inc()
+		h.busyAnswer(w)
+		return
+	}
+	defer h.releasePeer(serial)
 	select {
 	case h.busy <- struct{}{}:
 		defer func() { <-h.busy }()
 	case <-time.After(queueWait):
-		h.Pipeline.Metrics.rejectedBusy.Inc()
-		w.Header().Set("Retry-After", "5")
-		http.Error(w, "busy, retry later", http.StatusServiceUnavailable)
+		h.Pipeline.Metrics.rejectedBusy.WithLabelValues("endpoint").Inc()
+		h.busyAnswer(w)
 		return
 	case <-r.Context().Done():
 		return
 	}
-	req := Request{}
-	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		req.ClientCert = r.TLS.PeerCertificates[0]
+	req.Body = h.paced(w, r)
+	h.write(w, h.Pipeline.Handle(r.Context(), req))
+}
+
+func (h *Handler) busyAnswer(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "5")
+	http.Error(w, "busy, retry later", http.StatusServiceUnavailable)
+}
+
+// takePeer counts a request of the peer with this certificate serial in,
+// unless it has its share of the slots already.
+func (h *Handler) takePeer(serial string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.perPeer[serial] >= h.limit.PerPeer {
+		return false
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		// Grow up to 1 MiB at once from the declared length; beyond that the
-		// buffer grows as bytes arrive, so a peer cannot pin memory by
-		// announcing a length and then sending slowly.
-		buf.Grow(int(min(r.ContentLength, h.Pipeline.MaxMessageBytes, 1<<20) + 1))
+	h.perPeer[serial]++
+	return true
+}
+
+func (h *Handler) releasePeer(serial string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.perPeer[serial]--; h.perPeer[serial] <= 0 {
+		delete(h.perPeer, serial)
 	}
-	n, err := io.Copy(&buf, io.LimitReader(r.Body, h.Pipeline.MaxMessageBytes+1))
-	if err != nil {
-		h.Log.Warn("reading the request failed", "error", err, "read", n)
-		http.Error(w, "request body could not be read", http.StatusBadRequest)
-		return
+}
+
+// InFlight says how many requests hold a slot now.
+func (h *Handler) InFlight() int { return len(h.busy) }
+
+// paced is the body, held to the minimum rate: after the grace period
+// the bytes so far must have come at MinBodyRate on average, or the read
+// fails (the connection's read deadline is moved as bytes arrive, so a
+// peer that sends nothing at all is cut off too).
+func (h *Handler) paced(w http.ResponseWriter, r *http.Request) io.Reader {
+	if h.limit.MinBodyRate <= 0 {
+		return r.Body
 	}
-	req.Body, req.Size = buf.Bytes(), n
-	if n > h.Pipeline.MaxMessageBytes {
-		// Count the rest without keeping it, so the peer can read our answer.
-		rest, _ := io.Copy(io.Discard, io.LimitReader(r.Body, 1<<30))
-		req.TooLarge, req.Size = true, n+rest
-		req.Body = req.Body[:min(len(req.Body), maxLoggedRefusal)]
+	rc := http.NewResponseController(w)
+	p := &pacedBody{r: r.Body, rc: rc, start: time.Now(), rate: h.limit.MinBodyRate, grace: h.limit.Grace, metric: h.Pipeline.Metrics.slowBodies}
+	p.setDeadline()
+	return p
+}
+
+type pacedBody struct {
+	r      io.Reader
+	rc     *http.ResponseController
+	start  time.Time
+	rate   int64
+	grace  time.Duration
+	n      int64
+	metric interface{ Inc() }
+	failed bool
+}
+
+// ErrTooSlow is a body that arrived slower than the minimum rate.
+var ErrTooSlow = errors.New("the request body arrives slower than endpoint.min_body_rate")
+
+func (p *pacedBody) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		if !p.failed {
+			p.failed = true
+			p.metric.Inc()
+		}
+		return n, fmt.Errorf("%w (%d bytes in %s)", ErrTooSlow, p.n, time.Since(p.start).Round(time.Millisecond))
 	}
-	resp := h.Pipeline.Handle(r.Context(), req)
-	h.write(w, resp.Status, resp.Body)
+	if err == nil {
+		p.setDeadline()
+	}
+	return n, err
+}
+
+// setDeadline allows the next bytes until the average would fall below
+// the rate: n bytes are enough until start + n/rate (and the grace).
+func (p *pacedBody) setDeadline() {
+	due := p.start.Add(max(p.grace, time.Duration(float64(p.n+1)/float64(p.rate)*float64(time.Second))))
+	p.rc.SetReadDeadline(due)
 }
 
 func (h *Handler) serveWSDL(w http.ResponseWriter) {
@@ -108,10 +210,17 @@ func (h *Handler) serveWSDL(w http.ResponseWriter) {
 	w.Write(b)
 }
 
-func (h *Handler) write(w http.ResponseWriter, status int, body []byte) {
+func (h *Handler) write(w http.ResponseWriter, resp Response) {
+	if resp.Close {
+		w.Header().Set("Connection", "close")
+	}
+	if resp.Status == 400 {
+		http.Error(w, strings.TrimSpace(string(resp.Body)), 400)
+		return
+	}
 	w.Header().Set("Content-Type", soap.ContentType)
-	w.WriteHeader(status)
-	w.Write(body)
+	w.WriteHeader(resp.Status)
+	w.Write(resp.Body)
 }
 
 // Timeouts of the endpoint's HTTP server.
@@ -133,4 +242,43 @@ func NewServer(addr string, tlsConf *tls.Config, h http.Handler, t Timeouts, log
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// RegisterOnly makes a server TLS configuration refuse, during the
+// handshake, a client certificate that is no participant's in the
+// register copy: the DAEU CA certifies more than SEOS participants, and a
+// stranger must not even reach the endpoint's slots. The configuration's
+// own checks (chain, CRL) run first.
+func RegisterOnly(cfg *tls.Config, dir Directory, m *Metrics, log *slog.Logger) *tls.Config {
+	cfg = cfg.Clone()
+	check := cfg.VerifyConnection
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if check != nil {
+			if err := check(cs); err != nil {
+				return err
+			}
+		}
+		if len(cs.PeerCertificates) == 0 {
+			return nil // the configuration requires one; crypto/tls refuses
+		}
+		serial := pki.SerialHex(cs.PeerCertificates[0])
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		es, err := dir.BySerial(ctx, serial)
+		if err != nil {
+			m.tlsRefusals.WithLabelValues("register_unavailable").Inc()
+			log.Error("TLS client refused: the register copy cannot be read", "peer_serial", serial, "error", err)
+			return fmt.Errorf("the register copy cannot be read: %w", err)
+		}
+		for _, e := range es {
+			if !e.Removed {
+				return nil
+			}
+		}
+		m.tlsRefusals.WithLabelValues("not_in_register").Inc()
+		log.Warn("TLS client refused: its certificate is no participant's in the register", "peer_serial", serial,
+			"subject", cs.PeerCertificates[0].Subject.String())
+		return fmt.Errorf("client certificate serial %s is no participant's in the register", serial)
+	}
+	return cfg
 }

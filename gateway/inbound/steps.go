@@ -1,7 +1,6 @@
 package inbound
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,21 +10,20 @@ import (
 	"github.com/beevik/etree"
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
-	"github.com/seosgw/seosgw/gateway/soap"
-	"github.com/seosgw/seosgw/gateway/xmldoc"
 	"github.com/seosgw/seosgw/gateway/xmldsig"
 	"github.com/seosgw/seosgw/register"
 )
 
 // The steps, in order: size → TLS identity (cheap, before any parsing) →
-// SOAP → parse → recipient → sender → TLS certificate is the sender's →
-// signature → EIKs are the register's → clock → dedupe/persist → reply.
+// read (SOAP, message, attachments, digests: one pass) → recipient →
+// sender → TLS certificate is the sender's → signature → EIKs are the
+// register's → clock → dedupe/persist → reply.
 
+// checkSize refuses a body announced larger than the limit at once,
+// without reading it.
 func (p *Pipeline) checkSize(_ context.Context, x *exchange) error {
-	if x.req.TooLarge {
-		return senderFault(TooLarge,
-			fmt.Sprintf("Съобщението надвишава допустимия размер от %d MiB.", p.MaxMessageBytes>>20),
-			fmt.Sprintf("request larger than %d bytes", p.MaxMessageBytes), nil)
+	if x.req.Declared > p.MaxMessageBytes {
+		return p.tooLarge()
 	}
 	return nil
 }
@@ -49,35 +47,6 @@ func (p *Pipeline) checkTLSIdentity(ctx context.Context, x *exchange) error {
 	return senderFault(TLSCertMismatch,
 		"TLS сертификатът на клиента не е транспортен сертификат на участник в регистъра.",
 		fmt.Sprintf("TLS client certificate serial %s is no participant's in the register", x.serial), nil)
-}
-
-func (p *Pipeline) unwrapSOAP(_ context.Context, x *exchange) error {
-	payload, err := soap.ParseSubmit(x.req.Body)
-	if err != nil {
-		return err // a *soap.Fault: not a SOAP Submit at all
-	}
-	if len(bytes.TrimSpace(payload)) == 0 {
-		return senderFault(NotWellFormed, "Заявката не съдържа съобщение.", "Submit carries no message", nil)
-	}
-	x.payload = payload
-	return nil
-}
-
-func (p *Pipeline) parseMessage(_ context.Context, x *exchange) error {
-	msg, doc, err := seos.Parse(x.payload)
-	if err == nil {
-		x.msg, x.doc = msg, doc
-		x.msgType = string(msg.Header.MessageType)
-		return nil // msg.Tolerated is counted at accept, not for refusals
-	}
-	if doc != nil {
-		x.guess = guessHeader(doc) // for the Error's MessageGUID and Recipient
-	}
-	var xe *xmldoc.Error
-	if errors.As(err, &xe) {
-		return senderFault(NotWellFormed, "Съобщението не е валиден XML документ: "+xe.Msg, "message is not acceptable XML", err).WithGUID(x.guess.messageGUID)
-	}
-	return senderFault(SchemaInvalid, "Съобщението не отговаря на схемата: "+err.Error(), "message breaks the schema", err).WithGUID(x.guess.messageGUID)
 }
 
 func (p *Pipeline) checkRecipient(_ context.Context, x *exchange) error {
@@ -154,7 +123,7 @@ func (p *Pipeline) checkTLSCertificate(_ context.Context, x *exchange) error {
 }
 
 func (p *Pipeline) checkSignature(_ context.Context, x *exchange) error {
-	res, err := xmldsig.Verify(x.doc, xmldsig.Options{Now: p.Clock.Now})
+	res, err := xmldsig.VerifyDigested(x.digester, messageSignature(x.tree), xmldsig.Options{Now: p.Clock.Now, Reread: x.reread})
 	if err != nil {
 		kind := otherSignatureFailure
 		var ve *xmldsig.Error

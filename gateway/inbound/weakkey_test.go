@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -53,7 +54,7 @@ func TestWeakKeysAreRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := w.pipeline.Handle(context.Background(), Request{Body: env, Size: int64(len(env)), ClientCert: weak.ID.Cert})
+	resp := w.pipeline.Handle(context.Background(), Request{Body: bytes.NewReader(env), Declared: int64(len(env)), ClientCert: weak.ID.Cert})
 	payload, err := soap.ParseSubmitResponse(resp.Body)
 	if err != nil {
 		t.Fatal(err)

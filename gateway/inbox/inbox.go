@@ -1,6 +1,6 @@
 // Package inbox is what we received: the documents other participants sent
-// us for registration, as the AIS sees them, with their registration state,
-// and the MessageGUID of every message accepted, so none is accepted twice.
+// us for registration, as the AIS sees them, with their registration state.
+// (The MessageGUIDs accepted are marked in the message log, gateway/msglog.)
 package inbox
 
 import (
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/acceptance"
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/store"
@@ -131,19 +132,23 @@ type Querier interface {
 
 // Add stores a received registration request and its decoded attachments
 // in state (Received, or Checking when the acceptance policy judges it
-// first). The caller's transaction also records the message and its log
-// entry.
+// first); a body read as a stream is in the file store already, or in its
+// Stored.Data. The caller's transaction also records the message and its
+// log entry. ErrExists: the sender sent this document before.
 func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string, req *seos.RegistrationRequest, logID int64, at time.Time, state State) (int64, error) {
 	if state != Received && state != Checking {
 		return 0, fmt.Errorf("inbox: a document arrives received or checking, not %q", state)
 	}
 	files := make([]File, len(req.Document.Attachments))
 	for i, a := range req.Document.Attachments {
-		body, err := a.Body.Decode()
-		if err != nil {
-			return 0, fmt.Errorf("inbox: attachment %d (%s): %w", i+1, a.FileName, err)
+		files[i] = File{Name: a.FileName, MIMEType: a.MIMEType, Stored: a.Stored}
+		if a.Stored == nil {
+			body, err := a.Body.Decode()
+			if err != nil {
+				return 0, fmt.Errorf("inbox: attachment %d (%s): %w", i+1, a.FileName, err)
+			}
+			files[i].Content = bytes.NewReader(body)
 		}
-		files[i] = File{Name: a.FileName, MIMEType: a.MIMEType, Content: bytes.NewReader(body)}
 		if a.Comment != nil {
 			files[i].Comment = *a.Comment
 		}
@@ -152,9 +157,11 @@ func Add(ctx context.Context, q Querier, sender seos.Entity, messageGUID string,
 		logID: logID, at: at, state: state}, files)
 }
 
-// File is an attachment to store, read once from Content.
+// File is an attachment to store: already kept (Stored: in the file store
+// or in memory), else read once from Content.
 type File struct {
 	Name, MIMEType, Comment string
+	Stored                  *seos.StoredBody
 	Content                 io.Reader
 }
 
@@ -190,6 +197,9 @@ func insert(ctx context.Context, q Querier, r *row, files []File) (int64, error)
 		seos.CanonicalGUID(r.sender.GUID), r.sender.GUID, r.sender.Identifier, r.sender.AdministrativeBodyName,
 		seos.CanonicalGUID(doc.ID.GUID), doc.ID.GUID, r.messageGUID, ts, r.logID, doc.Kind, about, string(docJSON), r.comment, r.state, ts,
 		r.channel, r.senderEmail)
+	if store.IsUniqueViolation(err) {
+		return 0, ErrExists
+	}
 	if err != nil {
 		return 0, fmt.Errorf("inbox: insert: %w", err)
 	}
@@ -198,17 +208,31 @@ func insert(ctx context.Context, q Querier, r *row, files []File) (int64, error)
 		return 0, fmt.Errorf("inbox: insert: %w", err)
 	}
 	for i, f := range files {
-		body, err := io.ReadAll(f.Content)
-		if err != nil {
-			return 0, fmt.Errorf("inbox: attachment %d (%s): %w", i+1, f.Name, err)
+		var body []byte
+		var size int64
+		file := ""
+		if s := f.Stored; s != nil {
+			body, file, size = s.Data, s.Blob, s.Size
+		} else {
+			if body, err = io.ReadAll(f.Content); err != nil {
+				return 0, fmt.Errorf("inbox: attachment %d (%s): %w", i+1, f.Name, err)
+			}
+			size = int64(len(body))
 		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO inbox_attachments (inbox_id, idx, file_name, mime_type, comment, size, content) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			id, i+1, f.Name, f.MIMEType, f.Comment, len(body), body); err != nil {
+		if body == nil {
+			body = []byte{}
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO inbox_attachments (inbox_id, idx, file_name, mime_type, comment, size, content, file) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, i+1, f.Name, f.MIMEType, f.Comment, size, body, file); err != nil {
 			return 0, fmt.Errorf("inbox: attachment %d: %w", i+1, err)
 		}
 	}
 	return id, nil
 }
+
+// ErrExists is a document the sender sent before (its DocumentGUID is
+// unique per sender).
+var ErrExists = errors.New("inbox: this sender sent a document with this DocumentGUID before")
 
 // ErrNotFound is a document that is not in the inbox.
 var ErrNotFound = errors.New("inbox: no such document")
@@ -313,16 +337,27 @@ func CountBacklog(ctx context.Context, q Querier) (Backlog, error) {
 	return b, nil
 }
 
-// AttachmentContent returns one attachment's bytes.
-func AttachmentContent(ctx context.Context, q Querier, id int64, idx int) (*Attachment, []byte, error) {
-	var a Attachment
-	var body []byte
-	err := q.QueryRowContext(ctx, `SELECT idx, file_name, mime_type, comment, size, content FROM inbox_attachments WHERE inbox_id = ? AND idx = ?`, id, idx).
-		Scan(&a.Index, &a.FileName, &a.MIMEType, &a.Comment, &a.Size, &body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, ErrNotFound
+// AttachmentContent returns one attachment's bytes: in memory, whatever
+// their size (OpenAttachment reads them in place).
+func AttachmentContent(ctx context.Context, q Querier, files *blob.Store, id int64, idx int) (*Attachment, []byte, error) {
+	c, err := OpenAttachment(ctx, q, files, id, idx)
+	if err != nil {
+		return nil, nil, err
 	}
-	return &a, body, err
+	defer c.Close()
+	body := make([]byte, c.Size)
+	if _, err := c.ReadAt(body, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, nil, fmt.Errorf("inbox: document %d attachment %d: %w", id, idx, err)
+	}
+	return &c.Attachment, body, nil
+}
+
+// FileRefs adds the files the inbox refers to, for the file store's sweep.
+func FileRefs(ctx context.Context, q Querier, refs map[string]bool) error {
+	if err := store.CollectFiles(ctx, q, `SELECT file FROM inbox_attachments WHERE file != ''`, refs); err != nil {
+		return fmt.Errorf("inbox: files: %w", err)
+	}
+	return nil
 }
 
 func one(ctx context.Context, q Querier, query string, args ...any) (*Item, error) {
@@ -496,18 +531,19 @@ type Pruned struct {
 // change is before `before`: the AIS took them when it registered or
 // refused the document, and they would otherwise fill the disk. The
 // document and its attachment list (names, types, sizes) stay. It says how
-// many bytes went, however attachments are kept.
+// many bytes went, however attachments are kept: the rows let go of their
+// files, which the file store's next sweep removes once nothing names them.
 func PruneAttachments(ctx context.Context, db *sql.DB, before time.Time) (Pruned, error) {
 	states := actedOn()
-	where := `length(content) > 0 AND inbox_id IN (SELECT id FROM inbox WHERE state IN (?` + strings.Repeat(", ?", len(states)-1) + `) AND updated_at < ?)`
+	where := `(length(content) > 0 OR file != '') AND inbox_id IN (SELECT id FROM inbox WHERE state IN (?` + strings.Repeat(", ?", len(states)-1) + `) AND updated_at < ?)`
 	args := append(states, store.FormatTime(before))
 	var p Pruned
 	err := store.InTx(ctx, db, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(length(content)), 0) FROM inbox_attachments WHERE `+where, args...).
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(CASE WHEN file != '' THEN size ELSE length(content) END), 0) FROM inbox_attachments WHERE `+where, args...).
 			Scan(&p.Attachments, &p.Bytes); err != nil || p.Attachments == 0 {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE inbox_attachments SET content = ? WHERE `+where, append([]any{[]byte{}}, args...)...)
+		_, err := tx.ExecContext(ctx, `UPDATE inbox_attachments SET content = ?, file = '' WHERE `+where, append([]any{[]byte{}}, args...)...)
 		return err
 	})
 	if err != nil {

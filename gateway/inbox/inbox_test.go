@@ -108,29 +108,6 @@ func TestApplyAndReport(t *testing.T) {
 	}
 }
 
-// TestSeenOnce: a MessageGUID, however it is spelt, is accepted once.
-func TestSeenOnce(t *testing.T) {
-	ctx, db := context.Background(), testkit.DB(t)
-	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	guid := "{ABCDEF01-0000-4000-8000-000000000001}"
-	sender := testkit.Participant(2, "000000002", "Министерство")
-	logID := testkit.Count(t, db, `SELECT log_id FROM inbox WHERE id = ?`, testkit.Receive(t, db, sender.Node(), letter(), at))
-	if seen, err := inbox.Seen(ctx, db, guid); err != nil || seen {
-		t.Fatalf("seen before: %v %v", seen, err)
-	}
-	if err := inbox.MarkSeen(ctx, db, guid, testkit.GUID(2), int64(logID), at); err != nil {
-		t.Fatal(err)
-	}
-	for _, g := range []string{guid, "{abcdef01-0000-4000-8000-000000000001}", "abcdef01-0000-4000-8000-000000000001"} {
-		if seen, err := inbox.Seen(ctx, db, g); err != nil || !seen {
-			t.Errorf("%s: %v %v", g, seen, err)
-		}
-	}
-	if err := inbox.MarkSeen(ctx, db, guid, testkit.GUID(2), int64(logID), at); err == nil {
-		t.Error("a MessageGUID recorded twice")
-	}
-}
-
 func TestReceivedIDsAndPruning(t *testing.T) {
 	ctx, db := context.Background(), testkit.DB(t)
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
@@ -198,7 +175,7 @@ func TestReceivedIDsAndPruning(t *testing.T) {
 	}
 	for st, list := range ids {
 		for _, id := range list {
-			a, body, err := inbox.AttachmentContent(ctx, db, id, 1)
+			a, body, err := inbox.AttachmentContent(ctx, db, nil, id, 1)
 			final := st != inbox.Received && st != inbox.Checking
 			if err != nil || (len(body) == 0) != final || a.Size == 0 {
 				t.Errorf("%s document %d: %d bytes kept (size %d), %v", st, id, len(body), a.Size, err)
@@ -265,7 +242,7 @@ func TestVerdictBacklogAndReceipt(t *testing.T) {
 			if byLog, err := inbox.ByLog(ctx, db, it.LogID); err != nil || byLog.ID != id {
 				t.Errorf("by its log entry: %+v %v", byLog, err)
 			}
-			content, err := inbox.OpenAttachment(ctx, db, id, 1)
+			content, err := inbox.OpenAttachment(ctx, db, nil, id, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -274,7 +251,7 @@ func TestVerdictBacklogAndReceipt(t *testing.T) {
 				t.Errorf("attachment read %q (%d, %v)", buf, n, err)
 			}
 			content.Close()
-			if _, err := inbox.OpenAttachment(ctx, db, id, 2); err != inbox.ErrNotFound {
+			if _, err := inbox.OpenAttachment(ctx, db, nil, id, 2); err != inbox.ErrNotFound {
 				t.Errorf("a second attachment: %v", err)
 			}
 			if err := inbox.Apply(ctx, db, id, &inbox.Update{State: inbox.Registered, ID: &registered}, t0.Add(2*time.Minute)); err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/acceptance"
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/outbox"
@@ -26,6 +27,7 @@ import (
 // Judge runs the policy over checking documents. Set the fields, then Run.
 type Judge struct {
 	DB     *sql.DB
+	Files  *blob.Store // where the inbox keeps attachments read as streams
 	Policy *acceptance.Policy
 	Self   seos.Entity // this participant: the sender of DS_REJECTED
 	Clock  clock.Clock
@@ -260,7 +262,7 @@ func (j *Judge) fromInbox(ctx context.Context, it *inbox.Item) (acceptance.Input
 		}
 	}
 	for _, a := range it.Attachments {
-		c, err := inbox.OpenAttachment(ctx, j.DB, it.ID, a.Index)
+		c, err := inbox.OpenAttachment(ctx, j.DB, j.Files, it.ID, a.Index)
 		if err != nil {
 			release()
 			return in, nil, fmt.Errorf("attachment %d: %w", a.Index, err)

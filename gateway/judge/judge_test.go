@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/acceptance/acceptancetest"
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/judge"
@@ -295,5 +297,44 @@ func TestStopMidCheck(t *testing.T) {
 	}
 	if rc := check(it.Verdict, "signature.revocation", "писмо.txt"); rc == nil || rc.Status != acceptance.Pass {
 		t.Errorf("revocation: %+v", rc)
+	}
+}
+
+// Attachments the endpoint kept in the file store (large ones) are judged
+// from their files as those kept in rows are: the signature over the
+// letter holds, and a judge without the file store says it cannot read
+// them rather than judging an empty file.
+func TestAttachmentsInFiles(t *testing.T) {
+	w := newWorld(t, "10s")
+	signer := w.pki.Issue(t, acceptancetest.SignerSpec{Name: "Иван Петров", OrgID: "NTRBG-000695089"})
+	files, err := blob.Open(filepath.Join(t.TempDir(), "gw.files"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	atts := w.signedText(signer, "писмо.txt", "Писмо до агенцията, "+strings.Repeat("дълго ", 40000))
+	for i := range atts {
+		b, err := atts[i].Body.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := files.PutBytes(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		atts[i].Body, atts[i].Stored = "", &seos.StoredBody{Size: int64(len(b)), Blob: ref}
+	}
+	id := testkit.ReceiveIn(t, w.db, w.sender, doc("Писмо", "Желая потвърждаване за получаването.", atts), time.Now(), inbox.Checking)
+	if _, err := inbox.OpenAttachment(context.Background(), w.db, nil, id, 1); err == nil || !strings.Contains(err.Error(), "no file store is open") {
+		t.Errorf("without the file store: %v", err)
+	}
+	j := w.judge()
+	j.Files = files
+	w.run(j)
+	it := w.judged(id)
+	if it.State != inbox.Received || it.Verdict == nil || it.Verdict.Outcome != acceptance.Accept {
+		t.Fatalf("judged %s: %+v", it.State, it.Verdict)
+	}
+	if ch := check(it.Verdict, "signature.revocation", "писмо.txt"); ch == nil || ch.Status != acceptance.Pass {
+		t.Errorf("the letter's signature, read from its file: %+v", ch)
 	}
 }

@@ -4,14 +4,18 @@
 package msglog
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/seosgw/seosgw/gateway/seos"
-	"github.com/seosgw/seosgw/gateway/store"
+	"io"
 	"strings"
 	"time"
+
+	"github.com/seosgw/seosgw/gateway/blob"
+	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/store"
 )
 
 // Directions.
@@ -36,7 +40,13 @@ type Entry struct {
 	Detail       string    `json:"detail,omitempty"`
 	Size         int       `json:"size"`
 	Truncated    bool      `json:"truncated,omitempty"`
-	Raw          []byte    `json:"-"`
+	// The exact bytes are in Raw, or for large messages in the file of
+	// the file store named RawFile (gateway/blob).
+	Raw     []byte `json:"-"`
+	RawFile string `json:"rawFile,omitempty"`
+	// Seen marks an accepted inbound message: its MessageGUID is never
+	// accepted again.
+	Seen bool `json:"-"`
 }
 
 // Execer is a *sql.DB or *sql.Tx, so entries join the caller's transaction.
@@ -58,20 +68,60 @@ func Insert(ctx context.Context, q Execer, e *Entry) (int64, error) {
 		raw = []byte{}
 	}
 	res, err := q.ExecContext(ctx, `INSERT INTO message_log
-		(direction, at, peer_guid, peer_serial, message_type, message_guid, document_guid, reply_to, outcome, reason, detail, size, truncated, raw)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(direction, at, peer_guid, peer_serial, message_type, message_guid, document_guid, reply_to, outcome, reason, detail, size, truncated, raw, raw_file, seen)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Direction, store.FormatTime(e.At), seos.CanonicalGUID(e.PeerGUID), e.PeerSerial, e.MessageType,
 		seos.CanonicalGUID(e.MessageGUID), seos.CanonicalGUID(e.DocumentGUID),
-		replyTo, e.Outcome, e.Reason, e.Detail, e.Size, e.Truncated, raw)
+		replyTo, e.Outcome, e.Reason, e.Detail, e.Size, e.Truncated, raw, e.RawFile, e.Seen)
 	if err != nil {
+		if e.Seen && store.IsUniqueViolation(err) {
+			return 0, ErrSeen
+		}
 		return 0, fmt.Errorf("msglog: insert: %w", err)
 	}
 	e.ID, err = res.LastInsertId()
 	return e.ID, err
 }
 
-// Log reads the message log.
-type Log struct{ DB *sql.DB }
+// ErrSeen is an accepted message whose MessageGUID was accepted before
+// (the seen mark is unique).
+var ErrSeen = errors.New("msglog: a message with this MessageGUID was accepted before")
+
+// Seen reports whether an inbound message with this MessageGUID was
+// accepted before.
+func Seen(ctx context.Context, q Querier, messageGUID string) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM message_log WHERE message_guid = ? AND seen = 1`, seos.CanonicalGUID(messageGUID)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("msglog: look up message %s: %w", messageGUID, err)
+	}
+	return true, nil
+}
+
+// Querier is a *sql.DB or *sql.Tx.
+type Querier interface {
+	Execer
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// FileRefs adds the files the log refers to, for the file store's sweep.
+func FileRefs(ctx context.Context, q Querier, refs map[string]bool) error {
+	if err := store.CollectFiles(ctx, q, `SELECT raw_file FROM message_log WHERE raw_file != ''`, refs); err != nil {
+		return fmt.Errorf("msglog: files: %w", err)
+	}
+	return nil
+}
+
+// Log reads the message log. Files is the file store large messages are
+// in (nil: their bytes cannot be read).
+type Log struct {
+	DB    *sql.DB
+	Files *blob.Store
+}
 
 // Filter selects entries; zero fields do not filter.
 type Filter struct {
@@ -146,19 +196,45 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
 // ErrNotFound is an id that is not in the log.
 var ErrNotFound = errors.New("msglog: no such entry")
 
-// Get returns one entry with its raw bytes.
+// Get returns one entry with its raw bytes when they are in the row (a
+// large message's are in RawFile: OpenRaw reads them).
 func (l *Log) Get(ctx context.Context, id int64) (*Entry, error) {
-	row := l.DB.QueryRowContext(ctx, "SELECT "+columns+", raw FROM message_log WHERE id = ?", id)
+	row := l.DB.QueryRowContext(ctx, "SELECT "+columns+", raw, raw_file FROM message_log WHERE id = ?", id)
 	var raw []byte
-	e, err := scan(row, &raw)
+	var file string
+	e, err := scan(row, &raw, &file)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	e.Raw = raw
+	e.Raw, e.RawFile = raw, file
 	return e, nil
+}
+
+// OpenRaw reads an entry's exact bytes, from its row or its file.
+func (l *Log) OpenRaw(e *Entry) (io.ReadCloser, error) {
+	if e.RawFile == "" {
+		return io.NopCloser(bytes.NewReader(e.Raw)), nil
+	}
+	if l.Files == nil {
+		return nil, fmt.Errorf("msglog: entry %d is in file %s, and no file store is open", e.ID, e.RawFile)
+	}
+	return l.Files.Open(e.RawFile)
+}
+
+// RawBytes returns an entry's exact bytes in memory, from its row or its file.
+func (l *Log) RawBytes(e *Entry) ([]byte, error) {
+	if e.RawFile == "" {
+		return e.Raw, nil
+	}
+	r, err := l.OpenRaw(e)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
 }
 
 // ReplyTo returns our answer to the entry id (the first entry whose
@@ -196,9 +272,10 @@ func scan(s scanner, extra ...any) (*Entry, error) {
 // many it emptied. The rows stay (documents refer to them); only their
 // bytes go, so the log's size is bounded by the retention period.
 func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
-	res, err := l.DB.ExecContext(ctx, `UPDATE message_log SET raw = x'', truncated = 1,
+	// The files go with the next sweep of the file store.
+	res, err := l.DB.ExecContext(ctx, `UPDATE message_log SET raw = x'', raw_file = '', truncated = 1,
 		detail = CASE WHEN detail = '' THEN 'raw bytes pruned by retention' ELSE detail || '; raw bytes pruned by retention' END
-		WHERE at < ? AND length(raw) > 0`, store.FormatTime(before))
+		WHERE at < ? AND (length(raw) > 0 OR raw_file != '')`, store.FormatTime(before))
 	if err != nil {
 		return 0, fmt.Errorf("msglog: prune: %w", err)
 	}

@@ -3,6 +3,7 @@ package msglog_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,5 +69,32 @@ func TestInsertListGetPrune(t *testing.T) {
 	}
 	if _, err := msglog.Insert(ctx, db, &msglog.Entry{Direction: "sideways", At: base}); err == nil {
 		t.Error("bad direction accepted")
+	}
+}
+
+// TestSeenOnce: a MessageGUID, however it is spelt, is accepted once.
+func TestSeenOnce(t *testing.T) {
+	ctx, db := context.Background(), testkit.DB(t)
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	guid := "{ABCDEF01-0000-4000-8000-000000000001}"
+	if seen, err := msglog.Seen(ctx, db, guid); err != nil || seen {
+		t.Fatalf("seen before: %v %v", seen, err)
+	}
+	// Refused messages with that GUID do not count.
+	msglog.Insert(ctx, db, &msglog.Entry{Direction: msglog.In, At: at, MessageGUID: guid, Outcome: "refused"})
+	if seen, _ := msglog.Seen(ctx, db, guid); seen {
+		t.Fatal("a refused message counted as seen")
+	}
+	accepted := &msglog.Entry{Direction: msglog.In, At: at, MessageGUID: guid, Outcome: "accepted", Seen: true}
+	if _, err := msglog.Insert(ctx, db, accepted); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []string{guid, "{abcdef01-0000-4000-8000-000000000001}", "abcdef01-0000-4000-8000-000000000001"} {
+		if seen, err := msglog.Seen(ctx, db, g); err != nil || !seen {
+			t.Errorf("%s: %v %v", g, seen, err)
+		}
+	}
+	if _, err := msglog.Insert(ctx, db, &msglog.Entry{Direction: msglog.In, At: at, MessageGUID: strings.ToLower(guid), Outcome: "accepted", Seen: true}); err == nil {
+		t.Error("a MessageGUID accepted twice")
 	}
 }

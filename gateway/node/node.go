@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/ais"
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
@@ -63,6 +64,8 @@ type Node struct {
 	Mail      *Mail              // nil unless mail.enabled
 	Network   *netcheck.Prober
 	Retention *retention.Pruner
+	Files     *blob.Store      // large attachments and messages, beside the database
+	Commit    *store.Committer // the endpoint's group commit
 	Ops       *ops.Ops
 
 	aisToken *ais.TokenFile
@@ -114,6 +117,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		Trust: n.Trust, Clock: clk, Log: component(log, "network")}, n.Registry); err != nil {
 		return n, fmt.Errorf("network: %w", err)
 	}
+	if n.Files, err = blob.Open(store.FilesDir(cfg.Path(cfg.Database.Path))); err != nil {
+		return n, fmt.Errorf("database.path: the folder beside the database: %w", err)
+	}
+	n.Commit = store.NewCommitter(n.DB, commitBatch)
+	n.closers.push(func() error { n.Commit.Close(); return nil })
 
 	n.Cache = register.NewCache(n.DB, clk)
 	if err := n.checkSelf(ctx); err != nil {
@@ -140,24 +148,25 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 	transitions := outbox.NewObserver(n.Registry, component(log, "outbox"))
 	n.Pipeline = &inbound.Pipeline{
 		Self: self, Dir: n.Cache, Policy: policy,
-		Identity: n.Identity, Hash: digest, DB: n.DB, Clock: clk,
-		Skew:            cfg.Endpoint.ClockSkew.D(),
-		MaxMessageBytes: int64(cfg.Endpoint.MaxMessageBytes),
-		MinRSABits:      cfg.TLS.MinRSABits,
-		Log:             component(log, "inbound"),
-		Metrics:         inbound.NewMetrics(n.Registry),
-		Transitions:     transitions,
-		PeerSeen:        trustMetrics.PeerSeen,
+		Identity: n.Identity, Hash: digest, DB: n.DB, Files: n.Files, Commit: n.Commit, Clock: clk,
+		Skew:               cfg.Endpoint.ClockSkew.D(),
+		MaxMessageBytes:    cfg.Endpoint.MessageLimit(),
+		MaxAttachmentBytes: int64(cfg.Endpoint.MaxAttachmentBytes),
+		MinRSABits:         cfg.TLS.MinRSABits,
+		Log:                component(log, "inbound"),
+		Metrics:            inbound.NewMetrics(n.Registry),
+		Transitions:        transitions,
+		PeerSeen:           trustMetrics.PeerSeen,
 	}
 	n.Outbound = &outbound.Deliverer{
-		DB: n.DB, Dir: n.Cache, Policy: policy, Self: self, Identity: n.Identity, Trust: n.Trust, Hash: digest, Grace: n.Grace,
+		DB: n.DB, Files: n.Files, Dir: n.Cache, Policy: policy, Self: self, Identity: n.Identity, Trust: n.Trust, Hash: digest, Grace: n.Grace,
 		Clock: clk, Log: component(log, "outbound"), Metrics: outbound.NewMetrics(n.Registry), Transitions: transitions,
 		Schedule: outbound.Schedule{First: cfg.Outbound.RetryFirst.D(), Retries: cfg.Outbound.Retries},
 		Workers:  cfg.Outbound.Workers, PerPeer: cfg.Outbound.PerPeerLimit(), Timeout: cfg.Outbound.Timeout.D(), MaxReply: int64(cfg.Outbound.MaxReplyBytes),
 		StatusAfter: cfg.Outbound.StatusAfter.D(), StatusMaxInterval: cfg.Outbound.StatusMaxInterval.D(), Poll: cfg.Outbound.Poll.D(),
 		PeerSeen: trustMetrics.PeerSeen,
 	}
-	n.AIS = &ais.Service{DB: n.DB, Dir: n.Cache, Policy: policy, Self: self, Clock: clk, Log: component(log, "ais"), Queued: n.Outbound.Notify,
+	n.AIS = &ais.Service{DB: n.DB, Files: n.Files, MaxAttachmentBytes: int64(cfg.Endpoint.MaxAttachmentBytes), Dir: n.Cache, Policy: policy, Self: self, Clock: clk, Log: component(log, "ais"), Queued: n.Outbound.Notify,
 		Transitions: transitions}
 	n.aisAPI = ais.NewAPIMetrics(n.Registry)
 	if n.aisToken, err = ais.OpenTokenFile(cfg.Path(cfg.AIS.TokenFile), n.AIS.Log); err != nil {
@@ -187,12 +196,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		}
 	}
 	n.Identity.OnSwap(func(_, swapped *pki.Identity) { n.swapped(swapped, src) })
+	retLog := component(log, "retention")
 	n.Retention = &retention.Pruner{DB: n.DB, Path: cfg.Path(cfg.Database.Path), Keep: cfg.Database.LogRetention.D(),
-		KeepAttachments: cfg.Database.AttachmentRetention.D(), Clock: clk, Log: component(log, "retention"), Metrics: retention.NewMetrics(n.Registry)}
+		KeepAttachments: cfg.Database.AttachmentRetention.D(), Clock: clk, Log: retLog, Metrics: retention.NewMetrics(n.Registry),
+		Files: &retention.Files{DB: n.DB, Store: n.Files, Log: retLog}}
 	n.Ops = ops.New(n.Registry, n.Registry)
 	n.addChecks()
 	return n, nil
 }
+
+// commitBatch is how many requests' work one transaction takes at most.
+const commitBatch = 64
 
 // incrementalVacuum converts a database made before retention could
 // shrink the file, once, before anything else uses it.
@@ -249,7 +263,7 @@ func (n *Node) judgeReceived(self seos.Entity) error {
 	if err != nil {
 		return fmt.Errorf("acceptance: %w", err)
 	}
-	n.Judge = &judge.Judge{DB: n.DB, Policy: n.Policy, Self: self, Clock: n.Clock, Log: log, Metrics: m,
+	n.Judge = &judge.Judge{DB: n.DB, Files: n.Files, Policy: n.Policy, Self: self, Clock: n.Clock, Log: log, Metrics: m,
 		Workers: cfg.Acceptance.Workers, Timeout: cfg.Acceptance.Timeout.D(), Queued: n.Outbound.Notify}
 	if n.Spool != nil {
 		n.Judge.Received = n.Spool.Received
@@ -358,8 +372,14 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	if publicURL == "" {
 		publicURL = "https://" + epLn.Addr().String() + cfg.Endpoint.Path
 	}
-	h := inbound.NewHandler(n.Pipeline, cfg.Endpoint.Path, publicURL, cfg.Endpoint.MaxConcurrent, n.Pipeline.Log)
-	endpoint := inbound.NewServer(cfg.Endpoint.Listen, n.Trust.ServerTLS(n.Identity), h,
+	// Nothing is in flight yet: every file no row refers to is a crash's
+	// leftover.
+	if _, _, err := n.Retention.Files.Sweep(ctx, 0); err != nil {
+		n.Log.Warn("file store sweep at start", "error", err)
+	}
+	h := inbound.NewHandler(n.Pipeline, cfg.Endpoint.Path, publicURL, inbound.Limits{MaxConcurrent: cfg.Endpoint.MaxConcurrent,
+		PerPeer: cfg.Endpoint.MaxConcurrentPerPeer, MinBodyRate: int64(cfg.Endpoint.MinBodyRate), Grace: cfg.Endpoint.MinBodyRateGrace.D()}, n.Pipeline.Log)
+	endpoint := inbound.NewServer(cfg.Endpoint.Listen, inbound.RegisterOnly(n.Trust.ServerTLS(n.Identity), n.Cache, n.Pipeline.Metrics, n.Pipeline.Log), h,
 		inbound.Timeouts{Read: cfg.Endpoint.ReadTimeout.D(), Write: cfg.Endpoint.WriteTimeout.D(), Idle: cfg.Endpoint.IdleTimeout.D()}, n.Pipeline.Log)
 	servers := []struct {
 		name string

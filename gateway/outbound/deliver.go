@@ -24,6 +24,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/outbox"
@@ -58,7 +59,10 @@ func (s Schedule) Delay(n int) time.Duration { return s.First << (n - 1) }
 
 // Deliverer sends due outbox items; Run is its loop.
 type Deliverer struct {
-	DB       *sql.DB
+	DB *sql.DB
+	// Files is the file store attachments are kept in, and the bytes of
+	// large messages we send (nil: everything in memory).
+	Files    *blob.Store
 	Dir      Directory
 	Policy   register.Policy
 	Self     seos.Entity
@@ -281,18 +285,50 @@ func (d *Deliverer) try(ctx context.Context, it *outbox.Item) (result, string) {
 	if err != nil {
 		return final("cannot build the message: %v", err), "build"
 	}
-	signed, err := d.sign(msg, it.RecipientGUID)
+	env, err := d.envelope(msg, it.RecipientGUID)
 	if err != nil {
-		return final("cannot sign: %v", err), "sign"
-	}
-	env, err := soap.Submit(signed)
-	if err != nil {
-		return final("cannot wrap: %v", err), "build"
+		var se *seos.SchemaError
+		var re *seos.RuleError
+		if errors.As(err, &se) || errors.As(err, &re) {
+			return final("cannot build the message: %v", err), "build"
+		}
+		return retry("cannot write the message: %v", err), "store"
 	}
 	svc := recipient.ExchangeService()
 	r, reason := d.post(ctx, it, recipient, svc.URI, msg, env)
 	r.MessageGUID = msg.Header.MessageGUID
 	return r, reason
+}
+
+// envelope writes the signed message in its Submit envelope, in one pass:
+// attachments stream from the file store, the digest is taken while the
+// bytes are written, and the bytes go to a file when they are large. They
+// are kept (the message log refers to them) before they are sent.
+func (d *Deliverer) envelope(m *seos.Message, recipient string) (blob.Kept, error) {
+	h := xmldsig.SHA256
+	if d.Hash != nil {
+		h = d.Hash(recipient)
+	}
+	id := d.Identity.Current()
+	signer := &xmldsig.Signer{Key: id.Key, Cert: id.Cert, Hash: h}
+	sp := d.Files.NewSpill(rawInline)
+	err := soap.WriteSubmit(sp, func(w io.Writer) error { return signer.WriteSigned(w, m, d.open) })
+	if err != nil {
+		sp.Discard()
+		return blob.Kept{}, err
+	}
+	return sp.Keep()
+}
+
+// rawInline is how much of a message we send is kept in its log row
+// rather than in a file.
+const rawInline = 256 << 10
+
+func (d *Deliverer) open(s *seos.StoredBody) (io.ReadCloser, error) {
+	if d.Files == nil {
+		return nil, errors.New("no file store is open")
+	}
+	return d.Files.Open(s.Blob)
 }
 
 func (d *Deliverer) build(it *outbox.Item, to *register.Entity) (*seos.Message, error) {
@@ -322,17 +358,8 @@ func (d *Deliverer) build(it *outbox.Item, to *register.Entity) (*seos.Message, 
 	return m, nil
 }
 
-func (d *Deliverer) sign(m *seos.Message, recipient string) ([]byte, error) {
-	h := xmldsig.SHA256
-	if d.Hash != nil {
-		h = d.Hash(recipient)
-	}
-	id := d.Identity.Current()
-	return (&xmldsig.Signer{Key: id.Key, Cert: id.Cert, Hash: h}).SignMessage(m)
-}
-
 // post sends env to the recipient's endpoint and judges what comes back.
-func (d *Deliverer) post(ctx context.Context, it *outbox.Item, to *register.Entity, endpoint string, msg *seos.Message, env []byte) (result, string) {
+func (d *Deliverer) post(ctx context.Context, it *outbox.Item, to *register.Entity, endpoint string, msg *seos.Message, env blob.Kept) (result, string) {
 	u, err := url.Parse(endpoint)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return final("the register lists endpoint %q, which is not an https URL", endpoint), "bad_endpoint"
@@ -340,18 +367,29 @@ func (d *Deliverer) post(ctx context.Context, it *outbox.Item, to *register.Enti
 	now := d.Clock.Now()
 	outLog := &msglog.Entry{Direction: msglog.Out, At: now, PeerGUID: to.GUID, PeerSerial: to.CertificateSN,
 		MessageType: string(msg.Header.MessageType), MessageGUID: msg.Header.MessageGUID, DocumentGUID: it.DocumentGUID,
-		Outcome: "sent", Size: len(env), Raw: env}
+		Outcome: "sent", Size: int(env.Size), Raw: env.Data, RawFile: env.Ref}
 	logID, err := msglog.Insert(ctx, d.DB, outLog)
 	if err != nil {
 		return retry("message log: %v", err), "store"
 	}
 	actx, cancel := context.WithTimeout(ctx, d.Timeout)
 	defer cancel()
+	var sent io.Reader = bytes.NewReader(env.Data)
+	if env.Ref != "" {
+		f, err := d.Files.Open(env.Ref)
+		if err != nil {
+			d.setLogOutcome(ctx, logID, "failed", err.Error())
+			return retry("the message's file: %v", err), "store"
+		}
+		defer f.Close()
+		sent = f
+	}
 	// The connection, to read a TLS alert the recipient sent after its
 	// side of a TLS 1.3 handshake (see tlsRefusal).
 	var conn *tls.Conn
 	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { conn, _ = i.Conn.(*tls.Conn) }})
-	req, _ := http.NewRequestWithContext(actx, http.MethodPost, endpoint, bytes.NewReader(env))
+	req, _ := http.NewRequestWithContext(actx, http.MethodPost, endpoint, sent)
+	req.ContentLength = env.Size
 	req.Header.Set("Content-Type", soap.ContentType)
 	req.Header.Set("SOAPAction", `"`+soap.Action+`"`)
 	// The body follows the recipient's 100 Continue (as .NET clients ask by
@@ -514,18 +552,7 @@ func (d *Deliverer) client(host, serial string) *http.Client {
 	if c := d.clients[key]; c != nil {
 		return c
 	}
-	cfg := d.Trust.ClientTLS(d.Identity, host)
-	check := cfg.VerifyConnection
-	want := pki.NormalizeSerial(serial)
-	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-		if err := check(cs); err != nil {
-			return err
-		}
-		if got := pki.SerialHex(cs.PeerCertificates[0]); got != want {
-			return &trust.CertError{Reason: "not_registered", Err: fmt.Errorf("server certificate serial %s is not the recipient's register serial %s", got, want)}
-		}
-		return nil
-	}
+	cfg := d.Trust.PeerTLS(d.Identity, host, serial)
 	c := &http.Client{
 		Transport: &http.Transport{
 			Proxy:               nil, // the SEOS network is not behind an Internet proxy

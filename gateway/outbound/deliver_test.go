@@ -83,7 +83,7 @@ func (n *testNet) serveRealB() (*sql.DB, func()) {
 	p := &inbound.Pipeline{Self: n.bEnt, Dir: cache, Policy: register.Policy{SelfGUID: n.bEnt.GUID},
 		Identity: n.b, DB: db, Clock: clock.System, Skew: 10 * time.Minute,
 		MaxMessageBytes: 64 << 20, Log: n.log, Metrics: inbound.NewMetrics(prometheus.NewRegistry())}
-	srv := inbound.NewServer("", ts.ServerTLS(n.b), inbound.NewHandler(p, "/seos/endpoint", n.bURL, 4, n.log),
+	srv := inbound.NewServer("", ts.ServerTLS(n.b), inbound.NewHandler(p, "/seos/endpoint", n.bURL, inbound.Limits{MaxConcurrent: 4}, n.log),
 		inbound.Timeouts{Read: time.Minute, Write: time.Minute, Idle: time.Minute}, n.log)
 	ln := n.listener()
 	go srv.Serve(tls.NewListener(ln, srv.TLSConfig))

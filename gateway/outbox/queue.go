@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/seos"
@@ -22,6 +23,8 @@ type Entry struct {
 	// Key is the idempotency key ("" for none); Hash names the request
 	// asked under it (see ByKey).
 	Key, Hash string
+	// Files are the file store's files the request's attachments are in.
+	Files []string
 	// MailID is the mail_outbox mail of a registration sent by e-mail
 	// (Recipient is then the address): the mail queue sends it, so the
 	// item is handed over (Delivered) at once and never claimed here.
@@ -78,9 +81,9 @@ func Enqueue(ctx context.Context, q Full, e Entry, now time.Time) (int64, bool, 
 		state, docStatus, what = Delivered, StateNone, fmt.Sprintf("by e-mail to %s (mail %d)", e.Recipient, e.MailID)
 	}
 	res, err := q.ExecContext(ctx, `INSERT INTO outbox (kind, idempotency_key, recipient_guid_key, recipient_guid, document_guid_key, document_guid,
-		inbox_id, request_json, state, next_attempt_at, created_at, updated_at, doc_status, request_hash, mail_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inbox_id, request_json, state, next_attempt_at, created_at, updated_at, doc_status, request_hash, mail_id, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Kind, key, seos.CanonicalGUID(e.Recipient), e.Recipient, seos.CanonicalGUID(e.Document), e.Document, inbox, string(body),
-		state, ts, ts, ts, docStatus, e.Hash, e.MailID)
+		state, ts, ts, ts, docStatus, e.Hash, e.MailID, strings.Join(e.Files, " "))
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue: %w", err)
 	}
@@ -439,10 +442,20 @@ func MarkAsked(ctx context.Context, q Querier, id int64, now, next time.Time) er
 // attachments) of items delivered, failed or cancelled before `before`:
 // the message log keeps what was sent, under its own retention.
 func PruneRequests(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
-	res, err := db.ExecContext(ctx, `UPDATE outbox SET request_json = '{}' WHERE state IN (?, ?, ?) AND updated_at < ? AND request_json <> '{}'`,
+	// The attachments' files go with the next sweep of the file store.
+	res, err := db.ExecContext(ctx, `UPDATE outbox SET request_json = '{}', files = '' WHERE state IN (?, ?, ?) AND updated_at < ? AND request_json <> '{}'`,
 		Delivered, Failed, Cancelled, store.FormatTime(before))
 	if err != nil {
 		return 0, fmt.Errorf("outbox: prune requests: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// FileRefs adds the files outgoing requests' attachments are in, for the
+// file store's sweep.
+func FileRefs(ctx context.Context, q Full, refs map[string]bool) error {
+	if err := store.CollectFiles(ctx, q, `SELECT files FROM outbox WHERE files != ''`, refs); err != nil {
+		return fmt.Errorf("outbox: files: %w", err)
+	}
+	return nil
 }

@@ -95,7 +95,7 @@ func TestReceivedAttachmentsShrinkTheFile(t *testing.T) {
 				}
 			}
 			for _, id := range waiting {
-				if _, body, err := inbox.AttachmentContent(ctx, db, id, 1); err != nil || len(body) != size {
+				if _, body, err := inbox.AttachmentContent(ctx, db, nil, id, 1); err != nil || len(body) != size {
 					t.Errorf("document %d waiting for the AIS lost its attachment: %d bytes %v", id, len(body), err)
 				}
 			}

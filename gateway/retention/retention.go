@@ -4,7 +4,8 @@
 // documents the AIS has acted on after
 // database.received_attachment_retention, and the bodies of mail sent or
 // failed after database.message_log_retention. Rows stay; their bulk goes, and
-// the file gives the space back.
+// the file gives the space back; files of the file store that no row names
+// any more are swept.
 package retention
 
 import (
@@ -31,6 +32,7 @@ const (
 	OutboxRequests      = "outbox_requests"      // delivered or failed requests (documents with attachments)
 	ReceivedAttachments = "received_attachments" // attachments of received documents the AIS acted on
 	SentMailBodies      = "sent_mail_bodies"     // bodies of mail sent or failed
+	FileStore           = "files"                // files of the file store no row names any more
 )
 
 // Pruner prunes what is older than its retention periods.
@@ -46,6 +48,9 @@ type Pruner struct {
 	Clock           clock.Clock
 	Log             *slog.Logger
 	Metrics         *Metrics // nil: none
+	// Files, when set, is swept after each pass: the files of pruned rows
+	// go, and those a crash left behind.
+	Files *Files
 }
 
 // Metrics of retention.
@@ -105,6 +110,15 @@ func (p *Pruner) Prune(ctx context.Context) map[string]int64 {
 			p.Metrics.reclaimed.WithLabelValues(s.what).Add(float64(bytes))
 		}
 		pruned[s.what] = k
+	}
+	if p.Files != nil {
+		// Its bytes are logged, not counted again: the prunings above
+		// counted what the rows held, files included.
+		files, _, err := p.Files.Sweep(ctx, FileGrace)
+		if err != nil && ctx.Err() == nil {
+			p.Log.Warn("retention failed", "what", FileStore, "error", err)
+		}
+		pruned[FileStore] = int64(files)
 	}
 	if p.Path != "" {
 		if shrunk, err := store.Reclaim(ctx, p.DB, p.Path); err != nil && ctx.Err() == nil {

@@ -3,9 +3,12 @@ package retention_test
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/mail/mailq"
@@ -20,12 +23,28 @@ import (
 // rows stay, and what is younger is untouched.
 func TestPrune(t *testing.T) {
 	ctx, db := context.Background(), testkit.DB(t)
+	files, err := blob.Open(filepath.Join(t.TempDir(), "gw.files"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	old := time.Date(2025, 11, 1, 10, 0, 0, 0, time.UTC)
 	now := old.Add(400 * 24 * time.Hour)
 	sender := testkit.Participant(2, "000000002", "Министерство")
+	// Attachments in files, as large ones are kept; written two hours ago.
+	inFile := func(content string) *seos.StoredBody {
+		ref, err := files.PutBytes([]byte(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		aged := time.Now().Add(-2 * time.Hour)
+		os.Chtimes(files.Path(ref), aged, aged)
+		return &seos.StoredBody{Size: int64(len(content)), Blob: ref}
+	}
+	oldFile, recentFile := inFile("%PDF old"), inFile("%PDF recent")
 	doc := seos.Document{ID: seos.DocumentID{GUID: seos.NewGUID()}, Kind: "Писмо",
-		Attachments: []seos.Attachment{{FileName: "a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte("%PDF"))}}}
+		Attachments: []seos.Attachment{{FileName: "a.pdf", MIMEType: "application/pdf", Stored: oldFile}}}
 	finished := testkit.Receive(t, db, sender.Node(), doc, old) // its message log entry is old too
+	doc.Attachments[0].Stored = recentFile
 	if err := inbox.Apply(ctx, db, finished, &inbox.Update{State: inbox.Rejected, Reason: "не е наш"}, old); err != nil {
 		t.Fatal(err)
 	}
@@ -60,18 +79,28 @@ func TestPrune(t *testing.T) {
 		mails[id] = m.pruned
 	}
 
-	p := &retention.Pruner{DB: db, Keep: 365 * 24 * time.Hour, Clock: clock.NewManual(now), Log: slog.New(slog.DiscardHandler)}
-	want := map[string]int64{retention.MessageLog: 1, retention.OutboxRequests: 1, retention.ReceivedAttachments: 1, retention.SentMailBodies: 1}
+	log := slog.New(slog.DiscardHandler)
+	p := &retention.Pruner{DB: db, Keep: 365 * 24 * time.Hour, Clock: clock.NewManual(now), Log: log,
+		Files: &retention.Files{DB: db, Store: files, Log: log}}
+	want := map[string]int64{retention.MessageLog: 1, retention.OutboxRequests: 1, retention.ReceivedAttachments: 1, retention.SentMailBodies: 1,
+		retention.FileStore: 1}
 	for what, n := range p.Prune(ctx) {
 		if n != want[what] {
 			t.Errorf("%s: pruned %d, want %d", what, n, want[what])
 		}
 	}
-	if _, body, err := inbox.AttachmentContent(ctx, db, finished, 1); err != nil || len(body) != 0 {
+	if _, body, err := inbox.AttachmentContent(ctx, db, files, finished, 1); err != nil || len(body) != 0 {
 		t.Errorf("old attachment kept: %d bytes %v", len(body), err)
 	}
-	if _, body, err := inbox.AttachmentContent(ctx, db, recent, 1); err != nil || len(body) == 0 {
-		t.Errorf("recent attachment pruned: %v", err)
+	if _, body, err := inbox.AttachmentContent(ctx, db, files, recent, 1); err != nil || string(body) != "%PDF recent" {
+		t.Errorf("recent attachment pruned: %q %v", body, err)
+	}
+	// Retention removed the old attachment's file, and only that one.
+	if _, err := os.Stat(files.Path(oldFile.Blob)); err == nil {
+		t.Error("the pruned attachment's file is still there")
+	}
+	if _, err := os.Stat(files.Path(recentFile.Blob)); err != nil {
+		t.Errorf("the recent attachment's file went: %v", err)
 	}
 	if it, err := outbox.Get(ctx, db, sent); err != nil || it.Request.Document != nil || it.State != outbox.Delivered {
 		t.Errorf("outbox item after pruning: %+v %v", it, err)

@@ -34,7 +34,13 @@ func (e *RuleError) Error() string { return e.Path + ": " + e.Msg }
 // FromDocument validates doc and builds the model. It accepts the known
 // quirks of production peers (see Quirk) and lists them in Message.Tolerated.
 func FromDocument(doc *etree.Document) (*Message, error) {
-	quirks, err := validate(doc, true)
+	return fromDocument(doc, true, nil)
+}
+
+// fromDocument is FromDocument where the text of some AttBody elements was
+// checked while it streamed past (bodies) and is not in the tree.
+func fromDocument(doc *etree.Document, tolerate bool, bodies map[*etree.Element]*bodyStream) (*Message, error) {
+	quirks, err := validate(doc, tolerate, bodies)
 	if err != nil {
 		return nil, err
 	}

@@ -36,16 +36,37 @@ func WriteCompact(doc *etree.Document) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Document builds the unsigned message as a DOM and validates it.
+// Document builds the unsigned message as a DOM and validates it. An
+// attachment kept in a file (Stored.Blob) cannot go into a DOM: write such
+// a message as a stream (Tree, and xmldsig's Signer.WriteSigned).
 func (m *Message) Document() (*etree.Document, error) {
+	doc, _, err := m.tree(false)
+	return doc, err
+}
+
+// PendingBody is an attachment whose AttBody a streaming writer fills in.
+type PendingBody struct {
+	El         *etree.Element
+	Attachment *Attachment
+}
+
+// Tree builds the message as Document does, except that the bodies of
+// attachments kept elsewhere (Stored) are left out: their AttBody
+// elements stay empty and are listed, in document order, for a streaming
+// writer to fill in as it writes.
+func (m *Message) Tree() (*etree.Document, []PendingBody, error) {
+	return m.tree(true)
+}
+
+func (m *Message) tree(stream bool) (*etree.Document, []PendingBody, error) {
 	bodyType, err := m.Body.messageType()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if m.Header.MessageType != "" && m.Header.MessageType != bodyType {
-		return nil, &RuleError{Path: "/Message/Header/MessageType", Msg: fmt.Sprintf("%s does not match the body (%s)", m.Header.MessageType, bodyType)}
+		return nil, nil, &RuleError{Path: "/Message/Header/MessageType", Msg: fmt.Sprintf("%s does not match the body (%s)", m.Header.MessageType, bodyType)}
 	}
-	w := &writer{}
+	w := &writer{stream: stream}
 	doc := etree.NewDocument()
 	doc.CreateProcInst("xml", xmlDecl)
 	root := doc.CreateElement("Message")
@@ -86,12 +107,19 @@ func (m *Message) Document() (*etree.Document, error) {
 		w.text(r, "ErrorDescription", b.Error.Description)
 	}
 	if w.err != nil {
-		return nil, w.err
+		return nil, nil, w.err
 	}
-	if err := Validate(doc); err != nil {
-		return nil, fmt.Errorf("message would break the schema: %w", err)
+	var pending map[*etree.Element]*bodyStream
+	if len(w.pending) > 0 {
+		pending = map[*etree.Element]*bodyStream{}
+		for _, p := range w.pending {
+			pending[p.El] = &bodyStream{} // base64 we write ourselves
+		}
 	}
-	return doc, nil
+	if _, err := validate(doc, false, pending); err != nil {
+		return nil, nil, fmt.Errorf("message would break the schema: %w", err)
+	}
+	return doc, w.pending, nil
 }
 
 func (b Body) messageType() (MessageType, error) {
@@ -114,8 +142,13 @@ func (b Body) messageType() (MessageType, error) {
 	return t[0], nil
 }
 
-// writer builds elements and remembers the first text that XML cannot carry.
-type writer struct{ err error }
+// writer builds elements and remembers the first text that XML cannot
+// carry; with stream, bodies kept elsewhere are left for the caller.
+type writer struct {
+	err     error
+	stream  bool
+	pending []PendingBody
+}
 
 func (w *writer) text(parent *etree.Element, name, s string) *etree.Element {
 	s = normalizeNewlines(s)
@@ -208,10 +241,21 @@ func (w *writer) document(parent *etree.Element, d *Document) {
 	}
 	if len(d.Attachments) > 0 {
 		l := x.CreateElement("DocAttachmentList")
-		for _, a := range d.Attachments {
+		for i := range d.Attachments {
+			a := &d.Attachments[i]
 			e := l.CreateElement("Attachment")
 			w.text(e, "AttFileName", a.FileName)
-			e.CreateElement("AttBody").CreateText(string(a.Body)) // the schema check covers base64
+			body := e.CreateElement("AttBody")
+			switch {
+			case a.Stored == nil:
+				body.CreateText(string(a.Body)) // the schema check covers base64
+			case w.stream:
+				w.pending = append(w.pending, PendingBody{El: body, Attachment: a})
+			case a.Stored.Blob == "":
+				body.CreateText(string(Base64Of(a.Stored.Data)))
+			default:
+				w.fail(body, "the attachment is in a file: write the message as a stream")
+			}
 			w.opt(e, "AttComment", a.Comment)
 			w.text(e, "AttMIMEType", a.MIMEType)
 		}

@@ -5,6 +5,7 @@ package seos
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"time"
 
@@ -183,12 +184,44 @@ type Correspondent struct {
 }
 
 // Attachment is AttachmentFileType. Body keeps the base64 text as it came,
-// so a large attachment is not decoded until someone needs its bytes.
+// so a large attachment is not decoded until someone needs its bytes; or,
+// for a message read as a stream or built from stored files, Stored says
+// where the decoded bytes are and Body is empty.
 type Attachment struct {
 	FileName string
 	Body     Base64
+	Stored   *StoredBody `json:",omitempty"`
 	Comment  *string
 	MIMEType string
+}
+
+// StoredBody is an attachment body kept outside the model: in a file of
+// the gateway's file store (Blob, its content address) or, when small, in
+// Data.
+type StoredBody struct {
+	Size int64
+	Blob string `json:",omitempty"`
+	Data []byte `json:",omitempty"`
+}
+
+// Data returns the attachment's bytes when the model holds them (its
+// base64 Body, or a small Stored body); one kept in a file it cannot.
+func (a *Attachment) Data() ([]byte, error) {
+	switch {
+	case a.Stored == nil:
+		return a.Body.Decode()
+	case a.Stored.Blob != "":
+		return nil, fmt.Errorf("attachment %s is in file %s of the file store", a.FileName, a.Stored.Blob)
+	}
+	return a.Stored.Data, nil
+}
+
+// Len is the decoded size of the attachment.
+func (a *Attachment) Len() int64 {
+	if a.Stored != nil {
+		return a.Stored.Size
+	}
+	return int64(a.Body.DecodedLen())
 }
 
 // Service is ServiceItemType.

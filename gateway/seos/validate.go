@@ -29,18 +29,18 @@ const QuirkEmptyAttachmentList Quirk = "empty_attachment_list"
 // Validate checks a parsed document against the SEOS message schema,
 // exactly: it tolerates nothing.
 func Validate(doc *etree.Document) error {
-	_, err := validate(doc, false)
+	_, err := validate(doc, false, nil)
 	return err
 }
 
 // validate checks doc; with tolerate it accepts the known quirks and
 // reports which it met.
-func validate(doc *etree.Document, tolerate bool) ([]Quirk, error) {
+func validate(doc *etree.Document, tolerate bool, bodies map[*etree.Element]*bodyStream) ([]Quirk, error) {
 	root := doc.Root()
 	if root == nil {
 		return nil, &SchemaError{Path: "/", Msg: "no root element"}
 	}
-	v := &validator{ids: map[string]bool{}, tolerate: tolerate}
+	v := &validator{ids: map[string]bool{}, tolerate: tolerate, bodies: bodies}
 	if ns := root.NamespaceURI(); ns != NS || root.Tag != "Message" {
 		return nil, &SchemaError{Path: "/" + root.Tag, Msg: fmt.Sprintf("root element must be Message in namespace %s, found %s", NS, qname(ns, root.Tag))}
 	}
@@ -54,6 +54,9 @@ type validator struct {
 	ids      map[string]bool // xsd:ID values seen, which must be unique
 	tolerate bool
 	quirks   []Quirk
+	// bodies are AttBody elements whose text was checked as it streamed
+	// past (ReadMessage) and is not in the tree.
+	bodies map[*etree.Element]*bodyStream
 }
 
 func qname(ns, local string) string {
@@ -85,6 +88,12 @@ func (v *validator) element(x *etree.Element, d *element, path string) error {
 		text, err := simpleText(x, path)
 		if err != nil {
 			return err
+		}
+		if b := v.bodies[x]; b != nil {
+			if b.checked != nil {
+				return &SchemaError{Path: path, Msg: b.checked.Msg}
+			}
+			return nil
 		}
 		return checkSimple(text, d.simple, path)
 	}

@@ -1,13 +1,18 @@
 package soap
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
+	"github.com/seosgw/seosgw/gateway/xmldoc"
 	"github.com/seosgw/seosgw/integration/extools"
+	"github.com/seosgw/seosgw/wsdl/endpoint"
 )
 
 const message = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Message xmlns=\"http://schemas.egov.bg/messaging/v1\"><Header><Version>1.0</Version></Header><Body>&amp; \"кавички\" 'a'\n\t\r</Body></Message>"
@@ -133,4 +138,100 @@ func FuzzParseSubmit(f *testing.F) {
 			t.Fatalf("re-wrap changed the message: %v", err)
 		}
 	})
+}
+
+// FuzzEnvelopeReader holds the streaming reader to the whole-envelope one
+// it replaced: the same part, or the same fault; and the same again when
+// the envelope arrives a byte at a time.
+func FuzzEnvelopeReader(f *testing.F) {
+	env, _ := Submit([]byte(message))
+	f.Add(env)
+	f.Add(FaultEnvelope(&Fault{Code: "Server", String: "x"}))
+	wrap := func(body string) []byte {
+		return []byte(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>` + body + `</s:Body></s:Envelope>`)
+	}
+	for _, body := range []string{`<Submit xmlns="http://services.egov.bg/messaging/"><request>a<!--c-->b<![CDATA[<c>]]></request></Submit>`,
+		`<Submit xmlns="http://services.egov.bg/messaging/"><request>a</request><x/></Submit>`, `<Submit xmlns="http://services.egov.bg/messaging/"/><Submit/>`,
+		`<Submit xmlns="http://services.egov.bg/messaging/"><request>a<b/></request></Submit>`, `<s:Fault><faultcode>s:Client</faultcode><faultstring>a<!--x-->b<?p?>c</faultstring></s:Fault>`} {
+		f.Add(wrap(body))
+	}
+	f.Add([]byte(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><x/><s:Header><h s:mustUnderstand="1"/></s:Header><s:Body/></s:Envelope>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, op := range [][2]string{{"Submit", "request"}, {"SubmitResponse", "SubmitResult"}} {
+			want, werr := referenceParseBody(b, op[0], op[1])
+			got, err := readPart(b, op[0], op[1])
+			sameOutcome(t, b, want, werr, got, err)
+			e := NewEnvelopeReader(iotest.OneByteReader(bytes.NewReader(b)), envelopeLimits, op[0], op[1])
+			var streamed []byte
+			r, serr := e.Part()
+			if r != nil {
+				var rerr error
+				streamed, rerr = io.ReadAll(r)
+				if serr = e.Finish(); serr == nil {
+					serr = rerr
+				}
+			}
+			sameOutcome(t, b, want, werr, streamed, serr)
+		}
+	})
+}
+
+func sameOutcome(t *testing.T, in, want []byte, werr error, got []byte, err error) {
+	t.Helper()
+	var wf, gf *Fault
+	switch {
+	case werr == nil && err == nil:
+		if !bytes.Equal(want, got) {
+			t.Fatalf("%.200q: part %q, want %q", in, got, want)
+		}
+	case errors.As(werr, &wf) && errors.As(err, &gf):
+		// The same kind of fault; a not-well-formed envelope is named
+		// by the new reader's words.
+		if wf.Code != gf.Code || wf.Peer != gf.Peer || !strings.HasPrefix(wf.String, "the request is not well-formed") && wf.String != gf.String {
+			t.Fatalf("%.200q: fault %+v, want %+v", in, gf, wf)
+		}
+	default:
+		var xe *xmldoc.Error
+		if werr == nil && errors.As(err, &gf) && strings.HasPrefix(gf.String, "the request is not well-formed") && errors.As(err, &xe) && (xe.Stricter || xe.Limit) {
+			return // refused by a stricter rule of the tokenizer
+		}
+		t.Fatalf("%.200q: got %q %v, want %q %v", in, got, err, want, werr)
+	}
+}
+
+// Submit, SubmitResponse and WriteSubmit (however the message is cut)
+// write what the generated types encode.
+func TestWriteSubmitAsSubmit(t *testing.T) {
+	msg := []byte("<?xml version=\"1.0\"?><Message a=\"'\">текст & <x/>\t\n\r\"'" + strings.Repeat("я€😀", 1000) + "\xff</Message>")
+	text := string(msg)
+	want, err := envelope(endpoint.Submit{Request: &text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Submit(msg); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("Submit: %v\ngot  %.200q\nwant %.200q", err, got, want)
+	}
+	for _, result := range []string{text, ""} {
+		wantResp, err := envelope(endpoint.SubmitResponse{SubmitResult: &result})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := SubmitResponse([]byte(result)); err != nil || !bytes.Equal(got, wantResp) {
+			t.Fatalf("SubmitResponse: %v\ngot  %.200q\nwant %.200q", err, got, wantResp)
+		}
+	}
+	for _, step := range []int{1, 2, 3, 7, 1000, len(msg)} {
+		var got bytes.Buffer
+		err := WriteSubmit(&got, func(w io.Writer) error {
+			for i := 0; i < len(msg); i += step {
+				if _, err := w.Write(msg[i:min(i+step, len(msg))]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil || !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("pieces of %d: %v\ngot  %.200q\nwant %.200q", step, err, got.Bytes(), want)
+		}
+	}
 }

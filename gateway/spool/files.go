@@ -1,8 +1,10 @@
 package spool
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -29,11 +31,17 @@ func writeNew(path string, b []byte) error {
 }
 
 func write(path string, b []byte, mode int) error {
+	return writeFrom(path, bytes.NewReader(b), mode)
+}
+
+// writeFrom is write for what r yields (an attachment streamed from the
+// file store).
+func writeFrom(path string, r io.Reader, mode int) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|mode, fileMode)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
+	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
 		return err
 	}

@@ -129,7 +129,7 @@ func TestAttachmentStillBeingWrittenWaits(t *testing.T) {
 	if len(items) != 1 {
 		t.Fatalf("%d queued once the file stopped changing", len(items))
 	}
-	if b, _ := items[0].Request.Document.Attachments[0].Body.Decode(); string(b) != want {
+	if b, _ := items[0].Request.Document.Attachments[0].Data(); string(b) != want {
 		t.Errorf("sent %d bytes, the file has %d", len(b), len(want))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -83,11 +84,13 @@ func (s *Spool) WriteReceived(ctx context.Context, inboxID int64) error {
 		if _, infected := it.Verdict.Infected(a.FileName); infected {
 			continue // described (the verdict says why), never written
 		}
-		_, body, err := s.svc.Attachment(ctx, inboxID, a.Index)
+		// Streamed from the file store: a 64 MiB attachment is not held.
+		_, body, err := s.svc.OpenAttachment(ctx, inboxID, a.Index)
 		if err != nil {
 			return fmt.Errorf("spool: received document %d attachment %d: %w", inboxID, a.Index, err)
 		}
 		file, err := writeAttachment(stage, a, body, used)
+		body.Close()
 		if err != nil {
 			return fmt.Errorf("spool: write attachment %d: %w", a.Index, err)
 		}
@@ -123,7 +126,7 @@ func (s *Spool) WriteReceived(ctx context.Context, inboxID int64) error {
 // take it off) — and returns the name. Names are compared without case, for
 // the AIS may read the folder on a case-insensitive file system, and the
 // file is created exclusively, so a collision can never overwrite another.
-func writeAttachment(dir string, a *ais.ReceivedAttachment, body []byte, used map[string]bool) (string, error) {
+func writeAttachment(dir string, a *ais.ReceivedAttachment, body io.Reader, used map[string]bool) (string, error) {
 	base := translit.FileName(a.FileName)
 	for n := 0; ; n++ {
 		file := base
@@ -137,7 +140,7 @@ func writeAttachment(dir string, a *ais.ReceivedAttachment, body []byte, used ma
 			continue
 		}
 		used[strings.ToLower(file)] = true
-		err := writeNew(filepath.Join(dir, file), body)
+		err := writeFrom(filepath.Join(dir, file), body, os.O_EXCL)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}

@@ -53,7 +53,7 @@ func TestJSONDropQueuedOnce(t *testing.T) {
 		t.Fatalf("queued %+v", d)
 	}
 	for i, want := range []struct{ name, body string }{{"Покана.pdf", "%PDF-1.4 покана"}, {"opis.txt", "опис"}, {"бележка.txt", "бележка"}} {
-		body, _ := d.Attachments[i].Body.Decode()
+		body, _ := d.Attachments[i].Data()
 		if d.Attachments[i].FileName != want.name || string(body) != want.body {
 			t.Errorf("attachment %d: %q %q", i, d.Attachments[i].FileName, body)
 		}
@@ -118,8 +118,8 @@ func TestLegacyXMLDrop(t *testing.T) {
 	if len(d.Attachments) != 2 {
 		t.Fatalf("attachments %+v", d.Attachments)
 	}
-	pdf, _ := d.Attachments[0].Body.Decode()
-	opis, _ := d.Attachments[1].Body.Decode()
+	pdf, _ := d.Attachments[0].Data()
+	opis, _ := d.Attachments[1].Data()
 	if !strings.HasPrefix(string(pdf), "%PDF-1.4") || d.Attachments[1].FileName != "Опис на приложенията.txt" ||
 		d.Attachments[1].MIMEType != "application/octet-stream" || string(opis) != "1. Покана\n2. Опис\n" || *d.Attachments[1].Comment != "опис" {
 		t.Errorf("attachments %q %+v %q", pdf, d.Attachments[1], opis)
@@ -467,7 +467,7 @@ func TestWriteReceived(t *testing.T) {
 		t.Fatalf("document.json %+v", view)
 	}
 	for i, a := range view.Attachments {
-		body, _ := doc.Attachments[i].Body.Decode()
+		body, _ := doc.Attachments[i].Data()
 		if a.FileName != doc.Attachments[i].FileName || a.Href != "" || e.read(folder+"/"+a.File) != string(body) {
 			t.Errorf("attachment %d: %+v", i, a)
 		}
@@ -613,7 +613,7 @@ func TestWriteReceivedNameCollisions(t *testing.T) {
 			t.Errorf("attachment %d: file %s is another attachment's too", i+1, a.File)
 		}
 		names[strings.ToLower(a.File)] = true
-		body, _ := doc.Attachments[i].Body.Decode()
+		body, _ := doc.Attachments[i].Data()
 		if got := e.read(folder + "/" + a.File); got != string(body) {
 			t.Errorf("attachment %d (%s): %s holds %q, want %q", i+1, a.FileName, a.File, got, body)
 		}
@@ -637,7 +637,7 @@ func TestDropKeyCoversFiles(t *testing.T) {
 	sent := func() []string {
 		var out []string
 		for _, it := range e.items(outbox.KindRegistration) {
-			b, _ := it.Request.Document.Attachments[0].Body.Decode()
+			b, _ := it.Request.Document.Attachments[0].Data()
 			out = append(out, string(b))
 		}
 		return out

@@ -18,7 +18,8 @@ import (
 	"github.com/golang-migrate/migrate/v4"
 	"github.com/golang-migrate/migrate/v4/database/sqlite"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, no cgo
+	sqlitedrv "modernc.org/sqlite" // the "sqlite" database/sql driver, no cgo
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Open opens (creating if needed) the SQLite file at path and applies the
@@ -43,7 +44,9 @@ func Open(ctx context.Context, path string, fsys fs.FS, dir string) (*sql.DB, er
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(15000)"} {
+	// temp_store(MEMORY): savepoints keep their page copies in memory, not
+	// in a temporary file.
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(15000)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate") // writers take the lock up front: no upgrade deadlocks
@@ -55,6 +58,9 @@ func Open(ctx context.Context, path string, fsys fs.FS, dir string) (*sql.DB, er
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	// Keep connections (and the statements prepared on them) for the
+	// concurrent readers of a busy endpoint instead of reopening them.
+	db.SetMaxIdleConns(32)
 	if err := migrateUp(ctx, db, path, fsys, dir); err != nil {
 		db.Close()
 		var newer *NewerSchemaError
@@ -194,10 +200,18 @@ func private(path string) error {
 
 // FilesDir is the folder beside the database at path where bulk data kept
 // as files (attachments) belongs: backup and restore carry it with the
-// database. Nothing writes there yet; it is named here so that whatever
-// does is backed up.
+// database. The file store (gateway/blob) keeps requests and attachments
+// there, named by their content.
 func FilesDir(path string) string {
 	return strings.TrimSuffix(path, filepath.Ext(path)) + ".files"
+}
+
+// IsUniqueViolation reports whether err is a write refused by a UNIQUE
+// constraint: how a table's owner learns, without asking first, that
+// what it inserts is there already.
+func IsUniqueViolation(err error) bool {
+	var se *sqlitedrv.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
 }
 
 // newIncremental makes a new database (an empty file: private has just
@@ -215,4 +229,27 @@ func newIncremental(ctx context.Context, path string) error {
 	}
 	defer db.Close()
 	return db.PingContext(ctx)
+}
+
+// CollectFiles adds to refs the file-store names query selects (one
+// column; several names in one value are separated by spaces): what a
+// table's owner reports to the file store's sweep.
+func CollectFiles(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, query string, refs map[string]bool) error {
+	rows, err := q.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		for _, f := range strings.Fields(v) {
+			refs[f] = true
+		}
+	}
+	return rows.Err()
 }

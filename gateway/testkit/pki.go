@@ -149,7 +149,10 @@ func (p *PKI) Client(id *pki.Identity, serverName string) *http.Client {
 
 // Client talks HTTPS to serverName as id (mutual TLS), trusting roots.
 func Client(id *pki.Identity, roots *x509.CertPool, serverName string) *http.Client {
-	cert := id.TLSCertificate()
-	return &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{
-		RootCAs: roots, ServerName: serverName, Certificates: []tls.Certificate{cert}}}}
+	return &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: ClientTLS(id, roots, serverName)}}
+}
+
+// ClientTLS is the TLS configuration of Client.
+func ClientTLS(id *pki.Identity, roots *x509.CertPool, serverName string) *tls.Config {
+	return &tls.Config{RootCAs: roots, ServerName: serverName, Certificates: []tls.Certificate{id.TLSCertificate()}}
 }

@@ -124,6 +124,28 @@ func (p *Proc) Stop(sig syscall.Signal) {
 	}
 }
 
+// Pid is the process's id.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
+// PeakRSS is the process's peak resident memory so far (VmHWM), while it
+// runs.
+func (p *Proc) PeakRSS() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb); err != nil {
+				return 0, err
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
 // Signal sends sig to the process (SIGHUP: reload), not waiting for anything.
 func (p *Proc) Signal(t testing.TB, sig syscall.Signal) {
 	t.Helper()

@@ -128,6 +128,24 @@ func (s *Store) ClientTLS(id pki.Source, serverName string) *tls.Config {
 	})
 }
 
+// PeerTLS is ClientTLS for a participant's endpoint: the server must
+// also present the certificate serial the register lists for it (a
+// *CertError "not_registered" otherwise).
+func (s *Store) PeerTLS(id pki.Source, serverName, serial string) *tls.Config {
+	cfg := s.ClientTLS(id, serverName)
+	want := pki.NormalizeSerial(serial)
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if err := s.checkConnection(cs); err != nil {
+			return err
+		}
+		if got := pki.SerialHex(cs.PeerCertificates[0]); got != want {
+			return &CertError{Reason: "not_registered", Err: fmt.Errorf("server certificate serial %s is not the recipient's register serial %s", got, want)}
+		}
+		return nil
+	}
+	return cfg
+}
+
 // ClientCertificate presents the identity in force as the TLS client
 // certificate, always, whatever CAs the server hints at: SEOS knows one
 // transport certificate, and a server that does not list DAEU's CA should

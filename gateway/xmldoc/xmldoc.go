@@ -1,143 +1,23 @@
 // Package xmldoc reads XML from the network strictly and safely into an etree
 // DOM: UTF-8 only, no DOCTYPE (so no DTD, entities or external fetches),
-// namespace-well-formed, one root element.
+// namespace-well-formed, one root element, every count capped (see
+// gateway/xmltok, which does the reading).
 package xmldoc
 
 import (
 	"bytes"
-	"encoding/xml"
-	"errors"
-	"fmt"
 	"io"
 	"strings"
 
 	"github.com/beevik/etree"
+	"github.com/seosgw/seosgw/gateway/xmltok"
 )
 
 // MaxDepth bounds element nesting; SEOS messages are shallow, DocAddData aside.
 const MaxDepth = 256
 
 // XMLNamespace is the namespace bound to the reserved "xml" prefix.
-const XMLNamespace = "http://www.w3.org/XML/1998/namespace"
-
-// Error is a document that is not acceptable XML. Line is 0 when unknown.
-type Error struct {
-	Line int
-	Msg  string
-	Err  error
-}
-
-func (e *Error) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("XML line %d: %s", e.Line, e.Msg)
-	}
-	return "XML: " + e.Msg
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// ErrDoctype is returned for any document type declaration.
-var ErrDoctype = errors.New("DOCTYPE declarations are not accepted (no DTDs or entities in SEOS messages)")
-
-var bom = []byte{0xEF, 0xBB, 0xBF}
-
-// Parse reads one document. The input slice is not retained.
-func Parse(b []byte) (*etree.Document, error) {
-	b = bytes.TrimPrefix(b, bom)
-	if err := checkProlog(b); err != nil {
-		return nil, err
-	}
-	b = normalizeAttrWhitespace(b)
-	doc := etree.NewDocument()
-	doc.ReadSettings = etree.ReadSettings{
-		CharsetReader:          utf8Only,
-		PreserveDuplicateAttrs: true, // duplicates are a well-formedness error we must see
-		MaxDepth:               MaxDepth,
-	}
-	if err := doc.ReadFromBytes(b); err != nil {
-		return nil, wrapSyntax(err)
-	}
-	if err := check(doc); err != nil {
-		return nil, err
-	}
-	return doc, nil
-}
-
-func wrapSyntax(err error) error {
-	var se *xml.SyntaxError
-	if errors.As(err, &se) {
-		return &Error{Line: se.Line, Msg: se.Msg, Err: err}
-	}
-	if errors.Is(err, etree.ErrMaxDepth) {
-		return &Error{Msg: fmt.Sprintf("elements nested deeper than %d", MaxDepth), Err: err}
-	}
-	if errors.Is(err, etree.ErrXML) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return &Error{Msg: "not well-formed (unbalanced or truncated element tags)", Err: err}
-	}
-	return &Error{Msg: err.Error(), Err: err}
-}
-
-func utf8Only(charset string, r io.Reader) (io.Reader, error) {
-	switch strings.ToLower(charset) {
-	case "utf-8", "utf8", "us-ascii", "ascii":
-		return r, nil
-	}
-	return nil, fmt.Errorf("encoding %q is not supported: SEOS messages are UTF-8", charset)
-}
-
-// checkProlog refuses a DOCTYPE before the parser sees it, so entity
-// declarations never reach encoding/xml and the error says what is wrong.
-func checkProlog(b []byte) error {
-	i := 0
-	for i < len(b) {
-		switch c := b[i]; {
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
-			i++
-		case bytes.HasPrefix(b[i:], []byte("<?")):
-			end := bytes.Index(b[i:], []byte("?>"))
-			if end < 0 {
-				return nil // the parser reports the truncation
-			}
-			i += end + 2
-		case bytes.HasPrefix(b[i:], []byte("<!--")):
-			end := bytes.Index(b[i+4:], []byte("-->"))
-			if end < 0 {
-				return nil
-			}
-			i += 4 + end + 3
-		case bytes.HasPrefix(b[i:], []byte("<!")):
-			return &Error{Line: 1 + bytes.Count(b[:i], []byte("\n")), Msg: ErrDoctype.Error(), Err: ErrDoctype}
-		default:
-			return nil
-		}
-	}
-	return nil
-}
-
-// check enforces what etree's raw-token reader lets through: a single root,
-// no directives, bound prefixes, unique attributes.
-func check(doc *etree.Document) error {
-	roots := 0
-	for _, tok := range doc.Child {
-		switch t := tok.(type) {
-		case *etree.Element:
-			roots++
-		case *etree.CharData:
-			if !t.IsWhitespace() {
-				return &Error{Msg: "text outside the root element"}
-			}
-		case *etree.Directive:
-			return &Error{Msg: ErrDoctype.Error(), Err: ErrDoctype}
-		}
-	}
-	switch {
-	case roots == 0:
-		return &Error{Msg: "no root element"}
-	case roots > 1:
-		return &Error{Msg: "more than one root element"}
-	}
-	return (&checker{bound: map[string][]string{"xml": {XMLNamespace}}}).element(doc.Root())
-}
+const XMLNamespace = xmltok.XMLNamespace
 
 // Limits on namespace declarations: real messages declare a handful per
 // element (some serialisers repeat xmlns on every element, hence the
@@ -147,114 +27,120 @@ const (
 	MaxNamespacesPerDocument = 65536
 )
 
-// checker walks the tree once, keeping the namespace bindings in scope as a
-// stack per prefix (push on declaration, pop on leaving the element), so
-// the walk stays linear however many declarations there are.
-type checker struct {
-	bound map[string][]string // prefix ("" = default) -> bindings, innermost last
-	decls int
+// Error is a document that is not acceptable XML.
+type Error = xmltok.Error
+
+// ErrDoctype is returned for any document type declaration.
+var ErrDoctype = xmltok.ErrDoctype
+
+// Limits are the default caps for documents read into a DOM.
+var Limits = xmltok.Limits{
+	MaxDepth:                MaxDepth,
+	MaxNamespacesPerElement: MaxNamespacesPerElement,
+	MaxNamespaces:           MaxNamespacesPerDocument,
 }
 
-func (c *checker) lookup(prefix string) (string, bool) {
-	b := c.bound[prefix]
-	if len(b) == 0 || b[len(b)-1] == "" {
-		return "", false
-	}
-	return b[len(b)-1], true
+// Parse reads one document. The input slice is not retained.
+func Parse(b []byte) (*etree.Document, error) {
+	return Build(xmltok.NewBytes(b, Limits))
 }
 
-func (c *checker) element(el *etree.Element) error {
-	var pushed []string
-	defer func() {
-		for _, p := range pushed {
-			c.bound[p] = c.bound[p][:len(c.bound[p])-1]
-		}
-	}()
-	bind := func(prefix, uri string) error {
-		c.decls++
-		if len(pushed) >= MaxNamespacesPerElement || c.decls > MaxNamespacesPerDocument {
-			return elementError(el, "too many namespace declarations")
-		}
-		c.bound[prefix] = append(c.bound[prefix], uri) // "" undeclares the default namespace
-		pushed = append(pushed, prefix)
-		return nil
-	}
-	for i := range el.Attr {
-		a := &el.Attr[i]
-		var err error
-		switch {
-		case a.Space == "" && a.Key == "xmlns":
-			if a.Value == XMLNamespace {
-				return elementError(el, "the XML namespace may not be the default namespace")
-			}
-			err = bind("", a.Value)
-		case a.Space == "xmlns":
-			switch {
-			case a.Key == "xmlns":
-				return elementError(el, "the xmlns prefix may not be declared")
-			case a.Value == "":
-				return elementError(el, fmt.Sprintf("prefix %q undeclared with an empty name (not allowed in XML 1.0)", a.Key))
-			case (a.Key == "xml") != (a.Value == XMLNamespace):
-				return elementError(el, "the xml prefix and the XML namespace belong only to each other")
-			}
-			err = bind(a.Key, a.Value)
+// Read reads one document from r within lim.
+func Read(r io.Reader, lim xmltok.Limits) (*etree.Document, error) {
+	return Build(xmltok.New(r, lim))
+}
+
+// Build reads what is left of tz's document into a DOM, the way etree
+// reads one: CDATA becomes plain text, comments and processing
+// instructions are kept.
+func Build(tz *xmltok.Tokenizer) (*etree.Document, error) {
+	doc := etree.NewDocument()
+	var b TreeBuilder
+	b.Reset(&doc.Element)
+	for {
+		tok, err := tz.Next()
+		if err == io.EOF {
+			return doc, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
+		b.Add(tok)
 	}
-	if el.Space == "xmlns" {
-		return elementError(el, "element names may not use the xmlns prefix")
-	}
-	if el.Space != "" {
-		if _, ok := c.lookup(el.Space); !ok {
-			return elementError(el, fmt.Sprintf("namespace prefix %q is not declared", el.Space))
-		}
-	}
-	if len(el.Attr) > 1 {
-		type name struct{ ns, local string }
-		seen := make(map[name]bool, len(el.Attr))
-		for _, a := range el.Attr {
-			n := name{local: a.Key}
-			switch a.Space {
-			case "":
-				if a.Key == "xmlns" {
-					n.ns = "xmlns:"
-				}
-			case "xmlns":
-				n.ns = "xmlns:"
-			default:
-				uri, ok := c.lookup(a.Space)
-				if !ok {
-					return elementError(el, fmt.Sprintf("attribute prefix %q is not declared", a.Space))
-				}
-				n.ns = uri
-			}
-			if seen[n] {
-				return elementError(el, fmt.Sprintf("attribute %q appears twice", a.FullKey()))
-			}
-			seen[n] = true
-		}
-	} else if len(el.Attr) == 1 {
-		if a := el.Attr[0]; a.Space != "" && a.Space != "xmlns" {
-			if _, ok := c.lookup(a.Space); !ok {
-				return elementError(el, fmt.Sprintf("attribute prefix %q is not declared", a.Space))
-			}
-		}
-	}
-	for _, tok := range el.Child {
-		switch t := tok.(type) {
-		case *etree.Element:
-			if err := c.element(t); err != nil {
-				return err
-			}
-		case *etree.Directive:
-			return elementError(el, "a declaration (<!...>) inside an element")
-		}
-	}
-	return nil
 }
 
-func elementError(el *etree.Element, msg string) error {
-	return &Error{Msg: fmt.Sprintf("<%s>: %s", el.FullTag(), msg)}
+// TreeBuilder adds tokens to a tree below a parent element.
+type TreeBuilder struct {
+	cur *etree.Element
+	// text holds the chunks of a text run until it ends: copied once each,
+	// joined once, never regrown (a long run must not cost its size again
+	// in discarded buffers).
+	text [][]byte
+	run  bool
+}
+
+// Reset makes parent the element new tokens go into.
+func (b *TreeBuilder) Reset(parent *etree.Element) {
+	b.cur, b.text, b.run = parent, nil, false
+}
+
+// Current is the element tokens go into now.
+func (b *TreeBuilder) Current() *etree.Element { return b.cur }
+
+// Add adds one token.
+func (b *TreeBuilder) Add(tok *xmltok.Token) {
+	switch tok.Kind {
+	case xmltok.StartElement:
+		el := etree.NewElement(tok.Name.Local)
+		el.Space = tok.Name.Prefix
+		for i := range tok.Attr {
+			a := &tok.Attr[i]
+			el.CreateAttr(qualified(a.Prefix, a.Local), a.Value)
+		}
+		b.cur.AddChild(el)
+		b.cur = el
+	case xmltok.EndElement:
+		b.cur = b.cur.Parent()
+	case xmltok.Text:
+		if tok.More || b.run {
+			if len(tok.Data) > 0 {
+				b.text = append(b.text, bytes.Clone(tok.Data))
+			}
+			b.run = tok.More
+			if tok.More {
+				return
+			}
+			var s strings.Builder
+			n := 0
+			for _, c := range b.text {
+				n += len(c)
+			}
+			s.Grow(n)
+			for _, c := range b.text {
+				s.Write(c)
+			}
+			AddText(b.cur, s.String())
+			b.text = nil
+			return
+		}
+		AddText(b.cur, string(tok.Data))
+	case xmltok.Comment:
+		b.cur.CreateComment(string(tok.Data))
+	case xmltok.ProcInst:
+		b.cur.CreateProcInst(tok.Name.Local, string(tok.Data))
+	}
+}
+
+// AddText appends text to el as etree's reader does, marking whitespace.
+func AddText(el *etree.Element, s string) *etree.CharData {
+	c := el.CreateText(s)
+	c.SetData(s) // sets the whitespace flag
+	return c
+}
+
+func qualified(prefix, local string) string {
+	if prefix == "" {
+		return local
+	}
+	return prefix + ":" + local
 }

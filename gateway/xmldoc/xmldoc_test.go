@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/beevik/etree"
 )
 
 func TestParseAccepts(t *testing.T) {
@@ -85,16 +87,25 @@ func TestParseRefuses(t *testing.T) {
 	}
 }
 
-func TestNormalizeAttrWhitespaceLeavesOtherMarkup(t *testing.T) {
-	in := "<!--\n--><?pi \n?><a x=\"\n\"><![CDATA[\n\"\n]]>\"\n</a>"
-	got := string(normalizeAttrWhitespace([]byte(in)))
-	want := "<!--\n--><?pi \n?><a x=\" \"><![CDATA[\n\"\n]]>\"\n</a>"
-	if got != want {
-		t.Errorf("got %q\nwant %q", got, want)
+// Attribute normalisation (XML 1.0 §3.3.3) touches attribute values only:
+// comments, PIs, CDATA and text keep their line ends.
+func TestAttributeNormalisationLeavesOtherMarkup(t *testing.T) {
+	doc, err := Parse([]byte("<!--\n--><?pi x\n?><a x=\"\n\"><![CDATA[\n\"\n]]>\"\n</a>"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	plain := []byte(`<a x="1">text</a>`)
-	if out := normalizeAttrWhitespace(plain); &out[0] != &plain[0] {
-		t.Error("unchanged input was copied")
+	if c, ok := doc.Child[0].(*etree.Comment); !ok || c.Data != "\n" {
+		t.Errorf("comment: %#v", doc.Child[0])
+	}
+	if p, ok := doc.Child[1].(*etree.ProcInst); !ok || p.Inst != "x\n" {
+		t.Errorf("PI: %#v", doc.Child[1])
+	}
+	a := doc.Root()
+	if v := a.SelectAttrValue("x", ""); v != " " {
+		t.Errorf("attribute %q, want one space", v)
+	}
+	if len(a.Child) != 2 || a.Child[0].(*etree.CharData).Data != "\n\"\n" || a.Child[1].(*etree.CharData).Data != "\"\n" {
+		t.Errorf("text: %#v", a.Child)
 	}
 }
 

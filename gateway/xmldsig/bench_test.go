@@ -2,14 +2,11 @@ package xmldsig
 
 import (
 	"fmt"
-	"runtime"
-	"runtime/metrics"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/testkit/peakheap"
 	"github.com/seosgw/seosgw/gateway/xmldoc"
 )
 
@@ -54,7 +51,7 @@ func BenchmarkVerify(b *testing.B) {
 			b.ReportAllocs()
 			var peak uint64
 			for i := 0; i < b.N; i++ {
-				pk := measurePeak(func() {
+				pk := peakheap.Measure(func() {
 					doc, err := xmldoc.Parse(signed)
 					if err != nil {
 						b.Fatal(err)
@@ -73,37 +70,9 @@ func BenchmarkVerify(b *testing.B) {
 	}
 }
 
-// measurePeak runs f and samples the live heap above the starting point
-// every 100µs; GC runs as usual, so this is the peak a server would see.
-func measurePeak(f func()) uint64 {
-	runtime.GC()
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(sample)
-	base := sample[0].Value.Uint64()
-	var peak atomic.Uint64
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		for !stop.Load() {
-			metrics.Read(s)
-			if v := s[0].Value.Uint64(); v > base && v-base > peak.Load() {
-				peak.Store(v - base)
-			}
-			time.Sleep(100 * time.Microsecond)
-		}
-	}()
-	f()
-	stop.Store(true)
-	wg.Wait()
-	return peak.Load()
-}
-
 func TestMeasurePeakSeesAllocations(t *testing.T) {
 	var keep []byte
-	pk := measurePeak(func() {
+	pk := peakheap.Measure(func() {
 		keep = make([]byte, 32<<20)
 		for i := range keep {
 			keep[i] = 1

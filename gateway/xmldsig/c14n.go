@@ -3,165 +3,334 @@ package xmldsig
 import (
 	"bufio"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/beevik/etree"
+	"github.com/seosgw/seosgw/gateway/xmldoc"
+	"github.com/seosgw/seosgw/gateway/xmltok"
 )
 
-// writeDocumentC14N streams the inclusive Canonical XML 1.0 form (without
-// comments) of the whole document minus the excluded element — the node-set
-// of Reference URI="" after the enveloped-signature transform — into w.
-// goxmldsig's canonicalizers return one []byte and copy the tree; for a
-// 10 MiB message that is two more copies, so the digest streams instead.
-// TestC14NMatchesGoxmldsig and FuzzC14N hold this to goxmldsig's output.
-func writeDocumentC14N(w io.Writer, doc *etree.Document, exclude *etree.Element) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	c := &c14n{w: bw, exclude: exclude}
-	seenRoot := false
-	for _, tok := range doc.Child {
-		switch t := tok.(type) {
-		case *etree.ProcInst:
-			if t.Target == "xml" {
-				continue // the XML declaration is not a node
+// A canonicalizer writes Canonical XML 1.0 without comments of a whole
+// document read as tokens, minus one excluded subtree (the node-set of
+// Reference URI="" after the enveloped-signature transform), in one pass:
+// nothing is held but the namespaces in scope. It writes several forms at
+// once (inclusive, exclusive), so that one read of a message serves
+// whichever the signature turns out to name; text, the bulk, is escaped
+// once for all. TestC14NMatchesGoxmldsigAndXmllint and FuzzC14N hold the
+// output to goxmldsig and libxml2.
+type canonicalizer struct {
+	outs     []*c14nOut
+	scope    []nsScope // in-scope bindings per open element, innermost last
+	skip     int       // depth of the excluded element while inside it
+	seenRoot bool
+	esc      []byte
+}
+
+// c14nOut is one canonical form and where it goes.
+type c14nOut struct {
+	w         *bufio.Writer
+	exclusive bool
+	prefixes  map[string]bool // exclusive: the InclusiveNamespaces PrefixList
+	// rendered is, per open output element, the bindings the nearest
+	// output ancestors rendered (exclusive only; inclusive renders what is
+	// in scope, so the scope stack serves).
+	rendered []nsScope
+}
+
+// nsScope maps prefixes to namespaces ("" the default; a "" value: no
+// default). Frames share their parent's map until they declare.
+type nsScope map[string]string
+
+func newC14NOut(w io.Writer, exclusive bool, prefixList string) *c14nOut {
+	o := &c14nOut{w: bufio.NewWriterSize(w, 32<<10), exclusive: exclusive}
+	if exclusive && prefixList != "" {
+		o.prefixes = map[string]bool{}
+		for _, p := range strings.Fields(prefixList) {
+			if p == "#default" {
+				p = ""
 			}
-			if seenRoot {
-				bw.WriteByte('\n')
-			}
-			c.procInst(t)
-			if !seenRoot {
-				bw.WriteByte('\n')
-			}
-		case *etree.Element:
-			seenRoot = true
-			c.element(t, nil)
+			o.prefixes[p] = true
 		}
 	}
-	return bw.Flush()
+	return o
 }
 
-type c14n struct {
-	w       *bufio.Writer
-	exclude *etree.Element
+func newCanonicalizer(outs ...*c14nOut) *canonicalizer {
+	return &canonicalizer{outs: outs}
 }
 
-// element writes e. rendered holds the namespace bindings the nearest
-// output ancestor put in scope (nil at the root).
-func (c *c14n) element(e *etree.Element, rendered map[string]string) {
-	if e == c.exclude {
+// flush writes out what the forms buffered.
+func (c *canonicalizer) flush() error {
+	for _, o := range c.outs {
+		if err := o.w.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// token adds a token; exclude (on a start element) leaves the element and
+// everything in it out.
+// plain is text inside the root that needs no escaping (base64 the
+// caller encoded), written as it is.
+func (c *canonicalizer) plain(b []byte) {
+	if c.skip > 0 {
 		return
 	}
-	type nsDecl struct{ prefix, uri string }
-	var decls []nsDecl
-	var attrs []etree.Attr
-	out := rendered
-	own := false
-	for _, a := range e.Attr {
-		var prefix string
-		switch {
-		case a.Space == "xmlns":
-			prefix = a.Key
-		case a.Space == "" && a.Key == "xmlns":
-			prefix = ""
-		default:
-			attrs = append(attrs, a)
-			continue
+	for _, o := range c.outs {
+		o.w.Write(b)
+	}
+}
+
+func (c *canonicalizer) token(tok *xmltok.Token, exclude bool) {
+	if c.skip > 0 {
+		switch tok.Kind {
+		case xmltok.StartElement:
+			c.skip++
+		case xmltok.EndElement:
+			c.skip--
 		}
-		if prefix == "xml" {
-			continue
+		return
+	}
+	switch tok.Kind {
+	case xmltok.StartElement:
+		if exclude {
+			c.skip = 1
+			return
 		}
-		prev, had := rendered[prefix]
-		if prefix == "" && a.Value == "" && (!had || prev == "") {
-			continue // xmlns="" only undoes a rendered default
+		c.start(tok)
+	case xmltok.EndElement:
+		c.end(tok)
+	case xmltok.Text:
+		if tok.Depth == 0 {
+			return // outside the root: not part of the node-set's output
 		}
-		if had && prev == a.Value {
-			continue // superfluous: the output parent has it already
+		text := tok.Data
+		if needsEscape(text) {
+			c.esc = appendEscapedText(c.esc[:0], text)
+			text = c.esc
 		}
-		decls = append(decls, nsDecl{prefix, a.Value})
-		if !own {
-			out, own = make(map[string]string, len(rendered)+1), true
-			for k, v := range rendered {
-				out[k] = v
+		for _, o := range c.outs {
+			o.w.Write(text)
+		}
+	case xmltok.ProcInst:
+		if tok.Name.Local == "xml" && tok.Depth == 0 {
+			return // the XML declaration is not a node
+		}
+		for _, o := range c.outs {
+			if tok.Depth == 0 && c.seenRoot {
+				o.w.WriteByte('\n')
+			}
+			o.w.WriteString("<?")
+			o.w.WriteString(tok.Name.Local)
+			if len(tok.Data) > 0 {
+				o.w.WriteByte(' ')
+				o.w.Write(tok.Data)
+			}
+			o.w.WriteString("?>")
+			if tok.Depth == 0 && !c.seenRoot {
+				o.w.WriteByte('\n')
 			}
 		}
-		out[prefix] = a.Value
 	}
-	sort.Slice(decls, func(i, j int) bool { return decls[i].prefix < decls[j].prefix })
+}
+
+type nsBinding struct{ prefix, uri string }
+
+func (c *canonicalizer) start(tok *xmltok.Token) {
+	c.seenRoot = true
+	var parent nsScope
+	if n := len(c.scope); n > 0 {
+		parent = c.scope[n-1]
+	}
+	sc := parent
+	var own []nsBinding // declarations on this element, in order
+	var attrs []xmltok.Attr
+	for i := range tok.Attr {
+		a := &tok.Attr[i]
+		if !a.IsNamespaceDecl() {
+			attrs = append(attrs, *a)
+			continue
+		}
+		p := a.DeclaredPrefix()
+		if p == "xml" {
+			continue // bound by definition; never rendered
+		}
+		own = append(own, nsBinding{p, a.Value})
+	}
+	if len(own) > 0 {
+		sc = make(nsScope, len(parent)+len(own))
+		for k, v := range parent {
+			sc[k] = v
+		}
+		for _, d := range own {
+			sc[d.prefix] = d.uri
+		}
+	}
+	c.scope = append(c.scope, sc)
 	if len(attrs) > 1 {
 		sort.Slice(attrs, func(i, j int) bool {
-			ni, nj := attrNS(e, attrs[i]), attrNS(e, attrs[j])
+			ni, nj := attrSortNS(&attrs[i]), attrSortNS(&attrs[j])
 			if ni != nj {
 				return ni < nj
 			}
-			return attrs[i].Key < attrs[j].Key
+			return attrs[i].Local < attrs[j].Local
 		})
 	}
-	w := c.w
-	w.WriteByte('<')
-	writeQName(w, e.Space, e.Tag)
-	for _, d := range decls {
-		if d.prefix == "" {
-			w.WriteString(` xmlns="`)
+	for _, o := range c.outs {
+		var decls []nsBinding
+		if o.exclusive {
+			decls = o.exclusiveDecls(tok, sc, own)
 		} else {
-			w.WriteString(" xmlns:")
-			w.WriteString(d.prefix)
+			decls = inclusiveDecls(parent, own)
+		}
+		w := o.w
+		w.WriteByte('<')
+		writeQName(w, tok.Name.Prefix, tok.Name.Local)
+		for _, d := range decls {
+			if d.prefix == "" {
+				w.WriteString(` xmlns="`)
+			} else {
+				w.WriteString(" xmlns:")
+				w.WriteString(d.prefix)
+				w.WriteString(`="`)
+			}
+			writeEscapedAttr(w, d.uri)
+			w.WriteByte('"')
+		}
+		for _, a := range attrs {
+			w.WriteByte(' ')
+			writeQName(w, a.Prefix, a.Local)
 			w.WriteString(`="`)
+			writeEscapedAttr(w, a.Value)
+			w.WriteByte('"')
 		}
-		escapeAttr(w, d.uri)
-		w.WriteByte('"')
+		w.WriteByte('>')
 	}
-	for _, a := range attrs {
-		w.WriteByte(' ')
-		writeQName(w, a.Space, a.Key)
-		w.WriteString(`="`)
-		escapeAttr(w, a.Value)
-		w.WriteByte('"')
-	}
-	w.WriteByte('>')
-	for _, tok := range e.Child {
-		switch t := tok.(type) {
-		case *etree.Element:
-			c.element(t, out)
-		case *etree.CharData:
-			escapeText(w, t.Data)
-		case *etree.ProcInst:
-			c.procInst(t)
-		}
-	}
-	w.WriteString("</")
-	writeQName(w, e.Space, e.Tag)
-	w.WriteByte('>')
 }
 
-func attrNS(e *etree.Element, a etree.Attr) string {
-	switch a.Space {
+// inclusiveDecls are the element's declarations that change what its
+// parent has in scope (all ancestors are output in a whole-document
+// node-set, so what they rendered is what is in scope).
+func inclusiveDecls(parent nsScope, own []nsBinding) []nsBinding {
+	var out []nsBinding
+	for _, d := range own {
+		prev, had := parent[d.prefix]
+		if d.prefix == "" && d.uri == "" && (!had || prev == "") {
+			continue // xmlns="" only undoes a rendered default
+		}
+		if had && prev == d.uri {
+			continue
+		}
+		out = append(out, d)
+	}
+	// A prefix declared twice on one element is refused by the reader.
+	sort.Slice(out, func(i, j int) bool { return out[i].prefix < out[j].prefix })
+	return out
+}
+
+// exclusiveDecls renders the namespaces the element visibly uses (its own
+// prefix or the default, its attributes' prefixes) and those of the
+// PrefixList it declares, where the nearest output ancestors did not
+// render the same binding (Exclusive XML Canonicalization §3).
+func (o *c14nOut) exclusiveDecls(tok *xmltok.Token, sc nsScope, own []nsBinding) []nsBinding {
+	var rendered nsScope
+	if n := len(o.rendered); n > 0 {
+		rendered = o.rendered[n-1]
+	}
+	used := []string{tok.Name.Prefix}
+	for i := range tok.Attr {
+		a := &tok.Attr[i]
+		if !a.IsNamespaceDecl() && a.Prefix != "" && a.Prefix != "xml" {
+			used = append(used, a.Prefix)
+		}
+	}
+	for _, d := range own {
+		if o.prefixes[d.prefix] {
+			used = append(used, d.prefix)
+		}
+	}
+	var out []nsBinding
+	next, copied := rendered, false
+	for _, p := range used {
+		if p == "xml" || slices.ContainsFunc(out, func(d nsBinding) bool { return d.prefix == p }) {
+			continue
+		}
+		uri := sc[p]
+		prev, had := rendered[p]
+		if p == "" && uri == "" && (!had || prev == "") {
+			continue
+		}
+		if had && prev == uri {
+			continue
+		}
+		out = append(out, nsBinding{p, uri})
+		if !copied {
+			next, copied = make(nsScope, len(rendered)+1), true
+			for k, v := range rendered {
+				next[k] = v
+			}
+		}
+		next[p] = uri
+	}
+	o.rendered = append(o.rendered, next)
+	sort.Slice(out, func(i, j int) bool { return out[i].prefix < out[j].prefix })
+	return out
+}
+
+func (c *canonicalizer) end(tok *xmltok.Token) {
+	c.scope = c.scope[:len(c.scope)-1]
+	for _, o := range c.outs {
+		if o.exclusive {
+			o.rendered = o.rendered[:len(o.rendered)-1]
+		}
+		o.w.WriteString("</")
+		writeQName(o.w, tok.Name.Prefix, tok.Name.Local)
+		o.w.WriteByte('>')
+	}
+}
+
+// attrSortNS is the namespace an attribute sorts by: C14N orders
+// attributes by namespace URI, then local name.
+func attrSortNS(a *xmltok.Attr) string {
+	switch a.Prefix {
 	case "":
 		return ""
-	case "xml": // bound by definition; etree only finds declared prefixes
-		return "http://www.w3.org/XML/1998/namespace"
+	case "xml":
+		return xmltok.XMLNamespace
 	}
-	return a.NamespaceURI()
+	return a.Space
 }
 
-func (c *c14n) procInst(p *etree.ProcInst) {
-	c.w.WriteString("<?")
-	c.w.WriteString(p.Target)
-	if p.Inst != "" {
-		c.w.WriteByte(' ')
-		c.w.WriteString(p.Inst)
-	}
-	c.w.WriteString("?>")
-}
-
-func writeQName(w *bufio.Writer, space, local string) {
-	if space != "" {
-		w.WriteString(space)
+func writeQName(w *bufio.Writer, prefix, local string) {
+	if prefix != "" {
+		w.WriteString(prefix)
 		w.WriteByte(':')
 	}
 	w.WriteString(local)
 }
 
-func escapeText(w *bufio.Writer, s string) {
+// c14nText marks the bytes canonical text keeps as they are.
+var c14nText [256]bool
+
+func init() {
+	for c := range c14nText {
+		c14nText[c] = c != '&' && c != '<' && c != '>' && c != '\r'
+	}
+}
+
+func needsEscape(s []byte) bool {
+	for _, c := range s {
+		if !c14nText[c] {
+			return true
+		}
+	}
+	return false
+}
+
+func appendEscapedText(out, s []byte) []byte {
 	last := 0
 	for i := 0; i < len(s); i++ {
 		var esc string
@@ -177,14 +346,14 @@ func escapeText(w *bufio.Writer, s string) {
 		default:
 			continue
 		}
-		w.WriteString(s[last:i])
-		w.WriteString(esc)
+		out = append(out, s[last:i]...)
+		out = append(out, esc...)
 		last = i + 1
 	}
-	w.WriteString(s[last:])
+	return append(out, s[last:]...)
 }
 
-func escapeAttr(w *bufio.Writer, s string) {
+func writeEscapedAttr(w *bufio.Writer, s string) {
 	if !strings.ContainsAny(s, "&<\"\t\n\r") {
 		w.WriteString(s)
 		return
@@ -207,4 +376,22 @@ func escapeAttr(w *bufio.Writer, s string) {
 			w.WriteByte(s[i])
 		}
 	}
+}
+
+// writeDocumentC14N writes the inclusive canonical form of doc minus the
+// exclude element (nil: the whole document) to w.
+func writeDocumentC14N(w io.Writer, doc *etree.Document, exclude *etree.Element) error {
+	return writeC14N(w, doc, exclude, false, "")
+}
+
+func writeC14N(w io.Writer, doc *etree.Document, exclude *etree.Element, exclusive bool, prefixList string) error {
+	c := newCanonicalizer(newC14NOut(w, exclusive, prefixList))
+	err := xmldoc.Walk(doc, func(tok *xmltok.Token, el *etree.Element) error {
+		c.token(tok, exclude != nil && el == exclude && tok.Kind == xmltok.StartElement)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.flush()
 }

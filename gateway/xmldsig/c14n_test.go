@@ -70,6 +70,53 @@ func TestC14NMatchesGoxmldsigAndXmllint(t *testing.T) {
 	}
 }
 
+// TestExclusiveC14NMatchesXmllint holds the exclusive form (Java peers
+// sign with it) to libxml2's, and to goxmldsig's where that one can
+// read the document.
+func TestExclusiveC14NMatchesXmllint(t *testing.T) {
+	xmllint := extools.Require(t, "xmllint")
+	cases := map[string]string{
+		"unused root declarations": `<ns2:Message xmlns:ns2="urn:m" xmlns:ns3="urn:d"><ns2:H>x</ns2:H><ns3:S><ns3:I/></ns3:S></ns2:Message>`,
+		"attribute prefixes":       `<a xmlns="urn:a" xmlns:p="urn:p" xmlns:q="urn:q"><b p:x="1"><c q:y="2" p:z="3"/></b></a>`,
+		"redeclared":               `<p:a xmlns:p="urn:1"><p:b xmlns:p="urn:2"><p:c xmlns:p="urn:1"/></p:b></p:a>`,
+	}
+	for name, in := range c14nCases {
+		cases[name] = in
+	}
+	for name, in := range cases {
+		if in == "" {
+			in = string(message(t, 100))
+		}
+		t.Run(name, func(t *testing.T) {
+			doc, err := xmldoc.Parse([]byte(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ours bytes.Buffer
+			if err := writeC14N(&ours, doc, nil, true, ""); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(in, "<!--") {
+				r := extools.Run(t, nil, xmllint, "--exc-c14n", writeTemp(t, "in.xml", []byte(in)))
+				if !r.OK() {
+					t.Fatalf("xmllint --exc-c14n: %s", r.Stderr)
+				}
+				if ours.String() != r.Stdout {
+					t.Errorf("libxml2 differs:\nours    %q\nlibxml2 %q", ours.String(), r.Stdout)
+				}
+			}
+			// goxmldsig keeps a needless xmlns="" (libxml2 and the
+			// specification drop it) and orders prefixed attributes by prefix.
+			if theirs, err := dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("").Canonicalize(doc.Root().Copy()); err == nil &&
+				!strings.Contains(in, ":y=") && !strings.Contains(in, ":x=") && !strings.Contains(in, `xmlns=""`) {
+				if ours.String() != string(theirs) {
+					t.Errorf("goxmldsig differs:\nours   %q\ntheirs %q", ours.String(), theirs)
+				}
+			}
+		})
+	}
+}
+
 // Processing instructions outside the root belong to the URI="" node-set;
 // goxmldsig canonicalises elements only, so here libxml2 is the reference.
 func TestC14NDocumentLevelPIs(t *testing.T) {
@@ -122,6 +169,23 @@ func FuzzC14N(f *testing.F) {
 		}
 		if ours.String() != string(theirs) {
 			t.Fatalf("differs from goxmldsig:\nin     %q\nours   %q\ntheirs %q", in, ours.String(), theirs)
+		}
+		// goxmldsig's exclusive form orders prefixed attributes by prefix,
+		// not namespace, and keeps a needless xmlns="": compare only
+		// where neither occurs.
+		for _, a := range doc.FindElements("//*") {
+			for _, at := range a.Attr {
+				if at.Space != "" && at.Space != "xmlns" || at.Space == "" && at.Key == "xmlns" && at.Value == "" {
+					return
+				}
+			}
+		}
+		var exc bytes.Buffer
+		if err := writeC14N(&exc, doc, nil, true, ""); err != nil {
+			t.Fatal(err)
+		}
+		if theirs, err := dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("").Canonicalize(doc.Root().Copy()); err == nil && exc.String() != string(theirs) {
+			t.Fatalf("exclusive form differs from goxmldsig:\nin     %q\nours   %q\ntheirs %q", in, exc.String(), theirs)
 		}
 	})
 }

@@ -1,6 +1,8 @@
 package xmldsig
 
 import (
+	"bytes"
+	"io"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/xmldoc"
+	"github.com/seosgw/seosgw/gateway/xmltok"
 )
 
 // testPKI is one authority and two participants, made once per test binary.
@@ -121,13 +124,52 @@ func signBytes(t testing.TB, s *Signer, b []byte) []byte {
 	return out
 }
 
+// verifyBytes verifies a message both ways, from its DOM and as a stream
+// of tokens read once, and fails the test when the two disagree.
 func verifyBytes(t testing.TB, b []byte) (*Result, error) {
 	t.Helper()
 	doc, err := xmldoc.Parse(b)
 	if err != nil {
 		return nil, err
 	}
-	return Verify(doc, Options{})
+	res, err := Verify(doc, Options{})
+	sres, serr := verifyStreamed(b)
+	switch {
+	case (err == nil) != (serr == nil):
+		t.Fatalf("DOM verdict %v, streamed verdict %v", err, serr)
+	case err != nil && err.Error() != serr.Error():
+		t.Fatalf("DOM error %q, streamed error %q", err, serr)
+	case err == nil && (!res.Cert.Equal(sres.Cert) || res.DigestMethod != sres.DigestMethod):
+		t.Fatal("DOM and streamed results differ")
+	}
+	rres, rerr := VerifyReader(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }, Options{})
+	if (err == nil) != (rerr == nil) || err != nil && err.Error() != rerr.Error() || err == nil && !rres.Cert.Equal(res.Cert) {
+		t.Fatalf("DOM verdict %v, VerifyReader's %v", err, rerr)
+	}
+	return res, err
+}
+
+// verifyStreamed reads b once through a Digester, keeping a tree beside it
+// as the message reader does, and verifies; a second read serves digests
+// the single pass does not compute.
+func verifyStreamed(b []byte) (*Result, error) {
+	each := func(f func(*xmltok.Token)) error { return xmltok.NewBytes(b, xmltok.Limits{}).Each(f) }
+	d := NewDigester()
+	doc := etree.NewDocument()
+	var tb xmldoc.TreeBuilder
+	tb.Reset(&doc.Element)
+	var sig *etree.Element
+	err := each(func(tok *xmltok.Token) {
+		d.Token(tok)
+		tb.Add(tok)
+		if tok.Kind == xmltok.StartElement && tok.Depth == 2 && sig == nil && tok.Name.Local == "Signature" && tok.Name.Space == Namespace {
+			sig = tb.Current()
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return VerifyDigested(d, sig, Options{Reread: each})
 }
 
 func writeTemp(t testing.TB, name string, b []byte) string {

@@ -1,6 +1,7 @@
 package xmldsig
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -8,10 +9,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/xmldoc"
+	"github.com/seosgw/seosgw/gateway/xmltok"
 )
 
 // maxSchemaSerialDigits is the longest xsd:integer libxml2 validates (24
@@ -33,6 +37,21 @@ type Signer struct {
 // KeyInfo with the certificate and its issuer/serial, in the default
 // namespace and without whitespace, as .NET verifiers need.
 func (s *Signer) Sign(doc *etree.Document) error {
+	if err := s.check(doc); err != nil {
+		return err
+	}
+	_, _, hash := s.Hash.algorithms()
+	h := hash.New()
+	if err := writeDocumentC14N(h, doc, nil); err != nil {
+		return fmt.Errorf("sign: canonicalise: %w", err)
+	}
+	_, err := s.appendSignature(doc, h.Sum(nil))
+	return err
+}
+
+// check refuses what cannot be signed: no root, a key that is not RSA or
+// not the certificate's, a document signed already.
+func (s *Signer) check(doc *etree.Document) error {
 	root := doc.Root()
 	if root == nil {
 		return errors.New("sign: document has no root element")
@@ -48,14 +67,14 @@ func (s *Signer) Sign(doc *etree.Document) error {
 			return errors.New("sign: the message is already signed")
 		}
 	}
+	return nil
+}
+
+// appendSignature adds the Signature over a document whose canonical
+// form hashes to digest, as the root's last child.
+func (s *Signer) appendSignature(doc *etree.Document, digest []byte) (*etree.Element, error) {
+	root := doc.Root()
 	sigAlg, digAlg, hash := s.Hash.algorithms()
-
-	h := hash.New()
-	if err := writeDocumentC14N(h, doc, nil); err != nil {
-		return fmt.Errorf("sign: canonicalise: %w", err)
-	}
-	digest := h.Sum(nil)
-
 	sig := root.CreateElement("Signature")
 	sig.CreateAttr("xmlns", Namespace)
 	si := sig.CreateElement("SignedInfo")
@@ -70,14 +89,14 @@ func (s *Signer) Sign(doc *etree.Document) error {
 	canonical, err := dsig.MakeC14N10RecCanonicalizer().Canonicalize(si)
 	if err != nil {
 		root.RemoveChild(sig)
-		return fmt.Errorf("sign: canonicalise SignedInfo: %w", err)
+		return nil, fmt.Errorf("sign: canonicalise SignedInfo: %w", err)
 	}
 	sh := hash.New()
 	sh.Write(canonical)
 	value, err := s.Key.Sign(rand.Reader, sh.Sum(nil), hash)
 	if err != nil {
 		root.RemoveChild(sig)
-		return fmt.Errorf("sign: %w", err)
+		return nil, fmt.Errorf("sign: %w", err)
 	}
 	sig.CreateElement("SignatureValue").SetText(base64.StdEncoding.EncodeToString(value))
 	x509Data := sig.CreateElement("KeyInfo").CreateElement("X509Data")
@@ -87,7 +106,7 @@ func (s *Signer) Sign(doc *etree.Document) error {
 		is.CreateElement("X509SerialNumber").SetText(serial)
 	}
 	x509Data.CreateElement("X509Certificate").SetText(base64.StdEncoding.EncodeToString(s.Cert.Raw))
-	return nil
+	return sig, nil
 }
 
 func publicKeysEqual(a, b crypto.PublicKey) bool {
@@ -106,4 +125,99 @@ func (s *Signer) SignMessage(m *seos.Message) ([]byte, error) {
 		return nil, err
 	}
 	return seos.WriteCompact(doc)
+}
+
+// Opener opens an attachment body kept outside the message.
+type Opener func(*seos.StoredBody) (io.ReadCloser, error)
+
+// WriteSigned writes m compactly to out with its signature, in one pass:
+// the message's tree (attachment bodies left out, seos.Message.Tree) is
+// walked, each body streamed from where it is kept (open), base64-encoded
+// as it goes, and the digest computed from the very tokens written. The
+// Signature is the root's last child, so it can follow. Nothing of an
+// attachment is held but a chunk. The bytes are those SignMessage writes.
+func (s *Signer) WriteSigned(out io.Writer, m *seos.Message, open Opener) error {
+	doc, pending, err := m.Tree()
+	if err != nil {
+		return err
+	}
+	if err := s.check(doc); err != nil {
+		return err
+	}
+	bodies := make(map[*etree.Element]*seos.Attachment, len(pending))
+	for _, p := range pending {
+		bodies[p.El] = p.Attachment
+	}
+	_, _, hash := s.Hash.algorithms()
+	h := hash.New()
+	c := newCanonicalizer(newC14NOut(h, false, ""))
+	xw := xmldoc.NewWriter(out)
+	root := doc.Root()
+	var rootEnd xmltok.Token
+	err = xmldoc.Walk(doc, func(tok *xmltok.Token, el *etree.Element) error {
+		if el == root && tok.Kind == xmltok.EndElement {
+			c.token(tok, false) // the signature goes before it in the bytes
+			rootEnd = *tok
+			return nil
+		}
+		c.token(tok, false)
+		xw.Token(tok)
+		if a := bodies[el]; a != nil && tok.Kind == xmltok.StartElement {
+			return streamBody(a, open, func(b []byte) { c.plain(b); xw.Plain(b) })
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := c.flush(); err != nil {
+		return err
+	}
+	sig, err := s.appendSignature(doc, h.Sum(nil))
+	if err != nil {
+		return err
+	}
+	if err := xmldoc.WalkElement(sig, func(tok *xmltok.Token, _ *etree.Element) error { xw.Token(tok); return nil }); err != nil {
+		return err
+	}
+	xw.Token(&rootEnd)
+	return xw.Flush()
+}
+
+// streamBody feeds an attachment body, base64-encoded, in chunks: text
+// that needs no escaping.
+func streamBody(a *seos.Attachment, open Opener, emit func([]byte)) error {
+	var r io.Reader
+	if a.Stored.Blob == "" {
+		r = bytes.NewReader(a.Stored.Data)
+	} else {
+		rc, err := open(a.Stored)
+		if err != nil {
+			return fmt.Errorf("attachment %s: %w", a.FileName, err)
+		}
+		defer rc.Close()
+		r = rc
+	}
+	const raw = 48 << 10 // whole base64 quanta: chunks encode on their own
+	in := make([]byte, raw)
+	enc := make([]byte, base64.StdEncoding.EncodedLen(raw))
+	var n int64
+	for {
+		k, err := io.ReadFull(r, in)
+		if k > 0 {
+			n += int64(k)
+			base64.StdEncoding.Encode(enc, in[:k])
+			emit(enc[:base64.StdEncoding.EncodedLen(k)])
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("attachment %s: %w", a.FileName, err)
+		}
+	}
+	if n != a.Stored.Size {
+		return fmt.Errorf("attachment %s: %d bytes where %d were stored", a.FileName, n, a.Stored.Size)
+	}
+	return nil
 }

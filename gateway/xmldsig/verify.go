@@ -15,6 +15,8 @@ import (
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/russellhaering/goxmldsig/etreeutils"
+	"github.com/seosgw/seosgw/gateway/xmldoc"
+	"github.com/seosgw/seosgw/gateway/xmltok"
 )
 
 // Kind classifies verification failures for callers and metrics.
@@ -57,6 +59,11 @@ type Result struct {
 type Options struct {
 	// Now is the instant the certificate must be valid at; nil means time.Now.
 	Now func() time.Time
+	// Reread, for VerifyDigested, reads the message again and passes each
+	// token to f; it is called only when the signature names a digest the
+	// single pass did not compute (SHA-512, an InclusiveNamespaces list).
+	// Without it such a signature cannot be checked.
+	Reread func(f func(*xmltok.Token)) error
 }
 
 // seosNS is the message namespace; the author's signature sits in its Document.
@@ -68,12 +75,40 @@ const seosNS = "http://schemas.egov.bg/messaging/v1"
 // at opts.Now (copies of it may repeat, as the deployed .NET node writes
 // them). It never searches the document for "a" signature.
 func Verify(doc *etree.Document, opts Options) (*Result, error) {
-	root := doc.Root()
-	if root == nil {
+	if doc.Root() == nil {
 		return nil, fail(KindMissing, "document has no root element")
 	}
-	sig, err := messageSignature(root)
-	if err != nil {
+	// The structure first, with no digest; then the one digest the
+	// signature names.
+	d := newDigester()
+	var sig *etree.Element
+	walk := func(d *Digester) func(*xmltok.Token, *etree.Element) error {
+		return func(tok *xmltok.Token, el *etree.Element) error {
+			if tok.Kind == xmltok.StartElement && tok.Depth == 2 && sig == nil && el.Tag == "Signature" && tok.Name.Space == Namespace {
+				sig = el
+			}
+			d.Token(tok)
+			return nil
+		}
+	}
+	if err := xmldoc.Walk(doc, walk(d)); err != nil {
+		return nil, err
+	}
+	opts.Reread = func(f func(*xmltok.Token)) error {
+		return xmldoc.Walk(doc, func(tok *xmltok.Token, _ *etree.Element) error { f(tok); return nil })
+	}
+	return VerifyDigested(d, sig, opts)
+}
+
+// VerifyDigested checks a message whose tokens went through d, with sig
+// its root's ds:Signature element (from a small tree kept while reading:
+// its ancestors and their namespace declarations must be there, as
+// SignedInfo's canonical form depends on them).
+func VerifyDigested(d *Digester, sig *etree.Element, opts Options) (*Result, error) {
+	if err := d.finish(); err != nil {
+		return nil, err
+	}
+	if err := d.wrapping(); err != nil {
 		return nil, err
 	}
 	p, err := readProfile(sig)
@@ -91,10 +126,20 @@ func Verify(doc *etree.Document, opts Options) (*Result, error) {
 		return nil, fail(KindCertificate, "certificate (serial %X) expired at %s, and it is %s here (clock skew, if that looks wrong)",
 			p.cert.SerialNumber, p.cert.NotAfter.UTC().Format(time.RFC3339), t.UTC().Format(time.RFC3339))
 	}
-
-	digest, err := p.digestDocument(doc, sig)
-	if err != nil {
-		return nil, err
+	key := digestKey{exclusive: p.refC14N == ExcC14N10, prefixList: p.refPrefixes, hash: p.digestHash}
+	digest := d.sum(key)
+	if digest == nil {
+		if opts.Reread == nil {
+			return nil, fail(KindAlgorithm, "the digest (%s) cannot be computed for this message", p.digestMethod)
+		}
+		again := newDigester(key)
+		if err := opts.Reread(again.Token); err != nil {
+			return nil, err
+		}
+		if err := again.finish(); err != nil {
+			return nil, err
+		}
+		digest = again.sum(key)
 	}
 	if subtle.ConstantTimeCompare(digest, p.digestValue) != 1 {
 		return nil, fail(KindDigest, "digest mismatch: the signed message was changed after signing")
@@ -109,76 +154,6 @@ func Verify(doc *etree.Document, opts Options) (*Result, error) {
 		return nil, fail(KindSignature, "SignatureValue does not verify with the certificate's key (serial %X)", p.cert.SerialNumber)
 	}
 	return &Result{Cert: p.cert, SignatureMethod: p.sigMethod, DigestMethod: p.digestMethod, Canonicalization: p.c14nMethod}, nil
-}
-
-// messageSignature finds the root's signature and refuses any other
-// ds:Signature but the author's one inside Document: a document-wide search
-// (as the known .NET node does) would be open to signature wrapping.
-func messageSignature(root *etree.Element) (*etree.Element, error) {
-	var found *etree.Element
-	kids := root.ChildElements()
-	for i, k := range kids {
-		if !isDS(k, "Signature") {
-			continue
-		}
-		if found != nil {
-			return nil, fail(KindWrapping, "more than one Signature on the message")
-		}
-		if i != len(kids)-1 {
-			return nil, fail(KindWrapping, "the message Signature must be the last child of %s", root.Tag)
-		}
-		found = k
-	}
-	if found == nil {
-		return nil, fail(KindMissing, "the message is not signed (no Signature child of %s)", root.Tag)
-	}
-	var stray *etree.Element
-	var walk func(e *etree.Element)
-	walk = func(e *etree.Element) {
-		for _, k := range e.ChildElements() {
-			if stray != nil {
-				return
-			}
-			if k == found {
-				walkInside(k, &stray)
-				continue
-			}
-			if isDS(k, "Signature") && !isAuthorSignature(root, k) {
-				stray = k
-				return
-			}
-			walk(k)
-		}
-	}
-	walk(root)
-	if stray != nil {
-		return nil, fail(KindWrapping, "unexpected Signature element at %s", stray.GetPath())
-	}
-	return found, nil
-}
-
-// walkInside looks for nested signatures inside the message signature.
-func walkInside(e *etree.Element, stray **etree.Element) {
-	for _, k := range e.ChildElements() {
-		if isDS(k, "Signature") {
-			*stray = k
-			return
-		}
-		walkInside(k, stray)
-	}
-}
-
-// isAuthorSignature accepts a Signature at
-// /Message/Body/DocumentRegistrationRequest/Document/Signature only.
-func isAuthorSignature(root, s *etree.Element) bool {
-	e := s
-	for _, name := range []string{"Document", "DocumentRegistrationRequest", "Body"} {
-		e = e.Parent()
-		if e == nil || e.Tag != name || e.NamespaceURI() != seosNS {
-			return false
-		}
-	}
-	return e.Parent() == root
 }
 
 func isDS(e *etree.Element, local string) bool {
@@ -412,31 +387,6 @@ func checkIssuerSerial(s *etree.Element, cert *x509.Certificate) error {
 		return fail(KindCertificate, "X509IssuerSerial names another certificate: issuer %.120q, but the certificate's issuer is %q", issuer, cert.Issuer.String())
 	}
 	return nil
-}
-
-// digestDocument hashes the document minus the signature, canonicalised as
-// the reference says (inclusive C14N when it names none).
-func (p *profile) digestDocument(doc *etree.Document, sig *etree.Element) ([]byte, error) {
-	h := p.digestHash.New()
-	if p.refC14N == ExcC14N10 {
-		// Rare in SEOS; goxmldsig's exclusive canonicalizer works on a copy.
-		root := doc.Root().Copy()
-		for _, k := range root.ChildElements() {
-			if isDS(k, "Signature") {
-				root.RemoveChild(k)
-			}
-		}
-		b, err := dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList(p.refPrefixes).Canonicalize(root)
-		if err != nil {
-			return nil, fail(KindShape, "exclusive canonicalization: %v", err)
-		}
-		h.Write(b)
-		return h.Sum(nil), nil
-	}
-	if err := writeDocumentC14N(h, doc, sig); err != nil {
-		return nil, err
-	}
-	return h.Sum(nil), nil
 }
 
 func (p *profile) canonicalSignedInfo() ([]byte, error) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/inbound"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/msglog"
@@ -31,9 +32,10 @@ import (
 // participant sends is judged as any seosgw node would judge it, answered
 // with signed replies, and kept.
 type listener struct {
-	db   *sql.DB
-	srv  *http.Server
-	done chan error
+	db    *sql.DB
+	files *blob.Store
+	srv   *http.Server
+	done  chan error
 }
 
 // maxListenBytes bounds a message the participant sends the harness.
@@ -56,7 +58,13 @@ func (s *suite) startListener(ctx context.Context) error {
 		db.Close()
 		return err
 	}
+	files, err := blob.Open(filepath.Join(s.dir, "harness.files"))
+	if err != nil {
+		db.Close()
+		return err
+	}
 	p := &inbound.Pipeline{
+		Files:           files,
 		Self:            s.self,
 		Dir:             joiningDirectory{Cache: cache, guid: s.target.GUID},
 		Policy:          register.Policy{SelfGUID: s.self.GUID},
@@ -69,7 +77,7 @@ func (s *suite) startListener(ctx context.Context) error {
 		Metrics:         inbound.NewMetrics(reg),
 	}
 	u, _ := url.Parse(cfg.Listen.PublicURL)
-	h := inbound.NewHandler(p, u.Path, cfg.Listen.PublicURL, 8, s.log)
+	h := inbound.NewHandler(p, u.Path, cfg.Listen.PublicURL, inbound.Limits{MaxConcurrent: 8}, s.log)
 	ln, err := net.Listen("tcp", cfg.Listen.Address)
 	if err != nil {
 		db.Close()
@@ -77,7 +85,7 @@ func (s *suite) startListener(ctx context.Context) error {
 	}
 	srv := inbound.NewServer(cfg.Listen.Address, tr.ServerTLS(s.harness), h,
 		inbound.Timeouts{Read: 2 * time.Minute, Write: 2 * time.Minute, Idle: 2 * time.Minute}, s.log)
-	l := &listener{db: db, srv: srv, done: make(chan error, 1)}
+	l := &listener{db: db, files: files, srv: srv, done: make(chan error, 1)}
 	go func() { l.done <- srv.Serve(tls.NewListener(ln, srv.TLSConfig)) }()
 	s.listener = l
 	s.log.Info("listening", "address", ln.Addr().String(), "public_url", cfg.Listen.PublicURL)
@@ -424,7 +432,7 @@ func (m incomingMessage) unattributed() bool { return m.entry.MessageType == "" 
 // incoming lists what the participant sent the listener during this run,
 // with the listener's answers, from the message log.
 func (s *suite) incoming(ctx context.Context) []incomingMessage {
-	l := &msglog.Log{DB: s.db()}
+	l := &msglog.Log{DB: s.db(), Files: s.listener.files}
 	entries, err := l.List(ctx, msglog.Filter{Direction: msglog.In, Since: s.rep.StartedAt, Limit: 1000})
 	if err != nil {
 		return nil
@@ -437,6 +445,9 @@ func (s *suite) incoming(ctx context.Context) []incomingMessage {
 		}
 		full, err := l.Get(ctx, e.ID)
 		if err != nil {
+			continue
+		}
+		if full.Raw, err = l.RawBytes(full); err != nil {
 			continue
 		}
 		lang := s.lang

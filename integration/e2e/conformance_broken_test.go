@@ -170,7 +170,7 @@ func startBrokenEndpoint(t *testing.T, e *confEnv) *brokenEndpoint {
 	ep.signer = &xmldsig.Signer{Key: e.target.id.Key, Cert: e.target.id.Cert}
 	p := &inbound.Pipeline{Self: ep.self, Dir: flawDirectory{ep.cache, ep}, Policy: register.Policy{SelfGUID: ep.self.GUID, TestParticipantGUID: e.harness.entity.GUID},
 		Identity: e.target.id, DB: db, Clock: clock.System, Skew: 10 * time.Minute, MaxMessageBytes: 64 << 20, Log: log, Metrics: inbound.NewMetrics(reg)}
-	ep.inner = inbound.NewHandler(p, "/seos/endpoint", ep.url, 8, log)
+	ep.inner = inbound.NewHandler(p, "/seos/endpoint", ep.url, inbound.Limits{MaxConcurrent: 8}, log)
 	tr, err := trust.New(e.tp.CACert, nil, false, clock.System, log, trust.NewMetrics(reg))
 	if err != nil {
 		t.Fatal(err)

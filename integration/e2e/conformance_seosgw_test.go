@@ -186,7 +186,7 @@ func nodeInboxID(t *testing.T, c *ais.Client, docGUID string) int64 {
 	return id
 }
 
-func aisPost(t *testing.T, c *ais.Client, path, body string) (int, string) {
+func aisPost(t testing.TB, c *ais.Client, path, body string) (int, string) {
 	t.Helper()
 	return aisDo(t, c, "POST", path, body)
 }
@@ -197,7 +197,7 @@ func aisGet(t *testing.T, c *ais.Client, path string) (int, string) {
 	return aisDo(t, c, "GET", path, "")
 }
 
-func aisDo(t *testing.T, c *ais.Client, method, path, body string) (int, string) {
+func aisDo(t testing.TB, c *ais.Client, method, path, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, c.BaseURL+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+c.Token)

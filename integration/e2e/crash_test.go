@@ -2,6 +2,10 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,6 +16,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/register"
 )
@@ -22,7 +27,7 @@ type participant struct {
 	files  pki.HostFiles
 }
 
-func participants(t *testing.T, dir string, hosts ...string) (*pki.TestPKI, map[string]participant) {
+func participants(t testing.TB, dir string, hosts ...string) (*pki.TestPKI, map[string]participant) {
 	t.Helper()
 	tp, err := pki.MakeTestPKI(dir, hosts, pki.WithLoopback())
 	if err != nil {
@@ -57,7 +62,7 @@ type receiver struct {
 	fields                    map[string]string
 }
 
-func newReceiver(t *testing.T, dir, dbPath string) *receiver {
+func newReceiver(t testing.TB, dir, dbPath string) *receiver {
 	t.Helper()
 	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
 	r := &receiver{tp: tp, a: ps["a.obmen.local"], b: ps["b.obmen.local"], listen: testkit.FreeAddr(t), ops: testkit.FreeAddr(t), db: dbPath,
@@ -73,7 +78,7 @@ func newReceiver(t *testing.T, dir, dbPath string) *receiver {
 
 // twin is another node with B's identity: its own configuration file and
 // database, fresh ports.
-func (r *receiver) twin(t *testing.T, cfg, dbPath string) *receiver {
+func (r *receiver) twin(t testing.TB, cfg, dbPath string) *receiver {
 	t.Helper()
 	c := *r
 	c.cfg, c.db, c.listen, c.ops = cfg, dbPath, testkit.FreeAddr(t), testkit.FreeAddr(t)
@@ -90,7 +95,7 @@ func (r *receiver) twin(t *testing.T, cfg, dbPath string) *receiver {
 // start runs `seosgw serve` on r's configuration until it serves. freePort
 // only finds a port free when asked; one taken meanwhile by another process
 // (any outgoing connection may take it) gets fresh ports and another try.
-func (r *receiver) start(t *testing.T, logPath string) *testkit.Proc {
+func (r *receiver) start(t testing.TB, logPath string) *testkit.Proc {
 	t.Helper()
 	for try := 1; ; try++ {
 		p := testkit.Start(t, logPath, "serve", "--config", r.cfg)
@@ -126,7 +131,9 @@ func (r *receiver) start(t *testing.T, logPath string) *testkit.Proc {
 
 // TestCrashDuringBurst kills the node with SIGKILL while concurrent submits
 // are in flight; after a restart every acknowledged document is stored
-// exactly once, and resending the rest stores each once more at most.
+// exactly once, with its attachment (kept in a file beside the database)
+// whole, no file is left that no row refers to, and resending the rest
+// stores each once more at most.
 func TestCrashDuringBurst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
@@ -181,6 +188,18 @@ func TestCrashDuringBurst(t *testing.T) {
 	}
 	t.Logf("%d of %d acknowledged before SIGKILL", n, docs)
 
+	// What a kill between writing a file and committing leaves, for sure:
+	// a file no row names, and a half-written one.
+	files := store.FilesDir(dbPath)
+	orphan := filepath.Join(files, "ab", "ab"+strings.Repeat("0", 62))
+	halfWritten := filepath.Join(files, "tmp", "w-interrupted")
+	for _, f := range []string{orphan, halfWritten} {
+		os.MkdirAll(filepath.Dir(f), 0o700)
+		if err := os.WriteFile(f, []byte("left by a crash"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	node = r.start(t, filepath.Join(dir, "b2.log"))
 	url = r.url
 	db := testkit.OpenDB(t, dbPath)
@@ -190,6 +209,40 @@ func TestCrashDuringBurst(t *testing.T) {
 		}
 		return true
 	})
+	// The start's sweep left exactly the files rows name, each whole.
+	onDisk := map[string]bool{}
+	filepath.WalkDir(files, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			onDisk[p] = true
+		}
+		return nil
+	})
+	named := map[string]bool{}
+	rows, err := db.Query(`SELECT file FROM inbox_attachments WHERE file != '' UNION SELECT raw_file FROM message_log WHERE raw_file != ''`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var f string
+		rows.Scan(&f)
+		named[filepath.Join(files, f[:2], f)] = true
+	}
+	rows.Close()
+	for p := range onDisk {
+		if !named[p] {
+			t.Errorf("file %s is left with no row naming it", p)
+		}
+	}
+	for p := range named {
+		if !onDisk[p] {
+			t.Errorf("a row names file %s, which is not there", p)
+		} else if b, err := os.ReadFile(p); err != nil || fmt.Sprintf("%x", sha256.Sum256(b)) != filepath.Base(p) {
+			t.Errorf("file %s is not whole: %v", p, err)
+		}
+	}
+	if n > 0 && testkit.Count(t, db, `SELECT count(*) FROM inbox_attachments WHERE file != ''`) == 0 {
+		t.Error("no attachment went to a file: the test does not test files")
+	}
 	// Some documents may be stored without their acknowledgement reaching
 	// us (killed between commit and reply): those too answer "already".
 	storedBefore := 0
@@ -228,7 +281,8 @@ func registrationMsg(from, to seos.Entity, docGUID string) *seos.Message {
 		Header: seos.Header{MessageDate: seos.DateTimeOf(time.Now()), Sender: from, Recipient: to, MessageGUID: seos.NewGUID()},
 		Body: seos.Body{RegistrationRequest: &seos.RegistrationRequest{Document: seos.Document{
 			ID: seos.DocumentID{GUID: docGUID}, Kind: "Писмо",
-			Attachments: []seos.Attachment{{FileName: "a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte(strings.Repeat("%PDF ", 2000)))}},
+			// Large enough to be kept in a file beside the database.
+			Attachments: []seos.Attachment{{FileName: "a.pdf", MIMEType: "application/pdf", Body: seos.Base64Of([]byte(strings.Repeat("%PDF ", 60000)))}},
 		}, Comment: "тест"}},
 	}
 }

@@ -20,7 +20,7 @@ import (
 
 // gateway is one seosgw process of the exchange tests.
 type gateway struct {
-	t      *testing.T
+	t      testing.TB
 	p      participant
 	cfg    string
 	db     string
@@ -48,13 +48,13 @@ type exchange struct {
 }
 
 // newExchange configures A and B; aConfig overrides fields of A's config.
-func newExchange(t *testing.T, aConfig map[string]string) *exchange {
+func newExchange(t testing.TB, aConfig map[string]string) *exchange {
 	t.Helper()
 	return newExchangeWith(t, aConfig, nil)
 }
 
 // newExchangeWith is newExchange with fields of B's config overridden too.
-func newExchangeWith(t *testing.T, aConfig, bConfig map[string]string) *exchange {
+func newExchangeWith(t testing.TB, aConfig, bConfig map[string]string) *exchange {
 	t.Helper()
 	dir := t.TempDir()
 	tp, ps := participants(t, dir, "a.obmen.local", "b.obmen.local")
@@ -67,7 +67,7 @@ func newExchangeWith(t *testing.T, aConfig, bConfig map[string]string) *exchange
 
 // newGateway configures (does not start) a seosgw node for participant p
 // in dir; extra overrides fields of writeConfig's template.
-func newGateway(t *testing.T, dir string, tp *pki.TestPKI, p participant, extra map[string]string) *gateway {
+func newGateway(t testing.TB, dir string, tp *pki.TestPKI, p participant, extra map[string]string) *gateway {
 	t.Helper()
 	g := &gateway{t: t, p: p, listen: testkit.FreeAddr(t), ops: testkit.FreeAddr(t)}
 	g.db = filepath.Join(dir, g.p.entity.Identifier+".db")

@@ -10,11 +10,11 @@ import (
 )
 
 // writeConfig writes a node's configuration file.
-func writeConfig(t *testing.T, path string, fields map[string]string) {
+func writeConfig(t testing.TB, path string, fields map[string]string) {
 	t.Helper()
 	tmpl := `participant: {guid: "%GUID%", eik: "%EIK%", name: "%NAME%"}
 tls: {cert: "%CERT%", key: "%KEY%", ca: "%CA%"}
-endpoint: {listen: "%LISTEN%", path: /seos/endpoint, clock_skew: 10m}
+endpoint: {listen: "%LISTEN%", path: /seos/endpoint, clock_skew: 10m%ENDPOINT%}
 register: {url: "%REGISTER%", refresh: %REFRESH%, full_sync: 1h, stale_after: 1h, timeout: 5s, test_participant: "%TEST%"}
 database: {path: "%DB%"}
 ops: {listen: "%OPS%"}
@@ -47,6 +47,7 @@ log: {level: debug, format: json}
 	tmpl = strings.ReplaceAll(tmpl, "%TEST%", "")
 	tmpl = strings.ReplaceAll(tmpl, "%SPOOL%", "")
 	tmpl = strings.ReplaceAll(tmpl, "%OUTBOUND%", "")
+	tmpl = strings.ReplaceAll(tmpl, "%ENDPOINT%", "")
 	tmpl = strings.ReplaceAll(tmpl, "%ACCEPTANCE%", "")
 	tmpl = strings.ReplaceAll(tmpl, "%MAIL%", "")
 	if err := os.WriteFile(path, []byte(tmpl), 0o644); err != nil {

@@ -21,8 +21,8 @@ import (
 // and the test register, and the swap made too early: A makes a key and a
 // request (seosgw pki csr); DAEU issues the certificate and enters it in
 // the register; A's copy sees it; A swaps by SIGHUP while B's copy still
-// lists the old certificate. B refuses A (its TLS certificate is no
-// participant's) and A retries within the grace window; B cannot deliver
+// lists the old certificate. B refuses A in the TLS handshake (its
+// certificate is no participant's in B's copy) and A retries; B cannot deliver
 // its own notification to A (A's server certificate is not the one B's copy
 // lists) and retries too. Once B's copy follows, both arrive: no document
 // is lost or failed.
@@ -119,9 +119,12 @@ func TestCertificateRenewalBetweenTwoGateways(t *testing.T) {
 	if code, body := b.post(fmt.Sprintf("/api/v1/inbox/%d/register", inboxID), `{"number":{"number":"Б-7","date":"2026-11-23"}}`); code != 202 {
 		t.Fatalf("register at B: %d %s", code, body)
 	}
-	// A sends the second: B refuses A's new certificate, A retries.
+	// A sends the second: B's handshake refuses A's new certificate (B
+	// checks the register there, before any request), A retries.
 	second, secondDoc := a.send(2, b)
-	st := a.waitFor(second, 20*time.Second, func(st *ais.Status) bool { return hasEvent(st, "retry", "tls.rotation_grace") || st.State == "failed" })
+	st := a.waitFor(second, 20*time.Second, func(st *ais.Status) bool {
+		return hasEvent(st, "retry", "the recipient refused our transport certificate") || st.State == "failed"
+	})
 	if st.State != "sending" {
 		t.Fatalf("within the grace window: %+v", st)
 	}
@@ -158,12 +161,12 @@ func TestCertificateRenewalBetweenTwoGateways(t *testing.T) {
 			t.Errorf("A's metrics lack %s:\n%s", want, grepLines(metrics, "transport_certificate"))
 		}
 	}
-	if !strings.Contains(metrics, `seosgw_outbound_failures_total{reason="peer_error_rotation_grace"}`) ||
-		strings.Contains(metrics, `seosgw_outbound_failures_total{reason="peer_error_rotation_grace"} 0`) {
-		t.Errorf("no grace retry counted:\n%s", grepLines(metrics, "outbound_failures"))
+	if !strings.Contains(metrics, `seosgw_outbound_failures_total{reason="tls_peer_bad_certificate"}`) ||
+		strings.Contains(metrics, `seosgw_outbound_failures_total{reason="tls_peer_bad_certificate"} 0`) {
+		t.Errorf("no refused handshake counted:\n%s", grepLines(metrics, "outbound_failures"))
 	}
-	if m := getText(t, "http://"+b.ops+"/metrics"); !strings.Contains(m, `seosgw_inbound_refusals_total{reason="tls_certificate_mismatch"}`) ||
-		strings.Contains(m, `seosgw_inbound_refusals_total{reason="tls_certificate_mismatch"} 0`) {
+	if m := getText(t, "http://"+b.ops+"/metrics"); !strings.Contains(m, `seosgw_inbound_tls_refusals_total{reason="not_in_register"}`) ||
+		strings.Contains(m, `seosgw_inbound_tls_refusals_total{reason="not_in_register"} 0`) {
 		t.Errorf("B did not count its refusal:\n%s", grepLines(m, "refusals"))
 	}
 }

@@ -219,7 +219,7 @@ func TestMailThroughTheInbox(t *testing.T) {
 		if c := check(it.Verdict, "signature.integrity"); c == nil || c.Status != acceptance.Pass {
 			t.Errorf("the S/MIME signature as the document's: %+v", c)
 		}
-		if _, body, _ := inbox.AttachmentContent(ctx, w.db, it.ID, 1); !bytes.Equal(body, letterPDF) {
+		if _, body, _ := inbox.AttachmentContent(ctx, w.db, nil, it.ID, 1); !bytes.Equal(body, letterPDF) {
 			t.Error("the PDF is not the one sent")
 		}
 		if e, err := (&msglog.Log{DB: w.db}).Get(ctx, it.LogID); err != nil || !bytes.Equal(e.Raw, raw) || e.MessageType != "email" || e.PeerGUID != sender {

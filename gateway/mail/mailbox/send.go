@@ -20,7 +20,7 @@ import (
 func (b *Mailbox) Send(ctx context.Context, tx *sql.Tx, to string, doc *seos.Document, comment string) (int64, error) {
 	atts := make([]notice.Attachment, len(doc.Attachments))
 	for i, a := range doc.Attachments {
-		body, err := a.Body.Decode()
+		body, err := a.Data()
 		if err != nil {
 			return 0, fmt.Errorf("mailbox: attachment %d (%s): %w", i+1, a.FileName, err)
 		}

@@ -6,7 +6,7 @@ package xmldoc
 // step, and after it has run a literal newline can no longer be told from a
 // &#xA; reference, which must stay a newline; signatures depend on the
 // difference. The input is returned unchanged (not copied) when nothing moves.
-func normalizeAttrWhitespace(b []byte) []byte {
+func refNormalizeAttrWhitespace(b []byte) []byte {
 	var out []byte // nil until the first change
 	last := 0      // b[:last] is already in out
 	i := 0
