@@ -110,6 +110,11 @@ type Person struct {
 	ID   string `yaml:"id"`
 }
 
+// DefaultVirusMaxSize is virus.max_size unless set: clamd's own default
+// StreamMaxLength (25M in Debian's clamd.conf), so that a stock clamd scans
+// everything seosgw sends it.
+const DefaultVirusMaxSize = 25 << 20
+
 // Virus is rule 5: every attachment is scanned by clamd.
 type Virus struct {
 	Mode          Mode            `yaml:"mode"`
@@ -118,6 +123,10 @@ type Virus struct {
 	MaxSize       config.ByteSize `yaml:"max_size"`
 	OnInfected    Outcome         `yaml:"on_infected"`
 	OnUnavailable Outcome         `yaml:"on_unavailable"`
+	// OnTooLarge is the outcome for a file over max_size or clamd's
+	// StreamMaxLength: not scanned, a verdict about the file (the scanner
+	// is up), so never accepted.
+	OnTooLarge Outcome `yaml:"on_too_large"`
 }
 
 // Requisites is rule 6: phrases the readable text must contain.
@@ -152,7 +161,7 @@ func defaultRules() *Rules {
 			Revocation: enforce(Reject), Trust: enforce(Reject), Author: enforce(Hold),
 			Sources: Sources{OCSP: true, CRL: true, Timeout: config.Duration(10 * time.Second), MaxCRLSize: 32 << 20, RetryAfter: config.Duration(time.Minute)},
 		},
-		Virus:      Virus{Mode: Enforce, Timeout: config.Duration(60 * time.Second), MaxSize: 64 << 20, OnInfected: Reject, OnUnavailable: Hold},
+		Virus:      Virus{Mode: Enforce, Timeout: config.Duration(60 * time.Second), MaxSize: DefaultVirusMaxSize, OnInfected: Reject, OnUnavailable: Hold, OnTooLarge: Hold},
 		Requisites: Requisites{Sources: []string{"doc_about", "doc_comment", "comment", "attachments"}, MaxText: 1 << 20},
 	}
 }
@@ -325,6 +334,7 @@ func (r *Rules) Validate() error {
 	}
 	outcome("virus.on_infected", r.Virus.OnInfected, Reject, Hold)
 	outcome("virus.on_unavailable", r.Virus.OnUnavailable, Hold, Reject) // never accept unscanned
+	outcome("virus.on_too_large", r.Virus.OnTooLarge, Hold, Reject) // never accept unscanned
 
 	for i, src := range r.Requisites.Sources {
 		if !slices.Contains([]string{"doc_about", "doc_comment", "comment", "attachments"}, src) {
