@@ -334,7 +334,7 @@ func (r *Rules) Validate() error {
 	}
 	outcome("virus.on_infected", r.Virus.OnInfected, Reject, Hold)
 	outcome("virus.on_unavailable", r.Virus.OnUnavailable, Hold, Reject) // never accept unscanned
-	outcome("virus.on_too_large", r.Virus.OnTooLarge, Hold, Reject) // never accept unscanned
+	outcome("virus.on_too_large", r.Virus.OnTooLarge, Hold, Reject)      // never accept unscanned
 
 	for i, src := range r.Requisites.Sources {
 		if !slices.Contains([]string{"doc_about", "doc_comment", "comment", "attachments"}, src) {
