@@ -87,6 +87,9 @@ type Signatures struct {
 type TrustedList struct {
 	File        string `yaml:"file"`
 	SignerCerts string `yaml:"signer_certs"` // PEM file: the list operator's signing certificates
+	// Refresh is how often the list is read and verified again when its
+	// files have not changed (a change is taken at the next document).
+	Refresh config.Duration `yaml:"refresh"`
 }
 
 // Sources says how revocation is looked up.
@@ -298,6 +301,9 @@ func (r *Rules) Validate() error {
 	if s.TrustedList.File != "" {
 		if _, err := os.Stat(r.Path(s.TrustedList.File)); err != nil {
 			add("signatures.trusted_list.file", "%v; give the trusted list XML file", err)
+		}
+		if s.TrustedList.Refresh < 0 {
+			add("signatures.trusted_list.refresh", "must be a positive duration such as 1h (the default)")
 		}
 		if s.TrustedList.SignerCerts == "" {
 			add("signatures.trusted_list.signer_certs", "empty; a trusted list is only believed when its XML signature verifies: give the PEM certificates of the list's operator")
