@@ -97,11 +97,11 @@ type Verifier struct {
 	// Anchors, when set, gives the anchors in force at each judgement
 	// instead of Roots and Intermediates (a trusted list reloaded while
 	// the node runs).
-	Anchors func() *Anchors
-	Revocation    *revocation.Checker // nil: revocation is not checked (unknown)
-	Clock         clock.Clock
-	MatchSender   bool     // the signer's organisation identifier must be the sender's EIK
-	Persons       []Person // or one of these persons
+	Anchors     func() *Anchors
+	Revocation  *revocation.Checker // nil: revocation is not checked (unknown)
+	Clock       clock.Clock
+	MatchSender bool     // the signer's organisation identifier must be the sender's EIK
+	Persons     []Person // or one of these persons
 }
 
 var oidOrganizationIdentifier = asn1.ObjectIdentifier{2, 5, 4, 97}
