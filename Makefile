@@ -50,7 +50,7 @@ help:
 	@echo "make test   - every test (installs the Debian packages it needs when root)"
 	@echo "make build  - build $(BIN) (static, version-stamped)"
 	@echo "make deb    - build the Debian package into $(BUILD)/ (see configs/README.md)"
-	@echo "make lint   - go vet + gofmt check"
+	@echo "make lint   - go vet + gofmt check + go mod tidy -diff"
 	@echo "make bench  - benchmarks with allocations"
 	@echo "make fuzz   - each fuzz target for FUZZTIME ($(FUZZTIME))"
 	@echo "make goldens - recapture register/daeu/testdata/asmx-*, axis-* from the .NET and Axis registers"
@@ -84,8 +84,10 @@ peer: deps
 	@[ -d "$(SHARED)/tools/dotnet-peer" ] || { echo "peer: $(SHARED)/tools/dotnet-peer not found (set SHARED=...)"; exit 1; }
 	@sh $(SHARED)/tools/dotnet-peer/build.sh $(BUILD)/dotnet-peer >/dev/null
 
+# lint: vet, gofmt, and go.mod/go.sum exactly as `go mod tidy` leaves them.
 lint:
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy (diff: go mod tidy -diff)"; exit 1; }
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 

@@ -78,7 +78,11 @@ type row struct {
 	removed                                                                                      bool
 }
 
-func toRow(e *Entity) (row, error) {
+// toRow is e as stored, its free text neutralised (Entity.Neutralised):
+// the copy is where every consumer reads the register from.
+func toRow(orig *Entity) (row, error) {
+	n := orig.Neutralised()
+	e := &n
 	svcs := e.Services
 	if svcs == nil {
 		svcs = []Service{}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/pki"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 // Status of an entity or a service in the register.
@@ -122,4 +123,32 @@ func (e *Entity) ExchangeService() *Service {
 // transport certificate serial.
 func (e *Entity) HasCertificate(serial string) bool {
 	return e.CertificateSN != "" && pki.NormalizeSerial(e.CertificateSN) == pki.NormalizeSerial(serial)
+}
+
+// maxRegisterText bounds a free-text value of the register kept in the
+// copy, in bytes (a long Bulgarian name is a few hundred).
+const maxRegisterText = 1024
+
+// Neutralised is e as the copy stores it: the register's free text — the
+// EIK, names, contacts, service names, addresses and types — passed
+// through gateway/textsafe, so that control characters, C1 (U+009B is an
+// 8-bit CSI) and bidi overrides a peer put in its register entry reach no
+// operator, AIS, log, metric label or console as anything but visible
+// escapes, and very long values are cut. Legitimate values are unchanged.
+// GUIDs stay as written: they are keys, matched against messages, and
+// every display escapes them.
+func (e Entity) Neutralised() Entity {
+	cut := func(s string) string { return textsafe.Cut(s, maxRegisterText) }
+	e.Identifier = textsafe.Cut(e.Identifier, 64)
+	e.AdministrativeBodyName = cut(e.AdministrativeBodyName)
+	e.Contact = Contact{Phone: cut(e.Contact.Phone), Fax: cut(e.Contact.Fax), EmailAddress: cut(e.Contact.EmailAddress)}
+	if e.Services != nil {
+		svcs := make([]Service, len(e.Services))
+		for i, s := range e.Services {
+			s.Name, s.URI, s.Type, s.Version = cut(s.Name), cut(s.URI), cut(s.Type), Version(cut(string(s.Version)))
+			svcs[i] = s
+		}
+		e.Services = svcs
+	}
+	return e
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 // SyncOptions tune the sync loop; zero values take the defaults.
@@ -290,14 +291,15 @@ func (s *Syncer) syncOnce(ctx context.Context, full bool, cursor string) (ch *Ch
 func (s *Syncer) report(ctx context.Context, ch *Changes) {
 	for _, r := range ch.Rejected {
 		s.opt.Metrics.rejected(r.Field)
-		s.log.WarnContext(ctx, "register entity rejected; the rest of the answer applied", "guid", r.GUID, "name", r.Name,
-			"index", r.Index, "field", r.Field, "path", r.Path, "value", r.Value, "error", r.Err, "kept_last_good_copy", r.Kept)
+		s.log.WarnContext(ctx, "register entity rejected; the rest of the answer applied", "guid", textsafe.Field(r.GUID), "name", textsafe.Field(r.Name),
+			"index", r.Index, "field", r.Field, "path", r.Path, "value", textsafe.Field(r.Value), "error", r.Err, "kept_last_good_copy", r.Kept)
 	}
 	if ch.RemovalsSkipped {
 		s.log.WarnContext(ctx, "register full listing had an entity without a Guid among the rejected; nothing marked removed this time")
 	}
 	for _, w := range ch.Warnings {
-		s.log.WarnContext(ctx, "register value unset; read as no value", "guid", w.GUID, "name", w.Name, "field", w.Field, "value", w.Value, "msg", w.Msg)
+		s.log.WarnContext(ctx, "register value unset; read as no value", "guid", textsafe.Field(w.GUID), "name", textsafe.Field(w.Name), "field", w.Field,
+			"value", textsafe.Field(w.Value), "msg", w.Msg)
 	}
 	for _, c := range ch.Certificates {
 		s.opt.Metrics.certificateChanged()

@@ -304,3 +304,59 @@ func TestRunRecoversAndLints(t *testing.T) {
 		t.Fatal("Run did not stop with its context")
 	}
 }
+
+// TestSyncNeutralisesPeerText: what a participant writes in its register
+// entry — CR/LF that would forge lines, U+009B (an 8-bit CSI), U+202E
+// (right-to-left override) — is stored in the copy as visible escapes, so
+// the AIS, the logs, metric labels and every command see it neutralised;
+// legitimate Cyrillic text is kept as written.
+func TestSyncNeutralisesPeerText(t *testing.T) {
+	ctx := context.Background()
+	p := newPKI(t)
+	clk := clock.NewManual(t0)
+	reg, url := startRegister(t, p, clk)
+	hostile := ent(guidA, "000695089", register.Active, "4A1F00C3D2")
+	hostile.AdministrativeBodyName = "Община Хасково\r\nstate: registered\u009b2J\u202eтсил"
+	hostile.Contact = register.Contact{Phone: "+359\u202e1", EmailAddress: "a@b.bg\u0085x"}
+	hostile.Services[0].Name = "Обмен\u2028fake line"
+	plain := ent(guidB, "121212", register.Active, "7B00E1")
+	plain.AdministrativeBodyName = "Министерство на примерите — „Отдел“"
+	for _, e := range []register.Entity{hostile, plain} {
+		if _, err := reg.Add(ctx, e, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cache, _ := openCache(t, clk)
+	s := register.NewSyncer(cache, p.client(t, url, p.node, 5*time.Second, 0), register.SyncOptions{Clock: clk})
+	ch, err := s.Sync(ctx, register.Full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := cache.ByGUID(ctx, guidA)
+	if err != nil || a == nil {
+		t.Fatalf("hostile entity: %v", err)
+	}
+	want := `Община Хасково\r\nstate: registered\u009b2J\u202eтсил`
+	for _, got := range []struct{ field, got, want string }{
+		{"name", a.AdministrativeBodyName, want},
+		{"phone", a.Contact.Phone, `+359\u202e1`},
+		{"email", a.Contact.EmailAddress, `a@b.bg\u0085x`},
+		{"service name", a.Services[0].Name, `Обмен\u2028fake line`},
+	} {
+		if got.got != got.want {
+			t.Errorf("%s stored as %q, want %q", got.field, got.got, got.want)
+		}
+	}
+	for _, c := range ch.Changes {
+		if c.GUID == guidA && c.Name != want {
+			t.Errorf("the change names %q, want %q", c.Name, want)
+		}
+	}
+	if b, _ := cache.ByGUID(ctx, guidB); b == nil || b.AdministrativeBodyName != plain.AdministrativeBodyName {
+		t.Errorf("legitimate name changed: %+v", b)
+	}
+	// A second sync of the same answer changes nothing: the stored form is stable.
+	if ch, err := s.Sync(ctx, register.Full); err != nil || len(ch.Changes) != 0 {
+		t.Errorf("second sync: %+v %v", ch, err)
+	}
+}

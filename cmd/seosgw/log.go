@@ -162,6 +162,9 @@ func logShow(ctx context.Context, args []string, io stdio) int {
 		fmt.Fprintf(io.out, "%-16s %d\n", "reply to:", e.ReplyTo)
 	}
 	fmt.Fprintf(io.out, "%-16s %d bytes%s\n", "size:", e.Size, map[bool]string{true: " (raw bytes truncated or pruned)", false: ""}[e.Truncated])
+	if e.RawSHA256 != "" {
+		fmt.Fprintf(io.out, "%-16s %s (of the bytes retention dropped)\n", "sha256:", e.RawSHA256)
+	}
 	if b, err := inner(); err == nil && len(b) > 0 {
 		if m, _, err := seos.Parse(b); err == nil {
 			m.WriteSummary(io.out)

@@ -67,6 +67,10 @@ func pkiCSR(ctx context.Context, args []string, io stdio) int {
 		}
 	}
 	n, _ := strconv.Atoi(*bits)
+	if n < cfg.TLS.MinRSABits {
+		// The reload would refuse the certificate made for such a key.
+		return fail(io, "%s: --bits %d is under tls.min_rsa_bits (%d): use --bits %d or more", io.name, n, cfg.TLS.MinRSABits, cfg.TLS.MinRSABits)
+	}
 	keyPEM, csrPEM, err := r.Request(n)
 	if err != nil {
 		return fail(io, "%s: %v", io.name, err)

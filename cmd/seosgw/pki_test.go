@@ -84,4 +84,11 @@ func TestPKICSR(t *testing.T) {
 	if code, _, stderr := cli(t, nil, "pki", "csr", "--config", cfg, "--bits", "1024"); code != 2 || !strings.Contains(stderr, `"1024" is not one of 2048, 3072, 4096`) {
 		t.Errorf("--bits 1024: %d %s", code, stderr)
 	}
+	// A key under tls.min_rsa_bits would be refused at the reload: not made.
+	raised := filepath.Join(filepath.Dir(cfg), "raised.yaml")
+	y, _ := os.ReadFile(cfg)
+	os.WriteFile(raised, []byte(strings.Replace(string(y), "tls: {", "tls: {min_rsa_bits: 3072, ", 1)), 0o600)
+	if code, _, stderr := cli(t, nil, "pki", "csr", "--config", raised, "--out", t.TempDir()); code != 1 || !strings.Contains(stderr, "--bits 2048 is under tls.min_rsa_bits (3072)") {
+		t.Errorf("--bits 2048 under a 3072 floor: %d %s", code, stderr)
+	}
 }

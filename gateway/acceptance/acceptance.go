@@ -104,28 +104,23 @@ func New(r *Rules, opts ...Option) (*Policy, error) {
 	for _, pr := range s.Authors.Persons {
 		p.verifier.Persons = append(p.verifier.Persons, docsig.Person{Name: pr.Name, ID: pr.ID})
 	}
-	var anchors []*x509.Certificate
+	var dir []*x509.Certificate
 	if s.TrustedCADir != "" {
 		certs, err := loadCertDir(r.Path(s.TrustedCADir))
 		if err != nil {
 			return nil, fmt.Errorf("signatures.trusted_ca_dir: %w", err)
 		}
-		anchors = append(anchors, certs...)
+		dir = certs
 	}
+	var listFile, listSigners string
 	if s.TrustedList.File != "" {
-		certs, err := loadTrustedList(r.Path(s.TrustedList.File), r.Path(s.TrustedList.SignerCerts), o.clk)
-		if err != nil {
-			return nil, fmt.Errorf("signatures.trusted_list: %w", err)
-		}
-		anchors = append(anchors, certs...)
+		listFile, listSigners = r.Path(s.TrustedList.File), r.Path(s.TrustedList.SignerCerts)
 	}
-	if len(anchors) > 0 {
-		p.verifier.Roots = x509.NewCertPool()
-		for _, c := range anchors {
-			p.verifier.Roots.AddCert(c)
-		}
-		p.verifier.Intermediates = anchors
+	anchors, err := newAnchors(dir, listFile, listSigners, s.TrustedList.Refresh.D(), o.clk, p.log, p.m)
+	if err != nil {
+		return nil, fmt.Errorf("signatures.trusted_list: %w", err)
 	}
+	p.verifier.Anchors = anchors.current
 	if s.Sources.OCSP || s.Sources.CRL {
 		p.verifier.Revocation = revocation.New(revocation.Config{
 			OCSP: s.Sources.OCSP, CRL: s.Sources.CRL, Timeout: s.Sources.Timeout.D(),

@@ -3,12 +3,14 @@ package acceptance
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
 	"slices"
 	"strings"
 
+	"github.com/seosgw/seosgw/gateway/acceptance/clamav"
 	"github.com/seosgw/seosgw/gateway/acceptance/cms"
 	"github.com/seosgw/seosgw/gateway/acceptance/filetype"
 )
@@ -123,8 +125,21 @@ func (p *Policy) checkVirus(ctx context.Context, f *file) Check {
 		// clamd does not open CMS: the document inside a .p7m is scanned on its own.
 		res, err = p.scanner.Scan(ctx, io.NewSectionReader(f.doc, 0, f.docSize))
 	}
-	p.m.scannerUp(err == nil)
+	// Down only when clamd could not be reached or did not answer: a file
+	// over a size limit, or a stream clamd refused, is about the file.
+	p.m.scannerUp(!errors.Is(err, clamav.ErrUnavailable))
+	var tooLarge *clamav.TooLargeError
 	switch {
+	case errors.As(err, &tooLarge):
+		c.Status, c.Effect = Unknown, p.rules.Virus.OnTooLarge
+		max := sizeText(int64(p.rules.Virus.MaxSize))
+		bg, en := "virus.max_size = "+max, "virus.max_size = "+max
+		if tooLarge.Clamd {
+			bg = "StreamMaxLength на clamd (clamd.conf), по-малък от virus.max_size = " + max
+			en = "clamd's StreamMaxLength (clamd.conf), smaller than virus.max_size = " + max + ": raise it to at least " + max
+		}
+		c.Reason = text("файлът не е проверен за вируси: по-голям е от допустимия за проверка размер ("+bg+")",
+			"not scanned for viruses: the file is larger than the scan limit ("+en+")")
 	case err != nil:
 		c.Status, c.Effect = Unknown, p.rules.Virus.OnUnavailable
 		c.Reason = text("проверката за вируси не можа да бъде извършена", "not scanned for viruses: "+err.Error())
@@ -165,4 +180,15 @@ func detachedTarget(sig *file, files []*file) *file {
 // documents are the attachments that are documents (not .p7s signatures).
 func documents(files []*file) []*file {
 	return slices.DeleteFunc(slices.Clone(files), func(f *file) bool { return f.isSignature() })
+}
+
+// sizeText writes a size the way the rules file does (25MiB).
+func sizeText(n int64) string {
+	switch {
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/acceptance/revocation"
+	"github.com/seosgw/seosgw/gateway/acceptance/trustlist"
 )
 
 type metrics struct {
@@ -13,6 +14,9 @@ type metrics struct {
 	scanner    prometheus.Gauge
 	duration   prometheus.Histogram
 	revocation *revocation.Metrics
+	// The trusted list in force: its age is time() minus its issue time.
+	tlIssued, tlNextUpdate, tlLoaded prometheus.Gauge
+	tlFailures                       prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -26,6 +30,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		duration: revocation.RegisterOrReuse(reg, prometheus.NewHistogram(prometheus.HistogramOpts{Name: "seosgw_acceptance_evaluation_seconds",
 			Help: "Time to judge one document, scans and signature checks included.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 9)})),
 	}
+	m.tlIssued = revocation.RegisterOrReuse(reg, prometheus.NewGauge(prometheus.GaugeOpts{Name: "seosgw_acceptance_trusted_list_issue_timestamp_seconds",
+		Help: "ListIssueDateTime of the trusted list in force (its age: time() minus this); 0 without a list."}))
+	m.tlNextUpdate = revocation.RegisterOrReuse(reg, prometheus.NewGauge(prometheus.GaugeOpts{Name: "seosgw_acceptance_trusted_list_next_update_timestamp_seconds",
+		Help: "NextUpdate of the trusted list in force; past it, signatures under its CAs are held. 0 without a list."}))
+	m.tlLoaded = revocation.RegisterOrReuse(reg, prometheus.NewGauge(prometheus.GaugeOpts{Name: "seosgw_acceptance_trusted_list_loaded_timestamp_seconds",
+		Help: "When the trusted list in force was last read and verified."}))
+	m.tlFailures = revocation.RegisterOrReuse(reg, prometheus.NewCounter(prometheus.CounterOpts{Name: "seosgw_acceptance_trusted_list_reload_failures_total",
+		Help: "Reloads of the trusted list refused (unreadable, or its signature does not verify); the last good list stays."}))
 	m.revocation = revocation.NewMetrics(reg)
 	for _, o := range []Outcome{Accept, Hold, Reject} {
 		m.verdicts.WithLabelValues(string(o))
@@ -52,3 +64,21 @@ func (m *metrics) scannerUp(up bool) {
 		m.scanner.Set(0)
 	}
 }
+
+// trustedList shows the list in force (nil: none).
+func (m *metrics) trustedList(l *trustlist.List, loaded time.Time) {
+	if l == nil {
+		return
+	}
+	ts := func(t time.Time) float64 {
+		if t.IsZero() {
+			return 0
+		}
+		return float64(t.UnixNano()) / 1e9
+	}
+	m.tlIssued.Set(ts(l.IssueDate))
+	m.tlNextUpdate.Set(ts(l.NextUpdate))
+	m.tlLoaded.Set(ts(loaded))
+}
+
+func (m *metrics) trustedListReloadFailed() { m.tlFailures.Inc() }

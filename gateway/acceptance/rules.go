@@ -87,6 +87,9 @@ type Signatures struct {
 type TrustedList struct {
 	File        string `yaml:"file"`
 	SignerCerts string `yaml:"signer_certs"` // PEM file: the list operator's signing certificates
+	// Refresh is how often the list is read and verified again when its
+	// files have not changed (a change is taken at the next document).
+	Refresh config.Duration `yaml:"refresh"`
 }
 
 // Sources says how revocation is looked up.
@@ -110,6 +113,11 @@ type Person struct {
 	ID   string `yaml:"id"`
 }
 
+// DefaultVirusMaxSize is virus.max_size unless set: clamd's own default
+// StreamMaxLength (25M in Debian's clamd.conf), so that a stock clamd scans
+// everything seosgw sends it.
+const DefaultVirusMaxSize = 25 << 20
+
 // Virus is rule 5: every attachment is scanned by clamd.
 type Virus struct {
 	Mode          Mode            `yaml:"mode"`
@@ -118,6 +126,10 @@ type Virus struct {
 	MaxSize       config.ByteSize `yaml:"max_size"`
 	OnInfected    Outcome         `yaml:"on_infected"`
 	OnUnavailable Outcome         `yaml:"on_unavailable"`
+	// OnTooLarge is the outcome for a file over max_size or clamd's
+	// StreamMaxLength: not scanned, a verdict about the file (the scanner
+	// is up), so never accepted.
+	OnTooLarge Outcome `yaml:"on_too_large"`
 }
 
 // Requisites is rule 6: phrases the readable text must contain.
@@ -152,7 +164,7 @@ func defaultRules() *Rules {
 			Revocation: enforce(Reject), Trust: enforce(Reject), Author: enforce(Hold),
 			Sources: Sources{OCSP: true, CRL: true, Timeout: config.Duration(10 * time.Second), MaxCRLSize: 32 << 20, RetryAfter: config.Duration(time.Minute)},
 		},
-		Virus:      Virus{Mode: Enforce, Timeout: config.Duration(60 * time.Second), MaxSize: 64 << 20, OnInfected: Reject, OnUnavailable: Hold},
+		Virus:      Virus{Mode: Enforce, Timeout: config.Duration(60 * time.Second), MaxSize: DefaultVirusMaxSize, OnInfected: Reject, OnUnavailable: Hold, OnTooLarge: Hold},
 		Requisites: Requisites{Sources: []string{"doc_about", "doc_comment", "comment", "attachments"}, MaxText: 1 << 20},
 	}
 }
@@ -290,6 +302,9 @@ func (r *Rules) Validate() error {
 		if _, err := os.Stat(r.Path(s.TrustedList.File)); err != nil {
 			add("signatures.trusted_list.file", "%v; give the trusted list XML file", err)
 		}
+		if s.TrustedList.Refresh < 0 {
+			add("signatures.trusted_list.refresh", "must be a positive duration such as 1h (the default)")
+		}
 		if s.TrustedList.SignerCerts == "" {
 			add("signatures.trusted_list.signer_certs", "empty; a trusted list is only believed when its XML signature verifies: give the PEM certificates of the list's operator")
 		} else if _, err := os.Stat(r.Path(s.TrustedList.SignerCerts)); err != nil {
@@ -325,6 +340,7 @@ func (r *Rules) Validate() error {
 	}
 	outcome("virus.on_infected", r.Virus.OnInfected, Reject, Hold)
 	outcome("virus.on_unavailable", r.Virus.OnUnavailable, Hold, Reject) // never accept unscanned
+	outcome("virus.on_too_large", r.Virus.OnTooLarge, Hold, Reject)      // never accept unscanned
 
 	for i, src := range r.Requisites.Sources {
 		if !slices.Contains([]string{"doc_about", "doc_comment", "comment", "attachments"}, src) {

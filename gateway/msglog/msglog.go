@@ -6,7 +6,9 @@ package msglog
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +46,9 @@ type Entry struct {
 	// the file store named RawFile (gateway/blob).
 	Raw     []byte `json:"-"`
 	RawFile string `json:"rawFile,omitempty"`
+	// RawSHA256 is the hex SHA-256 of the exact bytes, kept when
+	// retention dropped them (empty for a truncated prefix).
+	RawSHA256 string `json:"rawSha256,omitempty"`
 	// Seen marks an accepted inbound message: its MessageGUID is never
 	// accepted again.
 	Seen bool `json:"-"`
@@ -135,7 +140,7 @@ type Filter struct {
 	Limit        int // default 100
 }
 
-const columns = `id, direction, at, peer_guid, peer_serial, message_type, message_guid, document_guid, COALESCE(reply_to, 0), outcome, reason, detail, size, truncated`
+const columns = `id, direction, at, peer_guid, peer_serial, message_type, message_guid, document_guid, COALESCE(reply_to, 0), outcome, reason, detail, size, truncated, raw_sha256`
 
 // List returns matching entries, newest first, without their raw bytes.
 func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
@@ -257,7 +262,7 @@ func scan(s scanner, extra ...any) (*Entry, error) {
 	var e Entry
 	var at string
 	dest := append([]any{&e.ID, &e.Direction, &at, &e.PeerGUID, &e.PeerSerial, &e.MessageType, &e.MessageGUID, &e.DocumentGUID,
-		&e.ReplyTo, &e.Outcome, &e.Reason, &e.Detail, &e.Size, &e.Truncated}, extra...)
+		&e.ReplyTo, &e.Outcome, &e.Reason, &e.Detail, &e.Size, &e.Truncated, &e.RawSHA256}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -268,18 +273,94 @@ func scan(s scanner, extra ...any) (*Entry, error) {
 	return &e, nil
 }
 
-// Prune drops the raw bytes of entries older than before and returns how
-// many it emptied. The rows stay (documents refer to them); only their
-// bytes go, so the log's size is bounded by the retention period.
-func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
-	// The files go with the next sweep of the file store.
-	res, err := l.DB.ExecContext(ctx, `UPDATE message_log SET raw = x'', raw_file = '', truncated = 1,
-		detail = CASE WHEN detail = '' THEN 'raw bytes pruned by retention' ELSE detail || '; raw bytes pruned by retention' END
-		WHERE at < ? AND (length(raw) > 0 OR raw_file != '')`, store.FormatTime(before))
-	if err != nil {
-		return 0, fmt.Errorf("msglog: prune: %w", err)
+// Dropped is what DropRaw let go of.
+type Dropped struct {
+	Entries int64 // entries whose bytes went
+	Bytes   int64 // the bytes they held, in their rows or their files
+}
+
+// dropBatch bounds the rows DropRaw reads (with their bytes) per transaction.
+const dropBatch = 256
+
+// DropRaw drops the exact bytes of entries older than before, in their
+// rows and in the file store: the rows stay (documents refer to them) with
+// their metadata and the bytes' SHA-256, so the log's size is bounded by
+// the retention period and the record still says which bytes crossed the
+// wire. A file goes with the file store's next sweep, once no row names it.
+func (l *Log) DropRaw(ctx context.Context, before time.Time) (Dropped, error) {
+	var d Dropped
+	for {
+		n, err := l.dropSome(ctx, before, &d)
+		if err != nil {
+			return d, fmt.Errorf("msglog: drop raw bytes: %w", err)
+		}
+		if n < dropBatch {
+			return d, nil
+		}
 	}
-	return res.RowsAffected()
+}
+
+func (l *Log) dropSome(ctx context.Context, before time.Time, d *Dropped) (int, error) {
+	type victim struct {
+		id        int64
+		sum       string
+		bytes     int64
+		truncated bool
+	}
+	var vs []victim
+	err := store.InTx(ctx, l.DB, func(tx *sql.Tx) error {
+		vs = vs[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT id, raw, raw_file, size, truncated, raw_sha256 FROM message_log
+			WHERE at < ? AND (length(raw) > 0 OR raw_file != '') ORDER BY id LIMIT ?`, store.FormatTime(before), dropBatch)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var v victim
+			var raw []byte
+			var file, sum string
+			var size int64
+			if err := rows.Scan(&v.id, &raw, &file, &size, &v.truncated, &sum); err != nil {
+				rows.Close()
+				return err
+			}
+			switch {
+			case sum != "":
+				v.sum = sum
+			case file != "":
+				v.sum = file // a file is named by its content's SHA-256
+			case !v.truncated:
+				h := sha256.Sum256(raw)
+				v.sum = hex.EncodeToString(h[:])
+			}
+			if file != "" {
+				v.bytes = size
+			} else {
+				v.bytes = int64(len(raw))
+			}
+			vs = append(vs, v)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if _, err := tx.ExecContext(ctx, `UPDATE message_log SET raw = x'', raw_file = '', truncated = 1, raw_sha256 = ?,
+				detail = CASE WHEN detail = '' THEN 'raw bytes pruned by retention' ELSE detail || '; raw bytes pruned by retention' END
+				WHERE id = ?`, v.sum, v.id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, v := range vs {
+		d.Entries++
+		d.Bytes += v.bytes
+	}
+	return len(vs), nil
 }
 
 // SetOutcome records what became of a logged message after it was logged.

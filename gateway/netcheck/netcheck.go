@@ -420,6 +420,11 @@ func readAtLeast(c net.Conn, buf []byte, n int) (int, error) {
 	return got, nil
 }
 
+// takenWithoutRestart is how a running node takes a new transport
+// certificate: it reloads, it is not restarted (preflight reads the files
+// each run).
+const takenWithoutRestart = "a running seosgw takes the new pair on systemctl reload seosgw (SIGHUP) or within 20 s of the files changing, without a restart"
+
 // tlsFailure explains a failed handshake by whose side refused what.
 func tlsFailure(host string, id *pki.Identity, err error) Item {
 	var (
@@ -436,16 +441,16 @@ func tlsFailure(host string, id *pki.Identity, err error) Item {
 	case errors.As(err, &hostErr):
 		return fail(detail, "the register's certificate is not for "+host+": register.url must use the host name DAEU gave for the register; if it does, the address reached is not the register (check DNS and routes)")
 	case errors.As(err, &unknownCA):
-		return fail(detail, "the register's certificate does not chain to the DAEU CA in tls.ca: install DAEU's CA bundle there; if it is right, the address reached is not the register (check DNS and routes)")
+		return fail(detail, "the register's certificate does not chain to the DAEU CA in tls.ca: install DAEU's CA bundle there and restart seosgw (tls.ca is read at start only); if it is right, the address reached is not the register (check DNS and routes)")
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
 		return fail(detail, "the register's certificate is expired or not yet valid at our time: "+skewAdvice+"; if the clock is right, tell DAEU")
 	case errors.As(err, &certErr) && certErr.Reason == "weak_key":
 		return fail(detail, "the register's certificate has an RSA key under tls.min_rsa_bits: tell DAEU; do not lower the floor to reach it")
 	case errors.As(err, &certErr):
-		return fail(detail, "the register's certificate is "+certErr.Reason+" per the CRLs in tls.crl: tell DAEU; if the CRL is stale, refresh it")
+		return fail(detail, "the register's certificate is "+certErr.Reason+" per the CRLs in tls.crl: tell DAEU; if the CRL is stale, put DAEU's current CRL in the tls.crl file (seosgw reads a changed CRL file within 10 s, no restart)")
 	case errors.As(err, &opErr) && opErr.Op == "remote error":
 		return fail("the register refused our certificate (serial "+serial+"): "+err.Error(),
-			"tls.cert and tls.key must be the transport certificate DAEU issued for this node and its key; if they are, ask DAEU whether it is registered and active")
+			"tls.cert and tls.key must be the transport certificate DAEU issued for this node and its key ("+takenWithoutRestart+"); if they are, ask DAEU whether it is registered and active")
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		return fail(detail, "the register accepted the connection but did not finish TLS within network.timeout: check the MTU of the VPN path (large certificates stall on a too-large MTU) and ask DAEU whether the register is up")
 	}
@@ -475,7 +480,7 @@ func (r *run) certificateItem() Item {
 	c := r.deps.Identity.Cert
 	now := r.deps.clock().Now()
 	name := fmt.Sprintf("%q (serial %s)", c.Subject.CommonName, pki.SerialHex(c))
-	renew := "ask DAEU for a new transport certificate now (allow weeks: it is issued and tested in the joining procedure), put it in tls.cert and tls.key and restart"
+	renew := "ask DAEU for a new transport certificate now (allow weeks: it is issued and tested in the joining procedure; seosgw pki csr makes the request), then put it in tls.cert and tls.key: " + takenWithoutRestart
 	if now.Before(c.NotBefore) {
 		return fail(fmt.Sprintf("our certificate %s is not valid before %s and our clock says %s", name, c.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)),
 			"check this host's clock (timedatectl): clock skew, or a certificate issued for a later date")

@@ -100,11 +100,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 	if err != nil {
 		return n, err
 	}
-	if err := pki.CheckKeyStrength(id); err != nil {
-		return n, fmt.Errorf("tls.key: %w", err)
-	}
 	rotMetrics := rotation.NewMetrics(n.Registry)
-	n.Identity = rotation.NewKeeper(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key), id, clk, component(log, "rotation"), rotMetrics)
+	n.Identity = rotation.NewKeeper(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key), cfg.TLS.MinRSABits, id, clk, component(log, "rotation"), rotMetrics)
 	n.Trust = ts
 	if n.DB, err = store.OpenGateway(ctx, cfg.Path(cfg.Database.Path)); err != nil {
 		return n, fmt.Errorf("database.path: %w", err)

@@ -1,9 +1,13 @@
 package pki
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509/pkix"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -62,7 +66,7 @@ func TestRenewalRequest(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the issued certificate and the new key: %v", err)
 	}
-	if err := CheckKeyStrength(id); err != nil {
+	if err := CheckKey(id.Cert.PublicKey, 0); err != nil {
 		t.Error(err)
 	}
 	if id.Cert.Subject.String() != cur.Cert.Subject.String() || SerialHex(id.Cert) == SerialHex(cur.Cert) {
@@ -89,17 +93,34 @@ func TestRenewalRequest(t *testing.T) {
 	}
 }
 
+// TestKeyStrengthFloor: one floor, tls.min_rsa_bits (2048 unless set),
+// for every RSA key; ECDSA under P-256 is refused too.
 func TestKeyStrengthFloor(t *testing.T) {
 	weak, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckKeyStrength(&Identity{Key: weak}); err == nil || !strings.Contains(err.Error(), "1024 bits, under the floor of 2048") {
-		t.Errorf("RSA-1024: %v", err)
-	}
 	ca, _ := NewAuthority("x")
-	if err := CheckKeyStrength(&ca.Identity); err != nil {
-		t.Errorf("RSA-2048: %v", err)
+	p224, _ := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for _, c := range []struct {
+		name    string
+		pub     crypto.PublicKey
+		min     int
+		refused string
+	}{
+		{"RSA-1024, default floor", &weak.PublicKey, 0, "RSA key of 1024 bits is under the 2048-bit floor (tls.min_rsa_bits)"},
+		{"RSA-2048, default floor", ca.Key.Public(), 0, ""},
+		{"RSA-2048, floor 3072", ca.Key.Public(), 3072, "RSA key of 2048 bits is under the 3072-bit floor"},
+		{"RSA-1024, floor 1024", &weak.PublicKey, 1024, ""},
+		{"ECDSA P-224", &p224.PublicKey, 0, "ECDSA key of 224 bits is under the 256-bit floor"},
+		{"ECDSA P-256", &p256.PublicKey, 0, ""},
+	} {
+		err := CheckKey(c.pub, c.min)
+		var weak *WeakKeyError
+		if c.refused == "" && err != nil || c.refused != "" && (!errors.As(err, &weak) || !strings.Contains(err.Error(), c.refused)) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.refused)
+		}
 	}
 }
 

@@ -78,14 +78,14 @@ func TestReceivedAttachmentsShrinkTheFile(t *testing.T) {
 			if n := p.Prune(ctx)[retention.ReceivedAttachments]; n != 3 {
 				t.Fatalf("pruned %d attachments, want those of the 3 documents the AIS acted on", n)
 			}
-			if got := metric(t, reg, "seosgw_retention_reclaimed_bytes_total"); got != 3*size {
+			if got := metric(t, reg, "seosgw_retention_reclaimed_bytes_total", retention.ReceivedAttachments); got != 3*size {
 				t.Errorf("seosgw_retention_reclaimed_bytes_total = %v, want %d", got, 3*size)
 			}
 			after := store.FileSize(path)
 			if after > before-5*size/2 {
 				t.Errorf("the database file went from %d to %d bytes: it did not give back the 3 MiB", before, after)
 			}
-			if got := metric(t, reg, "seosgw_database_size_bytes"); got != float64(after) {
+			if got := metric(t, reg, "seosgw_database_size_bytes", ""); got != float64(after) {
 				t.Errorf("seosgw_database_size_bytes = %v, want %d", got, after)
 			}
 			for _, id := range taken {
@@ -106,22 +106,33 @@ func TestReceivedAttachmentsShrinkTheFile(t *testing.T) {
 	}
 }
 
-// metric is the value of the one series of name in reg.
-func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
+// metric is the value of the series of name in reg whose "what" label is
+// what ("": the one series).
+func metric(t *testing.T, reg *prometheus.Registry, name, what string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() != name || len(mf.GetMetric()) != 1 {
+		if mf.GetName() != name {
 			continue
 		}
-		m := mf.GetMetric()[0]
-		if c := m.GetCounter(); c != nil {
-			return c.GetValue()
+		for _, m := range mf.GetMetric() {
+			label := ""
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "what" {
+					label = l.GetValue()
+				}
+			}
+			if label != what {
+				continue
+			}
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
 		}
-		return m.GetGauge().GetValue()
 	}
 	t.Fatalf("no single series %s", name)
 	return 0

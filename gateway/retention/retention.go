@@ -63,11 +63,12 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		reclaimed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_retention_reclaimed_bytes_total",
-			Help: "Bytes of stored content retention dropped, by what (received_attachments)."}, []string{"what"}),
+			Help: "Bytes of stored content retention dropped, in rows or files, by what (message_log, received_attachments)."}, []string{"what"}),
 		fileSize: prometheus.NewGauge(prometheus.GaugeOpts{Name: "seosgw_database_size_bytes",
 			Help: "Size of the database file with its WAL, after the last retention pass."}),
 	}
 	reg.MustRegister(m.reclaimed, m.fileSize)
+	m.reclaimed.WithLabelValues(MessageLog)
 	m.reclaimed.WithLabelValues(ReceivedAttachments)
 	return m
 }
@@ -91,7 +92,10 @@ func (p *Pruner) Prune(ctx context.Context) map[string]int64 {
 		// prune returns the rows it emptied and, where it knows, the bytes.
 		prune func(before time.Time) (int64, int64, error)
 	}{
-		{MessageLog, before, func(b time.Time) (int64, int64, error) { return rows(l.Prune(ctx, b)) }},
+		{MessageLog, before, func(b time.Time) (int64, int64, error) {
+			d, err := l.DropRaw(ctx, b)
+			return d.Entries, d.Bytes, err
+		}},
 		{OutboxRequests, before, func(b time.Time) (int64, int64, error) { return rows(outbox.PruneRequests(ctx, p.DB, b)) }},
 		{ReceivedAttachments, now.Add(-keepAtt), func(b time.Time) (int64, int64, error) {
 			r, err := inbox.PruneAttachments(ctx, p.DB, b)

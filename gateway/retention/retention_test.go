@@ -2,12 +2,17 @@ package retention_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbox"
@@ -16,6 +21,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/retention"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/store"
 	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
@@ -119,4 +125,83 @@ func TestPrune(t *testing.T) {
 			t.Errorf("a second pass pruned %d of %s", n, what)
 		}
 	}
+}
+
+// TestMessageLogBytesLeaveFiles: database.message_log_retention drops a
+// logged message's exact bytes wherever they are — in its row or, for a
+// large message, in its file of the file store, which the same pass
+// removes from the disk — keeps the row with the bytes' SHA-256, and counts
+// the bytes as reclaimed message_log.
+func TestMessageLogBytesLeaveFiles(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gw.db")
+	db := testkit.OpenDB(t, path)
+	files, err := blob.Open(store.FilesDir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2025, 11, 1, 10, 0, 0, 0, time.UTC)
+	now := old.Add(400 * 24 * time.Hour)
+	big := []byte("<Envelope>" + strings.Repeat("x", 1<<20) + "</Envelope>")
+	inFile := func(content []byte) string {
+		ref, err := files.PutBytes(content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		aged := time.Now().Add(-2 * time.Hour) // written long before, as old entries are
+		os.Chtimes(files.Path(ref), aged, aged)
+		return ref
+	}
+	oldRef, recentRef := inFile(big), inFile(append([]byte("<recent/>"), big...))
+	entries := []*msglog.Entry{
+		{Direction: msglog.In, At: old, Outcome: "accepted", Size: len(big), RawFile: oldRef},
+		{Direction: msglog.Out, At: old, Outcome: "replied", Size: 5, Raw: []byte("<ok/>")},
+		{Direction: msglog.In, At: now, Outcome: "accepted", Size: len(big) + 9, RawFile: recentRef},
+	}
+	for _, e := range entries {
+		if _, err := msglog.Insert(ctx, db, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.DiscardHandler)
+	p := &retention.Pruner{DB: db, Path: path, Keep: 365 * 24 * time.Hour, Clock: clock.NewManual(now), Log: log,
+		Metrics: retention.NewMetrics(reg), Files: &retention.Files{DB: db, Store: files, Log: log}}
+	if got := p.Prune(ctx); got[retention.MessageLog] != 2 || got[retention.FileStore] != 1 {
+		t.Fatalf("pruned %v, want 2 message log entries and 1 file", got)
+	}
+	if _, err := os.Stat(files.Path(oldRef)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the old message's file is still on disk: %v", err)
+	}
+	if _, err := os.Stat(files.Path(recentRef)); err != nil {
+		t.Errorf("the recent message's file went: %v", err)
+	}
+	if got, want := metric(t, reg, "seosgw_retention_reclaimed_bytes_total", retention.MessageLog), float64(len(big)+5); got != want {
+		t.Errorf("reclaimed message_log bytes = %v, want %v", got, want)
+	}
+	l := &msglog.Log{DB: db, Files: files}
+	sum := sha256.Sum256(big)
+	for i, want := range []string{hex.EncodeToString(sum[:]), "", ""} {
+		e, err := l.Get(ctx, entries[i].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, rerr := l.RawBytes(e)
+		switch {
+		case i == 2 && (rerr != nil || len(raw) != len(big)+9):
+			t.Errorf("recent entry lost its bytes: %d %v", len(raw), rerr)
+		case i < 2 && (len(raw) != 0 || e.RawFile != "" || !e.Truncated || e.Size != entries[i].Size):
+			t.Errorf("entry %d after retention: %d bytes, file %q, %+v", i, len(raw), e.RawFile, e)
+		case i == 0 && e.RawSHA256 != want:
+			t.Errorf("entry %d kept SHA-256 %q, want %q", i, e.RawSHA256, want)
+		}
+	}
+	if e, _ := l.Get(ctx, entries[1].ID); e.RawSHA256 != hex.EncodeToString(sha256Of("<ok/>")) {
+		t.Errorf("an entry kept in its row lost its SHA-256: %q", e.RawSHA256)
+	}
+}
+
+func sha256Of(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
 }

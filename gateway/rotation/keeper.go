@@ -24,6 +24,7 @@ import (
 // and signature (it is a pki.Source).
 type Keeper struct {
 	certPath, keyPath string
+	minRSABits        int // tls.min_rsa_bits, the floor start applied too
 	log               *slog.Logger
 	m                 *Metrics
 	clk               clock.Clock
@@ -54,9 +55,11 @@ const (
 	Refused   Result = "refused"   // the new pair was refused; the old one stays
 )
 
-// NewKeeper starts with id, loaded from certPath and keyPath. m may be nil.
-func NewKeeper(certPath, keyPath string, id *pki.Identity, clk clock.Clock, log *slog.Logger, m *Metrics) *Keeper {
-	k := &Keeper{certPath: certPath, keyPath: keyPath, log: log, m: m, clk: clk}
+// NewKeeper starts with id, loaded from certPath and keyPath and checked
+// against minRSABits (tls.min_rsa_bits; 0 is pki.DefaultMinRSABits), the
+// floor every reload is held to as well. m may be nil.
+func NewKeeper(certPath, keyPath string, minRSABits int, id *pki.Identity, clk clock.Clock, log *slog.Logger, m *Metrics) *Keeper {
+	k := &Keeper{certPath: certPath, keyPath: keyPath, minRSABits: minRSABits, log: log, m: m, clk: clk}
 	k.cur.Store(id)
 	k.loaded = stampsOf(certPath, keyPath)
 	k.seen = k.loaded
@@ -88,9 +91,8 @@ func (k *Keeper) Reload(trigger string) (Result, error) {
 	old := k.Current()
 	id, err := pki.LoadIdentity(k.certPath, k.keyPath)
 	if err == nil {
-		err = pki.CheckKeyStrength(id)
-		if err != nil {
-			err = &refusal{reason: "key_too_small", err: err}
+		if err = pki.CheckKey(id.Cert.PublicKey, k.minRSABits); err != nil {
+			err = &refusal{reason: "key_too_small", err: fmt.Errorf("the new certificate's %w: peers refuse it; ask DAEU for a new certificate (seosgw pki csr) with a key at the floor", err)}
 		}
 	} else {
 		reason := "unreadable"

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -36,14 +37,18 @@ type keeperWorld struct {
 	peerAddr   string       // requires a client certificate and records it
 	seenClient atomic.Value // serial of the last client certificate the peer saw
 	client     *http.Client // presents the Keeper's certificate
+	floor      int          // tls.min_rsa_bits
 }
 
-func newKeeperWorld(t *testing.T) *keeperWorld {
+func newKeeperWorld(t *testing.T) *keeperWorld { return newKeeperWorldAt(t, 0) }
+
+// newKeeperWorldAt is a world whose tls.min_rsa_bits is floor.
+func newKeeperWorldAt(t *testing.T, floor int) *keeperWorld {
 	t.Helper()
-	w := &keeperWorld{t: t, p: testkit.SharedPKI(t), dir: t.TempDir(), reg: prometheus.NewRegistry(), log: &testkit.SyncBuffer{}}
+	w := &keeperWorld{t: t, p: testkit.SharedPKI(t), dir: t.TempDir(), reg: prometheus.NewRegistry(), log: &testkit.SyncBuffer{}, floor: floor}
 	id := w.p.Issue(t, "node.obmen.local", pki.WithLoopback())
 	w.cert, w.key = testkit.Files(t, w.dir, id, "transport")
-	w.k = rotation.NewKeeper(w.cert, w.key, id, clock.System, slog.New(slog.NewTextHandler(w.log, nil)), rotation.NewMetrics(w.reg))
+	w.k = rotation.NewKeeper(w.cert, w.key, w.floor, id, clock.System, slog.New(slog.NewTextHandler(w.log, nil)), rotation.NewMetrics(w.reg))
 	ts := w.p.Trust(t)
 	w.serverAddr = w.serve(ts.ServerTLS(w.k), nil)
 	peer := w.p.Host(t, "peer.obmen.local")
@@ -197,6 +202,27 @@ func TestKeeperRefusesABadPair(t *testing.T) {
 				t.Errorf("no log line for %s:\n%s", c.reason, w.log.String())
 			}
 		})
+	}
+}
+
+// The floor a reload is held to is tls.min_rsa_bits, the one start
+// applies, not a fixed one: with the floor at 3072 a renewed 2048-bit pair
+// is refused and the pair in force keeps serving.
+func TestKeeperHoldsTheConfiguredFloor(t *testing.T) {
+	w := newKeeperWorldAt(t, 3072)
+	inForce := pki.SerialHex(w.k.Current().Cert)
+	renewed := w.p.Issue(t, "node.obmen.local", pki.WithLoopback())
+	w.replace(renewed.CertPEM(), keyPEM(t, renewed))
+	r, err := w.k.Reload(rotation.TriggerFile)
+	var weak *pki.WeakKeyError
+	if r != rotation.Refused || !errors.As(err, &weak) || weak.Min != 3072 || !strings.Contains(err.Error(), "tls.min_rsa_bits") {
+		t.Fatalf("reload of a 2048-bit pair under a 3072-bit floor: %s %v", r, err)
+	}
+	if w.served() != inForce || w.presented() != inForce {
+		t.Errorf("the pair in force changed: served %s, presented %s, want %s", w.served(), w.presented(), inForce)
+	}
+	if w.failures("key_too_small") != 1 {
+		t.Errorf("failures{reason=key_too_small} = %v", w.failures("key_too_small"))
 	}
 }
 

@@ -37,7 +37,11 @@ type Clamd struct {
 // StartClamd starts clamd in the foreground on a unix socket in a temporary
 // folder, with one body signature for EICAR made on the spot, so no network
 // or freshclam is needed. It stops with the test.
-func StartClamd(t testing.TB) *Clamd {
+func StartClamd(t testing.TB) *Clamd { return StartClamdLimited(t, "64M") }
+
+// StartClamdLimited is StartClamd with clamd.conf's StreamMaxLength set to
+// streamMax (e.g. "1M"): clamd refuses a longer INSTREAM.
+func StartClamdLimited(t testing.TB, streamMax string) *Clamd {
 	t.Helper()
 	bin := extools.Require(t, "clamd")
 	dir := t.TempDir()
@@ -57,7 +61,7 @@ func StartClamd(t testing.TB) *Clamd {
 		"TemporaryDirectory " + dir,
 		"LogFile " + filepath.Join(dir, "clamd.log"),
 		"PidFile " + filepath.Join(dir, "clamd.pid"),
-		"StreamMaxLength 64M",
+		"StreamMaxLength " + streamMax,
 		"Bytecode no",
 		"",
 	}, "\n")

@@ -12,8 +12,9 @@ import (
 )
 
 // TrustedList writes an ETSI TS 119 612 list naming ca as a granted
-// qualified CA service, signed by operator with xmlsec1 (enveloped,
-// exclusive C14N, RSA-SHA256), and returns its path.
+// qualified CA service, issued a day before nextUpdate and signed by
+// operator with xmlsec1 (enveloped, exclusive C14N, RSA-SHA256), and
+// returns its path.
 func TrustedList(t testing.TB, ca, operator *Cert, nextUpdate time.Time) string {
 	t.Helper()
 	bin := extools.Require(t, "xmlsec1")
@@ -23,6 +24,7 @@ func TrustedList(t testing.TB, ca, operator *Cert, nextUpdate time.Time) string 
   <SchemeInformation>
     <TSLVersionIdentifier>5</TSLVersionIdentifier>
     <SchemeOperatorName><Name xml:lang="bg">Комисия за регулиране на съобщенията (тест)</Name></SchemeOperatorName>
+    <ListIssueDateTime>%s</ListIssueDateTime>
     <NextUpdate><dateTime>%s</dateTime></NextUpdate>
   </SchemeInformation>
   <TrustServiceProviderList>
@@ -62,7 +64,7 @@ func TrustedList(t testing.TB, ca, operator *Cert, nextUpdate time.Time) string 
     <ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo>
   </ds:Signature>
 </TrustServiceStatusList>
-`, nextUpdate.UTC().Format(time.RFC3339), base64.StdEncoding.EncodeToString(ca.Cert.Raw), base64.StdEncoding.EncodeToString(operator.Cert.Raw))
+`, nextUpdate.Add(-24*time.Hour).UTC().Format(time.RFC3339), nextUpdate.UTC().Format(time.RFC3339), base64.StdEncoding.EncodeToString(ca.Cert.Raw), base64.StdEncoding.EncodeToString(operator.Cert.Raw))
 	in, out := filepath.Join(dir, "tsl-template.xml"), filepath.Join(dir, "tsl.xml")
 	if err := os.WriteFile(in, []byte(tmpl), 0o644); err != nil {
 		t.Fatal(err)

@@ -66,17 +66,41 @@ type Result struct {
 	Signature string // the signature name when infected
 }
 
-// ErrTooLarge is a stream longer than the client's size limit; it was not
-// scanned completely, so its result is unknown.
+// ErrTooLarge is a stream longer than a size limit — ours (virus.max_size)
+// or clamd's StreamMaxLength: it was not scanned completely, so its result
+// is unknown. It is a verdict about the file: the scanner is up.
 var ErrTooLarge = errors.New("clamav: stream larger than the scan size limit")
+
+// ErrUnavailable is a scanner that could not be reached or did not answer
+// (dial, I/O, timeout): the only errors that mean the scanner is down.
+var ErrUnavailable = errors.New("clamav: scanner unavailable")
+
+// TooLargeError is ErrTooLarge naming the limit that refused the stream.
+type TooLargeError struct {
+	Limit int64 // bytes; 0 when clamd's, whose value it does not say
+	// Clamd: clamd's StreamMaxLength refused it, not our own limit.
+	Clamd bool
+}
+
+func (e *TooLargeError) Error() string {
+	if e.Clamd {
+		return "clamav: clamd refused the stream: longer than its StreamMaxLength (clamd.conf), which is under virus.max_size: raise StreamMaxLength to at least virus.max_size"
+	}
+	return fmt.Sprintf("clamav: stream longer than virus.max_size (%d bytes): not scanned", e.Limit)
+}
+
+// Is makes a TooLargeError match ErrTooLarge.
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
 // chunk is the INSTREAM chunk size: big enough to keep syscalls few, small
 // enough to keep memory flat.
 const chunk = 64 << 10
 
 // Scan sends r to clamd with INSTREAM and reads the verdict. An error means
-// the stream was not scanned (scanner unreachable, timeout, too large): the
-// caller must not treat it as clean.
+// the stream was not scanned — the caller must not treat it as clean —
+// and says why: ErrUnavailable (scanner unreachable, I/O, timeout),
+// ErrTooLarge (a *TooLargeError: the file is over our limit or clamd's),
+// or clamd's own refusal of this stream.
 func (c *Client) Scan(ctx context.Context, r io.Reader) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -98,13 +122,13 @@ func (c *Client) Scan(ctx context.Context, r io.Reader) (Result, error) {
 		n, rerr := io.ReadFull(r, buf)
 		if n > 0 {
 			if sent += int64(n); sent > c.maxBytes {
-				return Result{}, fmt.Errorf("%w (%d bytes)", ErrTooLarge, c.maxBytes)
+				return Result{}, &TooLargeError{Limit: c.maxBytes}
 			}
 			var hdr [4]byte
 			binary.BigEndian.PutUint32(hdr[:], uint32(n))
 			w.Write(hdr[:])
 			if _, err := w.Write(buf[:n]); err != nil {
-				return Result{}, c.wrap(ctx, err)
+				return c.answerAfter(ctx, conn, err)
 			}
 		}
 		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
@@ -116,13 +140,27 @@ func (c *Client) Scan(ctx context.Context, r io.Reader) (Result, error) {
 	}
 	w.Write([]byte{0, 0, 0, 0})
 	if err := w.Flush(); err != nil {
-		return Result{}, c.wrap(ctx, err)
+		return c.answerAfter(ctx, conn, err)
 	}
 	reply, err := readReply(conn)
 	if err != nil {
 		return Result{}, c.wrap(ctx, err)
 	}
 	return ParseReply(reply)
+}
+
+// answerAfter reads what clamd said before a write failed: on a stream over
+// its StreamMaxLength clamd answers "INSTREAM size limit exceeded" and
+// closes, so the rest of the stream meets a closed socket. Only when there
+// is no answer is the failure the scanner's.
+func (c *Client) answerAfter(ctx context.Context, conn net.Conn, werr error) (Result, error) {
+	if ctx.Err() == nil {
+		conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if reply, err := readReply(conn); err == nil && reply != "" {
+			return ParseReply(reply)
+		}
+	}
+	return Result{}, c.wrap(ctx, werr)
 }
 
 // ParseReply reads an INSTREAM answer: "stream: OK", "stream: NAME FOUND"
@@ -139,6 +177,8 @@ func ParseReply(reply string) (Result, error) {
 			return Result{}, fmt.Errorf("clamav: reply %q names no signature", reply)
 		}
 		return Result{Infected: true, Signature: sig}, nil
+	case strings.Contains(reply, "size limit exceeded"):
+		return Result{}, &TooLargeError{Clamd: true}
 	case strings.HasSuffix(reply, "ERROR"):
 		return Result{}, fmt.Errorf("clamav: clamd refused the scan: %s", reply)
 	}
@@ -174,16 +214,16 @@ func (c *Client) dial(ctx context.Context) (net.Conn, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, c.network, c.address)
 	if err != nil {
-		return nil, fmt.Errorf("clamav: scanner unreachable at %s:%s: %w", c.network, c.address, err)
+		return nil, fmt.Errorf("%w: unreachable at %s:%s: %w", ErrUnavailable, c.network, c.address, err)
 	}
 	return conn, nil
 }
 
 func (c *Client) wrap(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("clamav: no answer from %s:%s within %s: %w", c.network, c.address, c.timeout, ctx.Err())
+		return fmt.Errorf("%w: no answer from %s:%s within %s: %w", ErrUnavailable, c.network, c.address, c.timeout, ctx.Err())
 	}
-	return fmt.Errorf("clamav: talking to %s:%s: %w", c.network, c.address, err)
+	return fmt.Errorf("%w: talking to %s:%s: %w", ErrUnavailable, c.network, c.address, err)
 }
 
 // maxReply bounds clamd's answer; real ones are a line.

@@ -114,3 +114,41 @@ func FuzzParseReply(f *testing.F) {
 		}
 	})
 }
+
+// TestSizeLimitsAreAboutTheFile: clamd's StreamMaxLength refusal and our
+// own limit are ErrTooLarge naming which limit, not ErrUnavailable; the
+// scanner still answers afterwards. An unreachable clamd is ErrUnavailable.
+func TestSizeLimitsAreAboutTheFile(t *testing.T) {
+	d := acceptancetest.StartClamdLimited(t, "1M")
+	ctx := context.Background()
+	big := bytes.Repeat([]byte("clean text, no virus here. "), 3<<20/27)
+	for _, c := range []struct {
+		name  string
+		max   int64
+		clamd bool
+		words string
+	}{
+		{"clamd's StreamMaxLength", 64 << 20, true, "StreamMaxLength"},
+		{"our virus.max_size", 512 << 10, false, "virus.max_size (524288 bytes)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cl, err := clamav.New(d.Addr, 30*time.Second, c.max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = cl.Scan(ctx, bytes.NewReader(big))
+			var tl *clamav.TooLargeError
+			if !errors.Is(err, clamav.ErrTooLarge) || !errors.As(err, &tl) || tl.Clamd != c.clamd || errors.Is(err, clamav.ErrUnavailable) ||
+				!strings.Contains(err.Error(), c.words) {
+				t.Fatalf("scan of %d bytes: %v, want a size limit naming %q", len(big), err, c.words)
+			}
+			if err := cl.Ping(ctx); err != nil {
+				t.Errorf("clamd after the refusal: %v", err)
+			}
+		})
+	}
+	gone, _ := clamav.New("unix:"+filepath.Join(t.TempDir(), "none.sock"), time.Second, 1<<20)
+	if _, err := gone.Scan(ctx, strings.NewReader("x")); !errors.Is(err, clamav.ErrUnavailable) {
+		t.Errorf("scan without clamd: %v, want ErrUnavailable", err)
+	}
+}

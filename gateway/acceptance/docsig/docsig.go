@@ -94,13 +94,27 @@ type Person struct {
 type Verifier struct {
 	Roots         *x509.CertPool // qualified providers' CA certificates
 	Intermediates []*x509.Certificate
-	Revocation    *revocation.Checker // nil: revocation is not checked (unknown)
-	Clock         clock.Clock
-	MatchSender   bool     // the signer's organisation identifier must be the sender's EIK
-	Persons       []Person // or one of these persons
+	// Anchors, when set, gives the anchors in force at each judgement
+	// instead of Roots and Intermediates (a trusted list reloaded while
+	// the node runs).
+	Anchors     func() *Anchors
+	Revocation  *revocation.Checker // nil: revocation is not checked (unknown)
+	Clock       clock.Clock
+	MatchSender bool     // the signer's organisation identifier must be the sender's EIK
+	Persons     []Person // or one of these persons
 }
 
 var oidOrganizationIdentifier = asn1.ObjectIdentifier{2, 5, 4, 97}
+
+// Anchors are trust anchors in force at one moment.
+type Anchors struct {
+	Roots         *x509.CertPool
+	Intermediates []*x509.Certificate
+	// Stale, when set, says why a chain's top can no longer be relied on
+	// ("" when it can): the trusted list it came from is out of date.
+	// Such a signature's trust is unknown, never passed.
+	Stale func(top *x509.Certificate) (bg, en string)
+}
 
 // Judge builds the report for one verified (or failed) CMS signer.
 // timeHint is the signing time from outside the CMS (a PDF's /M), used
@@ -138,20 +152,30 @@ func (v *Verifier) Judge(ctx context.Context, res cms.Result, certs []*x509.Cert
 	if at.IsZero() || at.After(now) {
 		at = now
 	}
+	anchors := &Anchors{Roots: v.Roots, Intermediates: v.Intermediates}
+	if v.Anchors != nil {
+		anchors = v.Anchors()
+	}
 	inter := x509.NewCertPool()
-	for _, x := range append(append([]*x509.Certificate(nil), v.Intermediates...), certs...) {
+	for _, x := range append(append([]*x509.Certificate(nil), anchors.Intermediates...), certs...) {
 		inter.AddCert(x)
 	}
 	var chain []*x509.Certificate
-	if v.Roots == nil {
+	if anchors.Roots == nil {
 		rep.Trust = unknown("не са настроени доверени доставчици", "no trusted providers are configured")
-	} else if chains, err := c.Verify(x509.VerifyOptions{Roots: v.Roots, Intermediates: inter, CurrentTime: at,
+	} else if chains, err := c.Verify(x509.VerifyOptions{Roots: anchors.Roots, Intermediates: inter, CurrentTime: at,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 		rep.Trust = fail("сертификатът не е издаден от доверен доставчик: %s", "the certificate does not chain to a trusted provider: %s", err)
 	} else {
 		chain = chains[0]
-		top := chain[len(chain)-1].Subject.CommonName
-		rep.Trust = pass("издаден от доверен доставчик (%s)", "issued under a trusted provider (%s)", top)
+		top := chain[len(chain)-1]
+		rep.Trust = pass("издаден от доверен доставчик (%s)", "issued under a trusted provider (%s)", top.Subject.CommonName)
+		if anchors.Stale != nil {
+			if bg, en := anchors.Stale(top); en != "" {
+				cn := top.Subject.CommonName
+				rep.Trust = Finding{Unknown, fmt.Sprintf("издаден от %s, но %s", cn, bg), fmt.Sprintf("issued under %s, but %s", cn, en)}
+			}
+		}
 	}
 	rep.Revocation = v.revocation(ctx, chain)
 	rep.Author = v.author(c, senderEIK)

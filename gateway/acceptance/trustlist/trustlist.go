@@ -40,16 +40,24 @@ type Service struct {
 // List is a verified trusted list.
 type List struct {
 	Operator   string
-	NextUpdate time.Time
+	IssueDate  time.Time // ListIssueDateTime; zero when the list has none
+	NextUpdate time.Time // zero when the list has none (a closed scheme)
 	Services   []Service
+}
+
+// OutOfDate reports whether the list is past its NextUpdate at now: it may
+// no longer say who is qualified.
+func (l *List) OutOfDate(now time.Time) bool {
+	return !l.NextUpdate.IsZero() && now.After(l.NextUpdate)
 }
 
 // maxListBytes bounds what is parsed; national lists are a few MiB.
 const maxListBytes = 64 << 20
 
 // Parse verifies the list's signature with signers at now and returns its
-// granted CA/QC services. A list past its NextUpdate is refused: it may no
-// longer say who is qualified.
+// granted CA/QC services. A list past its NextUpdate is returned all the
+// same: whoever uses it asks OutOfDate and decides (the policy holds what
+// such a list would vouch for rather than refusing to start).
 func Parse(b []byte, signers []*x509.Certificate, now time.Time) (*List, error) {
 	if len(b) > maxListBytes {
 		return nil, fmt.Errorf("trusted list: larger than %d MiB", maxListBytes>>20)
@@ -76,8 +84,10 @@ func Parse(b []byte, signers []*x509.Certificate, now time.Time) (*List, error) 
 		if l.NextUpdate, err = time.Parse(time.RFC3339, nu); err != nil {
 			return nil, fmt.Errorf("trusted list: NextUpdate %q: %w", nu, err)
 		}
-		if now.After(l.NextUpdate) {
-			return nil, fmt.Errorf("trusted list: out of date (next update was %s); fetch the current list", l.NextUpdate.UTC().Format(time.RFC3339))
+	}
+	if id := text(signed, "SchemeInformation/ListIssueDateTime"); id != "" {
+		if l.IssueDate, err = time.Parse(time.RFC3339, id); err != nil {
+			return nil, fmt.Errorf("trusted list: ListIssueDateTime %q: %w", id, err)
 		}
 	}
 	for _, tsp := range signed.FindElements("./TrustServiceProviderList/TrustServiceProvider") {

@@ -1,0 +1,1 @@
+ALTER TABLE message_log DROP COLUMN raw_sha256;
