@@ -218,8 +218,13 @@ func (c *Config) validateMailSMTP(add func(string, string, ...any)) {
 			cert, key = c.TLS.Cert, c.TLS.Key
 		}
 		for field, p := range map[string]string{"mail.smtp.cert": cert, "mail.smtp.key": key} {
-			if _, err := os.Stat(c.Path(p)); err != nil {
+			st, err := os.Stat(c.Path(p))
+			switch {
+			case err != nil:
 				add(field, "%v; give the PEM file of the certificate the MTA sees (empty: tls.cert and tls.key)", err)
+			case field == "mail.smtp.key" && s.Key != "" && st.Mode().Perm()&0o077 != 0:
+				// Same rule as tls.key (which the empty case falls back to and is checked there).
+				add(field, "%s is readable by others (mode %o); chmod 600 it (and chown it to the user seosgw runs as)", p, st.Mode().Perm())
 			}
 		}
 	}

@@ -40,6 +40,8 @@ func TestMailSection(t *testing.T) {
 		{"password file readable by others", "password_file: ais-token", "password_file: open-password", "mail.submission.password_file", "chmod 600"},
 		{"no signing key", "signing: {cert: cert.pem, key: key.pem}", "signing: {cert: cert.pem}", "mail.signing.key", "signing certificate"},
 		{"signing key readable by others", "signing: {cert: cert.pem, key: key.pem}", "signing: {cert: cert.pem, key: open-password}", "mail.signing.key", "readable by others (mode 644); chmod 600"},
+		{"SMTP intake key readable by others", `smtp: {listen: "127.0.0.1:2525"}`, `smtp: {listen: "127.0.0.1:2525", tls: starttls, cert: cert.pem, key: open-password}`,
+			"mail.smtp.key", "readable by others (mode 644); chmod 600"},
 		{"IMAP without a user", `smtp: {listen: "127.0.0.1:2525"}`, `imap: {server: "mail.marad.example:993", password_file: ais-token}`, "mail.imap.username", "login"},
 		{"bad kind pattern", "signing:", "kinds: {rules: [{kind: Заявление, subject: \"(\"}]}\n  signing:", "mail.kinds.rules[0].subject", "RE2"},
 		{"no acceptance policy", "acceptance: {rules: ais-token}", "", "mail.enabled", "acceptance.rules"},
