@@ -32,7 +32,8 @@ func (f *fixture) withMail() *mailbox.Mailbox {
 		f.t.Fatal(err)
 	}
 	box, err := mailbox.New(mailbox.Options{DB: f.db, Input: mailinput.New(mailinput.Options{FromSubject: true, SpoolDir: f.t.TempDir()}),
-		Composer: &notice.Composer{Signer: signer, From: &mail.Address{Address: "ebma@marad.example"}, Now: f.clk.Now}, Clock: f.clk})
+		Composer: &notice.Composer{Signer: signer, From: &mail.Address{Address: "ebma@marad.example"}, Now: f.clk.Now},
+		Addresses: []string{"ebma@marad.example", "deloviodstvo@marad.example"}, Clock: f.clk})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -58,6 +59,16 @@ func TestAPIMail(t *testing.T) {
 		if code, _, body := f.do("POST", "/api/v1/documents", c.body); code != 400 || !strings.Contains(string(body), c.want) {
 			t.Errorf("%s: %d %s", c.body, code, body)
 		}
+	}
+	// Our own addresses would loop the document back into our inbox.
+	for _, own := range []string{"ebma@marad.example", "Deloviodstvo@Marad.example"} {
+		if code, _, body := f.do("POST", "/api/v1/documents", `{"email":"`+own+`","kind":"Писмо"}`); code != 422 ||
+			!strings.Contains(string(body), `"code":"recipient_is_self"`) || !strings.Contains(string(body), "own official address") {
+			t.Errorf("to our own %s: %d %s", own, code, body)
+		}
+	}
+	if n := testkit.Count(t, f.db, `SELECT count(*) FROM mail_outbox`); n != 0 {
+		t.Errorf("%d mails queued to our own address", n)
 	}
 	code, _, body := f.do("POST", "/api/v1/documents", `{"email":"ivan@example.bg","kind":"Писмо","about":"Отговор",
 		"attachments":[{"fileName":"отговор.pdf","mimeType":"application/pdf","content":"JVBERi0xLjQK"}]}`)

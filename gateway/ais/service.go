@@ -69,6 +69,9 @@ type Mail interface {
 	// Send queues, in tx, a document as signed mail to an address and
 	// returns the mail's id in the mail queue.
 	Send(ctx context.Context, tx *sql.Tx, to string, doc *seos.Document, comment string) (int64, error)
+	// Official tells whether an address is the node's own (mail to it
+	// would come back into the intake as a received document).
+	Official(addr string) bool
 	// Wake starts sending what was queued, after the commit.
 	Wake()
 }
@@ -496,6 +499,10 @@ func (in *Outgoing) address() (string, error) {
 func (s *Service) sendMail(ctx context.Context, in *Outgoing, to string, doc *seos.Document, idemKey, hash string) (id int64, docGUID string, created bool, err error) {
 	if s.Mail == nil {
 		return 0, "", false, invalid("email", "this node sends no e-mail: the mail channel is off (mail.enabled in its configuration)")
+	}
+	if s.Mail.Official(to) {
+		return 0, "", false, &Error{Code: "recipient_is_self", Field: "email", Status: 422,
+			Msg: fmt.Sprintf("%s is this administration's own official address (mail.addresses): the document would come back into its own inbox; address it to the recipient", to)}
 	}
 	comment := strings.TrimSpace(in.Comment)
 	if idemKey == "" && in.DocumentGUID != "" {

@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seosgw/seosgw/gateway/clock"
@@ -29,6 +30,9 @@ type Options struct {
 	Input *mailinput.Builder
 	// Composer writes and signs what goes out, from the official address.
 	Composer *notice.Composer
+	// Addresses are the official addresses the intake takes mail for
+	// (mail.addresses): a document sent to one would come back as mail.
+	Addresses []string
 	Clock    clock.Clock
 	Log      *slog.Logger
 	Registry prometheus.Registerer
@@ -61,6 +65,22 @@ func New(o Options) (*Mailbox, error) {
 		o.Registry = prometheus.NewRegistry()
 	}
 	return &Mailbox{o: o, log: o.Log.With("component", "mailbox"), m: newMetrics(o.Registry)}, nil
+}
+
+// Official tells whether addr is one of the official addresses (or the
+// sender's): mail to it loops back into the intake. Case is ignored, as
+// MTAs do for the local part in practice.
+func (b *Mailbox) Official(addr string) bool {
+	addr = strings.TrimSpace(addr)
+	if b.o.Composer.From != nil && strings.EqualFold(addr, b.o.Composer.From.Address) {
+		return true
+	}
+	for _, a := range b.o.Addresses {
+		if strings.EqualFold(addr, a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Wake tells the sender that mail was queued; call it after the commit.
