@@ -32,7 +32,7 @@ func (f *fixture) withMail() *mailbox.Mailbox {
 		f.t.Fatal(err)
 	}
 	box, err := mailbox.New(mailbox.Options{DB: f.db, Input: mailinput.New(mailinput.Options{FromSubject: true, SpoolDir: f.t.TempDir()}),
-		Composer: &notice.Composer{Signer: signer, From: &mail.Address{Address: "ebma@marad.example"}, Now: f.clk.Now},
+		Composer:  &notice.Composer{Signer: signer, From: &mail.Address{Address: "ebma@marad.example"}, Now: f.clk.Now},
 		Addresses: []string{"ebma@marad.example", "deloviodstvo@marad.example"}, Clock: f.clk})
 	if err != nil {
 		f.t.Fatal(err)

@@ -146,6 +146,11 @@ func MailSMTPOptions(cfg *config.Config) (intake.SMTPOptions, error) {
 	o := intake.SMTPOptions{Listen: s.Listen, LMTP: s.LMTP, Recipients: m.Addresses, MaxMessageBytes: int64(m.MaxMessageBytes),
 		MaxConnections: s.MaxConnections, ReadTimeout: s.ReadTimeout.D(), DataTimeout: s.DataTimeout.D(),
 		ImplicitTLS: s.TLS == "implicit", RequireTLS: s.RequireTLS, SpoolDir: cfg.Path(m.SpoolDir)}
+	mode, err := s.SocketFileMode()
+	if err != nil {
+		return o, err
+	}
+	o.SocketMode = mode
 	if at := strings.LastIndexByte(m.Addresses[0], '@'); at >= 0 {
 		o.Domain = m.Addresses[0][at+1:] // the greeting names the official domain
 	}

@@ -33,9 +33,9 @@ type Options struct {
 	// Addresses are the official addresses the intake takes mail for
 	// (mail.addresses): a document sent to one would come back as mail.
 	Addresses []string
-	Clock    clock.Clock
-	Log      *slog.Logger
-	Registry prometheus.Registerer
+	Clock     clock.Clock
+	Log       *slog.Logger
+	Registry  prometheus.Registerer
 }
 
 // Mailbox is the mail channel's part of the inbox and the outbox.
