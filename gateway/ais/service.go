@@ -736,19 +736,10 @@ func (s *Service) mailStatus(ctx context.Context, it *outbox.Item) (*Status, err
 	if err != nil {
 		return nil, fmt.Errorf("ais: document %d: mail %d: %w", it.ID, it.MailID, err)
 	}
-	st := &Status{ID: it.ID, DocumentGUID: it.DocumentGUID, Email: it.RecipientGUID, MessageID: m.MessageID, Attempts: m.Attempts, Error: m.LastError}
-	switch {
-	case m.State == mailq.Sent:
-		st.State = "sent"
-	case m.State == mailq.Failed:
-		st.State = "failed"
-	case m.Attempts == 0:
-		st.State = "queued"
-	default:
-		st.State = "sending"
-		if m.State == mailq.Queued {
-			st.NextAttempt = m.NextAttemptAt.UTC().Format("2006-01-02T15:04:05Z")
-		}
+	st := &Status{ID: it.ID, DocumentGUID: it.DocumentGUID, Email: it.RecipientGUID, MessageID: m.MessageID, Attempts: m.Attempts, Error: m.LastError,
+		State: mailq.PublicState(m)}
+	if st.State == "sending" && m.State == mailq.Queued {
+		st.NextAttempt = m.NextAttemptAt.UTC().Format("2006-01-02T15:04:05Z")
 	}
 	if st.History, err = outbox.Events(ctx, s.DB, it.ID); err != nil {
 		return nil, err

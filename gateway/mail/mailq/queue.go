@@ -23,6 +23,8 @@ const (
 	Sending = "sending" // an attempt is in flight
 	Sent    = "sent"    // the submission server took it (250 after DATA)
 	Failed  = "failed"  // refused for good (5xx) or retried past the give-up age
+	// Cancelled: the operator stopped it before it was sent.
+	Cancelled = "cancelled"
 )
 
 // Message is one mail to send.
@@ -46,6 +48,9 @@ type Item struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	SentAt        time.Time
+	// RoundAt is when the operator's retry began this round of attempts
+	// (zero: the first round, from CreatedAt); the give-up age counts from it.
+	RoundAt time.Time
 }
 
 // Querier is a *sql.DB or *sql.Tx, so a mail can be queued in the same
@@ -94,18 +99,21 @@ func Enqueue(ctx context.Context, q Querier, m *Message, idemKey string, now tim
 	return id, true, nil
 }
 
-const itemColumns = `id, kind, ref, mail_from, rcpt_to, message_id, body, state, attempts, next_attempt_at, last_error, created_at, updated_at, sent_at`
+const itemColumns = `id, kind, ref, mail_from, rcpt_to, message_id, body, state, attempts, next_attempt_at, last_error, created_at, updated_at, sent_at, round_at`
 
 type scanner interface{ Scan(...any) error }
 
 func scanItem(s scanner) (*Item, error) {
 	var it Item
-	var next, created, updated, sent string
+	var next, created, updated, sent, round string
 	if err := s.Scan(&it.ID, &it.Kind, &it.Ref, &it.From, &it.To, &it.MessageID, &it.Body, &it.State, &it.Attempts,
-		&next, &it.LastError, &created, &updated, &sent); err != nil {
+		&next, &it.LastError, &created, &updated, &sent, &round); err != nil {
 		return nil, err
 	}
-	var errs [4]error
+	var errs [5]error
+	if round != "" {
+		it.RoundAt, errs[4] = store.ParseTime(round)
+	}
 	it.NextAttemptAt, errs[0] = store.ParseTime(next)
 	it.CreatedAt, errs[1] = store.ParseTime(created)
 	it.UpdatedAt, errs[2] = store.ParseTime(updated)
@@ -134,7 +142,7 @@ func Depth(ctx context.Context, db *sql.DB) (map[string]int, error) {
 		return nil, fmt.Errorf("mailq: depth: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]int{Queued: 0, Sending: 0, Sent: 0, Failed: 0}
+	out := map[string]int{Queued: 0, Sending: 0, Sent: 0, Failed: 0, Cancelled: 0}
 	for rows.Next() {
 		var st string
 		var n int
@@ -230,8 +238,8 @@ func nextDue(ctx context.Context, db *sql.DB) (time.Time, error) {
 // PruneBodies empties the bodies of mails sent or failed before `before`
 // (the retention period): the row stays, saying what went where and when.
 func PruneBodies(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
-	res, err := db.ExecContext(ctx, `UPDATE mail_outbox SET body = x'' WHERE state IN (?, ?) AND updated_at < ? AND length(body) > 0`,
-		Sent, Failed, store.FormatTime(before))
+	res, err := db.ExecContext(ctx, `UPDATE mail_outbox SET body = x'' WHERE state IN (?, ?, ?) AND updated_at < ? AND length(body) > 0`,
+		Sent, Failed, Cancelled, store.FormatTime(before))
 	if err != nil {
 		return 0, fmt.Errorf("mailq: prune bodies: %w", err)
 	}

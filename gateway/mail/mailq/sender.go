@@ -201,7 +201,11 @@ func (s *Sender) outcome(it *Item, err error, now time.Time) (state string, retr
 		return Failed, time.Time{}, detail
 	}
 	s.m.failures.WithLabelValues("temporary").Inc()
-	if now.Sub(it.CreatedAt) >= s.o.GiveUpAfter {
+	round := it.CreatedAt
+	if !it.RoundAt.IsZero() {
+		round = it.RoundAt
+	}
+	if now.Sub(round) >= s.o.GiveUpAfter {
 		return Failed, time.Time{}, fmt.Sprintf("gave up after %s: %s", s.o.GiveUpAfter, detail)
 	}
 	delay := s.o.RetryFirst
