@@ -55,7 +55,7 @@ func (n *Node) openMail() error {
 	parse := mailmsg.Options{}
 	input := mailinput.New(mailinput.Options{Parse: parse, Rules: rules, FromSubject: cfg.Mail.Kinds.FromSubject, SpoolDir: cfg.Path(cfg.Mail.SpoolDir), Registry: n.Registry})
 	composer := &notice.Composer{Signer: signer, From: &mail.Address{Name: cfg.Mail.Name, Address: cfg.Mail.Addresses[0]}, Now: n.Clock.Now}
-	if m.Mailbox, err = mailbox.New(mailbox.Options{DB: n.DB, Parse: parse, Input: input, Composer: composer, Addresses: cfg.Mail.Addresses, Clock: n.Clock, Log: log, Registry: n.Registry}); err != nil {
+	if m.Mailbox, err = mailbox.New(mailbox.Options{DB: n.DB, Files: n.Files, Parse: parse, Input: input, Composer: composer, Addresses: cfg.Mail.Addresses, Clock: n.Clock, Log: log, Registry: n.Registry}); err != nil {
 		return fmt.Errorf("mail: %w", err)
 	}
 	so, err := MailSenderOptions(cfg)

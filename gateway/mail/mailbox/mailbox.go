@@ -7,21 +7,31 @@
 package mailbox
 
 import (
+	"bytes"
+	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
+	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/mail/mailinput"
 	"github.com/seosgw/seosgw/gateway/mail/mailmsg"
 	"github.com/seosgw/seosgw/gateway/mail/notice"
+	"github.com/seosgw/seosgw/gateway/msglog"
 )
 
 // Options configure the mailbox.
 type Options struct {
 	DB *sql.DB
+	// Files is where large mails and their files are kept (the node's
+	// file store beside the database); nil keeps everything in rows.
+	Files *blob.Store
 	// Parse bounds what one mail may make the parser do (the sink and the
 	// judge read a mail alike).
 	Parse mailmsg.Options
@@ -81,6 +91,50 @@ func (b *Mailbox) Official(addr string) bool {
 		}
 	}
 	return false
+}
+
+// raw opens the received mail of a document as the message log keeps it,
+// in its row or its file; ok is false when it is no longer kept
+// (retention pruned it). Close the reader when done.
+func (b *Mailbox) raw(ctx context.Context, it *inbox.Item) (r rawMail, ok bool, err error) {
+	l := &msglog.Log{DB: b.o.DB, Files: b.o.Files}
+	e, err := l.Get(ctx, it.LogID)
+	if err != nil {
+		return r, false, fmt.Errorf("mailbox: document %d: the received mail (log %d): %w", it.ID, it.LogID, err)
+	}
+	switch {
+	case e.RawFile != "":
+		f, err := b.o.Files.Open(e.RawFile)
+		if errors.Is(err, blob.ErrNotFound) {
+			return r, false, nil
+		}
+		if err != nil {
+			return r, false, fmt.Errorf("mailbox: document %d: the received mail (log %d): %w", it.ID, it.LogID, err)
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return r, false, fmt.Errorf("mailbox: document %d: the received mail (log %d): %w", it.ID, it.LogID, err)
+		}
+		return rawMail{ReaderAt: f, Size: st.Size(), close: f.Close}, true, nil
+	case len(e.Raw) == 0:
+		return r, false, nil
+	}
+	return rawMail{ReaderAt: bytes.NewReader(e.Raw), Size: int64(len(e.Raw)), close: func() error { return nil }}, true, nil
+}
+
+// rawMail is a received mail's exact bytes.
+type rawMail struct {
+	io.ReaderAt
+	Size  int64
+	close func() error
+}
+
+func (r rawMail) Close() error {
+	if r.close == nil {
+		return nil
+	}
+	return r.close()
 }
 
 // Wake tells the sender that mail was queued; call it after the commit.

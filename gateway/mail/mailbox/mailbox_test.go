@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/acceptance/acceptancetest"
 	"github.com/seosgw/seosgw/gateway/acceptance/pdf"
 	"github.com/seosgw/seosgw/gateway/ais"
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/judge"
@@ -55,6 +57,7 @@ type world struct {
 	sub    *testkit.Submission
 	smtp   string
 	author *acceptancetest.Cert
+	files  *blob.Store // the file store beside the database
 }
 
 func newWorld(t *testing.T) *world {
@@ -72,7 +75,10 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	box, err := mailbox.New(mailbox.Options{DB: w.db, Input: mailinput.New(mailinput.Options{FromSubject: true, SpoolDir: t.TempDir(), Registry: w.reg}),
+	if w.files, err = blob.Open(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	box, err := mailbox.New(mailbox.Options{DB: w.db, Files: w.files, Input: mailinput.New(mailinput.Options{FromSubject: true, SpoolDir: t.TempDir(), Registry: w.reg}),
 		Composer: &notice.Composer{Signer: signer, From: &mail.Address{Name: "ИАМА", Address: official}, Now: time.Now}, Log: quiet, Registry: w.reg})
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +88,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	self := testkit.Participant(1, "000695089", "ИАМА")
-	j := &judge.Judge{DB: w.db, Policy: policy, Self: self.Node(), Clock: clock.System, Log: quiet, Workers: 2, Timeout: time.Minute, Poll: time.Hour, Mail: box}
+	j := &judge.Judge{DB: w.db, Files: w.files, Policy: policy, Self: self.Node(), Clock: clock.System, Log: quiet, Workers: 2, Timeout: time.Minute, Poll: time.Hour, Mail: box}
 	box.Queued, box.Arrived = sendq.Wake, j.Arrived
 	w.svc = &ais.Service{DB: w.db, Dir: testkit.Seed(t, w.db, nil, self), Policy: register.Policy{SelfGUID: self.GUID}, Self: self.Node(),
 		Clock: clock.System, Log: quiet, Mail: box}
@@ -244,6 +250,43 @@ func TestMailThroughTheInbox(t *testing.T) {
 		}
 		if n := testkit.Count(t, w.db, `SELECT count(*) FROM inbox WHERE channel = 'email'`); n != 1 || w.counter("seosgw_mail_inbox_total", "duplicate") != 1 {
 			t.Errorf("a re-delivery stored again: %d documents", n)
+		}
+	})
+
+	t.Run("a large mail: its files and its .eml in the file store, not in rows", func(t *testing.T) {
+		big := pdf.Simple(strings.Repeat("Приложение към писмото. ", 12000)) // ≈300 KB: over both inline limits
+		raw := testkit.SignMail(t, w.pki, w.author, header("Писмо с голямо приложение"), letter("Желая потвърждаване.", map[string][]byte{"golyamo.pdf": big}), testkit.SMIME{})
+		it := w.deliver(t, raw)
+		if it.State != inbox.Received || it.Verdict.Outcome != acceptance.Accept {
+			t.Fatalf("judged as %s: %s", it.State, it.Verdict.Summary())
+		}
+		var file string
+		var inRow int
+		if err := w.db.QueryRow(`SELECT file, length(content) FROM inbox_attachments WHERE inbox_id = ?`, it.ID).Scan(&file, &inRow); err != nil || file == "" || inRow != 0 {
+			t.Fatalf("the attachment row holds %d bytes, file %q (%v); want none, in a file", inRow, file, err)
+		}
+		if _, body, err := inbox.AttachmentContent(ctx, w.db, w.files, it.ID, 1); err != nil || !bytes.Equal(body, big) {
+			t.Errorf("the PDF read from the file store: %d bytes (%v), sent %d", len(body), err, len(big))
+		}
+		l := &msglog.Log{DB: w.db, Files: w.files}
+		e, err := l.Get(ctx, it.LogID)
+		if err != nil || e.RawFile == "" || len(e.Raw) != 0 {
+			t.Fatalf("the .eml: file %q, %d bytes in the row (%v)", e.RawFile, len(e.Raw), err)
+		}
+		rc, err := l.OpenRaw(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(kept, raw) {
+			t.Errorf("the .eml in the file store is not the mail byte for byte (%d bytes, sent %d)", len(kept), len(raw))
+		}
+		if err := w.svc.Register(ctx, it.ID, &ais.Registration{Number: &ais.Number{Number: "04-00-99", Date: "2026-11-24"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, att := w.answer(t, "04-00-99"); !bytes.Equal(att, raw) {
+			t.Errorf("the receipt attaches %d bytes; the mail had %d", len(att), len(raw))
 		}
 	})
 
