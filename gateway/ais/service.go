@@ -68,7 +68,8 @@ type Mail interface {
 	Answer(ctx context.Context, tx *sql.Tx, it *inbox.Item) error
 	// Send queues, in tx, a document as signed mail to an address and
 	// returns the mail's id in the mail queue.
-	Send(ctx context.Context, tx *sql.Tx, to string, doc *seos.Document, comment string) (int64, error)
+	// Its files are the file-store names the outbox row must keep.
+	Send(ctx context.Context, tx *sql.Tx, to string, doc *seos.Document, comment string) (mailID int64, files []string, err error)
 	// Official tells whether an address is the node's own (mail to it
 	// would come back into the intake as a received document).
 	Official(addr string) bool
@@ -508,10 +509,9 @@ func (s *Service) sendMail(ctx context.Context, in *Outgoing, to string, doc *se
 	if idemKey == "" && in.DocumentGUID != "" {
 		idemKey = "doc:" + strings.ToLower(to) + ":" + seos.CanonicalGUID(in.DocumentGUID)
 	}
-	// The mail carries the files themselves: decoded in memory (a mail is
-	// bounded by mail.max_message_bytes), whether the API lifted them out
-	// of the JSON or not.
-	if _, err := storeBodies(nil, s.MaxAttachmentBytes, doc, in); err != nil {
+	// The files go to the file store (large ones), decoded, and stream
+	// from there into the signed mail; only the mail is kept after.
+	if _, err := storeBodies(s.Files, s.MaxAttachmentBytes, doc, in); err != nil {
 		return 0, "", false, err
 	}
 	err = store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
@@ -530,7 +530,7 @@ func (s *Service) sendMail(ctx context.Context, in *Outgoing, to string, doc *se
 				return e
 			}
 		}
-		mailID, e := s.Mail.Send(ctx, tx, to, doc, comment)
+		mailID, files, e := s.Mail.Send(ctx, tx, to, doc, comment)
 		if e != nil {
 			return e
 		}
@@ -540,7 +540,7 @@ func (s *Service) sendMail(ctx context.Context, in *Outgoing, to string, doc *se
 			kept.Attachments[i] = seos.Attachment{FileName: a.FileName, MIMEType: a.MIMEType, Comment: a.Comment}
 		}
 		id, created, e = outbox.Enqueue(ctx, tx, outbox.Entry{Kind: outbox.KindRegistration, Recipient: to, Document: doc.ID.GUID,
-			Request: &outbox.Request{Document: &kept, Comment: comment}, Key: idemKey, Hash: hash, MailID: mailID}, s.Clock.Now())
+			Request: &outbox.Request{Document: &kept, Comment: comment}, Key: idemKey, Hash: hash, MailID: mailID, Files: files}, s.Clock.Now())
 		docGUID = doc.ID.GUID
 		return e
 	})

@@ -69,6 +69,7 @@ type MailSubmission struct {
 	RetryFirst   Duration `yaml:"retry_first"`
 	RetryMax     Duration `yaml:"retry_max"`
 	GiveUpAfter  Duration `yaml:"give_up_after"`
+	Concurrency  int      `yaml:"concurrency"` // mails sent at once, each on its own connection
 }
 
 // MailSigning is the administration's signing certificate for outgoing mail.
@@ -97,7 +98,7 @@ func mailDefaults() Mail {
 		SMTP:            MailSMTP{TLS: "none", SocketMode: "0660", MaxConnections: 32, ReadTimeout: Duration(5 * time.Minute), DataTimeout: Duration(10 * time.Minute)},
 		IMAP:            MailIMAP{TLS: "implicit", Mailbox: "INBOX", Flag: "$SeosgwReceived", Interval: Duration(time.Minute), Timeout: Duration(2 * time.Minute)},
 		Submission: MailSubmission{TLS: "starttls", Timeout: Duration(2 * time.Minute), RetryFirst: Duration(time.Minute),
-			RetryMax: Duration(time.Hour), GiveUpAfter: Duration(5 * 24 * time.Hour)},
+			RetryMax: Duration(time.Hour), GiveUpAfter: Duration(5 * 24 * time.Hour), Concurrency: 4},
 		Kinds: MailKinds{FromSubject: true},
 	}
 }
@@ -165,6 +166,9 @@ func (c *Config) validateMail(add func(string, string, ...any)) {
 	for field, d := range map[string]Duration{"mail.submission.timeout": s.Timeout, "mail.submission.retry_first": s.RetryFirst,
 		"mail.submission.retry_max": s.RetryMax, "mail.submission.give_up_after": s.GiveUpAfter} {
 		positive(add, field, d)
+	}
+	if s.Concurrency < 1 || s.Concurrency > 64 {
+		add("mail.submission.concurrency", "%d; give 1 to 64 mails sent at once (the default is 4)", s.Concurrency)
 	}
 	if s.RetryMax < s.RetryFirst {
 		add("mail.submission.retry_max", "%s is shorter than retry_first (%s)", s.RetryMax.D(), s.RetryFirst.D())

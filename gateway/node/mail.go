@@ -54,7 +54,7 @@ func (n *Node) openMail() error {
 	}
 	parse := mailmsg.Options{}
 	input := mailinput.New(mailinput.Options{Parse: parse, Rules: rules, FromSubject: cfg.Mail.Kinds.FromSubject, SpoolDir: cfg.Path(cfg.Mail.SpoolDir), Registry: n.Registry})
-	composer := &notice.Composer{Signer: signer, From: &mail.Address{Name: cfg.Mail.Name, Address: cfg.Mail.Addresses[0]}, Now: n.Clock.Now}
+	composer := &notice.Composer{Signer: signer, From: &mail.Address{Name: cfg.Mail.Name, Address: cfg.Mail.Addresses[0]}, Now: n.Clock.Now, Files: n.Files}
 	if m.Mailbox, err = mailbox.New(mailbox.Options{DB: n.DB, Files: n.Files, Parse: parse, Input: input, Composer: composer, Addresses: cfg.Mail.Addresses, Clock: n.Clock, Log: log, Registry: n.Registry}); err != nil {
 		return fmt.Errorf("mail: %w", err)
 	}
@@ -62,7 +62,7 @@ func (n *Node) openMail() error {
 	if err != nil {
 		return err
 	}
-	so.Clock, so.Logger, so.Registry = n.Clock, log, n.Registry
+	so.Clock, so.Logger, so.Registry, so.Files = n.Clock, log, n.Registry, n.Files
 	if m.Sender, err = mailq.NewSender(n.DB, so); err != nil {
 		return fmt.Errorf("mail.submission: %w", err)
 	}
@@ -225,7 +225,7 @@ func MailIMAPOptions(cfg *config.Config) (intake.IMAPOptions, error) {
 func MailSenderOptions(cfg *config.Config) (mailq.Options, error) {
 	s := cfg.Mail.Submission
 	o := mailq.Options{Server: s.Server, TLS: s.TLS, Username: s.Username, HeloName: s.HeloName, Timeout: s.Timeout.D(),
-		RetryFirst: s.RetryFirst.D(), RetryMax: s.RetryMax.D(), GiveUpAfter: s.GiveUpAfter.D()}
+		RetryFirst: s.RetryFirst.D(), RetryMax: s.RetryMax.D(), GiveUpAfter: s.GiveUpAfter.D(), Concurrency: s.Concurrency}
 	var err error
 	if s.Username != "" {
 		if o.Password, err = secret(cfg, "mail.submission.password_file", s.PasswordFile); err != nil {

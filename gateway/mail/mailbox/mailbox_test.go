@@ -35,6 +35,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/mail/smime"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/retention"
 	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/register"
 )
@@ -79,18 +80,18 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	box, err := mailbox.New(mailbox.Options{DB: w.db, Files: w.files, Input: mailinput.New(mailinput.Options{FromSubject: true, SpoolDir: t.TempDir(), Registry: w.reg}),
-		Composer: &notice.Composer{Signer: signer, From: &mail.Address{Name: "ИАМА", Address: official}, Now: time.Now}, Log: quiet, Registry: w.reg})
+		Composer: &notice.Composer{Signer: signer, From: &mail.Address{Name: "ИАМА", Address: official}, Now: time.Now, Files: w.files}, Log: quiet, Registry: w.reg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sendq, err := mailq.NewSender(w.db, mailq.Options{Server: w.sub.Addr, TLS: mailq.TLSNone, HeloName: "gw.test", Poll: time.Hour, Logger: quiet, Registry: w.reg})
+	sendq, err := mailq.NewSender(w.db, mailq.Options{Server: w.sub.Addr, TLS: mailq.TLSNone, HeloName: "gw.test", Poll: time.Hour, Logger: quiet, Registry: w.reg, Files: w.files})
 	if err != nil {
 		t.Fatal(err)
 	}
 	self := testkit.Participant(1, "000695089", "ИАМА")
 	j := &judge.Judge{DB: w.db, Files: w.files, Policy: policy, Self: self.Node(), Clock: clock.System, Log: quiet, Workers: 2, Timeout: time.Minute, Poll: time.Hour, Mail: box}
 	box.Queued, box.Arrived = sendq.Wake, j.Arrived
-	w.svc = &ais.Service{DB: w.db, Dir: testkit.Seed(t, w.db, nil, self), Policy: register.Policy{SelfGUID: self.GUID}, Self: self.Node(),
+	w.svc = &ais.Service{DB: w.db, Files: w.files, Dir: testkit.Seed(t, w.db, nil, self), Policy: register.Policy{SelfGUID: self.GUID}, Self: self.Node(),
 		Clock: clock.System, Log: quiet, Mail: box}
 	in, err := intake.NewSMTPServer(intake.SMTPOptions{Listen: "127.0.0.1:0", Recipients: []string{official}, Logger: quiet, Registry: w.reg}, box)
 	if err != nil {
@@ -371,6 +372,33 @@ func TestMailThroughTheInbox(t *testing.T) {
 		if again, _, created, err := w.svc.Send(ctx, q, "api:k1"); err != nil || created || again != id {
 			t.Errorf("a repeat was sent again: %d %v %v", again, created, err)
 		}
+		// A large file: into the file store, streamed from there into the
+		// signed mail, itself kept in the file store (the queue and the
+		// document's outbox row name it, so a sweep leaves it) and
+		// streamed to the submission server.
+		big := bytes.Repeat([]byte("%PDF голям файл за изпращане "), 20000) // ≈ 640 KB
+		q = &ais.Outgoing{Email: "petar@example.bg", Kind: "Писмо", Number: &ais.Number{Number: "ИЗХ-6", Date: "2026-11-25"},
+			Attachments: []ais.Attachment{{FileName: "голям.pdf", MIMEType: "application/pdf", Content: base64.StdEncoding.EncodeToString(big)}}}
+		id, _, _, err = w.svc.Send(ctx, q, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bodyFile, outboxFiles string
+		var inRow int
+		if err := w.db.QueryRow(`SELECT m.body_file, length(m.body), o.files FROM outbox o JOIN mail_outbox m ON m.id = o.mail_id WHERE o.id = ?`, id).Scan(&bodyFile, &inRow, &outboxFiles); err != nil {
+			t.Fatal(err)
+		}
+		if bodyFile == "" || inRow != 0 || !strings.Contains(outboxFiles, bodyFile) {
+			t.Fatalf("the large mail: file %q, %d bytes in its row, outbox files %q", bodyFile, inRow, outboxFiles)
+		}
+		if _, _, err := (&retention.Files{DB: w.db, Store: w.files, Log: slog.New(slog.DiscardHandler)}).Sweep(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		m, att = w.answer(t, "ИЗХ-6")
+		if !bytes.Equal(att, big) || m.AttachmentName(0) != "голям.pdf" {
+			t.Errorf("the large document arrived with %s (%d bytes, sent %d)", m.AttachmentName(0), len(att), len(big))
+		}
+
 		for _, bad := range []*ais.Outgoing{{Email: "not an address", Kind: "Писмо"}, {Email: sender, Recipient: "000000002", Kind: "Писмо"}, {Email: "A <a@b.bg>", Kind: "Писмо"}} {
 			if _, _, _, err := w.svc.Send(ctx, bad, ""); err == nil || !strings.Contains(err.Error(), "email") {
 				t.Errorf("%+v: %v", bad, err)

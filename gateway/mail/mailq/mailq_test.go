@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -334,5 +335,46 @@ func TestManualRetryAndCancel(t *testing.T) {
 	}
 	if _, err := mailq.Retry(ctx, db, cancelled, clk.Now()); !errors.As(err, &refused) || !strings.Contains(refused.Why, "cancelled") {
 		t.Errorf("retry of a cancelled mail: %v", err)
+	}
+}
+
+// TestSendConcurrency: mails go out up to Concurrency at once, each on its
+// own connection, and never more.
+func TestSendConcurrency(t *testing.T) {
+	db := testkit.DB(t)
+	sub := testkit.StartSubmission(t, false)
+	var inFlight, most atomic.Int32
+	release := make(chan struct{})
+	sub.OnData = func(int) error {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		select {
+		case <-release:
+		case <-time.After(30 * time.Second):
+		}
+		return nil
+	}
+	s, err := mailq.NewSender(db, mailq.Options{Server: sub.Addr, TLS: mailq.TLSNone, HeloName: "gateway.test", Concurrency: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 7 {
+		enqueue(t, db, message(i), "", time.Now())
+	}
+	done := make(chan int, 1)
+	go func() {
+		n, _ := s.SendDue(context.Background())
+		done <- n
+	}()
+	testkit.Eventually(t, 20*time.Second, "three mails in DATA at once", func() bool { return inFlight.Load() == 3 })
+	time.Sleep(100 * time.Millisecond) // a fourth would have started by now
+	if m := most.Load(); m != 3 {
+		t.Errorf("%d mails in flight at once, want 3 (mail.submission.concurrency)", m)
+	}
+	close(release)
+	if n := <-done; n != 7 || len(sub.Got()) != 7 || most.Load() != 3 {
+		t.Errorf("sent %d, the server took %d, at most %d at once", n, len(sub.Got()), most.Load())
 	}
 }

@@ -54,7 +54,7 @@ func Retry(ctx context.Context, q Querier, id int64, now time.Time) (Change, err
 		c.Detail = fmt.Sprintf("made due now (was due at %s; %d attempts so far)", it.NextAttemptAt.UTC().Format(time.RFC3339), it.Attempts)
 		err = update(ctx, q, it, `next_attempt_at = ?, updated_at = ?`, ts, ts)
 	case Failed:
-		if len(it.Body) == 0 {
+		if len(it.Body) == 0 && it.BodyFile == "" {
 			return c, &Refused{ID: id, Action: "retry", From: it.State, Why: "its content is no longer kept (the retention period pruned it); send it again from the AIS"}
 		}
 		c.Detail = fmt.Sprintf("queued again after %d attempts; last error: %s", it.Attempts, it.LastError)
