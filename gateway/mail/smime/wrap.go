@@ -135,4 +135,3 @@ func WriteBase64(b *bytes.Buffer, data []byte) {
 		b.WriteString(enc + "\r\n")
 	}
 }
-
