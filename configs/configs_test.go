@@ -677,6 +677,8 @@ func TestSystemdUnit(t *testing.T) {
 		"Service.NoNewPrivileges":         "yes",
 		"Service.StateDirectory":          "seosgw",
 		"Service.ConfigurationDirectory":  "seosgw",
+		"Service.RuntimeDirectory":        "seosgw", // the LMTP socket's folder, /run/seosgw
+		"Service.RuntimeDirectoryMode":    "0750",
 		"Service.CapabilityBoundingSet":   "",
 		"Service.RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX AF_NETLINK",
 		"Service.MemoryDenyWriteExecute":  "yes",

@@ -68,7 +68,10 @@ func outboxList(ctx context.Context, args []string, io stdio) int {
 	fmt.Fprintln(tw, "ID\tSTATE\tATTEMPTS\tNEXT ATTEMPT\tRECIPIENT\tDOCUMENT\tERROR")
 	for _, d := range list.Items {
 		to := d.Recipient
-		if d.RecipientName != "" {
+		switch {
+		case d.Email != "":
+			to = "mailto:" + d.Email // sent by e-mail: retry and cancel act on its mail
+		case d.RecipientName != "":
 			to = d.RecipientName + " " + d.Recipient
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", d.ID, d.State, d.Attempts, dash(d.NextAttempt), safe(to), d.DocumentGUID, safe(clip(d.Error, 100)))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/mail/mailq"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/store"
@@ -19,7 +20,8 @@ import (
 
 // PublicStates are the states of an outgoing document the AIS sees (see
 // PublicState), in the order a document meets them.
-var PublicStates = []string{"queued", "sending", "waiting_registration", "registered", "rejected", "closed", "stopped",
+// "sent" is a document sent by e-mail that the submission server took.
+var PublicStates = []string{"queued", "sending", "sent", "waiting_registration", "registered", "rejected", "closed", "stopped",
 	"not_found_at_recipient", "failed", "cancelled"}
 
 // stateFilter selects the outbox items whose PublicState is state.
@@ -40,6 +42,8 @@ func stateFilter(state string) (outbox.Filter, bool) {
 		return outbox.Filter{Delivery: []outbox.Delivery{outbox.Failed}}, true
 	case "cancelled":
 		return outbox.Filter{Delivery: []outbox.Delivery{outbox.Cancelled}}, true
+	case "sent":
+		return outbox.Filter{OnlyMail: true}, true // no SEOS document is ever just "sent"
 	case "waiting_registration":
 		return delivered(outbox.StateQueued, outbox.StateWaiting, outbox.StateAlreadyReceived), true
 	case "registered":
@@ -60,8 +64,9 @@ func stateFilter(state string) (outbox.Filter, bool) {
 type DocumentSummary struct {
 	ID            int64     `json:"id"`
 	DocumentGUID  string    `json:"documentGuid"`
-	Recipient     string    `json:"recipient"`
+	Recipient     string    `json:"recipient,omitempty"`     // over SEOS: the participant's GUID
 	RecipientName string    `json:"recipientName,omitempty"` // from the register copy
+	Email         string    `json:"email,omitempty"`         // by e-mail: the address
 	State         string    `json:"state"`
 	Attempts      int       `json:"attempts"`
 	NextAttempt   string    `json:"nextAttempt,omitempty"`
@@ -85,6 +90,9 @@ func (s *Service) Documents(ctx context.Context, state, peer string, limit int) 
 	if peer != "" && !seos.IsGUID(peer) {
 		return nil, invalid("peer", "%q is not a participant GUID in braces", peer)
 	}
+	if q, args, ok := mailq.StateQuery(state); ok {
+		f.Mail = &outbox.Subquery{Query: q, Args: args}
+	}
 	f.Kind, f.Peer, f.Limit = outbox.KindRegistration, peer, limit
 	items, err := outbox.List(ctx, s.DB, f)
 	if err != nil {
@@ -93,6 +101,14 @@ func (s *Service) Documents(ctx context.Context, state, peer string, limit int) 
 	names := map[string]string{}
 	out := &DocumentList{Items: []DocumentSummary{}}
 	for _, it := range items {
+		if it.MailID != 0 {
+			d, err := s.mailSummary(ctx, it)
+			if err != nil {
+				return nil, err
+			}
+			out.Items = append(out.Items, d)
+			continue
+		}
 		key := seos.CanonicalGUID(it.RecipientGUID)
 		name, seen := names[key]
 		if !seen {
@@ -109,6 +125,21 @@ func (s *Service) Documents(ctx context.Context, state, peer string, limit int) 
 	return out, nil
 }
 
+// mailSummary is a document sent by e-mail as listed: its state is its
+// mail's in the mail queue.
+func (s *Service) mailSummary(ctx context.Context, it *outbox.Item) (DocumentSummary, error) {
+	m, err := mailq.Get(ctx, s.DB, it.MailID)
+	if err != nil {
+		return DocumentSummary{}, fmt.Errorf("ais: document %d: mail %d: %w", it.ID, it.MailID, err)
+	}
+	d := DocumentSummary{ID: it.ID, DocumentGUID: it.DocumentGUID, Email: it.RecipientGUID, State: mailq.PublicState(m), Attempts: m.Attempts,
+		Error: m.LastError, CreatedAt: it.CreatedAt, UpdatedAt: m.UpdatedAt}
+	if d.State == "sending" && m.State == mailq.Queued {
+		d.NextAttempt = m.NextAttemptAt.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	return d, nil
+}
+
 // nextAttempt is when a document waiting for another attempt gets it.
 func nextAttempt(it *outbox.Item) string {
 	if it.State == outbox.Queued && it.Attempts > 0 {
@@ -121,17 +152,21 @@ func nextAttempt(it *outbox.Item) string {
 // (or one the recipient reports not found) under the same DocumentGUID
 // with a new round of attempts. note goes into its history.
 func (s *Service) Retry(ctx context.Context, id int64, note string) (*Status, error) {
-	return s.manual(ctx, id, note, outbox.Retry)
+	return s.manual(ctx, id, note, outbox.ActionRetry, outbox.Retry)
 }
 
 // Cancel stops a queued or failed outgoing document from being sent.
 func (s *Service) Cancel(ctx context.Context, id int64, note string) (*Status, error) {
-	return s.manual(ctx, id, note, outbox.Cancel)
+	return s.manual(ctx, id, note, outbox.ActionCancel, outbox.Cancel)
 }
 
-func (s *Service) manual(ctx context.Context, id int64, note string, act func(context.Context, outbox.Full, int64, string, time.Time) (outbox.Done, error)) (*Status, error) {
+func (s *Service) manual(ctx context.Context, id int64, note string, a outbox.Action, act func(context.Context, outbox.Full, int64, string, time.Time) (outbox.Done, error)) (*Status, error) {
 	if err := checkNote(note); err != nil {
 		return nil, err
+	}
+	// A document sent by e-mail is retried or cancelled in the mail queue.
+	if it, err := outbox.Get(ctx, s.DB, id); err == nil && it.Kind == outbox.KindRegistration && it.MailID != 0 {
+		return s.manualMail(ctx, it, note, a)
 	}
 	var d outbox.Done
 	err := store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
@@ -157,6 +192,45 @@ func (s *Service) manual(ctx context.Context, id int64, note string, act func(co
 		s.notify()
 	}
 	return s.Document(ctx, id)
+}
+
+// manualMail is Retry or Cancel of a document sent by e-mail: its mail is
+// sent again or stopped in the mail queue, and the document's history
+// says so, in one transaction.
+func (s *Service) manualMail(ctx context.Context, it *outbox.Item, note string, a outbox.Action) (*Status, error) {
+	act, event := mailq.Cancel, "manual_cancel"
+	if a == outbox.ActionRetry {
+		act, event = mailq.Retry, "manual_retry"
+	}
+	d := outbox.Done{ID: it.ID, Peer: it.RecipientGUID, Document: it.DocumentGUID, Action: a, Verdict: outbox.Applied}
+	err := store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
+		now := s.Clock.Now()
+		c, err := act(ctx, tx, it.MailID, now)
+		d.From, d.To, d.Detail = outbox.State(c.From), outbox.State(c.To), noted(c.Detail, note)
+		if err != nil || c.Repeated && a == outbox.ActionCancel {
+			return err
+		}
+		if c.Repeated {
+			d.Verdict = outbox.Repeated
+		}
+		return outbox.AddEvent(ctx, tx, it.ID, event, "by e-mail: "+d.Detail, now)
+	})
+	var refused *mailq.Refused
+	switch {
+	case errors.As(err, &refused):
+		s.Transitions.Manual(d, err)
+		return nil, &Error{Code: "conflict", Status: 409, Msg: fmt.Sprintf("document %d: cannot %s: %s", it.ID, a, refused.Why)}
+	case errors.Is(err, mailq.ErrInFlight):
+		s.Transitions.Manual(d, err)
+		return nil, &Error{Code: "conflict", Status: 409, Msg: fmt.Sprintf("document %d: an attempt to send its mail is under way; try again when it has ended", it.ID)}
+	case err != nil:
+		return nil, err
+	}
+	s.Transitions.Manual(d, nil)
+	if a == outbox.ActionRetry && s.Mail != nil {
+		s.Mail.Wake()
+	}
+	return s.Document(ctx, it.ID)
 }
 
 // PeerRetry is what a retry of a participant's deliveries did.
@@ -194,6 +268,14 @@ func (s *Service) RetryPeer(ctx context.Context, peer, note string) (*PeerRetry,
 		s.notify()
 	}
 	return out, nil
+}
+
+// noted is a history line with the operator's note after it.
+func noted(detail, note string) string {
+	if note = strings.TrimSpace(note); note != "" {
+		return detail + " — " + note
+	}
+	return detail
 }
 
 func checkNote(note string) error {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+	"github.com/seosgw/seosgw/gateway/mail/mailq"
 	"github.com/seosgw/seosgw/gateway/outbox"
 	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/testkit"
@@ -223,6 +225,41 @@ func TestListFilterIsPublicState(t *testing.T) {
 		})
 	}
 	add(func(id int64) { f.do("POST", fmt.Sprintf("/api/v1/documents/%d/cancel", id), nil) })
+
+	// Documents sent by e-mail, in each state their mail can be in.
+	f.withMail()
+	sub := testkit.StartSubmission(t, false)
+	sub.OnRcpt = func(seq int) error {
+		switch seq {
+		case 2:
+			return &smtp.SMTPError{Code: 550, Message: "no such mailbox"}
+		case 3:
+			return &smtp.SMTPError{Code: 451, Message: "try later"}
+		}
+		return nil
+	}
+	mailed := func(to string) int64 {
+		code, _, body := f.do("POST", "/api/v1/documents", `{"email":"`+to+`","kind":"Писмо"}`)
+		var q Queued
+		decodeInto(t, body, &q)
+		if code != 202 {
+			t.Fatalf("by e-mail: %d %s", code, body)
+		}
+		made[q.ID] = true
+		return q.ID
+	}
+	mailed("sent@example.bg")
+	mailed("failed@example.bg")
+	mailed("sending@example.bg")
+	sender, err := mailq.NewSender(f.db, mailq.Options{Server: sub.Addr, TLS: mailq.TLSNone, HeloName: "gw.test", Clock: f.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sender.SendDue(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mailed("queued@example.bg")
+	f.do("POST", fmt.Sprintf("/api/v1/documents/%d/cancel", mailed("cancelled@example.bg")), nil)
 
 	seen := map[string]bool{}
 	for _, state := range PublicStates {

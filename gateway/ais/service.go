@@ -68,7 +68,11 @@ type Mail interface {
 	Answer(ctx context.Context, tx *sql.Tx, it *inbox.Item) error
 	// Send queues, in tx, a document as signed mail to an address and
 	// returns the mail's id in the mail queue.
-	Send(ctx context.Context, tx *sql.Tx, to string, doc *seos.Document, comment string) (int64, error)
+	// Its files are the file-store names the outbox row must keep.
+	Send(ctx context.Context, tx *sql.Tx, to string, doc *seos.Document, comment string) (mailID int64, files []string, err error)
+	// Official tells whether an address is the node's own (mail to it
+	// would come back into the intake as a received document).
+	Official(addr string) bool
 	// Wake starts sending what was queued, after the commit.
 	Wake()
 }
@@ -497,14 +501,17 @@ func (s *Service) sendMail(ctx context.Context, in *Outgoing, to string, doc *se
 	if s.Mail == nil {
 		return 0, "", false, invalid("email", "this node sends no e-mail: the mail channel is off (mail.enabled in its configuration)")
 	}
+	if s.Mail.Official(to) {
+		return 0, "", false, &Error{Code: "recipient_is_self", Field: "email", Status: 422,
+			Msg: fmt.Sprintf("%s is this administration's own official address (mail.addresses): the document would come back into its own inbox; address it to the recipient", to)}
+	}
 	comment := strings.TrimSpace(in.Comment)
 	if idemKey == "" && in.DocumentGUID != "" {
 		idemKey = "doc:" + strings.ToLower(to) + ":" + seos.CanonicalGUID(in.DocumentGUID)
 	}
-	// The mail carries the files themselves: decoded in memory (a mail is
-	// bounded by mail.max_message_bytes), whether the API lifted them out
-	// of the JSON or not.
-	if _, err := storeBodies(nil, s.MaxAttachmentBytes, doc, in); err != nil {
+	// The files go to the file store (large ones), decoded, and stream
+	// from there into the signed mail; only the mail is kept after.
+	if _, err := storeBodies(s.Files, s.MaxAttachmentBytes, doc, in); err != nil {
 		return 0, "", false, err
 	}
 	err = store.InTx(ctx, s.DB, func(tx *sql.Tx) error {
@@ -523,7 +530,7 @@ func (s *Service) sendMail(ctx context.Context, in *Outgoing, to string, doc *se
 				return e
 			}
 		}
-		mailID, e := s.Mail.Send(ctx, tx, to, doc, comment)
+		mailID, files, e := s.Mail.Send(ctx, tx, to, doc, comment)
 		if e != nil {
 			return e
 		}
@@ -533,7 +540,7 @@ func (s *Service) sendMail(ctx context.Context, in *Outgoing, to string, doc *se
 			kept.Attachments[i] = seos.Attachment{FileName: a.FileName, MIMEType: a.MIMEType, Comment: a.Comment}
 		}
 		id, created, e = outbox.Enqueue(ctx, tx, outbox.Entry{Kind: outbox.KindRegistration, Recipient: to, Document: doc.ID.GUID,
-			Request: &outbox.Request{Document: &kept, Comment: comment}, Key: idemKey, Hash: hash, MailID: mailID}, s.Clock.Now())
+			Request: &outbox.Request{Document: &kept, Comment: comment}, Key: idemKey, Hash: hash, MailID: mailID, Files: files}, s.Clock.Now())
 		docGUID = doc.ID.GUID
 		return e
 	})
@@ -729,19 +736,10 @@ func (s *Service) mailStatus(ctx context.Context, it *outbox.Item) (*Status, err
 	if err != nil {
 		return nil, fmt.Errorf("ais: document %d: mail %d: %w", it.ID, it.MailID, err)
 	}
-	st := &Status{ID: it.ID, DocumentGUID: it.DocumentGUID, Email: it.RecipientGUID, MessageID: m.MessageID, Attempts: m.Attempts, Error: m.LastError}
-	switch {
-	case m.State == mailq.Sent:
-		st.State = "sent"
-	case m.State == mailq.Failed:
-		st.State = "failed"
-	case m.Attempts == 0:
-		st.State = "queued"
-	default:
-		st.State = "sending"
-		if m.State == mailq.Queued {
-			st.NextAttempt = m.NextAttemptAt.UTC().Format("2006-01-02T15:04:05Z")
-		}
+	st := &Status{ID: it.ID, DocumentGUID: it.DocumentGUID, Email: it.RecipientGUID, MessageID: m.MessageID, Attempts: m.Attempts, Error: m.LastError,
+		State: mailq.PublicState(m)}
+	if st.State == "sending" && m.State == mailq.Queued {
+		st.NextAttempt = m.NextAttemptAt.UTC().Format("2006-01-02T15:04:05Z")
 	}
 	if st.History, err = outbox.Events(ctx, s.DB, it.ID); err != nil {
 		return nil, err

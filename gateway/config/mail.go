@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,6 +32,7 @@ type Mail struct {
 type MailSMTP struct {
 	Listen         string   `yaml:"listen"` // host:port, or unix:/path
 	LMTP           bool     `yaml:"lmtp"`
+	SocketMode     string   `yaml:"socket_mode"`     // octal file mode of a unix: socket, e.g. 0660
 	AllowedClients []string `yaml:"allowed_clients"` // the MTA's addresses or CIDRs; empty: loopback only
 	TLS            string   `yaml:"tls"`             // none, starttls or implicit
 	RequireTLS     bool     `yaml:"require_tls"`
@@ -67,6 +69,7 @@ type MailSubmission struct {
 	RetryFirst   Duration `yaml:"retry_first"`
 	RetryMax     Duration `yaml:"retry_max"`
 	GiveUpAfter  Duration `yaml:"give_up_after"`
+	Concurrency  int      `yaml:"concurrency"` // mails sent at once, each on its own connection
 }
 
 // MailSigning is the administration's signing certificate for outgoing mail.
@@ -92,10 +95,10 @@ type MailKindRule struct {
 func mailDefaults() Mail {
 	return Mail{
 		MaxMessageBytes: 64 << 20,
-		SMTP:            MailSMTP{TLS: "none", MaxConnections: 32, ReadTimeout: Duration(5 * time.Minute), DataTimeout: Duration(10 * time.Minute)},
+		SMTP:            MailSMTP{TLS: "none", SocketMode: "0660", MaxConnections: 32, ReadTimeout: Duration(5 * time.Minute), DataTimeout: Duration(10 * time.Minute)},
 		IMAP:            MailIMAP{TLS: "implicit", Mailbox: "INBOX", Flag: "$SeosgwReceived", Interval: Duration(time.Minute), Timeout: Duration(2 * time.Minute)},
 		Submission: MailSubmission{TLS: "starttls", Timeout: Duration(2 * time.Minute), RetryFirst: Duration(time.Minute),
-			RetryMax: Duration(time.Hour), GiveUpAfter: Duration(5 * 24 * time.Hour)},
+			RetryMax: Duration(time.Hour), GiveUpAfter: Duration(5 * 24 * time.Hour), Concurrency: 4},
 		Kinds: MailKinds{FromSubject: true},
 	}
 }
@@ -164,6 +167,9 @@ func (c *Config) validateMail(add func(string, string, ...any)) {
 		"mail.submission.retry_max": s.RetryMax, "mail.submission.give_up_after": s.GiveUpAfter} {
 		positive(add, field, d)
 	}
+	if s.Concurrency < 1 || s.Concurrency > 64 {
+		add("mail.submission.concurrency", "%d; give 1 to 64 mails sent at once (the default is 4)", s.Concurrency)
+	}
 	if s.RetryMax < s.RetryFirst {
 		add("mail.submission.retry_max", "%s is shorter than retry_first (%s)", s.RetryMax.D(), s.RetryFirst.D())
 	}
@@ -192,11 +198,26 @@ func (c *Config) validateMail(add func(string, string, ...any)) {
 	}
 }
 
+// SocketFileMode is socket_mode parsed: the permission bits of a unix:
+// socket (the MTA connects through its group).
+func (s MailSMTP) SocketFileMode() (os.FileMode, error) {
+	v, err := strconv.ParseUint(s.SocketMode, 8, 32)
+	if err != nil || v > 0o777 {
+		return 0, fmt.Errorf("mail.smtp.socket_mode %q: not an octal mode such as 0660", s.SocketMode)
+	}
+	return os.FileMode(v), nil
+}
+
 func (c *Config) validateMailSMTP(add func(string, string, ...any)) {
 	s := c.Mail.SMTP
 	unix := strings.HasPrefix(s.Listen, "unix:")
 	if !unix {
 		checkListen(add, "mail.smtp.listen", s.Listen)
+	}
+	if m, err := s.SocketFileMode(); err != nil {
+		add("mail.smtp.socket_mode", "%q is not an octal file mode; use e.g. 0660 (the MTA's group may connect)", s.SocketMode)
+	} else if m&0o007 != 0 {
+		add("mail.smtp.socket_mode", "%s lets every local user hand mail in as the MTA; use 0660 and put the MTA's user in seosgw's group", s.SocketMode)
 	}
 	for i, a := range s.AllowedClients {
 		if _, err := netip.ParsePrefix(a); err != nil {
@@ -218,8 +239,13 @@ func (c *Config) validateMailSMTP(add func(string, string, ...any)) {
 			cert, key = c.TLS.Cert, c.TLS.Key
 		}
 		for field, p := range map[string]string{"mail.smtp.cert": cert, "mail.smtp.key": key} {
-			if _, err := os.Stat(c.Path(p)); err != nil {
+			st, err := os.Stat(c.Path(p))
+			switch {
+			case err != nil:
 				add(field, "%v; give the PEM file of the certificate the MTA sees (empty: tls.cert and tls.key)", err)
+			case field == "mail.smtp.key" && s.Key != "" && st.Mode().Perm()&0o077 != 0:
+				// Same rule as tls.key (which the empty case falls back to and is checked there).
+				add(field, "%s is readable by others (mode %o); chmod 600 it (and chown it to the user seosgw runs as)", p, st.Mode().Perm())
 			}
 		}
 	}

@@ -26,6 +26,9 @@ func TestMailSection(t *testing.T) {
 	if !c.Mail.Enabled || c.Mail.Submission.RetryFirst.D() <= 0 || c.Mail.IMAP.Mailbox != "INBOX" || !c.Mail.Kinds.FromSubject {
 		t.Errorf("defaults not applied: %+v", c.Mail)
 	}
+	if m, err := c.Mail.SMTP.SocketFileMode(); err != nil || m != 0o660 {
+		t.Errorf("mail.smtp.socket_mode defaults to %v (%v), want 0660", m, err)
+	}
 	os.WriteFile(filepath.Join(dir, "open-password"), []byte("x"), 0o644)
 	for _, tc := range []struct{ name, from, to, field, fix string }{
 		{"no address", "addresses: [ebma@marad.example]", "addresses: []", "mail.addresses", "official address"},
@@ -40,6 +43,10 @@ func TestMailSection(t *testing.T) {
 		{"password file readable by others", "password_file: ais-token", "password_file: open-password", "mail.submission.password_file", "chmod 600"},
 		{"no signing key", "signing: {cert: cert.pem, key: key.pem}", "signing: {cert: cert.pem}", "mail.signing.key", "signing certificate"},
 		{"signing key readable by others", "signing: {cert: cert.pem, key: key.pem}", "signing: {cert: cert.pem, key: open-password}", "mail.signing.key", "readable by others (mode 644); chmod 600"},
+		{"SMTP intake key readable by others", `smtp: {listen: "127.0.0.1:2525"}`, `smtp: {listen: "127.0.0.1:2525", tls: starttls, cert: cert.pem, key: open-password}`,
+			"mail.smtp.key", "readable by others (mode 644); chmod 600"},
+		{"socket mode not octal", `smtp: {listen: "127.0.0.1:2525"}`, `smtp: {listen: "unix:/run/seosgw/lmtp.sock", lmtp: true, socket_mode: "rw"}`, "mail.smtp.socket_mode", "octal"},
+		{"socket open to everyone", `smtp: {listen: "127.0.0.1:2525"}`, `smtp: {listen: "unix:/run/seosgw/lmtp.sock", lmtp: true, socket_mode: "0666"}`, "mail.smtp.socket_mode", "every local user"},
 		{"IMAP without a user", `smtp: {listen: "127.0.0.1:2525"}`, `imap: {server: "mail.marad.example:993", password_file: ais-token}`, "mail.imap.username", "login"},
 		{"bad kind pattern", "signing:", "kinds: {rules: [{kind: Заявление, subject: \"(\"}]}\n  signing:", "mail.kinds.rules[0].subject", "RE2"},
 		{"no acceptance policy", "acceptance: {rules: ais-token}", "", "mail.enabled", "acceptance.rules"},

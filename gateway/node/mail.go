@@ -5,12 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/mail"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/mail/intake"
 	"github.com/seosgw/seosgw/gateway/mail/mailbox"
@@ -20,6 +22,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/mail/notice"
 	"github.com/seosgw/seosgw/gateway/mail/smime"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/rotation"
 )
 
 // Mail is the e-mail channel of a node (mail.enabled): the intakes that
@@ -29,7 +32,10 @@ type Mail struct {
 	Mailbox *mailbox.Mailbox
 	Sender  *mailq.Sender
 	SMTP    *intake.SMTPServer // nil without mail.smtp.listen
-	IMAP    *intake.IMAPPoller // nil without mail.imap.server
+	// TLS is the intake's certificate in force when it has its own
+	// (mail.smtp.cert): reloaded like the transport pair. Nil otherwise.
+	TLS  *rotation.Keeper
+	IMAP *intake.IMAPPoller // nil without mail.imap.server
 }
 
 // openMail builds the e-mail channel and puts it into the judge's and the
@@ -48,15 +54,15 @@ func (n *Node) openMail() error {
 	}
 	parse := mailmsg.Options{}
 	input := mailinput.New(mailinput.Options{Parse: parse, Rules: rules, FromSubject: cfg.Mail.Kinds.FromSubject, SpoolDir: cfg.Path(cfg.Mail.SpoolDir), Registry: n.Registry})
-	composer := &notice.Composer{Signer: signer, From: &mail.Address{Name: cfg.Mail.Name, Address: cfg.Mail.Addresses[0]}, Now: n.Clock.Now}
-	if m.Mailbox, err = mailbox.New(mailbox.Options{DB: n.DB, Parse: parse, Input: input, Composer: composer, Clock: n.Clock, Log: log, Registry: n.Registry}); err != nil {
+	composer := &notice.Composer{Signer: signer, From: &mail.Address{Name: cfg.Mail.Name, Address: cfg.Mail.Addresses[0]}, Now: n.Clock.Now, Files: n.Files}
+	if m.Mailbox, err = mailbox.New(mailbox.Options{DB: n.DB, Files: n.Files, Parse: parse, Input: input, Composer: composer, Addresses: cfg.Mail.Addresses, Clock: n.Clock, Log: log, Registry: n.Registry}); err != nil {
 		return fmt.Errorf("mail: %w", err)
 	}
 	so, err := MailSenderOptions(cfg)
 	if err != nil {
 		return err
 	}
-	so.Clock, so.Logger, so.Registry = n.Clock, log, n.Registry
+	so.Clock, so.Logger, so.Registry, so.Files = n.Clock, log, n.Registry, n.Files
 	if m.Sender, err = mailq.NewSender(n.DB, so); err != nil {
 		return fmt.Errorf("mail.submission: %w", err)
 	}
@@ -65,10 +71,11 @@ func (n *Node) openMail() error {
 	n.Judge.Mail = m.Mailbox
 	n.AIS.Mail = m.Mailbox
 	if cfg.Mail.SMTP.Listen != "" {
-		o, err := MailSMTPOptions(cfg)
+		o, own, err := MailSMTPOptions(cfg, n.Identity, n.Clock, log)
 		if err != nil {
 			return err
 		}
+		m.TLS = own
 		o.Clock, o.Logger, o.Registry = n.Clock, log, n.Registry
 		if m.SMTP, err = intake.NewSMTPServer(o, m.Mailbox); err != nil {
 			return fmt.Errorf("mail.smtp: %w", err)
@@ -94,6 +101,9 @@ func (n *Node) runMail(ctx context.Context, loops *group, smtpLn net.Listener) {
 	loops.Go(ctx, "mail queue", n.Mail.Sender.Run)
 	if n.Mail.SMTP != nil {
 		loops.Go(ctx, "mail intake", func(ctx context.Context) error { return n.Mail.SMTP.RunOn(ctx, smtpLn) })
+	}
+	if n.Mail.TLS != nil {
+		loops.Go(ctx, "mail intake certificate files", n.Mail.TLS.Run)
 	}
 	if n.Mail.IMAP != nil {
 		loops.Go(ctx, "mail imap", n.Mail.IMAP.Run)
@@ -139,13 +149,47 @@ func MailKindRules(cfg *config.Config) ([]mailinput.KindRule, error) {
 
 // MailSMTPOptions are the SMTP/LMTP intake's settings (mail.smtp.*):
 // the official addresses, the MTA's addresses, and TLS with mail.smtp.cert
-// or else the node's own transport certificate.
-func MailSMTPOptions(cfg *config.Config) (intake.SMTPOptions, error) {
+// or else the node's transport certificate in force (transport; nil:
+// loaded from tls.cert here). The certificate is read at each handshake,
+// so a renewed one is served without a restart; own is the keeper of
+// mail.smtp.cert's pair (nil when there is none), to run and reload.
+func MailSMTPOptions(cfg *config.Config, transport *rotation.Keeper, clk clock.Clock, log *slog.Logger) (o intake.SMTPOptions, own *rotation.Keeper, err error) {
+	o, err = mailSMTPOptions(cfg)
+	if err != nil || cfg.Mail.SMTP.TLS == "none" {
+		return o, nil, err
+	}
+	s := cfg.Mail.SMTP
+	var src pki.Source = transport
+	if s.Cert != "" || transport == nil {
+		cert, key, field := s.Cert, s.Key, "mail.smtp.cert / mail.smtp.key"
+		if cert == "" {
+			cert, key, field = cfg.TLS.Cert, cfg.TLS.Key, "tls.cert / tls.key (for mail.smtp)"
+		}
+		id, err := pki.LoadIdentity(cfg.Path(cert), cfg.Path(key))
+		if err != nil {
+			return o, nil, fmt.Errorf("%s: %w", field, err)
+		}
+		own = rotation.NewKeeper(cfg.Path(cert), cfg.Path(key), id, clk, log.With("certificate", "mail.smtp.cert"), nil)
+		src = own
+	}
+	o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		c := src.Current().TLSCertificate()
+		return &c, nil
+	}}
+	return o, own, nil
+}
+
+func mailSMTPOptions(cfg *config.Config) (intake.SMTPOptions, error) {
 	m := cfg.Mail
 	s := m.SMTP
 	o := intake.SMTPOptions{Listen: s.Listen, LMTP: s.LMTP, Recipients: m.Addresses, MaxMessageBytes: int64(m.MaxMessageBytes),
 		MaxConnections: s.MaxConnections, ReadTimeout: s.ReadTimeout.D(), DataTimeout: s.DataTimeout.D(),
 		ImplicitTLS: s.TLS == "implicit", RequireTLS: s.RequireTLS, SpoolDir: cfg.Path(m.SpoolDir)}
+	mode, err := s.SocketFileMode()
+	if err != nil {
+		return o, err
+	}
+	o.SocketMode = mode
 	if at := strings.LastIndexByte(m.Addresses[0], '@'); at >= 0 {
 		o.Domain = m.Addresses[0][at+1:] // the greeting names the official domain
 	}
@@ -155,17 +199,6 @@ func MailSMTPOptions(cfg *config.Config) (intake.SMTPOptions, error) {
 			return o, fmt.Errorf("mail.smtp.allowed_clients[%d]: %w", i, err)
 		}
 		o.AllowedClients = append(o.AllowedClients, p)
-	}
-	if s.TLS != "none" {
-		cert, key, field := s.Cert, s.Key, "mail.smtp.cert / mail.smtp.key"
-		if cert == "" {
-			cert, key, field = cfg.TLS.Cert, cfg.TLS.Key, "tls.cert / tls.key (for mail.smtp)"
-		}
-		id, err := pki.LoadIdentity(cfg.Path(cert), cfg.Path(key))
-		if err != nil {
-			return o, fmt.Errorf("%s: %w", field, err)
-		}
-		o.TLSConfig = &tls.Config{Certificates: []tls.Certificate{id.TLSCertificate()}, MinVersion: tls.VersionTLS12}
 	}
 	return o, nil
 }
@@ -192,7 +225,7 @@ func MailIMAPOptions(cfg *config.Config) (intake.IMAPOptions, error) {
 func MailSenderOptions(cfg *config.Config) (mailq.Options, error) {
 	s := cfg.Mail.Submission
 	o := mailq.Options{Server: s.Server, TLS: s.TLS, Username: s.Username, HeloName: s.HeloName, Timeout: s.Timeout.D(),
-		RetryFirst: s.RetryFirst.D(), RetryMax: s.RetryMax.D(), GiveUpAfter: s.GiveUpAfter.D()}
+		RetryFirst: s.RetryFirst.D(), RetryMax: s.RetryMax.D(), GiveUpAfter: s.GiveUpAfter.D(), Concurrency: s.Concurrency}
 	var err error
 	if s.Username != "" {
 		if o.Password, err = secret(cfg, "mail.submission.password_file", s.PasswordFile); err != nil {

@@ -1,15 +1,21 @@
 package node
 
 import (
+	"crypto/tls"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
 	"github.com/seosgw/seosgw/gateway/mail/intake"
 	"github.com/seosgw/seosgw/gateway/mail/mailq"
+	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/rotation"
 	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
@@ -17,6 +23,12 @@ import (
 // in a folder of the test's: the transport identity, a mail signing
 // identity, a CA file and password files.
 func mailConfig(t *testing.T, mail string) *config.Config {
+	t.Helper()
+	return mailConfigIn(t, mailFiles(t), mail)
+}
+
+// mailFiles writes mailConfig's files into a new folder.
+func mailFiles(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	p := testkit.NewPKI(t, "node mail test CA", nil)
@@ -29,6 +41,11 @@ func mailConfig(t *testing.T, mail string) *config.Config {
 			t.Fatal(err)
 		}
 	}
+	return dir
+}
+
+func mailConfigIn(t *testing.T, dir, mail string) *config.Config {
+	t.Helper()
 	y := `participant: {guid: "{11111111-1111-4111-8111-111111111111}", eik: "000695089", name: "ИАМА"}
 tls: {cert: transport.pem, key: transport-key.pem, ca: ca.pem}
 register: {url: "https://register.obmen.local/service/"}
@@ -57,12 +74,15 @@ func TestMailOptions(t *testing.T) {
   signing: {cert: signing.pem, key: signing-key.pem}
   kinds: {rules: [{kind: Жалба, body: "(?i)обжалвам"}]}
 `)
-	s, err := MailSMTPOptions(cfg)
+	s, own, err := MailSMTPOptions(cfg, nil, clock.System, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
+	if own == nil {
+		t.Error("no keeper for the intake's TLS pair loaded from tls.cert")
+	}
 	if s.Domain != "marad.example" || len(s.Recipients) != 2 || s.MaxMessageBytes != 32<<20 || len(s.AllowedClients) != 2 ||
-		s.AllowedClients[0].String() != "10.0.0.25/32" || s.TLSConfig == nil || len(s.TLSConfig.Certificates) != 1 || s.ImplicitTLS {
+		s.AllowedClients[0].String() != "10.0.0.25/32" || s.TLSConfig == nil || s.TLSConfig.GetCertificate == nil || s.ImplicitTLS {
 		t.Errorf("SMTP options %+v", s)
 	}
 	i, err := MailIMAPOptions(cfg)
@@ -103,7 +123,10 @@ func TestMailOptions(t *testing.T) {
 		{"a signing key that is not the certificate's", func(c *config.Config) { c.Mail.Signing.Key = "transport-key.pem" }, "mail.signing",
 			func(c *config.Config) error { _, err := MailSigner(c, time.Now); return err }},
 		{"TLS from the transport identity", func(c *config.Config) { c.TLS.Key = "signing-key.pem" }, "tls.cert / tls.key (for mail.smtp)",
-			func(c *config.Config) error { _, err := MailSMTPOptions(c); return err }},
+			func(c *config.Config) error {
+				_, _, err := MailSMTPOptions(c, nil, clock.System, slog.Default())
+				return err
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := *cfg
@@ -111,6 +134,83 @@ func TestMailOptions(t *testing.T) {
 			tc.edit(&c)
 			if err := tc.call(&c); err == nil || !strings.Contains(err.Error(), tc.field) {
 				t.Errorf("error %v should name %s", err, tc.field)
+			}
+		})
+	}
+}
+
+// TestMailIntakeCertificateRotates: the SMTP intake's STARTTLS certificate
+// is read at each handshake from the pair in force — its own
+// (mail.smtp.cert) or the node's transport keeper — so a renewed one is
+// served after a reload, without a restart.
+func TestMailIntakeCertificateRotates(t *testing.T) {
+	for _, tc := range []struct {
+		name, smtp string
+		files      string // the pair that is renewed
+		own        bool
+	}{
+		{"its own certificate", "{listen: \"127.0.0.1:0\", tls: starttls, cert: mx.pem, key: mx-key.pem}", "mx", true},
+		{"the transport certificate", "{listen: \"127.0.0.1:0\", tls: starttls}", "transport", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := mailFiles(t)
+			p := testkit.NewPKI(t, "mail intake CA", nil)
+			testkit.Files(t, dir, p.Issue(t, "mx.marad.example"), "mx")
+			cfg := mailConfigIn(t, dir, `mail:
+  enabled: true
+  addresses: [ebma@marad.example]
+  smtp: `+tc.smtp+`
+  submission: {server: "smtp.marad.example:587", ca: ca.pem}
+  signing: {cert: signing.pem, key: signing-key.pem}
+`)
+			tid, err := pki.LoadIdentity(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			transport := rotation.NewKeeper(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key), tid, clock.System, slog.Default(), nil)
+			o, own, err := MailSMTPOptions(cfg, transport, clock.System, slog.Default())
+			if err != nil || (own != nil) != tc.own {
+				t.Fatalf("options: own keeper %v, error %v", own != nil, err)
+			}
+			o.SpoolDir = t.TempDir()
+			srv, err := intake.NewSMTPServer(o, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln, err := srv.Listen()
+			if err != nil {
+				t.Fatal(err)
+			}
+			go srv.Serve(ln)
+			t.Cleanup(func() { srv.Close() })
+			served := func() string {
+				t.Helper()
+				c, err := smtp.DialStartTLS(ln.Addr().String(), &tls.Config{InsecureSkipVerify: true}) // the serial is what is looked at
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				if err := c.Noop(); err != nil { // the handshake happens on first use
+					t.Fatal(err)
+				}
+				cs, ok := c.TLSConnectionState()
+				if !ok || len(cs.PeerCertificates) == 0 {
+					t.Fatal("no TLS after STARTTLS")
+				}
+				return pki.SerialHex(cs.PeerCertificates[0])
+			}
+			before := served()
+			renewed := p.Issue(t, "renewed.marad.example")
+			testkit.Files(t, dir, renewed, tc.files)
+			keeper := transport
+			if own != nil {
+				keeper = own
+			}
+			if r, err := keeper.Reload(rotation.TriggerSignal); r != rotation.Swapped || err != nil {
+				t.Fatalf("reload: %s %v", r, err)
+			}
+			if got := served(); got != pki.SerialHex(renewed.Cert) || got == before {
+				t.Errorf("after the reload the intake serves %s (before %s), want the renewed %s", got, before, pki.SerialHex(renewed.Cert))
 			}
 		})
 	}

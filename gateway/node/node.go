@@ -246,7 +246,14 @@ func (n *Node) swapped(id *pki.Identity, reg *daeu.Client) {
 
 // Reload reads the transport certificate and key again (SIGHUP): see
 // rotation.Keeper.Reload.
-func (n *Node) Reload() (rotation.Result, error) { return n.Identity.Reload(rotation.TriggerSignal) }
+// The mail intake's own certificate (mail.smtp.cert), if any, is read again
+// too; its outcome is logged.
+func (n *Node) Reload() (rotation.Result, error) {
+	if n.Mail != nil && n.Mail.TLS != nil {
+		n.Mail.TLS.Reload(rotation.TriggerSignal)
+	}
+	return n.Identity.Reload(rotation.TriggerSignal)
+}
 
 // judgeReceived puts the acceptance policy between the endpoint and the
 // AIS: documents are stored checking, judged, and only then seen.

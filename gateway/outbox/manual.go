@@ -206,7 +206,19 @@ type Filter struct {
 	Delivery  []Delivery // any of these delivery states
 	DocStatus []State    // any of these document states
 	Attempted *bool      // tried at least once, or not yet
-	Limit     int        // at most this many, newest first (default 100)
+	// Mail selects documents sent by e-mail, whose state is their mail's
+	// (gateway/mail/mailq): SQL giving the mail ids wanted. With a state
+	// filter the states above select only documents sent over SEOS, and
+	// an e-mail document is listed when Mail selects it.
+	Mail     *Subquery
+	OnlyMail bool // no document sent over SEOS
+	Limit    int  // at most this many, newest first (default 100)
+}
+
+// Subquery is SQL selecting one column, with its arguments.
+type Subquery struct {
+	Query string
+	Args  []any
 }
 
 // listColumns are itemColumns without the request (a document with its
@@ -232,6 +244,8 @@ func List(ctx context.Context, q Full, f Filter) ([]*Item, error) {
 	if f.Peer != "" {
 		in("recipient_guid_key", []string{seos.CanonicalGUID(f.Peer)})
 	}
+	common, commonArgs := where, args
+	where, args = nil, nil
 	var ds, st []string
 	for _, d := range f.Delivery {
 		ds = append(ds, string(d))
@@ -248,6 +262,19 @@ func List(ctx context.Context, q Full, f Filter) ([]*Item, error) {
 			where = append(where, "attempts = 0")
 		}
 	}
+	if len(where) > 0 || f.Mail != nil || f.OnlyMail {
+		bySEOS := strings.Join(append([]string{"mail_id = 0"}, where...), " AND ")
+		if f.OnlyMail {
+			bySEOS = "0"
+		}
+		byMail := "0"
+		if f.Mail != nil {
+			byMail = "mail_id != 0 AND mail_id IN (" + f.Mail.Query + ")"
+			args = append(args, f.Mail.Args...)
+		}
+		where = []string{"((" + bySEOS + ") OR (" + byMail + "))"}
+	}
+	where, args = append(common, where...), append(commonArgs, args...)
 	query := `SELECT ` + listColumns + ` FROM outbox`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")

@@ -22,6 +22,7 @@ type Submitted struct {
 	From string
 	To   []string
 	Data []byte
+	Size int64
 }
 
 // Submission is the organisation's submission server as a test sees it: a
@@ -37,6 +38,9 @@ type Submission struct {
 	CAFile    string      // the CA that issued the server's certificate (PEM)
 	OnRcpt    func(seq int) error
 	OnData    func(seq int) error
+	// Discard keeps only the size of what it takes (Data is nil), for
+	// benchmarks that measure the sender's memory in the same process.
+	Discard bool
 
 	mu   sync.Mutex
 	seq  int // transactions (MAIL)
@@ -128,12 +132,20 @@ func (ss *subSession) Data(r io.Reader) error {
 			return err
 		}
 	}
-	b, err := io.ReadAll(r)
+	var b []byte
+	var size int64
+	var err error
+	if ss.s.Discard {
+		size, err = io.Copy(io.Discard, r)
+	} else {
+		b, err = io.ReadAll(r)
+		size = int64(len(b))
+	}
 	if err != nil {
 		return err
 	}
 	ss.s.mu.Lock()
-	ss.s.got = append(ss.s.got, Submitted{From: ss.from, To: ss.to, Data: b})
+	ss.s.got = append(ss.s.got, Submitted{From: ss.from, To: ss.to, Data: b, Size: size})
 	ss.s.mu.Unlock()
 	ss.s.took <- struct{}{}
 	return nil

@@ -24,8 +24,11 @@ import (
 // SMTPOptions configure the SMTP/LMTP intake.
 type SMTPOptions struct {
 	Listen string // host:port, or unix:/path (usual for LMTP)
-	LMTP   bool   // speak LMTP (RFC 2033) instead of SMTP
-	Domain string // the name in the greeting
+	// SocketMode is a unix socket's permission bits (default 0660: the
+	// MTA reaches it through the group), set whatever the umask.
+	SocketMode os.FileMode
+	LMTP       bool   // speak LMTP (RFC 2033) instead of SMTP
+	Domain     string // the name in the greeting
 	// Recipients are the official addresses; mail for any other is
 	// refused at RCPT (550), so the intake is no open relay.
 	Recipients []string
@@ -53,6 +56,9 @@ type SMTPOptions struct {
 func (o SMTPOptions) withDefaults() SMTPOptions {
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = 64 << 20
+	}
+	if o.SocketMode == 0 {
+		o.SocketMode = 0o660
 	}
 	if o.MaxRecipients <= 0 {
 		o.MaxRecipients = 16
@@ -82,8 +88,9 @@ type SMTPServer struct {
 	recipients map[string]bool
 	channel    string
 
-	mu sync.Mutex
-	ln net.Listener
+	mu     sync.Mutex
+	ln     net.Listener
+	closed bool
 }
 
 // NewSMTPServer checks the options and builds the server.
@@ -125,6 +132,12 @@ func (s *SMTPServer) Listen() (net.Listener, error) {
 		if err != nil {
 			return nil, fmt.Errorf("intake: listen %s: %w", s.o.Listen, err)
 		}
+		// The umask (systemd's UMask=0077) made it ours alone; the MTA
+		// connects through the group.
+		if err := os.Chmod(path, s.o.SocketMode); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("intake: socket mode of %s: %w", path, err)
+		}
 		return l, nil
 	}
 	l, err := net.Listen("tcp", s.o.Listen)
@@ -143,10 +156,15 @@ func (s *SMTPServer) Serve(l net.Listener) error {
 		ln = tls.NewListener(g, s.o.TLSConfig)
 	}
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		l.Close()
+		return nil
+	}
 	s.ln = l
 	s.mu.Unlock()
 	err := s.srv.Serve(ln)
-	if errors.Is(err, net.ErrClosed) {
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
 	return err
@@ -173,9 +191,8 @@ func (s *SMTPServer) RunOn(ctx context.Context, l net.Listener) error {
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		if err := s.srv.Shutdown(sctx); err != nil {
-			s.srv.Close()
-		}
+		s.srv.Shutdown(sctx) // lets transactions finish; Close ends the rest and a Serve not yet begun
+		s.Close()
 		<-done
 		return nil
 	}
@@ -192,7 +209,17 @@ func (s *SMTPServer) Addr() net.Addr {
 }
 
 // Close stops the server at once.
-func (s *SMTPServer) Close() error { return s.srv.Close() }
+// A Close before Serve took its listener stops that Serve too (go-smtp's
+// Close alone would miss a listener it was not yet given).
+func (s *SMTPServer) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	s.mu.Unlock()
+	return s.srv.Close()
+}
 
 // Ready reports whether the server is listening.
 func (s *SMTPServer) Ready(context.Context) error {

@@ -9,9 +9,11 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -183,10 +185,23 @@ func TestSMTPWithSwaks(t *testing.T) {
 
 	t.Run("LMTP on a unix socket", func(t *testing.T) {
 		sock := filepath.Join(t.TempDir(), "lmtp.sock")
+		old := syscall.Umask(0o077) // systemd's UMask=0077: the socket's mode must not depend on it
 		s := start(t, intake.SMTPOptions{LMTP: true, Listen: "unix:" + sock})
+		syscall.Umask(old)
+		if st, err := os.Stat(sock); err != nil || st.Mode().Perm() != 0o660 || st.Mode().Type() != os.ModeSocket {
+			t.Fatalf("socket %v (%v), want mode 0660 (mail.smtp.socket_mode's default)", st.Mode(), err)
+		}
 		r := testkit.Swaks(t, "--socket", sock, "--protocol", "LMTP", "--from", "a@example.bg", "--to", official, "--data", "@"+data)
 		if !r.OK() || len(s.sink.all()) != 1 || s.sink.all()[0].r.Channel != intake.ChannelLMTP || !bytes.Equal(s.sink.all()[0].content, letter) {
 			t.Fatalf("swaks LMTP: %s %s", r.Stdout, r.Stderr)
+		}
+	})
+
+	t.Run("socket mode as configured", func(t *testing.T) {
+		sock := filepath.Join(t.TempDir(), "lmtp.sock")
+		start(t, intake.SMTPOptions{LMTP: true, Listen: "unix:" + sock, SocketMode: 0o620})
+		if st, err := os.Stat(sock); err != nil || st.Mode().Perm() != 0o620 {
+			t.Fatalf("socket mode %v (%v), want 0620", st.Mode(), err)
 		}
 	})
 

@@ -1,14 +1,12 @@
 package mailbox
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 
 	"github.com/seosgw/seosgw/gateway/acceptance"
 	"github.com/seosgw/seosgw/gateway/inbox"
-	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/translit"
 )
 
@@ -20,11 +18,11 @@ import (
 // whatever the rules say). Call done when the verdict is in: it removes
 // the files made for the policy.
 func (b *Mailbox) Input(ctx context.Context, it *inbox.Item) (in acceptance.Input, done func(), err error) {
-	e, err := (&msglog.Log{DB: b.o.DB}).Get(ctx, it.LogID)
+	raw, ok, err := b.raw(ctx, it)
 	if err != nil {
-		return in, nil, fmt.Errorf("mailbox: document %d: the received mail (log %d): %w", it.ID, it.LogID, err)
+		return in, nil, err
 	}
-	if len(e.Raw) == 0 {
+	if !ok {
 		// Pruned by the message log's retention before it was judged (the
 		// node was down that long): a clerk decides from the inbox.
 		const bg = "полученото съобщение вече не се съхранява и не може да бъде проверено; нужна е проверка от служител"
@@ -32,11 +30,12 @@ func (b *Mailbox) Input(ctx context.Context, it *inbox.Item) (in acceptance.Inpu
 			Reason: acceptance.Text{BG: bg, Latin: translit.String(bg), EN: "the received mail is no longer kept (message log retention); a clerk must check it"}}}
 		return in, func() {}, nil
 	}
-	res, err := b.o.Input.Build(bytes.NewReader(e.Raw), int64(len(e.Raw)))
+	res, err := b.o.Input.Build(raw, raw.Size)
 	if err != nil {
+		raw.Close()
 		return in, nil, fmt.Errorf("mailbox: document %d: %w", it.ID, err)
 	}
-	return res.Input, func() { res.Close() }, nil
+	return res.Input, func() { res.Close(); raw.Close() }, nil
 }
 
 // Judged follows the policy's verdict on a document that came by e-mail,

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/acceptance/acceptancetest"
 	"github.com/seosgw/seosgw/gateway/acceptance/pdf"
 	"github.com/seosgw/seosgw/gateway/ais"
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/judge"
@@ -33,6 +35,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/mail/smime"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/pki"
+	"github.com/seosgw/seosgw/gateway/retention"
 	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/register"
 )
@@ -55,6 +58,7 @@ type world struct {
 	sub    *testkit.Submission
 	smtp   string
 	author *acceptancetest.Cert
+	files  *blob.Store // the file store beside the database
 }
 
 func newWorld(t *testing.T) *world {
@@ -72,19 +76,22 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	box, err := mailbox.New(mailbox.Options{DB: w.db, Input: mailinput.New(mailinput.Options{FromSubject: true, SpoolDir: t.TempDir(), Registry: w.reg}),
-		Composer: &notice.Composer{Signer: signer, From: &mail.Address{Name: "ИАМА", Address: official}, Now: time.Now}, Log: quiet, Registry: w.reg})
+	if w.files, err = blob.Open(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	box, err := mailbox.New(mailbox.Options{DB: w.db, Files: w.files, Input: mailinput.New(mailinput.Options{FromSubject: true, SpoolDir: t.TempDir(), Registry: w.reg}),
+		Composer: &notice.Composer{Signer: signer, From: &mail.Address{Name: "ИАМА", Address: official}, Now: time.Now, Files: w.files}, Log: quiet, Registry: w.reg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sendq, err := mailq.NewSender(w.db, mailq.Options{Server: w.sub.Addr, TLS: mailq.TLSNone, HeloName: "gw.test", Poll: time.Hour, Logger: quiet, Registry: w.reg})
+	sendq, err := mailq.NewSender(w.db, mailq.Options{Server: w.sub.Addr, TLS: mailq.TLSNone, HeloName: "gw.test", Poll: time.Hour, Logger: quiet, Registry: w.reg, Files: w.files})
 	if err != nil {
 		t.Fatal(err)
 	}
 	self := testkit.Participant(1, "000695089", "ИАМА")
-	j := &judge.Judge{DB: w.db, Policy: policy, Self: self.Node(), Clock: clock.System, Log: quiet, Workers: 2, Timeout: time.Minute, Poll: time.Hour, Mail: box}
+	j := &judge.Judge{DB: w.db, Files: w.files, Policy: policy, Self: self.Node(), Clock: clock.System, Log: quiet, Workers: 2, Timeout: time.Minute, Poll: time.Hour, Mail: box}
 	box.Queued, box.Arrived = sendq.Wake, j.Arrived
-	w.svc = &ais.Service{DB: w.db, Dir: testkit.Seed(t, w.db, nil, self), Policy: register.Policy{SelfGUID: self.GUID}, Self: self.Node(),
+	w.svc = &ais.Service{DB: w.db, Files: w.files, Dir: testkit.Seed(t, w.db, nil, self), Policy: register.Policy{SelfGUID: self.GUID}, Self: self.Node(),
 		Clock: clock.System, Log: quiet, Mail: box}
 	in, err := intake.NewSMTPServer(intake.SMTPOptions{Listen: "127.0.0.1:0", Recipients: []string{official}, Logger: quiet, Registry: w.reg}, box)
 	if err != nil {
@@ -247,6 +254,43 @@ func TestMailThroughTheInbox(t *testing.T) {
 		}
 	})
 
+	t.Run("a large mail: its files and its .eml in the file store, not in rows", func(t *testing.T) {
+		big := pdf.Simple(strings.Repeat("Приложение към писмото. ", 12000)) // ≈300 KB: over both inline limits
+		raw := testkit.SignMail(t, w.pki, w.author, header("Писмо с голямо приложение"), letter("Желая потвърждаване.", map[string][]byte{"golyamo.pdf": big}), testkit.SMIME{})
+		it := w.deliver(t, raw)
+		if it.State != inbox.Received || it.Verdict.Outcome != acceptance.Accept {
+			t.Fatalf("judged as %s: %s", it.State, it.Verdict.Summary())
+		}
+		var file string
+		var inRow int
+		if err := w.db.QueryRow(`SELECT file, length(content) FROM inbox_attachments WHERE inbox_id = ?`, it.ID).Scan(&file, &inRow); err != nil || file == "" || inRow != 0 {
+			t.Fatalf("the attachment row holds %d bytes, file %q (%v); want none, in a file", inRow, file, err)
+		}
+		if _, body, err := inbox.AttachmentContent(ctx, w.db, w.files, it.ID, 1); err != nil || !bytes.Equal(body, big) {
+			t.Errorf("the PDF read from the file store: %d bytes (%v), sent %d", len(body), err, len(big))
+		}
+		l := &msglog.Log{DB: w.db, Files: w.files}
+		e, err := l.Get(ctx, it.LogID)
+		if err != nil || e.RawFile == "" || len(e.Raw) != 0 {
+			t.Fatalf("the .eml: file %q, %d bytes in the row (%v)", e.RawFile, len(e.Raw), err)
+		}
+		rc, err := l.OpenRaw(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(kept, raw) {
+			t.Errorf("the .eml in the file store is not the mail byte for byte (%d bytes, sent %d)", len(kept), len(raw))
+		}
+		if err := w.svc.Register(ctx, it.ID, &ais.Registration{Number: &ais.Number{Number: "04-00-99", Date: "2026-11-24"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, att := w.answer(t, "04-00-99"); !bytes.Equal(att, raw) {
+			t.Errorf("the receipt attaches %d bytes; the mail had %d", len(att), len(raw))
+		}
+	})
+
 	refused := []struct {
 		name, subject string
 		raw           func(t *testing.T) []byte
@@ -328,6 +372,33 @@ func TestMailThroughTheInbox(t *testing.T) {
 		if again, _, created, err := w.svc.Send(ctx, q, "api:k1"); err != nil || created || again != id {
 			t.Errorf("a repeat was sent again: %d %v %v", again, created, err)
 		}
+		// A large file: into the file store, streamed from there into the
+		// signed mail, itself kept in the file store (the queue and the
+		// document's outbox row name it, so a sweep leaves it) and
+		// streamed to the submission server.
+		big := bytes.Repeat([]byte("%PDF голям файл за изпращане "), 20000) // ≈ 640 KB
+		q = &ais.Outgoing{Email: "petar@example.bg", Kind: "Писмо", Number: &ais.Number{Number: "ИЗХ-6", Date: "2026-11-25"},
+			Attachments: []ais.Attachment{{FileName: "голям.pdf", MIMEType: "application/pdf", Content: base64.StdEncoding.EncodeToString(big)}}}
+		id, _, _, err = w.svc.Send(ctx, q, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bodyFile, outboxFiles string
+		var inRow int
+		if err := w.db.QueryRow(`SELECT m.body_file, length(m.body), o.files FROM outbox o JOIN mail_outbox m ON m.id = o.mail_id WHERE o.id = ?`, id).Scan(&bodyFile, &inRow, &outboxFiles); err != nil {
+			t.Fatal(err)
+		}
+		if bodyFile == "" || inRow != 0 || !strings.Contains(outboxFiles, bodyFile) {
+			t.Fatalf("the large mail: file %q, %d bytes in its row, outbox files %q", bodyFile, inRow, outboxFiles)
+		}
+		if _, _, err := (&retention.Files{DB: w.db, Store: w.files, Log: slog.New(slog.DiscardHandler)}).Sweep(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		m, att = w.answer(t, "ИЗХ-6")
+		if !bytes.Equal(att, big) || m.AttachmentName(0) != "голям.pdf" {
+			t.Errorf("the large document arrived with %s (%d bytes, sent %d)", m.AttachmentName(0), len(att), len(big))
+		}
+
 		for _, bad := range []*ais.Outgoing{{Email: "not an address", Kind: "Писмо"}, {Email: sender, Recipient: "000000002", Kind: "Писмо"}, {Email: "A <a@b.bg>", Kind: "Писмо"}} {
 			if _, _, _, err := w.svc.Send(ctx, bad, ""); err == nil || !strings.Contains(err.Error(), "email") {
 				t.Errorf("%+v: %v", bad, err)

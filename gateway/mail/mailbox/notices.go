@@ -1,7 +1,6 @@
 package mailbox
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"github.com/seosgw/seosgw/gateway/mail/mailmsg"
 	"github.com/seosgw/seosgw/gateway/mail/mailq"
 	"github.com/seosgw/seosgw/gateway/mail/notice"
-	"github.com/seosgw/seosgw/gateway/msglog"
 )
 
 // Answer queues, in tx, the notice a document that came by e-mail is owed
@@ -35,11 +33,12 @@ func (b *Mailbox) Answer(ctx context.Context, tx *sql.Tx, it *inbox.Item) error 
 	default:
 		return nil // closing or stopping the work is not told by mail
 	}
-	o, auto, err := b.original(ctx, it)
+	o, auto, done, err := b.original(ctx, it)
 	if err != nil {
 		b.m.notices.WithLabelValues(kind, "failed").Inc()
 		return err
 	}
+	defer done()
 	log := b.log.With("inbox_id", it.ID, "kind", kind, "to", o.To)
 	switch {
 	case auto:
@@ -85,27 +84,29 @@ func (b *Mailbox) Answer(ctx context.Context, tx *sql.Tx, it *inbox.Item) error 
 
 // original is the received mail as a notice answers it: to its Reply-To
 // or From, about its subject, in reply to its Message-ID, with its bytes.
-// auto reports mail a program sent, which is not answered.
-func (b *Mailbox) original(ctx context.Context, it *inbox.Item) (o notice.Original, auto bool, err error) {
-	e, err := (&msglog.Log{DB: b.o.DB}).Get(ctx, it.LogID)
+// auto reports mail a program sent, which is not answered. Call done when
+// the notice is written: the bytes may be read from a file.
+func (b *Mailbox) original(ctx context.Context, it *inbox.Item) (o notice.Original, auto bool, done func(), err error) {
+	raw, ok, err := b.raw(ctx, it)
 	if err != nil {
-		return o, false, fmt.Errorf("mailbox: document %d: the received mail (log %d): %w", it.ID, it.LogID, err)
+		return o, false, nil, err
 	}
 	o = notice.Original{To: it.SenderEmail, ReceivedAt: it.ReceivedAt}
 	if it.Document.About != nil {
 		o.Subject = *it.Document.About
 	}
-	if len(e.Raw) == 0 {
-		return o, false, nil // pruned by retention: answered without it
+	if !ok {
+		return o, false, func() {}, nil // pruned by retention: answered without it
 	}
-	o.Raw, o.RawSize = bytes.NewReader(e.Raw), int64(len(e.Raw))
-	m, err := mailmsg.Parse(bytes.NewReader(e.Raw), int64(len(e.Raw)), b.o.Parse)
+	o.Raw, o.RawSize = raw, raw.Size
+	done = func() { raw.Close() }
+	m, err := mailmsg.Parse(raw, raw.Size, b.o.Parse)
 	if err != nil {
-		return o, false, nil // unreadable: answered at the sender's address
+		return o, false, done, nil // unreadable: answered at the sender's address
 	}
 	if a := strings.ToLower(m.ReplyAddress()); a != "" {
 		o.To = a
 	}
 	o.Subject, o.MessageID = m.Subject, m.MessageID
-	return o, m.AutoSubmitted(), nil
+	return o, m.AutoSubmitted(), done, nil
 }

@@ -1,7 +1,6 @@
 package mailbox
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/hex"
@@ -10,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/inbox"
 	"github.com/seosgw/seosgw/gateway/mail/intake"
 	"github.com/seosgw/seosgw/gateway/mail/mailmsg"
@@ -31,20 +31,27 @@ const MessageType = "email"
 // judge refuses it, and its sender hears why.
 func (b *Mailbox) Deliver(ctx context.Context, r *intake.Received) error {
 	sum := hex.EncodeToString(r.SHA256[:])
-	raw := make([]byte, r.Size)
-	if _, err := io.ReadFull(io.NewSectionReader(r.Content, 0, r.Size), raw); err != nil {
+	content := io.NewSectionReader(r.Content, 0, r.Size)
+	// The .eml goes to the file store when large (the message log's row
+	// then names it), like a SEOS message's bytes; small ones stay in the row.
+	raw, err := b.o.Files.Copy(content, rawInline)
+	if err != nil {
 		b.m.stored.WithLabelValues("failed").Inc()
-		return fmt.Errorf("mailbox: read %s: %w", r.ID, err)
+		return fmt.Errorf("mailbox: keep %s: %w", r.ID, err)
 	}
-	m, perr := mailmsg.Parse(bytes.NewReader(raw), r.Size, b.o.Parse)
+	m, perr := mailmsg.Parse(r.Content, r.Size, b.o.Parse)
 	if perr != nil && !errors.Is(perr, mailmsg.ErrMalformed) && !errors.Is(perr, mailmsg.ErrTooComplex) {
 		b.m.stored.WithLabelValues("failed").Inc()
 		return fmt.Errorf("mailbox: read %s: %w", r.ID, perr)
 	}
-	mail, files := b.document(r, m, sum)
+	mail, files, err := b.document(r, m, sum)
+	if err != nil {
+		b.m.stored.WithLabelValues("failed").Inc()
+		return fmt.Errorf("mailbox: keep the files of %s: %w", r.ID, err)
+	}
 	var id int64
 	dup := false
-	err := store.InTx(ctx, b.o.DB, func(tx *sql.Tx) error {
+	err = store.InTx(ctx, b.o.DB, func(tx *sql.Tx) error {
 		// In the transaction: writers take the database in turn, so two
 		// copies arriving at once cannot both be new.
 		var err error
@@ -52,7 +59,10 @@ func (b *Mailbox) Deliver(ctx context.Context, r *intake.Received) error {
 			return err
 		}
 		entry := &msglog.Entry{Direction: msglog.In, At: r.ReceivedAt, PeerGUID: mail.From, MessageType: MessageType,
-			DocumentGUID: mail.Document.ID.GUID, Outcome: "accepted", Detail: detail(r, m), Size: len(raw), Raw: raw}
+			DocumentGUID: mail.Document.ID.GUID, Outcome: "accepted", Detail: detail(r, m), Size: int(raw.Size), Raw: raw.Data, RawFile: raw.Ref}
+		if entry.Raw == nil && entry.RawFile == "" {
+			entry.Raw = []byte{}
+		}
 		if mail.LogID, err = msglog.Insert(ctx, tx, entry); err != nil {
 			return err
 		}
@@ -79,12 +89,13 @@ func (b *Mailbox) Deliver(ctx context.Context, r *intake.Received) error {
 
 // document is what the inbox keeps of a mail: who sent it (the From
 // address, else the envelope sender), the subject as what it is about, the
-// body text as its comment, the kind by mail.kinds, and the files.
-func (b *Mailbox) document(r *intake.Received, m *mailmsg.Mail, sum string) (*inbox.Mail, []inbox.File) {
+// body text as its comment, the kind by mail.kinds, and the files (each in
+// the file store when large, as SEOS attachments are).
+func (b *Mailbox) document(r *intake.Received, m *mailmsg.Mail, sum string) (*inbox.Mail, []inbox.File, error) {
 	out := &inbox.Mail{IntakeID: r.ID, SHA256: sum, From: strings.ToLower(r.From), ReceivedAt: r.ReceivedAt,
 		Document: seos.Document{ID: seos.DocumentID{GUID: seos.NewGUID()}}}
 	if m == nil {
-		return out, nil
+		return out, nil, nil
 	}
 	if m.From != nil && m.From.Address != "" {
 		out.From, out.Name = strings.ToLower(m.From.Address), m.From.Name
@@ -100,21 +111,32 @@ func (b *Mailbox) document(r *intake.Received, m *mailmsg.Mail, sum string) (*in
 	d.Correspondents = []seos.Correspondent{{Name: name, EMail: nonEmpty(out.From), Kind: &applicant}}
 	files := make([]inbox.File, len(m.Attachments))
 	for i, p := range m.Attachments {
-		files[i] = inbox.File{Name: m.AttachmentName(i), MIMEType: p.MediaType, Content: decoded(p)}
+		k, err := b.decoded(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("attachment %d: %w", i+1, err)
+		}
+		files[i] = inbox.File{Name: m.AttachmentName(i), MIMEType: p.MediaType, Stored: &seos.StoredBody{Size: k.Size, Blob: k.Ref, Data: k.Data}}
 	}
-	return out, files
+	return out, files, nil
 }
 
-// decoded is a file's content: decoded by its transfer encoding, or, when
-// that fails (bad base64, an unknown encoding: the sender's fault), as it
-// came, so that the clerk still has it and the policy judges what it is.
-func decoded(p *mailmsg.Part) io.Reader {
+// Sizes above which a mail's bytes and its files go to the file store
+// (those of SEOS messages, gateway/inbound).
+const (
+	rawInline  = 256 << 10
+	fileInline = 128 << 10
+)
+
+// decoded keeps a file's content: decoded by its transfer encoding, or,
+// when that fails (bad base64, an unknown encoding: the sender's fault), as
+// it came, so that the clerk still has it and the policy judges what it is.
+func (b *Mailbox) decoded(p *mailmsg.Part) (blob.Kept, error) {
 	if rd, err := p.Open(); err == nil {
-		if b, err := io.ReadAll(rd); err == nil {
-			return bytes.NewReader(b)
+		if k, err := b.o.Files.Copy(rd, fileInline); err == nil {
+			return k, nil
 		}
 	}
-	return p.Body()
+	return b.o.Files.Copy(p.Body(), fileInline)
 }
 
 // detail is the message log's line about a mail: where it came from.

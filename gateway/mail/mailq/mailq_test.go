@@ -3,11 +3,13 @@ package mailq_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -273,4 +275,106 @@ func startChild(t *testing.T, db, server string) *exec.Cmd {
 		cmd.Wait()
 	})
 	return cmd
+}
+
+// TestManualRetryAndCancel: a mail given up on is queued again by the
+// operator with a new round (the give-up age counts from the retry, not
+// from when it was first queued); a cancelled one is never sent; a sent
+// one can be neither retried nor cancelled.
+func TestManualRetryAndCancel(t *testing.T) {
+	db := testkit.DB(t)
+	sub := testkit.StartSubmission(t, false)
+	clk := clock.NewManual(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	s, err := mailq.NewSender(db, mailq.Options{Server: sub.Addr, TLS: mailq.TLSNone, HeloName: "gateway.test", Clock: clk, GiveUpAfter: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy := true
+	sub.OnRcpt = func(int) error {
+		if busy {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+		}
+		return nil
+	}
+	ctx := context.Background()
+	id, cancelled := enqueue(t, db, message(1), "", clk.Now()), enqueue(t, db, message(2), "", clk.Now())
+	clk.Advance(2 * time.Hour)
+	s.SendDue(ctx)
+	if it := item(t, db, id); it.State != mailq.Failed || !strings.Contains(it.LastError, "gave up") {
+		t.Fatalf("past the give-up age: %+v", it)
+	}
+	if c, err := mailq.Cancel(ctx, db, cancelled, clk.Now()); err != nil || c.From != mailq.Failed || c.To != mailq.Cancelled {
+		t.Fatalf("cancel: %+v %v", c, err)
+	}
+	c, err := mailq.Retry(ctx, db, id, clk.Now())
+	if err != nil || c.From != mailq.Failed || c.Repeated || !strings.Contains(c.Detail, "gave up") {
+		t.Fatalf("retry: %+v %v", c, err)
+	}
+	if it := item(t, db, id); it.State != mailq.Queued || it.Attempts != 0 || !it.RoundAt.Equal(clk.Now()) {
+		t.Fatalf("after the retry: %+v", it)
+	}
+	s.SendDue(ctx) // 451 again: a new round, so retried rather than given up at once
+	if it := item(t, db, id); it.State != mailq.Queued || it.Attempts != 1 {
+		t.Fatalf("the new round gave up at its first 451: %s after %d attempts (%s)", it.State, it.Attempts, it.LastError)
+	}
+	if c, err := mailq.Retry(ctx, db, id, clk.Now()); err != nil || !c.Repeated || !item(t, db, id).NextAttemptAt.Equal(clk.Now()) {
+		t.Fatalf("retry of a waiting mail: %+v %v", c, err)
+	}
+	busy = false
+	if n, err := s.SendDue(ctx); n != 1 || err != nil {
+		t.Fatalf("sent %d (%v), want the retried one only", n, err)
+	}
+	if got := sub.Got(); len(got) != 1 || !strings.Contains(string(got[0].Data), "n1") {
+		t.Fatalf("the server got %d mails", len(got))
+	}
+	var refused *mailq.Refused
+	for name, act := range map[string]func(context.Context, mailq.Querier, int64, time.Time) (mailq.Change, error){"retry": mailq.Retry, "cancel": mailq.Cancel} {
+		if _, err := act(ctx, db, id, clk.Now()); !errors.As(err, &refused) || !strings.Contains(refused.Why, "took it already") {
+			t.Errorf("%s of a sent mail: %v", name, err)
+		}
+	}
+	if _, err := mailq.Retry(ctx, db, cancelled, clk.Now()); !errors.As(err, &refused) || !strings.Contains(refused.Why, "cancelled") {
+		t.Errorf("retry of a cancelled mail: %v", err)
+	}
+}
+
+// TestSendConcurrency: mails go out up to Concurrency at once, each on its
+// own connection, and never more.
+func TestSendConcurrency(t *testing.T) {
+	db := testkit.DB(t)
+	sub := testkit.StartSubmission(t, false)
+	var inFlight, most atomic.Int32
+	release := make(chan struct{})
+	sub.OnData = func(int) error {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		select {
+		case <-release:
+		case <-time.After(30 * time.Second):
+		}
+		return nil
+	}
+	s, err := mailq.NewSender(db, mailq.Options{Server: sub.Addr, TLS: mailq.TLSNone, HeloName: "gateway.test", Concurrency: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 7 {
+		enqueue(t, db, message(i), "", time.Now())
+	}
+	done := make(chan int, 1)
+	go func() {
+		n, _ := s.SendDue(context.Background())
+		done <- n
+	}()
+	testkit.Eventually(t, 20*time.Second, "three mails in DATA at once", func() bool { return inFlight.Load() == 3 })
+	time.Sleep(100 * time.Millisecond) // a fourth would have started by now
+	if m := most.Load(); m != 3 {
+		t.Errorf("%d mails in flight at once, want 3 (mail.submission.concurrency)", m)
+	}
+	close(release)
+	if n := <-done; n != 7 || len(sub.Got()) != 7 || most.Load() != 3 {
+		t.Errorf("sent %d, the server took %d, at most %d at once", n, len(sub.Got()), most.Load())
+	}
 }

@@ -23,6 +23,8 @@ const (
 	Sending = "sending" // an attempt is in flight
 	Sent    = "sent"    // the submission server took it (250 after DATA)
 	Failed  = "failed"  // refused for good (5xx) or retried past the give-up age
+	// Cancelled: the operator stopped it before it was sent.
+	Cancelled = "cancelled"
 )
 
 // Message is one mail to send.
@@ -33,6 +35,11 @@ type Message struct {
 	To        string // envelope recipient (RCPT TO)
 	MessageID string
 	Body      []byte // the whole message, header and body, CRLF line ends
+	// BodyFile names the message in the file store instead of Body (a
+	// large document's mail); a row of the caller's must name it too, to
+	// keep it from the store's sweep (the document's outbox row does).
+	BodyFile string
+	Size     int64 // of the message, wherever it is
 }
 
 // Item is a queued mail and how its sending went.
@@ -46,6 +53,9 @@ type Item struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	SentAt        time.Time
+	// RoundAt is when the operator's retry began this round of attempts
+	// (zero: the first round, from CreatedAt); the give-up age counts from it.
+	RoundAt time.Time
 }
 
 // Querier is a *sql.DB or *sql.Tx, so a mail can be queued in the same
@@ -62,7 +72,7 @@ var ErrNotFound = errors.New("mailq: no such mail")
 // returns the existing mail's id and created=false, so a retried caller
 // does not queue a second copy.
 func Enqueue(ctx context.Context, q Querier, m *Message, idemKey string, now time.Time) (id int64, created bool, err error) {
-	if m.From == "" || m.To == "" || len(m.Body) == 0 {
+	if m.From == "" || m.To == "" || len(m.Body) == 0 && m.BodyFile == "" {
 		return 0, false, errors.New("mailq: a mail needs an envelope sender, a recipient and a body")
 	}
 	if strings.ContainsAny(m.From+m.To, "\r\n<>") {
@@ -82,9 +92,13 @@ func Enqueue(ctx context.Context, q Querier, m *Message, idemKey string, now tim
 		key = idemKey
 	}
 	ts := store.FormatTime(now)
-	res, err := q.ExecContext(ctx, `INSERT INTO mail_outbox (idempotency_key, kind, ref, mail_from, rcpt_to, message_id, body, state,
-		next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		key, m.Kind, m.Ref, m.From, m.To, m.MessageID, m.Body, Queued, ts, ts, ts)
+	body := m.Body
+	if body == nil {
+		body = []byte{}
+	}
+	res, err := q.ExecContext(ctx, `INSERT INTO mail_outbox (idempotency_key, kind, ref, mail_from, rcpt_to, message_id, body, body_file, state,
+		next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		key, m.Kind, m.Ref, m.From, m.To, m.MessageID, body, m.BodyFile, Queued, ts, ts, ts)
 	if err != nil {
 		return 0, false, fmt.Errorf("mailq: enqueue: %w", err)
 	}
@@ -94,18 +108,21 @@ func Enqueue(ctx context.Context, q Querier, m *Message, idemKey string, now tim
 	return id, true, nil
 }
 
-const itemColumns = `id, kind, ref, mail_from, rcpt_to, message_id, body, state, attempts, next_attempt_at, last_error, created_at, updated_at, sent_at`
+const itemColumns = `id, kind, ref, mail_from, rcpt_to, message_id, body, body_file, state, attempts, next_attempt_at, last_error, created_at, updated_at, sent_at, round_at`
 
 type scanner interface{ Scan(...any) error }
 
 func scanItem(s scanner) (*Item, error) {
 	var it Item
-	var next, created, updated, sent string
-	if err := s.Scan(&it.ID, &it.Kind, &it.Ref, &it.From, &it.To, &it.MessageID, &it.Body, &it.State, &it.Attempts,
-		&next, &it.LastError, &created, &updated, &sent); err != nil {
+	var next, created, updated, sent, round string
+	if err := s.Scan(&it.ID, &it.Kind, &it.Ref, &it.From, &it.To, &it.MessageID, &it.Body, &it.BodyFile, &it.State, &it.Attempts,
+		&next, &it.LastError, &created, &updated, &sent, &round); err != nil {
 		return nil, err
 	}
-	var errs [4]error
+	var errs [5]error
+	if round != "" {
+		it.RoundAt, errs[4] = store.ParseTime(round)
+	}
 	it.NextAttemptAt, errs[0] = store.ParseTime(next)
 	it.CreatedAt, errs[1] = store.ParseTime(created)
 	it.UpdatedAt, errs[2] = store.ParseTime(updated)
@@ -134,7 +151,7 @@ func Depth(ctx context.Context, db *sql.DB) (map[string]int, error) {
 		return nil, fmt.Errorf("mailq: depth: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]int{Queued: 0, Sending: 0, Sent: 0, Failed: 0}
+	out := map[string]int{Queued: 0, Sending: 0, Sent: 0, Failed: 0, Cancelled: 0}
 	for rows.Next() {
 		var st string
 		var n int
@@ -230,8 +247,8 @@ func nextDue(ctx context.Context, db *sql.DB) (time.Time, error) {
 // PruneBodies empties the bodies of mails sent or failed before `before`
 // (the retention period): the row stays, saying what went where and when.
 func PruneBodies(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
-	res, err := db.ExecContext(ctx, `UPDATE mail_outbox SET body = x'' WHERE state IN (?, ?) AND updated_at < ? AND length(body) > 0`,
-		Sent, Failed, store.FormatTime(before))
+	res, err := db.ExecContext(ctx, `UPDATE mail_outbox SET body = x'', body_file = '' WHERE state IN (?, ?, ?) AND updated_at < ? AND (length(body) > 0 OR body_file != '')`,
+		Sent, Failed, Cancelled, store.FormatTime(before))
 	if err != nil {
 		return 0, fmt.Errorf("mailq: prune bodies: %w", err)
 	}

@@ -1,19 +1,23 @@
 package mailq
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 )
 
@@ -39,6 +43,11 @@ type Options struct {
 	Poll        time.Duration // how often to look for due mail when not woken (default 30s)
 	Probe       time.Duration // how often Run checks the server is reachable, for seosgw_mail_submission_up (default 1m)
 	Batch       int           // mails claimed per pass (default 16)
+	// Concurrency is how many mails are sent at once, each on its own
+	// connection (default 4): a slow recipient's large mail does not hold
+	// up the receipts behind it, and the submission server sees a bound.
+	Concurrency int
+	Files       *blob.Store // where large mails are (Message.BodyFile)
 	Clock       clock.Clock
 	Logger      *slog.Logger
 	Registry    prometheus.Registerer
@@ -61,6 +70,9 @@ func (o Options) withDefaults() Options {
 	setDur(&o.Probe, time.Minute)
 	if o.Batch <= 0 {
 		o.Batch = 16
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
 	}
 	if o.Clock == nil {
 		o.Clock = clock.System
@@ -162,27 +174,58 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 		if err != nil || len(items) == 0 {
 			return sent, err
 		}
+		// Up to Concurrency at once; every claimed mail gets its outcome
+		// recorded (one that could not be is retried after 2×Timeout).
+		var (
+			mu    sync.Mutex
+			wg    sync.WaitGroup
+			first error
+		)
+		sem := make(chan struct{}, s.o.Concurrency)
 		for _, it := range items {
-			err := s.send(ctx, it)
-			done := s.o.Clock.Now()
-			state, retryAt, detail := s.outcome(it, err, done)
-			if rerr := record(context.WithoutCancel(ctx), s.db, it.ID, state, retryAt, detail, done); rerr != nil {
-				return sent, rerr
-			}
-			switch state {
-			case Sent:
-				sent++
-				s.log.Info("mail sent", "id", it.ID, "kind", it.Kind, "to", it.To, "message_id", it.MessageID, "attempt", it.Attempts)
-			case Failed:
-				s.log.Error("mail failed for good", "id", it.ID, "kind", it.Kind, "to", it.To, "attempt", it.Attempts, "error", detail)
-			default:
-				s.log.Warn("mail not sent; will retry", "id", it.ID, "to", it.To, "attempt", it.Attempts, "retry_at", retryAt, "error", detail)
-			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				ok, err := s.attempt(ctx, it)
+				mu.Lock()
+				defer mu.Unlock()
+				if ok {
+					sent++
+				}
+				if err != nil && first == nil {
+					first = err
+				}
+			}()
+		}
+		wg.Wait()
+		if first != nil {
+			return sent, first
 		}
 		if ctx.Err() != nil {
 			return sent, ctx.Err()
 		}
 	}
+}
+
+// attempt sends one claimed mail and records how it went; ok is true
+// when the submission server took it.
+func (s *Sender) attempt(ctx context.Context, it *Item) (ok bool, err error) {
+	serr := s.send(ctx, it)
+	done := s.o.Clock.Now()
+	state, retryAt, detail := s.outcome(it, serr, done)
+	if err := record(context.WithoutCancel(ctx), s.db, it.ID, state, retryAt, detail, done); err != nil {
+		return false, err
+	}
+	switch state {
+	case Sent:
+		s.log.Info("mail sent", "id", it.ID, "kind", it.Kind, "to", it.To, "message_id", it.MessageID, "attempt", it.Attempts)
+	case Failed:
+		s.log.Error("mail failed for good", "id", it.ID, "kind", it.Kind, "to", it.To, "attempt", it.Attempts, "error", detail)
+	default:
+		s.log.Warn("mail not sent; will retry", "id", it.ID, "to", it.To, "attempt", it.Attempts, "retry_at", retryAt, "error", detail)
+	}
+	return state == Sent, nil
 }
 
 // outcome classifies an attempt: 5xx is permanent (RFC 5321 4.2.1), 4xx
@@ -201,7 +244,11 @@ func (s *Sender) outcome(it *Item, err error, now time.Time) (state string, retr
 		return Failed, time.Time{}, detail
 	}
 	s.m.failures.WithLabelValues("temporary").Inc()
-	if now.Sub(it.CreatedAt) >= s.o.GiveUpAfter {
+	round := it.CreatedAt
+	if !it.RoundAt.IsZero() {
+		round = it.RoundAt
+	}
+	if now.Sub(round) >= s.o.GiveUpAfter {
 		return Failed, time.Time{}, fmt.Sprintf("gave up after %s: %s", s.o.GiveUpAfter, detail)
 	}
 	delay := s.o.RetryFirst
@@ -228,7 +275,13 @@ func (s *Sender) send(ctx context.Context, it *Item) error {
 	if err != nil {
 		return fmt.Errorf("DATA: %w", err)
 	}
-	if _, err := w.Write(it.Body); err != nil {
+	body, err := s.body(it)
+	if err != nil {
+		w.Close()
+		return err
+	}
+	defer body.Close()
+	if _, err := io.Copy(w, body); err != nil { // streamed from the file store for a large mail
 		w.Close()
 		return fmt.Errorf("DATA: %w", err)
 	}
@@ -237,6 +290,17 @@ func (s *Sender) send(ctx context.Context, it *Item) error {
 	}
 	c.Quit() // the mail is taken; a failed QUIT changes nothing
 	return nil
+}
+
+// body reads a mail's bytes, from its row or its file.
+func (s *Sender) body(it *Item) (io.ReadCloser, error) {
+	if it.BodyFile == "" {
+		return io.NopCloser(bytes.NewReader(it.Body)), nil
+	}
+	if s.o.Files == nil {
+		return nil, fmt.Errorf("mail %d is in file %s, and no file store is open", it.ID, it.BodyFile)
+	}
+	return s.o.Files.Open(it.BodyFile)
 }
 
 // dial connects, greets, secures and authenticates, within Timeout.

@@ -5,7 +5,6 @@
 package notice
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 	"github.com/seosgw/seosgw/gateway/acceptance"
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/mail/mailq"
 	"github.com/seosgw/seosgw/gateway/mail/smime"
 	"github.com/seosgw/seosgw/gateway/translit"
@@ -34,7 +34,13 @@ type Composer struct {
 	Signer *smime.Signer
 	From   *mail.Address // the official address and the administration's name
 	Now    func() time.Time
+	// Files is where a large document's mail is written as it is signed
+	// (Message.BodyFile), its files streamed in; nil: in memory.
+	Files *blob.Store
 }
+
+// bodyInline is the largest document mail kept in its queue row.
+const bodyInline = 256 << 10
 
 // Original is the received mail a notice answers.
 type Original struct {
@@ -79,22 +85,22 @@ func (c *Composer) Refusal(o Original, reason string) (*mailq.Message, error) {
 	return c.reply(KindRefusal, o, subject, reason)
 }
 
-// Document is an official document sent by e-mail: text and files.
+// Document is an official document sent by e-mail: text and files. The
+// files are read once, as the signed mail is written (to Files when
+// large): neither they nor the mail are held whole.
 func (c *Composer) Document(to string, subject, text string, atts []Attachment) (*mailq.Message, error) {
 	var h mail.Header
 	h.SetSubject(subject)
-	entity, err := c.entity(text, func(w *message.Writer) error {
-		for _, a := range atts {
-			if err := attach(w, a); err != nil {
-				return err
+	return c.sign(KindDocument, to, h, c.Files, func(w io.Writer) error {
+		return c.entity(w, text, func(w *message.Writer) error {
+			for _, a := range atts {
+				if err := attach(w, a); err != nil {
+					return err
+				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
-	if err != nil {
-		return nil, err
-	}
-	return c.sign(KindDocument, to, h, entity)
 }
 
 func (c *Composer) reply(kind string, o Original, subject, body string) (*mailq.Message, error) {
@@ -119,43 +125,36 @@ func (c *Composer) reply(kind string, o Original, subject, body string) (*mailq.
 		files = func(*message.Writer) error { return nil }
 		note = "Полученото съобщение не е приложено: срокът за съхраняването му е изтекъл."
 	}
-	entity, err := c.entity(body+"\n\n"+bilingualLine(note), files)
-	if err != nil {
-		return nil, err
-	}
-	return c.sign(kind, o.To, h, entity)
+	// In memory: no row but the queue's names a notice's mail.
+	return c.sign(kind, o.To, h, nil, func(w io.Writer) error { return c.entity(w, body+"\n\n"+bilingualLine(note), files) })
 }
 
 // entity writes the signed part: multipart/mixed with the text in UTF-8
 // quoted-printable and the files in base64, all 7-bit.
-func (c *Composer) entity(text string, files func(*message.Writer) error) ([]byte, error) {
-	var b bytes.Buffer
+func (c *Composer) entity(out io.Writer, text string, files func(*message.Writer) error) error {
 	var h message.Header
 	h.SetContentType("multipart/mixed", nil)
-	w, err := message.CreateWriter(&b, h)
+	w, err := message.CreateWriter(out, h)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var th message.Header
 	th.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
 	th.Set("Content-Transfer-Encoding", "quoted-printable")
 	tw, err := w.CreatePart(th)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := io.WriteString(tw, strings.ReplaceAll(text, "\n", "\r\n")+"\r\n"); err != nil {
-		return nil, err
+		return err
 	}
 	if err := tw.Close(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := files(w); err != nil {
-		return nil, err
+		return err
 	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return w.Close()
 }
 
 func attach(w *message.Writer, a Attachment) error {
@@ -229,8 +228,9 @@ func sevenBitCanonical(r io.Reader) bool {
 	}
 }
 
-// sign puts the outer header on the entity and signs it.
-func (c *Composer) sign(kind, to string, h mail.Header, entity []byte) (*mailq.Message, error) {
+// sign puts the outer header on the entity that write writes and signs
+// it, in one pass: into files when the mail is large (nil: in memory).
+func (c *Composer) sign(kind, to string, h mail.Header, files *blob.Store, write func(io.Writer) error) (*mailq.Message, error) {
 	if _, err := mail.ParseAddress(to); err != nil {
 		return nil, fmt.Errorf("notice: recipient %q: %w", to, err)
 	}
@@ -243,11 +243,16 @@ func (c *Composer) sign(kind, to string, h mail.Header, entity []byte) (*mailq.M
 		return nil, err
 	}
 	h.SetMessageID(id)
-	body, err := c.Signer.Wrap(h.Header.Header, entity)
+	sp := files.NewSpill(bodyInline)
+	if err := c.Signer.Stream(sp, h.Header.Header, write); err != nil {
+		sp.Discard()
+		return nil, err
+	}
+	k, err := sp.Keep()
 	if err != nil {
 		return nil, err
 	}
-	return &mailq.Message{Kind: kind, From: c.From.Address, To: to, MessageID: id, Body: body}, nil
+	return &mailq.Message{Kind: kind, From: c.From.Address, To: to, MessageID: id, Body: k.Data, BodyFile: k.Ref, Size: k.Size}, nil
 }
 
 func (c *Composer) messageID(now time.Time) (string, error) {

@@ -97,11 +97,17 @@ func (s *Signer) Certificate() *x509.Certificate { return s.id.Cert }
 // without the content (the .p7s of multipart/signed).
 func (s *Signer) SignDetached(content []byte) ([]byte, error) {
 	digest := sha256.Sum256(content)
+	return s.signDigest(digest[:])
+}
+
+// signDigest is SignDetached over content whose SHA-256 is digest: the
+// content itself need not be held (Stream hashes it as it goes out).
+func (s *Signer) signDigest(digest []byte) ([]byte, error) {
 	certHash := sha256.Sum256(s.id.Cert.Raw)
 	attrs, err := attributeSet(
 		attribute(oidAttrContentType, oidData),
 		attribute(oidAttrSigningTime, s.now().UTC()),
-		attribute(oidAttrMessageDigst, digest[:]),
+		attribute(oidAttrMessageDigst, digest),
 		// ESS signing-certificate-v2: binds the signature to this certificate.
 		attribute(oidAttrSigningCert2, struct{ Certs []struct{ Hash []byte } }{Certs: []struct{ Hash []byte }{{Hash: certHash[:]}}}),
 	)

@@ -1,0 +1,2 @@
+ALTER TABLE mail_outbox DROP COLUMN body_file;
+ALTER TABLE mail_outbox DROP COLUMN round_at;
