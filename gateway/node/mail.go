@@ -169,7 +169,10 @@ func MailSMTPOptions(cfg *config.Config, transport *rotation.Keeper, clk clock.C
 		if err != nil {
 			return o, nil, fmt.Errorf("%s: %w", field, err)
 		}
-		own = rotation.NewKeeper(cfg.Path(cert), cfg.Path(key), id, clk, log.With("certificate", "mail.smtp.cert"), nil)
+		if err := pki.CheckKey(id.Cert.PublicKey, cfg.TLS.MinRSABits); err != nil {
+			return o, nil, fmt.Errorf("%s: %w", field, err)
+		}
+		own = rotation.NewKeeper(cfg.Path(cert), cfg.Path(key), cfg.TLS.MinRSABits, id, clk, log.With("certificate", "mail.smtp.cert"), nil)
 		src = own
 	}
 	o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {

@@ -167,7 +167,7 @@ func TestMailIntakeCertificateRotates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			transport := rotation.NewKeeper(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key), tid, clock.System, slog.Default(), nil)
+			transport := rotation.NewKeeper(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key), cfg.TLS.MinRSABits, tid, clock.System, slog.Default(), nil)
 			o, own, err := MailSMTPOptions(cfg, transport, clock.System, slog.Default())
 			if err != nil || (own != nil) != tc.own {
 				t.Fatalf("options: own keeper %v, error %v", own != nil, err)
