@@ -206,6 +206,7 @@ type Filter struct {
 	Delivery  []Delivery // any of these delivery states
 	DocStatus []State    // any of these document states
 	Attempted *bool      // tried at least once, or not yet
+	Before    int64      // only ids below this (the next page); 0 = from the newest
 	Limit     int        // at most this many, newest first (default 100)
 }
 
@@ -248,6 +249,10 @@ func List(ctx context.Context, q Full, f Filter) ([]*Item, error) {
 			where = append(where, "attempts = 0")
 		}
 	}
+	if f.Before > 0 {
+		where = append(where, "id < ?")
+		args = append(args, f.Before)
+	}
 	query := `SELECT ` + listColumns + ` FROM outbox`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
@@ -261,4 +266,25 @@ func List(ctx context.Context, q Full, f Filter) ([]*Item, error) {
 		return nil, fmt.Errorf("outbox: list: %w", err)
 	}
 	return scanItems(rows)
+}
+
+// Counts is what the outbox holds that an operator watches.
+type Counts struct {
+	Failed   int // documents given up on (an Error reply, or attempts used up)
+	Retrying int // documents waiting for another attempt after a failed one
+	Queued   int // documents not tried yet
+}
+
+// Count counts the documents sent for registration by where they stand.
+func Count(ctx context.Context, q Full) (Counts, error) {
+	var c Counts
+	err := q.QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN state = ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN state IN (?, ?) AND attempts > 0 THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN state IN (?, ?) AND attempts = 0 THEN 1 ELSE 0 END), 0)
+		FROM outbox WHERE kind = ?`, Failed, Queued, Sending, Queued, Sending, KindRegistration).Scan(&c.Failed, &c.Retrying, &c.Queued)
+	if err != nil {
+		return c, fmt.Errorf("outbox: count: %w", err)
+	}
+	return c, nil
 }
