@@ -39,8 +39,8 @@ const maxPage = 200
 // overview then leaves that part out.
 type Options struct {
 	DB      *sql.DB
-	Files   *blob.Store    // the file store large messages are in
-	Service *ais.Service   // outbox actions and document status, as the AIS API does them
+	Files   *blob.Store  // the file store large messages are in
+	Service *ais.Service // outbox actions and document status, as the AIS API does them
 	Cache   *register.Cache
 	Self    string // our participant GUID, shown in the header
 

@@ -3,8 +3,8 @@ package console
 import (
 	"context"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -36,18 +36,18 @@ func pathID(r *http.Request) (int64, bool) {
 // --- overview
 
 type overviewData struct {
-	Ready     bool
-	Checks    []ops.Result
-	Network   *netcheck.Report
-	Register  *registerView
-	Cert      *expiry
-	CRL       *expiry
-	Today     []msglog.Count
-	In, Out   int
-	Refused   int
-	Outbox    outbox.Counts
-	Backlog   inbox.Backlog
-	DayStart  time.Time
+	Ready    bool
+	Checks   []ops.Result
+	Network  *netcheck.Report
+	Register *registerView
+	Cert     *expiry
+	CRL      *expiry
+	Today    []msglog.Count
+	In, Out  int
+	Refused  int
+	Outbox   outbox.Counts
+	Backlog  inbox.Backlog
+	DayStart time.Time
 }
 
 type registerView struct {
@@ -136,10 +136,10 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request) {
 // --- outbox
 
 type outboxListData struct {
-	Filter  filter
-	States  []string
-	Items   []ais.DocumentSummary
-	Next    string // query of the next page, "" on the last
+	Filter filter
+	States []string
+	Items  []ais.DocumentSummary
+	Next   string // query of the next page, "" on the last
 }
 
 func (c *Console) outboxList(w http.ResponseWriter, r *http.Request) {
@@ -497,4 +497,3 @@ func (c *Console) auditList(w http.ResponseWriter, r *http.Request) {
 	}
 	c.render(w, r, sessionOf(r), http.StatusOK, "audit", "Audit log", d)
 }
-
