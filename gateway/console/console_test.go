@@ -196,7 +196,7 @@ func TestAnonymousIsSentToLogin(t *testing.T) {
 	}
 	// Security headers on every answer, the login page too.
 	_, h, page := c.do("GET", "/login", nil)
-	if h.Get("Content-Security-Policy") != csp || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "no-referrer" ||
+	if h.Get("Content-Security-Policy") != csp || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "same-origin" ||
 		!strings.Contains(h.Get("Set-Cookie"), "SameSite=Strict") || !strings.Contains(h.Get("Set-Cookie"), "HttpOnly") {
 		t.Errorf("headers: %v", h)
 	}
