@@ -50,6 +50,7 @@ type fixture struct {
 	users   string
 	reports string
 	reg     *prometheus.Registry
+	opt     Options
 }
 
 func newFixture(t *testing.T, peerEntity ...register.Entity) *fixture {
@@ -86,14 +87,15 @@ func newFixture(t *testing.T, peerEntity ...register.Entity) *fixture {
 	os.WriteFile(filepath.Join(reports, "run-1", "report.html"), []byte("<html><body><h1>Доклад</h1></body></html>"), 0o644)
 	os.WriteFile(filepath.Join(dir, "secret.html"), []byte("secret"), 0o644)
 	os.Symlink(filepath.Join(dir, "secret.html"), filepath.Join(reports, "link.html"))
-	c, err := New(Options{DB: db, Service: svc, Cache: cache, Self: self.GUID, UsersFile: users, ReportsDir: reports, PageSize: 5,
-		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, Clock: clk, Log: log, Registry: reg})
+	opt := Options{DB: db, Service: svc, Cache: cache, Self: self.GUID, UsersFile: users, ReportsDir: reports, PageSize: 5,
+		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, Clock: clk, Log: log, Registry: reg}
+	c, err := New(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(c.Handler())
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, db: db, clk: clk, svc: svc, console: c, srv: srv, users: users, reports: reports, reg: reg}
+	return &fixture{t: t, db: db, clk: clk, svc: svc, console: c, srv: srv, users: users, reports: reports, reg: reg, opt: opt}
 }
 
 // client is a browser-like client: a cookie jar, no redirects followed.
