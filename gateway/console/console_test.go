@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/seosgw/seosgw/gateway/ais"
@@ -223,6 +224,15 @@ func TestLoginAndRateLimit(t *testing.T) {
 	if status, _, _ := c.do("POST", "/login", url.Values{"name": {"ivan"}, "password": {operatorPassword}}, "Origin", "http://evil.example"); status != http.StatusForbidden {
 		t.Fatalf("cross-origin login: %d", status)
 	}
+	// next never sends the browser elsewhere.
+	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"} {
+		e := f.client()
+		_, _, page := e.do("GET", "/login", nil)
+		_, h, _ := e.do("POST", "/login", url.Values{"token": {field(t, tokenField, page)}, "name": {"ivan"}, "password": {operatorPassword}, "next": {next}})
+		if h.Get("Location") != "/" {
+			t.Errorf("next=%q sent the browser to %q", next, h.Get("Location"))
+		}
+	}
 	if status, csrf := c.login("ivan", operatorPassword); status != http.StatusSeeOther || csrf == "" {
 		t.Fatalf("login: %d", status)
 	}
@@ -242,7 +252,7 @@ func TestLoginAndRateLimit(t *testing.T) {
 	if n != 2+maxFailures+1 {
 		t.Errorf("refused logins audited: %d", n)
 	}
-	if got := testkit.Count(t, f.db, `SELECT count(*) FROM audit WHERE action = 'login' AND outcome = 'ok' AND who = 'ivan' AND role = 'operator'`); got != 1 {
+	if got := testkit.Count(t, f.db, `SELECT count(*) FROM audit WHERE action = 'login' AND outcome = 'ok' AND who = 'ivan' AND role = 'operator'`); got != 5 {
 		t.Errorf("ivan's login audited %d times", got)
 	}
 }
@@ -316,6 +326,13 @@ func TestRolesCSRFAndAudit(t *testing.T) {
 	}
 	if n := testkit.Metric(t, f.reg, "seosgw_console_refusals_total", "reason", "csrf"); n != 3 {
 		t.Errorf("CSRF refusals counted: %v", n)
+	}
+	if n := testkit.Metric(t, f.reg, "seosgw_console_sessions"); n != 2 {
+		t.Errorf("sessions: %v", n)
+	}
+	if problems, err := testutil.GatherAndLint(f.reg, "seosgw_console_logins_total", "seosgw_console_actions_total", "seosgw_console_refusals_total",
+		"seosgw_console_sessions"); err != nil || len(problems) > 0 {
+		t.Errorf("metrics lint: %v %+v", err, problems)
 	}
 }
 
