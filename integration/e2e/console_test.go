@@ -3,14 +3,24 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seosgw/seosgw/gateway/pki"
 
 	"github.com/seosgw/seosgw/gateway/testkit"
 	"github.com/seosgw/seosgw/integration/extools"
@@ -203,11 +213,84 @@ func TestConsoleInBrowser(t *testing.T) {
 // addUser runs seosgw console user add with the password on standard input.
 func addUser(t *testing.T, cfg, name, role, password string) {
 	t.Helper()
-	cmd := exec.Command(testkit.Binary(t), "console", "user", "add", "--config", cfg, "--role", role, name)
-	cmd.Stdin = strings.NewReader(password + "\n")
+	runCLI(t, password+"\n", "console", "user", "add", "--config", cfg, "--role", role, name)
+}
+
+// The console of a running `seosgw serve` over TLS with client
+// certificates: the certificate of a user in the users file logs in
+// without a password, a client without one sees only the password form,
+// and the session cookie is __Host- prefixed and Secure.
+func TestConsoleOverTLSWithClientCertificate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	dir := t.TempDir()
+	addr := testkit.FreeAddr(t)
+	users := filepath.Join(dir, "users")
+	tp, ps := participants(t, filepath.Join(dir, "pki"), "a.obmen.local")
+	a := ps["a.obmen.local"]
+	g := newGateway(t, dir, tp, a, map[string]string{"CONSOLE": fmt.Sprintf("console: {listen: %q, users_file: %q, tls: {cert: %q, key: %q, client_ca: %q}}",
+		addr, users, a.files.Cert, a.files.Key, tp.CACert)})
+	testkit.SeedFile(t, g.db, a.registerEntity(g.url()))
+	runCLI(t, "", "console", "user", "add", "--config", g.cfg, "--role", "operator", "--no-password", "ivan@example.bg")
+	g.start()
+	g.node.WaitTCP(t, addr)
+	op, err := tp.Authority.IssueTransport("operator.local", pki.WithSubject(pkix.Name{CommonName: "ivan@example.bg"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(tp.Authority.Cert)
+	client := func(cert *tls.Certificate) *http.Client {
+		jar, _ := cookiejar.New(nil)
+		tc := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"}
+		if cert != nil {
+			tc.Certificates = []tls.Certificate{*cert}
+		}
+		return &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 10 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	get := func(c *http.Client, path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := c.Get("https://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	if _, page := get(client(nil), "/login"); strings.Contains(page, "cert-login") || !strings.Contains(page, `id="password"`) {
+		t.Fatalf("without a certificate the login page offers:\n%s", page)
+	}
+	cert := op.TLSCertificate()
+	c := client(&cert)
+	_, page := get(c, "/login")
+	if !strings.Contains(page, "Your certificate names <strong>ivan@example.bg</strong>") {
+		t.Fatalf("the certificate is not offered:\n%s", page)
+	}
+	token := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(page)
+	resp, err := c.PostForm("https://"+addr+"/login/certificate", url.Values{"token": {token[1]}, "next": {"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Set-Cookie"), "__Host-seosgw_console=") || !strings.Contains(resp.Header.Get("Set-Cookie"), "Secure") {
+		t.Fatalf("certificate login: %d %v", resp.StatusCode, resp.Header)
+	}
+	if resp, page := get(c, "/"); resp.StatusCode != 200 || !strings.Contains(page, "ivan@example.bg (operator)") || !strings.Contains(page, "Readiness") {
+		t.Fatalf("overview over TLS: %d", resp.StatusCode)
+	}
+}
+
+// runCLI runs the seosgw binary with stdin and fails the test on an error.
+func runCLI(t *testing.T, stdin string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(testkit.Binary(t), args...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("console user add %s: %v\n%s", name, err, out.String())
+		t.Fatalf("seosgw %s: %v\n%s", strings.Join(args, " "), err, out.String())
 	}
 }
