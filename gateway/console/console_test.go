@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/seosgw/seosgw/gateway/ais"
+	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/outbox"
@@ -435,6 +437,37 @@ func TestLogRawAndReports(t *testing.T) {
 	status, h, body := c.do("GET", "/log/1/raw", nil)
 	if status != 200 || body != string(raw) || h.Get("Content-Type") != "application/octet-stream" || !strings.HasPrefix(h.Get("Content-Disposition"), "attachment;") {
 		t.Fatalf("raw: %d %v %q", status, h, body)
+	}
+	// A large message's bytes are a file of the file store beside the
+	// database: the download reads them from there.
+	files, err := blob.Open(filepath.Join(t.TempDir(), "files"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("<Message>голямо</Message>"), 4000)
+	sp := files.NewSpill(16)
+	sp.Write(big)
+	kept, err := sp.Keep()
+	if err != nil || kept.Ref == "" {
+		t.Fatalf("file store: %+v %v", kept, err)
+	}
+	msglog.Insert(context.Background(), f.db, &msglog.Entry{Direction: msglog.In, At: f.clk.Now(), PeerGUID: peer.GUID, MessageType: "MSG_DocumentRegistrationRequest",
+		MessageGUID: seos.NewGUID(), Outcome: "accepted", RawFile: kept.Ref, Size: len(big)})
+	opt := f.opt
+	opt.Files, opt.Registry = files, prometheus.NewRegistry()
+	withFiles, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(withFiles.Handler())
+	defer srv.Close()
+	g := (&fixture{t: t, srv: srv}).client() // a jar of its own: cookies do not tell ports apart
+	g.login("maria", viewerPassword)
+	if status, _, body := g.do("GET", "/log/2/raw", nil); status != 200 || body != string(big) {
+		t.Fatalf("raw from the file store: %d, %d bytes", status, len(body))
+	}
+	if status, _, _ := g.do("GET", "/log/99/raw", nil); status != http.StatusNotFound {
+		t.Errorf("no such entry: %d", status)
 	}
 	_, _, page := c.do("GET", "/reports", nil)
 	if !strings.Contains(page, "run-1/report.html") || strings.Contains(page, "link.html") {

@@ -374,7 +374,9 @@ func (c *Console) logRaw(w http.ResponseWriter, r *http.Request) {
 		c.internal(w, r, err)
 		return
 	}
-	if e.Truncated || (len(e.Raw) == 0 && e.RawFile == "") {
+	// Truncated entries hand out what is kept, as `seosgw log show --raw`
+	// does; the entry's page says they are not whole.
+	if len(e.Raw) == 0 && e.RawFile == "" {
 		c.problem(w, r, sessionOf(r), http.StatusGone, "The bytes of this entry are no longer kept (database.message_log_retention).")
 		return
 	}
