@@ -90,6 +90,7 @@ func TestDebianPackage(t *testing.T) {
 		{"usr/share/doc/seosgw/grafana-dashboard.json", false, 0o644, 0, 0},
 		{"usr/share/doc/seosgw/conformance.example.yaml", false, 0o644, 0, 0},
 		{"usr/share/doc/seosgw/acceptance.maritime.example.yaml", false, 0o644, 0, 0},
+		{"usr/share/doc/seosgw/screenshots/console-overview.png", false, 0o644, 0, 0},
 		{"var/lib/seosgw", true, 0o700, uid, gid},
 		{"etc/seosgw", true, 0o750, 0, gid},
 	} {

@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"migrate": {args: "VERB ...", summary: "the database schema: status, up", verbs: migrateVerbs()},
 		"bench":   {args: "VERB ...", summary: "load a participant's endpoint and measure it", verbs: benchVerbs()},
 		"pki":     {args: "VERB ...", summary: "our transport certificate: a new key and request to renew it", verbs: pkiVerbs()},
+		"console": {args: "VERB ...", summary: "the operator console's users", verbs: consoleVerbs()},
 	}
 }
 

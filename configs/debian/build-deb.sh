@@ -37,6 +37,9 @@ install -D -m 0644 "$configs/README.md" "$doc/README.md"
 for f in seosgw.example.yaml conformance.example.yaml legacy-mapping.example.yaml acceptance.maritime.example.yaml prometheus-alerts.yaml grafana-dashboard.json; do
 	install -m 0644 "$configs/$f" "$doc/$f"
 done
+for f in console-overview.png console-outbox-item.png; do
+	install -D -m 0644 "$configs/screenshots/$f" "$doc/screenshots/$f"
+done
 install -m 0644 "$repo/gateway/ais/openapi.yaml" "$doc/ais-openapi.yaml"
 install -m 0644 "$repo/gateway/spool/README.md" "$doc/spool.md"
 

@@ -83,6 +83,11 @@ type DocumentList struct {
 // Documents lists outgoing documents in a public state ("" = all), to a
 // participant ("" = any), newest first.
 func (s *Service) Documents(ctx context.Context, state, peer string, limit int) (*DocumentList, error) {
+	return s.DocumentPage(ctx, state, peer, 0, limit)
+}
+
+// DocumentPage is Documents from the ids below before (0: from the newest).
+func (s *Service) DocumentPage(ctx context.Context, state, peer string, before int64, limit int) (*DocumentList, error) {
 	f, ok := stateFilter(state)
 	if !ok {
 		return nil, invalid("state", "%q; use one of %s", state, strings.Join(PublicStates, ", "))
@@ -93,7 +98,7 @@ func (s *Service) Documents(ctx context.Context, state, peer string, limit int) 
 	if q, args, ok := mailq.StateQuery(state); ok {
 		f.Mail = &outbox.Subquery{Query: q, Args: args}
 	}
-	f.Kind, f.Peer, f.Limit = outbox.KindRegistration, peer, limit
+	f.Kind, f.Peer, f.Limit, f.Before = outbox.KindRegistration, peer, limit, before
 	items, err := outbox.List(ctx, s.DB, f)
 	if err != nil {
 		return nil, err

@@ -37,6 +37,7 @@ type Config struct {
 	Acceptance  Acceptance  `yaml:"acceptance"`
 	Mail        Mail        `yaml:"mail"`
 	Ops         Ops         `yaml:"ops"`
+	Console     Console     `yaml:"console"`
 	Log         Log         `yaml:"log"`
 
 	// dir is the folder of the file; relative paths are resolved from it.
@@ -220,6 +221,7 @@ func Defaults() *Config {
 		Acceptance: acceptanceDefaults(),
 		Mail:       mailDefaults(),
 		Ops:        Ops{Listen: DefaultOpsListen},
+		Console:    consoleDefaults(),
 		Log:        Log{Level: "info", Format: "auto"},
 	}
 }
@@ -438,6 +440,7 @@ func (c *Config) Validate() error {
 	c.validateAcceptance(add)
 	c.validateMail(add)
 	checkListen(add, "ops.listen", c.Ops.Listen)
+	c.validateConsole(add)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -302,6 +302,49 @@ func List(ctx context.Context, q Querier, state State, limit int) ([]Item, error
 	return out, rows.Err()
 }
 
+// PageFilter selects received documents for a console page.
+type PageFilter struct {
+	State  State // "" = every state, checking included
+	Held   bool  // only documents the acceptance policy held for a clerk
+	Before int64 // only ids below this (the next page); 0 = from the newest
+	Limit  int   // at most this many (default 50)
+}
+
+// Page returns the documents f selects, newest first.
+func Page(ctx context.Context, q Querier, f PageFilter) ([]Item, error) {
+	query := `SELECT ` + itemColumns + ` FROM inbox WHERE 1 = 1`
+	var args []any
+	if f.State != "" {
+		query += ` AND state = ?`
+		args = append(args, f.State)
+	}
+	if f.Held {
+		query += ` AND needs_review = 1`
+	}
+	if f.Before > 0 {
+		query += ` AND id < ?`
+		args = append(args, f.Before)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	rows, err := q.QueryContext(ctx, query+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: page: %w", err)
+	}
+	defer rows.Close()
+	var out []Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *it)
+	}
+	return out, rows.Err()
+}
+
 // Backlog is what waits on others than the sender: documents waiting for
 // the acceptance policy's verdict, and those it held that a clerk has yet
 // to decide.

@@ -136,8 +136,10 @@ type Filter struct {
 	MessageGUID  string
 	DocumentGUID string
 	Outcome      string
+	GUID         string // either the MessageGUID or the DocumentGUID
 	Since, Until time.Time
-	Limit        int // default 100
+	Before       int64 // only ids below this (the next page); 0 = from the newest
+	Limit        int   // default 100
 }
 
 const columns = `id, direction, at, peer_guid, peer_serial, message_type, message_guid, document_guid, COALESCE(reply_to, 0), outcome, reason, detail, size, truncated, raw_sha256`
@@ -167,6 +169,14 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
 	if f.Outcome != "" {
 		add("outcome = ?", f.Outcome)
 	}
+	if f.GUID != "" {
+		g := seos.CanonicalGUID(f.GUID)
+		where = append(where, "(message_guid = ? OR document_guid = ?)")
+		args = append(args, g, g)
+	}
+	if f.Before > 0 {
+		add("id < ?", f.Before)
+	}
 	if !f.Since.IsZero() {
 		add("at >= ?", store.FormatTime(f.Since))
 	}
@@ -194,6 +204,56 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
 			return nil, err
 		}
 		out = append(out, *e)
+	}
+	return out, rows.Err()
+}
+
+// Count is how many messages went one way with one outcome.
+type Count struct {
+	Direction string
+	Outcome   string
+	N         int
+}
+
+// Counts counts the messages logged at or after since, by direction and
+// outcome.
+func (l *Log) Counts(ctx context.Context, since time.Time) ([]Count, error) {
+	rows, err := l.DB.QueryContext(ctx, `SELECT direction, outcome, count(*) FROM message_log WHERE at >= ? GROUP BY direction, outcome ORDER BY direction, outcome`,
+		store.FormatTime(since))
+	if err != nil {
+		return nil, fmt.Errorf("msglog: counts: %w", err)
+	}
+	defer rows.Close()
+	var out []Count
+	for rows.Next() {
+		var c Count
+		if err := rows.Scan(&c.Direction, &c.Outcome, &c.N); err != nil {
+			return nil, fmt.Errorf("msglog: counts: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// LastByPeer is when the log last saw a message to or from each peer (by
+// canonical GUID).
+func (l *Log) LastByPeer(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := l.DB.QueryContext(ctx, `SELECT peer_guid, MAX(at) FROM message_log WHERE peer_guid != '' GROUP BY peer_guid`)
+	if err != nil {
+		return nil, fmt.Errorf("msglog: last exchange: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var peer, at string
+		if err := rows.Scan(&peer, &at); err != nil {
+			return nil, fmt.Errorf("msglog: last exchange: %w", err)
+		}
+		t, err := store.ParseTime(at)
+		if err != nil {
+			return nil, fmt.Errorf("msglog: last exchange with %s: %w", peer, err)
+		}
+		out[peer] = t
 	}
 	return out, rows.Err()
 }

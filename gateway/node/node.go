@@ -26,6 +26,7 @@ import (
 	"github.com/seosgw/seosgw/gateway/buildinfo"
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/config"
+	"github.com/seosgw/seosgw/gateway/console"
 	"github.com/seosgw/seosgw/gateway/inbound"
 	"github.com/seosgw/seosgw/gateway/judge"
 	"github.com/seosgw/seosgw/gateway/netcheck"
@@ -67,6 +68,7 @@ type Node struct {
 	Files     *blob.Store      // large attachments and messages, beside the database
 	Commit    *store.Committer // the endpoint's group commit
 	Ops       *ops.Ops
+	Console   *console.Console // nil without console.listen
 
 	aisToken *ais.TokenFile
 	aisAPI   *ais.APIMetrics
@@ -199,6 +201,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Cl
 		Files: &retention.Files{DB: n.DB, Store: n.Files, Log: retLog}}
 	n.Ops = ops.New(n.Registry, n.Registry)
 	n.addChecks()
+	if cfg.Console.Enabled() {
+		if err := n.openConsole(trustMetrics); err != nil {
+			return n, err
+		}
+	}
 	return n, nil
 }
 
@@ -365,6 +372,12 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	var consoleLn net.Listener
+	if n.Console != nil {
+		if consoleLn, err = listen("console.listen", cfg.Console.Listen); err != nil {
+			return err
+		}
+	}
 	var smtpLn net.Listener
 	if n.Mail != nil && n.Mail.SMTP != nil {
 		if smtpLn, err = n.Mail.SMTP.Listen(); err != nil {
@@ -393,6 +406,17 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		{"endpoint", endpoint, tls.NewListener(epLn, endpoint.TLSConfig)},
 		{"ops", &http.Server{Handler: n.Ops.Handler(), ReadHeaderTimeout: 10 * time.Second}, opsLn},
 		{"ais", ais.NewServer(cfg.AIS.Listen, ais.NewAPI(n.AIS, n.aisToken, n.AIS.Log, n.aisAPI)), aisLn},
+	}
+	if consoleLn != nil {
+		srv, ln, err := n.consoleServer(consoleLn)
+		if err != nil {
+			return errors.Join(err, lns.run())
+		}
+		servers = append(servers, struct {
+			name string
+			srv  *http.Server
+			ln   net.Listener
+		}{"console", srv, ln})
 	}
 
 	loopCtx, stopLoops := context.WithCancel(context.Background())
@@ -423,7 +447,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	}
 	bi := buildinfo.Get()
 	n.Log.Info("seosgw serving", "version", bi.Version, "revision", bi.Revision, "built", bi.Date, "go", bi.GoVersion, "participant", cfg.Participant.GUID, "endpoint", epLn.Addr().String(), "path", cfg.Endpoint.Path,
-		"public_url", publicURL, "ops", opsLn.Addr().String(), "ais_api", aisLn.Addr().String(), "mail_intake", addrOf(smtpLn))
+		"public_url", publicURL, "ops", opsLn.Addr().String(), "ais_api", aisLn.Addr().String(), "mail_intake", addrOf(smtpLn), "console", addrOf(consoleLn))
 
 	var runErr error
 	select {

@@ -211,8 +211,9 @@ type Filter struct {
 	// filter the states above select only documents sent over SEOS, and
 	// an e-mail document is listed when Mail selects it.
 	Mail     *Subquery
-	OnlyMail bool // no document sent over SEOS
-	Limit    int  // at most this many, newest first (default 100)
+	OnlyMail bool  // no document sent over SEOS
+	Before   int64 // only ids below this (the next page); 0 = from the newest
+	Limit    int   // at most this many, newest first (default 100)
 }
 
 // Subquery is SQL selecting one column, with its arguments.
@@ -243,6 +244,10 @@ func List(ctx context.Context, q Full, f Filter) ([]*Item, error) {
 	}
 	if f.Peer != "" {
 		in("recipient_guid_key", []string{seos.CanonicalGUID(f.Peer)})
+	}
+	if f.Before > 0 {
+		where = append(where, "id < ?")
+		args = append(args, f.Before)
 	}
 	common, commonArgs := where, args
 	where, args = nil, nil
@@ -288,4 +293,25 @@ func List(ctx context.Context, q Full, f Filter) ([]*Item, error) {
 		return nil, fmt.Errorf("outbox: list: %w", err)
 	}
 	return scanItems(rows)
+}
+
+// Counts is what the outbox holds that an operator watches.
+type Counts struct {
+	Failed   int // documents given up on (an Error reply, or attempts used up)
+	Retrying int // documents waiting for another attempt after a failed one
+	Queued   int // documents not tried yet
+}
+
+// Count counts the documents sent for registration by where they stand.
+func Count(ctx context.Context, q Full) (Counts, error) {
+	var c Counts
+	err := q.QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN state = ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN state IN (?, ?) AND attempts > 0 THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN state IN (?, ?) AND attempts = 0 THEN 1 ELSE 0 END), 0)
+		FROM outbox WHERE kind = ?`, Failed, Queued, Sending, Queued, Sending, KindRegistration).Scan(&c.Failed, &c.Retrying, &c.Queued)
+	if err != nil {
+		return c, fmt.Errorf("outbox: count: %w", err)
+	}
+	return c, nil
 }

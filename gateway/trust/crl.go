@@ -245,6 +245,14 @@ func (c *CRLSet) Problem() error {
 	return nil
 }
 
+// NextUpdate is the earliest NextUpdate of the good lists in force; false
+// when none is.
+func (c *CRLSet) NextUpdate() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.next, !c.next.IsZero()
+}
+
 func serialKey(n *big.Int) string { return fmt.Sprintf("%X", n) }
 
 func b2f(b bool) float64 {

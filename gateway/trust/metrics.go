@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,7 @@ type Metrics struct {
 	loadErrors  prometheus.Counter
 	revokedSeen prometheus.Counter
 	peerExpiry  *prometheus.GaugeVec
+	peers       sync.Map // GUID → time.Time, what peerExpiry holds, for the console
 }
 
 // PeerSeen records the expiry of a peer's transport certificate, seen in
@@ -24,6 +26,21 @@ func (m *Metrics) PeerSeen(guid string, notAfter time.Time) {
 		return
 	}
 	m.peerExpiry.WithLabelValues(guid).Set(float64(notAfter.Unix()))
+	m.peers.Store(guid, notAfter)
+}
+
+// PeerExpiries returns each peer's certificate expiry as last seen since
+// the start, by GUID as it was seen. Safe on a nil *Metrics.
+func (m *Metrics) PeerExpiries() map[string]time.Time {
+	out := map[string]time.Time{}
+	if m == nil {
+		return out
+	}
+	m.peers.Range(func(k, v any) bool {
+		out[k.(string)] = v.(time.Time)
+		return true
+	})
+	return out
 }
 
 // NewMetrics registers the trust metrics on reg.

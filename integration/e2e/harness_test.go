@@ -19,10 +19,11 @@ register: {url: "%REGISTER%", refresh: %REFRESH%, full_sync: 1h, stale_after: 1h
 database: {path: "%DB%"}
 ops: {listen: "%OPS%"}
 ais: {listen: "%AIS%", token_file: "%TOKEN%", spool: {dir: "%SPOOL%", scan_every: 200ms}}
-outbound: {retry_first: %RETRY%, retries: 10, poll: 1s%OUTBOUND%}
+outbound: {retry_first: %RETRY%, retries: %RETRIES%, poll: 1s%OUTBOUND%}
 log: {level: debug, format: json}
 %ACCEPTANCE%
 %MAIL%
+%CONSOLE%
 `
 	if fields["AIS"] == "" {
 		fields["AIS"] = testkit.FreeAddr(t)
@@ -38,6 +39,9 @@ log: {level: debug, format: json}
 	if fields["RETRY"] == "" {
 		fields["RETRY"] = "1s"
 	}
+	if fields["RETRIES"] == "" {
+		fields["RETRIES"] = "10"
+	}
 	if fields["REFRESH"] == "" {
 		fields["REFRESH"] = "2s"
 	}
@@ -50,6 +54,7 @@ log: {level: debug, format: json}
 	tmpl = strings.ReplaceAll(tmpl, "%ENDPOINT%", "")
 	tmpl = strings.ReplaceAll(tmpl, "%ACCEPTANCE%", "")
 	tmpl = strings.ReplaceAll(tmpl, "%MAIL%", "")
+	tmpl = strings.ReplaceAll(tmpl, "%CONSOLE%", "")
 	if err := os.WriteFile(path, []byte(tmpl), 0o644); err != nil {
 		t.Fatal(err)
 	}

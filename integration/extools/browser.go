@@ -45,7 +45,7 @@ const cdpTimeout = time.Minute
 
 // StartBrowser starts headless Chromium with a page of width×height CSS
 // pixels. The browser resolves no host names: pages under test are local
-// files. It skips, or fails under SEOSGW_REQUIRE_TOOLS=1, without chromium.
+// files or served on loopback addresses (http://127.0.0.1:PORT). It skips, or fails under SEOSGW_REQUIRE_TOOLS=1, without chromium.
 func StartBrowser(t testing.TB, width, height int) *Browser {
 	t.Helper()
 	bin := Require(t, "chromium")
@@ -59,7 +59,7 @@ func StartBrowser(t testing.TB, width, height int) *Browser {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 		"--hide-scrollbars", "--remote-debugging-pipe", "--user-data-dir="+profile, "about:blank")
 	cmd.ExtraFiles = []*os.File{toChrome, fromChrome} // fds 3 and 4
 	if err := cmd.Start(); err != nil {
@@ -179,19 +179,103 @@ func (b *Browser) call(session, method string, params any, out any) error {
 // Open loads url and waits for its load event.
 func (b *Browser) Open(t testing.TB, url string) {
 	t.Helper()
-	for drained := false; !drained; { // events of an earlier page
-		select {
-		case <-b.events:
-		default:
-			drained = true
-		}
-	}
+	b.drain()
 	var nav struct {
 		ErrorText string `json:"errorText"`
 	}
 	if err := b.call(b.session, "Page.navigate", map[string]any{"url": url}, &nav); err != nil || nav.ErrorText != "" {
 		t.Fatalf("chromium: open %s: %v %s", url, err, nav.ErrorText)
 	}
+	b.waitLoad(t, url)
+}
+
+// drain drops the events of an earlier page.
+func (b *Browser) drain() {
+	for {
+		select {
+		case <-b.events:
+		default:
+			return
+		}
+	}
+}
+
+// Type focuses the element selector names and types text into it, as
+// keyboard input (Input.insertText), replacing what it held.
+func (b *Browser) Type(t testing.TB, selector, text string) {
+	t.Helper()
+	var found bool
+	b.Eval(t, fmt.Sprintf(`(() => { const e = document.querySelector(%s); if (!e) return false; e.focus(); e.select && e.select(); return true })()`, jsString(selector)), &found)
+	if !found {
+		t.Fatalf("chromium: no element %s to type into", selector)
+	}
+	if err := b.call(b.session, "Input.insertText", map[string]any{"text": text}, nil); err != nil {
+		t.Fatalf("chromium: type into %s: %v", selector, err)
+	}
+}
+
+// Click clicks the element selector names with the mouse, at its centre.
+func (b *Browser) Click(t testing.TB, selector string) {
+	t.Helper()
+	var box struct {
+		X, Y  float64
+		Found bool
+	}
+	b.Eval(t, fmt.Sprintf(`(() => { const e = document.querySelector(%s); if (!e) return {found: false};
+		e.scrollIntoView({block: "center"}); const r = e.getBoundingClientRect();
+		return {x: r.left + r.width / 2, y: r.top + r.height / 2, found: true} })()`, jsString(selector)), &box)
+	if !box.Found {
+		t.Fatalf("chromium: no element %s to click", selector)
+	}
+	for _, typ := range []string{"mousePressed", "mouseReleased"} {
+		if err := b.call(b.session, "Input.dispatchMouseEvent", map[string]any{"type": typ, "x": box.X, "y": box.Y, "button": "left", "clickCount": 1}, nil); err != nil {
+			t.Fatalf("chromium: click %s: %v", selector, err)
+		}
+	}
+}
+
+// ClickAndWait clicks and waits for the page the click loads (a form's
+// submission, a link).
+func (b *Browser) ClickAndWait(t testing.TB, selector string) {
+	t.Helper()
+	b.drain()
+	b.Click(t, selector)
+	b.waitLoad(t, selector)
+}
+
+// Text is the text the element selector names shows ("" when there is
+// none).
+func (b *Browser) Text(t testing.TB, selector string) string {
+	t.Helper()
+	var s string
+	b.Eval(t, fmt.Sprintf(`(() => { const e = document.querySelector(%s); return e ? e.innerText : "" })()`, jsString(selector)), &s)
+	return s
+}
+
+// Count is how many elements selector matches.
+func (b *Browser) Count(t testing.TB, selector string) int {
+	t.Helper()
+	var n int
+	b.Eval(t, fmt.Sprintf(`document.querySelectorAll(%s).length`, jsString(selector)), &n)
+	return n
+}
+
+// URL is the address of the page shown.
+func (b *Browser) URL(t testing.TB) string {
+	t.Helper()
+	var s string
+	b.Eval(t, `location.href`, &s)
+	return s
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func (b *Browser) waitLoad(t testing.TB, what string) {
+	t.Helper()
+	url := what
 	deadline := time.After(cdpTimeout)
 	for {
 		select {
@@ -208,7 +292,7 @@ func (b *Browser) Open(t testing.TB, url string) {
 }
 
 // Eval evaluates a JavaScript expression in the page and decodes its
-// (JSON-serialisable) value into out.
+// (JSON-serialisable) value into out; a promise is awaited.
 func (b *Browser) Eval(t testing.TB, expr string, out any) {
 	t.Helper()
 	var res struct {
@@ -222,7 +306,7 @@ func (b *Browser) Eval(t testing.TB, expr string, out any) {
 			} `json:"exception"`
 		} `json:"exceptionDetails"`
 	}
-	if err := b.call(b.session, "Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true}, &res); err != nil {
+	if err := b.call(b.session, "Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true}, &res); err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
 	if e := res.ExceptionDetails; e != nil {
