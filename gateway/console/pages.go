@@ -341,13 +341,8 @@ type logItemData struct {
 func (c *Console) logItem(w http.ResponseWriter, r *http.Request) {
 	id, _ := pathID(r)
 	l := &msglog.Log{DB: c.opt.DB, Files: c.opt.Files}
-	e, err := l.Get(r.Context(), id)
-	if errors.Is(err, msglog.ErrNotFound) {
-		c.problem(w, r, sessionOf(r), http.StatusNotFound, "No such log entry.")
-		return
-	}
-	if err != nil {
-		c.internal(w, r, err)
+	e, ok := c.logEntry(w, r, l, id)
+	if !ok {
 		return
 	}
 	d := logItemData{Entry: e}
@@ -360,18 +355,27 @@ func (c *Console) logItem(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, sessionOf(r), http.StatusOK, "log_item", fmt.Sprintf("Log entry %d", id), d)
 }
 
+// logEntry reads entry id, or answers 404 (or 500) and says so.
+func (c *Console) logEntry(w http.ResponseWriter, r *http.Request, l *msglog.Log, id int64) (*msglog.Entry, bool) {
+	e, err := l.Get(r.Context(), id)
+	if errors.Is(err, msglog.ErrNotFound) {
+		c.problem(w, r, sessionOf(r), http.StatusNotFound, "No such log entry.")
+		return nil, false
+	}
+	if err != nil {
+		c.internal(w, r, err)
+		return nil, false
+	}
+	return e, true
+}
+
 // logRaw downloads an entry's exact bytes, read as `seosgw log show --raw`
 // reads them (from the row or the file store), never shown inline.
 func (c *Console) logRaw(w http.ResponseWriter, r *http.Request) {
 	id, _ := pathID(r)
 	l := &msglog.Log{DB: c.opt.DB, Files: c.opt.Files}
-	e, err := l.Get(r.Context(), id)
-	if errors.Is(err, msglog.ErrNotFound) {
-		c.problem(w, r, sessionOf(r), http.StatusNotFound, "No such log entry.")
-		return
-	}
-	if err != nil {
-		c.internal(w, r, err)
+	e, ok := c.logEntry(w, r, l, id)
+	if !ok {
 		return
 	}
 	// Truncated entries hand out what is kept, as `seosgw log show --raw`

@@ -290,16 +290,7 @@ func List(ctx context.Context, q Querier, state State, limit int) ([]Item, error
 	if err != nil {
 		return nil, fmt.Errorf("inbox: list: %w", err)
 	}
-	defer rows.Close()
-	var out []Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *it)
-	}
-	return out, rows.Err()
+	return collect(rows)
 }
 
 // PageFilter selects received documents for a console page.
@@ -333,16 +324,7 @@ func Page(ctx context.Context, q Querier, f PageFilter) ([]Item, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inbox: page: %w", err)
 	}
-	defer rows.Close()
-	var out []Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *it)
-	}
-	return out, rows.Err()
+	return collect(rows)
 }
 
 // Backlog is what waits on others than the sender: documents waiting for
@@ -635,4 +617,18 @@ func idsIn(ctx context.Context, q Querier, state State, after int64, limit int) 
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// collect reads every item of rows (itemColumns) and closes them.
+func collect(rows *sql.Rows) ([]Item, error) {
+	defer rows.Close()
+	var out []Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *it)
+	}
+	return out, rows.Err()
 }
