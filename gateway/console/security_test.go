@@ -1,7 +1,17 @@
 package console
 
 import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
 // localPath keeps a login's next on the console: browsers drop tabs and
@@ -26,5 +36,96 @@ func TestLocalPath(t *testing.T) {
 		if got := localPath(tc.next); got != tc.want {
 			t.Errorf("localPath(%q) = %q; want %q", tc.next, got, tc.want)
 		}
+	}
+}
+
+// clientFrom is a client whose connections come from ip (a loopback
+// address other than 127.0.0.1), so that the per-address limit of one
+// does not stand in for the per-name limit under test.
+func (f *fixture) clientFrom(ip string) *client {
+	c := f.client()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c.http.Transport = &http.Transport{DialContext: d.DialContext}
+	return c
+}
+
+// The per-name limit holds for every spelling the users file would match:
+// "boriſ" (long s) folds to boris under Unicode rules, and must not be a
+// fresh name with five guesses of its own against boris's password.
+func TestLoginNameVariantsShareTheLimit(t *testing.T) {
+	f := newFixture(t)
+	const borisPassword = "boris-password-12"
+	u, _ := ReadUsersFile(f.users)
+	h, _ := bcrypt.GenerateFromPassword([]byte(borisPassword), bcrypt.MinCost)
+	u.Set(User{Name: "boris", Role: Operator, Hash: string(h)})
+	if err := WriteUsersFile(f.users, u); err != nil {
+		t.Fatal(err)
+	}
+	guesser := f.clientFrom("127.0.0.2")
+	for i := 0; i < maxFailures; i++ {
+		if status, _ := guesser.login("boris", fmt.Sprintf("guess-%d-xxxxxxxx", i)); status != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d", i, status)
+		}
+	}
+	other := f.clientFrom("127.0.0.3")
+	for _, name := range []string{"boris", "BORIS", "boriſ", "boriſ "} {
+		if status, _ := other.login(name, borisPassword); status == http.StatusSeeOther {
+			t.Errorf("%q logged in as boris while boris is blocked", name)
+		}
+	}
+	// Made-up names, however long, take one key of the limiter.
+	long := f.clientFrom("127.0.0.4")
+	long.login(strings.Repeat("x", 10000), "whatever-password")
+	long.login(strings.Repeat("y", 10000), "whatever-password")
+	f.console.limiter.mu.Lock()
+	defer f.console.limiter.mu.Unlock()
+	for k := range f.console.limiter.fails {
+		if len(k) > 200 {
+			t.Errorf("the limiter keeps a key of %d bytes", len(k))
+		}
+	}
+}
+
+// Parallel guesses cannot slip past the limit while the first ones are
+// still hashing: at most maxFailures passwords are compared per window.
+func TestLoginRateLimitHoldsUnderParallelGuesses(t *testing.T) {
+	f := newFixture(t)
+	c := f.clientFrom("127.0.0.5")
+	_, _, page := c.do("GET", "/login", nil)
+	token := field(t, tokenField, page)
+	const guesses = 3 * maxFailures
+	start := make(chan struct{})
+	statuses := make(chan int, guesses)
+	var wg sync.WaitGroup
+	for i := 0; i < guesses; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			form := url.Values{"token": {token}, "name": {"nobody"}, "password": {fmt.Sprintf("guess-%d-xxxxxxxx", i)}}
+			req, _ := http.NewRequest("POST", f.srv.URL+"/login", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := c.http.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	if count[http.StatusUnauthorized] != maxFailures || count[http.StatusTooManyRequests] != guesses-maxFailures {
+		t.Errorf("%d parallel guesses: %v; want %d compared (401) and the rest refused (429)", guesses, count, maxFailures)
+	}
+	// The block is audited once, not once for every refused request.
+	if n := testkit.Count(t, f.db, `SELECT count(*) FROM audit WHERE action = 'login' AND detail LIKE 'too many failed logins%'`); n != 1 {
+		t.Errorf("the block is audited %d times", n)
 	}
 }
