@@ -14,7 +14,6 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -303,7 +302,9 @@ func (c *Console) problem(w http.ResponseWriter, r *http.Request, ss *session, s
 	c.render(w, r, ss, status, "problem", "Problem", map[string]any{"Message": msg, "Status": status})
 }
 
+// internal answers a failure of ours. The error goes to the log only: it
+// can name files, SQL and addresses the page has no need to show.
 func (c *Console) internal(w http.ResponseWriter, r *http.Request, err error) {
 	c.opt.Log.Error("console: page failed", "path", r.URL.Path, "error", err)
-	c.problem(w, r, sessionOf(r), http.StatusInternalServerError, fmt.Sprintf("The page could not be made: %v", err))
+	c.problem(w, r, sessionOf(r), http.StatusInternalServerError, "The page could not be made; the gateway's log has the cause (console: page failed).")
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -127,5 +128,28 @@ func TestLoginRateLimitHoldsUnderParallelGuesses(t *testing.T) {
 	// The block is audited once, not once for every refused request.
 	if n := testkit.Count(t, f.db, `SELECT count(*) FROM audit WHERE action = 'login' AND detail LIKE 'too many failed logins%'`); n != 1 {
 		t.Errorf("the block is audited %d times", n)
+	}
+}
+
+// A failure of ours shows no internals (paths, SQL, errors) on the page;
+// the log has them.
+func TestInternalErrorShowsNoInternals(t *testing.T) {
+	f := newFixture(t)
+	c := f.client()
+	c.login("maria", viewerPassword)
+	if err := os.RemoveAll(f.reports); err != nil {
+		t.Fatal(err)
+	}
+	status, h, body := c.do("GET", "/reports", nil)
+	if status != http.StatusInternalServerError || h.Get("Content-Security-Policy") != csp {
+		t.Fatalf("reports without its folder: %d %v", status, h)
+	}
+	for _, leak := range []string{f.reports, "no such file", "openat", "lstat"} {
+		if strings.Contains(body, leak) {
+			t.Errorf("the error page shows %q:\n%s", leak, body)
+		}
+	}
+	if !strings.Contains(body, "the gateway&#39;s log has the cause") {
+		t.Errorf("the error page does not say where the cause is:\n%s", body)
 	}
 }
