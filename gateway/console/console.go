@@ -248,7 +248,8 @@ func (c *Console) auth(need Role, next http.HandlerFunc) http.HandlerFunc {
 }
 
 // currentSession is the request's live session whose user is still in the
-// users file with the same role (a removed or demoted user is logged out).
+// users file with the same role and password (a removed or demoted user,
+// or one whose password was set again, is logged out).
 func (c *Console) currentSession(r *http.Request) *session {
 	ck, err := r.Cookie(c.cookie)
 	if err != nil {
@@ -263,7 +264,7 @@ func (c *Console) currentSession(r *http.Request) *session {
 		c.opt.Log.Error("console: users file", "error", err)
 		return nil
 	}
-	if u, ok := users.Find(ss.User); !ok || u.Role != ss.Role {
+	if u, ok := users.Find(ss.User); !ok || u.Role != ss.Role || u.Hash != ss.Cred {
 		c.sessions.remove(ss.ID)
 		return nil
 	}

@@ -154,7 +154,7 @@ func (c *Console) loginCertificate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) startSession(w http.ResponseWriter, r *http.Request, u User, method string) {
-	ss := c.sessions.create(u.Name, u.Role, method)
+	ss := c.sessions.create(u, method)
 	http.SetCookie(w, &http.Cookie{Name: c.cookie, Value: ss.ID, Path: "/", HttpOnly: true, Secure: c.opt.TLS, SameSite: http.SameSiteStrictMode})
 	http.SetCookie(w, &http.Cookie{Name: c.cookiePrefix() + loginCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true, Secure: c.opt.TLS,
 		SameSite: http.SameSiteStrictMode})

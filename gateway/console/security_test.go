@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -151,5 +152,43 @@ func TestInternalErrorShowsNoInternals(t *testing.T) {
 	}
 	if !strings.Contains(body, "the gateway&#39;s log has the cause") {
 		t.Errorf("the error page does not say where the cause is:\n%s", body)
+	}
+}
+
+// Setting a user's password again (after a leak, say) ends their sessions
+// at the next request, as removing or demoting them does; and a logged
+// out session's cookie, replayed, opens nothing.
+func TestNewPasswordAndLogoutEndSessions(t *testing.T) {
+	f := newFixture(t)
+	c := f.client()
+	c.login("maria", viewerPassword)
+	if status, _, _ := c.do("GET", "/", nil); status != 200 {
+		t.Fatalf("overview: %d", status)
+	}
+	u, _ := ReadUsersFile(f.users)
+	h, _ := bcrypt.GenerateFromPassword([]byte("a-new-password-for-maria"), bcrypt.MinCost)
+	u.Set(User{Name: "maria", Role: Viewer, Hash: string(h)})
+	if err := WriteUsersFile(f.users, u); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Minute) // the same size: the new mtime is what tells
+	os.Chtimes(f.users, later, later)
+	if status, h, _ := c.do("GET", "/", nil); status != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login") {
+		t.Fatalf("the session outlived the password: %d", status)
+	}
+
+	d := f.client()
+	_, csrf := d.login("ivan", operatorPassword)
+	srvURL, _ := url.Parse(f.srv.URL)
+	old := d.http.Jar.Cookies(srvURL)
+	if status, _, _ := d.do("POST", "/logout", url.Values{"csrf": {csrf}}); status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", status)
+	}
+	d.http.Jar.SetCookies(srvURL, old)
+	if status, _, _ := d.do("GET", "/", nil); status != http.StatusSeeOther {
+		t.Errorf("the logged out session's cookie still opens the overview: %d", status)
+	}
+	if status, _, _ := d.do("POST", "/logout", url.Values{"csrf": {csrf}}); status != http.StatusUnauthorized {
+		t.Errorf("the logged out session's cookie and token still post: %d", status)
 	}
 }
