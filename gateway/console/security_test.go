@@ -192,3 +192,27 @@ func TestNewPasswordAndLogoutEndSessions(t *testing.T) {
 		t.Errorf("the logged out session's cookie and token still post: %d", status)
 	}
 }
+
+// A list page's query is bounded as a whole, and a refused value is
+// quoted cut: a link cannot make the console show a page of its text.
+func TestQueryStringBounded(t *testing.T) {
+	f := newFixture(t)
+	c := f.client()
+	c.login("maria", viewerPassword)
+	long := strings.Repeat("a", maxQuery)
+	for _, path := range []string{"/outbox", "/inbox", "/log", "/participants", "/audit"} {
+		if status, _, _ := c.do("GET", path+"?x="+long, nil); status != http.StatusBadRequest {
+			t.Errorf("%s with a %d-byte query: %d", path, len(long)+2, status)
+		}
+		if status, _, _ := c.do("GET", path+"?x="+long[:100], nil); status != http.StatusOK {
+			t.Errorf("%s with a short unknown parameter: %d", path, status)
+		}
+	}
+	spoof := strings.Repeat("Your session has expired; call 0888 123 456. ", 30)
+	for _, q := range []string{"state=" + url.QueryEscape(spoof), url.QueryEscape(spoof) + "=1&" + url.QueryEscape(spoof) + "=2"} {
+		status, _, body := c.do("GET", "/outbox?"+q, nil)
+		if status != http.StatusBadRequest || strings.Count(body, "call 0888") > 2 {
+			t.Errorf("?%.40s…: %d, the page repeats the value %d times", q, status, strings.Count(body, "call 0888"))
+		}
+	}
+}
