@@ -176,6 +176,11 @@ func (c *Console) headers(next http.Handler) http.Handler {
 		if c.opt.TLS {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
+		if !c.opt.TLS && !loopbackHost(r.Host) {
+			c.metrics.refusal("host")
+			http.Error(w, "this console answers only to 127.0.0.1, ::1 or localhost", http.StatusMisdirectedRequest)
+			return
+		}
 		if r.Method == http.MethodPost && !sameOrigin(r) {
 			c.metrics.refusal("cross_origin")
 			http.Error(w, "cross-origin request refused", http.StatusForbidden)
@@ -183,6 +188,23 @@ func (c *Console) headers(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// loopbackHost: a console without TLS listens on loopback only (config
+// refuses other addresses), so a browser naming another host reached it by
+// DNS rebinding: a page of that host would be same-origin with the console
+// and could post the login form from the operator's own address.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // sameOrigin: browsers send Origin (or Sec-Fetch-Site) with every POST; a

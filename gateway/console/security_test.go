@@ -216,3 +216,30 @@ func TestQueryStringBounded(t *testing.T) {
 		}
 	}
 }
+
+// A console without TLS is on loopback, so a request naming another host
+// came through DNS rebinding (a page of evil.example resolved to
+// 127.0.0.1, same-origin with itself): refused before any page.
+func TestHostMustBeLoopbackWithoutTLS(t *testing.T) {
+	f := newFixture(t)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(f.srv.URL, "http://"))
+	for host, want := range map[string]int{
+		"127.0.0.1:" + port: http.StatusOK, "localhost:" + port: http.StatusOK, "LOCALHOST:" + port: http.StatusOK, "127.0.0.1": http.StatusOK, "[::1]:" + port: http.StatusOK,
+		"evil.example:" + port: http.StatusMisdirectedRequest, "evil.example": http.StatusMisdirectedRequest, "localhost.evil.example:" + port: http.StatusMisdirectedRequest,
+		"10.0.0.1:" + port: http.StatusMisdirectedRequest,
+	} {
+		req, _ := http.NewRequest("GET", f.srv.URL+"/login", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want || resp.Header.Get("Content-Security-Policy") != csp {
+			t.Errorf("Host %q: %d (CSP %q); want %d", host, resp.StatusCode, resp.Header.Get("Content-Security-Policy"), want)
+		}
+	}
+	if n := testkit.Metric(t, f.reg, "seosgw_console_refusals_total", "reason", "host"); n != 4 {
+		t.Errorf("host refusals counted: %v", n)
+	}
+}
