@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/seosgw/seosgw/gateway/msglog"
+	"github.com/seosgw/seosgw/gateway/seos"
 	"github.com/seosgw/seosgw/gateway/testkit"
 )
 
@@ -241,5 +244,67 @@ func TestHostMustBeLoopbackWithoutTLS(t *testing.T) {
 	}
 	if n := testkit.Metric(t, f.reg, "seosgw_console_refusals_total", "reason", "host"); n != 4 {
 		t.Errorf("host refusals counted: %v", n)
+	}
+}
+
+// Every answer carries the CSP and nosniff: pages, the login, redirects,
+// error pages, the mux's own 404 and 405, static files, the raw download
+// (an attachment with a fixed name) and reports (their own sandboxed CSP).
+func TestSecurityHeadersOnEveryAnswer(t *testing.T) {
+	f := newFixture(t)
+	raw := []byte("<Message/>")
+	msglog.Insert(context.Background(), f.db, &msglog.Entry{Direction: msglog.In, At: f.clk.Now(), PeerGUID: peer.GUID, MessageType: "MSG_Error",
+		MessageGUID: seos.NewGUID(), Outcome: "refused", Raw: raw, Size: len(raw)})
+	anon := f.client()
+	c := f.client()
+	c.login("maria", viewerPassword)
+	for _, tc := range []struct {
+		c             *client
+		method, path  string
+		status        int
+		reportCSP     bool
+		attachmentRaw bool
+	}{
+		{anon, "GET", "/login", 200, false, false},
+		{anon, "GET", "/outbox", http.StatusSeeOther, false, false},
+		{anon, "GET", "/static/console.css", 200, false, false},
+		{anon, "GET", "/static/nothing.css", http.StatusNotFound, false, false},
+		{anon, "GET", "/no/such/page", http.StatusNotFound, false, false},
+		{anon, "DELETE", "/outbox/1", http.StatusMethodNotAllowed, false, false},
+		{anon, "POST", "/outbox/1/retry", http.StatusUnauthorized, false, false},
+		{c, "GET", "/", 200, false, false},
+		{c, "GET", "/outbox/999", http.StatusNotFound, false, false},
+		{c, "GET", "/outbox?state=x", http.StatusBadRequest, false, false},
+		{c, "POST", "/outbox/1/retry", http.StatusForbidden, false, false},
+		{c, "GET", "/log/1/raw", 200, false, true},
+		{c, "GET", "/reports/view?path=run-1/report.html", 200, true, false},
+	} {
+		var form url.Values
+		if tc.method == "POST" {
+			form = url.Values{}
+		}
+		status, h, _ := tc.c.do(tc.method, tc.path, form)
+		if status != tc.status {
+			t.Errorf("%s %s: %d; want %d", tc.method, tc.path, status, tc.status)
+		}
+		got := h.Get("Content-Security-Policy")
+		switch {
+		case tc.reportCSP:
+			if !strings.Contains(got, "sandbox") || !strings.HasPrefix(got, "default-src 'none'") {
+				t.Errorf("%s: CSP %q", tc.path, got)
+			}
+		case tc.attachmentRaw:
+			if got != "default-src 'none'; sandbox" || h.Get("Content-Disposition") != `attachment; filename="seosgw-log-1-in.xml"` ||
+				h.Get("Content-Type") != "application/octet-stream" {
+				t.Errorf("%s: %v", tc.path, h)
+			}
+		default:
+			if got != csp {
+				t.Errorf("%s %s: CSP %q", tc.method, tc.path, got)
+			}
+		}
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s %s: %v", tc.method, tc.path, h)
+		}
 	}
 }
