@@ -14,7 +14,6 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -177,6 +176,11 @@ func (c *Console) headers(next http.Handler) http.Handler {
 		if c.opt.TLS {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
+		if !c.opt.TLS && !loopbackHost(r.Host) {
+			c.metrics.refusal("host")
+			http.Error(w, "this console answers only to 127.0.0.1, ::1 or localhost", http.StatusMisdirectedRequest)
+			return
+		}
 		if r.Method == http.MethodPost && !sameOrigin(r) {
 			c.metrics.refusal("cross_origin")
 			http.Error(w, "cross-origin request refused", http.StatusForbidden)
@@ -184,6 +188,23 @@ func (c *Console) headers(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// loopbackHost: a console without TLS listens on loopback only (config
+// refuses other addresses), so a browser naming another host reached it by
+// DNS rebinding: a page of that host would be same-origin with the console
+// and could post the login form from the operator's own address.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // sameOrigin: browsers send Origin (or Sec-Fetch-Site) with every POST; a
@@ -249,7 +270,8 @@ func (c *Console) auth(need Role, next http.HandlerFunc) http.HandlerFunc {
 }
 
 // currentSession is the request's live session whose user is still in the
-// users file with the same role (a removed or demoted user is logged out).
+// users file with the same role and password (a removed or demoted user,
+// or one whose password was set again, is logged out).
 func (c *Console) currentSession(r *http.Request) *session {
 	ck, err := r.Cookie(c.cookie)
 	if err != nil {
@@ -264,7 +286,7 @@ func (c *Console) currentSession(r *http.Request) *session {
 		c.opt.Log.Error("console: users file", "error", err)
 		return nil
 	}
-	if u, ok := users.Find(ss.User); !ok || u.Role != ss.Role {
+	if u, ok := users.Find(ss.User); !ok || u.Role != ss.Role || u.Hash != ss.Cred {
 		c.sessions.remove(ss.ID)
 		return nil
 	}
@@ -303,7 +325,9 @@ func (c *Console) problem(w http.ResponseWriter, r *http.Request, ss *session, s
 	c.render(w, r, ss, status, "problem", "Problem", map[string]any{"Message": msg, "Status": status})
 }
 
+// internal answers a failure of ours. The error goes to the log only: it
+// can name files, SQL and addresses the page has no need to show.
 func (c *Console) internal(w http.ResponseWriter, r *http.Request, err error) {
 	c.opt.Log.Error("console: page failed", "path", r.URL.Path, "error", err)
-	c.problem(w, r, sessionOf(r), http.StatusInternalServerError, fmt.Sprintf("The page could not be made: %v", err))
+	c.problem(w, r, sessionOf(r), http.StatusInternalServerError, "The page could not be made; the gateway's log has the cause (console: page failed).")
 }

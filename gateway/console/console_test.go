@@ -227,7 +227,9 @@ func TestLoginAndRateLimit(t *testing.T) {
 		t.Fatalf("cross-origin login: %d", status)
 	}
 	// next never sends the browser elsewhere.
-	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"} {
+	// A tab is dropped by browsers inside a URL: "/\t/evil" is "//evil" to them.
+	nexts := []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", "/\t/evil.example"}
+	for _, next := range nexts {
 		e := f.client()
 		_, _, page := e.do("GET", "/login", nil)
 		_, h, _ := e.do("POST", "/login", url.Values{"token": {field(t, tokenField, page)}, "name": {"ivan"}, "password": {operatorPassword}, "next": {next}})
@@ -251,10 +253,12 @@ func TestLoginAndRateLimit(t *testing.T) {
 		t.Fatalf("after the window: %d", status)
 	}
 	n := testkit.Count(t, f.db, `SELECT count(*) FROM audit WHERE action = 'login' AND outcome = 'refused'`)
-	if n != 2+maxFailures+1 {
+	// The two failures above share this address: the block starts after
+	// three of maria's and is audited once, however often it refuses.
+	if n != 2+(maxFailures-2)+1 {
 		t.Errorf("refused logins audited: %d", n)
 	}
-	if got := testkit.Count(t, f.db, `SELECT count(*) FROM audit WHERE action = 'login' AND outcome = 'ok' AND who = 'ivan' AND role = 'operator'`); got != 5 {
+	if got := testkit.Count(t, f.db, `SELECT count(*) FROM audit WHERE action = 'login' AND outcome = 'ok' AND who = 'ivan' AND role = 'operator'`); got != len(nexts)+1 {
 		t.Errorf("ivan's login audited %d times", got)
 	}
 }

@@ -14,6 +14,7 @@ type limiter struct {
 	mu    sync.Mutex
 	clock clock.Clock
 	fails map[string][]time.Time
+	noted map[string]time.Time // the newest failure of a key whose block is in the audit already
 }
 
 const (
@@ -23,20 +24,43 @@ const (
 )
 
 func newLimiter(clk clock.Clock) *limiter {
-	return &limiter{clock: clk, fails: map[string][]time.Time{}}
+	return &limiter{clock: clk, fails: map[string][]time.Time{}, noted: map[string]time.Time{}}
 }
 
-// blocked reports whether any of keys has used up its failures.
-func (l *limiter) blocked(keys ...string) bool {
+// attempt decides whether a login may be tried and, when it may, counts it
+// as failed against every key before the password is compared: a check
+// and a later count would let a burst of parallel guesses all pass the
+// check while the first is still hashing. first is true for the first
+// refusal of a block, so that only it is audited, not every request an
+// attacker sends while blocked.
+func (l *limiter) attempt(keys ...string) (ok, first bool) {
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, k := range keys {
-		if len(l.recentLocked(k, now)) >= maxFailures {
-			return true
+		if ts := l.recentLocked(k, now); len(ts) >= maxFailures {
+			newest := ts[len(ts)-1]
+			first = !l.noted[k].Equal(newest)
+			l.noted[k] = newest
+			return false, first
 		}
 	}
-	return false
+	if len(l.fails) > maxTracked {
+		for k := range l.fails {
+			l.recentLocked(k, now)
+		}
+		for k := range l.fails { // still too many: forget arbitrary ones
+			if len(l.fails) <= maxTracked/2 {
+				break
+			}
+			delete(l.fails, k)
+			delete(l.noted, k)
+		}
+	}
+	for _, k := range keys {
+		l.fails[k] = append(l.recentLocked(k, now), now)
+	}
+	return true, false
 }
 
 func (l *limiter) recentLocked(k string, now time.Time) []time.Time {
@@ -48,39 +72,21 @@ func (l *limiter) recentLocked(k string, now time.Time) []time.Time {
 	ts = ts[i:]
 	if len(ts) == 0 {
 		delete(l.fails, k)
+		delete(l.noted, k)
 	} else {
 		l.fails[k] = ts
 	}
 	return ts
 }
 
-// failed counts a failed login against every key.
-func (l *limiter) failed(keys ...string) {
-	now := l.clock.Now()
+// succeeded takes back what attempt counted: the failures of the user
+// name are forgotten, and the address's count loses this attempt.
+func (l *limiter) succeeded(userKey, addrKey string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.fails) > maxTracked {
-		for k := range l.fails {
-			l.recentLocked(k, now)
-		}
-		for k := range l.fails { // still too many: forget arbitrary ones
-			if len(l.fails) <= maxTracked/2 {
-				break
-			}
-			delete(l.fails, k)
-		}
+	delete(l.fails, userKey)
+	delete(l.noted, userKey)
+	if ts := l.fails[addrKey]; len(ts) > 0 {
+		l.fails[addrKey] = ts[:len(ts)-1]
 	}
-	for _, k := range keys {
-		ts := l.recentLocked(k, now)
-		if len(ts) < 2*maxFailures {
-			l.fails[k] = append(ts, now)
-		}
-	}
-}
-
-// succeeded forgets the failures of a user name.
-func (l *limiter) succeeded(key string) {
-	l.mu.Lock()
-	delete(l.fails, key)
-	l.mu.Unlock()
 }

@@ -77,9 +77,15 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	name, password := strings.TrimSpace(r.PostForm.Get("name")), r.PostForm.Get("password")
 	ip := clientIP(r)
 	userKey := "user:" + strings.ToLower(name)
-	if c.limiter.blocked("ip:"+ip, userKey) {
+	if !ValidName(name) { // no user has it; one key for all, so made-up names cannot fill the limiter
+		userKey = "user:!invalid"
+	}
+	ipKey := "ip:" + ip
+	if ok, first := c.limiter.attempt(ipKey, userKey); !ok {
 		c.metrics.logins.WithLabelValues("rate_limited").Inc()
-		c.record(r, nil, "login", textsafe.Cut(name, 64), "", audit.Refused, "too many failed logins from "+ip+" or for this name; wait 15 minutes")
+		if first {
+			c.record(r, nil, "login", textsafe.Cut(name, 64), "", audit.Refused, "too many failed logins from "+ip+" or for this name; wait 15 minutes")
+		}
 		c.showLogin(w, r, http.StatusTooManyRequests, name, "Too many failed logins: wait 15 minutes and try again.")
 		return
 	}
@@ -94,13 +100,12 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		hash = []byte(u.Hash)
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !found || u.Hash == NoPassword || len(password) > 72 {
-		c.limiter.failed("ip:"+ip, userKey)
 		c.metrics.logins.WithLabelValues("bad_credentials").Inc()
 		c.record(r, nil, "login", textsafe.Cut(name, 64), "", audit.Refused, "wrong name or password from "+ip)
 		c.showLogin(w, r, http.StatusUnauthorized, name, "Wrong name or password.")
 		return
 	}
-	c.limiter.succeeded(userKey)
+	c.limiter.succeeded(userKey, ipKey)
 	c.startSession(w, r, u, "password")
 }
 
@@ -149,7 +154,7 @@ func (c *Console) loginCertificate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) startSession(w http.ResponseWriter, r *http.Request, u User, method string) {
-	ss := c.sessions.create(u.Name, u.Role, method)
+	ss := c.sessions.create(u, method)
 	http.SetCookie(w, &http.Cookie{Name: c.cookie, Value: ss.ID, Path: "/", HttpOnly: true, Secure: c.opt.TLS, SameSite: http.SameSiteStrictMode})
 	http.SetCookie(w, &http.Cookie{Name: c.cookiePrefix() + loginCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true, Secure: c.opt.TLS,
 		SameSite: http.SameSiteStrictMode})

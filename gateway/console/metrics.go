@@ -15,7 +15,7 @@ var (
 	loginOutcomes  = []string{"ok", "bad_credentials", "rate_limited", "bad_certificate"}
 	actionNames    = []string{"outbox.retry", "outbox.cancel"}
 	actionOutcomes = []string{"ok", "refused", "failed"}
-	refusalReasons = []string{"no_session", "csrf", "role", "cross_origin"}
+	refusalReasons = []string{"no_session", "csrf", "role", "cross_origin", "host"}
 )
 
 func newMetrics(reg prometheus.Registerer, s *sessions) (*metrics, error) {
@@ -25,7 +25,7 @@ func newMetrics(reg prometheus.Registerer, s *sessions) (*metrics, error) {
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_console_actions_total",
 			Help: "Operator actions through the console by action and outcome (ok, refused, failed); each is in the audit table."}, []string{"action", "outcome"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_console_refusals_total",
-			Help: "Console requests refused before any page: no session, a wrong CSRF token, a viewer's action, a cross-origin POST."}, []string{"reason"}),
+			Help: "Console requests refused before any page: no session, a wrong CSRF token, a viewer's action, a cross-origin POST, a Host that is not loopback (DNS rebinding)."}, []string{"reason"}),
 	}
 	sessions := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "seosgw_console_sessions",
 		Help: "Console sessions alive now."}, func() float64 { return float64(s.count()) })

@@ -143,7 +143,7 @@ type outboxListData struct {
 }
 
 func (c *Console) outboxList(w http.ResponseWriter, r *http.Request) {
-	f, err := parseFilter(r.URL.Query(), filterRules{states: ais.PublicStates, pageSize: c.opt.PageSize})
+	f, err := pageFilter(r, filterRules{states: ais.PublicStates, pageSize: c.opt.PageSize})
 	if err != nil {
 		c.badFilter(w, r, err)
 		return
@@ -271,7 +271,7 @@ type inboxListData struct {
 }
 
 func (c *Console) inboxList(w http.ResponseWriter, r *http.Request) {
-	f, err := parseFilter(r.URL.Query(), filterRules{states: inboxStates, pageSize: c.opt.PageSize})
+	f, err := pageFilter(r, filterRules{states: inboxStates, pageSize: c.opt.PageSize})
 	if err != nil {
 		c.badFilter(w, r, err)
 		return
@@ -312,7 +312,7 @@ type logListData struct {
 }
 
 func (c *Console) logList(w http.ResponseWriter, r *http.Request) {
-	f, err := parseFilter(r.URL.Query(), filterRules{outcomes: true, pageSize: c.opt.PageSize})
+	f, err := pageFilter(r, filterRules{outcomes: true, pageSize: c.opt.PageSize})
 	if err != nil {
 		c.badFilter(w, r, err)
 		return
@@ -421,7 +421,7 @@ type participantsData struct {
 }
 
 func (c *Console) participants(w http.ResponseWriter, r *http.Request) {
-	f, err := parseFilter(r.URL.Query(), filterRules{pageSize: c.opt.PageSize})
+	f, err := pageFilter(r, filterRules{pageSize: c.opt.PageSize})
 	if err != nil {
 		c.badFilter(w, r, err)
 		return
@@ -486,7 +486,7 @@ type auditData struct {
 }
 
 func (c *Console) auditList(w http.ResponseWriter, r *http.Request) {
-	f, err := parseFilter(r.URL.Query(), filterRules{pageSize: c.opt.PageSize})
+	f, err := pageFilter(r, filterRules{pageSize: c.opt.PageSize})
 	if err != nil {
 		c.badFilter(w, r, err)
 		return

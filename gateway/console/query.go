@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/seos"
+	"github.com/seosgw/seosgw/gateway/textsafe"
 )
 
 // filter is what a list page's query string asks for, checked: a value
@@ -39,6 +41,24 @@ type filterRules struct {
 // maxSearch bounds the free-text search of the participants page.
 const maxSearch = 200
 
+// maxQuery bounds a list page's whole query string: every filter a page
+// offers fits in a few hundred bytes, and unknown parameters are ignored,
+// so a longer one is no browser's.
+const maxQuery = 2048
+
+// pageFilter is parseFilter of r's query, refused whole when it is longer
+// than maxQuery.
+func pageFilter(r *http.Request, rules filterRules) (filter, error) {
+	if len(r.URL.RawQuery) > maxQuery {
+		return filter{Limit: rules.pageSize}, fmt.Errorf("the query is %d bytes; at most %d", len(r.URL.RawQuery), maxQuery)
+	}
+	return parseFilter(r.URL.Query(), rules)
+}
+
+// shown is a refused value as a problem quotes it: cut, so that the page
+// does not carry whatever text a link put there.
+func shown(s string) string { return strconv.Quote(textsafe.Cut(s, 64)) }
+
 // parseFilter reads a page's query. Unknown parameters are ignored (a
 // browser adds none); known ones must be valid.
 func parseFilter(v url.Values, rules filterRules) (filter, error) {
@@ -49,40 +69,40 @@ func parseFilter(v url.Values, rules filterRules) (filter, error) {
 	}
 	for key, vals := range v {
 		if len(vals) > 1 {
-			bad(key, "given %d times; give it once", len(vals))
+			bad(textsafe.Cut(key, 64), "given %d times; give it once", len(vals))
 		}
 	}
 	if s := v.Get("state"); s != "" {
 		if !slices.Contains(rules.states, s) {
-			bad("state", "%q is not one of %s", s, strings.Join(rules.states, ", "))
+			bad("state", "%s is not one of %s", shown(s), strings.Join(rules.states, ", "))
 		} else {
 			f.State = s
 		}
 	}
 	if s := strings.TrimSpace(v.Get("peer")); s != "" {
 		if !seos.IsGUID(s) {
-			bad("peer", "%q is not a participant GUID in braces", s)
+			bad("peer", "%s is not a participant GUID in braces", shown(s))
 		} else {
 			f.Peer = s
 		}
 	}
 	if s := strings.TrimSpace(v.Get("guid")); s != "" {
 		if !seos.IsGUID(s) {
-			bad("guid", "%q is not a MessageGUID or DocumentGUID in braces", s)
+			bad("guid", "%s is not a MessageGUID or DocumentGUID in braces", shown(s))
 		} else {
 			f.GUID = s
 		}
 	}
 	if s := v.Get("outcome"); s != "" {
 		if !rules.outcomes || !validWord(s) {
-			bad("outcome", "%q is not an outcome such as accepted, refused, sent, failed", s)
+			bad("outcome", "%s is not an outcome such as accepted, refused, sent, failed", shown(s))
 		} else {
 			f.Outcome = s
 		}
 	}
 	if s := v.Get("direction"); s != "" {
 		if s != "in" && s != "out" {
-			bad("direction", "%q; use in or out", s)
+			bad("direction", "%s; use in or out", shown(s))
 		} else {
 			f.Direction = s
 		}
@@ -94,7 +114,7 @@ func parseFilter(v url.Values, rules filterRules) (filter, error) {
 		if s := strings.TrimSpace(v.Get(t.param)); s != "" {
 			at, err := parseWhen(s)
 			if err != nil {
-				bad(t.param, "%q is not a time like 2026-11-23T10:00 (Sofia time) or RFC 3339", s)
+				bad(t.param, "%s is not a time like 2026-11-23T10:00 (Sofia time) or RFC 3339", shown(s))
 			} else {
 				*t.dst = at
 			}
@@ -117,7 +137,7 @@ func parseFilter(v url.Values, rules filterRules) (filter, error) {
 	if s := v.Get("before"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 1 {
-			bad("before", "%q is not a positive number", s)
+			bad("before", "%s is not a positive number", shown(s))
 		} else {
 			f.Before = n
 		}
@@ -125,7 +145,7 @@ func parseFilter(v url.Values, rules filterRules) (filter, error) {
 	if s := v.Get("page"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 || n > 1_000_000 {
-			bad("page", "%q is not a page number", s)
+			bad("page", "%s is not a page number", shown(s))
 		} else {
 			f.Page = n
 		}
@@ -133,7 +153,7 @@ func parseFilter(v url.Values, rules filterRules) (filter, error) {
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
-			bad("limit", "%q is not a positive number", s)
+			bad("limit", "%s is not a positive number", shown(s))
 		} else {
 			f.Limit = min(n, maxPage) // bounded whatever is asked
 		}

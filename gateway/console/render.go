@@ -10,6 +10,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/seosgw/seosgw/gateway/clock"
 	"github.com/seosgw/seosgw/gateway/textsafe"
@@ -106,10 +107,16 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, ss *session, st
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // localPath is next as a path on this console, or "/": a login never
-// sends the browser elsewhere.
+// sends the browser elsewhere. Control characters are refused too:
+// browsers drop a tab inside a URL, so "/\t/evil" would become "//evil".
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsRune(next, '\\') {
 		return "/"
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return "/"
+		}
 	}
 	return next
 }

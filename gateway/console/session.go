@@ -17,6 +17,7 @@ type session struct {
 	User     string
 	Role     Role
 	Method   string // password or certificate
+	Cred     string // the users file's hash at login: a new password ends the session
 	CSRF     string
 	Created  time.Time
 	LastSeen time.Time
@@ -47,9 +48,9 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *sessions) create(user string, role Role, method string) *session {
+func (s *sessions) create(u User, method string) *session {
 	now := s.clock.Now()
-	ss := &session{ID: randomToken(), User: user, Role: role, Method: method, CSRF: randomToken(), Created: now, LastSeen: now}
+	ss := &session{ID: randomToken(), User: u.Name, Role: u.Role, Method: method, Cred: u.Hash, CSRF: randomToken(), Created: now, LastSeen: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expireLocked(now)

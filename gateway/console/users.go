@@ -108,8 +108,13 @@ func isBcrypt(h string) bool {
 // List returns the users in file order.
 func (u *Users) List() []User { return append([]User(nil), u.list...) }
 
-// Find returns the user of that name (case-insensitive).
+// Find returns the user of that name (case-insensitive, ASCII only: with
+// Unicode folding "boriſ" would be boris under a name the login limiter
+// counts apart).
 func (u *Users) Find(name string) (User, bool) {
+	if !ValidName(name) {
+		return User{}, false
+	}
 	for _, usr := range u.list {
 		if strings.EqualFold(usr.Name, name) {
 			return usr, true
