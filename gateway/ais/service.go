@@ -106,6 +106,9 @@ type Attachment struct {
 	// raw is a large content left in the request it came in (see
 	// liftContents): the JSON string's bytes, escapes not undone.
 	raw []byte
+	// file is a content left in the file a spool drop names (see
+	// ResolveFiles), read as a stream when needed.
+	file *fileContent
 }
 
 // contentReader reads the base64 text, wherever it is.
@@ -258,13 +261,22 @@ func storeBodies(files *blob.Store, limit int64, doc *seos.Document, in *Outgoin
 	for i := range doc.Attachments {
 		a := &doc.Attachments[i]
 		sp := files.NewSpill(bodyInline)
-		dec := seos.NewBase64Decoder(sp)
-		_, err := io.Copy(dec, in.Attachments[i].contentReader())
-		if err == nil {
-			err = dec.Close()
+		var err error
+		if c := in.Attachments[i].file; c != nil {
+			_, err = io.Copy(sp, c.reader()) // the bytes themselves: nothing to decode
+		} else {
+			dec := seos.NewBase64Decoder(sp)
+			_, err = io.Copy(dec, in.Attachments[i].contentReader())
+			if err == nil {
+				err = dec.Close()
+			}
 		}
 		if err != nil {
 			sp.Discard()
+			var e *Error
+			if errors.As(err, &e) {
+				return nil, err
+			}
 			if errors.Is(err, seos.ErrNotBase64) {
 				return nil, invalid(fmt.Sprintf("attachments[%d].content", i), "not base64")
 			}
@@ -333,6 +345,14 @@ func RequestHash(in *Outgoing) (string, error) {
 // it: as it is between quotes when it needs no escapes (base64 never
 // does), else escaped piece by piece.
 func writeJSONString(w io.Writer, a *Attachment, content string) error {
+	if a.file != nil { // base64 from the file: nothing to escape
+		io.WriteString(w, `"`)
+		if err := a.file.writeBase64(w); err != nil {
+			return err
+		}
+		_, err := io.WriteString(w, `"`)
+		return err
+	}
 	if a.raw == nil && plainJSON(content) || a.raw != nil && bytes.IndexByte(a.raw, '\\') < 0 && plainJSON(a.raw) {
 		io.WriteString(w, `"`)
 		if a.raw != nil {
@@ -627,7 +647,7 @@ func (in *Outgoing) document() (*seos.Document, error) {
 		switch {
 		case strings.TrimSpace(a.MIMEType) == "":
 			return nil, invalid(f+".mimeType", "required, e.g. application/pdf")
-		case a.raw == nil && !seos.IsBase64(a.Content):
+		case a.raw == nil && a.file == nil && !seos.IsBase64(a.Content):
 			return nil, invalid(f+".content", "not base64")
 		}
 		att := seos.Attachment{FileName: a.FileName, MIMEType: a.MIMEType, Body: seos.Base64(a.Content)}

@@ -350,25 +350,34 @@ func (s *Spool) hold(ctx context.Context, kind, name string, e *ais.Error, fresh
 
 // key is a drop's idempotency key: its name, its content and the content
 // of every file it names, in order (files are hashed as the base64 the
-// resolved request carries, which is the same as hashing their bytes). A
-// drop re-read after a crash is queued once, and a drop repeated under the
-// same name with the same content and the same files is not sent again;
-// the same envelope with a changed file is a new document.
-func key(name string, envelope []byte, env *ais.Envelope, out *ais.Outgoing) string {
+// resolved request carries, which is the same as hashing their bytes;
+// streamed from the file, never held whole). A drop re-read after a crash
+// is queued once, and a drop repeated under the same name with the same
+// content and the same files is not sent again; the same envelope with a
+// changed file is a new document.
+func key(name string, envelope []byte, env *ais.Envelope, out *ais.Outgoing) (string, error) {
 	h := sha256.New()
-	part := func(b []byte) {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
+	size := func(n int64) {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], uint64(n))
+		h.Write(b[:])
 	}
-	part(envelope)
+	size(int64(len(envelope)))
+	h.Write(envelope)
 	for i, a := range env.Attachments {
 		if a.File != "" {
-			part([]byte(out.Attachments[i].Content))
+			c := &out.Attachments[i]
+			n, err := c.ContentLen()
+			if err != nil {
+				return "", err
+			}
+			size(n)
+			if err := c.WriteContent(h); err != nil {
+				return "", err
+			}
 		}
 	}
-	return "spool:" + name + ":" + hex.EncodeToString(h.Sum(nil)[:16])
+	return "spool:" + name + ":" + hex.EncodeToString(h.Sum(nil)[:16]), nil
 }
 
 // keyFile keeps a claimed drop's key from just before it is queued until
@@ -449,19 +458,25 @@ func (s *Spool) filesSettled(env *ais.Envelope) bool {
 	return settled
 }
 
-// prepare reads a parsed drop's files and returns the request, the files
-// it read and the drop's key.
+// prepare opens a parsed drop's files and returns the request (its
+// attachments streamed from the files: Close it when done), the files it
+// names and the drop's key.
 func (s *Spool) prepare(name string, b []byte, env *ais.Envelope) (*ais.Outgoing, []string, string, error) {
 	open, closeRoot, err := ais.OpenIn(filepath.Join(s.dir, Outbox))
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("spool: %w", err)
 	}
-	out, files, err := env.Resolve(open)
-	closeRoot()
+	out, files, err := env.ResolveFiles(open)
+	closeRoot() // the files opened stay open
 	if err != nil {
 		return nil, nil, "", err
 	}
-	return out, files, key(name, b, env, out), nil
+	k, err := key(name, b, env, out)
+	if err != nil {
+		out.Close()
+		return nil, nil, "", err
+	}
+	return out, files, k, nil
 }
 
 func (s *Spool) send(ctx context.Context, name string) error {
@@ -504,25 +519,34 @@ func (s *Spool) send(ctx context.Context, name string) error {
 		s.log.Debug("spool: the drop's files are new or still changing; it waits a scan", "drop", name)
 		return nil
 	}
-	out, files, k, err := s.prepare(name, b, env)
-	if err != nil {
-		return err
-	}
-	hash, err := ais.RequestHash(out)
-	if err != nil {
-		return err
-	}
-	if err := s.rememberKey(name, k, hash); err != nil {
-		return err
-	}
-	// Send looks the key up first: the same drop with the same files
-	// again, or one queued before a crash, gets its first id back
-	// (created=false) and is only moved on.
-	id, guid, created, err := s.svc.Send(ctx, out, k)
+	id, guid, files, created, err := s.queue(ctx, name, b, env)
 	if err != nil {
 		return err
 	}
 	return s.finish(name, id, guid, files, created)
+}
+
+// queue reads the drop's files as streams — for its key, the request hash
+// and the file store — and queues it; the files are closed before they
+// move.
+func (s *Spool) queue(ctx context.Context, name string, b []byte, env *ais.Envelope) (id int64, guid string, files []string, created bool, err error) {
+	out, files, k, err := s.prepare(name, b, env)
+	if err != nil {
+		return 0, "", nil, false, err
+	}
+	defer out.Close()
+	hash, err := ais.RequestHash(out)
+	if err != nil {
+		return 0, "", nil, false, err
+	}
+	if err := s.rememberKey(name, k, hash); err != nil {
+		return 0, "", nil, false, err
+	}
+	// Send looks the key up first: the same drop with the same files
+	// again, or one queued before a crash, gets its first id back
+	// (created=false) and is only moved on.
+	id, guid, created, err = s.svc.Send(ctx, out, k)
+	return id, guid, files, created, err
 }
 
 func (s *Spool) parse(name string, b []byte) (*ais.Envelope, error) {
