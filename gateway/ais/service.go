@@ -173,6 +173,13 @@ func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id in
 	if err != nil {
 		return 0, "", false, err
 	}
+	return s.SendHashed(ctx, in, idemKey, hash)
+}
+
+// SendHashed is Send for a caller that has the request's RequestHash
+// already (the spool takes it in the pass over the files that takes the
+// drop's key): a file is not read once more just to hash it again.
+func (s *Service) SendHashed(ctx context.Context, in *Outgoing, idemKey, hash string) (id int64, docGUID string, created bool, err error) {
 	if idemKey != "" {
 		if k, ok, err := s.byKey(ctx, s.DB, idemKey, hash); err != nil || ok {
 			return k.ID, k.DocumentGUID, false, err
@@ -317,6 +324,14 @@ func stripSpace(s string) io.Reader {
 // nearly all of it, are hashed where they are rather than copied into the
 // JSON first: a 64 MiB document is not encoded twice to be named.
 func RequestHash(in *Outgoing) (string, error) {
+	return RequestHashTee(in, nil)
+}
+
+// RequestHashTee is RequestHash that also writes attachment i's content
+// (base64, as ContentLen counts it) to tee(i) when that is not nil, in the
+// same pass: the spool takes its drop's key from the files as they are
+// read for the hash.
+func RequestHashTee(in *Outgoing, tee func(i int) io.Writer) (string, error) {
 	h := sha256.New()
 	contents := make([]string, len(in.Attachments))
 	stub := *in
@@ -332,7 +347,26 @@ func RequestHash(in *Outgoing) (string, error) {
 	for i := range contents {
 		before, after, _ := strings.Cut(string(b), `"`+contentMark+`"`)
 		io.WriteString(h, before)
-		if err := writeJSONString(h, &in.Attachments[i], contents[i]); err != nil {
+		a := &in.Attachments[i]
+		var t io.Writer
+		if tee != nil {
+			t = tee(i)
+		}
+		var err error
+		switch {
+		case t != nil && (a.file != nil || a.raw == nil && plainJSON(contents[i])):
+			// As it is between quotes: one read for both.
+			io.WriteString(h, `"`)
+			err = a.WriteContent(io.MultiWriter(h, t))
+			io.WriteString(h, `"`)
+		case t != nil:
+			if err = writeJSONString(h, a, contents[i]); err == nil {
+				err = a.WriteContent(t)
+			}
+		default:
+			err = writeJSONString(h, a, contents[i])
+		}
+		if err != nil {
 			return "", fmt.Errorf("ais: encode request: %w", err)
 		}
 		b = []byte(after)
