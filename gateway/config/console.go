@@ -1,6 +1,10 @@
 package config
 
 import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"time"
@@ -37,6 +41,11 @@ type ConsoleTLS struct {
 	// issued by this CA: its common name or e-mail address names the user
 	// in users_file.
 	ClientCA string `yaml:"client_ca"`
+	// ClientCRL, when set, is that CA's revocation list (PEM or DER),
+	// re-read when the file changes: a revoked certificate cannot log in.
+	// While it is unreadable or past its next update, certificate login
+	// is refused (passwords still work).
+	ClientCRL string `yaml:"client_crl"`
 }
 
 // MaxConsolePage is the largest console.page_size.
@@ -84,6 +93,13 @@ func (c *Config) validateConsole(add func(string, string, ...any)) {
 			add("console.tls.client_ca", "%v; give the PEM bundle of the CA that issues your operators' certificates", err)
 		}
 	}
+	if k.TLS.ClientCRL != "" {
+		if k.TLS.ClientCA == "" {
+			add("console.tls.client_crl", "a CRL without console.tls.client_ca checks nothing; set client_ca to the CA that issued it, or remove client_crl")
+		} else if err := checkClientCRL(c.Path(k.TLS.ClientCRL), c.Path(k.TLS.ClientCA)); err != nil {
+			add("console.tls.client_crl", "%v; give the CRL (PEM or DER) that the CA of console.tls.client_ca publishes", err)
+		}
+	}
 	if k.SessionIdle.D() < time.Minute {
 		add("console.session_idle", "%s; give at least 1m (the default is 30m)", k.SessionIdle.D())
 	}
@@ -98,4 +114,39 @@ func (c *Config) validateConsole(add func(string, string, ...any)) {
 	if k.PageSize < 1 || k.PageSize > MaxConsolePage {
 		add("console.page_size", "%d; give 1 to %d rows a page (the default is 50)", k.PageSize, MaxConsolePage)
 	}
+}
+
+// checkClientCRL: the file is a CRL signed by a certificate of the CA
+// bundle. Its next update is not checked here: a stale list is a runtime
+// state (certificate login is refused until a fresh one comes), not a
+// configuration error.
+func checkClientCRL(crlPath, caPath string) error {
+	b, err := os.ReadFile(crlPath)
+	if err != nil {
+		return err
+	}
+	if blk, _ := pem.Decode(b); blk != nil {
+		if blk.Type != "X509 CRL" {
+			return fmt.Errorf("%s holds a PEM %q block, not an X509 CRL", crlPath, blk.Type)
+		}
+		b = blk.Bytes
+	}
+	rl, err := x509.ParseRevocationList(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", crlPath, err)
+	}
+	cas, err := os.ReadFile(caPath)
+	if err != nil {
+		return nil // console.tls.client_ca reports it
+	}
+	for rest := cas; ; {
+		var blk *pem.Block
+		if blk, rest = pem.Decode(rest); blk == nil {
+			break
+		}
+		if ca, err := x509.ParseCertificate(blk.Bytes); err == nil && rl.CheckSignatureFrom(ca) == nil {
+			return nil
+		}
+	}
+	return errors.New(crlPath + " is not signed by a certificate of console.tls.client_ca")
 }

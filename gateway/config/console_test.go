@@ -1,11 +1,14 @@
 package config
 
 import (
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seosgw/seosgw/gateway/pki"
 )
 
 const consoleOn = `console:
@@ -60,5 +63,44 @@ func TestConsoleSection(t *testing.T) {
 		if _, err := Parse([]byte(minimal+ok), dir); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
+	}
+}
+
+// TestConsoleClientCRL: console.tls.client_crl must come with client_ca
+// and be a CRL that CA signed; a stale one is accepted (a runtime state).
+func TestConsoleClientCRL(t *testing.T) {
+	dir := writeFiles(t)
+	ca, err := pki.NewAuthority("console operators CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := pki.NewAuthority("another CA")
+	now := time.Now()
+	for name, a := range map[string]*pki.Authority{"operators.crl": ca, "other.crl": other} {
+		b, err := a.CRL(nil, now.Add(-48*time.Hour), now.Add(-24*time.Hour)) // past its next update
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, name), b, 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "operators-ca.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}), 0o644)
+	tlsWith := func(extra string) string {
+		return consoleOn + "  tls: {cert: cert.pem, key: key.pem" + extra + "}\n"
+	}
+	for _, tc := range []struct{ name, y, fix string }{
+		{"without client_ca", tlsWith(", client_crl: operators.crl"), "set client_ca"},
+		{"missing", tlsWith(", client_ca: operators-ca.pem, client_crl: nope.crl"), "no such file"},
+		{"not a CRL", tlsWith(", client_ca: operators-ca.pem, client_crl: ais-token"), "give the CRL"},
+		{"another CA's", tlsWith(", client_ca: operators-ca.pem, client_crl: other.crl"), "not signed by a certificate of console.tls.client_ca"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(minimal+tc.y), dir)
+			if err == nil || !strings.Contains(err.Error(), "console.tls.client_crl") || !strings.Contains(err.Error(), tc.fix) {
+				t.Fatalf("error %v should name console.tls.client_crl and say %q", err, tc.fix)
+			}
+		})
+	}
+	if _, err := Parse([]byte(minimal+tlsWith(", client_ca: operators-ca.pem, client_crl: operators.crl")), dir); err != nil {
+		t.Errorf("the CA's own CRL: %v", err)
 	}
 }

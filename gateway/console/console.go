@@ -61,6 +61,10 @@ type Options struct {
 	// log in.
 	TLS         bool
 	ClientCerts bool
+	// ClientRevocation, when set, is asked about a verified client
+	// certificate before it logs in (console.tls.client_crl: a
+	// trust.CRLSet's Check); an error refuses the certificate login.
+	ClientRevocation func(*x509.Certificate) error
 
 	Clock    clock.Clock
 	Log      *slog.Logger

@@ -3,6 +3,7 @@ package console
 import (
 	"crypto/subtle"
 	"crypto/x509"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/audit"
 	"github.com/seosgw/seosgw/gateway/textsafe"
+	"github.com/seosgw/seosgw/gateway/trust"
 )
 
 // loginCookie carries the login form's own CSRF token (double submit):
@@ -45,7 +47,7 @@ func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, status int, 
 		next = r.PostForm.Get("next")
 	}
 	d := loginData{Next: localPath(next), Token: token, Name: name, Error: msg}
-	if u, ok := c.certUser(r); ok {
+	if u, cert, ok := c.certUser(r); ok && c.revocation(cert) == nil {
 		d.CertUser = u.Name
 	}
 	c.render(w, r, nil, status, "login", "Log in", d)
@@ -111,21 +113,31 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 
 // certUser is the user a verified client certificate names (its common
 // name or an e-mail address), when client certificates are on.
-func (c *Console) certUser(r *http.Request) (User, bool) {
+func (c *Console) certUser(r *http.Request) (User, *x509.Certificate, bool) {
 	if !c.opt.ClientCerts || r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
-		return User{}, false
+		return User{}, nil, false
 	}
 	users, err := c.users.current()
 	if err != nil {
-		return User{}, false
+		return User{}, nil, false
 	}
 	cert := r.TLS.VerifiedChains[0][0]
 	for _, n := range certNames(cert) {
 		if u, ok := users.Find(n); ok {
-			return u, true
+			return u, cert, true
 		}
 	}
-	return User{}, false
+	return User{}, nil, false
+}
+
+// revocation is why cert may not log in by console.tls.client_crl: it is
+// revoked, or revocation is unknown (the list unreadable or past its next
+// update: certificate login fails closed, passwords still work).
+func (c *Console) revocation(cert *x509.Certificate) error {
+	if c.opt.ClientRevocation == nil {
+		return nil
+	}
+	return c.opt.ClientRevocation(cert)
 }
 
 func certNames(cert *x509.Certificate) []string {
@@ -139,7 +151,7 @@ func (c *Console) loginCertificate(w http.ResponseWriter, r *http.Request) {
 		c.showLogin(w, r, http.StatusForbidden, "", "The login form had expired or was not the console's; try again.")
 		return
 	}
-	u, ok := c.certUser(r)
+	u, cert, ok := c.certUser(r)
 	if !ok {
 		c.metrics.logins.WithLabelValues("bad_certificate").Inc()
 		who := ""
@@ -148,6 +160,22 @@ func (c *Console) loginCertificate(w http.ResponseWriter, r *http.Request) {
 		}
 		c.record(r, nil, "login", who, "", audit.Refused, "no verified client certificate naming a user")
 		c.showLogin(w, r, http.StatusUnauthorized, "", "Your browser presented no certificate from the console's CA that names a user of the console.")
+		return
+	}
+	if err := c.revocation(cert); err != nil {
+		serial := fmt.Sprintf("%X", cert.SerialNumber)
+		if trust.IsRevoked(err) {
+			c.metrics.logins.WithLabelValues("revoked_certificate").Inc()
+			c.record(r, nil, "login", u.Name, "", audit.Refused, "client certificate serial "+serial+" is revoked (console.tls.client_crl), from "+clientIP(r))
+			c.showLogin(w, r, http.StatusForbidden, "", "Your certificate (serial "+serial+") has been revoked by its CA and no longer logs in. "+
+				"Log in with your password, or ask the administrator for a new certificate.")
+			return
+		}
+		c.metrics.logins.WithLabelValues("revocation_unknown").Inc()
+		c.opt.Log.Warn("console: certificate login refused: revocation unknown", "user", u.Name, "serial", serial, "error", err)
+		c.record(r, nil, "login", u.Name, "", audit.Refused, "client certificate serial "+serial+": revocation unknown (console.tls.client_crl unreadable or past its next update), from "+clientIP(r))
+		c.showLogin(w, r, http.StatusServiceUnavailable, "", "Certificate login is unavailable: the console cannot tell whether your certificate was revoked "+
+			"(its revocation list is missing or out of date). Log in with your password, and tell the administrator.")
 		return
 	}
 	c.startSession(w, r, u, "certificate")

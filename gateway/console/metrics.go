@@ -12,7 +12,7 @@ type metrics struct {
 
 // Login outcomes and refusal reasons, every one at 0 from the start.
 var (
-	loginOutcomes  = []string{"ok", "bad_credentials", "rate_limited", "bad_certificate"}
+	loginOutcomes  = []string{"ok", "bad_credentials", "rate_limited", "bad_certificate", "revoked_certificate", "revocation_unknown"}
 	actionNames    = []string{"outbox.retry", "outbox.cancel"}
 	actionOutcomes = []string{"ok", "refused", "failed"}
 	refusalReasons = []string{"no_session", "csrf", "role", "cross_origin", "host"}
@@ -21,7 +21,7 @@ var (
 func newMetrics(reg prometheus.Registerer, s *sessions) (*metrics, error) {
 	m := &metrics{
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_console_logins_total",
-			Help: "Console login attempts by outcome (ok, bad_credentials, rate_limited, bad_certificate)."}, []string{"outcome"}),
+			Help: "Console login attempts by outcome (ok, bad_credentials, rate_limited, bad_certificate, revoked_certificate, revocation_unknown)."}, []string{"outcome"}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_console_actions_total",
 			Help: "Operator actions through the console by action and outcome (ok, refused, failed); each is in the audit table."}, []string{"action", "outcome"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seosgw_console_refusals_total",

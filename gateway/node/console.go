@@ -3,6 +3,7 @@ package node
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -42,6 +43,19 @@ func (n *Node) openConsole(tm *trust.Metrics) error {
 	if n.Trust.CRLs != nil {
 		opt.CRLNextUpdate = n.Trust.CRLs.NextUpdate
 	}
+	if k.TLS.ClientCRL != "" {
+		cas, err := readCAs(n.Config.Path(k.TLS.ClientCA))
+		if err != nil {
+			return fmt.Errorf("console.tls.client_ca: %w", err)
+		}
+		// Fail closed: while the list is unusable no certificate logs in
+		// (passwords still do). Its own metrics would collide with tls.crl's.
+		crls := trust.NewCRLSet([]string{n.Config.Path(k.TLS.ClientCRL)}, cas, false, n.Clock, component(n.Log, "console"), nil)
+		if err := crls.Load(); err != nil {
+			n.Log.Warn("console.tls.client_crl: certificate login is refused until the list is usable", "error", err)
+		}
+		opt.ClientRevocation = crls.Check
+	}
 	var err error
 	if n.Console, err = console.New(opt); err != nil {
 		return fmt.Errorf("console: %w", err)
@@ -64,16 +78,43 @@ func (n *Node) consoleServer(ln net.Listener) (*http.Server, net.Listener, error
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	if k.TLS.ClientCA != "" {
-		pem, err := os.ReadFile(n.Config.Path(k.TLS.ClientCA))
+		cas, err := readCAs(n.Config.Path(k.TLS.ClientCA))
 		if err != nil {
 			return nil, nil, fmt.Errorf("console.tls.client_ca: %w", err)
 		}
 		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, nil, fmt.Errorf("console.tls.client_ca: no PEM certificate in %s", k.TLS.ClientCA)
+		for _, ca := range cas {
+			pool.AddCert(ca)
 		}
 		tc.ClientCAs, tc.ClientAuth = pool, tls.VerifyClientCertIfGiven
 	}
 	srv.TLSConfig = tc
 	return srv, tls.NewListener(ln, tc), nil
+}
+
+// readCAs reads a PEM bundle of CA certificates.
+func readCAs(path string) ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var cas []*x509.Certificate
+	for {
+		var blk *pem.Block
+		if blk, b = pem.Decode(b); blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		ca, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		cas = append(cas, ca)
+	}
+	if len(cas) == 0 {
+		return nil, fmt.Errorf("no PEM certificate in %s", path)
+	}
+	return cas, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/seosgw/seosgw/gateway/blob"
 	"github.com/seosgw/seosgw/gateway/inbox"
+	"github.com/seosgw/seosgw/gateway/mail/mailq"
 	"github.com/seosgw/seosgw/gateway/msglog"
 	"github.com/seosgw/seosgw/gateway/outbox"
 )
@@ -18,7 +19,7 @@ import (
 const FileGrace = time.Hour
 
 // Files sweeps the file store beside the database: files no row of the
-// message log, inbox or outbox refers to (pruned rows, or a crash between
+// message log, inbox, outbox or mail queue refers to (pruned rows, or a crash between
 // writing a file and committing) are removed.
 type Files struct {
 	DB    *sql.DB
@@ -37,6 +38,9 @@ func (f *Files) Sweep(ctx context.Context, grace time.Duration) (int, int64, err
 		return 0, 0, err
 	}
 	if err := outbox.FileRefs(ctx, f.DB, refs); err != nil {
+		return 0, 0, err
+	}
+	if err := mailq.FileRefs(ctx, f.DB, refs); err != nil {
 		return 0, 0, err
 	}
 	// Files age by the file system's clock, not the gateway's.

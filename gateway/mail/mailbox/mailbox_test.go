@@ -11,11 +11,14 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/seosgw/seosgw/gateway/acceptance"
@@ -59,11 +62,21 @@ type world struct {
 	smtp   string
 	author *acceptancetest.Cert
 	files  *blob.Store // the file store beside the database
+	// busy makes the submission server answer 451 at DATA, so a mail
+	// waits in the queue; wake sends what is due.
+	busy atomic.Bool
+	wake func()
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{t: t, db: testkit.DB(t), pki: acceptancetest.NewPKI(t), reg: prometheus.NewRegistry(), sub: testkit.StartSubmission(t, false)}
+	w.sub.OnData = func(int) error {
+		if w.busy.Load() {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+		}
+		return nil
+	}
 	quiet := slog.New(slog.DiscardHandler)
 	w.author = w.pki.Issue(t, acceptancetest.SignerSpec{Name: "Иван Петров"})
 	rules := acceptancetest.WriteRules(t, t.TempDir(), w.pki, acceptancetest.StartClamd(t), "10s", "Иван Петров")
@@ -91,6 +104,7 @@ func newWorld(t *testing.T) *world {
 	self := testkit.Participant(1, "000695089", "ИАМА")
 	j := &judge.Judge{DB: w.db, Files: w.files, Policy: policy, Self: self.Node(), Clock: clock.System, Log: quiet, Workers: 2, Timeout: time.Minute, Poll: time.Hour, Mail: box}
 	box.Queued, box.Arrived = sendq.Wake, j.Arrived
+	w.wake = sendq.Wake
 	w.svc = &ais.Service{DB: w.db, Files: w.files, Dir: testkit.Seed(t, w.db, nil, self), Policy: register.Policy{SelfGUID: self.GUID}, Self: self.Node(),
 		Clock: clock.System, Log: quiet, Mail: box}
 	in, err := intake.NewSMTPServer(intake.SMTPOptions{Listen: "127.0.0.1:0", Recipients: []string{official}, Logger: quiet, Registry: w.reg}, box)
@@ -411,6 +425,77 @@ func TestMailThroughTheInbox(t *testing.T) {
 	}
 	if problems, err := testutil.GatherAndLint(w.reg); err != nil || len(problems) > 0 {
 		t.Errorf("metric lint: %v %v", err, problems)
+	}
+}
+
+// TestLargeReceiptInFileStore: a 2 MiB received mail is answered with its
+// receipt, the mail attached, composed straight into the file store: the
+// queue's row holds no body bytes and names the file, a sweep leaves the
+// file while the mail waits to be sent, and message_log_retention's pass
+// after it was sent removes it.
+func TestLargeReceiptInFileStore(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	quiet := slog.New(slog.DiscardHandler)
+	big := pdf.Simple(strings.Repeat("Голямо приложение към писмото. ", 50000)) // ≈2 MiB
+	raw := testkit.SignMail(t, w.pki, w.author, header("Писмо с голямо приложение"), letter("Желая потвърждаване.", map[string][]byte{"golyamo.pdf": big}), testkit.SMIME{})
+	if len(raw) < 2<<20 {
+		t.Fatalf("the mail is %d bytes, want at least 2 MiB", len(raw))
+	}
+	it := w.deliver(t, raw)
+	if it.State != inbox.Received || it.Verdict.Outcome != acceptance.Accept {
+		t.Fatalf("judged as %s: %s", it.State, it.Verdict.Summary())
+	}
+	w.busy.Store(true)
+	if err := w.svc.Register(ctx, it.ID, &ais.Registration{Number: &ais.Number{Number: "04-02-01", Date: "2026-12-01"}}); err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	var bodyFile string
+	var inRow int
+	if err := w.db.QueryRow(`SELECT id, body_file, length(body) FROM mail_outbox WHERE kind = ? AND ref = ?`, notice.KindReceipt, fmt.Sprintf("inbox:%d", it.ID)).Scan(&id, &bodyFile, &inRow); err != nil {
+		t.Fatal(err)
+	}
+	if bodyFile == "" || inRow != 0 {
+		t.Fatalf("the receipt: file %q, %d bytes in its row; want none, in a file", bodyFile, inRow)
+	}
+	testkit.Eventually(t, time.Minute, "the server's 451", func() bool {
+		m, err := mailq.Get(ctx, w.db, id)
+		return err == nil && m.State == mailq.Queued && m.Attempts == 1
+	})
+	files := &retention.Files{DB: w.db, Store: w.files, Log: quiet}
+	if _, _, err := files.Sweep(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(w.files.Path(bodyFile)); err != nil {
+		t.Fatalf("a sweep removed the waiting receipt's file: %v", err)
+	}
+	w.busy.Store(false)
+	if _, err := mailq.Retry(ctx, w.db, id, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	w.wake()
+	m, att := w.answer(t, "04-02-01")
+	if !bytes.Equal(att, raw) || m.To[0].Address != sender {
+		t.Fatalf("the receipt to %v attaches %d bytes; the mail had %d", m.To, len(att), len(raw))
+	}
+	testkit.Eventually(t, time.Minute, "sent", func() bool {
+		m, err := mailq.Get(ctx, w.db, id)
+		return err == nil && m.State == mailq.Sent
+	})
+
+	aged := time.Now().Add(-2 * retention.FileGrace) // written long before retention comes
+	os.Chtimes(w.files.Path(bodyFile), aged, aged)
+	keep := 24 * time.Hour
+	p := &retention.Pruner{DB: w.db, Keep: keep, Clock: clock.NewManual(time.Now().Add(keep + time.Hour)), Log: quiet, Files: files}
+	if got := p.Prune(ctx); got[retention.SentMailBodies] < 1 || got[retention.FileStore] < 1 {
+		t.Fatalf("pruned %v, want the receipt's body and its file", got)
+	}
+	if _, err := os.Stat(w.files.Path(bodyFile)); !os.IsNotExist(err) {
+		t.Errorf("the sent receipt's file is still on disk after retention: %v", err)
+	}
+	if m, err := mailq.Get(ctx, w.db, id); err != nil || m.BodyFile != "" || len(m.Body) != 0 || m.State != mailq.Sent {
+		t.Errorf("the receipt's row after retention: %+v %v", m, err)
 	}
 }
 

@@ -36,8 +36,8 @@ type Message struct {
 	MessageID string
 	Body      []byte // the whole message, header and body, CRLF line ends
 	// BodyFile names the message in the file store instead of Body (a
-	// large document's mail); a row of the caller's must name it too, to
-	// keep it from the store's sweep (the document's outbox row does).
+	// large mail); the queue's row keeps it from the store's sweep
+	// (FileRefs) until retention prunes the body.
 	BodyFile string
 	Size     int64 // of the message, wherever it is
 }
@@ -246,6 +246,8 @@ func nextDue(ctx context.Context, db *sql.DB) (time.Time, error) {
 
 // PruneBodies empties the bodies of mails sent or failed before `before`
 // (the retention period): the row stays, saying what went where and when.
+// A body in the file store is no longer named, so the sweep that follows
+// the retention pass removes its file (unless another row names it).
 func PruneBodies(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
 	res, err := db.ExecContext(ctx, `UPDATE mail_outbox SET body = x'', body_file = '' WHERE state IN (?, ?, ?) AND updated_at < ? AND (length(body) > 0 OR body_file != '')`,
 		Sent, Failed, Cancelled, store.FormatTime(before))
@@ -253,4 +255,15 @@ func PruneBodies(ctx context.Context, db *sql.DB, before time.Time) (int64, erro
 		return 0, fmt.Errorf("mailq: prune bodies: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// FileRefs adds the files queued mails are in (Message.BodyFile), for the
+// file store's sweep: a mail's file stays while its row names it.
+func FileRefs(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, refs map[string]bool) error {
+	if err := store.CollectFiles(ctx, q, `SELECT body_file FROM mail_outbox WHERE body_file != ''`, refs); err != nil {
+		return fmt.Errorf("mailq: files: %w", err)
+	}
+	return nil
 }

@@ -34,12 +34,13 @@ type Composer struct {
 	Signer *smime.Signer
 	From   *mail.Address // the official address and the administration's name
 	Now    func() time.Time
-	// Files is where a large document's mail is written as it is signed
-	// (Message.BodyFile), its files streamed in; nil: in memory.
+	// Files is where a large mail (a document's, or a notice with a large
+	// received mail attached) is written as it is signed (Message.BodyFile),
+	// its files streamed in; nil: in memory.
 	Files *blob.Store
 }
 
-// bodyInline is the largest document mail kept in its queue row.
+// bodyInline is the largest mail kept in its queue row.
 const bodyInline = 256 << 10
 
 // Original is the received mail a notice answers.
@@ -125,8 +126,9 @@ func (c *Composer) reply(kind string, o Original, subject, body string) (*mailq.
 		files = func(*message.Writer) error { return nil }
 		note = "Полученото съобщение не е приложено: срокът за съхраняването му е изтекъл."
 	}
-	// In memory: no row but the queue's names a notice's mail.
-	return c.sign(kind, o.To, h, nil, func(w io.Writer) error { return c.entity(w, body+"\n\n"+bilingualLine(note), files) })
+	// Into Files when large, the received mail streamed in: the queue's
+	// row names the file, which keeps it from the sweep (mailq.FileRefs).
+	return c.sign(kind, o.To, h, c.Files, func(w io.Writer) error { return c.entity(w, body+"\n\n"+bilingualLine(note), files) })
 }
 
 // entity writes the signed part: multipart/mixed with the text in UTF-8
