@@ -49,10 +49,27 @@ type Opener func(name string) (io.ReadCloser, error)
 // names of the files it read. The attachments together may take up to
 // MaxRequestBytes in base64, like a request to the API.
 func (e *Envelope) Resolve(open Opener) (*Outgoing, []string, error) {
+	return e.resolve(open, false)
+}
+
+// ResolveFiles is Resolve that leaves each file the opener opens as a
+// file (one it can read at any offset, such as OpenIn's) open instead of
+// reading it: its content is streamed wherever it is needed, and the same
+// request hash results. The caller closes the Outgoing when done with it.
+func (e *Envelope) ResolveFiles(open Opener) (*Outgoing, []string, error) {
+	return e.resolve(open, true)
+}
+
+func (e *Envelope) resolve(open Opener, stream bool) (_ *Outgoing, _ []string, err error) {
 	out := e.Outgoing
 	out.Attachments = make([]Attachment, 0, len(e.Attachments))
+	defer func() {
+		if err != nil {
+			out.Close()
+		}
+	}()
 	var files []string
-	total := 0
+	total := int64(0)
 	for i, a := range e.Attachments {
 		f := fmt.Sprintf("attachments[%d]", i)
 		att := a.Attachment
@@ -63,20 +80,36 @@ func (e *Envelope) Resolve(open Opener) (*Outgoing, []string, error) {
 			if open == nil {
 				return nil, nil, invalid(f+".file", "files cannot be referenced here; give the content in base64")
 			}
-			body, err := readLimited(open, a.File, (MaxRequestBytes-total)/4*3, f+".file")
+			limit := (MaxRequestBytes - total) / 4 * 3
+			rc, err := openNamed(open, a.File, f+".file")
 			if err != nil {
 				return nil, nil, err
 			}
-			att.Content = base64.StdEncoding.EncodeToString(body)
+			if c, ok := rc.(openFile); ok && stream {
+				fc, err := keepOpen(c, a.File, f+".file", limit)
+				if err != nil {
+					rc.Close()
+					return nil, nil, err
+				}
+				att.file = fc
+				total += fc.base64Len()
+			} else {
+				body, err := readOpened(rc, limit, a.File, f+".file")
+				if err != nil {
+					return nil, nil, err
+				}
+				att.Content = base64.StdEncoding.EncodeToString(body)
+			}
 			if strings.TrimSpace(att.FileName) == "" {
 				att.FileName = path.Base(filepath.ToSlash(a.File))
 			}
 			files = append(files, a.File)
 		}
-		if total += len(att.Content); total > MaxRequestBytes {
+		total += int64(len(att.Content))
+		out.Attachments = append(out.Attachments, att)
+		if total > MaxRequestBytes {
 			return nil, nil, tooLarge(MaxRequestBytes)
 		}
-		out.Attachments = append(out.Attachments, att)
 	}
 	if len(out.Attachments) == 0 {
 		out.Attachments = nil
@@ -84,7 +117,25 @@ func (e *Envelope) Resolve(open Opener) (*Outgoing, []string, error) {
 	return &out, files, nil
 }
 
-func readLimited(open Opener, name string, limit int, field string) ([]byte, error) {
+// keepOpen checks an opened file and keeps it for streaming: a regular
+// file of at most limit bytes.
+func keepOpen(f openFile, name, field string, limit int64) (*fileContent, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, invalid(field, "%s: %v", name, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, invalid(field, "%q is not a regular file (%s); only files written into the folder are sent", name, kindOf(st.Mode()))
+	}
+	if st.Size() > max(limit, 0) {
+		return nil, tooLarge(MaxRequestBytes)
+	}
+	return &fileContent{name: name, field: field, f: f, st: st}, nil
+}
+
+// openNamed opens a file an envelope names, its errors in the envelope's
+// terms.
+func openNamed(open Opener, name, field string) (io.ReadCloser, error) {
 	rc, err := open(name)
 	if err != nil {
 		var e *Error
@@ -100,8 +151,13 @@ func readLimited(open Opener, name string, limit int, field string) ([]byte, err
 		}
 		return nil, invalid(field, "%s: %v", name, err)
 	}
+	return rc, nil
+}
+
+// readOpened reads and closes an opened file of at most limit bytes.
+func readOpened(rc io.ReadCloser, limit int64, name, field string) ([]byte, error) {
 	defer rc.Close()
-	b, err := readAtMost(rc, int64(max(limit, 0)))
+	b, err := readAtMost(rc, max(limit, 0))
 	if errors.Is(err, ErrTooLarge) {
 		return nil, tooLarge(MaxRequestBytes)
 	}

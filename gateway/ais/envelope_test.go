@@ -138,3 +138,64 @@ func FuzzParseEnvelope(f *testing.F) {
 		}
 	})
 }
+
+// TestResolveFiles: files the opener opens as files stay open and are
+// streamed, giving the content Resolve inlines; other readers are read as
+// before; the size limit is judged before a byte is read.
+func TestResolveFiles(t *testing.T) {
+	dir := t.TempDir()
+	body := []byte(strings.Repeat("%PDF поток ", 9000)) // past one read, not a multiple of 3
+	os.WriteFile(filepath.Join(dir, "a.pdf"), body, 0o644)
+	big, err := os.Create(filepath.Join(dir, "huge.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big.Truncate(MaxRequestBytes/4*3 + 1) // sparse: nothing to read
+	big.Close()
+	open, closeRoot, err := OpenIn(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeRoot()
+
+	env, err := ParseEnvelope([]byte(`{"recipient":"x","kind":"y","attachments":[{"mimeType":"application/pdf","file":"a.pdf"},{"fileName":"b","mimeType":"text/plain","content":"AAAA"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, files, err := env.ResolveFiles(open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	a := &out.Attachments[0]
+	if len(files) != 1 || a.Content != "" || a.file == nil || a.FileName != "a.pdf" {
+		t.Fatalf("files %v, attachment %+v: not left in its file", files, a)
+	}
+	want := base64.StdEncoding.EncodeToString(body)
+	var got strings.Builder
+	if err := a.WriteContent(&got); err != nil || got.String() != want {
+		t.Errorf("streamed content differs (%d bytes, want %d): %v", got.Len(), len(want), err)
+	}
+	if n, err := a.ContentLen(); err != nil || n != int64(len(want)) {
+		t.Errorf("content length %d, want %d: %v", n, len(want), err)
+	}
+	if n, _ := out.Attachments[1].ContentLen(); n != 4 {
+		t.Errorf("inline content length %d", n)
+	}
+
+	// A reader that is no file (nothing to read at an offset) is inlined.
+	mem := func(string) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("в паметта")), nil }
+	out2, _, err := env.ResolveFiles(mem)
+	if err != nil || out2.Attachments[0].file != nil || out2.Attachments[0].Content != base64.StdEncoding.EncodeToString([]byte("в паметта")) {
+		t.Errorf("a plain reader: %+v, %v", out2, err)
+	}
+
+	env, err = ParseEnvelope([]byte(`{"recipient":"x","kind":"y","attachments":[{"mimeType":"application/pdf","file":"huge.pdf"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e *Error
+	if _, _, err := env.ResolveFiles(open); !errors.As(err, &e) || e.Code != "too_large" {
+		t.Errorf("a file over the limit: %v", err)
+	}
+}

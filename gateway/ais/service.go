@@ -106,6 +106,9 @@ type Attachment struct {
 	// raw is a large content left in the request it came in (see
 	// liftContents): the JSON string's bytes, escapes not undone.
 	raw []byte
+	// file is a content left in the file a spool drop names (see
+	// ResolveFiles), read as a stream when needed.
+	file *fileContent
 }
 
 // contentReader reads the base64 text, wherever it is.
@@ -170,6 +173,13 @@ func (s *Service) Send(ctx context.Context, in *Outgoing, idemKey string) (id in
 	if err != nil {
 		return 0, "", false, err
 	}
+	return s.SendHashed(ctx, in, idemKey, hash)
+}
+
+// SendHashed is Send for a caller that has the request's RequestHash
+// already (the spool takes it in the pass over the files that takes the
+// drop's key): a file is not read once more just to hash it again.
+func (s *Service) SendHashed(ctx context.Context, in *Outgoing, idemKey, hash string) (id int64, docGUID string, created bool, err error) {
 	if idemKey != "" {
 		if k, ok, err := s.byKey(ctx, s.DB, idemKey, hash); err != nil || ok {
 			return k.ID, k.DocumentGUID, false, err
@@ -258,13 +268,22 @@ func storeBodies(files *blob.Store, limit int64, doc *seos.Document, in *Outgoin
 	for i := range doc.Attachments {
 		a := &doc.Attachments[i]
 		sp := files.NewSpill(bodyInline)
-		dec := seos.NewBase64Decoder(sp)
-		_, err := io.Copy(dec, in.Attachments[i].contentReader())
-		if err == nil {
-			err = dec.Close()
+		var err error
+		if c := in.Attachments[i].file; c != nil {
+			_, err = io.Copy(sp, c.reader()) // the bytes themselves: nothing to decode
+		} else {
+			dec := seos.NewBase64Decoder(sp)
+			_, err = io.Copy(dec, in.Attachments[i].contentReader())
+			if err == nil {
+				err = dec.Close()
+			}
 		}
 		if err != nil {
 			sp.Discard()
+			var e *Error
+			if errors.As(err, &e) {
+				return nil, err
+			}
 			if errors.Is(err, seos.ErrNotBase64) {
 				return nil, invalid(fmt.Sprintf("attachments[%d].content", i), "not base64")
 			}
@@ -305,6 +324,14 @@ func stripSpace(s string) io.Reader {
 // nearly all of it, are hashed where they are rather than copied into the
 // JSON first: a 64 MiB document is not encoded twice to be named.
 func RequestHash(in *Outgoing) (string, error) {
+	return RequestHashTee(in, nil)
+}
+
+// RequestHashTee is RequestHash that also writes attachment i's content
+// (base64, as ContentLen counts it) to tee(i) when that is not nil, in the
+// same pass: the spool takes its drop's key from the files as they are
+// read for the hash.
+func RequestHashTee(in *Outgoing, tee func(i int) io.Writer) (string, error) {
 	h := sha256.New()
 	contents := make([]string, len(in.Attachments))
 	stub := *in
@@ -320,7 +347,26 @@ func RequestHash(in *Outgoing) (string, error) {
 	for i := range contents {
 		before, after, _ := strings.Cut(string(b), `"`+contentMark+`"`)
 		io.WriteString(h, before)
-		if err := writeJSONString(h, &in.Attachments[i], contents[i]); err != nil {
+		a := &in.Attachments[i]
+		var t io.Writer
+		if tee != nil {
+			t = tee(i)
+		}
+		var err error
+		switch {
+		case t != nil && (a.file != nil || a.raw == nil && plainJSON(contents[i])):
+			// As it is between quotes: one read for both.
+			io.WriteString(h, `"`)
+			err = a.WriteContent(io.MultiWriter(h, t))
+			io.WriteString(h, `"`)
+		case t != nil:
+			if err = writeJSONString(h, a, contents[i]); err == nil {
+				err = a.WriteContent(t)
+			}
+		default:
+			err = writeJSONString(h, a, contents[i])
+		}
+		if err != nil {
 			return "", fmt.Errorf("ais: encode request: %w", err)
 		}
 		b = []byte(after)
@@ -333,6 +379,14 @@ func RequestHash(in *Outgoing) (string, error) {
 // it: as it is between quotes when it needs no escapes (base64 never
 // does), else escaped piece by piece.
 func writeJSONString(w io.Writer, a *Attachment, content string) error {
+	if a.file != nil { // base64 from the file: nothing to escape
+		io.WriteString(w, `"`)
+		if err := a.file.writeBase64(w); err != nil {
+			return err
+		}
+		_, err := io.WriteString(w, `"`)
+		return err
+	}
 	if a.raw == nil && plainJSON(content) || a.raw != nil && bytes.IndexByte(a.raw, '\\') < 0 && plainJSON(a.raw) {
 		io.WriteString(w, `"`)
 		if a.raw != nil {
@@ -627,7 +681,7 @@ func (in *Outgoing) document() (*seos.Document, error) {
 		switch {
 		case strings.TrimSpace(a.MIMEType) == "":
 			return nil, invalid(f+".mimeType", "required, e.g. application/pdf")
-		case a.raw == nil && !seos.IsBase64(a.Content):
+		case a.raw == nil && a.file == nil && !seos.IsBase64(a.Content):
 			return nil, invalid(f+".content", "not base64")
 		}
 		att := seos.Attachment{FileName: a.FileName, MIMEType: a.MIMEType, Body: seos.Base64(a.Content)}

@@ -24,6 +24,17 @@ func TestRequestHashIsTheJSONs(t *testing.T) {
 		if err != nil || got != hex.EncodeToString(sum[:]) {
 			t.Errorf("%+v: %s %v, want %x", in, got, err, sum)
 		}
+		// With a tee: the same hash, and each content as it is.
+		tees := make([]strings.Builder, len(in.Attachments))
+		got, err = RequestHashTee(in, func(i int) io.Writer { return &tees[i] })
+		if err != nil || got != hex.EncodeToString(sum[:]) {
+			t.Errorf("%+v teed: %s %v, want %x", in, got, err, sum)
+		}
+		for i := range tees {
+			if tees[i].String() != in.Attachments[i].Content {
+				t.Errorf("%+v: tee %d got %q", in, i, tees[i].String())
+			}
+		}
 	}
 }
 

@@ -28,7 +28,7 @@ var (
 
 // env is a spool directory over a real SQLite file.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	db      *sql.DB
 	clk     *clock.Manual
@@ -40,7 +40,7 @@ type env struct {
 	mapping string
 }
 
-func newEnv(t *testing.T, mapping string) *env {
+func newEnv(t testing.TB, mapping string) *env {
 	t.Helper()
 	e := &env{t: t, dir: filepath.Join(t.TempDir(), "spool"), clk: clock.NewManual(time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)), mapping: mapping}
 	e.db = testkit.DB(t)

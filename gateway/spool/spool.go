@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -348,27 +349,37 @@ func (s *Spool) hold(ctx context.Context, kind, name string, e *ais.Error, fresh
 		"drop", kind+"/"+name, "code", e.Code, "error", e.Msg, "register", fresh.Error())
 }
 
-// key is a drop's idempotency key: its name, its content and the content
-// of every file it names, in order (files are hashed as the base64 the
-// resolved request carries, which is the same as hashing their bytes). A
-// drop re-read after a crash is queued once, and a drop repeated under the
+// keyAndHash returns a drop's idempotency key and the request hash
+// (ais.RequestHash) of what it resolved to, reading each file once for
+// both. The key is the drop's name, its content and the content of every
+// file it names, in order (files are hashed as the base64 the resolved
+// request carries, which is the same as hashing their bytes). A drop
+// re-read after a crash is queued once, and a drop repeated under the
 // same name with the same content and the same files is not sent again;
 // the same envelope with a changed file is a new document.
-func key(name string, envelope []byte, env *ais.Envelope, out *ais.Outgoing) string {
+func keyAndHash(name string, envelope []byte, env *ais.Envelope, out *ais.Outgoing) (key, hash string, err error) {
 	h := sha256.New()
-	part := func(b []byte) {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
+	size := func(n int64) {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], uint64(n))
+		h.Write(b[:])
 	}
-	part(envelope)
-	for i, a := range env.Attachments {
-		if a.File != "" {
-			part([]byte(out.Attachments[i].Content))
+	size(int64(len(envelope)))
+	h.Write(envelope)
+	var lenErr error
+	hash, err = ais.RequestHashTee(out, func(i int) io.Writer {
+		if env.Attachments[i].File == "" {
+			return nil
 		}
+		n, err := out.Attachments[i].ContentLen()
+		lenErr = errors.Join(lenErr, err)
+		size(n)
+		return h
+	})
+	if err = errors.Join(err, lenErr); err != nil {
+		return "", "", err
 	}
-	return "spool:" + name + ":" + hex.EncodeToString(h.Sum(nil)[:16])
+	return "spool:" + name + ":" + hex.EncodeToString(h.Sum(nil)[:16]), hash, nil
 }
 
 // keyFile keeps a claimed drop's key from just before it is queued until
@@ -449,19 +460,24 @@ func (s *Spool) filesSettled(env *ais.Envelope) bool {
 	return settled
 }
 
-// prepare reads a parsed drop's files and returns the request, the files
-// it read and the drop's key.
-func (s *Spool) prepare(name string, b []byte, env *ais.Envelope) (*ais.Outgoing, []string, string, error) {
+// prepare opens a parsed drop's files and returns the request (its
+// attachments streamed from the files: Close it when done), the files it
+// names, the drop's key and the request hash.
+func (s *Spool) prepare(name string, b []byte, env *ais.Envelope) (out *ais.Outgoing, files []string, key, hash string, err error) {
 	open, closeRoot, err := ais.OpenIn(filepath.Join(s.dir, Outbox))
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("spool: %w", err)
+		return nil, nil, "", "", fmt.Errorf("spool: %w", err)
 	}
-	out, files, err := env.Resolve(open)
-	closeRoot()
+	out, files, err = env.ResolveFiles(open)
+	closeRoot() // the files opened stay open
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", "", err
 	}
-	return out, files, key(name, b, env, out), nil
+	if key, hash, err = keyAndHash(name, b, env, out); err != nil {
+		out.Close()
+		return nil, nil, "", "", err
+	}
+	return out, files, key, hash, nil
 }
 
 func (s *Spool) send(ctx context.Context, name string) error {
@@ -504,25 +520,31 @@ func (s *Spool) send(ctx context.Context, name string) error {
 		s.log.Debug("spool: the drop's files are new or still changing; it waits a scan", "drop", name)
 		return nil
 	}
-	out, files, k, err := s.prepare(name, b, env)
-	if err != nil {
-		return err
-	}
-	hash, err := ais.RequestHash(out)
-	if err != nil {
-		return err
-	}
-	if err := s.rememberKey(name, k, hash); err != nil {
-		return err
-	}
-	// Send looks the key up first: the same drop with the same files
-	// again, or one queued before a crash, gets its first id back
-	// (created=false) and is only moved on.
-	id, guid, created, err := s.svc.Send(ctx, out, k)
+	id, guid, files, created, err := s.queue(ctx, name, b, env)
 	if err != nil {
 		return err
 	}
 	return s.finish(name, id, guid, files, created)
+}
+
+// queue reads the drop's files as streams — once for its key and the
+// request hash together, once into the file store — and queues it; the
+// files are closed before they move.
+func (s *Spool) queue(ctx context.Context, name string, b []byte, env *ais.Envelope) (id int64, guid string, files []string, created bool, err error) {
+	out, files, k, hash, err := s.prepare(name, b, env)
+	if err != nil {
+		return 0, "", nil, false, err
+	}
+	defer out.Close()
+	if err := s.rememberKey(name, k, hash); err != nil {
+		return 0, "", nil, false, err
+	}
+	// Send looks the key up first: the same drop with the same files
+	// again, or one queued before a crash, gets its first id back
+	// (created=false) and is only moved on. The files are read once more,
+	// into the file store.
+	id, guid, created, err = s.svc.SendHashed(ctx, out, k, hash)
+	return id, guid, files, created, err
 }
 
 func (s *Spool) parse(name string, b []byte) (*ais.Envelope, error) {

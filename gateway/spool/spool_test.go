@@ -2,6 +2,9 @@ package spool
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -317,14 +320,11 @@ func (e *env) queueAsBeforeCrash(name string, body []byte) int64 {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	out, _, k, err := e.sp.prepare(name, body, env)
+	out, _, k, hash, err := e.sp.prepare(name, body, env)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	hash, err := ais.RequestHash(out)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	defer out.Close()
 	if err := e.sp.rememberKey(name, k, hash); err != nil {
 		e.t.Fatal(err)
 	}
@@ -702,6 +702,97 @@ func TestDropKeyCoversFiles(t *testing.T) {
 	}
 	if f := e.files("work"); len(f) != 0 {
 		t.Errorf("work/ holds %v", f)
+	}
+}
+
+// TestStreamedDropKeepsItsKeyAndHash: a drop whose files are streamed has
+// the key and request hash it had when the files were read into memory
+// and inlined — the same drop and files after an upgrade are a repeat,
+// and a key remembered before one still matches.
+func TestStreamedDropKeepsItsKeyAndHash(t *testing.T) {
+	e := newEnv(t, "")
+	big := make([]byte, 3<<20+1) // past any buffer, not a multiple of 3
+	for i := range big {
+		big[i] = byte(i * 31)
+	}
+	e.put("outbox/letter-123/pokana.pdf", big)
+	e.put("outbox/opis.txt", []byte("опис"))
+	body := []byte(letterJSON)
+	env, err := ais.ParseEnvelope(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, files, k, hash, err := e.sp.prepare("letter.json", body, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if len(files) != 2 || out.Attachments[0].Content != "" {
+		t.Fatalf("files %v; the first attachment was read into memory: %d bytes", files, len(out.Attachments[0].Content))
+	}
+
+	// The definition before streaming: the files read whole and inlined.
+	open, closeRoot, err := ais.OpenIn(e.path("outbox"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeRoot()
+	inline, _, err := env.Resolve(open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	part := func(b []byte) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	part(body)
+	part([]byte(inline.Attachments[0].Content))
+	part([]byte(inline.Attachments[1].Content))
+	if want := "spool:letter.json:" + hex.EncodeToString(h.Sum(nil)[:16]); k != want {
+		t.Errorf("key %s, want %s as before streaming", k, want)
+	}
+	want, err := ais.RequestHash(inline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hash != want {
+		t.Errorf("request hash %s streamed with the key, %s inlined", hash, want)
+	}
+	// Again over the same open files: each pass reads from the start.
+	if again, err := ais.RequestHash(out); err != nil || again != want {
+		t.Errorf("second hash %s, %v", again, err)
+	}
+}
+
+// TestDropFileChangedWhileReadFails: a file rewritten between being opened
+// and being read is refused with the reason, not sent half old, half new.
+func TestDropFileChangedWhileReadFails(t *testing.T) {
+	e := newEnv(t, "")
+	e.put("outbox/d/scan.pdf", []byte("%PDF original"))
+	body := []byte(`{"recipient":"000000002","kind":"Писмо","attachments":[{"mimeType":"application/pdf","file":"d/scan.pdf"}]}`)
+	env, err := ais.ParseEnvelope(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, _, _, err := e.sp.prepare("d.json", body, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	// Written in place (same file, new content), as a careless AIS would.
+	if err := os.WriteFile(e.path("outbox/d/scan.pdf"), []byte("%PDF rewritten, longer"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err = e.svc.Send(context.Background(), out, "k")
+	var ae *ais.Error
+	if !errors.As(err, &ae) || ae.Code != "invalid_request" || ae.Field != "attachments[0].file" || !strings.Contains(ae.Msg, "changed while it was read") {
+		t.Fatalf("send of a changed file: %v", err)
+	}
+	if n := len(e.items(outbox.KindRegistration)); n != 0 {
+		t.Errorf("%d queued", n)
 	}
 }
 
