@@ -69,7 +69,7 @@ func (e *Envelope) resolve(open Opener, stream bool) (_ *Outgoing, _ []string, e
 		}
 	}()
 	var files []string
-	total := int64(0)
+	total, kept := int64(0), 0
 	for i, a := range e.Attachments {
 		f := fmt.Sprintf("attachments[%d]", i)
 		att := a.Attachment
@@ -85,13 +85,20 @@ func (e *Envelope) resolve(open Opener, stream bool) (_ *Outgoing, _ []string, e
 			if err != nil {
 				return nil, nil, err
 			}
-			if c, ok := rc.(openFile); ok && stream {
-				fc, err := keepOpen(c, a.File, f+".file", limit)
-				if err != nil {
+			c, ok := rc.(openFile)
+			var fc *fileContent
+			if ok && stream && kept < maxStreamed {
+				if fc, err = keepOpen(c, a.File, f+".file", limit); err != nil {
 					rc.Close()
 					return nil, nil, err
 				}
+				if fc.st.Size() <= streamAbove {
+					fc = nil // small: read below, its descriptor closed at once
+				}
+			}
+			if fc != nil {
 				att.file = fc
+				kept++
 				total += fc.base64Len()
 			} else {
 				body, err := readOpened(rc, limit, a.File, f+".file")
@@ -116,6 +123,14 @@ func (e *Envelope) resolve(open Opener, stream bool) (_ *Outgoing, _ []string, e
 	}
 	return &out, files, nil
 }
+
+// A drop may name any number of files: only the large ones stay open,
+// and at most maxStreamed of them, so one drop cannot use up the
+// process's descriptors; the rest are read in as Resolve reads them.
+const (
+	maxStreamed = 64
+	streamAbove = 64 << 10
+)
 
 // keepOpen checks an opened file and keeps it for streaming: a regular
 // file of at most limit bytes.

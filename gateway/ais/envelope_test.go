@@ -1,8 +1,10 @@
 package ais
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -197,5 +199,102 @@ func TestResolveFiles(t *testing.T) {
 	var e *Error
 	if _, _, err := env.ResolveFiles(open); !errors.As(err, &e) || e.Code != "too_large" {
 		t.Errorf("a file over the limit: %v", err)
+	}
+}
+
+// countedFile is a file OpenIn opened, counted while it is open.
+type countedFile struct {
+	*os.File
+	open *int
+}
+
+func (f countedFile) Close() error { *f.open--; return f.File.Close() }
+
+// TestResolveFilesBoundsOpenFiles: a drop naming many files (small ones,
+// large ones past maxStreamed, one name again and again) keeps at most
+// maxStreamed of them open, gives the request hash Resolve gives, and
+// leaves none open once closed or refused.
+func TestResolveFilesBoundsOpenFiles(t *testing.T) {
+	dir := t.TempDir()
+	large := bytes.Repeat([]byte("данни"), streamAbove/10+7) // past streamAbove
+	os.WriteFile(filepath.Join(dir, "large.bin"), large, 0o644)
+	os.WriteFile(filepath.Join(dir, "small.txt"), []byte("малък файл"), 0o644)
+	for i := range maxStreamed + 3 {
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("l%d.bin", i)), append(large, byte(i)), 0o644)
+	}
+	inner, closeRoot, err := OpenIn(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeRoot()
+	open, peak := 0, 0
+	counting := func(name string) (io.ReadCloser, error) {
+		rc, err := inner(name)
+		if err != nil {
+			return nil, err
+		}
+		open++
+		peak = max(peak, open)
+		return countedFile{rc.(*os.File), &open}, nil
+	}
+	envelope := func(names []string) *Envelope {
+		var atts []string
+		for _, n := range names {
+			atts = append(atts, fmt.Sprintf(`{"mimeType":"application/octet-stream","file":%q}`, n))
+		}
+		env, err := ParseEnvelope([]byte(`{"recipient":"x","kind":"y","attachments":[` + strings.Join(atts, ",") + `]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return env
+	}
+	var names []string
+	for i := range maxStreamed + 3 {
+		names = append(names, "small.txt", "large.bin", fmt.Sprintf("l%d.bin", i))
+	}
+
+	for _, tc := range []struct {
+		name    string
+		names   []string
+		refused bool
+	}{
+		{"many files", names, false},
+		{"many files, the last missing", append(names[:len(names):len(names)], "missing.bin"), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			open, peak = 0, 0
+			env := envelope(tc.names)
+			out, _, err := env.ResolveFiles(counting)
+			if tc.refused {
+				if err == nil {
+					out.Close()
+					t.Fatal("a missing file was not refused")
+				}
+				if open != 0 {
+					t.Errorf("%d files left open after the drop was refused", open)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if open > maxStreamed || peak > maxStreamed+1 {
+				t.Errorf("%d files open (at most %d at once) for %d names; want at most %d", open, peak, len(tc.names), maxStreamed)
+			}
+			got, err := RequestHash(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := out.Close(); err != nil || open != 0 {
+				t.Errorf("close: %v, %d files still open", err, open)
+			}
+			inlined, _, err := env.Resolve(inner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want, _ := RequestHash(inlined); got != want {
+				t.Errorf("request hash %s, Resolve gives %s", got, want)
+			}
+		})
 	}
 }

@@ -205,3 +205,84 @@ func sha256Of(s string) []byte {
 	h := sha256.Sum256([]byte(s))
 	return h[:]
 }
+
+// TestPruneKeepsFilesStillNamed: a file the pass would free is kept while
+// any row still needs it — a log entry younger than the retention sharing
+// it (content-addressed), a mail not yet sent or still sending however old
+// — or while it was just written and its row is not committed yet; the
+// files of old mails in a final state go.
+func TestPruneKeepsFilesStillNamed(t *testing.T) {
+	ctx, db := context.Background(), testkit.DB(t)
+	files, err := blob.Open(filepath.Join(t.TempDir(), "gw.files"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2025, 11, 1, 10, 0, 0, 0, time.UTC)
+	now := old.Add(400 * 24 * time.Hour)
+	inFile := func(content string, age time.Duration) string {
+		ref, err := files.PutBytes([]byte(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		aged := time.Now().Add(-age)
+		os.Chtimes(files.Path(ref), aged, aged)
+		return ref
+	}
+	const sharedBytes = "<Envelope>the same bytes twice</Envelope>"
+	shared := inFile(sharedBytes, 2*time.Hour)
+	for _, at := range []time.Time{old, now} {
+		if _, err := msglog.Insert(ctx, db, &msglog.Entry{Direction: msglog.In, At: at, Outcome: "accepted", Size: len(sharedBytes), RawFile: shared}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		state string
+		kept  bool
+	}{{mailq.Queued, true}, {mailq.Sending, true}, {mailq.Sent, false}, {mailq.Failed, false}, {mailq.Cancelled, false}}
+	mails := map[string]string{} // state → body file
+	for _, c := range cases {
+		ref := inFile("signed mail, "+c.state, 2*time.Hour)
+		id, _, err := mailq.Enqueue(ctx, db, &mailq.Message{Kind: "document", From: "ebma@marad.example", To: "ivan@example.bg", MessageID: c.state, BodyFile: ref, Size: 20}, "", old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`UPDATE mail_outbox SET state = ? WHERE id = ?`, c.state, id); err != nil {
+			t.Fatal(err)
+		}
+		mails[c.state] = ref
+	}
+	uncommitted := inFile("signed mail, its row about to commit", time.Minute)
+
+	log := slog.New(slog.DiscardHandler)
+	p := &retention.Pruner{DB: db, Keep: 365 * 24 * time.Hour, Clock: clock.NewManual(now), Log: log,
+		Files: &retention.Files{DB: db, Store: files, Log: log}}
+	p.Prune(ctx)
+	there := func(ref string) bool { _, err := os.Stat(files.Path(ref)); return err == nil }
+	if !there(shared) {
+		t.Error("a file a young log entry names went with the old entry's bytes")
+	}
+	for _, c := range cases {
+		if got := there(mails[c.state]); got != c.kept {
+			t.Errorf("an old %s mail's file: on disk %v, want %v", c.state, got, c.kept)
+		}
+	}
+	if !there(uncommitted) {
+		t.Error("a file written a minute ago, its row not committed yet, was swept")
+	}
+	l := &msglog.Log{DB: db, Files: files}
+	entries, err := l.List(ctx, msglog.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		full, err := l.Get(ctx, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := l.RawBytes(full)
+		young := full.At.Equal(now)
+		if young && (err != nil || string(raw) != sharedBytes) || !young && full.RawFile != "" {
+			t.Errorf("entry at %s: %d bytes, file %q, %v", full.At, len(raw), full.RawFile, err)
+		}
+	}
+}

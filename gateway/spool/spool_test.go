@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -771,7 +772,9 @@ func TestStreamedDropKeepsItsKeyAndHash(t *testing.T) {
 // and being read is refused with the reason, not sent half old, half new.
 func TestDropFileChangedWhileReadFails(t *testing.T) {
 	e := newEnv(t, "")
-	e.put("outbox/d/scan.pdf", []byte("%PDF original"))
+	// Large enough to be streamed (a small file is read in at once).
+	original := append([]byte("%PDF original"), bytes.Repeat([]byte{' '}, 128<<10)...)
+	e.put("outbox/d/scan.pdf", original)
 	body := []byte(`{"recipient":"000000002","kind":"Писмо","attachments":[{"mimeType":"application/pdf","file":"d/scan.pdf"}]}`)
 	env, err := ais.ParseEnvelope(body)
 	if err != nil {
@@ -783,7 +786,7 @@ func TestDropFileChangedWhileReadFails(t *testing.T) {
 	}
 	defer out.Close()
 	// Written in place (same file, new content), as a careless AIS would.
-	if err := os.WriteFile(e.path("outbox/d/scan.pdf"), []byte("%PDF rewritten, longer"), 0o644); err != nil {
+	if err := os.WriteFile(e.path("outbox/d/scan.pdf"), append(original, "rewritten, longer"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, _, _, err = e.svc.Send(context.Background(), out, "k")
