@@ -45,6 +45,16 @@ func usersPath(path string) (string, error) {
 	return cfg.Path(cfg.Console.UsersFile), nil
 }
 
+// readUsers reads the users file the configuration at path names.
+func readUsers(path string) (string, *console.Users, error) {
+	file, err := usersPath(path)
+	if err != nil {
+		return "", nil, err
+	}
+	users, err := console.ReadUsersFile(file)
+	return file, users, err
+}
+
 func consoleUserAdd(ctx context.Context, args []string, io stdio) int {
 	fs := io.flags()
 	cfgPath := configFlag(fs)
@@ -147,11 +157,7 @@ func consoleUserRemove(ctx context.Context, args []string, io stdio) int {
 	if !ok {
 		return code
 	}
-	path, err := usersPath(*cfgPath)
-	if err != nil {
-		return fail(io, "%s: %v", io.name, err)
-	}
-	users, err := console.ReadUsersFile(path)
+	path, users, err := readUsers(*cfgPath)
 	if err != nil {
 		return fail(io, "%s: %v", io.name, err)
 	}
@@ -171,21 +177,18 @@ func consoleUserList(ctx context.Context, args []string, io stdio) int {
 	if code, ok := io.parseNoArgs(fs, args); !ok {
 		return code
 	}
-	path, err := usersPath(*cfgPath)
+	path, users, err := readUsers(*cfgPath)
 	if err != nil {
 		return fail(io, "%s: %v", io.name, err)
 	}
-	users, err := console.ReadUsersFile(path)
-	if err != nil {
-		return fail(io, "%s: %v", io.name, err)
-	}
-	if len(users.List()) == 0 {
+	list := users.List()
+	if len(list) == 0 {
 		fmt.Fprintf(io.err, "no users in %s\n", path)
 		return 0
 	}
 	tw := tabwriter.NewWriter(io.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tROLE\tLOGIN")
-	for _, u := range users.List() {
+	for _, u := range list {
 		login := "password"
 		if u.Hash == console.NoPassword {
 			login = "certificate"

@@ -37,6 +37,14 @@ type Store struct {
 // store (backups) leave it out.
 const TempDir = "tmp"
 
+// What stays in a database row and what goes to a file, the same for
+// every table: a whole message (the message log's bytes, a queued mail)
+// up to InlineMessage, one attachment up to InlineFile.
+const (
+	InlineMessage = 256 << 10
+	InlineFile    = 128 << 10
+)
+
 const tmpDir = TempDir
 
 // Open opens (creating, mode 0700) the store at dir.

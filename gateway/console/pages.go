@@ -153,11 +153,8 @@ func (c *Console) outboxList(w http.ResponseWriter, r *http.Request) {
 		c.internal(w, r, err)
 		return
 	}
-	d := outboxListData{Filter: f, States: ais.PublicStates, Items: list.Items}
-	if len(d.Items) > f.Limit {
-		d.Items = d.Items[:f.Limit]
-		d.Next = f.encode(d.Items[len(d.Items)-1].ID, 0)
-	}
+	d := outboxListData{Filter: f, States: ais.PublicStates}
+	d.Items, d.Next = onePage(f, list.Items, func(it ais.DocumentSummary) int64 { return it.ID })
 	c.render(w, r, sessionOf(r), http.StatusOK, "outbox", "Outbox", d)
 }
 
@@ -258,6 +255,16 @@ func (c *Console) outboxAction(w http.ResponseWriter, r *http.Request, what stri
 	http.Redirect(w, r, fmt.Sprintf("/outbox/%d?done=%s", id, what), http.StatusSeeOther)
 }
 
+// onePage cuts items, fetched with one more than a page (f.Limit+1), to a
+// page, and gives the link to the next one when there is more.
+func onePage[T any](f filter, items []T, id func(T) int64) ([]T, string) {
+	if len(items) <= f.Limit {
+		return items, ""
+	}
+	items = items[:f.Limit]
+	return items, f.encode(id(items[len(items)-1]), 0)
+}
+
 // --- inbox
 
 // inboxStates are the states the inbox page filters on.
@@ -281,11 +288,8 @@ func (c *Console) inboxList(w http.ResponseWriter, r *http.Request) {
 		c.internal(w, r, err)
 		return
 	}
-	d := inboxListData{Filter: f, States: inboxStates, Items: items}
-	if len(items) > f.Limit {
-		d.Items = items[:f.Limit]
-		d.Next = f.encode(d.Items[len(d.Items)-1].ID, 0)
-	}
+	d := inboxListData{Filter: f, States: inboxStates}
+	d.Items, d.Next = onePage(f, items, func(it inbox.Item) int64 { return it.ID })
 	c.render(w, r, sessionOf(r), http.StatusOK, "inbox", "Inbox", d)
 }
 
@@ -324,11 +328,8 @@ func (c *Console) logList(w http.ResponseWriter, r *http.Request) {
 		c.internal(w, r, err)
 		return
 	}
-	d := logListData{Filter: f, Items: items}
-	if len(items) > f.Limit {
-		d.Items = items[:f.Limit]
-		d.Next = f.encode(d.Items[len(d.Items)-1].ID, 0)
-	}
+	d := logListData{Filter: f}
+	d.Items, d.Next = onePage(f, items, func(e msglog.Entry) int64 { return e.ID })
 	c.render(w, r, sessionOf(r), http.StatusOK, "log", "Message log", d)
 }
 
@@ -496,10 +497,7 @@ func (c *Console) auditList(w http.ResponseWriter, r *http.Request) {
 		c.internal(w, r, err)
 		return
 	}
-	d := auditData{Items: items}
-	if len(items) > f.Limit {
-		d.Items = items[:f.Limit]
-		d.Next = f.encode(d.Items[len(d.Items)-1].ID, 0)
-	}
+	var d auditData
+	d.Items, d.Next = onePage(f, items, func(e audit.Entry) int64 { return e.ID })
 	c.render(w, r, sessionOf(r), http.StatusOK, "audit", "Audit log", d)
 }

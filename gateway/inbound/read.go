@@ -18,8 +18,8 @@ import (
 // What one request keeps in memory of its bytes before the rest goes to
 // a file: the raw request (for the message log) and each attachment.
 const (
-	rawInline  = 256 << 10
-	bodyInline = 128 << 10
+	rawInline  = blob.InlineMessage
+	bodyInline = blob.InlineFile
 )
 
 // readRequest reads the body once, as it arrives: every byte into the

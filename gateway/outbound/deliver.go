@@ -322,7 +322,7 @@ func (d *Deliverer) envelope(m *seos.Message, recipient string) (blob.Kept, erro
 
 // rawInline is how much of a message we send is kept in its log row
 // rather than in a file.
-const rawInline = 256 << 10
+const rawInline = blob.InlineMessage
 
 func (d *Deliverer) open(s *seos.StoredBody) (io.ReadCloser, error) {
 	if d.Files == nil {

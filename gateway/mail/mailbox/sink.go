@@ -120,11 +120,10 @@ func (b *Mailbox) document(r *intake.Received, m *mailmsg.Mail, sum string) (*in
 	return out, files, nil
 }
 
-// Sizes above which a mail's bytes and its files go to the file store
-// (those of SEOS messages, gateway/inbound).
+// Sizes above which a mail's bytes and its files go to the file store.
 const (
-	rawInline  = 256 << 10
-	fileInline = 128 << 10
+	rawInline  = blob.InlineMessage
+	fileInline = blob.InlineFile
 )
 
 // decoded keeps a file's content: decoded by its transfer encoding, or,

@@ -41,7 +41,7 @@ type Composer struct {
 }
 
 // bodyInline is the largest mail kept in its queue row.
-const bodyInline = 256 << 10
+const bodyInline = blob.InlineMessage
 
 // Original is the received mail a notice answers.
 type Original struct {
